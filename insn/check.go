@@ -191,6 +191,14 @@ func (i Instruction) checkLd() error {
 		if err := i.writesDst(); err != nil {
 			return err
 		}
+		switch PseudoSrc(i.Src) {
+		case PseudoMapFD, PseudoMapIdx:
+			// The second slot's imm is reserved for these
+			// (kernel/bpf/verifier.c, resolve_pseudo_ldimm64).
+			if i.MapValueOffset() != 0 {
+				return fmt.Errorf("%w: upper imm is 0x%x in lddw with src %d", ErrReservedField, i.MapValueOffset(), i.Src)
+			}
+		}
 		return i.zero(false, false, true, false)
 	case ModeAbs, ModeInd:
 		if op.Size() == DW {

@@ -19,6 +19,9 @@ var (
 	ErrUnresolvedLabel  = errors.New("unresolved label")
 	ErrDuplicateLabel   = errors.New("duplicate label")
 	ErrImmediateOverrun = errors.New("immediate does not fit in 32 bits")
+	// ErrSyntax is wrapped by every *ParseError about text that does not
+	// follow the assembler syntax.
+	ErrSyntax = errors.New("syntax error")
 )
 
 // Error is an encoding or validation error of one instruction.
@@ -40,3 +43,22 @@ func errAt(slot int, sentinel error, format string, args ...any) *Error {
 	}
 	return &Error{Slot: slot, Err: fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)}
 }
+
+// ParseError is an error of Parse, naming the 1-based line and column
+// (in bytes) of the offending token.
+type ParseError struct {
+	Line, Column int
+	// Msg describes the problem, for example `expected register, found "x"`.
+	Msg string
+	// Err is the cause: ErrSyntax for text that does not follow the
+	// syntax, or the sentinel (or *Error) of a semantic problem such as
+	// ErrBadRegister, ErrUnresolvedLabel or ErrImmediateOverrun.
+	Err error
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
+}
+
+// Unwrap returns the cause.
+func (e *ParseError) Unwrap() error { return e.Err }

@@ -106,13 +106,18 @@ func (i Instruction) MapFD() int32 { return int32(uint32(i.Imm)) }
 func (i Instruction) MapValueOffset() uint32 { return uint32(uint64(i.Imm) >> 32) }
 
 // jumpTarget returns the slot an instruction at slot pc transfers control
-// to, and whether it is a jump or local call at all.
+// to (or, for a function pointer load, names), and whether it is a jump,
+// local call or function pointer load at all.
 func (i Instruction) jumpTarget(pc int) (int, bool) {
 	switch {
 	case i.OpCode == OpGotol:
 		return pc + 1 + int(int32(i.Imm)), true
 	case i.IsLocalCall():
 		return pc + 1 + int(int32(i.Imm)), true
+	case i.IsLoadImm64() && PseudoSrc(i.Src) == PseudoFunc:
+		// The kernel takes the function at slot pc + 1 + imm
+		// (kernel/bpf/verifier.c, add_subprog_and_kfunc).
+		return pc + 1 + int(i.MapFD()), true
 	case i.IsJump():
 		return pc + 1 + int(i.Offset), true
 	}

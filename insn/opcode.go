@@ -180,14 +180,14 @@ type PseudoSrc uint8
 
 // LD_IMM64 sources.
 const (
-	PseudoNone          PseudoSrc = 0 // a literal 64-bit value
-	PseudoMapFD         PseudoSrc = 1 // imm is a map fd; dst = map pointer
-	PseudoMapValue      PseudoSrc = 2 // imm is a map fd, next imm an offset into its value
-	PseudoBTFID         PseudoSrc = 3 // imm is a BTF id of a kernel variable
-	PseudoFunc          PseudoSrc = 4 // imm is an instruction offset of a function
-	PseudoMapIdx        PseudoSrc = 5 // imm is an index into fd_array of a map
-	PseudoMapIdxValue   PseudoSrc = 6 // like MapIdx, next imm an offset into its value
-	maxPseudoSrc                  = PseudoMapIdxValue
+	PseudoNone        PseudoSrc = 0 // a literal 64-bit value
+	PseudoMapFD       PseudoSrc = 1 // imm is a map fd; dst = map pointer
+	PseudoMapValue    PseudoSrc = 2 // imm is a map fd, next imm an offset into its value
+	PseudoBTFID       PseudoSrc = 3 // imm is a BTF id of a kernel variable
+	PseudoFunc        PseudoSrc = 4 // imm is an instruction offset of a function
+	PseudoMapIdx      PseudoSrc = 5 // imm is an index into fd_array of a map
+	PseudoMapIdxValue PseudoSrc = 6 // like MapIdx, next imm an offset into its value
+	maxPseudoSrc                = PseudoMapIdxValue
 )
 
 // The src field of a call (BPF_PSEUDO_CALL and BPF_PSEUDO_KFUNC_CALL).

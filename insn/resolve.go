@@ -2,9 +2,9 @@ package insn
 
 import "math"
 
-// Resolve returns a copy of the program in which every jump, gotol, may_goto
-// and local call that has a Ref gets the offset of the instruction labelled
-// so. A reference to a missing label and a label defined twice are errors.
+// Resolve returns a copy of the program in which every jump, gotol, may_goto,
+// local call and "func(label) ll" function pointer load that has a Ref gets
+// the offset of the instruction labelled so. A reference to a missing label and a label defined twice are errors.
 // Map references are left alone: they are resolved by the loader.
 func (is Instructions) Resolve() (Instructions, error) {
 	offs := is.SlotOffsets()
@@ -22,10 +22,8 @@ func (is Instructions) Resolve() (Instructions, error) {
 	copy(out, is)
 	for k := range out {
 		i := &out[k]
-		if i.Ref == "" || i.IsLoadImm64() {
-			continue
-		}
-		if !i.IsJump() && !i.IsLocalCall() {
+		isFunc := i.IsLoadImm64() && PseudoSrc(i.Src) == PseudoFunc
+		if i.Ref == "" || (!isFunc && !i.IsJump() && !i.IsLocalCall()) {
 			continue
 		}
 		target, ok := labels[i.Ref]
@@ -34,6 +32,10 @@ func (is Instructions) Resolve() (Instructions, error) {
 		}
 		delta := target - offs[k] - 1
 		switch {
+		case isFunc:
+			// The low 32 bits of "func(label) ll" are the distance in
+			// slots; the high 32 bits are kept.
+			i.Imm = int64(uint64(i.Imm)&^0xffffffff | uint64(uint32(int32(delta))))
 		case i.OpCode == OpGotol || i.IsLocalCall():
 			i.Imm = int64(delta)
 		case delta < math.MinInt16 || delta > math.MaxInt16:
