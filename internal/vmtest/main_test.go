@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/purebpf/purebpf/internal/vmtest/plan"
+)
+
+func TestNewestKernelPackage(t *testing.T) {
+	out := `linux-image-6.1.0-9-cloud-amd64-unsigned - Linux 6.1 for x86-64 cloud
+linux-image-6.1.0-47-cloud-amd64-unsigned - Linux 6.1 for x86-64 cloud
+linux-image-6.12.115+deb12-cloud-amd64-unsigned - Linux 6.12 for x86-64 cloud
+linux-image-6.1.0-50-cloud-amd64-unsigned - Linux 6.1 for x86-64 cloud
+linux-image-6.1.0-50-cloud-amd64 - signed, not wanted
+`
+	name, rel, err := newestKernelPackage(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 50 > 47 > 9 numerically; a string sort would pick 9.
+	if name != "linux-image-6.1.0-50-cloud-amd64-unsigned" || rel != "6.1.0-50-cloud-amd64" {
+		t.Fatalf("got %q %q", name, rel)
+	}
+	if _, _, err := newestKernelPackage("linux-image-6.12.1-cloud-amd64-unsigned - x\n"); err == nil {
+		t.Fatal("no 6.1 package: want error")
+	}
+}
+
+func TestMissingConfig(t *testing.T) {
+	var b strings.Builder
+	for _, opt := range requiredConfig {
+		if opt == "CONFIG_KPROBES" {
+			b.WriteString("# CONFIG_KPROBES is not set\n")
+			continue
+		}
+		if opt == "CONFIG_DEBUG_FS" {
+			b.WriteString(opt + "=m\n")
+			continue
+		}
+		b.WriteString(opt + "=y\n")
+	}
+	got := missingConfig(b.String())
+	if len(got) != 2 || got[0] != "CONFIG_KPROBES" || got[1] != "CONFIG_DEBUG_FS" {
+		t.Fatalf("missing = %v, want [CONFIG_KPROBES CONFIG_DEBUG_FS]", got)
+	}
+}
+
+func TestCachedKernelsOrder(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"linux-image-6.1.0-9-cloud-amd64-unsigned", "linux-image-6.1.0-41-cloud-amd64-unsigned", "linux-image-6.1.0-50-cloud-amd64-unsigned"} {
+		if err := os.MkdirAll(filepath.Join(dir, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if n == "linux-image-6.1.0-50-cloud-amd64-unsigned" {
+			continue // incomplete download: no vmlinuz
+		}
+		if err := os.WriteFile(filepath.Join(dir, n, "vmlinuz"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := cachedKernels(dir)
+	if len(got) != 2 || got[0] != "linux-image-6.1.0-41-cloud-amd64-unsigned" {
+		t.Fatalf("cachedKernels = %v", got)
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	p := plan.Plan{Tests: []plan.Test{{Package: "a"}, {Package: "b"}}}
+	s := newScanState()
+	for _, l := range []string{
+		"--- PASS: TestA (0.00s)",
+		"    --- PASS: TestA/sub (0.00s)", // subtests are not counted
+		plan.FormatResult(plan.Result{Package: "a", Status: plan.Pass}),
+		"panic: boom",
+		plan.FormatResult(plan.Result{Package: "b", Status: plan.Fail, Exit: 2}) + "\r",
+		plan.FormatDone(plan.Done{Passed: 1, Failed: 1}),
+	} {
+		s.feed(l)
+	}
+	if s.passed != 1 || s.failed != 1 {
+		t.Fatalf("passed %d failed %d, want 1 1 (crash counts as one failure)", s.passed, s.failed)
+	}
+	if err := s.verdict(p); err == nil {
+		t.Fatal("failing binary: verdict returned nil")
+	}
+
+	s = newScanState()
+	s.feed(plan.FormatResult(plan.Result{Package: "a", Status: plan.Pass}))
+	s.feed(plan.FormatResult(plan.Result{Package: "b", Status: plan.Pass}))
+	if err := s.verdict(p); err == nil || !strings.Contains(err.Error(), "problem") {
+		t.Fatalf("no done line: got %v", err)
+	}
+	s.feed(plan.FormatDone(plan.Done{Passed: 2}))
+	s.problems = nil
+	if err := s.verdict(p); err != nil {
+		t.Fatalf("all passed: %v", err)
+	}
+}
