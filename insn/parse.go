@@ -352,12 +352,13 @@ func (p *parser) address() (Register, int16) {
 		p.fail(t, `"+" or "-"`)
 		return 0, 0
 	}
+	at := p.peek()
 	off := p.number(math.MinInt16-1, math.MaxInt16+1, ErrInvalidField, "a 16-bit offset")
 	if neg {
 		off = -off
 	}
 	if p.err == nil && (off < math.MinInt16 || off > math.MaxInt16) {
-		p.failErr(t, ErrInvalidField, "offset %d does not fit in 16 bits", off)
+		p.failErr(at, ErrInvalidField, "offset %d does not fit in 16 bits", off)
 	}
 	return base, int16(off)
 }
