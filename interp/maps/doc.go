@@ -1,0 +1,18 @@
+// Package maps implements BPF maps in user space with the semantics of the
+// Linux kernel's maps (Linux 6.x: kernel/bpf/arraymap.c, hashtab.c,
+// queue_stack_maps.c, ringbuf.c and the perf event array), for the
+// interpreter (package interp), the JIT and tests.
+//
+// Every map implements prog.Mapper with the kernel's size checks, flag
+// checks and errno values, so code written against a kernel map works
+// unchanged on a userspace one. The Raw methods (LookupRaw, UpdateRaw,
+// DeleteRaw and the queue, ring buffer and perf methods) are the helper
+// side used by the VM: they take and return bytes in the map's layout and
+// do not allocate on the lookup path.
+//
+// Maps hold no file descriptors, so they need no Close. They are safe for
+// concurrent use.
+//
+// The package may import prog, internal/mapvalue and the standard library
+// only; it contains no OS-specific code.
+package maps
