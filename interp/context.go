@@ -1,0 +1,232 @@
+package interp
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/purebpf/purebpf/interp/maps"
+)
+
+// Layout of struct __sk_buff (include/uapi/linux/bpf.h, Linux 6.1).
+const (
+	skbLen            = 0
+	skbPktType        = 4
+	skbMark           = 8
+	skbQueueMapping   = 12
+	skbProtocol       = 16
+	skbVLANPresent    = 20
+	skbVLANTCI        = 24
+	skbVLANProto      = 28
+	skbPriority       = 32
+	skbIngressIfindex = 36
+	skbIfindex        = 40
+	skbTCIndex        = 44
+	skbCB             = 48 // cb[5]
+	skbHash           = 68
+	skbTCClassid      = 72
+	skbData           = 76
+	skbDataEnd        = 80
+	skbNapiID         = 84
+	skbFamily         = 88 // family .. local_port: sk_skb programs only
+	skbLocalPortEnd   = 140
+	skbDataMeta       = 140
+	skbFlowKeys       = 144
+	skbTstamp         = 152
+	skbWireLen        = 160
+	skbGSOSegs        = 164
+	skbSK             = 168
+	skbGSOSize        = 176
+	skbTstampType     = 180
+	skbHwtstamp       = 184
+	skbSize           = 192
+)
+
+// SKBMeta is the packet metadata a socket filter sees in its __sk_buff
+// context besides the packet itself. Values are in host byte order; the
+// VM stores Protocol and VLANProto in network byte order, as the kernel's
+// skb->protocol and skb->vlan_proto are.
+type SKBMeta struct {
+	// Len overrides skb->len; 0 means len(pkt).
+	Len            uint32
+	PktType        uint32
+	Mark           uint32
+	QueueMapping   uint32
+	Protocol       uint16 // an ETH_P_* value such as 0x0800
+	VLANPresent    bool
+	VLANTCI        uint16
+	VLANProto      uint16
+	Priority       uint32
+	IngressIfindex uint32
+	Ifindex        uint32
+	TCIndex        uint32
+	CB             [5]uint32
+	Hash           uint32
+	NapiID         uint32
+	Tstamp         uint64
+	WireLen        uint32
+	GSOSegs        uint32
+	GSOSize        uint32
+	TstampType     uint8
+	Hwtstamp       uint64
+}
+
+// BindSocketFilter fills the __sk_buff context from pkt and meta, installs
+// it as a region and returns its address (r1). The packet itself is not a
+// region: socket filters read it with LD_ABS, LD_IND and skb_load_bytes.
+func (e *Env) BindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
+	e.ctxKind = ctxSocketFilter
+	e.packet = pkt
+	var m SKBMeta
+	if meta != nil {
+		m = *meta
+	}
+	if m.Len == 0 {
+		m.Len = uint32(len(pkt))
+	}
+	b := e.skb[:]
+	clear(b)
+	put := func(off int, v uint32) { ne.PutUint32(b[off:], v) }
+	put(skbLen, m.Len)
+	put(skbPktType, m.PktType)
+	put(skbMark, m.Mark)
+	put(skbQueueMapping, m.QueueMapping)
+	binary.BigEndian.PutUint16(b[skbProtocol:], m.Protocol)
+	if m.VLANPresent {
+		put(skbVLANPresent, 1)
+	}
+	put(skbVLANTCI, uint32(m.VLANTCI))
+	binary.BigEndian.PutUint16(b[skbVLANProto:], m.VLANProto)
+	put(skbPriority, m.Priority)
+	put(skbIngressIfindex, m.IngressIfindex)
+	put(skbIfindex, m.Ifindex)
+	put(skbTCIndex, m.TCIndex)
+	for k, v := range m.CB {
+		put(skbCB+4*k, v)
+	}
+	put(skbHash, m.Hash)
+	put(skbNapiID, m.NapiID)
+	ne.PutUint64(b[skbTstamp:], m.Tstamp)
+	put(skbWireLen, m.WireLen)
+	put(skbGSOSegs, m.GSOSegs)
+	put(skbGSOSize, m.GSOSize)
+	b[skbTstampType] = m.TstampType
+	ne.PutUint64(b[skbHwtstamp:], m.Hwtstamp)
+	e.ctxAddr = addrOf(b)
+	e.regions = append(e.regions, Region{Start: e.ctxAddr, End: e.ctxAddr + skbSize, Perm: PermRead, data: b, check: checkSKBAccess})
+	e.fixed = len(e.regions)
+	return e.ctxAddr
+}
+
+// checkSKBAccess applies the rules of sk_filter_is_valid_access and
+// bpf_skb_is_valid_access (net/core/filter.c, Linux 6.1) for socket
+// filters: tc_classid, data, data_end, data_meta, flow_keys and the sk_skb
+// fields family..local_port are not accessible; only cb[] is writable; sk
+// reads as NULL and must be read as a whole 8-byte pointer.
+func checkSKBAccess(off uint64, n int, write bool) error {
+	end := off + uint64(n)
+	field := skbField(off)
+	bad := func(why string) error {
+		kind := "load"
+		if write {
+			kind = "store"
+		}
+		return fmt.Errorf("%w: %s of %d bytes at __sk_buff offset %d (%s): %s", ErrContext, kind, n, off, field, why)
+	}
+	if off%uint64(n) != 0 {
+		return bad("misaligned context access")
+	}
+	if write {
+		if off >= skbCB && end <= skbCB+20 {
+			return nil
+		}
+		return bad("socket filters may write only cb[0..4]")
+	}
+	switch {
+	case off < skbTCClassid && end <= skbTCClassid:
+		return nil
+	case off >= skbTCClassid && off < skbNapiID:
+		return bad("not accessible from socket filters (the verifier rejects it)")
+	case off >= skbNapiID && end <= skbFamily:
+		return nil
+	case off < skbFlowKeys:
+		return bad("not accessible from socket filters (the verifier rejects it)")
+	case off < skbTstamp:
+		return bad("flow_keys is only for flow dissector programs")
+	case off >= skbSK && off < skbGSOSize:
+		if off != skbSK || n != 8 {
+			return bad("sk must be read as a whole 8-byte pointer")
+		}
+		return nil
+	case off >= skbTstampType && off < skbHwtstamp && !(off == skbTstampType && n == 1):
+		return bad("padding")
+	}
+	if end > skbSize {
+		return bad("past the end of __sk_buff")
+	}
+	return nil
+}
+
+var skbFieldNames = []struct {
+	off  uint64
+	name string
+}{
+	{0, "len"}, {4, "pkt_type"}, {8, "mark"}, {12, "queue_mapping"}, {16, "protocol"},
+	{20, "vlan_present"}, {24, "vlan_tci"}, {28, "vlan_proto"}, {32, "priority"},
+	{36, "ingress_ifindex"}, {40, "ifindex"}, {44, "tc_index"}, {48, "cb"}, {68, "hash"},
+	{72, "tc_classid"}, {76, "data"}, {80, "data_end"}, {84, "napi_id"}, {88, "family"},
+	{92, "remote_ip4"}, {96, "local_ip4"}, {100, "remote_ip6"}, {116, "local_ip6"},
+	{132, "remote_port"}, {136, "local_port"}, {140, "data_meta"}, {144, "flow_keys"},
+	{152, "tstamp"}, {160, "wire_len"}, {164, "gso_segs"}, {168, "sk"}, {176, "gso_size"},
+	{180, "tstamp_type"}, {181, "padding"}, {184, "hwtstamp"},
+}
+
+func skbField(off uint64) string {
+	name := "?"
+	for _, f := range skbFieldNames {
+		if off >= f.off {
+			name = f.name
+		}
+	}
+	return name
+}
+
+// PtRegs is x86-64 struct pt_regs (arch/x86/include/asm/ptrace.h), the
+// kprobe context: 21 registers of 8 bytes in the kernel's order.
+type PtRegs struct {
+	R15, R14, R13, R12, BP, BX, R11, R10, R9, R8 uint64
+	AX, CX, DX, SI, DI, OrigAX, IP, CS, Flags    uint64
+	SP, SS                                       uint64
+}
+
+const ptRegsSize = 21 * 8
+
+// BindKprobe copies regs into a read-only pt_regs context, installs it as
+// a region and returns its address (r1).
+func (e *Env) BindKprobe(regs *PtRegs) uint64 {
+	e.ctxKind = ctxKprobe
+	var r PtRegs
+	if regs != nil {
+		r = *regs
+	}
+	vals := [21]uint64{r.R15, r.R14, r.R13, r.R12, r.BP, r.BX, r.R11, r.R10, r.R9, r.R8,
+		r.AX, r.CX, r.DX, r.SI, r.DI, r.OrigAX, r.IP, r.CS, r.Flags, r.SP, r.SS}
+	for k, v := range vals {
+		ne.PutUint64(e.regs[8*k:], v)
+	}
+	e.ctxAddr = addrOf(e.regs[:])
+	e.regions = append(e.regions, Region{Start: e.ctxAddr, End: e.ctxAddr + ptRegsSize, Perm: PermRead, data: e.regs[:]})
+	e.fixed = len(e.regions)
+	return e.ctxAddr
+}
+
+// mapValueAddr returns the address of byte off of the single value of
+// array map idx (LD_IMM64 BPF_PSEUDO_MAP_VALUE) and grants the program the
+// array's storage.
+func (e *Env) mapValueAddr(vm *VM, idx int, off uint64) (uint64, error) {
+	arr, ok := vm.maps[idx].(*maps.Array)
+	if !ok {
+		return 0, fmt.Errorf("%w: direct value access needs an array map", ErrMemoryAccess)
+	}
+	st := arr.Storage(0)
+	return e.AddRegion(st, PermRead|PermWrite) + off, nil
+}
