@@ -2,6 +2,7 @@ package insn_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
@@ -28,6 +29,15 @@ func fuzzSeeds(f *testing.F) (programs [][]byte, texts []string) {
 		texts = append(texts, c.text)
 	}
 	texts = append(texts, labelProgram)
+	for _, lines := range [][]string{asmCorpus(), disasmCorpus()} {
+		text := strings.Join(lines, "\n")
+		texts = append(texts, text)
+		if is, err := insn.Parse(text); err == nil {
+			if b, err := is.Marshal(); err == nil {
+				programs = append(programs, b)
+			}
+		}
+	}
 	return programs, texts
 }
 

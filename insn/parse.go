@@ -457,7 +457,7 @@ func (p *parser) statement() Instruction {
 func (p *parser) call() Instruction {
 	t := p.peek()
 	switch {
-	case t.is("kfunc") && p.peekAt(1).kind == tokNumber:
+	case t.is("kfunc") && (p.peekAt(1).kind == tokNumber || p.peekAt(1).is("-")):
 		p.next()
 		i := CallBTF(int32(p.number(math.MinInt32, math.MaxInt32, ErrImmediateOverrun, "a kfunc BTF id")))
 		if p.accept(",") {
