@@ -205,3 +205,17 @@ var (
 	_ Map      = (*ProgArray)(nil)
 	_ Map      = (*PerfEventArray)(nil)
 )
+
+// noKey is __bpf_copy_key for a map without keys (key_size 0): a key
+// pointer is EINVAL. A nil interface or a nil or empty []byte is no key.
+func noKey(spec *prog.MapSpec, key any) error {
+	switch k := key.(type) {
+	case nil:
+		return nil
+	case []byte:
+		if len(k) == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s maps have no key, pass nil (got %T): %w", spec.Type, key, syscall.EINVAL)
+}

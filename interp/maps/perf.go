@@ -37,17 +37,15 @@ type Record struct {
 // against Linux 6.18): Lookup and LookupAndDelete are ENOTSUPP; Update
 // validates (flags other than UpdateAny EINVAL, index E2BIG) and then fails
 // with EBADF, there being no perf event fds; Delete of an index out of range
-// is E2BIG, otherwise it detaches that index's buffer (Output to it then
-// fails with ENOENT, as for an empty slot in the kernel), and a second
-// Delete is ErrKeyNotExist.
+// is E2BIG, otherwise ErrKeyNotExist, since no fd was ever stored there (the
+// buffers are not map entries and stay in place).
 type PerfEventArray struct {
 	spec     prog.MapSpec
 	bufBytes int
 
-	mu       sync.Mutex
-	bufs     map[uint32]*perfBuf
-	detached map[uint32]bool
-	next     uint32 // index Read starts at, round robin
+	mu   sync.Mutex
+	bufs map[uint32]*perfBuf
+	next uint32 // index Read starts at, round robin
 }
 
 type perfBuf struct {
@@ -64,7 +62,6 @@ func newPerfEventArray(spec prog.MapSpec, opts *Options) (*PerfEventArray, error
 		spec:     spec,
 		bufBytes: opts.perfBytes(),
 		bufs:     make(map[uint32]*perfBuf),
-		detached: make(map[uint32]bool),
 	}, nil
 }
 
@@ -81,8 +78,7 @@ const maxPerfSample = 0xffff - 8 - 4 - 7
 
 // Output is bpf_perf_event_output to index cpu (the VM resolves
 // BPF_F_CURRENT_CPU): it copies data into a sample record. An index out of
-// range is E2BIG, a detached index ErrKeyNotExist, data too big for a
-// sample E2BIG, and a full buffer ENOSPC (the sample is counted as lost).
+// range is E2BIG, data too big for a sample E2BIG, and a full buffer ENOSPC (the sample is counted as lost).
 func (p *PerfEventArray) Output(cpu int, data []byte) error {
 	if err := p.output(cpu, data); err != nil {
 		return opError(p.spec.Name, "perf event output", err)
@@ -100,9 +96,6 @@ func (p *PerfEventArray) output(cpu int, data []byte) error {
 	i := uint32(cpu)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.detached[i] {
-		return fmt.Errorf("index %d has no perf event: %w", i, errno(syscall.ENOENT))
-	}
 	b := p.bufs[i]
 	if b == nil {
 		b = &perfBuf{}
@@ -206,7 +199,8 @@ func (p *PerfEventArray) Update(key, value any, flags prog.UpdateFlags) error {
 	return opError(p.spec.Name, "update", fdArrayUpdate(&p.spec, key, value, flags, "every index already has a buffer"))
 }
 
-// Delete detaches index key's buffer, dropping its pending records.
+// Delete fails like the kernel's for a slot without a perf event fd: E2BIG
+// for an index out of range, else ErrKeyNotExist.
 func (p *PerfEventArray) Delete(key any) error {
 	if err := p.delete(key); err != nil {
 		return opError(p.spec.Name, "delete", err)
@@ -225,14 +219,7 @@ func (p *PerfEventArray) delete(key any) error {
 	if i >= p.spec.MaxEntries {
 		return fmt.Errorf("index %d >= max_entries %d: %w", i, p.spec.MaxEntries, syscall.E2BIG)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.detached[i] {
-		return fmt.Errorf("index %d: %w", i, errno(syscall.ENOENT))
-	}
-	p.detached[i] = true
-	delete(p.bufs, i)
-	return nil
+	return fmt.Errorf("index %d holds no perf event fd: %w", i, errno(syscall.ENOENT))
 }
 
 // LookupAndDelete fails with ENOTSUPP, as in the kernel.

@@ -158,10 +158,13 @@ func (q *Queue) DeleteRaw(key []byte) error {
 	return opError(q.spec.Name, "delete", fmt.Errorf("%s maps have no keys, use pop: %w", q.spec.Type, syscall.EINVAL))
 }
 
-// Lookup peeks: key must be nil (the kernel ignores it, there being no key
+// Lookup peeks: key must be nil (EINVAL otherwise, there being no key
 // bytes).
 func (q *Queue) Lookup(key, valueOut any) error {
 	if err := userRead(&q.spec); err != nil {
+		return opError(q.spec.Name, "lookup", err)
+	}
+	if err := noKey(&q.spec, key); err != nil {
 		return opError(q.spec.Name, "lookup", err)
 	}
 	out, err := mapvalue.View(valueOut, int(q.spec.ValueSize), "value")
@@ -182,6 +185,9 @@ func (q *Queue) Update(key, value any, flags prog.UpdateFlags) error {
 	if flags&prog.UpdateLock != 0 {
 		return opError(q.spec.Name, "update", fmt.Errorf("flag BPF_F_LOCK on a map without bpf_spin_lock: %w", syscall.EINVAL))
 	}
+	if err := noKey(&q.spec, key); err != nil {
+		return opError(q.spec.Name, "update", err)
+	}
 	var scratch [64]byte
 	v, err := mapvalue.Encode(value, int(q.spec.ValueSize), "value", scratch[:])
 	if err != nil {
@@ -194,11 +200,19 @@ func (q *Queue) Update(key, value any, flags prog.UpdateFlags) error {
 }
 
 // Delete fails with EINVAL.
-func (q *Queue) Delete(key any) error { return q.DeleteRaw(nil) }
+func (q *Queue) Delete(key any) error {
+	if err := userWrite(&q.spec); err != nil {
+		return opError(q.spec.Name, "delete", err)
+	}
+	return q.DeleteRaw(nil)
+}
 
 // LookupAndDelete pops into valueOut; key must be nil.
 func (q *Queue) LookupAndDelete(key, valueOut any) error {
 	if err := userWrite(&q.spec); err != nil {
+		return opError(q.spec.Name, "lookup and delete", err)
+	}
+	if err := noKey(&q.spec, key); err != nil {
 		return opError(q.spec.Name, "lookup and delete", err)
 	}
 	out, err := mapvalue.View(valueOut, int(q.spec.ValueSize), "value")

@@ -46,8 +46,9 @@ const (
 // even when it wraps around the end of the ring. Reservation slices alias
 // the buffer and stay valid Go memory for the map's lifetime.
 //
-// Through prog.Mapper every operation fails with EINVAL, as the kernel's
-// bpf(2) does for ring buffers (checked against Linux 6.18).
+// Through prog.Mapper every operation fails as the kernel's bpf(2) does
+// for ring buffers (checked against Linux 6.18): EINVAL for a non-nil key
+// (there are no key bytes), else ENOTSUPP.
 type RingBuf struct {
 	spec prog.MapSpec
 	mask uint64
@@ -224,32 +225,40 @@ func (r *RingBuf) Query(what uint64) uint64 {
 	return 0
 }
 
-func (r *RingBuf) einval(op string) error {
-	return opError(r.spec.Name, op, fmt.Errorf("ring buffers have no elements: %w", syscall.EINVAL))
+func (r *RingBuf) unsupported(op string, key any) error {
+	if err := noKey(&r.spec, key); err != nil {
+		return opError(r.spec.Name, op, err)
+	}
+	return opError(r.spec.Name, op, fmt.Errorf("ring buffers have no elements: %w", ENOTSUPP))
 }
 
 // LookupRaw returns nil: programs use Reserve and Output.
 func (r *RingBuf) LookupRaw(key []byte, cpu int) []byte { return nil }
 
-// UpdateRaw fails with EINVAL.
+// UpdateRaw fails with ENOTSUPP.
 func (r *RingBuf) UpdateRaw(key, value []byte, flags prog.UpdateFlags, cpu int) error {
-	return r.einval("update")
+	return r.unsupported("update", nil)
 }
 
-// DeleteRaw fails with EINVAL.
-func (r *RingBuf) DeleteRaw(key []byte) error { return r.einval("delete") }
+// DeleteRaw fails with ENOTSUPP.
+func (r *RingBuf) DeleteRaw(key []byte) error { return r.unsupported("delete", nil) }
 
-// Lookup fails with EINVAL, as bpf(2) does.
-func (r *RingBuf) Lookup(key, valueOut any) error { return r.einval("lookup") }
+// Lookup fails as bpf(2) does: EINVAL for a non-nil key, else ENOTSUPP.
+func (r *RingBuf) Lookup(key, valueOut any) error { return r.unsupported("lookup", key) }
 
-// Update fails with EINVAL, as bpf(2) does.
-func (r *RingBuf) Update(key, value any, flags prog.UpdateFlags) error { return r.einval("update") }
+// Update fails as bpf(2) does: EINVAL for a non-nil key, else ENOTSUPP.
+func (r *RingBuf) Update(key, value any, flags prog.UpdateFlags) error {
+	return r.unsupported("update", key)
+}
 
-// Delete fails with EINVAL, as bpf(2) does.
-func (r *RingBuf) Delete(key any) error { return r.einval("delete") }
+// Delete fails as bpf(2) does: EINVAL for a non-nil key, else ENOTSUPP.
+func (r *RingBuf) Delete(key any) error { return r.unsupported("delete", key) }
 
-// LookupAndDelete fails with EINVAL, as bpf(2) does.
-func (r *RingBuf) LookupAndDelete(key, valueOut any) error { return r.einval("lookup and delete") }
+// LookupAndDelete fails as bpf(2) does: EINVAL for a non-nil key, else
+// ENOTSUPP.
+func (r *RingBuf) LookupAndDelete(key, valueOut any) error {
+	return r.unsupported("lookup and delete", key)
+}
 
-// NextKey fails with EINVAL, as bpf(2) does.
-func (r *RingBuf) NextKey(key, nextKeyOut any) error { return r.einval("next key") }
+// NextKey fails as bpf(2) does: EINVAL for a non-nil key, else ENOTSUPP.
+func (r *RingBuf) NextKey(key, nextKeyOut any) error { return r.unsupported("next key", key) }
