@@ -18,8 +18,8 @@ import (
 // probe_read_user and their _str forms, ktime_get_ns, trace_printk,
 // get_prandom_u32, get_smp_processor_id, get_current_pid_tgid,
 // get_current_uid_gid, get_current_comm, perf_event_output,
-// skb_load_bytes, ringbuf_output, ringbuf_reserve, ringbuf_submit and
-// ringbuf_discard. tail_call (12) is built into the VM and cannot be
+// skb_load_bytes, ringbuf_output, ringbuf_reserve, ringbuf_submit,
+// ringbuf_discard and ringbuf_query. tail_call (12) is built into the VM and cannot be
 // replaced.
 func DefaultHelpers() *Registry {
 	r := NewRegistry()
@@ -48,6 +48,7 @@ func DefaultHelpers() *Registry {
 	r.Register(insn.FnRingbufReserve, helperRingbufReserve)
 	r.Register(insn.FnRingbufSubmit, helperRingbufSubmit)
 	r.Register(insn.FnRingbufDiscard, helperRingbufDiscard)
+	r.Register(insn.FnRingbufQuery, helperRingbufQuery)
 	return r
 }
 

@@ -3,34 +3,24 @@ package interp
 import (
 	"fmt"
 	"syscall"
-)
 
-// ringBuffer is the helper side of a ring buffer map.
-type ringBuffer interface {
-	Reserve(size uint32) ([]byte, error)
-	Submit(sample []byte) error
-	Discard(sample []byte) error
-	Output(data []byte) error
-}
+	"github.com/purebpf/purebpf/interp/maps"
+)
 
 // reservation is a ring buffer sample the program holds between
 // ringbuf_reserve and ringbuf_submit or ringbuf_discard.
 type reservation struct {
 	addr uint64
-	rb   ringBuffer
+	rb   *maps.RingBuf
 	buf  []byte
 }
 
-// Wakeup flags of the ringbuf helpers (BPF_RB_NO_WAKEUP,
-// BPF_RB_FORCE_WAKEUP); wakeups have no meaning in userspace.
-const ringbufWakeupFlags = 1 | 2
-
-func (e *Env) ringBuffer(handle uint64) (ringBuffer, error) {
+func (e *Env) ringBuffer(handle uint64) (*maps.RingBuf, error) {
 	m, err := e.Map(handle)
 	if err != nil {
 		return nil, err
 	}
-	rb, _ := m.(ringBuffer)
+	rb, _ := m.(*maps.RingBuf)
 	return rb, nil
 }
 
@@ -40,14 +30,14 @@ func helperRingbufOutput(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if rb == nil || r4&^ringbufWakeupFlags != 0 {
+	if rb == nil {
 		return Errno(syscall.EINVAL), nil
 	}
 	data, err := e.Bytes(r2, int(uint32(r3)), false)
 	if err != nil {
 		return 0, err
 	}
-	if err := rb.Output(data); err != nil {
+	if err := rb.Output(data, r4); err != nil {
 		return errnoOf(err), nil
 	}
 	return 0, nil
@@ -64,7 +54,7 @@ func helperRingbufReserve(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 	if rb == nil || r3 != 0 {
 		return 0, nil
 	}
-	buf, err := rb.Reserve(uint32(r2))
+	buf, err := rb.Reserve(r2)
 	if err != nil || len(buf) == 0 {
 		return 0, nil
 	}
@@ -111,4 +101,13 @@ func helperRingbufSubmit(e *Env, r1, _, _, _, _ uint64) (uint64, error) {
 
 func helperRingbufDiscard(e *Env, r1, _, _, _, _ uint64) (uint64, error) {
 	return e.release(r1, false)
+}
+
+// helperRingbufQuery is bpf_ringbuf_query(rb, flags).
+func helperRingbufQuery(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+	rb, err := e.ringBuffer(r1)
+	if err != nil || rb == nil {
+		return 0, err
+	}
+	return rb.Query(r2), nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp/maps"
@@ -88,6 +89,7 @@ type VM struct {
 	maps    []maps.Map
 	names   []string
 	pool    sync.Pool
+	id      uint32
 }
 
 // New checks and loads spec. Errors are *LoadError values wrapping
@@ -98,7 +100,7 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 	if spec == nil {
 		return nil, loadErr(-1, "nil spec")
 	}
-	vm := &VM{spec: spec}
+	vm := &VM{spec: spec, id: vmIDs.Add(1)}
 	if opts != nil {
 		vm.opts = *opts
 	}
@@ -335,3 +337,9 @@ func (vm *VM) RunMemoryStats(mem []byte) (uint64, Stats, error) {
 	vm.ReleaseEnv(e)
 	return ret, st, err
 }
+
+var vmIDs atomic.Uint32
+
+// ID returns a number unique to the VM in this process. Program arrays
+// report it as the program's ID (maps.ProgArray.Lookup).
+func (vm *VM) ID() uint32 { return vm.id }

@@ -1,0 +1,70 @@
+// Package interp is purebpf's userspace eBPF virtual machine: it runs a
+// prog.Spec (or raw bytecode) without a kernel, with the semantics of RFC
+// 9669 as the Linux kernel implements them, on a raw memory buffer, a
+// socket-filter __sk_buff context or a kprobe pt_regs context, with
+// userspace maps from package interp/maps and a replaceable registry of
+// helpers.
+//
+// # Loading
+//
+// New (and Load/Bytes for raw bytecode) checks the program once: encodings
+// (insn.Validate), jump targets, that the last instruction is exit or an
+// unconditional jump, that every helper it calls is registered, that it
+// calls no kfunc (kernel functions do not exist in userspace) and that its
+// map references resolve. The program is then pre-decoded into a compact
+// array of {op, dst, src, size, off, imm} in which variants selected by
+// the offset field (sdiv, smod, movsx) have their own op and jump offsets
+// are absolute, so that the run loop is a single dense switch.
+//
+// # Semantics
+//
+// Division by zero gives 0, modulo by zero leaves dst (truncated to 32 bits
+// for ALU32); INT_MIN s/ -1 is INT_MIN and INT_MIN s% -1 is 0; shift counts
+// are masked; 32-bit results zero-extend. Atomics use sync/atomic, must be
+// aligned (as the verifier demands) and 32-bit cmpxchg compares the low
+// half of r0 and zero-extends the old value into r0. A bpf-to-bpf call
+// gets a fresh, zeroed 512-byte frame; r6..r9 and r10 are restored on
+// return and at most MaxCallFrames frames may be active. may_goto falls
+// through MaxLoops times per frame and then jumps, as the kernel's
+// count-based rewrite does (Linux 6.9+). tail_call runs the *VM stored in a
+// program array (maps.ProgArray.SetProgram) in place of the current
+// program, at most MaxTailCalls times per run; a missing entry continues
+// with the next instruction. LD_ABS and LD_IND read the packet big-endian
+// (the memory buffer for raw-memory programs) and end the program with
+// r0 = 0 when the read is out of bounds.
+//
+// # Memory model (shared with package jit)
+//
+// Programs see real host addresses. Every run owns an Env: a heap-allocated
+// stack of MaxCallFrames × 512 bytes, the context buffer, and a region table
+// of [Start, End) address ranges with permissions (Region). Region 0 is the
+// stack from the current frame up to the main frame's top (r10). The
+// memory buffer, the context (read-only except __sk_buff cb[]), map values
+// that map_lookup_elem returned, the storage of single-entry arrays loaded
+// with LD_IMM64 BPF_PSEUDO_MAP_VALUE and ring buffer reservations (until
+// submit or discard) are added as regions. Every load, store and atomic
+// is checked against the table first (stack fast path, then a scan); an
+// access outside is a *RunError wrapping ErrMemoryAccess naming the pc,
+// the size and the address. Map pointers (LD_IMM64 BPF_PSEUDO_MAP_FD) are
+// opaque handles (MapHandle) in a range no user-space mapping can have, so
+// they are never dereferenceable. The JIT builds the same state with
+// VM.AcquireEnv, Env.BindMemory / BindSocketFilter / BindKprobe,
+// Env.StackTop and Env.Regions, calls helpers from the VM's Registry with
+// the Helper signature, and returns the Env with VM.ReleaseEnv.
+//
+// # Time
+//
+// Each run has an instruction budget (Options.MaxInstructions, default
+// DefaultMaxInstructions); exhausting it is a *RunError wrapping
+// ErrBudgetExhausted.
+//
+// # Concurrency
+//
+// A VM is safe for concurrent runs from several goroutines: each run takes
+// its own Env from a sync.Pool and a steady-state run allocates nothing.
+// Maps are shared between runs and are themselves safe for concurrent use.
+// A Registry must not be changed while runs are in progress.
+//
+// Package interp may import insn, prog, interp/maps, internal/mapvalue and
+// the standard library.
+package interp
