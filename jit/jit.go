@@ -1,0 +1,26 @@
+package jit
+
+import "errors"
+
+// maxCallFrames is the deepest bpf-to-bpf nesting counting the main
+// program's frame: MAX_CALL_FRAMES (8 since Linux 4.16), the same limit
+// package interp enforces.
+const maxCallFrames = 8
+
+// stackSize is one stack frame, MAX_BPF_STACK (512 bytes).
+const stackSize = 512
+
+// maxLoops is the may_goto allowance per frame, BPF_MAX_LOOPS (Linux 6.9+).
+const maxLoops = 8 * 1024 * 1024
+
+// Sentinel errors of package jit. Errors of a run are the same values
+// package interp returns (interp.RunError wrapping interp.ErrMemoryAccess
+// and so on); these are about compiling.
+var (
+	// ErrNotSupported is returned on architectures and systems without
+	// a JIT back end (everything but amd64 Unix).
+	ErrNotSupported = errors.New("jit: not supported on this platform")
+	// ErrCompile is wrapped by every error about a program the JIT cannot
+	// compile.
+	ErrCompile = errors.New("jit: cannot compile program")
+)

@@ -1,0 +1,102 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"runtime"
+
+	"github.com/purebpf/purebpf/insn"
+)
+
+// code is a compiled program in executable memory.
+type code struct {
+	mem  *execMem
+	comp *compiled
+	ins  insn.Instructions
+}
+
+type codeRef struct{ mem *execMem }
+
+func newCode(is insn.Instructions, opts compileOptions) (*code, error) {
+	comp, err := compile(is, opts)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := newExecMem(comp.code)
+	if err != nil {
+		return nil, err
+	}
+	c := &code{mem: mem, comp: comp, ins: is}
+	// Safety net: unmap the code if its owner is dropped without Close.
+	runtime.AddCleanup(c, func(m *execMem) { m.free() }, mem)
+	return c, nil
+}
+
+func (c *code) close() error { return c.mem.free() }
+
+// host is what a run needs from its environment when the generated code
+// leaves to Go.
+type host interface {
+	// call runs the helper in st.arg (a number from the instruction or,
+	// for callx, a register) with r1-r5 and puts its result in r0. halt
+	// ends the run with that r0.
+	call(st *state, callx bool) (halt bool, err error)
+	// miss checks an access the generated code could not place in a
+	// region; on success it sets st.grant so that the retry passes.
+	miss(st *state, addr uint64, n int, write bool) error
+	// mapValue returns the address for map value load number idx.
+	mapValue(st *state, idx int) (uint64, error)
+	// fail builds the error for a budget, depth or alignment exit.
+	fail(st *state, reason uint64) error
+}
+
+// exec runs compiled code on a prepared state until it finishes.
+func (c *code) exec(st *state, h host) (uint64, error) {
+	st.entry = c.mem.addr()
+	for {
+		enter(st)
+		switch st.exit {
+		case exitDone, exitAbort:
+			return st.regs[0], nil
+		case exitHelper, exitCallX:
+			halt, err := h.call(st, st.exit == exitCallX)
+			if err != nil {
+				return 0, err
+			}
+			if halt {
+				return st.regs[0], nil
+			}
+		case exitMiss:
+			if err := h.miss(st, st.arg, int(st.info&0xff), st.info>>8 != 0); err != nil {
+				return 0, err
+			}
+		case exitMapValue:
+			addr, err := h.mapValue(st, int(st.arg))
+			if err != nil {
+				return 0, err
+			}
+			st.arg = addr
+		default:
+			return 0, h.fail(st, st.exit)
+		}
+	}
+}
+
+// grantAccess lets the retried access of n bytes at addr through once.
+func (st *state) grantAccess(addr uint64, n int, write bool) {
+	st.grant = region{start: addr}
+	st.grant.lim[log2n(n)] = 1
+	st.grantW = uint64(b2i(write))
+}
+
+func log2n(n int) int {
+	switch n {
+	case 1:
+		return 0
+	case 2:
+		return 1
+	case 4:
+		return 2
+	}
+	return 3
+}

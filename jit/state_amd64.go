@@ -1,0 +1,129 @@
+//go:build amd64 && unix
+
+package jit
+
+import "unsafe"
+
+// Exit reasons the generated code leaves in state.exit when it returns to
+// the trampoline.
+const (
+	exitDone     = iota // the program returned; r0 is the result
+	exitHelper          // call helper state.arg, then resume at state.entry
+	exitCallX           // like exitHelper, but the number came from a register
+	exitMiss            // no fast region matched: Go checks the access, then retries
+	exitBudget          // the instruction budget ran out at state.pc
+	exitDepth           // a bpf-to-bpf call would exceed MaxCallFrames
+	exitAlign           // a misaligned atomic access
+	exitTailCall        // tail call through prog array r2, index r3
+	exitAbort           // LD_ABS/LD_IND out of the packet: the run ends with r0 = 0
+	exitMapValue        // store the address of map value load state.arg in state.arg, then resume
+)
+
+// region is one entry of the table the generated code checks addresses
+// against: an access of n bytes at addr is inside when
+// addr-start < lim[log2(n)], where lim[k] = len-(1<<k)+1, or 0 when the
+// region is shorter than the access.
+type region struct {
+	start uint64
+	lim   [4]uint64
+}
+
+func (r *region) set(start, end uint64) {
+	r.start = start
+	n := end - start
+	for k := range r.lim {
+		size := uint64(1) << k
+		if n >= size {
+			r.lim[k] = n - size + 1
+		} else {
+			r.lim[k] = 0
+		}
+	}
+}
+
+func (r *region) clear() { *r = region{} }
+
+// frameRec is a suspended caller of a bpf-to-bpf call: where to return to
+// and its callee-saved registers r6-r9 and r10.
+type frameRec struct {
+	ret   uintptr
+	saved [5]uint64
+	loops uint64
+	_     uint64
+}
+
+// maxRegions is the size of the region tables the generated code scans.
+const maxRegions = 32
+
+// state is the machine state shared between Go and the generated code.
+// The trampoline and the code address it through x86 register r10; its
+// layout is part of the generated code (offsets below). It lives in the Go
+// heap and is kept alive by the running VM.
+type state struct {
+	regs   [11]uint64 // 0: BPF r0-r10, loaded at entry and saved at every exit
+	budget int64      // 88: remaining instruction budget, in rdx while running
+	entry  uintptr    // 96: where the trampoline jumps; the resume address after an exit
+	exit   uint64     // 104: exit reason
+	arg    uint64     // 112: helper number, fault address
+	pc     uint64     // 120: slot of the instruction that exited
+	info   uint64     // 128: access size | write<<8 for exitMiss and exitAlign
+	depth  uint64     // 136: active bpf-to-bpf calls
+	loops  uint64     // 144: may_goto allowance of the current frame
+	tmp    uint64     // 152: scratch for division and atomics
+	tmp2   uint64     // 160
+	stkLo  uint64     // 168: lowest address of the stack region (moves with calls)
+	stkTop uint64     // 176: one past the stack region
+	pkt    uint64     // 184: packet address for LD_ABS and LD_IND
+	pktLen uint64     // 192: packet length
+	nread  uint64     // 200: entries in rtab
+	nwrite uint64     // 208: entries in wtab
+	_      uint64
+	mruR   region // last region a load hit
+	mruW   region // last region a store hit
+	grant  region // a one-shot grant for an access Go checked (context fields)
+	grantW uint64 // whether grant is for a store
+	_      [3]uint64
+	rtab   [maxRegions]region // readable regions
+	wtab   [maxRegions]region // writable regions
+	frames [maxCallFrames]frameRec
+}
+
+// Offsets of state fields used by the generated code.
+var (
+	offRegs   = int32(unsafe.Offsetof(state{}.regs))
+	offBudget = int32(unsafe.Offsetof(state{}.budget))
+	offEntry  = int32(unsafe.Offsetof(state{}.entry))
+	offExit   = int32(unsafe.Offsetof(state{}.exit))
+	offArg    = int32(unsafe.Offsetof(state{}.arg))
+	offPC     = int32(unsafe.Offsetof(state{}.pc))
+	offInfo   = int32(unsafe.Offsetof(state{}.info))
+	offDepth  = int32(unsafe.Offsetof(state{}.depth))
+	offLoops  = int32(unsafe.Offsetof(state{}.loops))
+	offTmp    = int32(unsafe.Offsetof(state{}.tmp))
+	offTmp2   = int32(unsafe.Offsetof(state{}.tmp2))
+	offStkLo  = int32(unsafe.Offsetof(state{}.stkLo))
+	offStkTop = int32(unsafe.Offsetof(state{}.stkTop))
+	offPkt    = int32(unsafe.Offsetof(state{}.pkt))
+	offPktLen = int32(unsafe.Offsetof(state{}.pktLen))
+	offNRead  = int32(unsafe.Offsetof(state{}.nread))
+	offNWrite = int32(unsafe.Offsetof(state{}.nwrite))
+	offMruR   = int32(unsafe.Offsetof(state{}.mruR))
+	offMruW   = int32(unsafe.Offsetof(state{}.mruW))
+	offGrant  = int32(unsafe.Offsetof(state{}.grant))
+	offGrantW = int32(unsafe.Offsetof(state{}.grantW))
+	offRtab   = int32(unsafe.Offsetof(state{}.rtab))
+	offWtab   = int32(unsafe.Offsetof(state{}.wtab))
+	offFrames = int32(unsafe.Offsetof(state{}.frames))
+)
+
+const (
+	regionSize = int32(unsafe.Sizeof(region{}))
+	frameSize  = int32(unsafe.Sizeof(frameRec{}))
+)
+
+// enter runs generated code: it loads the BPF registers and the budget
+// from st, calls st.entry, and stores them back when the code returns.
+// Implemented in trampoline_amd64.s.
+//
+//go:noescape
+func enter(st *state)

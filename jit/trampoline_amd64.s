@@ -1,0 +1,52 @@
+//go:build amd64 && unix
+
+#include "textflag.h"
+
+// func enter(st *state)
+//
+// enter is the only way into generated code. It has a real, split-checked
+// Go frame, so the goroutine stack below it has at least the runtime's
+// StackGuard slack; the generated code uses a bounded 32 bytes of it (the
+// return address of the CALL below plus at most three pushes in the
+// region search routine). It loads the BPF registers from st into the
+// x86 registers they live in while generated code runs:
+//
+//	r0 AX  r1 DI  r2 SI  r3 BX  r4 R8  r5 R9
+//	r6 R12 r7 R13 r8 R14 r9 R15 r10 BP
+//
+// with st in R10, the remaining budget in DX, and CX and R11 as scratch.
+// The code returns with RET after writing its exit reason into st; enter
+// then stores the registers back. BP and R14 (the Go frame pointer and
+// the ABIInternal g register) are clobbered inside but restored by the
+// frame epilogue and the ABI wrapper respectively.
+TEXT ·enter(SB), 0, $64-8
+	MOVQ st+0(FP), R10
+	MOVQ 0(R10), AX
+	MOVQ 8(R10), DI
+	MOVQ 16(R10), SI
+	MOVQ 24(R10), BX
+	MOVQ 32(R10), R8
+	MOVQ 40(R10), R9
+	MOVQ 48(R10), R12
+	MOVQ 56(R10), R13
+	MOVQ 64(R10), R14
+	MOVQ 72(R10), R15
+	MOVQ BP, 56(SP)
+	MOVQ 80(R10), BP
+	MOVQ 88(R10), DX
+	MOVQ 96(R10), R11
+	CALL R11
+	MOVQ AX, 0(R10)
+	MOVQ DI, 8(R10)
+	MOVQ SI, 16(R10)
+	MOVQ BX, 24(R10)
+	MOVQ R8, 32(R10)
+	MOVQ R9, 40(R10)
+	MOVQ R12, 48(R10)
+	MOVQ R13, 56(R10)
+	MOVQ R14, 64(R10)
+	MOVQ R15, 72(R10)
+	MOVQ BP, 80(R10)
+	MOVQ DX, 88(R10)
+	MOVQ 56(SP), BP
+	RET
