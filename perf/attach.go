@@ -1,0 +1,407 @@
+package perf
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/sys"
+)
+
+// ProbeMethod selects how a kprobe or uprobe event is created.
+type ProbeMethod int
+
+const (
+	// ProbeAuto uses the PMU when the kernel has it, else tracefs.
+	ProbeAuto ProbeMethod = iota
+	// ProbePMU uses the kprobe or uprobe PMU (perf_event_open with the
+	// PMU's dynamic type, Linux 4.17+).
+	ProbePMU
+	// ProbeTraceFS creates a kprobe_events / uprobe_events entry in
+	// tracefs and opens its tracepoint id.
+	ProbeTraceFS
+	// probeTracepoint marks links made by Tracepoint.
+	probeTracepoint
+)
+
+// String names the method.
+func (m ProbeMethod) String() string {
+	switch m {
+	case ProbeAuto:
+		return "auto"
+	case ProbePMU:
+		return "pmu"
+	case ProbeTraceFS:
+		return "tracefs"
+	case probeTracepoint:
+		return "tracepoint"
+	}
+	return fmt.Sprintf("ProbeMethod(%d)", int(m))
+}
+
+// AttachMethod selects how the program is bound to the perf event.
+type AttachMethod int
+
+const (
+	// AttachAuto tries BPF_LINK_CREATE first and falls back to ioctl on
+	// kernels that lack it.
+	AttachAuto AttachMethod = iota
+	// AttachBPFLink uses BPF_LINK_CREATE with BPF_PERF_EVENT (Linux 5.15+).
+	AttachBPFLink
+	// AttachIoctl uses PERF_EVENT_IOC_SET_BPF (Linux 4.1+).
+	AttachIoctl
+)
+
+// String names the method.
+func (m AttachMethod) String() string {
+	switch m {
+	case AttachAuto:
+		return "auto"
+	case AttachBPFLink:
+		return "bpf_link"
+	case AttachIoctl:
+		return "ioctl"
+	}
+	return fmt.Sprintf("AttachMethod(%d)", int(m))
+}
+
+// Link is a program attached to a perf event. Close detaches the program
+// and frees the perf event, the BPF link and any tracefs event.
+type Link struct {
+	mu     sync.Mutex
+	perfFD *sys.FD
+	linkFD *sys.FD      // nil when attached with ioctl
+	event  *probeEvent  // tracefs probe event, nil otherwise
+	attach AttachMethod // AttachBPFLink or AttachIoctl
+	probe  ProbeMethod  // ProbePMU, ProbeTraceFS or probeTracepoint
+	target string       // what was attached to, for messages
+}
+
+// Attach reports how the program was attached: AttachBPFLink or
+// AttachIoctl.
+func (l *Link) Attach() AttachMethod { return l.attach }
+
+// Probe reports how the event was created: ProbePMU or ProbeTraceFS for
+// kprobes and uprobes; "tracepoint" for tracepoints.
+func (l *Link) Probe() ProbeMethod { return l.probe }
+
+// TraceFSEvent returns "group/name" of the tracefs probe event behind the
+// link, or "" when none was created.
+func (l *Link) TraceFSEvent() string {
+	if l.event == nil {
+		return ""
+	}
+	return l.event.group + "/" + l.event.name
+}
+
+// String describes the link.
+func (l *Link) String() string {
+	return fmt.Sprintf("perf.Link(%s via %s, %s)", l.target, l.probe, l.attach)
+}
+
+// Close detaches the program and releases everything. It is safe to call
+// more than once.
+func (l *Link) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	if l.linkFD != nil {
+		errs = append(errs, l.linkFD.Close())
+		l.linkFD = nil
+	}
+	if l.perfFD != nil {
+		errs = append(errs, l.perfFD.Close())
+		l.perfFD = nil
+	}
+	if l.event != nil {
+		errs = append(errs, l.event.remove())
+		l.event = nil
+	}
+	return errors.Join(errs...)
+}
+
+// attachOptions are the options shared by all attach functions.
+type attachOptions struct {
+	attach AttachMethod
+	cookie uint64
+}
+
+// attachToEvent binds prog to the perf event pfd. On success the returned
+// Link owns pfd and ev; on failure both are released.
+func attachToEvent(prog FDer, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, target string, o attachOptions) (*Link, error) {
+	l := &Link{perfFD: pfd, event: ev, probe: probe, target: target}
+	fail := func(err error) (*Link, error) {
+		return nil, errors.Join(fmt.Errorf("attaching to %s: %w", target, err), l.Close())
+	}
+	if prog == nil {
+		return fail(errors.New("nil program"))
+	}
+	pfdProg := prog.FD()
+	if pfdProg < 0 {
+		return fail(fmt.Errorf("program fd %d: %w", pfdProg, ErrClosed))
+	}
+	if o.attach == AttachAuto || o.attach == AttachBPFLink {
+		fd, err := sys.LinkCreate(&sys.LinkCreatePerfEventAttr{
+			ProgFD:     uint32(pfdProg),
+			TargetFD:   pfd.Uint(),
+			AttachType: sys.AttachPerfEvent,
+			BPFCookie:  o.cookie,
+		})
+		switch {
+		case err == nil:
+			l.linkFD = fd
+			l.attach = AttachBPFLink
+		case o.attach == AttachBPFLink || o.cookie != 0 || !(errors.Is(err, unix.EINVAL) || errors.Is(err, ErrNotSupported)):
+			return fail(fmt.Errorf("BPF_LINK_CREATE with BPF_PERF_EVENT (Linux 5.15+): %w", err))
+		}
+	}
+	if l.linkFD == nil {
+		// sys.PerfEventSetBPF takes an owned *sys.FD: lend it a duplicate.
+		dup, err := dupFD(pfdProg)
+		if err != nil {
+			return fail(err)
+		}
+		err = sys.PerfEventSetBPF(pfd, dup)
+		dup.Close()
+		if err != nil {
+			return fail(err)
+		}
+		l.attach = AttachIoctl
+	}
+	if err := sys.PerfEventEnable(pfd); err != nil {
+		return fail(err)
+	}
+	return l, nil
+}
+
+// dupFD duplicates a borrowed descriptor into an owned *sys.FD.
+func dupFD(fd int) (*sys.FD, error) {
+	raw, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, fmt.Errorf("dup of fd %d: %w", fd, err)
+	}
+	return sys.NewFD(raw)
+}
+
+// openTracepointID opens a PERF_TYPE_TRACEPOINT event for a tracefs event id.
+// pid -1 with cpu 0 makes a system-wide event; BPF programs attached to
+// trace events run on every CPU regardless of the event's CPU.
+func openTracepointID(id uint64, pid int) (*sys.FD, error) {
+	attr := sys.PerfEventAttr{
+		Type:                    sys.PerfTypeTracepoint,
+		Config:                  id,
+		SamplePeriodOrFreq:      1,
+		WakeupEventsOrWatermark: 1,
+		Flags:                   sys.PerfBitDisabled,
+	}
+	return openEvent(&attr, pid)
+}
+
+// openEvent opens attr for a pid filter (0 for all processes): one
+// process on any CPU, or every process with the event on CPU 0.
+func openEvent(attr *sys.PerfEventAttr, pid int) (*sys.FD, error) {
+	if pid > 0 {
+		return sys.PerfEventOpen(attr, pid, -1, -1, 0)
+	}
+	return sys.PerfEventOpen(attr, -1, 0, -1, 0)
+}
+
+// TracepointOptions selects a tracepoint.
+type TracepointOptions struct {
+	Group string // e.g. "syscalls"
+	Name  string // e.g. "sys_enter_getpid"
+	// Attach selects the attachment method; AttachAuto by default.
+	Attach AttachMethod
+	// Cookie is returned by bpf_get_attach_cookie (needs a BPF link,
+	// Linux 5.15+).
+	Cookie uint64
+}
+
+// Tracepoint attaches a BPF_PROG_TYPE_TRACEPOINT program to the tracepoint
+// group/name, found through its tracefs id
+// (events/<group>/<name>/id). A missing tracepoint gives an error wrapping
+// ErrNotFound.
+func Tracepoint(prog FDer, opts TracepointOptions) (*Link, error) {
+	target := "tracepoint " + opts.Group + "/" + opts.Name
+	id, err := traceEventID(opts.Group, opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	pfd, err := openTracepointID(id, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", target, err)
+	}
+	return attachToEvent(prog, pfd, nil, probeTracepoint, target, attachOptions{opts.Attach, opts.Cookie})
+}
+
+// KprobeOptions selects a kprobe or kretprobe.
+type KprobeOptions struct {
+	// Symbol is the kernel function, as in /proc/kallsyms. A syscall
+	// symbol such as "sys_openat" that the kernel does not know is
+	// retried with the architecture prefix ("__x64_sys_openat" on amd64).
+	Symbol string
+	// Offset is added to the symbol's address (kprobes only).
+	Offset uint64
+	// Return makes a kretprobe, run when the function returns.
+	Return bool
+	// Probe forces the PMU or the tracefs path; ProbeAuto by default.
+	Probe ProbeMethod
+	// Attach selects the attachment method; AttachAuto by default.
+	Attach AttachMethod
+	// Cookie is returned by bpf_get_attach_cookie (BPF link only).
+	Cookie uint64
+}
+
+// syscallPrefix is the prefix of syscall entry points on this architecture
+// since Linux 4.17 (ARCH_HAS_SYSCALL_WRAPPER).
+func syscallPrefix() string {
+	switch runtime.GOARCH {
+	case "amd64":
+		return "__x64_"
+	case "arm64":
+		return "__arm64_"
+	case "s390x":
+		return "__s390x_"
+	case "riscv64":
+		return "__riscv_"
+	case "386":
+		return "__ia32_"
+	}
+	return ""
+}
+
+func isNotFoundErrno(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EADDRNOTAVAIL)
+}
+
+// kprobeUnsupported explains a kernel without kprobes.
+func kprobeUnsupported(detail string) error {
+	return fmt.Errorf("kprobes: %s; the kernel was likely built without CONFIG_KPROBES "+
+		"(or CONFIG_KPROBE_EVENTS): attach to a tracepoint instead, e.g. syscalls/sys_enter_openat: %w",
+		detail, ErrNotSupported)
+}
+
+// Kprobe attaches a BPF_PROG_TYPE_KPROBE program to a kernel function
+// entry (kprobe) or return (kretprobe).
+//
+// With ProbeAuto the kprobe PMU is used when
+// /sys/bus/event_source/devices/kprobe exists (Linux 4.17+), else a
+// tracefs kprobe_events entry. A kernel without either gives an error
+// wrapping ErrNotSupported; an unknown symbol one wrapping ErrNotFound.
+func Kprobe(prog FDer, opts KprobeOptions) (*Link, error) {
+	sym := opts.Symbol
+	if sym == "" || strings.ContainsAny(sym, " \t\n:/") {
+		return nil, fmt.Errorf("kprobe: invalid symbol %q", sym)
+	}
+	if opts.Return && opts.Offset != 0 {
+		return nil, fmt.Errorf("kprobe %s: a kretprobe cannot have an offset (%d)", sym, opts.Offset)
+	}
+	kind := "kprobe"
+	if opts.Return {
+		kind = "kretprobe"
+	}
+	candidates := []string{sym}
+	if p := syscallPrefix(); p != "" && strings.HasPrefix(sym, "sys_") {
+		candidates = append(candidates, p+sym)
+	}
+	method := opts.Probe
+	if method == ProbeAuto {
+		method = ProbePMU
+		if _, err := readPMU("kprobe"); errors.Is(err, errNoPMU) {
+			method = ProbeTraceFS
+		}
+	}
+	var firstErr error
+	for _, s := range candidates {
+		target := fmt.Sprintf("%s %s+%d", kind, s, opts.Offset)
+		var (
+			pfd *sys.FD
+			ev  *probeEvent
+			err error
+		)
+		switch method {
+		case ProbePMU:
+			pfd, err = openProbePMU("kprobe", s, opts.Offset, opts.Return, 0)
+		case ProbeTraceFS:
+			spec := s
+			if opts.Offset != 0 {
+				spec = fmt.Sprintf("%s+%d", s, opts.Offset)
+			}
+			ev, err = createProbeEvent("kprobe", s, spec, opts.Return)
+			if errors.Is(err, ErrNotSupported) {
+				return nil, kprobeUnsupported("no kprobe PMU and no tracefs kprobe_events")
+			}
+			if err == nil {
+				pfd, err = openTracepointID(ev.id, 0)
+				if err != nil {
+					err = errors.Join(err, ev.remove())
+				}
+			}
+		default:
+			return nil, fmt.Errorf("kprobe %s: unknown probe method %v", sym, opts.Probe)
+		}
+		if err == nil {
+			return attachToEvent(prog, pfd, ev, method, target, attachOptions{opts.Attach, opts.Cookie})
+		}
+		if firstErr == nil {
+			firstErr = fmt.Errorf("%s via %s: %w", target, method, err)
+		}
+		if errors.Is(err, errNoPMU) {
+			return nil, kprobeUnsupported("no kprobe PMU (/sys/bus/event_source/devices/kprobe)")
+		}
+		if !isNotFoundErrno(err) {
+			return nil, firstErr
+		}
+	}
+	// Distinguish an unknown symbol from other EINVALs.
+	known := false
+	for _, s := range candidates {
+		if ok, kerr := kallsymsHas(s); kerr == nil && ok {
+			known = true
+		}
+	}
+	if !known {
+		return nil, fmt.Errorf("kprobe: kernel symbol %q: %w in /proc/kallsyms (tried %s): %w",
+			sym, ErrNotFound, strings.Join(candidates, ", "), firstErr)
+	}
+	return nil, firstErr
+}
+
+// openProbePMU opens a kprobe or uprobe PMU event. For kprobes name is the
+// symbol (config1 = kprobe_func) and off the offset (config2 =
+// probe_offset); for uprobes name is the file path (config1 = uprobe_path)
+// and off the file offset.
+func openProbePMU(pmu, name string, off uint64, ret bool, pid int) (*sys.FD, error) {
+	info, err := readPMU(pmu)
+	if err != nil {
+		return nil, err
+	}
+	var config uint64
+	if ret {
+		if !info.hasRetBit {
+			return nil, fmt.Errorf("%s PMU has no retprobe format bit: %w", pmu, ErrNotSupported)
+		}
+		config |= 1 << info.retBit
+	}
+	str, err := unix.BytePtrFromString(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", pmu, name, err)
+	}
+	attr := sys.PerfEventAttr{
+		Type:                    info.typ,
+		Config:                  config,
+		Config1:                 uint64(uintptr(unsafe.Pointer(str))),
+		Config2:                 off,
+		SamplePeriodOrFreq:      1,
+		WakeupEventsOrWatermark: 1,
+		Flags:                   sys.PerfBitDisabled,
+	}
+	fd, err := openEvent(&attr, pid)
+	runtime.KeepAlive(str)
+	return fd, err
+}

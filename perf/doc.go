@@ -1,0 +1,38 @@
+// Package perf attaches BPF programs to kernel and user-space probe
+// points and reads the events programs send to user space.
+//
+// Attaching:
+//
+//   - [Kprobe]: kprobes and kretprobes on a kernel symbol (plus offset),
+//     through the kprobe PMU (Linux 4.17+) or, as a fallback, a uniquely
+//     named tracefs kprobe_events entry that is removed again on Close and
+//     on every error path. Syscall symbols are retried with the
+//     architecture prefix (__x64_sys_... on amd64, Linux 4.17+).
+//   - [Tracepoint]: a tracepoint by group and name, through its tracefs
+//     event id. tracefs is found in /proc/self/mountinfo or mounted.
+//   - [Uprobe]: uprobes and uretprobes on an ELF executable or library by
+//     symbol (.symtab or .dynsym) or file offset, optionally for one pid.
+//
+// Each returns a [*Link]: the perf event plus a BPF link (BPF_LINK_CREATE
+// with BPF_PERF_EVENT, Linux 5.15+) or, on older kernels, the
+// PERF_EVENT_IOC_SET_BPF attachment. Close detaches and frees everything.
+// A kernel without the feature gives an error wrapping [ErrNotSupported]
+// that names the missing piece.
+//
+// Reading:
+//
+//   - [PerfReader] reads a BPF_MAP_TYPE_PERF_EVENT_ARRAY: one
+//     PERF_COUNT_SW_BPF_OUTPUT event with an mmapped ring per online CPU,
+//     PERF_RECORD_SAMPLE and PERF_RECORD_LOST records, lost counts
+//     reported in [Record.LostSamples].
+//   - [RingBufReader] reads a BPF_MAP_TYPE_RINGBUF (Linux 5.8+).
+//
+// Both have Read, an allocation-free ReadInto, SetDeadline, and a Close
+// that unblocks a blocked Read.
+//
+// Programs and maps are passed as anything with an FD() int method (such
+// as prog.Program and prog.Map) so that this package stays below prog.
+//
+// Dependencies: the Go standard library, golang.org/x/sys/unix and
+// purebpf/sys. It must not import prog or anything above it.
+package perf

@@ -1,0 +1,176 @@
+package perf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller waits for readiness of ring fds with epoll. A separate eventfd,
+// also in the epoll set, lets Close wake a blocked wait.
+type poller struct {
+	epfd     int
+	efd      int
+	events   []unix.EpollEvent
+	closed   atomic.Bool
+	deadline atomic.Int64 // UnixNano; 0 means none
+
+	fdMu     sync.Mutex // guards efd and epfd against use after close
+	fdClosed bool
+}
+
+// wakeToken is the epoll data of the eventfd; ring indices are >= 0.
+const wakeToken = -1
+
+func newPoller(n int) (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	p := &poller{epfd: epfd, efd: efd, events: make([]unix.EpollEvent, n+1)}
+	if err := p.add(efd, wakeToken); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *poller) add(fd int, token int32) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: token}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return fmt.Errorf("epoll_ctl(ADD, fd %d): %w", fd, err)
+	}
+	return nil
+}
+
+func (p *poller) setDeadline(t time.Time) {
+	if t.IsZero() {
+		p.deadline.Store(0)
+		return
+	}
+	p.deadline.Store(t.UnixNano())
+}
+
+// wait blocks until a ring fd is readable, the deadline passes
+// (os.ErrDeadlineExceeded) or the poller is woken by wake (ErrClosed).
+func (p *poller) wait() error {
+	for {
+		if p.closed.Load() {
+			return ErrClosed
+		}
+		timeout := -1
+		if d := p.deadline.Load(); d != 0 {
+			left := time.Until(time.Unix(0, d))
+			if left <= 0 {
+				return os.ErrDeadlineExceeded
+			}
+			// Round up so the deadline has passed when epoll returns.
+			timeout = int((left + time.Millisecond - 1) / time.Millisecond)
+		}
+		n, err := unix.EpollWait(p.epfd, p.events, timeout)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("epoll_wait: %w", err)
+		}
+		ready := false
+		for _, ev := range p.events[:n] {
+			if ev.Fd == wakeToken {
+				return ErrClosed
+			}
+			ready = true
+		}
+		if ready {
+			return nil
+		}
+	}
+}
+
+// wake makes blocked and future waits return ErrClosed.
+func (p *poller) wake() {
+	p.closed.Store(true)
+	p.fdMu.Lock()
+	defer p.fdMu.Unlock()
+	if p.fdClosed {
+		return
+	}
+	var one = [8]byte{1}
+	_, _ = unix.Write(p.efd, one[:])
+}
+
+// close releases the descriptors; no wait may be running.
+func (p *poller) close() {
+	p.fdMu.Lock()
+	defer p.fdMu.Unlock()
+	if p.fdClosed {
+		return
+	}
+	p.fdClosed = true
+	unix.Close(p.efd)
+	unix.Close(p.epfd)
+}
+
+// onlineCPUs parses /sys/devices/system/cpu/online ("0-3,5").
+func onlineCPUs() ([]int, error) {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return nil, err
+	}
+	return parseCPUList(string(b))
+}
+
+func parseCPUList(s string) ([]int, error) {
+	var cpus []int
+	for _, part := range splitTrim(s, ',') {
+		var lo, hi int
+		if n, err := fmt.Sscanf(part, "%d-%d", &lo, &hi); err == nil && n == 2 {
+			if hi < lo {
+				return nil, fmt.Errorf("cpu list %q: bad range %q", s, part)
+			}
+			for c := lo; c <= hi; c++ {
+				cpus = append(cpus, c)
+			}
+			continue
+		}
+		if _, err := fmt.Sscanf(part, "%d", &lo); err != nil {
+			return nil, fmt.Errorf("cpu list %q: bad entry %q", s, part)
+		}
+		cpus = append(cpus, lo)
+	}
+	if len(cpus) == 0 {
+		return nil, fmt.Errorf("cpu list %q is empty", s)
+	}
+	return cpus, nil
+}
+
+func splitTrim(s string, sep byte) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == sep {
+			part := s[start:i]
+			for len(part) > 0 && (part[0] == ' ' || part[0] == '\n') {
+				part = part[1:]
+			}
+			for len(part) > 0 && (part[len(part)-1] == ' ' || part[len(part)-1] == '\n') {
+				part = part[:len(part)-1]
+			}
+			if part != "" {
+				out = append(out, part)
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
