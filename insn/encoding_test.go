@@ -278,6 +278,9 @@ func TestEncodings(t *testing.T) {
 		if !bytes.Equal(got, c.program()) {
 			t.Errorf("%s: Parse encodes to\n%x, want\n%x", c.text, got, c.program())
 		}
+		if prog.String() != c.source() {
+			t.Errorf("%s: String of the parsed program is %q", c.text, prog.String())
+		}
 		is, err := insn.Unmarshal(c.program())
 		if err != nil {
 			t.Errorf("%s: Unmarshal: %v", c.text, err)

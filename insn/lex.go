@@ -93,7 +93,11 @@ func lexLine(line string, lineNo int) ([]token, error) {
 			text := line[i:j]
 			v, err := parseNumber(text)
 			if err != nil {
-				return nil, &ParseError{Line: lineNo, Column: col, Msg: fmt.Sprintf("expected number, found %q", text), Err: err}
+				msg := fmt.Sprintf("expected number, found %q", text)
+				if err != ErrSyntax {
+					msg = fmt.Sprintf("number %s does not fit in 64 bits", text)
+				}
+				return nil, &ParseError{Line: lineNo, Column: col, Msg: msg, Err: err}
 			}
 			toks = append(toks, token{kind: tokNumber, text: text, col: col, num: v})
 			i = j

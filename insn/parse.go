@@ -398,6 +398,10 @@ func (p *parser) jumpTarget(lo, hi int64) (string, int64) {
 	if p.peek().kind == tokIdent {
 		return p.label(), 0
 	}
+	if t := p.peek(); t.kind != tokNumber && !t.is("+") && !t.is("-") {
+		p.fail(t, "label or offset")
+		return "", 0
+	}
 	return "", p.number(lo, hi, ErrJumpOutOfRange, "a jump offset")
 }
 
