@@ -77,3 +77,29 @@ func TestEncode(t *testing.T) {
 		t.Fatalf("Encode(uint32) allocates %v times", n)
 	}
 }
+
+func TestSliceView(t *testing.T) {
+	type pair struct{ A, B uint32 }
+	s := []pair{{1, 2}, {3, 4}}
+	b, n, err := SliceView(s, 8, "values")
+	if err != nil || n != 2 || len(b) != 16 {
+		t.Fatalf("SliceView = %d bytes, %d, %v", len(b), n, err)
+	}
+	b[0] = 9 // aliases s
+	if s[0].A&0xff != 9 {
+		t.Fatal("SliceView does not alias the slice")
+	}
+	var arr [3]uint64
+	if _, n, err := SliceView(&arr, 8, "keys"); err != nil || n != 3 {
+		t.Fatalf("SliceView(&[3]uint64) = %d, %v", n, err)
+	}
+	if _, _, err := SliceView(s, 4, "values"); !errors.Is(err, ErrSize) {
+		t.Fatalf("wrong element size: %v", err)
+	}
+	if _, _, err := SliceView([]*int{nil}, 8, "values"); !errors.Is(err, ErrType) {
+		t.Fatalf("pointer elements: %v", err)
+	}
+	if _, _, err := SliceView(uint32(1), 4, "values"); !errors.Is(err, ErrType) {
+		t.Fatalf("non-slice: %v", err)
+	}
+}

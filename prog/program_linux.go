@@ -1,0 +1,493 @@
+//go:build linux
+
+package prog
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/sys"
+	"golang.org/x/sys/unix"
+)
+
+// Verifier log sizes. The kernel accepts log_size up to UINT_MAX >> 2
+// (Linux 5.2+; UINT_MAX >> 8 before).
+const (
+	defaultLogSize = 64 << 10
+	maxLogSize     = (1<<32 - 1) >> 2
+)
+
+// ProgramOptions tunes NewProgram. A nil *ProgramOptions means the
+// defaults.
+type ProgramOptions struct {
+	// Maps are existing maps to use for the spec's map references, by
+	// name, instead of creating them. The program does not own them:
+	// Program.Close leaves them open.
+	Maps map[string]*Map
+	// LogLevel, when non-zero, asks for a verifier log (sys.LogLevel*
+	// bits) on the first attempt already, and keeps it for
+	// Program.VerifierLog. By default the first attempt runs without a
+	// log and a log is fetched only when the load fails.
+	LogLevel uint32
+	// LogSize is the first verifier log buffer size in bytes; it grows
+	// on ENOSPC. Default 64 KiB.
+	LogSize int
+	// Flags are BPF_PROG_LOAD prog_flags (sys.ProgFlag*).
+	Flags uint32
+	// ExpectedAttachType is the expected_attach_type the verifier checks
+	// against, for program types that need one.
+	ExpectedAttachType uint32
+}
+
+// Program is a BPF program loaded into the kernel. It holds a file
+// descriptor and the maps the loader created for it; Close releases both.
+type Program struct {
+	fd      *sys.FD
+	name    string
+	typ     Type
+	maps    map[string]*Map // every map the program refers to
+	owned   []*Map          // maps created by NewProgram
+	log     string
+	pinned  string
+	nInsns  int
+	license string
+}
+
+// NewProgram loads spec into the kernel. It creates the maps spec.Maps
+// lists (unless opts.Maps supplies them), points the LD_IMM64 map
+// references at their file descriptors and runs BPF_PROG_LOAD.
+//
+// The first attempt runs without a verifier log. If it fails, the load is
+// retried with a log, whose buffer grows on ENOSPC (to log_true_size on
+// Linux 6.4+, else fourfold) up to the kernel's maximum, and the error is
+// a *VerifierError carrying the log. EPERM (privilege, or RLIMIT_MEMLOCK
+// before Linux 5.11), E2BIG, an unknown program type and an unknown helper
+// give errors naming the cause; the last two wrap ErrNotSupported.
+func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if opts == nil {
+		opts = &ProgramOptions{}
+	}
+	ensureMemlock()
+	p := &Program{name: spec.Name, typ: spec.Type, maps: map[string]*Map{}, license: spec.License}
+	ok := false
+	defer func() {
+		if !ok {
+			p.closeOwned()
+		}
+	}()
+
+	insns := make(insn.Instructions, len(spec.Instructions))
+	copy(insns, spec.Instructions)
+	for k := range insns {
+		i := &insns[k]
+		if !i.IsMapReference() || i.Ref == "" {
+			continue
+		}
+		m, err := p.mapFor(spec.Map(i.Ref), opts)
+		if err != nil {
+			return nil, fmt.Errorf("load program %q: %w", spec.Name, err)
+		}
+		i.SetMapFD(int32(m.fd.Int()))
+	}
+	code, err := insns.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("load program %q: %w", spec.Name, err)
+	}
+	p.nInsns = len(code) / sys.InsnSize
+
+	license, err := sys.NewStringPointer(spec.License)
+	if err != nil {
+		return nil, fmt.Errorf("load program %q: license: %w", spec.Name, err)
+	}
+	attr := sys.ProgLoadAttr{
+		ProgType:           sys.ProgType(spec.Type),
+		InsnCnt:            uint32(p.nInsns),
+		Insns:              sys.NewSlicePointer(code),
+		License:            license,
+		ProgFlags:          opts.Flags,
+		ProgName:           sys.NewObjName(spec.Name),
+		ExpectedAttachType: sys.AttachType(opts.ExpectedAttachType),
+	}
+	if spec.Type == Kprobe {
+		// Required before Linux 5.0, ignored since.
+		attr.KernVersion = kernelCode()
+	}
+	fd, log, err := p.load(&attr, opts)
+	// The map fds in code must stay open until the load is done.
+	for _, m := range p.maps {
+		runtime.KeepAlive(m.fd)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.fd, p.log = fd, log
+	ok = true
+	return p, nil
+}
+
+// mapFor returns the map for a spec's reference, creating it once.
+func (p *Program) mapFor(ms *MapSpec, opts *ProgramOptions) (*Map, error) {
+	if m := p.maps[ms.Name]; m != nil {
+		return m, nil
+	}
+	if m := opts.Maps[ms.Name]; m != nil {
+		if m.fd.Int() < 0 {
+			return nil, fmt.Errorf("map %q given in ProgramOptions.Maps: %w", ms.Name, os.ErrClosed)
+		}
+		have := m.MapSpec()
+		if have.Type != ms.Type || have.KeySize != ms.KeySize || have.ValueSize != ms.ValueSize {
+			return nil, fmt.Errorf("%w: map %q given in ProgramOptions.Maps is %s key %d value %d, the spec wants %s key %d value %d",
+				ErrInvalidSpec, ms.Name, have.Type, have.KeySize, have.ValueSize, ms.Type, ms.KeySize, ms.ValueSize)
+		}
+		p.maps[ms.Name] = m
+		return m, nil
+	}
+	m, err := NewMap(ms)
+	if err != nil {
+		return nil, err
+	}
+	p.maps[ms.Name] = m
+	p.owned = append(p.owned, m)
+	return m, nil
+}
+
+// load runs BPF_PROG_LOAD with the log policy described at NewProgram.
+func (p *Program) load(attr *sys.ProgLoadAttr, opts *ProgramOptions) (*sys.FD, string, error) {
+	level := opts.LogLevel
+	size := opts.LogSize
+	if size <= 0 {
+		size = defaultLogSize
+	}
+	var firstErr error
+	if level == 0 {
+		fd, err := sys.ProgLoad(attr)
+		if err == nil {
+			return fd, "", nil
+		}
+		firstErr = err
+		if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.E2BIG) && !errors.Is(err, unix.ENOSPC) {
+			// EPERM, EFAULT, ENOMEM ...: the verifier never ran.
+			return nil, "", p.loadError(err, "", false)
+		}
+		level = sys.LogLevelBranch
+	}
+	for {
+		buf := make([]byte, size)
+		attr.LogLevel = level
+		attr.LogSize = uint32(size)
+		attr.LogBuf = sys.NewSlicePointer(buf)
+		attr.LogTrueSize = 0
+		fd, err := sys.ProgLoad(attr)
+		log := logString(buf)
+		if err == nil {
+			return fd, log, nil
+		}
+		if errors.Is(err, unix.ENOSPC) && size < maxLogSize {
+			next := size * 4
+			if ts := int(attr.LogTrueSize); ts > size {
+				next = ts
+			}
+			size = min(next, maxLogSize)
+			continue
+		}
+		truncated := errors.Is(err, unix.ENOSPC)
+		if firstErr != nil && (truncated || !sameErrno(err, firstErr)) {
+			err = firstErr
+		}
+		return nil, log, p.loadError(err, log, truncated)
+	}
+}
+
+func sameErrno(a, b error) bool {
+	var ea, eb *sys.Error
+	return errors.As(a, &ea) && errors.As(b, &eb) && ea.Errno == eb.Errno
+}
+
+func logString(buf []byte) string {
+	for i, c := range buf {
+		if c == 0 {
+			return string(buf[:i])
+		}
+	}
+	return string(buf)
+}
+
+// loadError builds the error of a failed load.
+func (p *Program) loadError(err error, log string, truncated bool) error {
+	what := fmt.Sprintf("load program %q (%s)", p.name, p.typ)
+	if errors.Is(err, unix.EINVAL) && log == "" {
+		if perr := HaveProgramType(p.typ); errors.Is(perr, ErrNotSupported) {
+			return fmt.Errorf("%s: %w", what, perr)
+		}
+	}
+	if log == "" {
+		return explainErrno(what, err, p.nInsns)
+	}
+	ve := &VerifierError{Program: p.name, Err: err, Log: log, Truncated: truncated, MissingHelper: missingHelper(log)}
+	if ve.MissingHelper >= 0 {
+		ve.Err = fmt.Errorf("%w: helper %s (%d) is not available to %s programs on this kernel", err, ve.MissingHelper, int32(ve.MissingHelper), p.typ)
+	} else if errors.Is(err, unix.E2BIG) || errors.Is(err, unix.EPERM) {
+		ve.Err = explainErrno("", err, p.nInsns)
+	}
+	return ve
+}
+
+// LoadPinnedProgram opens the program pinned at path on a bpffs.
+func LoadPinnedProgram(path string) (*Program, error) {
+	fd, err := sys.ObjGet(path, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load pinned program %s: %w", path, err)
+	}
+	p, err := NewProgramFromFD(fd)
+	if err != nil {
+		return nil, fmt.Errorf("load pinned program %s: %w", path, err)
+	}
+	p.pinned = path
+	return p, nil
+}
+
+// NewProgramFromID opens the program with the given kernel-wide ID.
+func NewProgramFromID(id uint32) (*Program, error) {
+	fd, err := sys.ProgGetFDByID(id)
+	if err != nil {
+		return nil, fmt.Errorf("open program id %d: %w", id, err)
+	}
+	return NewProgramFromFD(fd)
+}
+
+// NewProgramFromFD takes ownership of fd, a program descriptor. The
+// program's Map method finds no maps: open them by ID from Info().MapIDs.
+// On error fd is closed.
+func NewProgramFromFD(fd *sys.FD) (*Program, error) {
+	var info sys.ProgInfo
+	if err := sys.ProgGetInfoByFD(fd, &info); err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("program from %v: %w", fd, err)
+	}
+	return &Program{fd: fd, name: info.Name.String(), typ: Type(info.Type), maps: map[string]*Map{}}, nil
+}
+
+// Name returns the program's name.
+func (p *Program) Name() string { return p.name }
+
+// Type returns the program's type.
+func (p *Program) Type() Type { return p.typ }
+
+// FD returns the program's file descriptor, or -1 once closed. It stays
+// valid only while p is open and reachable.
+func (p *Program) FD() int { return p.fd.Int() }
+
+// Map returns the map the program refers to as name, or nil.
+func (p *Program) Map(name string) *Map { return p.maps[name] }
+
+// VerifierLog returns the verifier log of a load made with
+// ProgramOptions.LogLevel, or "".
+func (p *Program) VerifierLog() string { return p.log }
+
+// String describes the program, e.g. `program "count" (socket_filter, fd 9)`.
+func (p *Program) String() string {
+	return fmt.Sprintf("program %q (%s, %v)", p.name, p.typ, p.fd)
+}
+
+func (p *Program) closeOwned() error {
+	var errs []error
+	for _, m := range p.owned {
+		if err := m.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	p.owned = nil
+	return errors.Join(errs...)
+}
+
+// Close releases the program's file descriptor and closes the maps
+// NewProgram created for it (not those passed in ProgramOptions.Maps).
+// Pinned objects stay in the kernel. Closing twice gives an error wrapping
+// os.ErrClosed.
+func (p *Program) Close() error {
+	var errs []error
+	if err := p.fd.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("program %q: %w", p.name, err))
+	}
+	if err := p.closeOwned(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Pin pins the program at path, which must lie on a bpffs. Below
+// BPFFSPath (/sys/fs/bpf) a bpffs is mounted if none is, and missing
+// directories are created. An existing path is an error wrapping
+// os.ErrExist. bpftool sees pinned programs (`bpftool prog show pinned
+// PATH`).
+func (p *Program) Pin(path string) error {
+	if err := pin(path, p.fd); err != nil {
+		return fmt.Errorf("program %q: %w", p.name, err)
+	}
+	p.pinned = path
+	return nil
+}
+
+// Unpin removes the pin made by Pin or used by LoadPinnedProgram.
+func (p *Program) Unpin() error {
+	if p.pinned == "" {
+		return fmt.Errorf("program %q: unpin: not pinned", p.name)
+	}
+	if err := os.Remove(p.pinned); err != nil {
+		return fmt.Errorf("program %q: unpin: %w", p.name, err)
+	}
+	p.pinned = ""
+	return nil
+}
+
+// ProgramInfo describes a loaded program, as `bpftool prog show` does.
+type ProgramInfo struct {
+	ID   uint32 // kernel-wide program ID
+	Tag  string // hex SHA-1 prefix of the instructions, as bpftool prints it
+	Name string // name, at most 15 bytes
+	Type Type   // program type
+	// XlatedSize and JitedSize are the sizes in bytes of the translated
+	// instructions and of the JITed machine code (0 without JIT).
+	XlatedSize, JitedSize uint32
+	// VerifiedInsns is the number of instructions the verifier processed
+	// (Linux 5.16+; 0 before).
+	VerifiedInsns uint32
+	// MapIDs are the IDs of the maps the program uses.
+	MapIDs []uint32
+	// LoadTime is when the program was loaded, as time since boot.
+	LoadTime time.Duration
+	// CreatedByUID is the user that loaded the program.
+	CreatedByUID uint32
+	// GPLCompatible reports a GPL-compatible license.
+	GPLCompatible bool
+	// BTFID is the program's BTF object ID, 0 without BTF.
+	BTFID uint32
+}
+
+func progInfoOf(fd *sys.FD) (*ProgramInfo, error) {
+	var in sys.ProgInfo
+	if err := sys.ProgGetInfoByFD(fd, &in); err != nil {
+		return nil, err
+	}
+	var ids []uint32
+	if in.NrMapIDs > 0 {
+		ids = make([]uint32, in.NrMapIDs)
+		n := in.NrMapIDs
+		in = sys.ProgInfo{NrMapIDs: n, MapIDs: sys.NewSlicePointer(ids)}
+		if err := sys.ProgGetInfoByFD(fd, &in); err != nil {
+			return nil, err
+		}
+		runtime.KeepAlive(ids)
+		ids = ids[:min(n, in.NrMapIDs)]
+	}
+	return &ProgramInfo{
+		ID: in.ID, Tag: hex.EncodeToString(in.Tag[:]), Name: in.Name.String(), Type: Type(in.Type),
+		XlatedSize: in.XlatedProgLen, JitedSize: in.JitedProgLen, VerifiedInsns: in.VerifiedInsns,
+		MapIDs: ids, LoadTime: time.Duration(in.LoadTime), CreatedByUID: in.CreatedByUID,
+		GPLCompatible: in.GPLCompatible(), BTFID: in.BTFID,
+	}, nil
+}
+
+// Info asks the kernel to describe the program (BPF_OBJ_GET_INFO_BY_FD).
+func (p *Program) Info() (*ProgramInfo, error) {
+	if p.fd.Int() < 0 {
+		return nil, fmt.Errorf("program %q: info: %w", p.name, os.ErrClosed)
+	}
+	info, err := progInfoOf(p.fd)
+	if err != nil {
+		return nil, fmt.Errorf("program %q: info: %w", p.name, err)
+	}
+	return info, nil
+}
+
+// RunOptions are the inputs of Program.Run (BPF_PROG_TEST_RUN).
+type RunOptions struct {
+	// Data is the input packet (socket filter, tc, XDP: at least an
+	// Ethernet header, 14 bytes) or other data the program type takes.
+	Data []byte
+	// DataOut receives the data after the run. When nil and Data is not,
+	// a buffer of len(Data)+256 bytes is allocated; programs that grow
+	// the packet further need a larger one.
+	DataOut []byte
+	// Context is the optional input context (e.g. a struct __sk_buff).
+	Context []byte
+	// ContextOut receives the context after the run, if non-nil.
+	ContextOut []byte
+	// Repeat runs the program this many times (0 means once); Duration
+	// is then the mean.
+	Repeat uint32
+	// Flags are sys.TestRun* flags; CPU goes with sys.TestRunOnCPU.
+	Flags, CPU uint32
+}
+
+// RunResult is the outcome of Program.Run.
+type RunResult struct {
+	// Retval is the program's return value. BPF_PROG_TEST_RUN reports it
+	// as 32 bits: the low half of r0.
+	Retval uint32
+	// Duration is the mean run time the kernel measured.
+	Duration time.Duration
+	// DataOut and ContextOut are the output buffers cut to the length
+	// the kernel wrote.
+	DataOut, ContextOut []byte
+}
+
+// Run runs the program once (or opts.Repeat times) on test input with
+// BPF_PROG_TEST_RUN, which Linux supports for socket filter (4.12+), tc,
+// XDP, raw tracepoint, tracing, flow dissector, sk_lookup, syscall and
+// netfilter programs; other types give an error wrapping ErrNotSupported.
+func (p *Program) Run(opts *RunOptions) (*RunResult, error) {
+	if opts == nil {
+		opts = &RunOptions{}
+	}
+	if p.fd.Int() < 0 {
+		return nil, fmt.Errorf("program %q: run: %w", p.name, os.ErrClosed)
+	}
+	out := opts.DataOut
+	if out == nil && len(opts.Data) > 0 {
+		out = make([]byte, len(opts.Data)+256)
+	}
+	attr := sys.ProgTestRunAttr{
+		ProgFD:      p.fd.Uint(),
+		DataSizeIn:  uint32(len(opts.Data)),
+		DataSizeOut: uint32(len(out)),
+		DataIn:      sys.NewSlicePointer(opts.Data),
+		DataOut:     sys.NewSlicePointer(out),
+		Repeat:      opts.Repeat,
+		CtxSizeIn:   uint32(len(opts.Context)),
+		CtxSizeOut:  uint32(len(opts.ContextOut)),
+		CtxIn:       sys.NewSlicePointer(opts.Context),
+		CtxOut:      sys.NewSlicePointer(opts.ContextOut),
+		Flags:       opts.Flags,
+		CPU:         opts.CPU,
+	}
+	err := sys.ProgTestRun(&attr)
+	runtime.KeepAlive(p.fd)
+	if err != nil {
+		switch {
+		case errors.Is(err, unix.ENOSPC):
+			return nil, fmt.Errorf("program %q: run: output buffer of %d bytes too small: %w", p.name, len(out), err)
+		case errors.Is(err, ErrNotSupported):
+			return nil, fmt.Errorf("program %q: run: BPF_PROG_TEST_RUN does not support %s programs on this kernel: %w", p.name, p.typ, ErrNotSupported)
+		case errors.Is(err, unix.EINVAL) && (p.typ == SocketFilter || p.typ == SchedCLS || p.typ == SchedACT):
+			return nil, fmt.Errorf("program %q: run: %w (%d bytes of data: %s test runs need at least 14 bytes, an Ethernet header, and after an IPv4/IPv6 ethertype a whole IP header; context fields other than those the kernel accepts must be zero)", p.name, err, len(opts.Data), p.typ)
+		}
+		return nil, fmt.Errorf("program %q: run: %w", p.name, err)
+	}
+	res := &RunResult{Retval: attr.Retval, Duration: time.Duration(attr.Duration)}
+	if out != nil {
+		res.DataOut = out[:min(int(attr.DataSizeOut), len(out))]
+	}
+	if opts.ContextOut != nil {
+		res.ContextOut = opts.ContextOut[:min(int(attr.CtxSizeOut), len(opts.ContextOut))]
+	}
+	return res, nil
+}
