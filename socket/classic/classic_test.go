@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
 
@@ -34,7 +35,9 @@ func disassemble(t testing.TB, raw []bpf.RawInstruction) []bpf.Instruction {
 
 // differential checks that the translation of filter gives the same
 // verdict in every executor as x/net/bpf's VM, for every packet.
-func differential(t *testing.T, name string, filter []bpf.Instruction, pkts [][]byte) {
+// With kernel set, the translation also runs in the kernel
+// (BPF_PROG_TEST_RUN).
+func differential(t *testing.T, kernel bool, name string, filter []bpf.Instruction, pkts [][]byte) {
 	t.Helper()
 	vm, err := bpf.NewVM(filter)
 	if err != nil {
@@ -44,27 +47,40 @@ func differential(t *testing.T, name string, filter []bpf.Instruction, pkts [][]
 	if err != nil {
 		t.Fatalf("%s: translate: %v", name, err)
 	}
-	kp := loadKernel(t, is)
+	ip := loadInterp(t, is)
+	var kp *kernelProg
+	if kernel {
+		kp = loadKernel(t, is)
+	}
 	mismatches := 0
+	report := func(who string, pkt []byte, got, want uint32) {
+		mismatches++
+		if mismatches <= 3 {
+			t.Errorf("%s: packet % x: %s runs the translation to %#x, x/net/bpf VM to %#x\nclassic: %v\neBPF:\n%s", name, pkt, who, got, want, filter, is)
+		}
+	}
 	for _, pkt := range pkts {
 		want := vmVerdict(t, vm, pkt)
+		if got := ip.run(t, pkt, nil); got != want {
+			report("interp", pkt, got, want)
+		}
+		if kp == nil {
+			continue
+		}
 		if got := kp.run(t, pkt, nil); got != want {
-			mismatches++
-			if mismatches <= 3 {
-				t.Errorf("%s: packet % x: kernel runs the translation to %#x, x/net/bpf VM to %#x\nclassic: %v\neBPF:\n%s", name, pkt, got, want, filter, is)
-			}
+			report("the kernel", pkt, got, want)
 		}
 	}
 }
 
 func TestTcpdumpFiltersMatchVM(t *testing.T) {
-	requireRoot(t)
+	kernel := haveKernel(t)
 	rng := rand.New(rand.NewSource(1))
 	pkts := append(corpus(), randomPackets(rng, 200, 90)...)
 	for _, f := range tcpdumpFilters {
 		t.Run(f.expr, func(t *testing.T) {
 			filter := disassemble(t, raw(f.insns))
-			differential(t, f.expr, filter, pkts)
+			differential(t, kernel, f.expr, filter, pkts)
 		})
 	}
 }
@@ -73,7 +89,7 @@ func TestTcpdumpFiltersMatchVM(t *testing.T) {
 // derived from the packets' construction, so a wrong reference VM could
 // not hide a wrong translation.
 func TestTcpdumpFiltersSelect(t *testing.T) {
-	requireRoot(t)
+	kernel := haveKernel(t)
 	udpDNS := ether(macHost, 0x0800, ipv4(17, ipA, ipB, 0, 5, udp(40000, 53, []byte("query"))))
 	find := func(expr string) []bpf.RawInstruction {
 		for _, f := range tcpdumpFilters {
@@ -119,15 +135,16 @@ func TestTcpdumpFiltersSelect(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.expr, err)
 		}
-		kp := loadKernel(t, is)
+		run := executors(t, kernel, is)
 		match := map[string]bool{}
 		for _, m := range c.match {
 			match[m] = true
 		}
 		for name, frame := range frames {
-			got := kp.run(t, frame, nil) != 0
-			if got != match[name] {
-				t.Errorf("filter %q on %s: passes=%v, want %v", c.expr, name, got, match[name])
+			for who, verdict := range run(frame) {
+				if got := verdict != 0; got != match[name] {
+					t.Errorf("filter %q on %s in %s: passes=%v, want %v", c.expr, name, who, got, match[name])
+				}
 			}
 		}
 	}
@@ -261,7 +278,7 @@ func randomFilter(rng *rand.Rand) []bpf.Instruction {
 }
 
 func TestRandomFiltersMatchVM(t *testing.T) {
-	requireRoot(t)
+	kernel := haveKernel(t)
 	rng := rand.New(rand.NewSource(42))
 	pkts := append(corpus()[:60], randomPackets(rng, 60, 80)...)
 	n := 400
@@ -274,20 +291,40 @@ func TestRandomFiltersMatchVM(t *testing.T) {
 		if err != nil {
 			t.Fatalf("random filter %d does not assemble: %v", k, err)
 		}
-		if err := kernelAccepts(t, raw); err != nil {
-			t.Fatalf("random filter %d: the kernel rejects it (%v), so the generator is wrong: %v", k, err, filter)
+		if kernel {
+			if err := kernelAccepts(t, raw); err != nil {
+				t.Fatalf("random filter %d: the kernel rejects it (%v), so the generator is wrong: %v", k, err, filter)
+			}
 		}
-		differential(t, fmt.Sprintf("random filter %d", k), filter, pkts)
+		differential(t, kernel, fmt.Sprintf("random filter %d", k), filter, pkts)
 		if t.Failed() {
 			return
 		}
 	}
 }
 
+// executors loads is into interp and, with kernel, into the kernel, and
+// returns a function giving each one's verdict on a packet.
+func executors(t *testing.T, kernel bool, is insn.Instructions) func(pkt []byte) map[string]uint32 {
+	t.Helper()
+	ip := loadInterp(t, is)
+	var kp *kernelProg
+	if kernel {
+		kp = loadKernel(t, is)
+	}
+	return func(pkt []byte) map[string]uint32 {
+		out := map[string]uint32{"interp": ip.run(t, pkt, nil)}
+		if kp != nil {
+			out["kernel"] = kp.run(t, pkt, nil)
+		}
+		return out
+	}
+}
+
 // TestSemanticsWithoutVM covers what x/net/bpf's VM does not implement or
 // does differently, against values derived from the kernel's rules.
 func TestSemanticsWithoutVM(t *testing.T) {
-	requireRoot(t)
+	kernel := haveKernel(t)
 	pkt := ether(macHost, 0x0800, ipv4(17, ipA, ipB, 0, 5, udp(1, 53, nil)))
 	cases := []struct {
 		name string
@@ -315,71 +352,105 @@ func TestSemanticsWithoutVM(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		if got := loadKernel(t, is).run(t, pkt, nil); got != c.want {
-			t.Errorf("%s: got %#x, want %#x\n%s", c.name, got, c.want, is)
+		for who, got := range executors(t, kernel, is)(pkt) {
+			if got != c.want {
+				t.Errorf("%s in %s: got %#x, want %#x\n%s", c.name, who, got, c.want, is)
+			}
 		}
 	}
 }
 
 func TestAncillary(t *testing.T) {
-	requireRoot(t)
 	pkt := ether(macHost, 0x0800, ipv4(17, ipA, ipB, 0, 5, udp(1, 53, nil)))
-	ld := func(ad bpf.Extension) []bpf.Instruction {
-		return []bpf.Instruction{bpf.LoadExtension{Num: ad}, bpf.RetA{}}
+	ld := func(ad bpf.Extension) insn.Instructions {
+		is, err := Translate([]bpf.Instruction{bpf.LoadExtension{Num: ad}, bpf.RetA{}})
+		if err != nil {
+			t.Fatalf("extension %d: %v", ad, err)
+		}
+		return is
 	}
-	var ctx skbCtx
-	ctx[skbMark/4] = 0xdecaf
-	// BPF_PROG_TEST_RUN builds the skb on lo (ifindex 1) with the fake
-	// Ethernet header: protocol 0x88b5, PACKET_HOST, no VLAN tag, no hash,
-	// queue 0.
-	cases := []struct {
-		name string
+	// In interp, every field comes from SKBMeta, in host order.
+	meta := &interp.SKBMeta{
+		PktType: unix.PACKET_OUTGOING, Mark: 0xdecaf, QueueMapping: 3, Protocol: unix.ETH_P_IPV6,
+		VLANPresent: true, VLANTCI: 0x2042, VLANProto: unix.ETH_P_8021AD, Ifindex: 7, Hash: 0xfeedbeef,
+	}
+	interpCases := []struct {
 		ext  bpf.Extension
 		want uint32
 	}{
-		{"protocol", bpf.ExtProto, 0x88b5},
-		{"pkttype", bpf.ExtType, unix.PACKET_HOST},
-		{"ifindex", bpf.ExtInterfaceIndex, 1},
-		{"mark", adMark, 0xdecaf},
-		{"queue", adQueue, 0},
-		{"rxhash", bpf.ExtRXHash, 0},
-		{"vlan tag", bpf.ExtVLANTag, 0},
-		{"vlan present", bpf.ExtVLANTagPresent, 0},
-		{"vlan tpid", bpf.ExtVLANProto, 0},
+		{bpf.ExtProto, unix.ETH_P_IPV6},
+		{bpf.ExtType, unix.PACKET_OUTGOING},
+		{bpf.ExtInterfaceIndex, 7},
+		{adMark, 0xdecaf},
+		{adQueue, 3},
+		{bpf.ExtRXHash, 0xfeedbeef},
+		{bpf.ExtVLANTag, 0x2042},
+		{bpf.ExtVLANTagPresent, 1},
+		{bpf.ExtVLANProto, unix.ETH_P_8021AD},
 	}
-	for _, c := range cases {
-		is, err := Translate(ld(c.ext))
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		if got := loadKernel(t, is).run(t, pkt, &ctx); got != c.want {
-			t.Errorf("%s: got %#x, want %#x", c.name, got, c.want)
+	for _, c := range interpCases {
+		if got := loadInterp(t, ld(c.ext)).run(t, pkt, meta); got != c.want {
+			t.Errorf("interp: extension %d: got %#x, want %#x", c.ext, got, c.want)
 		}
 	}
-	// CPU and random: the CPU is below the number of CPUs; random values
-	// differ between runs.
-	is, err := Translate(ld(bpf.ExtCPUID))
+	vm, err := interp.New(&prog.Spec{Name: "cpu", Type: prog.SocketFilter, License: "GPL", Instructions: ld(bpf.ExtCPUID)}, &interp.Options{CPU: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got, err := vm.RunSocketFilter(pkt, nil); err != nil || got != 5 {
+		t.Errorf("interp: cpu: got %d, %v; want 5", got, err)
+	}
+	vm, err = interp.New(&prog.Spec{Name: "rand", Type: prog.SocketFilter, License: "GPL", Instructions: ld(bpf.ExtRand)}, &interp.Options{Rand: func() uint32 { return 0xabcdef12 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := vm.RunSocketFilter(pkt, nil); err != nil || got != 0xabcdef12 {
+		t.Errorf("interp: random: got %#x, %v; want 0xabcdef12", got, err)
+	}
+
+	if !haveKernel(t) {
+		return
+	}
+	// BPF_PROG_TEST_RUN builds the skb on lo (ifindex 1) with the fake
+	// Ethernet header: protocol 0x88b5, PACKET_HOST, no VLAN tag, no hash,
+	// queue 0; the mark comes from ctx_in.
+	var ctx skbCtx
+	ctx[skbMark/4] = 0xdecaf
+	kernelCases := []struct {
+		ext  bpf.Extension
+		want uint32
+	}{
+		{bpf.ExtProto, 0x88b5},
+		{bpf.ExtType, unix.PACKET_HOST},
+		{bpf.ExtInterfaceIndex, 1},
+		{adMark, 0xdecaf},
+		{adQueue, 0},
+		{bpf.ExtRXHash, 0},
+		{bpf.ExtVLANTag, 0},
+		{bpf.ExtVLANTagPresent, 0},
+		{bpf.ExtVLANProto, 0},
+	}
+	for _, c := range kernelCases {
+		if got := loadKernel(t, ld(c.ext)).run(t, pkt, &ctx); got != c.want {
+			t.Errorf("kernel: extension %d: got %#x, want %#x", c.ext, got, c.want)
+		}
+	}
+	// The CPU is one this process may run on; random values differ
+	// between runs.
 	var allowed unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
 		t.Fatal(err)
 	}
-	if cpu := loadKernel(t, is).run(t, pkt, nil); !allowed.IsSet(int(cpu)) {
-		t.Errorf("cpu: got %d, which this process may not run on", cpu)
+	if cpu := loadKernel(t, ld(bpf.ExtCPUID)).run(t, pkt, nil); !allowed.IsSet(int(cpu)) {
+		t.Errorf("kernel: cpu: got %d, which this process may not run on", cpu)
 	}
-	is, err = Translate(ld(bpf.ExtRand))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp := loadKernel(t, is)
+	kp := loadKernel(t, ld(bpf.ExtRand))
 	seen := map[uint32]bool{}
 	for k := 0; k < 8; k++ {
 		seen[kp.run(t, pkt, nil)] = true
 	}
 	if len(seen) < 2 {
-		t.Errorf("random: 8 runs gave %d distinct values", len(seen))
+		t.Errorf("kernel: random: 8 runs gave %d distinct values", len(seen))
 	}
 }
 
@@ -446,7 +517,9 @@ func TestInvalidPrograms(t *testing.T) {
 		}
 	}
 	// The kernel agrees that each is invalid.
-	requireRoot(t)
+	if !haveKernel(t) {
+		return
+	}
 	for _, c := range cases {
 		if err := kernelAccepts(t, c.prog); !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOMEM) {
 			t.Errorf("%s: kernel SO_ATTACH_FILTER gives %v, want EINVAL", c.name, err)
@@ -499,7 +572,7 @@ func TestSpec(t *testing.T) {
 // with X, at and around equality and at the signed/unsigned boundary,
 // with both branch layouts the translation distinguishes.
 func TestJumpBoundaries(t *testing.T) {
-	requireRoot(t)
+	kernel := haveKernel(t)
 	conds := []bpf.JumpTest{bpf.JumpEqual, bpf.JumpNotEqual, bpf.JumpGreaterThan, bpf.JumpLessThan, bpf.JumpGreaterOrEqual, bpf.JumpLessOrEqual, bpf.JumpBitsSet, bpf.JumpBitsNotSet}
 	consts := []uint32{0, 1, 5, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff}
 	pkt := make([]byte, 20)
@@ -521,7 +594,7 @@ func TestJumpBoundaries(t *testing.T) {
 							bpf.RetConstant{Val: 11},
 							bpf.RetConstant{Val: 12},
 						)
-						differential(t, fmt.Sprintf("%v with A=%#x", jump, a), ins, [][]byte{pkt})
+						differential(t, kernel, fmt.Sprintf("%v with A=%#x", jump, a), ins, [][]byte{pkt})
 					}
 				}
 			}
