@@ -4,6 +4,7 @@ package jit
 
 import (
 	"runtime"
+	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
 )
@@ -99,4 +100,11 @@ func log2n(n int) int {
 		return 2
 	}
 	return 3
+}
+
+func addrOfSlice(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
+	return uint64(uintptr(unsafe.Pointer(&b[0])))
 }

@@ -1,0 +1,277 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/interp/maps"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// run is the per-run state a VM pools: the machine state the generated
+// code uses and the interp.Env it runs in.
+type run struct {
+	st        state
+	vm        *VM // the VM whose code is running (changes on tail calls)
+	root      *VM // the VM the run started in
+	env       *interp.Env
+	tailCalls int
+}
+
+func (vm *VM) getRun() *run {
+	if r, ok := vm.pool.Get().(*run); ok {
+		return r
+	}
+	return new(run)
+}
+
+// RunMemory runs a raw-memory program with r1 = the address of mem and
+// r2 = len(mem), like interp.VM.RunMemory.
+func (vm *VM) RunMemory(mem []byte) (uint64, error) {
+	if vm.code == nil {
+		return vm.ivm.RunMemory(mem)
+	}
+	if err := vm.wantType(prog.UnspecifiedProgram, "raw memory"); err != nil {
+		return 0, err
+	}
+	env := vm.ivm.AcquireEnv()
+	r1, r2 := env.BindMemory(mem)
+	return vm.run(env, r1, r2)
+}
+
+// RunSocketFilter runs a socket filter on pkt with an __sk_buff context,
+// like interp.VM.RunSocketFilter.
+func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+	if vm.code == nil {
+		return vm.ivm.RunSocketFilter(pkt, meta)
+	}
+	if err := vm.wantType(prog.SocketFilter, "socket filter (__sk_buff)"); err != nil {
+		return 0, err
+	}
+	env := vm.ivm.AcquireEnv()
+	r1 := env.BindSocketFilter(pkt, meta)
+	return vm.run(env, r1, 0)
+}
+
+// RunKprobe runs a kprobe program on a pt_regs context, like
+// interp.VM.RunKprobe.
+func (vm *VM) RunKprobe(regs *interp.PtRegs) (uint64, error) {
+	if vm.code == nil {
+		return vm.ivm.RunKprobe(regs)
+	}
+	if err := vm.wantType(prog.Kprobe, "kprobe (pt_regs)"); err != nil {
+		return 0, err
+	}
+	env := vm.ivm.AcquireEnv()
+	r1 := env.BindKprobe(regs)
+	return vm.run(env, r1, 0)
+}
+
+func (vm *VM) wantType(t prog.Type, what string) error {
+	if vm.ivm.Spec().Type != t {
+		// Delegate to interp for the exact error it gives.
+		switch t {
+		case prog.UnspecifiedProgram:
+			_, err := vm.ivm.RunMemory(nil)
+			return err
+		case prog.SocketFilter:
+			_, err := vm.ivm.RunSocketFilter(nil, nil)
+			return err
+		default:
+			_, err := vm.ivm.RunKprobe(&interp.PtRegs{})
+			return err
+		}
+	}
+	return nil
+}
+
+func (vm *VM) run(env *interp.Env, r1, r2 uint64) (uint64, error) {
+	r := vm.getRun()
+	r.vm, r.root, r.env, r.tailCalls = vm, vm, env, 0
+	st := &r.st
+	st.regs = [11]uint64{1: r1, 2: r2, 10: env.StackTop()}
+	st.stkTop = env.StackTop()
+	st.stkLo = st.stkTop - stackSize
+	st.depth = 0
+	st.loops = maxLoops
+	st.budget = vm.budget()
+	pkt := env.Packet()
+	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
+	r.syncRegions()
+	ret, err := vm.code.exec(st, r)
+	r.env = nil
+	vm.ivm.ReleaseEnv(env)
+	vm.pool.Put(r)
+	return ret, err
+}
+
+func (vm *VM) budget() int64 {
+	if vm.opts.NoBudget {
+		return 1<<63 - 1
+	}
+	b := uint64(interp.DefaultMaxInstructions)
+	if vm.opts.Interp != nil && vm.opts.Interp.MaxInstructions != 0 {
+		b = vm.opts.Interp.MaxInstructions
+	}
+	if b > 1<<62 {
+		b = 1 << 62
+	}
+	return int64(b)
+}
+
+// checkField is the index of interp.Region's unexported check function:
+// regions with one (the socket-filter context) must be checked by
+// Env.Bytes for every access, so they are left out of the tables the
+// generated code scans.
+var checkField = func() []int {
+	f, ok := reflect.TypeOf(interp.Region{}).FieldByName("check")
+	if !ok || f.Type.Kind() != reflect.Func {
+		return nil
+	}
+	return f.Index
+}()
+
+func plainRegion(r *interp.Region) bool {
+	if checkField == nil {
+		return false
+	}
+	return reflect.ValueOf(r).Elem().FieldByIndex(checkField).IsNil()
+}
+
+// syncRegions copies the Env's region table (except region 0, the stack,
+// which the generated code tracks itself) into the tables the generated
+// code scans, and forgets the cached regions. Region 0's start follows the
+// current call depth so that helpers see the same stack as interp's.
+func (r *run) syncRegions() {
+	st := &r.st
+	regs := r.env.Regions()
+	if len(regs) > 0 {
+		regs[0].Start = st.stkLo
+	}
+	st.nread, st.nwrite = 0, 0
+	for k := 1; k < len(regs); k++ {
+		g := &regs[k]
+		if !plainRegion(g) {
+			continue
+		}
+		if g.Perm&interp.PermRead != 0 && st.nread < maxRegions {
+			st.rtab[st.nread].set(g.Start, g.End)
+			st.nread++
+		}
+		if g.Perm&interp.PermWrite != 0 && st.nwrite < maxRegions {
+			st.wtab[st.nwrite].set(g.Start, g.End)
+			st.nwrite++
+		}
+	}
+	st.mruR.clear()
+	st.mruW.clear()
+	st.grant.clear()
+}
+
+func (r *run) runErr(err error) error {
+	return &interp.RunError{PC: int(r.st.pc), Err: err}
+}
+
+// call runs a helper the way interp's run loop does, with the same
+// errors; helper 12 (tail_call) switches to the target program.
+func (r *run) call(st *state, callx bool) (bool, error) {
+	num := int64(st.arg)
+	if !callx && insn.HelperFunc(num) == insn.FnTailCall {
+		return false, r.tailCall(st)
+	}
+	h := r.vm.ivm.Helpers().Lookup(insn.HelperFunc(num))
+	if h == nil {
+		return false, r.runErr(fmt.Errorf("%w %d: callx target is not in the VM's helper registry", interp.ErrUnknownHelper, num))
+	}
+	if regs := r.env.Regions(); len(regs) > 0 {
+		regs[0].Start = st.stkLo
+	}
+	ret, err := h(r.env, st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
+	if err != nil {
+		if errors.Is(err, interp.ErrHalt) {
+			st.regs[0] = ret
+			return true, nil
+		}
+		if !errors.Is(err, interp.ErrMemoryAccess) {
+			err = fmt.Errorf("%w: %s: %w", interp.ErrHelper, insn.HelperFunc(num), err)
+		} else {
+			err = fmt.Errorf("helper %s: %w", insn.HelperFunc(num), err)
+		}
+		return false, r.runErr(err)
+	}
+	st.regs[0] = ret
+	r.syncRegions()
+	return false, nil
+}
+
+// tailCall resolves a tail call through program array r2 at index r3 as
+// interp does; on success the run continues at the target's first
+// instruction, otherwise after the call.
+func (r *run) tailCall(st *state) error {
+	m, err := r.env.Map(st.regs[2])
+	if err != nil {
+		return nil
+	}
+	pa, ok := m.(*maps.ProgArray)
+	index := st.regs[3]
+	if !ok || index >= uint64(m.MapSpec().MaxEntries) || r.tailCalls >= interp.MaxTailCalls {
+		return nil
+	}
+	target := lookupTarget(pa.Program(uint32(index)))
+	if target == nil || target.code == nil || target.ivm.Spec().Type != r.root.ivm.Spec().Type || target.code.mem.mem == nil {
+		return nil
+	}
+	r.tailCalls++
+	r.vm = target
+	st.loops = maxLoops
+	st.entry = target.code.mem.addr()
+	return nil
+}
+
+// miss checks an access the generated code found in no cached region with
+// Env.Bytes, which gives interp's verdict and error.
+func (r *run) miss(st *state, addr uint64, n int, write bool) error {
+	if regs := r.env.Regions(); len(regs) > 0 {
+		regs[0].Start = st.stkLo
+	}
+	if _, err := r.env.Bytes(addr, n, write); err != nil {
+		return r.runErr(err)
+	}
+	st.grantAccess(addr, n, write)
+	return nil
+}
+
+// mapValue computes an LD_IMM64 map value address as interp does: the
+// array's storage becomes a region, the result is its address plus the
+// offset.
+func (r *run) mapValue(st *state, idx int) (uint64, error) {
+	ref := r.vm.code.comp.mapValues[idx]
+	mi, err := mapIndex(r.vm.ivm, ref.ins)
+	if err != nil {
+		return 0, r.runErr(err)
+	}
+	arr, ok := r.vm.ivm.Maps()[mi].(*maps.Array)
+	if !ok {
+		return 0, r.runErr(fmt.Errorf("%w: direct value access needs an array map", interp.ErrMemoryAccess))
+	}
+	addr := r.env.AddRegion(arr.Storage(0), interp.PermRead|interp.PermWrite) + uint64(ref.ins.MapValueOffset())
+	r.syncRegions()
+	return addr, nil
+}
+
+func (r *run) fail(st *state, reason uint64) error {
+	switch reason {
+	case exitBudget:
+		return r.runErr(fmt.Errorf("%w after %d instructions", interp.ErrBudgetExhausted, r.vm.budget()))
+	case exitDepth:
+		return r.runErr(fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", interp.ErrCallDepth, st.depth+2, interp.MaxCallFrames))
+	case exitAlign:
+		return r.runErr(fmt.Errorf("%w: store of %d bytes at 0x%x: misaligned atomic access", interp.ErrMemoryAccess, st.info&0xff, st.arg))
+	}
+	return r.runErr(fmt.Errorf("jit: unexpected exit reason %d", reason))
+}

@@ -1,0 +1,162 @@
+package jit
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"weak"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/interp/maps"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// Options configures a JIT VM. A nil *Options means the defaults: checked
+// mode, the default budget, interp's default helpers.
+type Options struct {
+	// Interp is the environment, exactly as package interp takes it:
+	// helpers, maps, budget (MaxInstructions), CPU, clocks, trace output.
+	// The JIT builds an interp.VM from it and runs in that VM's Envs, so
+	// both engines see the same maps, helpers and regions.
+	Interp *interp.Options
+	// Unchecked turns off the region checks of loads, stores and atomics.
+	// Only for trusted programs: an unchecked program can read and write
+	// any memory of the process. Misaligned atomics are still rejected,
+	// helpers still check their pointer arguments.
+	Unchecked bool
+	// NoBudget removes the instruction budget: a program that loops
+	// forever then never returns, and the goroutine running it cannot be
+	// preempted. Only for trusted programs.
+	NoBudget bool
+	// Fallback runs the program in package interp when it cannot be
+	// compiled (or there is no JIT for this platform) instead of failing.
+	// It is never implied: without it, anything the JIT cannot compile is
+	// an error from New.
+	Fallback bool
+}
+
+// VM is a program compiled to machine code, with the interp.VM that holds
+// its environment. It is safe for concurrent runs from several goroutines.
+// Close frees the machine code.
+type VM struct {
+	ivm  *interp.VM
+	opts Options
+	code *code // nil when running in interp (Fallback)
+	pool sync.Pool
+	mu   sync.Mutex
+}
+
+// New loads spec like interp.New (with the same load-time checks and
+// errors) and compiles it. A compile error is a *CompileError wrapping
+// ErrCompile, unless Options.Fallback is set.
+func New(spec *prog.Spec, opts *Options) (*VM, error) {
+	vm := &VM{}
+	if opts != nil {
+		vm.opts = *opts
+	}
+	ivm, err := interp.New(spec, vm.opts.Interp)
+	if err != nil {
+		return nil, err
+	}
+	vm.ivm = ivm
+	c, err := newCode(ivm.Instructions(), compileOptions{
+		unchecked: vm.opts.Unchecked,
+		noBudget:  vm.opts.NoBudget,
+		mapHandle: func(i insn.Instruction) (uint64, error) {
+			idx, err := mapIndex(ivm, i)
+			return interp.MapHandle(idx), err
+		},
+	})
+	if err != nil {
+		if vm.opts.Fallback {
+			return vm, nil
+		}
+		return nil, err
+	}
+	vm.code = c
+	register(vm)
+	return vm, nil
+}
+
+// Load decodes raw little-endian bytecode and compiles it as a raw-memory
+// program (prog.UnspecifiedProgram) with no maps, like interp.Load.
+func Load(raw []byte, opts *Options) (*VM, error) {
+	is, err := insn.Unmarshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", interp.ErrLoad, err)
+	}
+	return New(&prog.Spec{Name: "raw", Type: prog.UnspecifiedProgram, Instructions: is}, opts)
+}
+
+// Interp returns the interp.VM that holds the program's environment. Its
+// Run methods interpret the same program.
+func (vm *VM) Interp() *interp.VM { return vm.ivm }
+
+// Compiled reports whether the program runs as machine code (false after a
+// Fallback to interp).
+func (vm *VM) Compiled() bool { return vm.code != nil }
+
+// Map returns the map called name, or nil.
+func (vm *VM) Map(name string) maps.Map { return vm.ivm.Map(name) }
+
+// Close frees the machine code. Runs must not be in progress; later runs
+// fail.
+func (vm *VM) Close() error {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.code == nil {
+		return nil
+	}
+	unregister(vm)
+	err := vm.code.close()
+	return err
+}
+
+// mapIndex resolves an LD_IMM64 map reference to an index into the VM's
+// maps the way interp does: by Ref (the map's name, in the order of
+// spec.Maps), or for raw bytecode by the fd/index in the immediate.
+func mapIndex(ivm *interp.VM, i insn.Instruction) (int, error) {
+	if i.Ref != "" {
+		for k, ms := range ivm.Spec().Maps {
+			if ms.Name == i.Ref {
+				return k, nil
+			}
+		}
+		return 0, fmt.Errorf("map %q is not in the spec's Maps", i.Ref)
+	}
+	fd := int(i.MapFD())
+	if fd < 0 || fd >= len(ivm.Maps()) {
+		return 0, fmt.Errorf("lddw refers to map %d without a name, and the spec has %d maps", fd, len(ivm.Maps()))
+	}
+	return fd, nil
+}
+
+// registry finds the JIT VM of an interp VM (by interp.VM.ID), so that a
+// tail call through a program array holding the interp VM continues in
+// machine code. It holds weak pointers: it does not keep VMs alive.
+var registry sync.Map // uint32 -> weak.Pointer[VM]
+
+func register(vm *VM) {
+	registry.Store(vm.ivm.ID(), weak.Make(vm))
+	runtime.AddCleanup(vm, func(id uint32) { registry.Delete(id) }, vm.ivm.ID())
+}
+
+func unregister(vm *VM) { registry.Delete(vm.ivm.ID()) }
+
+// lookupTarget returns the JIT VM a program array entry stands for: a
+// *VM, or the *interp.VM of a live, compiled *VM.
+func lookupTarget(p any) *VM {
+	switch t := p.(type) {
+	case *VM:
+		return t
+	case *interp.VM:
+		if t == nil {
+			return nil
+		}
+		if v, ok := registry.Load(t.ID()); ok {
+			return v.(weak.Pointer[VM]).Value()
+		}
+	}
+	return nil
+}

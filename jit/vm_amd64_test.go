@@ -1,0 +1,111 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/conformance"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// unwindHelpers is interp's default registry plus the conformance suite's
+// helper 5, "unwind".
+func unwindHelpers() *interp.Registry {
+	reg := interp.DefaultHelpers().Clone()
+	reg.Register(5, func(_ *interp.Env, r1, _, _, _, _ uint64) (uint64, error) {
+		if r1 == 0 {
+			return 0, interp.ErrHalt
+		}
+		return r1, nil
+	})
+	return reg
+}
+
+// requireRoot skips without root, but fails when CI=true.
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("test needs root (CI=true, so not skipping)")
+		}
+		t.Skip("test needs root")
+	}
+}
+
+// TestConformanceVM runs the suite through the public API in both modes and
+// compares every result with interp's.
+func TestConformanceVM(t *testing.T) {
+	dir := conformance.Dir()
+	if dir == "" {
+		t.Skip("conformance suite not found (../shared/conformance)")
+	}
+	tests, err := conformance.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, unchecked := range []bool{false, true} {
+		for _, tc := range tests {
+			vm, err := Load(tc.Program, &Options{Interp: &interp.Options{Helpers: unwindHelpers()}, Unchecked: unchecked})
+			if err != nil {
+				t.Errorf("%s: %v", tc.Name, err)
+				continue
+			}
+			got, err := vm.RunMemory(append([]byte(nil), tc.Memory...))
+			want, ierr := vm.Interp().RunMemory(append([]byte(nil), tc.Memory...))
+			vm.Close()
+			if err != nil || got != tc.Result {
+				t.Errorf("%s (unchecked=%v): r0 = %#x, %v; want %#x\n%s", tc.Name, unchecked, got, err, tc.Result, tc.Asm)
+			}
+			if ierr != nil || want != got {
+				t.Errorf("%s: interp gives %#x, %v; jit %#x", tc.Name, want, ierr, got)
+			}
+		}
+	}
+}
+
+// runBoth runs a raw-memory program in interp and in the JIT (checked and
+// unchecked) on copies of mem and requires the same result, error text and
+// final memory. It returns the JIT's result.
+func runBoth(t *testing.T, is insn.Instructions, mem []byte, opts *interp.Options) (uint64, error) {
+	t.Helper()
+	spec := &prog.Spec{Name: "t", Type: prog.UnspecifiedProgram, Instructions: is}
+	ivm, err := interp.New(spec, opts)
+	if err != nil {
+		t.Fatalf("interp.New: %v", err)
+	}
+	imem := append([]byte(nil), mem...)
+	want, werr := ivm.RunMemory(imem)
+	var got uint64
+	var gerr error
+	for _, unchecked := range []bool{false, true} {
+		if unchecked && werr != nil && errors.Is(werr, interp.ErrMemoryAccess) {
+			continue // unchecked code does not find out-of-region accesses
+		}
+		vm, err := New(spec, &Options{Interp: opts, Unchecked: unchecked})
+		if err != nil {
+			t.Fatalf("jit.New: %v", err)
+		}
+		jmem := append([]byte(nil), mem...)
+		got, gerr = vm.RunMemory(jmem)
+		vm.Close()
+		if got != want || errText(gerr) != errText(werr) {
+			t.Errorf("unchecked=%v: jit = %#x, %v; interp = %#x, %v\n%s", unchecked, got, gerr, want, werr, is)
+		}
+		if string(jmem) != string(imem) {
+			t.Errorf("unchecked=%v: memory differs: jit % x, interp % x", unchecked, jmem, imem)
+		}
+	}
+	return got, gerr
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
