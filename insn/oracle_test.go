@@ -64,16 +64,24 @@ import (
 
 const llvmMC = "llvm-mc-16"
 
-// requireTool skips the test when the tool is missing, except under
-// CI=true, where the tool is installed and its absence is a failure.
+// skipUnlessCI skips the test with a one-line reason, except under
+// CI=true, where everything a test needs is installed and a missing piece
+// is a failure.
+func skipUnlessCI(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// requireTool returns the path of a tool, skipping the test (failing it
+// under CI=true) when the tool is not installed.
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
+		skipUnlessCI(t, "%s not installed", name)
 	}
 	return path
 }
