@@ -184,7 +184,7 @@ func TestLocalCalls(t *testing.T) {
 		// f: fresh zeroed frame, r10 512 below the caller's, caller's
 		// frame readable through the pointer passed in r1.
 		insn.Mov.Imm(r6, 0).WithLabel("f"), insn.Mov.Imm(r7, 0), insn.Mov.Imm(r8, 0), insn.Mov.Imm(r9, 0),
-		insn.LoadMem(r0, r10, -8, insn.DW), // 0: fresh frame
+		insn.LoadMem(r0, r10, -8, insn.DW),          // 0: fresh frame
 		insn.Mov.Reg(r3, r1), insn.Sub.Reg(r3, r10), // caller r10 - our r10 = 512
 		insn.Add.Reg(r0, r3),
 		insn.LoadMem(r4, r1, -8, insn.DW), // caller's 100
