@@ -113,6 +113,12 @@ func (r *RingBuf) reserve(size uint64) ([]byte, error) {
 	binary.NativeEndian.PutUint32(r.data[off+4:], uint32(off/pageSize)) // pg_off, as the kernel records it
 	r.prod += l
 	start := off + ringbufHdrSize
+	if size == 0 {
+		// Capacity 1 keeps the slice's pointer at the record (Go does not
+		// advance the pointer of a zero-capacity slice), so Submit and
+		// Discard can find it.
+		return r.data[start:start:start+1], nil
+	}
 	return r.data[start : start+size : start+size], nil
 }
 
