@@ -117,7 +117,7 @@ func (r *RingBuf) reserve(size uint64) ([]byte, error) {
 		// Capacity 1 keeps the slice's pointer at the record (Go does not
 		// advance the pointer of a zero-capacity slice), so Submit and
 		// Discard can find it.
-		return r.data[start:start:start+1], nil
+		return r.data[start : start : start+1], nil
 	}
 	return r.data[start : start+size : start+size], nil
 }
