@@ -4,7 +4,10 @@ package jit
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
@@ -93,7 +96,7 @@ func runBoth(t *testing.T, is insn.Instructions, mem []byte, opts *interp.Option
 		jmem := append([]byte(nil), mem...)
 		got, gerr = vm.RunMemory(jmem)
 		vm.Close()
-		if got != want || errText(gerr) != errText(werr) {
+		if got != want || normErr(gerr, jmem) != normErr(werr, imem) {
 			t.Errorf("unchecked=%v: jit = %#x, %v; interp = %#x, %v\n%s", unchecked, got, gerr, want, werr, is)
 		}
 		if string(jmem) != string(imem) {
@@ -108,4 +111,20 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+var hexAddr = regexp.MustCompile(`0x[0-9a-f]{6,}`)
+
+// normErr is an error's text with host addresses replaced: by their offset
+// when they are near mem, else by "ADDR" (the two engines run on different
+// copies of memory and different stacks).
+func normErr(err error, mem []byte) string {
+	base := addrOfSlice(mem)
+	return hexAddr.ReplaceAllStringFunc(errText(err), func(h string) string {
+		v, _ := strconv.ParseUint(h[2:], 16, 64)
+		if base != 0 && v-base+4096 < uint64(len(mem))+8192 {
+			return fmt.Sprintf("mem%+d", int64(v-base))
+		}
+		return "ADDR"
+	})
 }
