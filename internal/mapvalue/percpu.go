@@ -1,10 +1,6 @@
 package mapvalue
 
-import (
-	"fmt"
-	"reflect"
-	"unsafe"
-)
+import "fmt"
 
 // PerCPUStride returns the bytes one CPU's value takes in the kernel's
 // per-CPU layout: valueSize rounded up to 8 (kernel/bpf/syscall.c,
@@ -15,42 +11,17 @@ func PerCPUStride(valueSize int) int { return (valueSize + 7) &^ 7 }
 // layout: cpus × PerCPUStride(valueSize).
 func PerCPUSize(valueSize, cpus int) int { return cpus * PerCPUStride(valueSize) }
 
-// perCPUSlice returns the bytes of v when v is a slice (or a pointer to an
-// array) of exactly cpus plain elements of valueSize bytes each, and the
-// element size; ok is false when v has another shape.
-func perCPUSlice(v any, valueSize, cpus int, what string) (b []byte, ok bool, err error) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Type().Elem().Kind() == reflect.Array {
-		rv = rv.Elem()
-		if rv.Len() != cpus {
-			return nil, true, fmt.Errorf("per-CPU %s has %d elements, want one per possible CPU (%d): %w", what, rv.Len(), cpus, ErrSize)
-		}
-		et := rv.Type().Elem()
-		if !plain(et) {
-			return nil, true, fmt.Errorf("per-CPU %s element type %s holds pointers, padding or variable-size data: %w", what, et, ErrType)
-		}
-		if int(et.Size()) != valueSize {
-			return nil, true, fmt.Errorf("per-CPU %s element is %d bytes, map wants %d: %w", what, et.Size(), valueSize, ErrSize)
-		}
-		return unsafe.Slice((*byte)(rv.Addr().UnsafePointer()), cpus*valueSize), true, nil
+// perCPUSlice returns the bytes of v, a slice (or pointer to an array) of
+// exactly cpus plain elements of valueSize bytes each, aliasing v.
+func perCPUSlice(v any, valueSize, cpus int, what string) ([]byte, error) {
+	b, n, err := SliceView(v, valueSize, "per-CPU "+what)
+	if err != nil {
+		return nil, err
 	}
-	if rv.Kind() != reflect.Slice {
-		return nil, false, nil
+	if n != cpus {
+		return nil, fmt.Errorf("per-CPU %s has %d elements, want one per possible CPU (%d): %w", what, n, cpus, ErrSize)
 	}
-	if rv.Len() != cpus {
-		return nil, true, fmt.Errorf("per-CPU %s has %d elements, want one per possible CPU (%d): %w", what, rv.Len(), cpus, ErrSize)
-	}
-	et := rv.Type().Elem()
-	if !plain(et) {
-		return nil, true, fmt.Errorf("per-CPU %s element type %s holds pointers, padding or variable-size data: %w", what, et, ErrType)
-	}
-	if int(et.Size()) != valueSize {
-		return nil, true, fmt.Errorf("per-CPU %s element is %d bytes, map wants %d: %w", what, et.Size(), valueSize, ErrSize)
-	}
-	if cpus == 0 {
-		return nil, true, nil
-	}
-	return unsafe.Slice((*byte)(rv.UnsafePointer()), cpus*valueSize), true, nil
+	return b, nil
 }
 
 // PerCPUEncode returns the kernel layout (PerCPUSize bytes, each CPU's value
@@ -70,12 +41,9 @@ func PerCPUEncode(v any, valueSize, cpus int, what string, scratch []byte) ([]by
 	if v == nil {
 		return nil, fmt.Errorf("per-CPU %s is nil: %w", what, ErrType)
 	}
-	src, ok, err := perCPUSlice(v, valueSize, cpus, what)
+	src, err := perCPUSlice(v, valueSize, cpus, what)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("per-CPU %s of type %T must be a []byte or a slice with one element per CPU: %w", what, v, ErrType)
 	}
 	stride := PerCPUStride(valueSize)
 	if stride == valueSize {
@@ -110,12 +78,9 @@ func PerCPUView(out any, valueSize, cpus int, what string) ([]byte, error) {
 	if out == nil {
 		return nil, fmt.Errorf("per-CPU %s is nil: %w", what, ErrType)
 	}
-	dst, ok, err := perCPUSlice(out, valueSize, cpus, what)
+	dst, err := perCPUSlice(out, valueSize, cpus, what)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("per-CPU %s of type %T must be a []byte or a slice with one element per CPU: %w", what, out, ErrType)
 	}
 	if PerCPUStride(valueSize) == valueSize {
 		return dst, nil
@@ -139,12 +104,9 @@ func PerCPUDecode(buf []byte, out any, valueSize, cpus int, what string) error {
 		}
 		return nil
 	}
-	dst, ok, err := perCPUSlice(out, valueSize, cpus, what)
+	dst, err := perCPUSlice(out, valueSize, cpus, what)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return fmt.Errorf("per-CPU %s of type %T must be a []byte or a slice with one element per CPU: %w", what, out, ErrType)
 	}
 	if len(dst) == 0 {
 		return nil

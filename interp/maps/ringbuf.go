@@ -56,6 +56,10 @@ type RingBuf struct {
 	data []byte // 2 × MaxEntries
 	cons uint64
 	prod uint64
+	// pending holds the ring offsets of reserved records not yet
+	// submitted or discarded, so Submit and Discard can check their
+	// argument in constant time.
+	pending map[uint64]struct{}
 }
 
 func newRingBuf(spec prog.MapSpec) (*RingBuf, error) {
@@ -74,7 +78,7 @@ func newRingBuf(spec prog.MapSpec) (*RingBuf, error) {
 	if 2*uint64(n) > maxPrealloc {
 		return nil, fmt.Errorf("max_entries %d: %w", n, syscall.ENOMEM)
 	}
-	return &RingBuf{spec: spec, mask: uint64(n) - 1, data: make([]byte, 2*uint64(n))}, nil
+	return &RingBuf{spec: spec, mask: uint64(n) - 1, data: make([]byte, 2*uint64(n)), pending: make(map[uint64]struct{})}, nil
 }
 
 // MapSpec returns the map's spec.
@@ -112,6 +116,7 @@ func (r *RingBuf) reserve(size uint64) ([]byte, error) {
 	binary.NativeEndian.PutUint32(r.data[off:], uint32(size)|ringbufBusyBit)
 	binary.NativeEndian.PutUint32(r.data[off+4:], uint32(off/pageSize)) // pg_off, as the kernel records it
 	r.prod += l
+	r.pending[off] = struct{}{}
 	start := off + ringbufHdrSize
 	if size == 0 {
 		// Capacity 1 keeps the slice's pointer at the record (Go does not
@@ -143,29 +148,16 @@ func (r *RingBuf) commit(p []byte, discard bool, op string) error {
 		return opError(r.spec.Name, op, fmt.Errorf("record at offset %d is not a reservation: %w", off+ringbufHdrSize, syscall.EINVAL))
 	}
 	hdr := binary.NativeEndian.Uint32(r.data[off:])
-	if hdr&ringbufBusyBit == 0 || uint64(hdr&^(ringbufBusyBit|ringbufDiscardBit)) != uint64(len(p)) || !r.pending(off) {
-		return opError(r.spec.Name, op, fmt.Errorf("record at offset %d is not a pending reservation: %w", off+ringbufHdrSize, syscall.EINVAL))
+	if _, ok := r.pending[off]; !ok || uint64(hdr&^(ringbufBusyBit|ringbufDiscardBit)) != uint64(len(p)) {
+		return opError(r.spec.Name, op, fmt.Errorf("record at offset %d is not a pending reservation of %d bytes: %w", off+ringbufHdrSize, len(p), syscall.EINVAL))
 	}
+	delete(r.pending, off)
 	hdr &^= ringbufBusyBit
 	if discard {
 		hdr |= ringbufDiscardBit
 	}
 	binary.NativeEndian.PutUint32(r.data[off:], hdr)
 	return nil
-}
-
-// pending reports whether a record header lies at ring offset off between
-// the consumer and producer positions.
-func (r *RingBuf) pending(off uint64) bool {
-	for pos := r.cons; pos < r.prod; {
-		o := pos & r.mask
-		hdr := binary.NativeEndian.Uint32(r.data[o:])
-		if o == off {
-			return true
-		}
-		pos += (uint64(hdr&^(ringbufBusyBit|ringbufDiscardBit)) + ringbufHdrSize + 7) &^ 7
-	}
-	return false
 }
 
 // Output is bpf_ringbuf_output: it copies data into a new record and
@@ -185,6 +177,7 @@ func (r *RingBuf) Output(data []byte, flags uint64) error {
 	copy(p, data)
 	off := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(p)))-uintptr(unsafe.Pointer(unsafe.SliceData(r.data)))) - ringbufHdrSize
 	binary.NativeEndian.PutUint32(r.data[off:], uint32(len(data)))
+	delete(r.pending, off)
 	return nil
 }
 
