@@ -11,8 +11,9 @@ import (
 	"github.com/purebpf/purebpf/prog"
 )
 
-// Array is an array map (BPF_MAP_TYPE_ARRAY) or a per-CPU array map
-// (BPF_MAP_TYPE_PERCPU_ARRAY), as in kernel/bpf/arraymap.c (Linux 6.x).
+// Array is an array map (BPF_MAP_TYPE_ARRAY, Linux 3.19) or a per-CPU
+// array map (BPF_MAP_TYPE_PERCPU_ARRAY, Linux 4.6), as in
+// kernel/bpf/arraymap.c (Linux 6.x; errnos checked against 6.18).
 //
 // Keys are uint32 indexes; every element always exists, zeroed at
 // creation. Each CPU's values are one contiguous []byte, allocated once,

@@ -14,5 +14,7 @@
 // concurrent use.
 //
 // The package may import prog, internal/mapvalue and the standard library
-// only; it contains no OS-specific code.
+// only; it contains no OS-specific code. Its Linux tests also use insn and
+// golang.org/x/sys/unix to run the same operations on kernel maps through
+// raw bpf(2) and compare the results.
 package maps

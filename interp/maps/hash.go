@@ -9,8 +9,9 @@ import (
 	"github.com/purebpf/purebpf/prog"
 )
 
-// Hash is a hash map: BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH or
-// LRU_PERCPU_HASH, as in kernel/bpf/hashtab.c (Linux 6.x).
+// Hash is a hash map: BPF_MAP_TYPE_HASH (Linux 3.19), PERCPU_HASH (4.6),
+// LRU_HASH or LRU_PERCPU_HASH (4.10), as in kernel/bpf/hashtab.c (Linux
+// 6.x; errnos checked against 6.18).
 //
 // Inserting a new key into a full map fails with E2BIG, except in the LRU
 // types, which evict the least recently used element instead. The kernel's

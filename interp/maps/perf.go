@@ -21,8 +21,8 @@ type Record struct {
 	Lost uint64
 }
 
-// PerfEventArray is a perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY)
-// whose every index has a bounded sample buffer, as if a reader had opened
+// PerfEventArray is a perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+// Linux 4.3; bpf_perf_event_output 4.4) whose every index has a bounded sample buffer, as if a reader had opened
 // one perf event per index (normally per CPU), so that
 // bpf_perf_event_output works without file descriptors.
 //

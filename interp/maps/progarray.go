@@ -70,7 +70,8 @@ func fdArrayUpdate(spec *prog.MapSpec, key, value any, flags prog.UpdateFlags, h
 	return fmt.Errorf("fd %d: a userspace %s cannot resolve file descriptors, %s: %w", binary.NativeEndian.Uint32(v), spec.Type, how, syscall.EBADF)
 }
 
-// ProgArray is a program array (BPF_MAP_TYPE_PROG_ARRAY) for tail calls.
+// ProgArray is a program array (BPF_MAP_TYPE_PROG_ARRAY, Linux 4.2) for
+// tail calls.
 // Its entries are the VM's own program handles, set with SetProgram.
 //
 // Through prog.Mapper it behaves as the kernel does for user space (checked
