@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func plugin(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestProtocol(t *testing.T) {
+	// ldxw r0, [r1+4]; exit
+	prog := "61  10  04  00  00  00  00  00  95  00  00  00  00  00  00  00"
+	code, out, stderr := plugin(t, prog+"\n", "00 00 00 00 2a 00 00 00")
+	if code != 0 || out != "2a\n" {
+		t.Errorf("load from memory: %d %q %s", code, out, stderr)
+	}
+	// r1 = 0; call 5 (unwind with 0 ends the program with r0 = 0); r0 = 1; exit
+	prog = "b7 01 00 00 00 00 00 00 b7 00 00 00 07 00 00 00 85 00 00 00 05 00 00 00 b7 00 00 00 01 00 00 00 95 00 00 00 00 00 00 00"
+	if code, out, stderr := plugin(t, prog); code != 0 || out != "0\n" {
+		t.Errorf("unwind: %d %q %s", code, out, stderr)
+	}
+	cases := []struct {
+		stdin string
+		args  []string
+		code  int
+		msg   string
+	}{
+		{"61 10 00 00 00 00 00 00 95 00 00 00 00 00 00 00", nil, 1, "out-of-bounds load of 4 bytes at 0x0"},
+		{"zz", nil, 1, "program"},
+		{"95 00 00", nil, 1, "trailing bytes"},
+		{"95 00 00 00 00 00 00 00", []string{"--jit"}, 2, `unknown option "--jit"`},
+		{"95 00 00 00 00 00 00 00", []string{"00", "01"}, 2, "unexpected argument"},
+		{"95 00 00 00 00 00 00 00", []string{"0g"}, 1, "memory argument"},
+	}
+	for _, c := range cases {
+		code, _, stderr := plugin(t, c.stdin, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%q %q: exit %d %q, want %d %q", c.stdin, c.args, code, stderr, c.code, c.msg)
+		}
+	}
+}
+
+// TestSuite builds the plugin and runs the conformance suite's own runner
+// on it.
+func TestSuite(t *testing.T) {
+	runner, err := filepath.Abs("../../../shared/conformance/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(runner); err != nil {
+		t.Skip("../shared/conformance is not present")
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: python3 is needed to run the conformance suite")
+		}
+		t.Skip("python3 is not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "plugin")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command("python3", runner, bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", runner, err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := lines[len(lines)-1]
+	if !regexp.MustCompile(`^313 passed, 0 failed$`).MatchString(last) {
+		t.Fatalf("suite: %q, want \"313 passed, 0 failed\"\n%s", last, out)
+	}
+}
