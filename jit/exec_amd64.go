@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
@@ -128,19 +129,23 @@ func (vm *VM) budget() int64 {
 // regions with one (the socket-filter context) must be checked by
 // Env.Bytes for every access, so they are left out of the tables the
 // generated code scans.
-var checkField = func() []int {
+//
+// interp does not export whether a region has one, so its offset is found
+// once with reflect and the function pointer is read directly; if the
+// field is ever renamed, every region counts as checked (correct, slower).
+var checkOffset = func() uintptr {
 	f, ok := reflect.TypeOf(interp.Region{}).FieldByName("check")
-	if !ok || f.Type.Kind() != reflect.Func {
-		return nil
+	if !ok || f.Type.Kind() != reflect.Func || len(f.Index) != 1 {
+		return 0
 	}
-	return f.Index
+	return f.Offset
 }()
 
 func plainRegion(r *interp.Region) bool {
-	if checkField == nil {
+	if checkOffset == 0 {
 		return false
 	}
-	return reflect.ValueOf(r).Elem().FieldByIndex(checkField).IsNil()
+	return *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(r), checkOffset)) == nil
 }
 
 // syncRegions copies the Env's region table (except region 0, the stack,

@@ -128,3 +128,5 @@ func normErr(err error, mem []byte) string {
 		return "ADDR"
 	})
 }
+
+func isRoot() bool { return os.Geteuid() == 0 }
