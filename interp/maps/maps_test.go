@@ -444,8 +444,9 @@ func TestRingBufFullAndWrap(t *testing.T) {
 }
 
 func TestPerfEventArray(t *testing.T) {
-	// Room for exactly two 20-byte samples (8 + round8(4+20) = 32 bytes each).
-	p := mustNew(t, prog.MapSpec{Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, &Options{PerfBufferBytes: 64}).(*PerfEventArray)
+	// A 20-byte sample takes 8 + round8(4+20) = 32 bytes; a 72-byte
+	// buffer has 71 bytes of space (CIRC_SPACE), so two fit.
+	p := mustNew(t, prog.MapSpec{Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, &Options{PerfBufferBytes: 72}).(*PerfEventArray)
 	s := bytes.Repeat([]byte{7}, 20)
 	wantErr(t, "out 1", p.Output(0, s), nil)
 	wantErr(t, "out 2", p.Output(0, s), nil)
@@ -456,14 +457,23 @@ func TestPerfEventArray(t *testing.T) {
 	if p.Lost(0) != 2 {
 		t.Errorf("Lost(0) = %d, want 2", p.Lost(0))
 	}
-	// Reading frees room: the next sample fits after the lost record.
+	// Reading one sample frees 32 bytes (39 free), but the next 4-byte
+	// sample (16 bytes) needs room for the lost record too (24): lost.
 	r, err := p.Read()
 	if err != nil || r.CPU != 0 || !bytes.Equal(r.Sample, s) {
 		t.Fatalf("read = %+v, %v", r, err)
 	}
-	wantErr(t, "out 5", p.Output(0, []byte("late")), nil)
+	wantErr(t, "out 5 lost", p.Output(0, []byte("late")), syscall.ENOSPC)
+	if r, err := p.Read(); err != nil || r.CPU != 1 {
+		t.Fatalf("read = %+v, %v; want the sample on index 1 (round robin)", r, err)
+	}
+	if r, err := p.Read(); err != nil || !bytes.Equal(r.Sample, s) {
+		t.Fatalf("read = %+v, %v", r, err)
+	}
+	wantErr(t, "out 6", p.Output(0, []byte("late")), nil)
+	wantErr(t, "cpu 1 again", p.Output(1, []byte("y")), nil)
 	recs := p.Records()
-	want := []Record{{CPU: 0, Sample: s}, {CPU: 0, Lost: 2}, {CPU: 0, Sample: []byte("late")}, {CPU: 1, Sample: []byte("x")}}
+	want := []Record{{CPU: 0, Lost: 3}, {CPU: 0, Sample: []byte("late")}, {CPU: 1, Sample: []byte("y")}}
 	if len(recs) != len(want) {
 		t.Fatalf("records = %+v, want %+v", recs, want)
 	}

@@ -26,12 +26,15 @@ type Record struct {
 // one perf event per index (normally per CPU), so that
 // bpf_perf_event_output works without file descriptors.
 //
-// Each sample takes the bytes it would take in the kernel's perf ring: an
-// 8-byte perf_event_header, a 4-byte size and the data, padded to 8. A
-// sample that does not fit in the free part of its index's buffer
-// (Options.PerfBufferBytes) is lost: Output fails with ENOSPC, as
-// perf_output_begin does, and the next Read from that index returns a
-// Record with the lost count before the samples written after the loss.
+// Each index's buffer is accounted as the kernel's perf ring
+// (kernel/events/ring_buffer.c, Linux 6.x): a sample takes an 8-byte
+// perf_event_header, a 4-byte size and the data, padded to 8; a record fits
+// when the free space, Options.PerfBufferBytes - 1 - unread bytes
+// (CIRC_SPACE), is at least its size. A sample that does not fit is lost:
+// Output fails with ENOSPC, as perf_output_begin does, and the loss is
+// counted. The next sample that fits is preceded by a PERF_RECORD_LOST
+// record (24 bytes, written in the same reservation, as the kernel does),
+// which Read returns as a Record with Lost set.
 //
 // Through prog.Mapper it behaves as the kernel does for user space (checked
 // against Linux 6.18): Lookup and LookupAndDelete are ENOTSUPP; Update
@@ -49,9 +52,10 @@ type PerfEventArray struct {
 }
 
 type perfBuf struct {
-	recs []Record
-	used int    // bytes the queued samples take
-	lost uint64 // all samples lost on this index
+	recs    []Record
+	used    int    // bytes the queued records take
+	lost    uint64 // all samples lost on this index
+	pending uint64 // samples lost since the last PERF_RECORD_LOST
 }
 
 func newPerfEventArray(spec prog.MapSpec, opts *Options) (*PerfEventArray, error) {
@@ -67,6 +71,10 @@ func newPerfEventArray(spec prog.MapSpec, opts *Options) (*PerfEventArray, error
 
 // MapSpec returns the map's spec.
 func (p *PerfEventArray) MapSpec() prog.MapSpec { return p.spec }
+
+// perfLostBytes is the size of a PERF_RECORD_LOST record: header, id,
+// count.
+const perfLostBytes = 24
 
 // perfSampleBytes is the size of a PERF_SAMPLE_RAW sample record in the
 // perf ring: header, u32 size, data, padded to 8.
@@ -102,16 +110,19 @@ func (p *PerfEventArray) output(cpu int, data []byte) error {
 		p.bufs[i] = b
 	}
 	n := perfSampleBytes(len(data))
-	if b.used+n > p.bufBytes {
+	if b.pending > 0 {
+		n += perfLostBytes
+	}
+	if p.bufBytes-1-b.used < n {
 		b.lost++
-		if k := len(b.recs); k > 0 && b.recs[k-1].Sample == nil {
-			b.recs[k-1].Lost++
-		} else {
-			b.recs = append(b.recs, Record{CPU: cpu, Lost: 1})
-		}
+		b.pending++
 		return fmt.Errorf("index %d: buffer full, sample lost: %w", i, syscall.ENOSPC)
 	}
 	b.used += n
+	if b.pending > 0 {
+		b.recs = append(b.recs, Record{CPU: cpu, Lost: b.pending})
+		b.pending = 0
+	}
 	b.recs = append(b.recs, Record{CPU: cpu, Sample: append([]byte(nil), data...)})
 	return nil
 }
@@ -137,7 +148,9 @@ func (p *PerfEventArray) Read() (Record, error) {
 		r := b.recs[0]
 		b.recs[0] = Record{}
 		b.recs = b.recs[1:]
-		if r.Sample != nil {
+		if r.Lost != 0 {
+			b.used -= perfLostBytes
+		} else {
 			b.used -= perfSampleBytes(len(r.Sample))
 		}
 		p.next = best + 1
