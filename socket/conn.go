@@ -1,0 +1,331 @@
+//go:build linux
+
+package socket
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNoInterface is wrapped by Open when the interface does not exist.
+var ErrNoInterface = errors.New("no such network interface")
+
+// PacketType is the kernel's classification of a captured packet
+// (sll_pkttype, the PACKET_* constants of linux/if_packet.h).
+type PacketType uint8
+
+// Packet types.
+const (
+	Host      PacketType = unix.PACKET_HOST      // addressed to this host
+	Broadcast PacketType = unix.PACKET_BROADCAST // link-layer broadcast
+	Multicast PacketType = unix.PACKET_MULTICAST // link-layer multicast
+	OtherHost PacketType = unix.PACKET_OTHERHOST // to another host, seen in promiscuous mode
+	Outgoing  PacketType = unix.PACKET_OUTGOING  // sent by this host
+	Loopback  PacketType = unix.PACKET_LOOPBACK  // looped-back multicast
+	User      PacketType = unix.PACKET_USER      // to user space
+	Kernel    PacketType = unix.PACKET_KERNEL    // to the kernel
+)
+
+var packetTypeNames = [...]string{"host", "broadcast", "multicast", "otherhost", "outgoing", "loopback", "user", "kernel"}
+
+// String returns the type's name, such as "outgoing".
+func (t PacketType) String() string {
+	if int(t) < len(packetTypeNames) {
+		return packetTypeNames[t]
+	}
+	return "pkttype#" + strconv.Itoa(int(t))
+}
+
+// Direction selects which packets Read returns.
+type Direction uint8
+
+// Directions.
+const (
+	// DirectionBoth returns every packet: on loopback, each one twice.
+	DirectionBoth Direction = iota
+	// DirectionIn drops packets this host sends (PacketType Outgoing).
+	DirectionIn
+	// DirectionOut returns only packets this host sends.
+	DirectionOut
+)
+
+// Options configures Open. A nil *Options means the defaults.
+type Options struct {
+	// Protocol is the Ethernet protocol to capture, such as 0x0800 for
+	// IPv4, in host byte order. 0 means every protocol (ETH_P_ALL).
+	Protocol uint16
+	// Promiscuous puts the interface in promiscuous mode for as long as
+	// the socket is open (PACKET_ADD_MEMBERSHIP with PACKET_MR_PROMISC).
+	Promiscuous bool
+	// Direction keeps only incoming or only outgoing packets.
+	Direction Direction
+	// Program, if set, is an eBPF socket filter attached before the
+	// socket is bound to the interface, so no packet escapes it.
+	Program Program
+	// Classic, if set (and Program is not), is a classic filter attached
+	// before the socket is bound.
+	Classic []bpf.RawInstruction
+}
+
+// Info is the metadata of a captured packet.
+type Info struct {
+	// N is the number of bytes copied into the buffer given to Read.
+	N int
+	// Len is the packet's length on the wire as the socket saw it; it is
+	// larger than N when the buffer was too small or a filter kept only
+	// part of the packet.
+	Len int
+	// Ifindex is the index of the interface the packet was seen on.
+	Ifindex int
+	// Type says whether the packet was sent, received, broadcast, ...
+	Type PacketType
+	// Protocol is the Ethernet protocol (sll_protocol) in host byte order,
+	// such as 0x0800 for IPv4.
+	Protocol uint16
+	// Hatype is the ARPHRD_* link-layer type, such as 772 for loopback.
+	Hatype uint16
+}
+
+// Conn is a raw AF_PACKET socket bound to one interface. Reads are
+// serialised; all methods are safe for concurrent use.
+type Conn struct {
+	f       *os.File
+	rc      syscall.RawConn
+	ifindex int
+	name    string
+	dir     Direction
+	closed  atomic.Bool
+
+	// Read state, guarded by rmu; kept here so that a read allocates
+	// nothing (the callback is a method value made once in Open).
+	rmu    sync.Mutex
+	rbuf   []byte
+	rinfo  Info
+	rerr   error
+	sa     unix.RawSockaddrLinklayer
+	salen  uint32
+	readFn func(fd uintptr) bool
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// Open opens a raw AF_PACKET socket (SOCK_RAW, so frames include their
+// link-layer header) bound to the interface called ifname. It needs
+// CAP_NET_RAW, and CAP_BPF or CAP_SYS_ADMIN to attach an eBPF filter.
+func Open(ifname string, opts *Options) (*Conn, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	iface, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("socket: open %q: %w (%v)", ifname, ErrNoInterface, err)
+	}
+	proto := opts.Protocol
+	if proto == 0 {
+		proto = unix.ETH_P_ALL
+	}
+	// Protocol 0 receives nothing until bind names the protocol and the
+	// interface, so no frame of another interface gets queued meanwhile.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socket: open %q: socket(AF_PACKET, SOCK_RAW): %w", ifname, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unix.Close(fd)
+		}
+	}()
+	raw := rawFD(fd)
+	switch {
+	case opts.Program != nil:
+		if err := Attach(raw, opts.Program); err != nil {
+			return nil, fmt.Errorf("socket: open %q: %w", ifname, err)
+		}
+	case opts.Classic != nil:
+		if err := AttachClassicRaw(raw, opts.Classic); err != nil {
+			return nil, fmt.Errorf("socket: open %q: %w", ifname, err)
+		}
+	}
+	if opts.Direction == DirectionIn {
+		// Best effort (Linux 4.20+); Read filters as well.
+		_ = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(proto), Ifindex: iface.Index}); err != nil {
+		return nil, fmt.Errorf("socket: open %q: bind to ifindex %d: %w", ifname, iface.Index, err)
+	}
+	if opts.Promiscuous {
+		mreq := unix.PacketMreq{Ifindex: int32(iface.Index), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+			return nil, fmt.Errorf("socket: open %q: promiscuous mode: %w", ifname, err)
+		}
+	}
+	f := os.NewFile(uintptr(fd), "packet:"+ifname)
+	ok = true
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("socket: open %q: %w", ifname, err)
+	}
+	c := &Conn{f: f, rc: rc, ifindex: iface.Index, name: ifname, dir: opts.Direction}
+	c.readFn = c.recv
+	return c, nil
+}
+
+// rawFD lets the attach functions work on a descriptor before it is
+// wrapped in an *os.File.
+type rawFD int
+
+func (fd rawFD) Control(f func(fd uintptr)) error { f(uintptr(fd)); return nil }
+func (fd rawFD) Read(func(fd uintptr) bool) error { return errors.ErrUnsupported }
+func (fd rawFD) Write(func(fd uintptr) bool) error {
+	return errors.ErrUnsupported
+}
+
+// Name returns the interface name given to Open.
+func (c *Conn) Name() string { return c.name }
+
+// Ifindex returns the index of the interface the socket is bound to.
+func (c *Conn) Ifindex() int { return c.ifindex }
+
+// SyscallConn gives access to the socket's descriptor (syscall.Conn).
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+
+func (c *Conn) control(f func(fd int) error) error {
+	var ferr error
+	if err := c.rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return c.closedErr(err)
+	}
+	return ferr
+}
+
+// closedErr makes the poller's error about a closed descriptor ("use of
+// closed file") match os.ErrClosed.
+func (c *Conn) closedErr(err error) error {
+	if c.closed.Load() && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("%w (%v)", os.ErrClosed, err)
+	}
+	return err
+}
+
+// Read waits for the next packet, copies it (or as much as fits) into buf
+// and returns its metadata. It allocates nothing. It returns an error
+// wrapping os.ErrDeadlineExceeded when the read deadline passes and
+// os.ErrClosed when the socket is closed, also while Read is waiting.
+func (c *Conn) Read(buf []byte) (Info, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.rbuf, c.rerr = buf, nil
+	err := c.rc.Read(c.readFn)
+	c.rbuf = nil
+	if err != nil {
+		return Info{}, fmt.Errorf("socket: read %s: %w", c.name, c.closedErr(err))
+	}
+	if c.rerr != nil {
+		return Info{}, c.rerr
+	}
+	return c.rinfo, nil
+}
+
+// recv is the RawConn.Read callback: it returns false to wait for the
+// socket to become readable.
+func (c *Conn) recv(fd uintptr) bool {
+	var p unsafe.Pointer
+	if len(c.rbuf) > 0 {
+		p = unsafe.Pointer(&c.rbuf[0])
+	}
+	for {
+		c.salen = uint32(unsafe.Sizeof(c.sa))
+		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(p), uintptr(len(c.rbuf)),
+			unix.MSG_TRUNC, uintptr(unsafe.Pointer(&c.sa)), uintptr(unsafe.Pointer(&c.salen)))
+		switch errno {
+		case 0:
+		case unix.EAGAIN:
+			return false
+		case unix.EINTR:
+			continue
+		default:
+			c.rerr = fmt.Errorf("socket: read %s: recvfrom: %w", c.name, errno)
+			return true
+		}
+		typ := PacketType(c.sa.Pkttype)
+		if (c.dir == DirectionIn && typ == Outgoing) || (c.dir == DirectionOut && typ != Outgoing) {
+			continue
+		}
+		c.rinfo = Info{
+			N:        min(int(n), len(c.rbuf)),
+			Len:      int(n),
+			Ifindex:  int(c.sa.Ifindex),
+			Type:     typ,
+			Protocol: htons(c.sa.Protocol),
+			Hatype:   c.sa.Hatype,
+		}
+		return true
+	}
+}
+
+// SetReadDeadline sets the time after which a waiting or future Read
+// fails with os.ErrDeadlineExceeded; the zero time means no deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if err := c.f.SetReadDeadline(t); err != nil {
+		return fmt.Errorf("socket: set read deadline: %w", err)
+	}
+	return nil
+}
+
+// Attach attaches the eBPF socket filter p (see the function Attach).
+func (c *Conn) Attach(p Program) error { return Attach(c, p) }
+
+// AttachClassic attaches a classic filter (see the function
+// AttachClassic).
+func (c *Conn) AttachClassic(filter []bpf.Instruction) error { return AttachClassic(c, filter) }
+
+// AttachClassicRaw attaches a classic filter given as raw instructions.
+func (c *Conn) AttachClassicRaw(filter []bpf.RawInstruction) error {
+	return AttachClassicRaw(c, filter)
+}
+
+// Detach removes the socket's filter (see the function Detach).
+func (c *Conn) Detach() error { return Detach(c) }
+
+// LockFilter locks the socket's filter (see the function LockFilter).
+func (c *Conn) LockFilter() error { return LockFilter(c) }
+
+// Stats returns how many packets the socket received and dropped (for
+// lack of buffer space) since the previous call (PACKET_STATISTICS, which
+// resets the counters).
+func (c *Conn) Stats() (received, dropped uint32, err error) {
+	err = c.control(func(fd int) error {
+		s, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		if err != nil {
+			return err
+		}
+		received, dropped = s.Packets, s.Drops
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("socket: statistics: %w", err)
+	}
+	return received, dropped, nil
+}
+
+// Close closes the socket, which detaches its filter and ends promiscuous
+// mode. A Read waiting in another goroutine returns os.ErrClosed.
+func (c *Conn) Close() error {
+	c.closed.Store(true)
+	if err := c.f.Close(); err != nil {
+		return fmt.Errorf("socket: close %s: %w", c.name, err)
+	}
+	return nil
+}
