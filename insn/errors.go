@@ -32,6 +32,7 @@ type Error struct {
 	Err error
 }
 
+// Error formats the error as "insn: slot N: cause".
 func (e *Error) Error() string { return fmt.Sprintf("insn: slot %d: %v", e.Slot, e.Err) }
 
 // Unwrap returns the cause.
@@ -56,6 +57,7 @@ type ParseError struct {
 	Err error
 }
 
+// Error formats the error as "line L, column C: message".
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
 }
