@@ -144,11 +144,14 @@ func (a *Array) LookupRaw(key []byte, cpu int) []byte {
 	return a.elem(cpu, i)
 }
 
-// update is array_map_update_elem: flags, then E2BIG for an index out of
-// range, then EEXIST for BPF_NOEXIST since every element exists.
+// update is array_map_update_elem: flags beyond BPF_EXIST (other than
+// BPF_F_LOCK) are EINVAL, then an index out of range is E2BIG, BPF_NOEXIST
+// EEXIST since every element exists, and only then BPF_F_LOCK EINVAL (no
+// bpf_spin_lock); the order matters for programs, which reach this check
+// without the syscall's earlier BPF_F_LOCK check (Linux 6.x).
 func (a *Array) update(key []byte, flags prog.UpdateFlags) (uint32, error) {
-	if err := checkUpdateFlags(flags); err != nil {
-		return 0, err
+	if flags&^prog.UpdateLock > prog.UpdateExist {
+		return 0, fmt.Errorf("flags %#x: %w", uint64(flags), syscall.EINVAL)
 	}
 	i, ok := a.index(key)
 	if !ok {
@@ -157,8 +160,11 @@ func (a *Array) update(key []byte, flags prog.UpdateFlags) (uint32, error) {
 	if i >= a.spec.MaxEntries {
 		return 0, fmt.Errorf("index %d >= max_entries %d: %w", i, a.spec.MaxEntries, syscall.E2BIG)
 	}
-	if flags == prog.UpdateNoExist {
+	if flags&prog.UpdateNoExist != 0 {
 		return 0, fmt.Errorf("index %d: array elements always exist: %w", i, errno(syscall.EEXIST))
+	}
+	if flags&prog.UpdateLock != 0 {
+		return 0, fmt.Errorf("flag BPF_F_LOCK on a map without bpf_spin_lock: %w", syscall.EINVAL)
 	}
 	return i, nil
 }
