@@ -72,6 +72,22 @@ func TestDifferentialCreate(t *testing.T) {
 		{Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagMmapable},
 		{Type: prog.PerfEventArray, KeySize: 2, ValueSize: 4, MaxEntries: 4},
 		{Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 0},
+		// BPF_F_NUMA_NODE with numa_node 0.
+		{Type: prog.Array, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		{Type: prog.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		{Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		{Type: prog.PerCPUHash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		{Type: prog.LRUPerCPUHash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		{Type: prog.LRUHash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		{Type: prog.Queue, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		{Type: prog.RingBuf, MaxEntries: 4096, Flags: flagNUMANode},
+		{Type: prog.ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		{Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagNUMANode},
+		// Access flags.
+		{Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
+		{Type: prog.Queue, ValueSize: 4, MaxEntries: 4, Flags: flagWrOnlyProg},
+		{Type: prog.RingBuf, MaxEntries: 4096, Flags: flagRdOnly},
+		{Type: prog.ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
 	} {
 		km, kerr := kcreate(spec)
 		if km != nil {
@@ -175,6 +191,59 @@ func TestDifferentialNoKey(t *testing.T) {
 		} {
 			if errnoOf(o.k) != errnoOf(o.u) || o.k == nil {
 				t.Errorf("%s %s with a key: kernel %v, userspace %v", spec.Type, o.name, o.k, o.u)
+			}
+		}
+		km.Close()
+	}
+}
+
+// TestDifferentialAccessFlags compares user-space operations on
+// BPF_F_RDONLY and BPF_F_WRONLY maps with the kernel's.
+func TestDifferentialAccessFlags(t *testing.T) {
+	requireRoot(t)
+	for _, spec := range []prog.MapSpec{
+		{Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
+		{Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagWrOnly},
+		{Type: prog.Array, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
+		{Type: prog.Array, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagWrOnly},
+		{Type: prog.Queue, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
+		{Type: prog.Queue, ValueSize: 4, MaxEntries: 4, Flags: flagWrOnly},
+		{Type: prog.ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
+		{Type: prog.ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagWrOnly},
+		{Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
+		{Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagWrOnly},
+	} {
+		km, err := kcreate(spec)
+		if err != nil {
+			t.Fatalf("kernel create %+v: %v", spec, err)
+		}
+		um, err := New(spec, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k []byte
+		if spec.KeySize == 4 {
+			k = []byte{1, 0, 0, 0}
+		}
+		v := []byte{1, 2, 3, 4}
+		kv, uv := make([]byte, 4), make([]byte, 4)
+		for _, o := range []struct {
+			name string
+			k, u error
+		}{
+			{"update", km.update(k, v, 0), um.Update(k, v, 0)},
+			{"lookup", km.lookup(k, kv), um.Lookup(k, uv)},
+			{"delete", km.delete(k), um.Delete(k)},
+			{"lookup and delete", km.lookupAndDelete(k, kv), um.LookupAndDelete(k, uv)},
+		} {
+			if errnoOf(o.k) != errnoOf(o.u) {
+				t.Errorf("%s flags %#x %s: kernel %v, userspace %v", spec.Type, spec.Flags, o.name, o.k, o.u)
+			}
+		}
+		if spec.KeySize == 4 {
+			kn, un := make([]byte, 4), make([]byte, 4)
+			if ke, ue := km.nextKey(nil, kn), um.NextKey(nil, un); errnoOf(ke) != errnoOf(ue) {
+				t.Errorf("%s flags %#x next key: kernel %v, userspace %v", spec.Type, spec.Flags, ke, ue)
 			}
 		}
 		km.Close()

@@ -104,6 +104,9 @@ func hashCheck(spec prog.MapSpec) error {
 		return fmt.Errorf("flags %#x: BPF_F_NO_PREALLOC on an LRU map: %w", spec.Flags, ENOTSUPP)
 	case !lru && spec.Flags&flagNoCommonLRU != 0:
 		return invalid("flags %#x: BPF_F_NO_COMMON_LRU on a non-LRU map", spec.Flags)
+	case percpu && spec.Flags&flagNUMANode != 0:
+		// MapSpec has no numa_node, so the flag means node 0.
+		return invalid("flags %#x: BPF_F_NUMA_NODE on a per-CPU map", spec.Flags)
 	}
 	if err := checkAccessFlags(spec.Flags); err != nil {
 		return err
@@ -300,7 +303,7 @@ func (h *Hash) Lookup(key, valueOut any) error {
 // element (BPF_MAP_LOOKUP_AND_DELETE_ELEM, Linux 5.14 and later for hash
 // maps).
 func (h *Hash) LookupAndDelete(key, valueOut any) error {
-	if err := userWrite(&h.spec); err != nil {
+	if err := userReadWrite(&h.spec); err != nil {
 		return opError(h.spec.Name, "lookup and delete", err)
 	}
 	if err := h.lookup(key, valueOut, true); err != nil {

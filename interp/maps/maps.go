@@ -192,6 +192,15 @@ func userWrite(spec *prog.MapSpec) error {
 	return nil
 }
 
+// userReadWrite is the check of BPF_MAP_LOOKUP_AND_DELETE_ELEM, which
+// needs both permissions before anything else.
+func userReadWrite(spec *prog.MapSpec) error {
+	if err := userRead(spec); err != nil {
+		return err
+	}
+	return userWrite(spec)
+}
+
 // keyBytes converts a Mapper key.
 func keyBytes(spec *prog.MapSpec, key any, scratch []byte) ([]byte, error) {
 	return mapvalue.Encode(key, int(spec.KeySize), "key", scratch)

@@ -204,6 +204,9 @@ func (p *PerfEventArray) DeleteRaw(key []byte) error {
 
 // Lookup fails with ENOTSUPP, as in the kernel.
 func (p *PerfEventArray) Lookup(key, valueOut any) error {
+	if err := userRead(&p.spec); err != nil {
+		return opError(p.spec.Name, "lookup", err)
+	}
 	return opError(p.spec.Name, "lookup", fmt.Errorf("%s maps: %w", p.spec.Type, ENOTSUPP))
 }
 
@@ -237,6 +240,9 @@ func (p *PerfEventArray) delete(key any) error {
 
 // LookupAndDelete fails with ENOTSUPP, as in the kernel.
 func (p *PerfEventArray) LookupAndDelete(key, valueOut any) error {
+	if err := userReadWrite(&p.spec); err != nil {
+		return opError(p.spec.Name, "lookup and delete", err)
+	}
 	return opError(p.spec.Name, "lookup and delete", fmt.Errorf("%s maps: %w", p.spec.Type, ENOTSUPP))
 }
 

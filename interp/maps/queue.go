@@ -209,7 +209,7 @@ func (q *Queue) Delete(key any) error {
 
 // LookupAndDelete pops into valueOut; key must be nil.
 func (q *Queue) LookupAndDelete(key, valueOut any) error {
-	if err := userWrite(&q.spec); err != nil {
+	if err := userReadWrite(&q.spec); err != nil {
 		return opError(q.spec.Name, "lookup and delete", err)
 	}
 	if err := noKey(&q.spec, key); err != nil {
