@@ -1,3 +1,33 @@
 //go:build !(amd64 && unix)
 
 package jit
+
+import (
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+)
+
+// code has no back end on this platform.
+type code struct{}
+
+type compileOptions struct {
+	unchecked bool
+	noBudget  bool
+	mapHandle func(i insn.Instruction) (uint64, error)
+}
+
+func newCode(insn.Instructions, compileOptions) (*code, error) { return nil, ErrNotSupported }
+
+func (c *code) close() error { return nil }
+
+// RunMemory runs the program in interp (this platform has no JIT; New only
+// succeeds here with Options.Fallback).
+func (vm *VM) RunMemory(mem []byte) (uint64, error) { return vm.ivm.RunMemory(mem) }
+
+// RunSocketFilter runs the program in interp (no JIT on this platform).
+func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+	return vm.ivm.RunSocketFilter(pkt, meta)
+}
+
+// RunKprobe runs the program in interp (no JIT on this platform).
+func (vm *VM) RunKprobe(regs *interp.PtRegs) (uint64, error) { return vm.ivm.RunKprobe(regs) }

@@ -6,9 +6,9 @@
 //
 // enter is the only way into generated code. It has a real, split-checked
 // Go frame, so the goroutine stack below it has at least the runtime's
-// StackGuard slack; the generated code uses a bounded 32 bytes of it (the
-// return address of the CALL below plus at most three pushes in the
-// region search routine). It loads the BPF registers from st into the
+// StackGuard slack; the generated code uses a bounded 16 bytes of it (the
+// return address of the CALL below and that of the CALL into the region
+// search routine). It loads the BPF registers from st into the
 // x86 registers they live in while generated code runs:
 //
 //	r0 AX  r1 DI  r2 SI  r3 BX  r4 R8  r5 R9

@@ -59,6 +59,11 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
+	return vm.compile(ivm)
+}
+
+// compile compiles the program of ivm into vm.
+func (vm *VM) compile(ivm *interp.VM) (*VM, error) {
 	vm.ivm = ivm
 	c, err := newCode(ivm.Instructions(), compileOptions{
 		unchecked: vm.opts.Unchecked,

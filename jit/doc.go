@@ -1,0 +1,96 @@
+// Package jit compiles eBPF programs to x86-64 machine code and runs them
+// in userspace, with exactly the environment and semantics of package
+// interp: the same contexts (raw memory, socket filter __sk_buff, kprobe
+// pt_regs), the same helper registry (helpers are Go functions), the same
+// userspace maps, the same call-depth limit (MaxCallFrames frames of 512
+// bytes) and the same errors (*interp.RunError wrapping
+// interp.ErrMemoryAccess naming the pc, address and size, ErrBudgetExhausted,
+// ErrCallDepth, ...). New builds an interp.VM from Options.Interp and
+// compiles its program; runs take an interp.Env from that VM.
+//
+// # Code generation
+//
+// Every instruction interp runs is compiled: ALU and ALU64 (division by
+// zero gives 0, modulo by zero leaves dst, INT_MIN/-1 is checked before x86
+// idiv can trap, shift counts are masked by the processor exactly as BPF
+// masks them), movsx, ldsx, le/be/bswap, JMP/JMP32/gotol/may_goto, loads
+// and stores, atomics as LOCK-prefixed instructions (add/or/and/xor, xadd
+// for fetch_add, xchg, cmpxchg, and cmpxchg loops for fetch_or/and/xor),
+// load-acquire and store-release (plain moves under x86-64 TSO), LD_IMM64
+// including map handles and map values, LD_ABS/LD_IND, helper calls,
+// callx, tail calls and bpf-to-bpf calls. What cannot be compiled is a
+// *CompileError from New; Options.Fallback asks for interp instead.
+//
+// BPF registers live in x86 registers while the code runs:
+//
+//	r0 rax  r1 rdi  r2 rsi  r3 rbx  r4 r8  r5 r9
+//	r6 r12  r7 r13  r8 r14  r9 r15  r10 rbp
+//
+// r10 (x86) points at the machine state, rdx holds the remaining budget,
+// rcx and r11 are scratch.
+//
+// # Entering and leaving machine code
+//
+// No cgo: Go enters the code through enter, a small Go assembly trampoline
+// (trampoline_amd64.s) with a real, stack-checked Go frame. It loads the
+// registers from the machine state, CALLs the code, and stores them back
+// when the code RETurns. The generated code never calls Go: stack growth,
+// the garbage collector and preemption could not unwind its frames.
+// Instead, whenever it needs Go (a helper call, callx, a tail call, an
+// LD_IMM64 map value, a memory access it could not place, an error), it
+// writes an exit reason and a resume address into the state and returns to
+// the trampoline. The Go loop in code.exec handles the request on the
+// ordinary goroutine stack (calling the helper with the interp.Env, as
+// interp does) and enters again at the resume address. Because of this,
+// bpf-to-bpf calls keep their return addresses, saved r6-r10 and may_goto
+// allowance in a call-stack array in the machine state, not on the native
+// stack, so leaving to Go and resuming works at any call depth. The
+// generated code uses 16 bytes of native stack (the return addresses of the
+// trampoline's CALL and of the slow-path region search), well inside the
+// runtime's guard area below the trampoline's frame.
+//
+// Generated code runs without preemption points: the goroutine cannot be
+// preempted, and a garbage collection waits for it, until it returns to Go.
+// The instruction budget bounds how long that is; Options.NoBudget removes
+// the bound for trusted programs.
+//
+// # Memory safety
+//
+// Checked mode is the default. Every load, store and atomic is checked
+// against the run's regions (stack frames, context, packet or memory, map
+// values, array storage, ring buffer reservations): first inline against
+// the region the last access hit (per load/store kind), then out of line
+// against the stack region and tables of the Env's readable and writable
+// regions. Accesses through r10 at constant offsets inside the current
+// frame need no check. An access no table holds leaves to Go, which asks
+// Env.Bytes, so that regions with per-field rules (the __sk_buff context)
+// and every error are exactly interp's; a passing access is then granted
+// once and retried. Misaligned atomics fail as in interp, in both modes.
+// Options.Unchecked compiles loads and stores without region checks: for
+// trusted programs only, since such a program can read and write any
+// memory of the process.
+//
+// # Budget
+//
+// The instruction budget (interp.Options.MaxInstructions, default
+// interp.DefaultMaxInstructions) is counted at backward jumps (by the
+// length of the loop they close) and at bpf-to-bpf calls, not at every
+// instruction as interp counts it, so both stop runaway loops but at
+// slightly different points: a budget error names the pc of the backward
+// jump or call where the count ran out.
+//
+// # Executable memory
+//
+// Code is mapped writable, filled, then made read-execute (W^X) with
+// mprotect; Close unmaps it, and a runtime cleanup unmaps it if a VM is
+// dropped without Close.
+//
+// # Platforms
+//
+// The back end is amd64 on Unix systems. Elsewhere New returns
+// ErrNotSupported, unless Options.Fallback is set.
+//
+// Package jit may import insn, prog, interp, interp/maps,
+// jit/internal/amd64, golang.org/x/sys/unix, golang.org/x/arch (for
+// disassembly) and the standard library.
+package jit

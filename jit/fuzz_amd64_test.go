@@ -1,0 +1,77 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/conformance"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// FuzzDiff compiles arbitrary bytecode and runs it on arbitrary memory in
+// interp and in the JIT (checked mode): load errors, results, run errors
+// and the final memory must be equal. A budget error on either side only
+// requires that the other side did not return a different result or
+// error while the budgets differ in how they count (see the package doc).
+func FuzzDiff(f *testing.F) {
+	if dir := conformance.Dir(); dir != "" {
+		if tests, err := conformance.Load(dir); err == nil {
+			for _, tc := range tests {
+				f.Add(tc.Program, tc.Memory)
+			}
+		}
+	}
+	f.Add([]byte{0xb7, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0}, []byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, raw, mem []byte) {
+		if len(raw) > 8*256 || len(mem) > 512 {
+			return
+		}
+		is, err := insn.Unmarshal(raw)
+		if err != nil {
+			return
+		}
+		diffRun(t, is, mem)
+	})
+}
+
+func diffRun(t *testing.T, is insn.Instructions, mem []byte) {
+	t.Helper()
+	opts := &interp.Options{MaxInstructions: 20000, Helpers: unwindHelpers(), Now: func() uint64 { return 1 }, Rand: func() uint32 { return 4 }}
+	spec := &prog.Spec{Name: "fuzz", Type: prog.UnspecifiedProgram, Instructions: is}
+	ivm, ierr := interp.New(spec, opts)
+	_, jerr := New(spec, &Options{Interp: opts})
+	if (ierr == nil) != (jerr == nil) {
+		t.Fatalf("load: interp %v, jit %v\n%s", ierr, jerr, is)
+	}
+	if ierr != nil {
+		return
+	}
+	// Share the interp VM, so that both runs get the same pooled Env (and
+	// stack address), and run on the same buffer: programs may compute
+	// with addresses.
+	vm, err := (&VM{opts: Options{Interp: opts}}).compile(ivm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	buf := make([]byte, len(mem))
+	copy(buf, mem)
+	want, werr := ivm.RunMemory(buf)
+	imem := append([]byte(nil), buf...)
+	copy(buf, mem)
+	got, gerr := vm.RunMemory(buf)
+	jmem := buf
+	if errors.Is(werr, interp.ErrBudgetExhausted) || errors.Is(gerr, interp.ErrBudgetExhausted) {
+		return
+	}
+	if got != want || errText(gerr) != errText(werr) {
+		t.Fatalf("jit = %#x, %v; interp = %#x, %v\n%s", got, gerr, want, werr, is)
+	}
+	if string(imem) != string(jmem) {
+		t.Fatalf("memory: jit % x; interp % x\n%s", jmem, imem, is)
+	}
+}
