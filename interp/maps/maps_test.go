@@ -604,3 +604,38 @@ func TestRingBufReservationAliases(t *testing.T) {
 		t.Errorf("read empty record = %x, %v", got, err)
 	}
 }
+
+// Maps that programs cannot use through lookup/update/delete helpers
+// refuse the Raw calls with a clear error and report their spec.
+func TestRawOnSpecialMaps(t *testing.T) {
+	for _, tc := range []struct {
+		spec prog.MapSpec
+		want error
+	}{
+		{prog.MapSpec{Name: "q", Type: prog.Queue, ValueSize: 4, MaxEntries: 2}, syscall.EINVAL},
+		{prog.MapSpec{Name: "rb", Type: prog.RingBuf, MaxEntries: 4096}, ENOTSUPP},
+		{prog.MapSpec{Name: "pa", Type: prog.ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, ENOTSUPP},
+		{prog.MapSpec{Name: "pe", Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, ENOTSUPP},
+	} {
+		m := mustNew(t, tc.spec, nil)
+		if m.MapSpec() != tc.spec {
+			t.Errorf("MapSpec() = %+v, want %+v", m.MapSpec(), tc.spec)
+		}
+		if m.LookupRaw(u32(0), 0) != nil {
+			t.Errorf("%s LookupRaw is not nil", tc.spec.Type)
+		}
+		wantErr(t, tc.spec.Type.String()+" UpdateRaw", m.UpdateRaw(u32(0), u32(0), 0, 0), tc.want)
+		err := m.DeleteRaw(u32(0))
+		wantErr(t, tc.spec.Type.String()+" DeleteRaw", err, tc.want)
+		if err != nil && !bytes.Contains([]byte(err.Error()), []byte(`map "`+tc.spec.Name+`"`)) {
+			t.Errorf("error %q does not name the map", err)
+		}
+	}
+	pe := mustNew(t, prog.MapSpec{Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, nil)
+	wantErr(t, "perf delete out of range", pe.Delete(uint32(2)), syscall.E2BIG)
+	a := mustNew(t, prog.MapSpec{Type: prog.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 2}, &Options{CPUs: 3}).(*Array)
+	h := mustNew(t, prog.MapSpec{Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 2}, &Options{CPUs: 3}).(*Hash)
+	if a.CPUs() != 3 || h.CPUs() != 1 {
+		t.Errorf("CPUs() = %d, %d; want 3 (per-CPU array), 1 (plain hash)", a.CPUs(), h.CPUs())
+	}
+}
