@@ -3,6 +3,9 @@
 package jit
 
 import (
+	"fmt"
+	"io"
+
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
 )
@@ -31,3 +34,12 @@ func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) 
 
 // RunKprobe runs the program in interp (no JIT on this platform).
 func (vm *VM) RunKprobe(regs *interp.PtRegs) (uint64, error) { return vm.ivm.RunKprobe(regs) }
+
+// Code returns nil: no JIT on this platform.
+func (vm *VM) Code() []byte { return nil }
+
+// Disassemble reports that the program runs in interp.
+func (vm *VM) Disassemble(w io.Writer) error {
+	_, err := fmt.Fprintln(w, "; not compiled: no JIT on this platform, the program runs in interp")
+	return err
+}
