@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 
 	"github.com/purebpf/purebpf/internal/mapvalue"
@@ -163,24 +164,27 @@ func (m *Map) closedError(op string) error {
 
 // key returns the bytes of a key. Maps without keys (queue, stack, bloom
 // filter) take a nil key.
-func (m *Map) key(key any, what string) ([]byte, error) {
+//
+// Keys passed by value are encoded into scratch, a buffer in the caller's
+// frame, so small by-value keys do not allocate.
+func (m *Map) key(key any, what string, scratch []byte) ([]byte, error) {
 	if m.spec.KeySize == 0 {
 		if key != nil {
 			if b, ok := key.([]byte); !ok || len(b) != 0 {
-				return nil, fmt.Errorf("%s of type %T given, but the map has no keys (key size 0): %w", what, key, mapvalue.ErrSize)
+				return nil, fmt.Errorf("%s of type %s given, but the map has no keys (key size 0): %w", what, reflect.TypeOf(key), mapvalue.ErrSize)
 			}
 		}
 		return nil, nil
 	}
-	return mapvalue.Encode(key, int(m.spec.KeySize), what, nil)
+	return mapvalue.Encode(key, int(m.spec.KeySize), what, scratch)
 }
 
 // valueIn returns the bytes of an input value.
-func (m *Map) valueIn(value any) ([]byte, error) {
+func (m *Map) valueIn(value any, scratch []byte) ([]byte, error) {
 	if m.cpus > 0 {
 		return mapvalue.PerCPUEncode(value, int(m.spec.ValueSize), m.cpus, "value", nil)
 	}
-	return mapvalue.Encode(value, int(m.spec.ValueSize), "value", nil)
+	return mapvalue.Encode(value, int(m.spec.ValueSize), "value", scratch)
 }
 
 // valueOut returns the buffer a lookup fills for valueOut.
@@ -203,18 +207,26 @@ func (m *Map) finishOut(buf []byte, valueOut any) error {
 // error matching ErrKeyNotExist and unix.ENOENT. It does not allocate when
 // key and valueOut are []byte or pointers.
 func (m *Map) Lookup(key, valueOut any) error {
-	return m.lookup(sys.MapLookupElem, "lookup", key, valueOut)
+	return m.lookup(false, key, valueOut)
 }
 
 // LookupAndDelete copies the value of key into valueOut and deletes the
 // element (Linux 5.14+ for hash maps; 4.20+ for queue and stack maps,
 // where key is nil and the next element is popped).
 func (m *Map) LookupAndDelete(key, valueOut any) error {
-	return m.lookup(sys.MapLookupAndDeleteElem, "lookup and delete", key, valueOut)
+	return m.lookup(true, key, valueOut)
 }
 
-func (m *Map) lookup(call func(*sys.MapElemAttr) error, op string, key, valueOut any) error {
-	k, err := m.key(key, "key")
+// lookup runs BPF_MAP_LOOKUP_ELEM, or BPF_MAP_LOOKUP_AND_DELETE_ELEM if
+// del. The commands are called directly, not through a func value, so
+// that the attribute stays on the stack.
+func (m *Map) lookup(del bool, key, valueOut any) error {
+	op := "lookup"
+	if del {
+		op = "lookup and delete"
+	}
+	var ks [16]byte
+	k, err := m.key(key, "key", ks[:])
 	if err != nil {
 		return fmt.Errorf("map %q: %s: %w", m.spec.Name, op, err)
 	}
@@ -226,7 +238,11 @@ func (m *Map) lookup(call func(*sys.MapElemAttr) error, op string, key, valueOut
 		return m.closedError(op)
 	}
 	attr := sys.MapElemAttr{MapFD: m.fd.Uint(), Key: sys.NewSlicePointer(k), Value: sys.NewSlicePointer(v)}
-	err = call(&attr)
+	if del {
+		err = sys.MapLookupAndDeleteElem(&attr)
+	} else {
+		err = sys.MapLookupElem(&attr)
+	}
 	runtime.KeepAlive(m.fd)
 	if err != nil {
 		return m.opError(op, err)
@@ -238,11 +254,13 @@ func (m *Map) lookup(call func(*sys.MapElemAttr) error, op string, key, valueOut
 // with ErrKeyExist if the key exists) or UpdateExist (fails with
 // ErrKeyNotExist if it does not), optionally with UpdateLock.
 func (m *Map) Update(key, value any, flags UpdateFlags) error {
-	k, err := m.key(key, "key")
+	var ks [16]byte
+	k, err := m.key(key, "key", ks[:])
 	if err != nil {
 		return fmt.Errorf("map %q: update: %w", m.spec.Name, err)
 	}
-	v, err := m.valueIn(value)
+	var vs [16]byte
+	v, err := m.valueIn(value, vs[:])
 	if err != nil {
 		return fmt.Errorf("map %q: update: %w", m.spec.Name, err)
 	}
@@ -261,7 +279,8 @@ func (m *Map) Update(key, value any, flags UpdateFlags) error {
 // Delete removes key. A missing key gives an error matching
 // ErrKeyNotExist; array elements cannot be deleted (EINVAL).
 func (m *Map) Delete(key any) error {
-	k, err := m.key(key, "key")
+	var ks [16]byte
+	k, err := m.key(key, "key", ks[:])
 	if err != nil {
 		return fmt.Errorf("map %q: delete: %w", m.spec.Name, err)
 	}
@@ -283,9 +302,10 @@ func (m *Map) Delete(key any) error {
 // key (kernel behaviour).
 func (m *Map) NextKey(key, nextKeyOut any) error {
 	var k []byte
+	var ks [16]byte
 	if key != nil {
 		var err error
-		if k, err = m.key(key, "key"); err != nil {
+		if k, err = m.key(key, "key", ks[:]); err != nil {
 			return fmt.Errorf("map %q: next key: %w", m.spec.Name, err)
 		}
 	}

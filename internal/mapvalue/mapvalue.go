@@ -88,11 +88,11 @@ func View(v any, size int, what string) ([]byte, error) {
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return nil, fmt.Errorf("%s of type %T must be a []byte or a non-nil pointer: %w", what, v, ErrType)
+		return nil, fmt.Errorf("%s of type %s must be a []byte or a non-nil pointer: %w", what, typeName(v), ErrType)
 	}
 	t := rv.Type().Elem()
 	if !plain(t) {
-		return nil, fmt.Errorf("%s of type %T holds pointers, padding or variable-size data: %w", what, v, ErrType)
+		return nil, fmt.Errorf("%s of type %s holds pointers, padding or variable-size data: %w", what, typeName(v), ErrType)
 	}
 	return checkLen(unsafe.Slice((*byte)(rv.UnsafePointer()), t.Size()), size, what)
 }
@@ -124,16 +124,40 @@ func Encode(v any, size int, what string, scratch []byte) ([]byte, error) {
 	case []byte, nil:
 		return View(v, size, what)
 	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Pointer {
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Pointer {
 		return View(v, size, what)
 	}
-	if !plain(rv.Type()) {
-		return nil, fmt.Errorf("%s of type %T holds pointers, padding or variable-size data: %w", what, v, ErrType)
+	if !plain(t) {
+		return nil, fmt.Errorf("%s of type %s holds pointers, padding or variable-size data: %w", what, typeName(v), ErrType)
 	}
-	b, err := binary.Append(scratch[:0], binary.NativeEndian, v)
-	if err != nil {
-		return nil, fmt.Errorf("%s of type %T: %w", what, v, err)
+	n := int(t.Size())
+	if n != size {
+		return nil, fmt.Errorf("%s is %d bytes, map wants %d: %w", what, n, size, ErrSize)
 	}
-	return checkLen(b, size, what)
+	// Plain data's memory is its host-order encoding. An interface holding
+	// a value that is not pointer-shaped (plain data never is) keeps a
+	// pointer to a copy of it in its data word, so the bytes are read from
+	// there. Neither reflect.Value.Set nor binary.Append is used: both
+	// would make every argument of Encode escape to the heap, so that even
+	// a []byte key would cost an allocation per call.
+	data := (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1]
+	var out []byte
+	if cap(scratch) >= n {
+		out = scratch[:n]
+	} else {
+		out = make([]byte, n)
+	}
+	if n > 0 {
+		copy(out, unsafe.Slice((*byte)(data), n))
+	}
+	return out, nil
+}
+
+// typeName is fmt's %T of v, without making v escape to the heap.
+func typeName(v any) string {
+	if t := reflect.TypeOf(v); t != nil {
+		return t.String()
+	}
+	return "<nil>"
 }

@@ -18,7 +18,7 @@ func SliceView(v any, size int, what string) ([]byte, int, error) {
 	if rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Type().Elem().Kind() == reflect.Array {
 		rv = rv.Elem()
 	} else if rv.Kind() != reflect.Slice {
-		return nil, 0, fmt.Errorf("%s of type %T must be a []byte, a slice or a pointer to an array: %w", what, v, ErrType)
+		return nil, 0, fmt.Errorf("%s of type %s must be a []byte, a slice or a pointer to an array: %w", what, typeName(v), ErrType)
 	}
 	et := rv.Type().Elem()
 	if !plain(et) {
