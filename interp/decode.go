@@ -163,7 +163,6 @@ const (
 	opLoadAcq  // size in src2
 	opStoreRel // size in src2
 	opLdImm64  // imm = value
-	opLdMapPtr // imm = map index
 	opLdMapVal // imm = map index, off = value offset
 	opLdAbs    // size in sz, imm = offset
 	opLdInd    // size in sz, imm = offset
@@ -174,7 +173,7 @@ type dinsn struct {
 	op  op
 	dst uint8
 	src uint8
-	sz  uint8 // access size in bytes for lda/stl/ld_abs/ld_ind
+	sz  uint8 // access size in bytes of loads, stores, atomics, LD_ABS/LD_IND
 	off int32 // memory displacement or absolute jump target
 	imm int64
 }
@@ -378,10 +377,12 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 				if err != nil {
 					return di, err
 				}
-				di.imm = int64(idx)
-				di.op = opLdMapPtr
+				// A map pointer is an opaque handle: an LD_IMM64 of it.
+				di.imm = int64(MapHandle(idx))
+				di.op = opLdImm64
 				if s := insn.PseudoSrc(i.Src); s == insn.PseudoMapValue || s == insn.PseudoMapIdxValue {
 					di.op = opLdMapVal
+					di.imm = int64(idx)
 					di.off = int32(i.MapValueOffset())
 					if di.off < 0 {
 						return di, fmt.Errorf("map value offset %d is too large", i.MapValueOffset())
@@ -404,6 +405,7 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 		}
 		return di, nil
 	case insn.ClassLdX:
+		di.sz = uint8(o.Size().Bytes())
 		sx := o.Mode() == insn.ModeMemSX
 		switch o.Size() {
 		case insn.B:
@@ -426,6 +428,7 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 		}
 		return di, nil
 	case insn.ClassSt:
+		di.sz = uint8(o.Size().Bytes())
 		di.op = [4]op{opStW, opStH, opStB, opStDW}[o.Size()>>3]
 		return di, nil
 	default: // ClassStX
@@ -444,6 +447,7 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 			di.sz = uint8(o.Size().Bytes())
 			return di, nil
 		}
+		di.sz = uint8(o.Size().Bytes())
 		di.op = [4]op{opStxW, opStxH, opStxB, opStxDW}[o.Size()>>3]
 		return di, nil
 	}

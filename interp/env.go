@@ -54,7 +54,11 @@ type Env struct {
 	vm      *VM
 	regions []Region // regions[0] is the stack, from the current frame up
 	fixed   int      // regions set up by Bind*; the rest are helper-made
-	last    int      // index of the region that matched last
+	// hot is the data of the read-write region (other than the stack)
+	// that matched last, and hotLo its address: exec's fast path checks
+	// it inline.
+	hot   []byte
+	hotLo uint64
 
 	stack     []byte // MaxCallFrames * StackSize bytes
 	stackBase uint64 // address of stack[0]
@@ -68,6 +72,15 @@ type Env struct {
 
 	tailCalls int
 	executed  uint64
+
+	// Run-loop state that changes rarely.
+	cur       *program
+	curVM     *VM
+	depth     int
+	frames    [MaxCallFrames - 1]frame
+	loops     uint64
+	budget    uint64
+	rest      uint64
 	tracer    Tracer
 	traceRegs [11]uint64
 	printBuf  []byte
@@ -96,7 +109,7 @@ func (e *Env) reset() {
 	top := e.stackBase + uint64(len(e.stack))
 	e.regions = append(e.regions[:0], Region{Start: top - StackSize, End: top, Perm: PermRead | PermWrite, data: e.stack})
 	clear(e.stack[len(e.stack)-StackSize:])
-	e.last = 0
+	e.hot, e.hotLo = nil, 0
 	e.tailCalls = 0
 	e.packet, e.mem = nil, nil
 	e.ctxAddr = 0
@@ -142,7 +155,7 @@ func (e *Env) removeRegion(addr uint64) bool {
 		if e.regions[k].Start == addr {
 			e.regions = append(e.regions[:k], e.regions[k+1:]...)
 			e.regions[len(e.regions):cap(e.regions)][0] = Region{}
-			e.last = 0
+			e.hot, e.hotLo = nil, 0
 			return true
 		}
 	}
@@ -183,7 +196,9 @@ func (e *Env) find(addr uint64, n int, write bool) ([]byte, error) {
 			return nil, accessErr(write, n, addr, "region is read-only")
 		}
 		base := uint64(len(r.data)) - (r.End - r.Start) // stack region: Start above data[0]
-		e.last = k
+		if k > 0 && r.check == nil && r.Perm == PermRead|PermWrite {
+			e.hot, e.hotLo = r.data, r.Start
+		}
 		return r.data[base+off : base+off+size : base+off+size], nil
 	}
 	return nil, accessErr(write, n, addr, "")
@@ -192,11 +207,15 @@ func (e *Env) find(addr uint64, n int, write bool) ([]byte, error) {
 // Map returns the map behind a map handle the program holds (the value an
 // LD_IMM64 map load put in a register), or an error.
 func (e *Env) Map(handle uint64) (maps.Map, error) {
+	vm := e.curVM // the program running now, which may be a tail-call target
+	if vm == nil {
+		vm = e.vm
+	}
 	idx := handle - mapHandleBase
-	if handle < mapHandleBase || idx%mapHandleStride != 0 || idx/mapHandleStride >= uint64(len(e.vm.maps)) {
+	if handle < mapHandleBase || idx%mapHandleStride != 0 || idx/mapHandleStride >= uint64(len(vm.maps)) {
 		return nil, fmt.Errorf("%w: 0x%x is not a map pointer", ErrMemoryAccess, handle)
 	}
-	return e.vm.maps[idx/mapHandleStride], nil
+	return vm.maps[idx/mapHandleStride], nil
 }
 
 // mapHandleBase is where map handles start: an address no user-space

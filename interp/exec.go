@@ -27,638 +27,108 @@ type frame struct {
 
 var ne = binary.NativeEndian
 
-// exec runs p with the registers in r until exit. It returns r0.
+// exec runs p with the registers in r until exit and returns r0. The
+// common instructions run in fast, a loop without calls; everything else
+// (calls, exit, atomics, packet loads, accesses outside the stack and the
+// most recently used region, budget refills) runs here. Rarely changing
+// state (frames, may_goto allowance, the current program) lives in e.
 func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
-	var (
-		regs   = *r
-		code   = p.code
-		pc     = 0
-		vm     = e.vm
-		depth  = 0
-		frames [MaxCallFrames - 1]frame
-		loops  = uint64(MaxLoops)
-		stack  = e.stack
-		sbase  = e.stackBase
-		stkLo  = e.regions[0].Start
-		stkN   = e.regions[0].End - stkLo
-		budget = vm.budget
-		left   = budget
-		rest   = uint64(0)
-		err    error
-		tracer = e.tracer
-	)
-	if tracer != nil {
-		left, rest = 0, budget
+	e.cur, e.curVM, e.depth, e.loops = p, e.vm, 0, MaxLoops
+	e.budget, e.rest = e.vm.budget, 0
+	left := e.budget
+	if e.tracer != nil {
+		left, e.rest = 0, e.budget
 	}
+	var regs [16]uint64
+	copy(regs[:11], r[:])
+	pc := 0
+	var err error
 	for {
+		pc, left = e.fast(&regs, pc, left)
 		if left == 0 {
-			if tracer == nil || rest == 0 {
-				err = fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, budget)
+			if left, err = e.refill(pc, &regs); err != nil {
 				goto fail
 			}
-			rest--
-			left = 1
-			if k := p.slots[pc]; k >= 0 {
-				e.traceRegs = regs
-				tracer(pc, p.insns[k], &e.traceRegs)
-			}
+			continue
 		}
 		left--
-		in := &code[pc]
+		in := &e.cur.code[pc]
 		switch in.op {
-		// 64-bit ALU
-		case opAdd64X:
-			regs[in.dst] += regs[in.src]
-		case opAdd64K:
-			regs[in.dst] += uint64(in.imm)
-		case opSub64X:
-			regs[in.dst] -= regs[in.src]
-		case opSub64K:
-			regs[in.dst] -= uint64(in.imm)
-		case opMul64X:
-			regs[in.dst] *= regs[in.src]
-		case opMul64K:
-			regs[in.dst] *= uint64(in.imm)
-		case opDiv64X:
-			regs[in.dst] = div64(regs[in.dst], regs[in.src])
-		case opDiv64K:
-			regs[in.dst] = div64(regs[in.dst], uint64(in.imm))
-		case opSDiv64X:
-			regs[in.dst] = sdiv64(regs[in.dst], regs[in.src])
-		case opSDiv64K:
-			regs[in.dst] = sdiv64(regs[in.dst], uint64(in.imm))
-		case opOr64X:
-			regs[in.dst] |= regs[in.src]
-		case opOr64K:
-			regs[in.dst] |= uint64(in.imm)
-		case opAnd64X:
-			regs[in.dst] &= regs[in.src]
-		case opAnd64K:
-			regs[in.dst] &= uint64(in.imm)
-		case opLsh64X:
-			regs[in.dst] <<= regs[in.src] & 63
-		case opLsh64K:
-			regs[in.dst] <<= uint64(in.imm) & 63
-		case opRsh64X:
-			regs[in.dst] >>= regs[in.src] & 63
-		case opRsh64K:
-			regs[in.dst] >>= uint64(in.imm) & 63
-		case opNeg64:
-			regs[in.dst] = -regs[in.dst]
-		case opMod64X:
-			regs[in.dst] = mod64(regs[in.dst], regs[in.src])
-		case opMod64K:
-			regs[in.dst] = mod64(regs[in.dst], uint64(in.imm))
-		case opSMod64X:
-			regs[in.dst] = smod64(regs[in.dst], regs[in.src])
-		case opSMod64K:
-			regs[in.dst] = smod64(regs[in.dst], uint64(in.imm))
-		case opXor64X:
-			regs[in.dst] ^= regs[in.src]
-		case opXor64K:
-			regs[in.dst] ^= uint64(in.imm)
-		case opMov64X:
-			regs[in.dst] = regs[in.src]
-		case opMov64K:
-			regs[in.dst] = uint64(in.imm)
-		case opMovSX8_64:
-			regs[in.dst] = uint64(int64(int8(regs[in.src])))
-		case opMovSX16_64:
-			regs[in.dst] = uint64(int64(int16(regs[in.src])))
-		case opMovSX32_64:
-			regs[in.dst] = uint64(int64(int32(regs[in.src])))
-		case opArsh64X:
-			regs[in.dst] = uint64(int64(regs[in.dst]) >> (regs[in.src] & 63))
-		case opArsh64K:
-			regs[in.dst] = uint64(int64(regs[in.dst]) >> (uint64(in.imm) & 63))
-		case opBswap16:
-			regs[in.dst] = uint64(bits.ReverseBytes16(uint16(regs[in.dst])))
-		case opBswap32:
-			regs[in.dst] = uint64(bits.ReverseBytes32(uint32(regs[in.dst])))
-		case opBswap64:
-			regs[in.dst] = bits.ReverseBytes64(regs[in.dst])
-
-		// 32-bit ALU: results are zero-extended.
-		case opAdd32X:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) + uint32(regs[in.src]))
-		case opAdd32K:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) + uint32(in.imm))
-		case opSub32X:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) - uint32(regs[in.src]))
-		case opSub32K:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) - uint32(in.imm))
-		case opMul32X:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) * uint32(regs[in.src]))
-		case opMul32K:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) * uint32(in.imm))
-		case opDiv32X:
-			regs[in.dst] = div32(regs[in.dst], regs[in.src])
-		case opDiv32K:
-			regs[in.dst] = div32(regs[in.dst], uint64(in.imm))
-		case opSDiv32X:
-			regs[in.dst] = sdiv32(regs[in.dst], regs[in.src])
-		case opSDiv32K:
-			regs[in.dst] = sdiv32(regs[in.dst], uint64(in.imm))
-		case opOr32X:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) | uint32(regs[in.src]))
-		case opOr32K:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) | uint32(in.imm))
-		case opAnd32X:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) & uint32(regs[in.src]))
-		case opAnd32K:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) & uint32(in.imm))
-		case opLsh32X:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) << (regs[in.src] & 31))
-		case opLsh32K:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) << (uint64(in.imm) & 31))
-		case opRsh32X:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) >> (regs[in.src] & 31))
-		case opRsh32K:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) >> (uint64(in.imm) & 31))
-		case opNeg32:
-			regs[in.dst] = uint64(-uint32(regs[in.dst]))
-		case opMod32X:
-			regs[in.dst] = mod32(regs[in.dst], regs[in.src])
-		case opMod32K:
-			regs[in.dst] = mod32(regs[in.dst], uint64(in.imm))
-		case opSMod32X:
-			regs[in.dst] = smod32(regs[in.dst], regs[in.src])
-		case opSMod32K:
-			regs[in.dst] = smod32(regs[in.dst], uint64(in.imm))
-		case opXor32X:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) ^ uint32(regs[in.src]))
-		case opXor32K:
-			regs[in.dst] = uint64(uint32(regs[in.dst]) ^ uint32(in.imm))
-		case opMov32X:
-			regs[in.dst] = uint64(uint32(regs[in.src]))
-		case opMov32K:
-			regs[in.dst] = uint64(uint32(in.imm))
-		case opMovSX8_32:
-			regs[in.dst] = uint64(uint32(int32(int8(regs[in.src]))))
-		case opMovSX16_32:
-			regs[in.dst] = uint64(uint32(int32(int16(regs[in.src]))))
-		case opArsh32X:
-			regs[in.dst] = uint64(uint32(int32(regs[in.dst]) >> (regs[in.src] & 31)))
-		case opArsh32K:
-			regs[in.dst] = uint64(uint32(int32(regs[in.dst]) >> (uint64(in.imm) & 31)))
-		case opTrunc16:
-			regs[in.dst] = uint64(uint16(regs[in.dst]))
-		case opTrunc32:
-			regs[in.dst] = uint64(uint32(regs[in.dst]))
-		case opNop:
-
-		// Jumps.
-		case opJa:
-			pc = int(in.off)
-			continue
-		case opJeq64X:
-			if regs[in.dst] == regs[in.src] {
-				pc = int(in.off)
-				continue
-			}
-		case opJeq64K:
-			if regs[in.dst] == uint64(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJgt64X:
-			if regs[in.dst] > regs[in.src] {
-				pc = int(in.off)
-				continue
-			}
-		case opJgt64K:
-			if regs[in.dst] > uint64(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJge64X:
-			if regs[in.dst] >= regs[in.src] {
-				pc = int(in.off)
-				continue
-			}
-		case opJge64K:
-			if regs[in.dst] >= uint64(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJset64X:
-			if regs[in.dst]&regs[in.src] != 0 {
-				pc = int(in.off)
-				continue
-			}
-		case opJset64K:
-			if regs[in.dst]&uint64(in.imm) != 0 {
-				pc = int(in.off)
-				continue
-			}
-		case opJne64X:
-			if regs[in.dst] != regs[in.src] {
-				pc = int(in.off)
-				continue
-			}
-		case opJne64K:
-			if regs[in.dst] != uint64(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsgt64X:
-			if int64(regs[in.dst]) > int64(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsgt64K:
-			if int64(regs[in.dst]) > in.imm {
-				pc = int(in.off)
-				continue
-			}
-		case opJsge64X:
-			if int64(regs[in.dst]) >= int64(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsge64K:
-			if int64(regs[in.dst]) >= in.imm {
-				pc = int(in.off)
-				continue
-			}
-		case opJlt64X:
-			if regs[in.dst] < regs[in.src] {
-				pc = int(in.off)
-				continue
-			}
-		case opJlt64K:
-			if regs[in.dst] < uint64(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJle64X:
-			if regs[in.dst] <= regs[in.src] {
-				pc = int(in.off)
-				continue
-			}
-		case opJle64K:
-			if regs[in.dst] <= uint64(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJslt64X:
-			if int64(regs[in.dst]) < int64(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJslt64K:
-			if int64(regs[in.dst]) < in.imm {
-				pc = int(in.off)
-				continue
-			}
-		case opJsle64X:
-			if int64(regs[in.dst]) <= int64(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsle64K:
-			if int64(regs[in.dst]) <= in.imm {
-				pc = int(in.off)
-				continue
-			}
-		case opJeq32X:
-			if uint32(regs[in.dst]) == uint32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJeq32K:
-			if uint32(regs[in.dst]) == uint32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJgt32X:
-			if uint32(regs[in.dst]) > uint32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJgt32K:
-			if uint32(regs[in.dst]) > uint32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJge32X:
-			if uint32(regs[in.dst]) >= uint32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJge32K:
-			if uint32(regs[in.dst]) >= uint32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJset32X:
-			if uint32(regs[in.dst])&uint32(regs[in.src]) != 0 {
-				pc = int(in.off)
-				continue
-			}
-		case opJset32K:
-			if uint32(regs[in.dst])&uint32(in.imm) != 0 {
-				pc = int(in.off)
-				continue
-			}
-		case opJne32X:
-			if uint32(regs[in.dst]) != uint32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJne32K:
-			if uint32(regs[in.dst]) != uint32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsgt32X:
-			if int32(regs[in.dst]) > int32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsgt32K:
-			if int32(regs[in.dst]) > int32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsge32X:
-			if int32(regs[in.dst]) >= int32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsge32K:
-			if int32(regs[in.dst]) >= int32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJlt32X:
-			if uint32(regs[in.dst]) < uint32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJlt32K:
-			if uint32(regs[in.dst]) < uint32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJle32X:
-			if uint32(regs[in.dst]) <= uint32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJle32K:
-			if uint32(regs[in.dst]) <= uint32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJslt32X:
-			if int32(regs[in.dst]) < int32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJslt32K:
-			if int32(regs[in.dst]) < int32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsle32X:
-			if int32(regs[in.dst]) <= int32(regs[in.src]) {
-				pc = int(in.off)
-				continue
-			}
-		case opJsle32K:
-			if int32(regs[in.dst]) <= int32(in.imm) {
-				pc = int(in.off)
-				continue
-			}
-		case opMayGoto:
-			if loops == 0 {
-				pc = int(in.off)
-				continue
-			}
-			loops--
-
-		// Calls.
 		case opCall, opCallX:
-			num := in.imm
-			if in.op == opCallX {
-				num = int64(regs[in.dst])
-			}
-			h := vm.helpers.lookup(insn.HelperFunc(num))
-			if h == nil {
-				err = fmt.Errorf("%w %d: callx target is not in the VM's helper registry", ErrUnknownHelper, num)
-				goto fail
-			}
 			var ret uint64
-			ret, err = h(e, regs[1], regs[2], regs[3], regs[4], regs[5])
-			if err != nil {
-				if errors.Is(err, ErrHalt) {
-					regs[0] = ret
-					*r = regs
-					e.executed = budget - left - rest
+			if ret, err = e.callHelper(in, &regs); err != nil {
+				if err == errHalted {
+					copy(r[:], regs[:11])
+					e.executed = e.budget - left - e.rest
 					return ret, nil
-				}
-				if !errors.Is(err, ErrMemoryAccess) {
-					err = fmt.Errorf("%w: %s: %w", ErrHelper, insn.HelperFunc(num), err)
-				} else {
-					err = fmt.Errorf("helper %s: %w", insn.HelperFunc(num), err)
 				}
 				goto fail
 			}
 			regs[0] = ret
 		case opTailCall:
-			np, nvm, ok := e.tailCallTarget(regs[2], regs[3])
-			if !ok {
-				break // kernel: a failed tail call continues with the next instruction
+			if e.tailCall(&regs) {
+				pc = 0
+				continue
 			}
-			e.tailCalls++
-			vm, p, code, pc = nvm, np, np.code, 0
-			loops = MaxLoops
-			continue
+			// kernel: a failed tail call continues with the next instruction
 		case opCallLocal:
-			if depth == MaxCallFrames-1 {
-				err = fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", ErrCallDepth, depth+2, MaxCallFrames)
+			if err = e.pushFrame(pc+1, &regs); err != nil {
 				goto fail
 			}
-			f := &frames[depth]
-			f.p, f.vm, f.ret, f.loops = p, vm, pc+1, loops
-			f.saved = [5]uint64{regs[6], regs[7], regs[8], regs[9], regs[10]}
-			depth++
-			loops = MaxLoops
-			stkLo -= StackSize
-			stkN += StackSize
-			e.regions[0].Start = stkLo
-			clear(stack[stkLo-sbase : stkLo-sbase+StackSize])
-			regs[10] = stkLo + StackSize
 			pc = int(in.off)
 			continue
 		case opExit:
-			if depth == 0 {
-				*r = regs
-				e.executed = budget - left - rest
-				if tracer != nil {
-					e.traceRegs = regs
-					tracer(-1, insn.Instruction{}, &e.traceRegs)
+			if e.depth == 0 {
+				copy(r[:], regs[:11])
+				e.executed = e.budget - left - e.rest
+				if e.tracer != nil {
+					copy(e.traceRegs[:], regs[:11])
+					e.tracer(-1, insn.Instruction{}, &e.traceRegs)
 				}
 				return regs[0], nil
 			}
-			depth--
-			f := &frames[depth]
-			p, vm, pc, loops = f.p, f.vm, f.ret, f.loops
-			code = p.code
-			regs[6], regs[7], regs[8], regs[9], regs[10] = f.saved[0], f.saved[1], f.saved[2], f.saved[3], f.saved[4]
-			stkLo += StackSize
-			stkN -= StackSize
-			e.regions[0].Start = stkLo
+			pc = e.popFrame(&regs)
 			continue
-
-		// Memory.
-		case opLdxB, opLdxSB:
-			a := regs[in.src] + uint64(in.off)
-			var v uint8
-			if a-stkLo < stkN {
-				v = stack[a-sbase]
-			} else {
-				var b []byte
-				if b, err = e.find(a, 1, false); err != nil {
-					goto fail
-				}
-				v = b[0]
-			}
-			if in.op == opLdxSB {
-				regs[in.dst] = uint64(int64(int8(v)))
-			} else {
-				regs[in.dst] = uint64(v)
-			}
-		case opLdxH, opLdxSH:
-			a := regs[in.src] + uint64(in.off)
-			var b []byte
-			if a-stkLo <= stkN-2 {
-				b = stack[a-sbase:]
-			} else if b, err = e.find(a, 2, false); err != nil {
-				goto fail
-			}
-			v := ne.Uint16(b)
-			if in.op == opLdxSH {
-				regs[in.dst] = uint64(int64(int16(v)))
-			} else {
-				regs[in.dst] = uint64(v)
-			}
-		case opLdxW, opLdxSW:
-			a := regs[in.src] + uint64(in.off)
-			var b []byte
-			if a-stkLo <= stkN-4 {
-				b = stack[a-sbase:]
-			} else if b, err = e.find(a, 4, false); err != nil {
-				goto fail
-			}
-			v := ne.Uint32(b)
-			if in.op == opLdxSW {
-				regs[in.dst] = uint64(int64(int32(v)))
-			} else {
-				regs[in.dst] = uint64(v)
-			}
-		case opLdxDW:
-			a := regs[in.src] + uint64(in.off)
-			var b []byte
-			if a-stkLo <= stkN-8 {
-				b = stack[a-sbase:]
-			} else if b, err = e.find(a, 8, false); err != nil {
-				goto fail
-			}
-			regs[in.dst] = ne.Uint64(b)
-		case opStB, opStxB:
-			v := regs[in.src]
-			if in.op == opStB {
-				v = uint64(in.imm)
-			}
-			a := regs[in.dst] + uint64(in.off)
-			if a-stkLo < stkN {
-				stack[a-sbase] = uint8(v)
-			} else {
-				var b []byte
-				if b, err = e.find(a, 1, true); err != nil {
-					goto fail
-				}
-				b[0] = uint8(v)
-			}
-		case opStH, opStxH:
-			v := regs[in.src]
-			if in.op == opStH {
-				v = uint64(in.imm)
-			}
-			a := regs[in.dst] + uint64(in.off)
-			var b []byte
-			if a-stkLo <= stkN-2 {
-				b = stack[a-sbase:]
-			} else if b, err = e.find(a, 2, true); err != nil {
-				goto fail
-			}
-			ne.PutUint16(b, uint16(v))
-		case opStW, opStxW:
-			v := regs[in.src]
-			if in.op == opStW {
-				v = uint64(in.imm)
-			}
-			a := regs[in.dst] + uint64(in.off)
-			var b []byte
-			if a-stkLo <= stkN-4 {
-				b = stack[a-sbase:]
-			} else if b, err = e.find(a, 4, true); err != nil {
-				goto fail
-			}
-			ne.PutUint32(b, uint32(v))
-		case opStDW, opStxDW:
-			v := regs[in.src]
-			if in.op == opStDW {
-				v = uint64(in.imm)
-			}
-			a := regs[in.dst] + uint64(in.off)
-			var b []byte
-			if a-stkLo <= stkN-8 {
-				b = stack[a-sbase:]
-			} else if b, err = e.find(a, 8, true); err != nil {
-				goto fail
-			}
-			ne.PutUint64(b, v)
 		case opAtomicW, opAtomicDW:
 			if err = atomicOp(e, in, &regs); err != nil {
 				goto fail
 			}
-		case opLoadAcq:
+		case opLdxB, opLdxH, opLdxW, opLdxDW, opLoadAcq:
 			var b []byte
-			a := regs[in.src] + uint64(in.off)
-			if b, err = e.find(a, int(in.sz), false); err != nil {
+			if b, err = e.find(regs[in.src&15]+uint64(int64(in.off)), int(in.sz), false); err != nil {
 				goto fail
 			}
-			regs[in.dst] = loadN(b)
-		case opStoreRel:
+			regs[in.dst&15] = loadN(b)
+		case opLdxSB, opLdxSH, opLdxSW:
 			var b []byte
-			a := regs[in.dst] + uint64(in.off)
-			if b, err = e.find(a, int(in.sz), true); err != nil {
+			if b, err = e.find(regs[in.src&15]+uint64(int64(in.off)), int(in.sz), false); err != nil {
 				goto fail
 			}
-			storeN(b, regs[in.src])
-		case opLdImm64:
-			regs[in.dst] = uint64(in.imm)
-			pc += 2
-			continue
-		case opLdMapPtr:
-			regs[in.dst] = MapHandle(int(in.imm))
-			pc += 2
-			continue
+			v := loadN(b)
+			sh := 64 - 8*uint(in.sz)
+			regs[in.dst&15] = uint64(int64(v<<sh) >> sh)
+		case opStB, opStH, opStW, opStDW, opStxB, opStxH, opStxW, opStxDW, opStoreRel:
+			var b []byte
+			if b, err = e.find(regs[in.dst&15]+uint64(int64(in.off)), int(in.sz), true); err != nil {
+				goto fail
+			}
+			v := regs[in.src&15]
+			if in.op >= opStB && in.op <= opStDW {
+				v = uint64(in.imm)
+			}
+			storeN(b, v)
 		case opLdMapVal:
 			var addr uint64
-			if addr, err = e.mapValueAddr(vm, int(in.imm), uint64(in.off)); err != nil {
+			if addr, err = e.mapValueAddr(e.curVM, int(in.imm), uint64(in.off)); err != nil {
 				goto fail
 			}
-			regs[in.dst] = addr
+			regs[in.dst&15] = addr
 			pc += 2
 			continue
 		case opLdAbs, opLdInd:
 			off := int64(int32(in.imm))
 			if in.op == opLdInd {
-				off = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
+				off = int64(int32(uint32(regs[in.src&15]) + uint32(in.imm)))
 			}
 			pkt := e.Packet()
 			n := int64(in.sz)
@@ -667,8 +137,8 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 				// on a read past the packet (net/core/filter.c,
 				// bpf_gen_ld_abs).
 				regs[0] = 0
-				*r = regs
-				e.executed = budget - left - rest
+				copy(r[:], regs[:11])
+				e.executed = e.budget - left - e.rest
 				return 0, nil
 			}
 			b := pkt[off : off+n]
@@ -687,10 +157,575 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 		pc++
 	}
 fail:
-	*r = regs
-	e.executed = budget - left - rest
+	copy(r[:], regs[:11])
+	e.executed = e.budget - left - e.rest
 	e.regions[0].Start = e.StackTop() - StackSize
 	return 0, &RunError{PC: pc, Err: err}
+}
+
+// fast runs instructions from pc until one needs exec's slow path or the
+// budget counter left reaches 0, and returns that pc and counter (the
+// instruction at pc has not run). It makes no calls, so that the Go
+// compiler keeps its state in registers.
+func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
+	code := e.cur.code
+	stack := e.stack
+	sbase := e.stackBase
+	stkLo := e.regions[0].Start
+	stkN := e.regions[0].End - stkLo
+	hot := e.hot
+	hotLo := e.hotLo
+	hotN := uint64(len(hot))
+	for left != 0 {
+		in := &code[pc]
+		switch in.op {
+		// 64-bit ALU
+		case opAdd64X:
+			regs[in.dst&15] += regs[in.src&15]
+		case opAdd64K:
+			regs[in.dst&15] += uint64(in.imm)
+		case opSub64X:
+			regs[in.dst&15] -= regs[in.src&15]
+		case opSub64K:
+			regs[in.dst&15] -= uint64(in.imm)
+		case opMul64X:
+			regs[in.dst&15] *= regs[in.src&15]
+		case opMul64K:
+			regs[in.dst&15] *= uint64(in.imm)
+		case opDiv64X:
+			regs[in.dst&15] = div64(regs[in.dst&15], regs[in.src&15])
+		case opDiv64K:
+			regs[in.dst&15] = div64(regs[in.dst&15], uint64(in.imm))
+		case opSDiv64X:
+			regs[in.dst&15] = sdiv64(regs[in.dst&15], regs[in.src&15])
+		case opSDiv64K:
+			regs[in.dst&15] = sdiv64(regs[in.dst&15], uint64(in.imm))
+		case opOr64X:
+			regs[in.dst&15] |= regs[in.src&15]
+		case opOr64K:
+			regs[in.dst&15] |= uint64(in.imm)
+		case opAnd64X:
+			regs[in.dst&15] &= regs[in.src&15]
+		case opAnd64K:
+			regs[in.dst&15] &= uint64(in.imm)
+		case opLsh64X:
+			regs[in.dst&15] <<= regs[in.src&15] & 63
+		case opLsh64K:
+			regs[in.dst&15] <<= uint64(in.imm) & 63
+		case opRsh64X:
+			regs[in.dst&15] >>= regs[in.src&15] & 63
+		case opRsh64K:
+			regs[in.dst&15] >>= uint64(in.imm) & 63
+		case opNeg64:
+			regs[in.dst&15] = -regs[in.dst&15]
+		case opMod64X:
+			regs[in.dst&15] = mod64(regs[in.dst&15], regs[in.src&15])
+		case opMod64K:
+			regs[in.dst&15] = mod64(regs[in.dst&15], uint64(in.imm))
+		case opSMod64X:
+			regs[in.dst&15] = smod64(regs[in.dst&15], regs[in.src&15])
+		case opSMod64K:
+			regs[in.dst&15] = smod64(regs[in.dst&15], uint64(in.imm))
+		case opXor64X:
+			regs[in.dst&15] ^= regs[in.src&15]
+		case opXor64K:
+			regs[in.dst&15] ^= uint64(in.imm)
+		case opMov64X:
+			regs[in.dst&15] = regs[in.src&15]
+		case opMov64K:
+			regs[in.dst&15] = uint64(in.imm)
+		case opMovSX8_64:
+			regs[in.dst&15] = uint64(int64(int8(regs[in.src&15])))
+		case opMovSX16_64:
+			regs[in.dst&15] = uint64(int64(int16(regs[in.src&15])))
+		case opMovSX32_64:
+			regs[in.dst&15] = uint64(int64(int32(regs[in.src&15])))
+		case opArsh64X:
+			regs[in.dst&15] = uint64(int64(regs[in.dst&15]) >> (regs[in.src&15] & 63))
+		case opArsh64K:
+			regs[in.dst&15] = uint64(int64(regs[in.dst&15]) >> (uint64(in.imm) & 63))
+		case opBswap16:
+			regs[in.dst&15] = uint64(bits.ReverseBytes16(uint16(regs[in.dst&15])))
+		case opBswap32:
+			regs[in.dst&15] = uint64(bits.ReverseBytes32(uint32(regs[in.dst&15])))
+		case opBswap64:
+			regs[in.dst&15] = bits.ReverseBytes64(regs[in.dst&15])
+
+		// 32-bit ALU: results are zero-extended.
+		case opAdd32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) + uint32(regs[in.src&15]))
+		case opAdd32K:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) + uint32(in.imm))
+		case opSub32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) - uint32(regs[in.src&15]))
+		case opSub32K:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) - uint32(in.imm))
+		case opMul32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) * uint32(regs[in.src&15]))
+		case opMul32K:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) * uint32(in.imm))
+		case opDiv32X:
+			regs[in.dst&15] = div32(regs[in.dst&15], regs[in.src&15])
+		case opDiv32K:
+			regs[in.dst&15] = div32(regs[in.dst&15], uint64(in.imm))
+		case opSDiv32X:
+			regs[in.dst&15] = sdiv32(regs[in.dst&15], regs[in.src&15])
+		case opSDiv32K:
+			regs[in.dst&15] = sdiv32(regs[in.dst&15], uint64(in.imm))
+		case opOr32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) | uint32(regs[in.src&15]))
+		case opOr32K:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) | uint32(in.imm))
+		case opAnd32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) & uint32(regs[in.src&15]))
+		case opAnd32K:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) & uint32(in.imm))
+		case opLsh32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) << (regs[in.src&15] & 31))
+		case opLsh32K:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) << (uint64(in.imm) & 31))
+		case opRsh32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) >> (regs[in.src&15] & 31))
+		case opRsh32K:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) >> (uint64(in.imm) & 31))
+		case opNeg32:
+			regs[in.dst&15] = uint64(-uint32(regs[in.dst&15]))
+		case opMod32X:
+			regs[in.dst&15] = mod32(regs[in.dst&15], regs[in.src&15])
+		case opMod32K:
+			regs[in.dst&15] = mod32(regs[in.dst&15], uint64(in.imm))
+		case opSMod32X:
+			regs[in.dst&15] = smod32(regs[in.dst&15], regs[in.src&15])
+		case opSMod32K:
+			regs[in.dst&15] = smod32(regs[in.dst&15], uint64(in.imm))
+		case opXor32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) ^ uint32(regs[in.src&15]))
+		case opXor32K:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) ^ uint32(in.imm))
+		case opMov32X:
+			regs[in.dst&15] = uint64(uint32(regs[in.src&15]))
+		case opMov32K:
+			regs[in.dst&15] = uint64(uint32(in.imm))
+		case opMovSX8_32:
+			regs[in.dst&15] = uint64(uint32(int32(int8(regs[in.src&15]))))
+		case opMovSX16_32:
+			regs[in.dst&15] = uint64(uint32(int32(int16(regs[in.src&15]))))
+		case opArsh32X:
+			regs[in.dst&15] = uint64(uint32(int32(regs[in.dst&15]) >> (regs[in.src&15] & 31)))
+		case opArsh32K:
+			regs[in.dst&15] = uint64(uint32(int32(regs[in.dst&15]) >> (uint64(in.imm) & 31)))
+		case opTrunc16:
+			regs[in.dst&15] = uint64(uint16(regs[in.dst&15]))
+		case opTrunc32:
+			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]))
+		case opNop:
+
+		// Jumps.
+		case opJa:
+			pc = int(in.off)
+			left--
+			continue
+		case opJeq64X:
+			if regs[in.dst&15] == regs[in.src&15] {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJeq64K:
+			if regs[in.dst&15] == uint64(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJgt64X:
+			if regs[in.dst&15] > regs[in.src&15] {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJgt64K:
+			if regs[in.dst&15] > uint64(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJge64X:
+			if regs[in.dst&15] >= regs[in.src&15] {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJge64K:
+			if regs[in.dst&15] >= uint64(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJset64X:
+			if regs[in.dst&15]&regs[in.src&15] != 0 {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJset64K:
+			if regs[in.dst&15]&uint64(in.imm) != 0 {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJne64X:
+			if regs[in.dst&15] != regs[in.src&15] {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJne64K:
+			if regs[in.dst&15] != uint64(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsgt64X:
+			if int64(regs[in.dst&15]) > int64(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsgt64K:
+			if int64(regs[in.dst&15]) > in.imm {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsge64X:
+			if int64(regs[in.dst&15]) >= int64(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsge64K:
+			if int64(regs[in.dst&15]) >= in.imm {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJlt64X:
+			if regs[in.dst&15] < regs[in.src&15] {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJlt64K:
+			if regs[in.dst&15] < uint64(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJle64X:
+			if regs[in.dst&15] <= regs[in.src&15] {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJle64K:
+			if regs[in.dst&15] <= uint64(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJslt64X:
+			if int64(regs[in.dst&15]) < int64(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJslt64K:
+			if int64(regs[in.dst&15]) < in.imm {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsle64X:
+			if int64(regs[in.dst&15]) <= int64(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsle64K:
+			if int64(regs[in.dst&15]) <= in.imm {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJeq32X:
+			if uint32(regs[in.dst&15]) == uint32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJeq32K:
+			if uint32(regs[in.dst&15]) == uint32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJgt32X:
+			if uint32(regs[in.dst&15]) > uint32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJgt32K:
+			if uint32(regs[in.dst&15]) > uint32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJge32X:
+			if uint32(regs[in.dst&15]) >= uint32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJge32K:
+			if uint32(regs[in.dst&15]) >= uint32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJset32X:
+			if uint32(regs[in.dst&15])&uint32(regs[in.src&15]) != 0 {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJset32K:
+			if uint32(regs[in.dst&15])&uint32(in.imm) != 0 {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJne32X:
+			if uint32(regs[in.dst&15]) != uint32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJne32K:
+			if uint32(regs[in.dst&15]) != uint32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsgt32X:
+			if int32(regs[in.dst&15]) > int32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsgt32K:
+			if int32(regs[in.dst&15]) > int32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsge32X:
+			if int32(regs[in.dst&15]) >= int32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsge32K:
+			if int32(regs[in.dst&15]) >= int32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJlt32X:
+			if uint32(regs[in.dst&15]) < uint32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJlt32K:
+			if uint32(regs[in.dst&15]) < uint32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJle32X:
+			if uint32(regs[in.dst&15]) <= uint32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJle32K:
+			if uint32(regs[in.dst&15]) <= uint32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJslt32X:
+			if int32(regs[in.dst&15]) < int32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJslt32K:
+			if int32(regs[in.dst&15]) < int32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsle32X:
+			if int32(regs[in.dst&15]) <= int32(regs[in.src&15]) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opJsle32K:
+			if int32(regs[in.dst&15]) <= int32(in.imm) {
+				pc = int(in.off)
+				left--
+				continue
+			}
+		case opMayGoto:
+			if e.loops == 0 {
+				pc = int(in.off)
+				left--
+				continue
+			}
+			e.loops--
+		case opLdImm64:
+			regs[in.dst&15] = uint64(in.imm)
+			pc += 2
+			left--
+			continue
+
+		// Memory: the stack and the hot region inline, the rest in exec.
+		case opLdxB, opLdxSB:
+			a := regs[in.src&15] + uint64(in.off)
+			var v uint8
+			if a-stkLo < stkN {
+				v = stack[a-sbase]
+			} else if a-hotLo < hotN {
+				v = hot[a-hotLo]
+			} else {
+				return pc, left
+			}
+			if in.op == opLdxSB {
+				regs[in.dst&15] = uint64(int64(int8(v)))
+			} else {
+				regs[in.dst&15] = uint64(v)
+			}
+		case opLdxH, opLdxSH:
+			a := regs[in.src&15] + uint64(in.off)
+			var b []byte
+			if a-stkLo <= stkN-2 {
+				b = stack[a-sbase:]
+			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 2 {
+				b = hot[a-hotLo:]
+			} else {
+				return pc, left
+			}
+			v := ne.Uint16(b)
+			if in.op == opLdxSH {
+				regs[in.dst&15] = uint64(int64(int16(v)))
+			} else {
+				regs[in.dst&15] = uint64(v)
+			}
+		case opLdxW, opLdxSW:
+			a := regs[in.src&15] + uint64(in.off)
+			var b []byte
+			if a-stkLo <= stkN-4 {
+				b = stack[a-sbase:]
+			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 4 {
+				b = hot[a-hotLo:]
+			} else {
+				return pc, left
+			}
+			v := ne.Uint32(b)
+			if in.op == opLdxSW {
+				regs[in.dst&15] = uint64(int64(int32(v)))
+			} else {
+				regs[in.dst&15] = uint64(v)
+			}
+		case opLdxDW:
+			a := regs[in.src&15] + uint64(in.off)
+			var b []byte
+			if a-stkLo <= stkN-8 {
+				b = stack[a-sbase:]
+			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 8 {
+				b = hot[a-hotLo:]
+			} else {
+				return pc, left
+			}
+			regs[in.dst&15] = ne.Uint64(b)
+		case opStB, opStxB:
+			v := regs[in.src&15]
+			if in.op == opStB {
+				v = uint64(in.imm)
+			}
+			a := regs[in.dst&15] + uint64(in.off)
+			if a-stkLo < stkN {
+				stack[a-sbase] = uint8(v)
+			} else if a-hotLo < hotN {
+				hot[a-hotLo] = uint8(v)
+			} else {
+				return pc, left
+			}
+		case opStH, opStxH:
+			v := regs[in.src&15]
+			if in.op == opStH {
+				v = uint64(in.imm)
+			}
+			a := regs[in.dst&15] + uint64(in.off)
+			var b []byte
+			if a-stkLo <= stkN-2 {
+				b = stack[a-sbase:]
+			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 2 {
+				b = hot[a-hotLo:]
+			} else {
+				return pc, left
+			}
+			ne.PutUint16(b, uint16(v))
+		case opStW, opStxW:
+			v := regs[in.src&15]
+			if in.op == opStW {
+				v = uint64(in.imm)
+			}
+			a := regs[in.dst&15] + uint64(in.off)
+			var b []byte
+			if a-stkLo <= stkN-4 {
+				b = stack[a-sbase:]
+			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 4 {
+				b = hot[a-hotLo:]
+			} else {
+				return pc, left
+			}
+			ne.PutUint32(b, uint32(v))
+		case opStDW, opStxDW:
+			v := regs[in.src&15]
+			if in.op == opStDW {
+				v = uint64(in.imm)
+			}
+			a := regs[in.dst&15] + uint64(in.off)
+			var b []byte
+			if a-stkLo <= stkN-8 {
+				b = stack[a-sbase:]
+			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 8 {
+				b = hot[a-hotLo:]
+			} else {
+				return pc, left
+			}
+			ne.PutUint64(b, v)
+		default:
+			return pc, left
+		}
+		pc++
+		left--
+	}
+	return pc, left
 }
 
 func div64(d, s uint64) uint64 {
@@ -776,8 +811,8 @@ func storeN(b []byte, v uint64) {
 
 // atomicOp executes a BPF_ATOMIC read-modify-write with sync/atomic, so
 // that concurrent runs sharing a map see kernel-like atomicity.
-func atomicOp(e *Env, in *dinsn, regs *[11]uint64) error {
-	a := regs[in.dst] + uint64(in.off)
+func atomicOp(e *Env, in *dinsn, regs *[16]uint64) error {
+	a := regs[in.dst&15] + uint64(in.off)
 	n := int(in.sz)
 	b, err := e.find(a, n, true)
 	if err != nil {
@@ -789,7 +824,7 @@ func atomicOp(e *Env, in *dinsn, regs *[11]uint64) error {
 		return accessErr(true, n, a, "misaligned atomic access")
 	}
 	op := insn.AtomicOp(in.imm)
-	src := regs[in.src]
+	src := regs[in.src&15]
 	if n == 4 {
 		p := (*uint32)(unsafe.Pointer(&b[0]))
 		s := uint32(src)
@@ -822,7 +857,7 @@ func atomicOp(e *Env, in *dinsn, regs *[11]uint64) error {
 			return nil
 		}
 		if op&insn.Fetch != 0 {
-			regs[in.src] = uint64(old)
+			regs[in.src&15] = uint64(old)
 		}
 		return nil
 	}
@@ -855,7 +890,88 @@ func atomicOp(e *Env, in *dinsn, regs *[11]uint64) error {
 		return nil
 	}
 	if op&insn.Fetch != 0 {
-		regs[in.src] = old
+		regs[in.src&15] = old
 	}
 	return nil
+}
+
+// errHalted is the internal marker of a helper that returned ErrHalt.
+var errHalted = errors.New("halted")
+
+// refill is called when the local budget counter reaches 0: without a
+// tracer the budget is exhausted; with one, it reports the instruction
+// about to run and grants one more.
+func (e *Env) refill(pc int, regs *[16]uint64) (uint64, error) {
+	if e.tracer == nil || e.rest == 0 {
+		return 0, fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
+	}
+	e.rest--
+	if k := e.cur.slots[pc]; k >= 0 {
+		copy(e.traceRegs[:], regs[:11])
+		e.tracer(pc, e.cur.insns[k], &e.traceRegs)
+	}
+	return 1, nil
+}
+
+// callHelper calls the helper of a call or callx instruction.
+func (e *Env) callHelper(in *dinsn, regs *[16]uint64) (uint64, error) {
+	num := in.imm
+	if in.op == opCallX {
+		num = int64(regs[in.dst&15])
+	}
+	h := e.curVM.helpers.lookup(insn.HelperFunc(num))
+	if h == nil {
+		return 0, fmt.Errorf("%w %d: callx target is not in the VM's helper registry", ErrUnknownHelper, num)
+	}
+	ret, err := h(e, regs[1], regs[2], regs[3], regs[4], regs[5])
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrHalt):
+			regs[0] = ret
+			return ret, errHalted
+		case errors.Is(err, ErrMemoryAccess), errors.Is(err, ErrHelper), errors.Is(err, ErrContext):
+			return 0, fmt.Errorf("helper %s: %w", insn.HelperFunc(num), err)
+		}
+		return 0, fmt.Errorf("%w: %s: %w", ErrHelper, insn.HelperFunc(num), err)
+	}
+	return ret, nil
+}
+
+// tailCall performs a tail call; false means it falls through.
+func (e *Env) tailCall(regs *[16]uint64) bool {
+	np, nvm, ok := e.tailCallTarget(regs[2], regs[3])
+	if !ok {
+		return false
+	}
+	e.tailCalls++
+	e.cur, e.curVM, e.loops = np, nvm, MaxLoops
+	return true
+}
+
+// pushFrame enters a bpf-to-bpf call returning to slot ret.
+func (e *Env) pushFrame(ret int, regs *[16]uint64) error {
+	if e.depth == MaxCallFrames-1 {
+		return fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", ErrCallDepth, e.depth+2, MaxCallFrames)
+	}
+	f := &e.frames[e.depth]
+	f.p, f.vm, f.ret, f.loops = e.cur, e.curVM, ret, e.loops
+	f.saved = [5]uint64{regs[6], regs[7], regs[8], regs[9], regs[10]}
+	e.depth++
+	e.loops = MaxLoops
+	lo := e.regions[0].Start - StackSize
+	e.regions[0].Start = lo
+	off := lo - e.stackBase
+	clear(e.stack[off : off+StackSize])
+	regs[10] = lo + StackSize
+	return nil
+}
+
+// popFrame returns from a bpf-to-bpf call.
+func (e *Env) popFrame(regs *[16]uint64) int {
+	e.depth--
+	f := &e.frames[e.depth]
+	e.cur, e.curVM, e.loops = f.p, f.vm, f.loops
+	regs[6], regs[7], regs[8], regs[9], regs[10] = f.saved[0], f.saved[1], f.saved[2], f.saved[3], f.saved[4]
+	e.regions[0].Start += StackSize
+	return f.ret
 }

@@ -245,6 +245,7 @@ func (vm *VM) AcquireEnv() *Env {
 // ReleaseEnv returns e to the pool. e must not be used afterwards.
 func (vm *VM) ReleaseEnv(e *Env) {
 	e.releaseAll()
+	e.hot, e.cur, e.curVM = nil, nil, nil
 	e.packet, e.mem = nil, nil
 	clear(e.regions[:cap(e.regions)])
 	e.regions = e.regions[:0]
