@@ -139,7 +139,7 @@ func TranslateRaw(filter []bpf.RawInstruction) (insn.Instructions, error) {
 	if err := Check(filter); err != nil {
 		return nil, err
 	}
-	t := translator{filter: filter, chunks: make([]insn.Instructions, len(filter))}
+	t := translator{filter: filter, chunks: make([]insn.Instructions, len(filter)), liveA: liveIn(filter, false)}
 	live := reachable(filter)
 	for pc := range filter {
 		if !live[pc] {
@@ -160,31 +160,27 @@ func reachable(filter []bpf.RawInstruction) []bool {
 	live := make([]bool, len(filter))
 	live[0] = true
 	for pc, ri := range filter {
-		if !live[pc] {
-			continue
-		}
-		switch ri.Op & 0x07 {
-		case clsRet:
-		case clsJmp:
-			if ri.Op&0xf0 == jmpJa {
-				live[pc+1+int(ri.K)] = true
-			} else {
-				live[pc+1+int(ri.Jt)] = true
-				live[pc+1+int(ri.Jf)] = true
+		if live[pc] {
+			for _, s := range successors(ri, pc) {
+				live[s] = true
 			}
-		default:
-			live[pc+1] = true
 		}
 	}
 	return live
 }
 
-// prologue clears A and X, as a classic program expects, and keeps the
-// context where LD_ABS and LD_IND want it.
-var prologue = insn.Instructions{
-	insn.Mov.Imm32(regA, 0),
-	insn.Mov.Imm32(regX, 0),
-	insn.Mov.Reg(regCtx, insn.R1),
+// prologue keeps the context where LD_ABS and LD_IND want it and clears
+// A and X, as a classic program expects, when some path reads them before
+// writing them.
+func (t *translator) prologue() insn.Instructions {
+	p := insn.Instructions{insn.Mov.Reg(regCtx, insn.R1)}
+	if liveIn(t.filter, false)[0] {
+		p = append(p, insn.Mov.Imm32(regA, 0))
+	}
+	if liveIn(t.filter, true)[0] {
+		p = append(p, insn.Mov.Imm32(regX, 0))
+	}
+	return p
 }
 
 // Spec translates filter into a loadable socket filter spec called name,
@@ -224,6 +220,8 @@ type translator struct {
 	// refer to classic instructions through labels made by target.
 	chunks []insn.Instructions
 	local  int
+	// liveA[pc] says whether A may be read before written from pc on.
+	liveA []bool
 }
 
 // classic opcode fields (include/uapi/linux/bpf_common.h, filter.h).
@@ -332,15 +330,21 @@ func (t *translator) instruction(pc int) error {
 			t.emit(pc, insn.LoadMem(regX, insn.R10, scratch(k), insn.W))
 		case mdMsh:
 			// X = 4 * (P[k] & 0xf). LD_ABS writes R0 and clobbers R1-R5,
-			// so A waits in the callee-saved R8.
+			// so A waits in the callee-saved R8, unless no path reads it
+			// again before writing it (as in tcpdump's port tests).
+			keepA := pc+1 < len(t.filter) && t.liveA[pc+1]
+			if keepA {
+				t.emit(pc, insn.Mov.Reg(regTmp, regA))
+			}
 			t.emit(pc,
-				insn.Mov.Reg(regTmp, regA),
 				insn.LoadAbs(int32(k), insn.B),
 				insn.And.Imm32(regA, 0xf),
 				insn.LSh.Imm32(regA, 2),
 				insn.Mov.Reg(regX, regA),
-				insn.Mov.Reg(regA, regTmp),
 			)
+			if keepA {
+				t.emit(pc, insn.Mov.Reg(regA, regTmp))
+			}
 		}
 	case clsSt:
 		t.emit(pc, insn.StoreMem(insn.R10, scratch(k), regA, insn.W))
@@ -509,6 +513,7 @@ func (t *translator) link() (insn.Instructions, error) {
 		byLabel[label(pc)] = pc
 	}
 	used := make([]bool, len(t.chunks))
+	prologue := t.prologue()
 	out := make(insn.Instructions, 0, len(prologue)+n)
 	out = append(out, prologue...)
 	for _, c := range t.chunks {
