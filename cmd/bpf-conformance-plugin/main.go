@@ -8,9 +8,10 @@
 // It prints r0 in hex and exits 0, or prints an error on standard error and
 // exits 1. Helper 5 is "unwind" (ends the program with r0 = 0 when its
 // argument is 0) and callx calls the helper numbered by its register, as
-// the suite defines. Options start with "-"; none is accepted yet.
+// the suite defines. Options start with "-": --jit runs the program as
+// machine code compiled by package jit instead of in the interpreter.
 //
-// It may import interp, insn and the standard library.
+// It may import interp, jit, insn and the standard library.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/jit"
 )
 
 func main() {
@@ -47,8 +49,12 @@ func parseHex(s string) ([]byte, error) {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var memArg string
-	haveMem := false
+	haveMem, useJIT := false, false
 	for _, a := range args {
+		if a == "--jit" || a == "-jit" {
+			useJIT = true
+			continue
+		}
 		if strings.HasPrefix(a, "-") {
 			fmt.Fprintf(stderr, "bpf-conformance-plugin: unknown option %q\n", a)
 			return 2
@@ -76,7 +82,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	helpers := interp.DefaultHelpers()
 	helpers.Register(insn.FnKtimeGetNs, unwind) // helper 5 is "unwind" in the suite
-	vm, err := interp.Load(code, &interp.Options{Helpers: helpers})
+	var vm interface{ RunMemory([]byte) (uint64, error) }
+	if useJIT {
+		jvm, jerr := jit.Load(code, &jit.Options{Interp: &interp.Options{Helpers: helpers}})
+		if jerr == nil {
+			defer jvm.Close()
+		}
+		vm, err = jvm, jerr
+	} else {
+		vm, err = interp.Load(code, &interp.Options{Helpers: helpers})
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bpf-conformance-plugin: %v\n", err)
 		return 1

@@ -38,7 +38,8 @@ func TestProtocol(t *testing.T) {
 		{"61 10 00 00 00 00 00 00 95 00 00 00 00 00 00 00", nil, 1, "out-of-bounds load of 4 bytes at 0x0"},
 		{"zz", nil, 1, "program"},
 		{"95 00 00", nil, 1, "trailing bytes"},
-		{"95 00 00 00 00 00 00 00", []string{"--jit"}, 2, `unknown option "--jit"`},
+		{"95 00 00 00 00 00 00 00", []string{"--fast"}, 2, `unknown option "--fast"`},
+		{"61 10 00 00 00 00 00 00 95 00 00 00 00 00 00 00", []string{"--jit"}, 1, "out-of-bounds load of 4 bytes at 0x0"},
 		{"95 00 00 00 00 00 00 00", []string{"00", "01"}, 2, "unexpected argument"},
 		{"95 00 00 00 00 00 00 00", []string{"0g"}, 1, "memory argument"},
 	}
@@ -72,13 +73,16 @@ func TestSuite(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	out, err := exec.Command("python3", runner, bin).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", runner, err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	last := lines[len(lines)-1]
-	if !regexp.MustCompile(`^313 passed, 0 failed$`).MatchString(last) {
-		t.Fatalf("suite: %q, want \"313 passed, 0 failed\"\n%s", last, out)
+	// The interpreter, then the JIT (--jit).
+	for _, extra := range [][]string{nil, {"--jit"}} {
+		out, err := exec.Command("python3", append([]string{runner, bin}, extra...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", runner, extra, err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		last := lines[len(lines)-1]
+		if !regexp.MustCompile(`^313 passed, 0 failed$`).MatchString(last) {
+			t.Fatalf("suite %v: %q, want \"313 passed, 0 failed\"\n%s", extra, last, out)
+		}
 	}
 }
