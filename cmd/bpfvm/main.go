@@ -3,16 +3,18 @@
 //
 //	bpfvm asm FILE.s [-o FILE.bin]       assemble (default output FILE.bin)
 //	bpfvm disasm FILE.bin                disassemble raw bytecode
-//	bpfvm run [--mem FILE] [--repeat N] [--trace] FILE
+//	bpfvm run [--mem FILE] [--repeat N] [--trace] [--jit [--dump]] FILE
 //
 // run loads FILE (assembly if it ends in .s, else raw little-endian
 // bytecode) as a raw-memory program with r1 = the memory (the contents of
 // --mem, or none) and r2 = its length, and prints "r0 = 0x...". --repeat N
 // runs it N times and also prints the median time per run; --trace prints
-// every executed instruction and the registers it changed. Errors go to
+// every executed instruction and the registers it changed; --jit runs it as
+// machine code compiled by package jit, and --dump then also prints that
+// code as x86-64 assembly. Errors go to
 // standard error with exit status 1 (2 for usage errors).
 //
-// It may import interp, insn and the standard library.
+// It may import interp, jit, insn and the standard library.
 package main
 
 import (
@@ -28,6 +30,7 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/jit"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -35,7 +38,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 const usage = `usage:
   bpfvm asm FILE.s [-o FILE.bin]
   bpfvm disasm FILE.bin
-  bpfvm run [--mem FILE] [--repeat N] [--trace] FILE
+  bpfvm run [--mem FILE] [--repeat N] [--trace] [--jit [--dump]] FILE
 `
 
 // errUsage marks errors that should print the usage and exit 2.
@@ -202,6 +205,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	memFile := fs.String("mem", "", "`file` whose bytes are the program's memory (r1, r2)")
 	repeat := fs.Int("repeat", 0, "run `N` times and print the median time per run")
 	trace := fs.Bool("trace", false, "print every executed instruction and the registers it changed")
+	useJIT := fs.Bool("jit", false, "run the program as machine code (package jit)")
+	dump := fs.Bool("dump", false, "with --jit, print the generated x86-64 code")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -223,9 +228,29 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		tr := &tracer{w: stdout}
 		opts.Trace = tr.step
 	}
-	vm, err := load(pos[0], opts)
+	if *dump && !*useJIT {
+		return fmt.Errorf("%w: --dump needs --jit", errUsage)
+	}
+	if *trace && *useJIT {
+		return fmt.Errorf("%w: --trace and --jit do not mix (machine code is not traced)", errUsage)
+	}
+	ivm, err := load(pos[0], opts)
 	if err != nil {
 		return err
+	}
+	var vm interface{ RunMemory([]byte) (uint64, error) } = ivm
+	if *useJIT {
+		jvm, err := jit.New(ivm.Spec(), &jit.Options{Interp: opts})
+		if err != nil {
+			return err
+		}
+		defer jvm.Close()
+		if *dump {
+			if err := jvm.Disassemble(stdout); err != nil {
+				return err
+			}
+		}
+		vm = jvm
 	}
 	work := append([]byte(nil), mem...)
 	r0, err := vm.RunMemory(work)

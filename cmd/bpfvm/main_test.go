@@ -108,3 +108,18 @@ func TestErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRunJIT(t *testing.T) {
+	prog := write(t, "sum.s", sumProg)
+	code, out, stderr := bpfvm(t, "run", "--jit", "--repeat", "3", prog)
+	if code != 0 || !strings.HasPrefix(out, "r0 = 0x37\nmedian ") {
+		t.Errorf("run --jit: %d %q %s", code, out, stderr)
+	}
+	code, out, stderr = bpfvm(t, "run", "--jit", "--dump", prog)
+	if code != 0 || !strings.Contains(out, "; ") || !strings.Contains(out, "add rax, rdi") || !strings.HasSuffix(out, "r0 = 0x37\n") {
+		t.Errorf("run --jit --dump: %d %s %s", code, out, stderr)
+	}
+	if code, _, stderr := bpfvm(t, "run", "--dump", prog); code != 2 || !strings.Contains(stderr, "--dump needs --jit") {
+		t.Errorf("--dump without --jit: %d %s", code, stderr)
+	}
+}
