@@ -6,7 +6,32 @@
 // Those packages consume Spec and MapSpec; prog never imports them.
 //
 // The Mapper interface is the method set that kernel maps (*Map) and
-// interp's userspace maps share, so one assertion helper works on both.
+// interp's userspace maps share, so one assertion helper works on both;
+// Iterator walks any Mapper.
+//
+// # The kernel half (Linux)
+//
+// NewProgram creates the maps a Spec lists, points its LD_IMM64 map
+// references at their file descriptors and loads it with BPF_PROG_LOAD.
+// The first attempt runs without a verifier log; a failure is retried
+// with a log that grows on ENOSPC (to log_true_size on Linux 6.4+) and
+// reported as a *VerifierError. Errors explain EPERM (privilege, or
+// RLIMIT_MEMLOCK before Linux 5.11, which the loader raises itself when
+// allowed), E2BIG, unknown program types and unknown helpers (the last two
+// wrap ErrNotSupported).
+//
+// A *Program can be run on test input (Run, BPF_PROG_TEST_RUN), pinned
+// on a bpffs (Pin, LoadPinnedProgram) and described (Info). A *Map offers
+// lookups, updates with flags, deletes, next-key walks and iteration,
+// batch lookups (Linux 5.6+), freezing (5.2+), pinning and Info; per-CPU
+// maps take one value per possible CPU (PossibleCPUs). Keys and values are
+// converted by package internal/mapvalue: a []byte or a pointer to plain
+// fixed-size data is used in place, so lookups into a caller's value do
+// not allocate.
+//
+// HaveProgramType, HaveMapType and HaveHelper probe the running kernel,
+// caching each answer. Programs and Maps list what is loaded, as bpftool
+// does.
 //
 // Package prog may import insn, sys, internal packages, the standard
 // library and golang.org/x/sys/unix.

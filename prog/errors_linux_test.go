@@ -107,6 +107,28 @@ func TestUnknownHelper(t *testing.T) {
 	}
 }
 
+func TestGPLOnlyHelper(t *testing.T) {
+	requireRoot(t)
+	// bpf_probe_read_kernel is GPL-only (gpl_only = true in
+	// kernel/trace/bpf_trace.c).
+	spec := &Spec{Name: "nongpl", Type: Kprobe, License: "Proprietary", Instructions: insn.Instructions{
+		insn.Mov.Reg(insn.R1, insn.RFP),
+		insn.Add.Imm(insn.R1, -8),
+		insn.Mov.Imm(insn.R2, 8),
+		insn.Mov.Imm(insn.R3, 0),
+		insn.Call(int32(insn.FnProbeReadKernel)),
+		insn.Mov.Imm(insn.R0, 0),
+		insn.Exit(),
+	}}
+	_, err := NewProgram(spec, nil)
+	var ve *VerifierError
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), `license "Proprietary" is not GPL-compatible`) {
+		t.Fatalf("NewProgram(non-GPL calling a GPL helper) = %v", err)
+	}
+	spec.License = "GPL"
+	mustLoad(t, spec, nil)
+}
+
 func TestUnknownProgramType(t *testing.T) {
 	requireRoot(t)
 	spec := &Spec{Name: "weird", Type: Type(250), License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
@@ -140,8 +162,14 @@ func TestProgramTooBig(t *testing.T) {
 func TestEPERMExplained(t *testing.T) {
 	if os.Getenv("PUREBPF_EPERM_CHILD") == "1" {
 		_, err := NewProgram(counterSpec(Array), nil)
+		t.Log(err)
 		if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "CAP_BPF") {
 			t.Fatalf("unprivileged NewProgram = %v, want EPERM explaining CAP_BPF", err)
+		}
+		_, err = NewProgram(&Spec{Name: "plain", Type: SocketFilter, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}, nil)
+		t.Log(err)
+		if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "BPF_PROG_LOAD") || !strings.Contains(err.Error(), "CAP_BPF") {
+			t.Fatalf("unprivileged NewProgram without maps = %v, want EPERM from BPF_PROG_LOAD explaining CAP_BPF", err)
 		}
 		_, err = NewMap(&MapSpec{Name: "m", Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 		if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "CAP_BPF") {
@@ -176,6 +204,7 @@ func TestEPERMExplained(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unprivileged child: %v\n%s", err, out)
 	}
+	t.Logf("unprivileged child:\n%s", out)
 	if !strings.Contains(string(out), "--- PASS: TestEPERMExplained") {
 		t.Fatalf("child did not run the check:\n%s", out)
 	}

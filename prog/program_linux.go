@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/purebpf/purebpf/insn"
@@ -234,8 +235,10 @@ func (p *Program) loadError(err error, log string, truncated bool) error {
 	ve := &VerifierError{Program: p.name, Err: err, Log: log, Truncated: truncated, MissingHelper: missingHelper(log)}
 	if ve.MissingHelper >= 0 {
 		ve.Err = fmt.Errorf("%w: helper %s (%d) is not available to %s programs on this kernel", err, ve.MissingHelper, int32(ve.MissingHelper), p.typ)
+	} else if strings.Contains(log, "GPL-restricted") || strings.Contains(log, "GPL-compatible") {
+		ve.Err = fmt.Errorf("%w: the program calls a GPL-only helper or kfunc but its license %q is not GPL-compatible", err, p.license)
 	} else if errors.Is(err, unix.E2BIG) || errors.Is(err, unix.EPERM) {
-		ve.Err = explainErrno("", err, p.nInsns)
+		ve.Err = fmt.Errorf("%w: %s", err, strings.TrimPrefix(explainErrno("", err, p.nInsns).Error(), ": "+err.Error()+": "))
 	}
 	return ve
 }
