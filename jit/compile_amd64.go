@@ -574,11 +574,13 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 	if write {
 		wi, mru = 1, offMruW
 	}
-	a.Lea(tmp2, M(bpfReg[base], int32(off)))
 	retry := a.NewLabel()
 	slow := a.NewLabel()
 	cont := a.NewLabel()
+	// After Go grants a miss, the code resumes here with only the BPF
+	// registers restored, so the address is computed again.
 	a.Bind(retry)
+	a.Lea(tmp2, M(bpfReg[base], int32(off)))
 	a.MovRR(W64, tmp1, tmp2)
 	a.ALURM(W64, SUB, tmp1, M(regState, mru))
 	a.ALURM(W64, CMP, tmp1, M(regState, mru+8+8*int32(k)))
