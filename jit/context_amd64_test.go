@@ -42,7 +42,7 @@ func TestSocketFilter(t *testing.T) {
 	pkt[12], pkt[13], pkt[20] = 0x08, 0x00, 0x7f
 	is := Instructions{
 		Mov.Reg(R6, R1),
-		LoadMem(R7, R6, 0, W), // len
+		LoadMem(R7, R6, 0, W),  // len
 		StoreImm(R6, 48, 5, W), // cb[0]
 		LoadMem(R8, R6, 48, W),
 		Add.Reg(R7, R8),
