@@ -60,6 +60,14 @@ var kernelFilters = []struct {
 		{Op: 0x64, K: 0x2}, {Op: 0x7, K: 0x5}, {Op: 0x60, K: 0x1}, {Op: 0x1c, K: 0},
 		{Op: 0x14, K: 0x8}, {Op: 0x25, Jf: 1, K: 0x5}, {Op: 0x6, K: 0x40000}, {Op: 0x6, K: 0},
 	}},
+	// Hand-written: the same test through the kernel's negative offsets,
+	// SKF_LL_OFF (link-layer header) and SKF_NET_OFF (network header).
+	{"ll[12:2] = 0x800 and net[9] = 17 and net[22:2] = 11111", []bpf.RawInstruction{
+		{Op: 0x28, K: 0xffe00000 + 12}, {Op: 0x15, Jf: 5, K: 0x800},
+		{Op: 0x30, K: 0xfff00000 + 9}, {Op: 0x15, Jf: 3, K: 17},
+		{Op: 0x28, K: 0xfff00000 + 22}, {Op: 0x15, Jf: 1, K: 0x2b67},
+		{Op: 0x6, K: 0x40000}, {Op: 0x6, K: 0},
+	}},
 }
 
 // withPorts replaces the placeholder ports, and optionally the accept

@@ -334,6 +334,79 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
+// TestOpenProtocol checks that Options.Protocol limits capture to one
+// Ethernet type.
+func TestOpenProtocol(t *testing.T) {
+	requireRoot(t)
+	dst := port(udpListener(t))
+	filter := assemble(t, udpDstPort(dst))
+	v4 := open(t, &Options{Protocol: unix.ETH_P_IP, Classic: filter, Direction: DirectionIn})
+	v6 := open(t, &Options{Protocol: unix.ETH_P_IPV6, Direction: DirectionIn})
+	drain(t, v6)
+	sendUDP(t, dst, "v4 only")
+	if got := collect(t, v4, 100*time.Millisecond, 10); len(got) != 1 || got[0].info.Protocol != unix.ETH_P_IP {
+		t.Fatalf("IPv4 socket captured %+v", got)
+	}
+	for _, g := range collect(t, v6, 50*time.Millisecond, 1000) {
+		if g.info.Protocol != unix.ETH_P_IPV6 {
+			t.Fatalf("IPv6 socket captured protocol %#x", g.info.Protocol)
+		}
+	}
+}
+
+// TestPromiscuous checks that the interface is promiscuous exactly while
+// a promiscuous socket is open.
+func TestPromiscuous(t *testing.T) {
+	requireRoot(t)
+	promisc := func() bool {
+		b, err := os.ReadFile("/sys/class/net/lo/flags")
+		if err != nil {
+			t.Skipf("cannot read interface flags: %v", err)
+		}
+		var flags uint32
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(b)), "0x%x", &flags); err != nil {
+			t.Fatalf("interface flags %q: %v", b, err)
+		}
+		return flags&unix.IFF_PROMISC != 0
+	}
+	if promisc() {
+		t.Skip("lo is already promiscuous")
+	}
+	c, err := Open("lo", &Options{Promiscuous: true, Classic: []bpf.RawInstruction{{Op: 0x06}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !promisc() {
+		t.Error("lo is not promiscuous while the socket is open")
+	}
+	c.Close()
+	if promisc() {
+		t.Error("lo is still promiscuous after Close")
+	}
+}
+
+// TestOpenFailureLeaksNothing checks that a failed Open closes its socket.
+func TestOpenFailureLeaksNothing(t *testing.T) {
+	requireRoot(t)
+	count := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	bad := []bpf.RawInstruction{{Op: 0x15, Jt: 9}, {Op: 0x06}}
+	before := count()
+	for i := 0; i < 10; i++ {
+		if _, err := Open("lo", &Options{Classic: bad}); !errors.Is(err, classic.ErrInvalid) {
+			t.Fatalf("got %v", err)
+		}
+	}
+	if after := count(); after != before {
+		t.Fatalf("%d descriptors before, %d after", before, after)
+	}
+}
+
 type fdOnly struct{ fd int }
 
 func (f fdOnly) FD() int { return f.fd }

@@ -71,6 +71,34 @@ func BenchmarkDNSFilterInterp(b *testing.B) {
 	}
 }
 
+func BenchmarkDNSFilterJIT(b *testing.B) {
+	filter, pkts := benchSetup(b)
+	is, err := TranslateRaw(filter)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := loadJIT(b, is)
+	if p == nil {
+		b.Skip("no JIT on this platform")
+	}
+	meta := interpMeta
+	accepted := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := p.vm.RunSocketFilter(pkts[i%len(pkts)], &meta)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r != 0 {
+			accepted++
+		}
+	}
+	if b.N >= len(pkts) && accepted == 0 {
+		b.Fatal("the filter accepted nothing")
+	}
+}
+
 func BenchmarkTranslate(b *testing.B) {
 	filter, _ := benchSetup(b)
 	b.ReportAllocs()

@@ -48,6 +48,7 @@ func differential(t *testing.T, kernel bool, name string, filter []bpf.Instructi
 		t.Fatalf("%s: translate: %v", name, err)
 	}
 	ip := loadInterp(t, is)
+	jp := loadJIT(t, is)
 	var kp *kernelProg
 	if kernel {
 		kp = loadKernel(t, is)
@@ -63,6 +64,11 @@ func differential(t *testing.T, kernel bool, name string, filter []bpf.Instructi
 		want := vmVerdict(t, vm, pkt)
 		if got := ip.run(t, pkt, nil); got != want {
 			report("interp", pkt, got, want)
+		}
+		if jp != nil {
+			if got := jp.run(t, pkt); got != want {
+				report("jit", pkt, got, want)
+			}
 		}
 		if kp == nil {
 			continue
@@ -308,12 +314,16 @@ func TestRandomFiltersMatchVM(t *testing.T) {
 func executors(t *testing.T, kernel bool, is insn.Instructions) func(pkt []byte) map[string]uint32 {
 	t.Helper()
 	ip := loadInterp(t, is)
+	jp := loadJIT(t, is)
 	var kp *kernelProg
 	if kernel {
 		kp = loadKernel(t, is)
 	}
 	return func(pkt []byte) map[string]uint32 {
 		out := map[string]uint32{"interp": ip.run(t, pkt, nil)}
+		if jp != nil {
+			out["jit"] = jp.run(t, pkt)
+		}
 		if kp != nil {
 			out["kernel"] = kp.run(t, pkt, nil)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/jit"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/sys"
 )
@@ -58,6 +59,37 @@ func (p *interpProg) run(t testing.TB, pkt []byte, meta *interp.SKBMeta) uint32 
 	}
 	if r > 0xffffffff {
 		t.Fatalf("interp: return value %#x has bits above 32", r)
+	}
+	return uint32(r)
+}
+
+// jitProg is a translated program compiled by package jit, or nil where
+// there is no JIT (jit.ErrNotSupported).
+type jitProg struct {
+	vm *jit.VM
+}
+
+func loadJIT(t testing.TB, is insn.Instructions) *jitProg {
+	t.Helper()
+	vm, err := jit.New(&prog.Spec{Name: "classic", Type: prog.SocketFilter, License: "GPL", Instructions: is}, nil)
+	if errors.Is(err, jit.ErrNotSupported) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("jit: compile translated program: %v\n%s", err, is)
+	}
+	t.Cleanup(func() { vm.Close() })
+	return &jitProg{vm: vm}
+}
+
+func (p *jitProg) run(t testing.TB, pkt []byte) uint32 {
+	t.Helper()
+	r, err := p.vm.RunSocketFilter(pkt, &interpMeta)
+	if err != nil {
+		t.Fatalf("jit: run: %v", err)
+	}
+	if r > 0xffffffff {
+		t.Fatalf("jit: return value %#x has bits above 32", r)
 	}
 	return uint32(r)
 }
