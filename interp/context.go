@@ -228,5 +228,6 @@ func (e *Env) mapValueAddr(vm *VM, idx int, off uint64) (uint64, error) {
 		return 0, fmt.Errorf("%w: direct value access needs an array map", ErrMemoryAccess)
 	}
 	st := arr.Storage(0)
-	return e.AddRegion(st, PermRead|PermWrite) + off, nil
+	addr, err := e.AddRegion(st, PermRead|PermWrite)
+	return addr + off, err
 }

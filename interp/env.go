@@ -105,7 +105,6 @@ func newEnv(vm *VM) *Env {
 
 // reset clears the region table and installs the stack with one frame.
 func (e *Env) reset() {
-	clear(e.regions[:cap(e.regions)]) // drop references to helper regions
 	top := e.stackBase + uint64(len(e.stack))
 	e.regions = append(e.regions[:0], Region{Start: top - StackSize, End: top, Perm: PermRead | PermWrite, data: e.stack})
 	clear(e.stack[len(e.stack)-StackSize:])
@@ -122,44 +121,79 @@ func (e *Env) StackTop() uint64 { return e.stackBase + uint64(len(e.stack)) }
 // moves down by StackSize per active bpf-to-bpf call.
 func (e *Env) Regions() []Region { return e.regions }
 
-// addRegion appends a region after the fixed ones; duplicates are reused so
-// that repeated map lookups do not grow the table.
-func (e *Env) addRegion(b []byte, perm Perm) uint64 {
+// MaxDynamicRegions bounds the regions helpers may add in one run (map
+// values returned by lookups, ring buffer reservations, direct map value
+// storage); repeated lookups of the same value reuse its region. A helper
+// that would exceed it aborts the run with an error wrapping ErrHelper.
+// The bound keeps the region search fast and memory bounded.
+const MaxDynamicRegions = 4096
+
+// addRegion inserts a region into the dynamic part of the table, which is
+// kept sorted by Start for binary search. A region with the same Start is
+// merged (an array element and its array's whole storage start at the
+// same address); other dynamic regions never overlap, being distinct
+// allocations or distinct records of a ring.
+func (e *Env) addRegion(b []byte, perm Perm) (uint64, error) {
 	start := addrOf(b)
 	end := start + uint64(len(b))
-	for k := e.fixed; k < len(e.regions); k++ {
-		r := &e.regions[k]
-		if r.Start == start && r.End == end {
-			r.Perm |= perm
-			return start
+	dyn := e.regions[e.fixed:]
+	k := e.search(dyn, start)
+	if k < len(dyn) && dyn[k].Start == start {
+		r := &dyn[k]
+		r.Perm |= perm
+		if end > r.End {
+			r.End, r.data = end, b
+		}
+		return start, nil
+	}
+	if len(dyn) >= MaxDynamicRegions {
+		return 0, fmt.Errorf("%w: the run holds more than %d map values or ring buffer samples", ErrHelper, MaxDynamicRegions)
+	}
+	e.regions = append(e.regions, Region{})
+	dyn = e.regions[e.fixed:]
+	copy(dyn[k+1:], dyn[k:])
+	dyn[k] = Region{Start: start, End: end, Perm: perm, data: b}
+	return start, nil
+}
+
+// search returns the index of the first region in dyn whose Start is at
+// least addr.
+func (e *Env) search(dyn []Region, addr uint64) int {
+	lo, hi := 0, len(dyn)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if dyn[m].Start < addr {
+			lo = m + 1
+		} else {
+			hi = m
 		}
 	}
-	e.regions = append(e.regions, Region{Start: start, End: end, Perm: perm, data: b})
-	return start
+	return lo
 }
 
 // AddRegion grants the program access to b for the rest of the run and
 // returns b's address. Helpers that return pointers (map lookups, ring
-// buffer reservations) use it.
-func (e *Env) AddRegion(b []byte, perm Perm) uint64 {
+// buffer reservations) use it. An empty b gives 0 (NULL).
+func (e *Env) AddRegion(b []byte, perm Perm) (uint64, error) {
 	if len(b) == 0 {
-		return 0
+		return 0, nil
 	}
 	return e.addRegion(b, perm)
 }
 
-// removeRegion revokes the region starting at addr (ring buffer
+// removeRegion revokes the dynamic region starting at addr (ring buffer
 // submit/discard).
 func (e *Env) removeRegion(addr uint64) bool {
-	for k := e.fixed; k < len(e.regions); k++ {
-		if e.regions[k].Start == addr {
-			e.regions = append(e.regions[:k], e.regions[k+1:]...)
-			e.regions[len(e.regions):cap(e.regions)][0] = Region{}
-			e.hot, e.hotLo = nil, 0
-			return true
-		}
+	dyn := e.regions[e.fixed:]
+	k := e.search(dyn, addr)
+	if k == len(dyn) || dyn[k].Start != addr {
+		return false
 	}
-	return false
+	copy(dyn[k:], dyn[k+1:])
+	dyn[len(dyn)-1] = Region{}
+	e.regions = e.regions[:len(e.regions)-1]
+	e.hot, e.hotLo = nil, 0
+	return true
 }
 
 // Bytes returns the n bytes of program memory at addr, checked against
@@ -175,33 +209,42 @@ func (e *Env) Bytes(addr uint64, n int, write bool) ([]byte, error) {
 	return e.find(addr, n, write)
 }
 
-// find is the slow path of a memory check.
+// find is the slow path of a memory check: the fixed regions (stack,
+// context, memory) in order, then a binary search of the dynamic ones.
 func (e *Env) find(addr uint64, n int, write bool) ([]byte, error) {
-	size := uint64(n)
-	for k := range e.regions {
-		r := &e.regions[k]
-		if addr-r.Start >= r.End-r.Start || r.End-addr < size {
-			continue
+	for k := 0; k < e.fixed; k++ {
+		if r := &e.regions[k]; addr-r.Start < r.End-r.Start {
+			return e.access(k, addr, n, write)
 		}
-		need := PermRead
-		if write {
-			need = PermWrite
-		}
-		off := addr - r.Start
-		if r.check != nil {
-			if err := r.check(off, n, write); err != nil {
-				return nil, err
-			}
-		} else if r.Perm&need == 0 {
-			return nil, accessErr(write, n, addr, "region is read-only")
-		}
-		base := uint64(len(r.data)) - (r.End - r.Start) // stack region: Start above data[0]
-		if k > 0 && r.check == nil && r.Perm == PermRead|PermWrite {
-			e.hot, e.hotLo = r.data, r.Start
-		}
-		return r.data[base+off : base+off+size : base+off+size], nil
+	}
+	dyn := e.regions[e.fixed:]
+	k := e.search(dyn, addr+1) - 1 // the last region starting at or below addr
+	if k >= 0 && addr-dyn[k].Start < dyn[k].End-dyn[k].Start {
+		return e.access(e.fixed+k, addr, n, write)
 	}
 	return nil, accessErr(write, n, addr, "")
+}
+
+// access checks an access of n bytes at addr, which lies in region k.
+func (e *Env) access(k int, addr uint64, n int, write bool) ([]byte, error) {
+	r := &e.regions[k]
+	size := uint64(n)
+	if r.End-addr < size {
+		return nil, accessErr(write, n, addr, "")
+	}
+	off := addr - r.Start
+	if r.check != nil {
+		if err := r.check(off, n, write); err != nil {
+			return nil, err
+		}
+	} else if need := permFor(write); r.Perm&need == 0 {
+		return nil, accessErr(write, n, addr, "region is read-only")
+	}
+	base := uint64(len(r.data)) - (r.End - r.Start) // the stack region starts above data[0]
+	if k > 0 && r.check == nil && r.Perm == PermRead|PermWrite {
+		e.hot, e.hotLo = r.data[:r.End-r.Start], r.Start
+	}
+	return r.data[base+off : base+off+size : base+off+size], nil
 }
 
 // Map returns the map behind a map handle the program holds (the value an
@@ -245,4 +288,11 @@ func (e *Env) Packet() []byte {
 		return e.mem
 	}
 	return e.packet
+}
+
+func permFor(write bool) Perm {
+	if write {
+		return PermWrite
+	}
+	return PermRead
 }

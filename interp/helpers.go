@@ -85,7 +85,7 @@ func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	if v == nil {
 		return 0, nil
 	}
-	return e.AddRegion(v, PermRead|PermWrite), nil
+	return e.AddRegion(v, PermRead|PermWrite)
 }
 
 func helperMapUpdate(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {

@@ -433,3 +433,49 @@ func TestPerfAndRingbuf(t *testing.T) {
 		t.Errorf("submit of a stack pointer: %v", err)
 	}
 }
+
+func TestManyMapValues(t *testing.T) {
+	const n = MaxDynamicRegions + 10
+	ms := []*prog.MapSpec{{Name: "h", Type: prog.Hash, KeySize: 4, ValueSize: 8, MaxEntries: n}}
+	// for k in 0..limit: v = lookup(k); sum += *v; then re-read the first
+	// value through its saved pointer.
+	loop := func(limit int32) insn.Instructions {
+		return insn.Instructions{
+			insn.Mov.Imm(r6, 0), insn.Mov.Imm(r7, 0), insn.Mov.Imm(r8, 0),
+			insn.StoreMem(r10, -4, r6, insn.W).WithLabel("loop"),
+			insn.LoadMapPtr(r1, "h"), insn.Mov.Reg(r2, r10), insn.Add.Imm(r2, -4), call(insn.FnMapLookupElem),
+			insn.JEq.Imm(r0, 0, "out"),
+			insn.JNE.Imm(r6, 0, "skip"), insn.Mov.Reg(r8, r0),
+			insn.LoadMem(r1, r0, 0, insn.DW).WithLabel("skip"), insn.Add.Reg(r7, r1),
+			insn.Add.Imm(r6, 1), insn.JLT.Imm(r6, limit, "loop"),
+			insn.LoadMem(r1, r8, 0, insn.DW), insn.Add.Reg(r7, r1),
+			insn.Mov.Reg(r0, r7), insn.Exit().WithLabel("out"),
+		}
+	}
+	vm := specVM(t, 0, ms, nil, loop(MaxDynamicRegions)...)
+	want := uint64(0)
+	for k := uint32(0); k < n; k++ {
+		if err := vm.Map("h").Update(k, uint64(k)*3, prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		if k < MaxDynamicRegions {
+			want += uint64(k) * 3
+		}
+	}
+	if got, err := vm.RunMemory(nil); err != nil || got != want {
+		t.Fatalf("%d lookups: %d, %v; want %d", MaxDynamicRegions, got, err, want)
+	}
+	vm2 := specVM(t, 0, ms, &Options{Maps: map[string]maps.Map{"h": vm.Map("h")}}, loop(n)...)
+	if _, err := vm2.RunMemory(nil); !errors.Is(err, ErrHelper) || !strings.Contains(err.Error(), "4096") {
+		t.Fatalf("%d distinct lookups: %v", n, err)
+	}
+	// Looking up the same key again and again does not grow the table.
+	same := specVM(t, 0, ms, &Options{Maps: map[string]maps.Map{"h": vm.Map("h")}},
+		insn.Mov.Imm(r6, 0), insn.StoreImm(r10, -4, 5, insn.W),
+		insn.LoadMapPtr(r1, "h").WithLabel("loop"), insn.Mov.Reg(r2, r10), insn.Add.Imm(r2, -4), call(insn.FnMapLookupElem),
+		insn.Add.Imm(r6, 1), insn.JLT.Imm(r6, 3*MaxDynamicRegions, "loop"),
+		insn.LoadMem(r0, r0, 0, insn.DW), insn.Exit())
+	if got, err := same.RunMemory(nil); err != nil || got != 15 {
+		t.Errorf("repeated lookups: %d, %v", got, err)
+	}
+}

@@ -58,7 +58,11 @@ func helperRingbufReserve(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 	if err != nil || len(buf) == 0 {
 		return 0, nil
 	}
-	addr := e.AddRegion(buf, PermRead|PermWrite)
+	addr, err := e.AddRegion(buf, PermRead|PermWrite)
+	if err != nil {
+		_ = rb.Discard(buf)
+		return 0, err
+	}
 	e.reserved = append(e.reserved, reservation{addr: addr, rb: rb, buf: buf})
 	return addr, nil
 }

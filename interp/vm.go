@@ -247,7 +247,7 @@ func (vm *VM) ReleaseEnv(e *Env) {
 	e.releaseAll()
 	e.hot, e.cur, e.curVM = nil, nil, nil
 	e.packet, e.mem = nil, nil
-	clear(e.regions[:cap(e.regions)])
+	clear(e.regions) // drop references to map values and buffers
 	e.regions = e.regions[:0]
 	vm.pool.Put(e)
 }
