@@ -264,9 +264,12 @@ func (r *run) mapValue(st *state, idx int) (uint64, error) {
 	if !ok {
 		return 0, r.runErr(fmt.Errorf("%w: direct value access needs an array map", interp.ErrMemoryAccess))
 	}
-	addr := r.env.AddRegion(arr.Storage(0), interp.PermRead|interp.PermWrite) + uint64(ref.ins.MapValueOffset())
+	addr, err := r.env.AddRegion(arr.Storage(0), interp.PermRead|interp.PermWrite)
+	if err != nil {
+		return 0, r.runErr(err)
+	}
 	r.syncRegions()
-	return addr, nil
+	return addr + uint64(ref.ins.MapValueOffset()), nil
 }
 
 func (r *run) fail(st *state, reason uint64) error {
