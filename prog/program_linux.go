@@ -70,7 +70,8 @@ type Program struct {
 // before Linux 5.11), E2BIG, an unknown program type and an unknown helper
 // give errors naming the cause; the last two wrap ErrNotSupported.
 func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
-	if err := spec.Validate(); err != nil {
+	// The instructions are validated by Marshal below.
+	if err := spec.validateMaps(); err != nil {
 		return nil, err
 	}
 	if opts == nil {

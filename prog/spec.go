@@ -51,6 +51,18 @@ func (s *Spec) Map(name string) *MapSpec {
 // Validate checks the spec without a kernel: the instructions are valid,
 // every map they refer to has a MapSpec, and map names are unique.
 func (s *Spec) Validate() error {
+	if err := s.validateMaps(); err != nil {
+		return err
+	}
+	if err := s.Instructions.Validate(); err != nil {
+		return fmt.Errorf("program %q: %w", s.Name, err)
+	}
+	return nil
+}
+
+// validateMaps is Validate without the instruction check, for callers
+// that validate the instructions anyway (insn.Instructions.Marshal does).
+func (s *Spec) validateMaps() error {
 	if s == nil {
 		return fmt.Errorf("%w: nil spec", ErrInvalidSpec)
 	}
@@ -67,17 +79,12 @@ func (s *Spec) Validate() error {
 		}
 		seen[m.Name] = true
 	}
-	if err := s.Instructions.Validate(); err != nil {
-		return fmt.Errorf("program %q: %w", s.Name, err)
-	}
-	offs := s.Instructions.SlotOffsets()
-	for k, i := range s.Instructions {
-		if !i.IsMapReference() || i.Ref == "" {
-			continue
+	slot := 0
+	for _, i := range s.Instructions {
+		if i.IsMapReference() && i.Ref != "" && !seen[i.Ref] {
+			return fmt.Errorf("%w: program %q: slot %d refers to map %q, which is not in Maps", ErrInvalidSpec, s.Name, slot, i.Ref)
 		}
-		if !seen[i.Ref] {
-			return fmt.Errorf("%w: program %q: slot %d refers to map %q, which is not in Maps", ErrInvalidSpec, s.Name, offs[k], i.Ref)
-		}
+		slot += i.Slots()
 	}
 	return nil
 }
