@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp/maps"
 )
 
@@ -295,4 +296,28 @@ func permFor(write bool) Perm {
 		return PermWrite
 	}
 	return PermRead
+}
+
+// Call calls helper fn from the running VM's registry with the
+// interpreter's error handling: a helper's ErrHalt comes back as an error
+// wrapping ErrHalt with r0 as the result; other errors wrap
+// ErrMemoryAccess, ErrHelper or ErrContext and name the helper. For the
+// JIT; the interpreter calls helpers itself.
+func (e *Env) Call(fn insn.HelperFunc, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	regs := [16]uint64{1: r1, 2: r2, 3: r3, 4: r4, 5: r5}
+	ret, err := e.callHelper(&dinsn{op: opCall, imm: int64(fn)}, &regs)
+	if err == errHalted {
+		return ret, ErrHalt
+	}
+	return ret, err
+}
+
+// MapValue returns the address of byte off of the value of the VM's
+// single-entry array map number idx, as an LD_IMM64 BPF_PSEUDO_MAP_VALUE
+// loads it, and grants the program that storage (for the JIT).
+func (e *Env) MapValue(idx int, off uint64) (uint64, error) {
+	if idx < 0 || idx >= len(e.curVM.maps) {
+		return 0, fmt.Errorf("%w: no map number %d", ErrMemoryAccess, idx)
+	}
+	return e.mapValueAddr(e.curVM, idx, off)
 }

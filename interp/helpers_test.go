@@ -479,3 +479,66 @@ func TestManyMapValues(t *testing.T) {
 		t.Errorf("repeated lookups: %d, %v", got, err)
 	}
 }
+
+func TestHelperEdges(t *testing.T) {
+	// A reservation left open is discarded at the end of the run.
+	ms := []*prog.MapSpec{{Name: "rb", Type: prog.RingBuf, MaxEntries: 4096}}
+	vm := specVM(t, 0, ms, nil,
+		insn.LoadMapPtr(r1, "rb"), insn.Mov.Imm(r2, 8), insn.Mov.Imm(r3, 0), call(insn.FnRingbufReserve),
+		insn.Mov.Imm(r0, 0), insn.Exit())
+	if _, err := vm.RunMemory(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vm.Map("rb").(*maps.RingBuf).Read(); !errors.Is(err, maps.ErrNoRecord) {
+		t.Errorf("leaked reservation: %v", err)
+	}
+	// reserve with flags != 0 is NULL.
+	vm = specVM(t, 0, ms, nil, insn.LoadMapPtr(r1, "rb"), insn.Mov.Imm(r2, 8), insn.Mov.Imm(r3, 1), call(insn.FnRingbufReserve), insn.Exit())
+	if r, err := vm.RunMemory(nil); err != nil || r != 0 {
+		t.Errorf("reserve with flags: %#x, %v", r, err)
+	}
+	// Socket filters may append packet bytes to a perf sample
+	// (BPF_F_CTXLEN_MASK); other flags are -EINVAL.
+	ps := []*prog.MapSpec{{Name: "ev", Type: prog.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 1}}
+	sf := func(flags int64) *VM {
+		return specVM(t, prog.SocketFilter, ps, nil,
+			insn.StoreImm(r10, -8, 0x61, insn.DW),
+			insn.LoadMapPtr(r2, "ev"), insn.LoadImm64(r3, flags), insn.Mov.Reg(r4, r10), insn.Add.Imm(r4, -8), insn.Mov.Imm(r5, 1),
+			call(insn.FnPerfEventOutput), insn.Exit())
+	}
+	v := sf(3<<32 | 0)
+	if r, err := v.RunSocketFilter([]byte("xyz!"), nil); err != nil || r != 0 {
+		t.Fatalf("ctxlen output: %d, %v", int64(r), err)
+	}
+	if recs := v.Map("ev").(*maps.PerfEventArray).Records(); len(recs) != 1 || string(recs[0].Sample) != "axyz" {
+		t.Errorf("sample with packet bytes: %+v", recs)
+	}
+	if r, _ := sf(9<<32).RunSocketFilter([]byte("xyz!"), nil); int64(r) != -int64(syscall.EFAULT) {
+		t.Errorf("ctxlen past the packet: %d", int64(r))
+	}
+	if r, _ := sf(1<<52).RunSocketFilter(nil, nil); int64(r) != -int64(syscall.EINVAL) {
+		t.Errorf("bad flags: %d", int64(r))
+	}
+	// Without TraceOutput printk still returns the length; %s can read
+	// simulated kernel memory.
+	kmem := []MemoryRegion{{Addr: 0xffff_0000_1000, Data: []byte("kstr\x00")}}
+	f := []byte("<%s>\x00")
+	vm = mustVM(t, insn.Instructions{insn.Mov.Imm(r2, int32(len(f))), insn.LoadImm64(r3, 0xffff_0000_1000), call(insn.FnTracePrintk), insn.Exit()}, &Options{KernelMemory: kmem})
+	if r, err := vm.RunMemory(f); err != nil || r != 6 {
+		t.Errorf("printk %%s from kernel memory: %d, %v", r, err)
+	}
+	// A tail call to a program of another context kind falls through.
+	ja := []*prog.MapSpec{{Name: "jt", Type: prog.ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 1}}
+	main := specVM(t, 0, ja, nil, insn.LoadMapPtr(r2, "jt"), insn.Mov.Imm(r3, 0), call(insn.FnTailCall), insn.Mov.Imm(r0, 1), insn.Exit())
+	other := specVM(t, prog.SocketFilter, nil, nil, insn.Mov.Imm(r0, 2), insn.Exit())
+	if err := main.Map("jt").(*maps.ProgArray).SetProgram(0, other); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := main.RunMemory(nil); err != nil || r != 1 {
+		t.Errorf("tail call across contexts: %d, %v", r, err)
+	}
+	var id uint32
+	if err := main.Map("jt").Lookup(uint32(0), &id); err != nil || id != other.ID() {
+		t.Errorf("prog array lookup: id %d, %v; want %d", id, err, other.ID())
+	}
+}

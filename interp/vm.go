@@ -227,6 +227,17 @@ func (vm *VM) Map(name string) maps.Map {
 	return nil
 }
 
+// MapIndex returns the index of the map called name in Maps (what
+// MapHandle takes), or -1.
+func (vm *VM) MapIndex(name string) int {
+	for k, n := range vm.names {
+		if n == name {
+			return k
+		}
+	}
+	return -1
+}
+
 // Maps returns the VM's maps in the order of spec.Maps; index k is the map
 // MapHandle(k) refers to.
 func (vm *VM) Maps() []maps.Map { return vm.maps }
@@ -236,7 +247,7 @@ func (vm *VM) Maps() []maps.Map { return vm.maps }
 // Run methods do it themselves.
 func (vm *VM) AcquireEnv() *Env {
 	e := vm.pool.Get().(*Env)
-	e.vm = vm
+	e.vm, e.cur, e.curVM = vm, vm.prog, vm
 	e.reset()
 	e.tracer = vm.opts.Trace
 	return e
