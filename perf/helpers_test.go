@@ -125,6 +125,39 @@ func countProg(tid int) insn.Instructions {
 	}
 }
 
+// emitter is an attached emitProg with its maps.
+type emitter struct {
+	events *testMap // perf event array or ring buffer
+	seq    *testMap // [0] next sequence number, [1] failed outputs
+	link   *Link
+}
+
+// newEmitter loads emitProg for thread tid and attaches it to
+// syscalls/sys_enter_getpid. events must already exist.
+func newEmitter(t testing.TB, tid int, events *testMap, ringbuf bool, size int) *emitter {
+	t.Helper()
+	e := &emitter{events: events, seq: newMap(t, sys.MapTypeArray, 4, 8, 2)}
+	maps := map[string]*testMap{"events": events, "seq": e.seq}
+	if size > sampleSize {
+		maps["big"] = newMap(t, sys.MapTypeArray, 4, uint32(size), 1)
+	}
+	prog := loadProg(t, sys.ProgTypeTracepoint, emitProg(tid, ringbuf, size), maps)
+	l, err := Tracepoint(prog, TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	e.link = l
+	return e
+}
+
+// fire makes n getpid calls; the caller must be on the emitter's thread.
+func (e *emitter) fire(n int) {
+	for range n {
+		unix.Getpid()
+	}
+}
+
 // sampleSize is the size of the samples emitProg sends.
 const sampleSize = 64
 
@@ -181,7 +214,20 @@ func emitProg(tid int, ringbuf bool, size int) insn.Instructions {
 			insn.Call(int32(insn.FnPerfEventOutput)),
 		)
 	}
-	return append(is, insn.Mov.Imm(insn.R0, 0).WithLabel("out"), insn.Exit())
+	// Count failed outputs in element 1 of "seq".
+	return append(is,
+		insn.JEq.Imm(insn.R0, 0, "out"),
+		insn.StoreImm(insn.RFP, -4, 1, insn.W),
+		insn.Mov.Reg(insn.R2, insn.RFP),
+		insn.Add.Imm(insn.R2, -4),
+		insn.LoadMapPtr(insn.R1, "seq"),
+		insn.Call(int32(insn.FnMapLookupElem)),
+		insn.JEq.Imm(insn.R0, 0, "out"),
+		insn.Mov.Imm(insn.R1, 1),
+		insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),
+		insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
+		insn.Exit(),
+	)
 }
 
 // onThread runs f locked to one OS thread and passes it the thread id.

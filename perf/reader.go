@@ -20,8 +20,10 @@ type Record struct {
 	// (RingBufReader).
 	CPU int
 	// RawSample is the data a program sent. For a perf event array it is
-	// the PERF_SAMPLE_RAW payload, which the kernel pads with zeros so that
-	// its length plus 4 is a multiple of 8. For a ring buffer it is
+	// the PERF_SAMPLE_RAW payload: the data followed by 0 to 7 bytes of
+	// padding that make its length plus 4 a multiple of 8. The kernel skips
+	// over the padding without writing it, so its content is undefined
+	// (kernel/events/core.c, perf_output_sample). For a ring buffer it is
 	// exactly the length the program reserved or output.
 	RawSample []byte
 	// LostSamples is non-zero for a PERF_RECORD_LOST record: the number
