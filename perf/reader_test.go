@@ -185,7 +185,7 @@ func testDeadlineAndAllocs(t *testing.T, r reader, e *emitter) {
 	r.SetDeadline(time.Time{})
 
 	const runs = 100
-	e.fire(runs + 2) // AllocsPerRun makes one extra warm-up call
+	e.fire(runs + 2)                         // AllocsPerRun makes one extra warm-up call
 	if err := r.ReadInto(&rec); err != nil { // grows rec.RawSample
 		t.Fatal(err)
 	}
