@@ -23,7 +23,8 @@
 //     LD_ABS and LD_IND, which convert from network byte order and end the
 //     program with return value 0 when the load is out of bounds. Negative
 //     offsets SKF_NET_OFF and SKF_LL_OFF are passed through; the kernel
-//     resolves them relative to the network or link-layer header.
+//     resolves them relative to the network or link-layer header (package
+//     interp has no such headers and treats them as out of bounds).
 //   - "ld len" and "ldx len" read __sk_buff.len.
 //   - All ALU operations are 32-bit. Division and modulo by X when X is 0
 //     end the program with return value 0; division or modulo by a
@@ -33,6 +34,9 @@
 //     shifts of 32 or more instead).
 //   - Conditional jumps compare 32-bit unsigned values with JMP32 (so the
 //     translation needs Linux 5.1 or later to load).
+//   - Unreachable instructions are left out, since the eBPF verifier
+//     rejects unreachable code; A and X are cleared on entry only when some
+//     path reads them first.
 //   - "ret #k" returns k, "ret a" returns A: for a socket filter, the number
 //     of bytes of the packet to keep (0 drops it).
 //
