@@ -14,8 +14,8 @@
 // As in the kernel's conversion: the accumulator A is R0, the index
 // register X is R7, the context (struct __sk_buff) is kept in R6, and the
 // sixteen scratch words M[0..15] live on the stack at R10-64 .. R10-4
-// (M[k] at R10 - 4*(16-k)). R8 is a temporary for "ldxb 4*([k]&0xf)". A
-// and X are cleared to zero on entry.
+// (M[k] at R10 - 4*(16-k)). R8 keeps A across "ldxb 4*([k]&0xf)" when A
+// is needed afterwards.
 //
 // # Semantics
 //
