@@ -60,6 +60,7 @@ type Env struct {
 	// it inline.
 	hot   []byte
 	hotLo uint64
+	fc    fastCache
 
 	stack     []byte // MaxCallFrames * StackSize bytes
 	stackBase uint64 // address of stack[0]

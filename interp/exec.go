@@ -16,6 +16,17 @@ import (
 // the registers but must not keep the pointer.
 type Tracer func(pc int, ins insn.Instruction, regs *[11]uint64)
 
+// fastCache holds what fast's memory cases need, read through a pointer so
+// that the loop keeps few values live: the current stack frame and above
+// (stack[0] is at address stkLo) and the hot region.
+type fastCache struct {
+	stack []byte
+	stkLo uint64
+	stkN  uint64
+	hot   []byte
+	hotLo uint64
+}
+
 // frame is a suspended caller of a bpf-to-bpf call.
 type frame struct {
 	p     *program
@@ -167,15 +178,15 @@ fail:
 // budget counter left reaches 0, and returns that pc and counter (the
 // instruction at pc has not run). It makes no calls, so that the Go
 // compiler keeps its state in registers.
-func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
+func (e *Env) fast(rp *[16]uint64, pc int, left uint64) (int, uint64) {
+	regs := *rp
 	code := e.cur.code
-	stack := e.stack
-	sbase := e.stackBase
-	stkLo := e.regions[0].Start
-	stkN := e.regions[0].End - stkLo
-	hot := e.hot
-	hotLo := e.hotLo
-	hotN := uint64(len(hot))
+	c := &e.fc
+	c.stkLo = e.regions[0].Start
+	c.stkN = e.regions[0].End - c.stkLo
+	c.stack = e.stack[c.stkLo-e.stackBase:]
+	c.hot = e.hot
+	c.hotLo = e.hotLo
 	for left != 0 {
 		in := &code[pc]
 		switch in.op {
@@ -606,11 +617,12 @@ func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
 		case opLdxB, opLdxSB:
 			a := regs[in.src&15] + uint64(in.off)
 			var v uint8
-			if a-stkLo < stkN {
-				v = stack[a-sbase]
-			} else if a-hotLo < hotN {
-				v = hot[a-hotLo]
+			if a-c.stkLo < c.stkN {
+				v = c.stack[a-c.stkLo]
+			} else if a-c.hotLo < uint64(len(c.hot)) {
+				v = c.hot[a-c.hotLo]
 			} else {
+				*rp = regs
 				return pc, left
 			}
 			if in.op == opLdxSB {
@@ -621,11 +633,12 @@ func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
 		case opLdxH, opLdxSH:
 			a := regs[in.src&15] + uint64(in.off)
 			var b []byte
-			if a-stkLo <= stkN-2 {
-				b = stack[a-sbase:]
-			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 2 {
-				b = hot[a-hotLo:]
+			if a-c.stkLo <= c.stkN-2 {
+				b = c.stack[a-c.stkLo:]
+			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
+				b = c.hot[a-c.hotLo:]
 			} else {
+				*rp = regs
 				return pc, left
 			}
 			v := ne.Uint16(b)
@@ -637,11 +650,12 @@ func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
 		case opLdxW, opLdxSW:
 			a := regs[in.src&15] + uint64(in.off)
 			var b []byte
-			if a-stkLo <= stkN-4 {
-				b = stack[a-sbase:]
-			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 4 {
-				b = hot[a-hotLo:]
+			if a-c.stkLo <= c.stkN-4 {
+				b = c.stack[a-c.stkLo:]
+			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
+				b = c.hot[a-c.hotLo:]
 			} else {
+				*rp = regs
 				return pc, left
 			}
 			v := ne.Uint32(b)
@@ -653,11 +667,12 @@ func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
 		case opLdxDW:
 			a := regs[in.src&15] + uint64(in.off)
 			var b []byte
-			if a-stkLo <= stkN-8 {
-				b = stack[a-sbase:]
-			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 8 {
-				b = hot[a-hotLo:]
+			if a-c.stkLo <= c.stkN-8 {
+				b = c.stack[a-c.stkLo:]
+			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
+				b = c.hot[a-c.hotLo:]
 			} else {
+				*rp = regs
 				return pc, left
 			}
 			regs[in.dst&15] = ne.Uint64(b)
@@ -667,11 +682,12 @@ func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
 				v = uint64(in.imm)
 			}
 			a := regs[in.dst&15] + uint64(in.off)
-			if a-stkLo < stkN {
-				stack[a-sbase] = uint8(v)
-			} else if a-hotLo < hotN {
-				hot[a-hotLo] = uint8(v)
+			if a-c.stkLo < c.stkN {
+				c.stack[a-c.stkLo] = uint8(v)
+			} else if a-c.hotLo < uint64(len(c.hot)) {
+				c.hot[a-c.hotLo] = uint8(v)
 			} else {
+				*rp = regs
 				return pc, left
 			}
 		case opStH, opStxH:
@@ -681,11 +697,12 @@ func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
 			}
 			a := regs[in.dst&15] + uint64(in.off)
 			var b []byte
-			if a-stkLo <= stkN-2 {
-				b = stack[a-sbase:]
-			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 2 {
-				b = hot[a-hotLo:]
+			if a-c.stkLo <= c.stkN-2 {
+				b = c.stack[a-c.stkLo:]
+			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
+				b = c.hot[a-c.hotLo:]
 			} else {
+				*rp = regs
 				return pc, left
 			}
 			ne.PutUint16(b, uint16(v))
@@ -696,11 +713,12 @@ func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
 			}
 			a := regs[in.dst&15] + uint64(in.off)
 			var b []byte
-			if a-stkLo <= stkN-4 {
-				b = stack[a-sbase:]
-			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 4 {
-				b = hot[a-hotLo:]
+			if a-c.stkLo <= c.stkN-4 {
+				b = c.stack[a-c.stkLo:]
+			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
+				b = c.hot[a-c.hotLo:]
 			} else {
+				*rp = regs
 				return pc, left
 			}
 			ne.PutUint32(b, uint32(v))
@@ -711,20 +729,23 @@ func (e *Env) fast(regs *[16]uint64, pc int, left uint64) (int, uint64) {
 			}
 			a := regs[in.dst&15] + uint64(in.off)
 			var b []byte
-			if a-stkLo <= stkN-8 {
-				b = stack[a-sbase:]
-			} else if a-hotLo < hotN && hotN-(a-hotLo) >= 8 {
-				b = hot[a-hotLo:]
+			if a-c.stkLo <= c.stkN-8 {
+				b = c.stack[a-c.stkLo:]
+			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
+				b = c.hot[a-c.hotLo:]
 			} else {
+				*rp = regs
 				return pc, left
 			}
 			ne.PutUint64(b, v)
 		default:
+			*rp = regs
 			return pc, left
 		}
 		pc++
 		left--
 	}
+	*rp = regs
 	return pc, left
 }
 
