@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/purebpf/purebpf/sys"
+	"github.com/purebpf/purebpf/prog"
 )
 
 const calls = 1000
@@ -18,9 +18,9 @@ func TestTracepointCountsGetpid(t *testing.T) {
 	for _, method := range []AttachMethod{AttachAuto, AttachBPFLink, AttachIoctl} {
 		t.Run(method.String(), func(t *testing.T) {
 			onThread(func(tid int) {
-				counts := newMap(t, sys.MapTypeArray, 4, 8, 1)
-				prog := loadProg(t, sys.ProgTypeTracepoint, countProg(tid), map[string]*testMap{"counts": counts})
-				l, err := Tracepoint(prog, TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid", Attach: method})
+				counts := newMap(t, prog.Array, 4, 8, 1)
+				p := loadProg(t, prog.TracePoint, countProg(tid), map[string]*testMap{"counts": counts})
+				l, err := Tracepoint(p, TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid", Attach: method})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -50,14 +50,14 @@ func TestTracepointCountsGetpid(t *testing.T) {
 
 func TestTracepointMissing(t *testing.T) {
 	requireRoot(t)
-	counts := newMap(t, sys.MapTypeArray, 4, 8, 1)
-	prog := loadProg(t, sys.ProgTypeTracepoint, countProg(1), map[string]*testMap{"counts": counts})
-	_, err := Tracepoint(prog, TracepointOptions{Group: "syscalls", Name: "sys_enter_no_such_call"})
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	p := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+	_, err := Tracepoint(p, TracepointOptions{Group: "syscalls", Name: "sys_enter_no_such_call"})
 	mustErrorIs(t, err, ErrNotFound, "missing tracepoint")
 	if !strings.Contains(err.Error(), "sys_enter_no_such_call") {
 		t.Errorf("error %q does not name the tracepoint", err)
 	}
-	_, err = Tracepoint(prog, TracepointOptions{Group: "../etc", Name: "x"})
+	_, err = Tracepoint(p, TracepointOptions{Group: "../etc", Name: "x"})
 	if err == nil || !strings.Contains(err.Error(), "identifiers") {
 		t.Errorf("path-like group: got %v", err)
 	}
@@ -78,8 +78,8 @@ func TestUprobeCountsCalls(t *testing.T) {
 	for _, probe := range []ProbeMethod{ProbePMU, ProbeTraceFS} {
 		t.Run(probe.String(), func(t *testing.T) {
 			onThread(func(tid int) {
-				counts := newMap(t, sys.MapTypeArray, 4, 8, 1)
-				prog := loadProg(t, sys.ProgTypeKprobe, countProg(tid), map[string]*testMap{"counts": counts})
+				counts := newMap(t, prog.Array, 4, 8, 1)
+				p := loadProg(t, prog.Kprobe, countProg(tid), map[string]*testMap{"counts": counts})
 				opts := UprobeOptions{Path: exe, Symbol: uprobeTargetSymbol, PID: os.Getpid(), Probe: probe}
 				if !hasSymtab(t, exe) {
 					// "go test" links with -s; go test -c and make vmtest
@@ -91,7 +91,7 @@ func TestUprobeCountsCalls(t *testing.T) {
 					t.Logf("test binary has no .symtab: probing file offset %#x", off)
 					opts.Symbol, opts.Offset = "", off
 				}
-				l, err := Uprobe(prog, opts)
+				l, err := Uprobe(p, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -123,17 +123,17 @@ func TestUprobeCountsCalls(t *testing.T) {
 
 func TestUprobeBadInput(t *testing.T) {
 	requireRoot(t)
-	counts := newMap(t, sys.MapTypeArray, 4, 8, 1)
-	prog := loadProg(t, sys.ProgTypeKprobe, countProg(1), map[string]*testMap{"counts": counts})
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	p := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
 	notELF := filepath.Join(t.TempDir(), "script.sh")
 	if err := os.WriteFile(notELF, []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Uprobe(prog, UprobeOptions{Path: notELF, Symbol: "main"})
+	_, err := Uprobe(p, UprobeOptions{Path: notELF, Symbol: "main"})
 	if err == nil || !strings.Contains(err.Error(), "not a readable ELF") {
 		t.Errorf("non-ELF file: got %v", err)
 	}
-	_, err = Uprobe(prog, UprobeOptions{Path: notELF, Offset: 0x1000})
+	_, err = Uprobe(p, UprobeOptions{Path: notELF, Offset: 0x1000})
 	if err == nil || !strings.Contains(err.Error(), "not a readable ELF") {
 		t.Errorf("non-ELF file by offset: got %v", err)
 	}
@@ -141,9 +141,9 @@ func TestUprobeBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Uprobe(prog, UprobeOptions{Path: exe, Symbol: "no.such.symbol"})
+	_, err = Uprobe(p, UprobeOptions{Path: exe, Symbol: "no.such.symbol"})
 	mustErrorIs(t, err, ErrNotFound, "unknown ELF symbol")
-	_, err = Uprobe(prog, UprobeOptions{Path: filepath.Join(t.TempDir(), "missing")})
+	_, err = Uprobe(p, UprobeOptions{Path: filepath.Join(t.TempDir(), "missing")})
 	mustErrorIs(t, err, os.ErrNotExist, "missing file")
 }
 
@@ -184,9 +184,9 @@ func TestKprobe(t *testing.T) {
 	requireRoot(t)
 	if !kprobesAvailable() {
 		// The host kernel of this project's machine: CONFIG_KPROBES off.
-		counts := newMap(t, sys.MapTypeArray, 4, 8, 1)
-		prog := loadProg(t, sys.ProgTypeKprobe, countProg(1), map[string]*testMap{"counts": counts})
-		_, err := Kprobe(prog, KprobeOptions{Symbol: "sys_getpid"})
+		counts := newMap(t, prog.Array, 4, 8, 1)
+		p := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
+		_, err := Kprobe(p, KprobeOptions{Symbol: "sys_getpid"})
 		mustErrorIs(t, err, ErrNotSupported, "kprobe without kernel support")
 		if !strings.Contains(err.Error(), "CONFIG_KPROBES") || !strings.Contains(err.Error(), "tracepoint") {
 			t.Fatalf("error %q should name CONFIG_KPROBES and suggest a tracepoint", err)
@@ -201,10 +201,10 @@ func TestKprobe(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				onThread(func(tid int) {
-					counts := newMap(t, sys.MapTypeArray, 4, 8, 1)
-					prog := loadProg(t, sys.ProgTypeKprobe, countProg(tid), map[string]*testMap{"counts": counts})
+					counts := newMap(t, prog.Array, 4, 8, 1)
+					p := loadProg(t, prog.Kprobe, countProg(tid), map[string]*testMap{"counts": counts})
 					// "sys_getpid" exercises the __x64_ prefix retry.
-					l, err := Kprobe(prog, KprobeOptions{Symbol: "sys_getpid", Return: ret, Probe: probe})
+					l, err := Kprobe(p, KprobeOptions{Symbol: "sys_getpid", Return: ret, Probe: probe})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -235,10 +235,10 @@ func TestKprobe(t *testing.T) {
 
 func TestKprobeUnknownSymbol(t *testing.T) {
 	requireRoot(t)
-	counts := newMap(t, sys.MapTypeArray, 4, 8, 1)
-	prog := loadProg(t, sys.ProgTypeKprobe, countProg(1), map[string]*testMap{"counts": counts})
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	p := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
 	for _, probe := range []ProbeMethod{ProbeAuto, ProbeTraceFS} {
-		_, err := Kprobe(prog, KprobeOptions{Symbol: "purebpf_no_such_function", Probe: probe})
+		_, err := Kprobe(p, KprobeOptions{Symbol: "purebpf_no_such_function", Probe: probe})
 		if !kprobesAvailable() {
 			mustErrorIs(t, err, ErrNotSupported, "kprobe without kernel support")
 			continue
@@ -251,10 +251,10 @@ func TestKprobeUnknownSymbol(t *testing.T) {
 	if kprobesAvailable() && probeEventsContain(t, "kprobe_events", "purebpf_no_such_function") {
 		t.Error("a failed kprobe left a kprobe_events entry behind")
 	}
-	if _, err := Kprobe(prog, KprobeOptions{Symbol: "bad symbol"}); err == nil {
+	if _, err := Kprobe(p, KprobeOptions{Symbol: "bad symbol"}); err == nil {
 		t.Error("symbol with a space accepted")
 	}
-	if _, err := Kprobe(prog, KprobeOptions{Symbol: "sys_getpid", Return: true, Offset: 4}); err == nil {
+	if _, err := Kprobe(p, KprobeOptions{Symbol: "sys_getpid", Return: true, Offset: 4}); err == nil {
 		t.Error("kretprobe with offset accepted")
 	}
 }

@@ -2,17 +2,15 @@ package perf
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/sys"
+	"github.com/purebpf/purebpf/prog"
 )
 
 // requireRoot skips without root, but fails when CI=true: CI must run
@@ -28,82 +26,49 @@ func requireRoot(t testing.TB) {
 	t.Skip("needs root")
 }
 
-// testMap is a kernel map created directly through sys, so the tests do
-// not depend on the prog package.
-type testMap struct{ fd *sys.FD }
+// testMap is a kernel map made with the prog package.
+type testMap struct{ *prog.Map }
 
-func (m *testMap) FD() int { return m.fd.Int() }
-
-func newMap(t testing.TB, typ sys.MapType, keySize, valueSize, maxEntries uint32) *testMap {
+func newMap(t testing.TB, typ prog.MapType, keySize, valueSize, maxEntries uint32) *testMap {
 	t.Helper()
-	fd, err := sys.MapCreate(&sys.MapCreateAttr{
-		MapType: typ, KeySize: keySize, ValueSize: valueSize, MaxEntries: maxEntries,
-		MapName: sys.NewObjName("perf_test"),
+	m, err := prog.NewMap(&prog.MapSpec{
+		Name: "perf_test", Type: typ, KeySize: keySize, ValueSize: valueSize, MaxEntries: maxEntries,
 	})
 	if err != nil {
 		t.Fatalf("creating %v map: %v", typ, err)
 	}
-	t.Cleanup(func() { fd.Close() })
-	return &testMap{fd}
+	t.Cleanup(func() { m.Close() })
+	return &testMap{m}
 }
 
 // lookupU64 reads the u64 value under u32 key k of an array map.
 func (m *testMap) lookupU64(t testing.TB, k uint32) uint64 {
 	t.Helper()
 	var v uint64
-	err := sys.MapLookupElem(&sys.MapElemAttr{
-		MapFD: m.fd.Uint(),
-		Key:   sys.NewPointer(unsafe.Pointer(&k)),
-		Value: sys.NewPointer(unsafe.Pointer(&v)),
-	})
-	if err != nil {
+	if err := m.Lookup(k, &v); err != nil {
 		t.Fatalf("map lookup: %v", err)
 	}
 	return v
 }
 
-type testProg struct{ fd *sys.FD }
-
-func (p *testProg) FD() int { return p.fd.Int() }
-
-// loadProg loads insns, resolving map references by name.
-func loadProg(t testing.TB, typ sys.ProgType, insns insn.Instructions, maps map[string]*testMap) *testProg {
+// loadProg loads insns with prog.NewProgram, binding map references by
+// name to the given maps.
+func loadProg(t testing.TB, typ prog.Type, insns insn.Instructions, maps map[string]*testMap) *prog.Program {
 	t.Helper()
-	insns = append(insn.Instructions(nil), insns...)
-	for i := range insns {
-		if insns[i].IsMapReference() {
-			m, ok := maps[insns[i].Ref]
-			if !ok {
-				t.Fatalf("instruction %d references unknown map %q", i, insns[i].Ref)
-			}
-			insns[i].SetMapFD(int32(m.FD()))
-			insns[i].Ref = ""
-		}
+	spec := &prog.Spec{Name: "perf_test", Type: typ, License: "GPL", Instructions: insns}
+	opts := &prog.ProgramOptions{Maps: map[string]*prog.Map{}}
+	for name, m := range maps {
+		ms := m.MapSpec()
+		ms.Name = name
+		spec.Maps = append(spec.Maps, &ms)
+		opts.Maps[name] = m.Map
 	}
-	code, err := insns.Marshal()
+	p, err := prog.NewProgram(spec, opts)
 	if err != nil {
-		t.Fatalf("marshal: %v", err)
+		t.Fatalf("loading %v program: %v", typ, err)
 	}
-	lic := []byte("GPL\x00")
-	log := make([]byte, 1<<16)
-	attr := sys.ProgLoadAttr{
-		ProgType: typ,
-		InsnCnt:  uint32(len(code) / insn.SlotSize),
-		Insns:    sys.NewSlicePointer(code),
-		License:  sys.NewSlicePointer(lic),
-		LogLevel: 1,
-		LogSize:  uint32(len(log)),
-		LogBuf:   sys.NewSlicePointer(log),
-		ProgName: sys.NewObjName("perf_test"),
-	}
-	fd, err := sys.ProgLoad(&attr)
-	runtime.KeepAlive(code)
-	runtime.KeepAlive(lic)
-	if err != nil {
-		t.Fatalf("loading %v program: %v\n%s", typ, err, strings.TrimRight(unix.ByteSliceToString(log), "\n"))
-	}
-	t.Cleanup(func() { fd.Close() })
-	return &testProg{fd}
+	t.Cleanup(func() { p.Close() })
+	return p
 }
 
 // countProg counts, in element 0 of the u64 array "counts", the calls
@@ -136,13 +101,13 @@ type emitter struct {
 // syscalls/sys_enter_getpid. events must already exist.
 func newEmitter(t testing.TB, tid int, events *testMap, ringbuf bool, size int) *emitter {
 	t.Helper()
-	e := &emitter{events: events, seq: newMap(t, sys.MapTypeArray, 4, 8, 2)}
+	e := &emitter{events: events, seq: newMap(t, prog.Array, 4, 8, 2)}
 	maps := map[string]*testMap{"events": events, "seq": e.seq}
 	if size > sampleSize {
-		maps["big"] = newMap(t, sys.MapTypeArray, 4, uint32(size), 1)
+		maps["big"] = newMap(t, prog.Array, 4, uint32(size), 1)
 	}
-	prog := loadProg(t, sys.ProgTypeTracepoint, emitProg(tid, ringbuf, size), maps)
-	l, err := Tracepoint(prog, TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
+	p := loadProg(t, prog.TracePoint, emitProg(tid, ringbuf, size), maps)
+	l, err := Tracepoint(p, TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +195,24 @@ func emitProg(tid int, ringbuf bool, size int) insn.Instructions {
 	)
 }
 
-// onThread runs f locked to one OS thread and passes it the thread id.
+// onThread runs f locked to one OS thread, itself pinned to one CPU so
+// that all samples land in one perf ring, and passes it the thread id.
 func onThread(f func(tid int)) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	var old unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err == nil {
+		for cpu := 0; cpu < len(old)*64; cpu++ {
+			if old.IsSet(cpu) {
+				var one unix.CPUSet
+				one.Set(cpu)
+				if unix.SchedSetaffinity(0, &one) == nil {
+					defer unix.SchedSetaffinity(0, &old)
+				}
+				break
+			}
+		}
+	}
 	f(unix.Gettid())
 }
 
@@ -271,5 +250,3 @@ func mustErrorIs(t testing.TB, err, target error, what string) {
 		t.Fatalf("%s: got error %v, want one wrapping %v", what, err, target)
 	}
 }
-
-var _ = fmt.Sprintf

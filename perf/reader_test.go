@@ -10,11 +10,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/purebpf/purebpf/sys"
+	"github.com/purebpf/purebpf/prog"
 )
 
 func newPerfArray(t testing.TB) *testMap {
-	return newMap(t, sys.MapTypePerfEventArray, 4, 4, uint32(runtime.NumCPU()))
+	return newMap(t, prog.PerfEventArray, 4, 4, uint32(runtime.NumCPU()))
 }
 
 // checkSample verifies an emitProg sample and returns its sequence number.
@@ -258,7 +258,7 @@ func TestPerfReaderPauseResume(t *testing.T) {
 
 func TestReaderWrongMapType(t *testing.T) {
 	requireRoot(t)
-	hash := newMap(t, sys.MapTypeHash, 4, 4, 4)
+	hash := newMap(t, prog.Hash, 4, 4, 4)
 	_, err := NewPerfReader(hash, PerfReaderOptions{})
 	mustErrorIs(t, err, ErrMapType, "perf reader on a hash map")
 	_, err = NewRingBufReader(newPerfArray(t))
@@ -267,7 +267,7 @@ func TestReaderWrongMapType(t *testing.T) {
 	if err == nil {
 		t.Fatal("Pages 3 accepted")
 	}
-	tiny := newMap(t, sys.MapTypePerfEventArray, 4, 4, 1)
+	tiny := newMap(t, prog.PerfEventArray, 4, 4, 1)
 	if runtime.NumCPU() > 1 {
 		if _, err := NewPerfReader(tiny, PerfReaderOptions{}); err == nil {
 			t.Fatal("perf event array with fewer entries than CPUs accepted")
@@ -276,7 +276,7 @@ func TestReaderWrongMapType(t *testing.T) {
 }
 
 func newRingBuf(t testing.TB, size uint32) *testMap {
-	return newMap(t, sys.MapTypeRingBuf, 0, 0, size)
+	return newMap(t, prog.RingBuf, 0, 0, size)
 }
 
 func TestRingBufBurst(t *testing.T) {
