@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command socketfilter is purebpf's socket filter demo. It builds an eBPF
 // filter with package insn that passes IPv4 UDP packets to one port and
 // counts every IP packet per protocol in an array map, attaches it to an

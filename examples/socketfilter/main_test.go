@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -184,13 +186,17 @@ func TestCapture(t *testing.T) {
 	if len(captured) < 2 || len(captured)%2 != 0 {
 		t.Fatalf("captured %d lines, want an even number >= 2 (each datagram out and in):\n%s", len(captured), text)
 	}
-	for k, l := range captured {
+	outs := 0
+	for _, l := range captured {
 		if !line.MatchString(l) {
 			t.Errorf("unexpected line %q", l)
 		}
-		if want := []string{"out", "in"}[k%2]; !strings.HasPrefix(l, want) {
-			t.Errorf("line %d: %q, want direction %s", k, l, want)
+		if strings.HasPrefix(l, "out") {
+			outs++
 		}
+	}
+	if 2*outs != len(captured) {
+		t.Errorf("%d of %d lines outgoing, want half: each datagram is seen sent and received", outs, len(captured))
 	}
 	counters := regexp.MustCompile(`tcp=(\d+) udp=(\d+)`).FindStringSubmatch(text)
 	if counters == nil {

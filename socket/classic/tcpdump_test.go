@@ -1,3 +1,5 @@
+//go:build linux
+
 package classic
 
 import "golang.org/x/net/bpf"
