@@ -183,8 +183,8 @@ func TestCapture(t *testing.T) {
 	line := regexp.MustCompile(`^(out|in) +len=49 +udp +127\.0\.0\.1:\d+ > 127\.0\.0\.1:` + strconv.Itoa(int(port)) + `$`)
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	captured := lines[1 : len(lines)-2]
-	if len(captured) < 2 || len(captured)%2 != 0 {
-		t.Fatalf("captured %d lines, want an even number >= 2 (each datagram out and in):\n%s", len(captured), text)
+	if len(captured) < 2 {
+		t.Fatalf("captured %d lines, want at least 2 (a datagram out and in):\n%s", len(captured), text)
 	}
 	outs := 0
 	for _, l := range captured {
@@ -195,8 +195,10 @@ func TestCapture(t *testing.T) {
 			outs++
 		}
 	}
-	if 2*outs != len(captured) {
-		t.Errorf("%d of %d lines outgoing, want half: each datagram is seen sent and received", outs, len(captured))
+	// Each datagram is seen sent and received; the deadline may fall
+	// between the two copies of the last one.
+	if ins := len(captured) - outs; outs-ins < 0 || outs-ins > 1 {
+		t.Errorf("%d lines outgoing, %d incoming: want one of each per datagram", outs, ins)
 	}
 	counters := regexp.MustCompile(`tcp=(\d+) udp=(\d+)`).FindStringSubmatch(text)
 	if counters == nil {
