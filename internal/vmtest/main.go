@@ -203,7 +203,7 @@ func boot(o options, k kernel, initrd string, p plan.Plan) error {
 			if err != nil {
 				s.problems = append(s.problems, err.Error())
 			}
-			return s.verdict(p)
+			return s.verdict(os.Stdout, p)
 		}
 		logf("vmtest: the KVM boot did not reach init (%v); retrying with software emulation", err)
 	}
@@ -211,7 +211,7 @@ func boot(o options, k kernel, initrd string, p plan.Plan) error {
 	if err != nil {
 		s.problems = append(s.problems, err.Error())
 	}
-	return s.verdict(p)
+	return s.verdict(os.Stdout, p)
 }
 
 // attempt boots the VM once and streams its console. With watchdog set it
@@ -326,34 +326,34 @@ func (s *scanState) feed(line string) {
 
 // verdict prints the per-package table and the closing count line and
 // returns an error unless every planned binary passed.
-func (s *scanState) verdict(p plan.Plan) error {
-	fmt.Println()
-	fmt.Println("vmtest summary:")
+func (s *scanState) verdict(w io.Writer, p plan.Plan) error {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "vmtest summary:")
 	bad := 0
 	for _, t := range p.Tests {
 		r, ok := s.results[t.Package]
 		switch {
 		case !ok:
 			bad++
-			fmt.Printf("  %-8s %s (no result reported)\n", "MISSING", t.Package)
+			fmt.Fprintf(w, "  %-8s %s (no result reported)\n", "MISSING", t.Package)
 		case r.Status != plan.Pass:
 			bad++
-			fmt.Printf("  %-8s %s exit=%d %.1fs %s\n", strings.ToUpper(string(r.Status)), t.Package, r.Exit, r.Seconds, r.Error)
+			fmt.Fprintf(w, "  %-8s %s exit=%d %.1fs %s\n", strings.ToUpper(string(r.Status)), t.Package, r.Exit, r.Seconds, r.Error)
 		default:
-			fmt.Printf("  %-8s %s %.1fs\n", "ok", t.Package, r.Seconds)
+			fmt.Fprintf(w, "  %-8s %s %.1fs\n", "ok", t.Package, r.Seconds)
 		}
 	}
 	if s.done == nil {
-		s.problems = append(s.problems, "the VM stopped without the final "+strings.TrimSpace(plan.DonePrefix)+" line")
+		s.problems = append(s.problems, "the VM stopped before init reported that all tests had run")
 	}
 	for _, pr := range s.problems {
-		fmt.Printf("  problem: %s\n", pr)
+		fmt.Fprintf(w, "  problem: %s\n", pr)
 	}
 	failed := s.failed
 	if failed == 0 && (bad > 0 || len(s.problems) > 0) {
 		failed = 1
 	}
-	fmt.Printf("vmtest: %d passed, %d failed, %d skipped\n", s.passed, failed, s.skipped)
+	fmt.Fprintf(w, "vmtest: %d passed, %d failed, %d skipped\n", s.passed, failed, s.skipped)
 	if bad > 0 || len(s.problems) > 0 {
 		return fmt.Errorf("%d of %d test binaries did not pass, %d problems", bad, len(p.Tests), len(s.problems))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,19 +84,19 @@ func TestVerdict(t *testing.T) {
 	if s.passed != 1 || s.failed != 1 {
 		t.Fatalf("passed %d failed %d, want 1 1 (crash counts as one failure)", s.passed, s.failed)
 	}
-	if err := s.verdict(p); err == nil {
+	if err := s.verdict(io.Discard, p); err == nil {
 		t.Fatal("failing binary: verdict returned nil")
 	}
 
 	s = newScanState()
 	s.feed(plan.FormatResult(plan.Result{Package: "a", Status: plan.Pass}))
 	s.feed(plan.FormatResult(plan.Result{Package: "b", Status: plan.Pass}))
-	if err := s.verdict(p); err == nil || !strings.Contains(err.Error(), "problem") {
+	if err := s.verdict(io.Discard, p); err == nil || !strings.Contains(err.Error(), "problem") {
 		t.Fatalf("no done line: got %v", err)
 	}
 	s.feed(plan.FormatDone(plan.Done{Passed: 2}))
 	s.problems = nil
-	if err := s.verdict(p); err != nil {
+	if err := s.verdict(io.Discard, p); err != nil {
 		t.Fatalf("all passed: %v", err)
 	}
 }

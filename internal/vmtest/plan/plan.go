@@ -96,17 +96,17 @@ func mustJSON(v any) string {
 var ErrNotPlanLine = errors.New("plan: not a vmtest line")
 
 // ParseLine decodes a console line. It returns a *Result, a *Done or a
-// string (the text of an ErrorPrefix line). Carriage returns added by the
-// serial line discipline and text before the prefix (kernel messages
-// interleaved on the console) are ignored.
+// string (the text of an ErrorPrefix line). The prefix must start the line
+// (init prints a newline before each record), so test output that merely
+// mentions a prefix is not mistaken for a record. Carriage returns added
+// by the serial line discipline are ignored.
 func ParseLine(line string) (any, error) {
 	line = strings.TrimRight(line, "\r\n")
 	for _, p := range []string{ResultPrefix, DonePrefix, ErrorPrefix} {
-		i := strings.Index(line, p)
-		if i < 0 {
+		body, ok := strings.CutPrefix(line, p)
+		if !ok {
 			continue
 		}
-		body := line[i+len(p):]
 		switch p {
 		case ResultPrefix:
 			var r Result

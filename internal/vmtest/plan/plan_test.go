@@ -7,7 +7,7 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	r := Result{Package: "example.com/p", Status: Fail, Exit: 1, Seconds: 2.5, Error: "boom"}
-	got, err := ParseLine("[   1.0] noise " + FormatResult(r) + "\r\n")
+	got, err := ParseLine(FormatResult(r) + "\r\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +29,9 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestParseLineRejects(t *testing.T) {
+	if _, err := ParseLine("  problem: no " + DonePrefix + "line"); !errors.Is(err, ErrNotPlanLine) {
+		t.Errorf("prefix inside a line: got %v", err)
+	}
 	if _, err := ParseLine("=== RUN TestX"); !errors.Is(err, ErrNotPlanLine) {
 		t.Errorf("plain line: got %v", err)
 	}
