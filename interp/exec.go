@@ -190,6 +190,8 @@ func (e *Env) fast(rp *[16]uint64, pc int, left uint64) (int, uint64) {
 	for left != 0 {
 		in := &code[pc]
 		switch in.op {
+		case opInvalid:
+			return pc, left
 		// 64-bit ALU
 		case opAdd64X:
 			regs[in.dst&15] += regs[in.src&15]

@@ -3,6 +3,7 @@ package interp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
@@ -39,7 +40,7 @@ func FuzzRun(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, code, mem []byte) {
 		const budget = 20000
-		vm, err := Load(code, &Options{MaxInstructions: budget, Now: func() uint64 { return 1 }})
+		vm, err := Load(code, &Options{MaxInstructions: budget, Now: func() uint64 { return 1 }, Rand: func() uint32 { return 4 }})
 		if err != nil {
 			if !errors.Is(err, ErrLoad) {
 				t.Fatalf("load error %v does not wrap ErrLoad", err)
@@ -69,6 +70,33 @@ func FuzzRun(f *testing.F) {
 		}
 		if !bytes.Equal(buf[:pad], bytes.Repeat([]byte{0xa5}, pad)) || !bytes.Equal(buf[pad+len(mem):], bytes.Repeat([]byte{0xa5}, pad)) {
 			t.Fatalf("memory outside the program's buffer changed")
+		}
+		// Differential check of the fast path: with a tracer every
+		// instruction goes through the single-step path. On the same Env
+		// and memory (so that addresses match) the result, the error and
+		// the instruction count must be the same.
+		e := vm.AcquireEnv()
+		defer vm.ReleaseEnv(e)
+		once := func(tr Tracer) (uint64, uint64, error) {
+			e.reset()
+			e.releaseAll()
+			e.tracer = tr
+			copy(m, mem)
+			var regs [11]uint64
+			regs[1], regs[2] = e.BindMemory(m)
+			regs[10] = e.StackTop()
+			ret, err := e.exec(vm.prog, &regs)
+			return ret, e.executed, err
+		}
+		r0, n0, err0 := once(nil)
+		steps := uint64(0)
+		r1, n1, err1 := once(func(pc int, _ insn.Instruction, _ *[11]uint64) {
+			if pc >= 0 {
+				steps++
+			}
+		})
+		if r0 != r1 || n0 != n1 || fmt.Sprint(err0) != fmt.Sprint(err1) || (steps != n0 && !errors.Is(err0, ErrBudgetExhausted)) {
+			t.Fatalf("traced run differs: r0 %#x/%#x, count %d/%d/%d (%d steps), err %v / %v", r0, r1, n0, n1, st.Instructions, steps, err0, err1)
 		}
 	})
 }
