@@ -340,8 +340,9 @@ func (e *Env) tailCallTarget(handle, index uint64) (*program, *VM, bool) {
 	if err != nil {
 		return nil, nil, false
 	}
+	// The index is the low 32 bits of r3 (kernel/bpf/core.c, JMP_TAIL_CALL).
 	pa, ok := m.(*maps.ProgArray)
-	if !ok || uint32(index) != uint32(index) || index >= uint64(m.MapSpec().MaxEntries) {
+	if !ok || uint32(index) >= m.MapSpec().MaxEntries {
 		return nil, nil, false
 	}
 	if e.tailCalls >= MaxTailCalls {

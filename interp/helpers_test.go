@@ -537,8 +537,23 @@ func TestHelperEdges(t *testing.T) {
 	if r, err := main.RunMemory(nil); err != nil || r != 1 {
 		t.Errorf("tail call across contexts: %d, %v", r, err)
 	}
+	// The index is the low 32 bits of r3.
+	same := specVM(t, 0, nil, nil, insn.Mov.Imm(r0, 3), insn.Exit())
+	if err := main.Map("jt").(*maps.ProgArray).SetProgram(0, same); err != nil {
+		t.Fatal(err)
+	}
+	hi := specVM(t, 0, ja, &Options{Maps: map[string]maps.Map{"jt": main.Map("jt")}},
+		insn.LoadMapPtr(r2, "jt"), insn.LoadImm64(r3, 1<<32), call(insn.FnTailCall), insn.Mov.Imm(r0, 1), insn.Exit())
+	if r, err := hi.RunMemory(nil); err != nil || r != 3 {
+		t.Errorf("tail call to index 1<<32: %d, %v; want 3 (index 0)", r, err)
+	}
+	// Supplied maps must match the spec.
+	if _, err := New(&prog.Spec{Maps: []*prog.MapSpec{{Name: "jt", Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1}}, Instructions: insn.Instructions{insn.Exit()}},
+		&Options{Maps: map[string]maps.Map{"jt": main.Map("jt")}}); !errors.Is(err, ErrLoad) || !strings.Contains(err.Error(), "the spec wants hash") {
+		t.Errorf("mismatched supplied map: %v", err)
+	}
 	var id uint32
-	if err := main.Map("jt").Lookup(uint32(0), &id); err != nil || id != other.ID() {
-		t.Errorf("prog array lookup: id %d, %v; want %d", id, err, other.ID())
+	if err := main.Map("jt").Lookup(uint32(0), &id); err != nil || id != same.ID() {
+		t.Errorf("prog array lookup: id %d, %v; want %d", id, err, same.ID())
 	}
 }
