@@ -71,6 +71,7 @@ const uprobeTargetSymbol = "github.com/purebpf/purebpf/perf.uprobeTarget"
 
 func TestUprobeCountsCalls(t *testing.T) {
 	requireRoot(t)
+	defer noLeftoverEvents(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -193,6 +194,7 @@ func TestKprobe(t *testing.T) {
 		}
 		return
 	}
+	defer noLeftoverEvents(t)
 	for _, probe := range []ProbeMethod{ProbePMU, ProbeTraceFS} {
 		for _, ret := range []bool{false, true} {
 			name := probe.String() + "/kprobe"
@@ -248,13 +250,41 @@ func TestKprobeUnknownSymbol(t *testing.T) {
 			t.Errorf("error %q does not name the symbol", err)
 		}
 	}
-	if kprobesAvailable() && probeEventsContain(t, "kprobe_events", "purebpf_no_such_function") {
-		t.Error("a failed kprobe left a kprobe_events entry behind")
-	}
+	noLeftoverEvents(t) // failed attempts remove their tracefs events
 	if _, err := Kprobe(p, KprobeOptions{Symbol: "bad symbol"}); err == nil {
 		t.Error("symbol with a space accepted")
 	}
 	if _, err := Kprobe(p, KprobeOptions{Symbol: "sys_getpid", Return: true, Offset: 4}); err == nil {
 		t.Error("kretprobe with offset accepted")
 	}
+}
+
+// TestAttachErrorRemovesEvent makes attaching fail after the tracefs event
+// exists (a tracepoint program cannot go on a kprobe or uprobe event) and
+// checks that the event is gone afterwards.
+func TestAttachErrorRemovesEvent(t *testing.T) {
+	requireRoot(t)
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	wrong := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := pcFileOffset(exe, uprobeTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, attach := range []AttachMethod{AttachBPFLink, AttachIoctl} {
+		_, err := Uprobe(wrong, UprobeOptions{Path: exe, Offset: off, Probe: ProbeTraceFS, Attach: attach})
+		if err == nil {
+			t.Fatalf("tracepoint program attached to a uprobe with %v", attach)
+		}
+		if kprobesAvailable() {
+			_, err := Kprobe(wrong, KprobeOptions{Symbol: "sys_getpid", Probe: ProbeTraceFS, Attach: attach})
+			if err == nil {
+				t.Fatalf("tracepoint program attached to a kprobe with %v", attach)
+			}
+		}
+	}
+	noLeftoverEvents(t)
 }

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -242,6 +243,31 @@ func probeEventsContain(t testing.TB, file, name string) bool {
 		t.Fatal(err)
 	}
 	return strings.Contains(string(b), name+" ")
+}
+
+// noLeftoverEvents fails if kprobe_events or uprobe_events still holds an
+// event this process created.
+func noLeftoverEvents(t testing.TB) {
+	t.Helper()
+	tfs, err := TraceFS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := fmt.Sprintf("_%d_", os.Getpid())
+	for _, file := range []string{"kprobe_events", "uprobe_events"} {
+		b, err := os.ReadFile(tfs + "/" + file)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, probeGroup+"/") && strings.Contains(line, mine) {
+				t.Errorf("%s still holds %q", file, line)
+			}
+		}
+	}
 }
 
 func mustErrorIs(t testing.TB, err, target error, what string) {

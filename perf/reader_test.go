@@ -359,3 +359,66 @@ func TestRingBufDeadlineCloseAllocs(t *testing.T) {
 }
 
 var _ = unix.Getpid
+
+func TestPerfReaderWatermark(t *testing.T) {
+	requireRoot(t)
+	onThread(func(tid int) {
+		events := newPerfArray(t)
+		const watermark = 2048
+		r, err := NewPerfReader(events, PerfReaderOptions{Pages: 1, Watermark: watermark})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		e := newEmitter(t, tid, events, false, 0)
+		// A reader blocked before one 80-byte record arrives is not woken
+		// (it stays below the watermark), but hands the record out when
+		// the deadline passes.
+		start := time.Now()
+		r.SetDeadline(start.Add(300 * time.Millisecond))
+		type result struct {
+			rec Record
+			err error
+			at  time.Duration
+		}
+		first := make(chan result, 1)
+		go func() {
+			var rec Record
+			err := r.ReadInto(&rec)
+			first <- result{rec, err, time.Since(start)}
+		}()
+		time.Sleep(50 * time.Millisecond)
+		e.fire(1)
+		res := <-first
+		if res.err != nil {
+			t.Fatalf("record below the watermark not returned at the deadline: %v", res.err)
+		}
+		if res.at < 300*time.Millisecond {
+			t.Fatalf("read returned after %v, before the deadline: woken below the watermark", res.at)
+		}
+		if seq := checkSample(t, res.rec.RawSample, false); seq != 0 {
+			t.Fatalf("sequence %d, want 0", seq)
+		}
+		// Crossing the watermark wakes a blocked read well before the
+		// deadline.
+		r.SetDeadline(time.Now().Add(10 * time.Second))
+		got := make(chan error, 1)
+		go func() {
+			var rec Record
+			got <- r.ReadInto(&rec)
+		}()
+		time.Sleep(50 * time.Millisecond)
+		e.fire(watermark/80 + 2)
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("crossing the watermark did not wake the reader")
+		}
+		if _, err := NewPerfReader(events, PerfReaderOptions{Pages: 1, Watermark: 1 << 20}); err == nil {
+			t.Fatal("watermark above the ring size accepted")
+		}
+	})
+}

@@ -1,0 +1,193 @@
+package perf_test
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/perf"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// getpidCounter counts the getpid calls of process pid in counts[0].
+func getpidCounter(pid int) *prog.Spec {
+	return &prog.Spec{
+		Name: "getpids", Type: prog.TracePoint, License: "GPL",
+		Maps: []*prog.MapSpec{{Name: "counts", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}},
+		Instructions: insn.Instructions{
+			insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+			insn.RSh.Imm(insn.R0, 32), // the tgid, i.e. the process id
+			insn.JNE.Imm(insn.R0, int32(pid), "out"),
+			insn.StoreImm(insn.RFP, -4, 0, insn.W),
+			insn.Mov.Reg(insn.R2, insn.RFP),
+			insn.Add.Imm(insn.R2, -4),
+			insn.LoadMapPtr(insn.R1, "counts"),
+			insn.Call(int32(insn.FnMapLookupElem)),
+			insn.JEq.Imm(insn.R0, 0, "out"),
+			insn.Mov.Imm(insn.R1, 1),
+			insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),
+			insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
+			insn.Exit(),
+		},
+	}
+}
+
+// Counting this process's getpid calls with a tracepoint program. (Needs
+// root.)
+func ExampleTracepoint() {
+	p, err := prog.NewProgram(getpidCounter(os.Getpid()), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	link, err := perf.Tracepoint(p, perf.TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for range 10 {
+		unix.Getpid()
+	}
+	link.Close() // detach before reading, so the count is final
+	var n uint64
+	if err := p.Map("counts").Lookup(uint32(0), &n); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("getpid calls:", n)
+}
+
+// Attaching the same counter with a kprobe, and falling back to the
+// tracepoint on kernels without kprobes. (Needs root.)
+func ExampleKprobe() {
+	spec := getpidCounter(os.Getpid())
+	spec.Type = prog.Kprobe
+	p, err := prog.NewProgram(spec, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	link, err := perf.Kprobe(p, perf.KprobeOptions{Symbol: "sys_getpid"})
+	if errors.Is(err, perf.ErrNotSupported) {
+		fmt.Println("no kprobes on this kernel: use a tracepoint")
+		return
+	}
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer link.Close()
+	fmt.Println("kprobe attached via", link.Probe())
+}
+
+// Streaming events through a BPF ring buffer: the program sends the pid
+// of every getpid caller of this process. (Needs root.)
+func ExampleNewRingBufReader() {
+	pid := os.Getpid()
+	spec := &prog.Spec{
+		Name: "events", Type: prog.TracePoint, License: "GPL",
+		Maps: []*prog.MapSpec{{Name: "events", Type: prog.RingBuf, MaxEntries: 1 << 16}},
+		Instructions: insn.Instructions{
+			insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+			insn.RSh.Imm(insn.R0, 32),
+			insn.JNE.Imm(insn.R0, int32(pid), "out"),
+			insn.StoreMem(insn.RFP, -8, insn.R0, insn.DW),
+			insn.LoadMapPtr(insn.R1, "events"),
+			insn.Mov.Reg(insn.R2, insn.RFP),
+			insn.Add.Imm(insn.R2, -8),
+			insn.Mov.Imm(insn.R3, 8),
+			insn.Mov.Imm(insn.R4, 0),
+			insn.Call(int32(insn.FnRingbufOutput)),
+			insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
+			insn.Exit(),
+		},
+	}
+	p, err := prog.NewProgram(spec, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	rd, err := perf.NewRingBufReader(p.Map("events"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rd.Close()
+	link, err := perf.Tracepoint(p, perf.TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer link.Close()
+
+	unix.Getpid()
+	rd.SetDeadline(time.Now().Add(5 * time.Second))
+	rec, err := rd.Read()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("event from this process:", binary.NativeEndian.Uint64(rec.RawSample) == uint64(pid))
+}
+
+// TestExamples runs the examples as root and checks what they print. They
+// carry no "Output:" comment, because go test would run them without root
+// too; under CI=true a missing root fails.
+func TestExamples(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root (CI=true: privileged tests may not skip)")
+		}
+		t.Skip("needs root")
+	}
+	_, kerr := os.Stat("/sys/bus/event_source/devices/kprobe")
+	wantKprobe := "kprobe attached via pmu\n"
+	if kerr != nil {
+		wantKprobe = "no kprobes on this kernel: use a tracepoint\n"
+	}
+	for _, c := range []struct {
+		name string
+		run  func()
+		want string
+	}{
+		{"Tracepoint", ExampleTracepoint, "getpid calls: 10\n"},
+		{"Kprobe", ExampleKprobe, wantKprobe},
+		{"NewRingBufReader", ExampleNewRingBufReader, "event from this process: true\n"},
+	} {
+		if got := captureStdout(t, c.run); got != c.want {
+			t.Errorf("Example%s printed %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func captureStdout(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	f()
+	os.Stdout = old
+	w.Close()
+	out := <-done
+	r.Close()
+	return strings.ReplaceAll(out, "\r", "")
+}
