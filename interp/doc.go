@@ -47,16 +47,31 @@
 // access outside is a *RunError wrapping ErrMemoryAccess naming the pc,
 // the size and the address. Map pointers (LD_IMM64 BPF_PSEUDO_MAP_FD) are
 // opaque handles (MapHandle) in a range no user-space mapping can have, so
-// they are never dereferenceable. The JIT builds the same state with
-// VM.AcquireEnv, Env.BindMemory / BindSocketFilter / BindKprobe,
-// Env.StackTop and Env.Regions, calls helpers from the VM's Registry with
-// the Helper signature, and returns the Env with VM.ReleaseEnv.
+// they are never dereferenceable. Regions added by helpers are kept sorted
+// for binary search and bounded by MaxDynamicRegions per run.
+//
+// The run loop has two levels: Env.fast executes ALU operations, jumps,
+// may_goto and loads and stores that hit the current stack frames or the
+// most recently used read-write region, in a loop that makes no calls (so
+// the Go compiler keeps its state in registers); everything else (helper,
+// local and tail calls, exit, atomics, LD_ABS/LD_IND, direct map values and
+// accesses needing the full region search) returns to Env.exec, which runs
+// that instruction and re-enters the fast loop.
+//
+// The JIT builds the same state with VM.AcquireEnv, Env.BindMemory /
+// BindSocketFilter / BindKprobe, Env.StackTop and Env.Regions; it resolves
+// map loads with VM.MapIndex and MapHandle (and Env.MapValue for direct
+// value loads), calls helpers through Env.Call (or the Registry with the
+// Helper signature), checks pointers with Env.Bytes, and returns the Env
+// with VM.ReleaseEnv.
 //
 // # Time
 //
 // Each run has an instruction budget (Options.MaxInstructions, default
-// DefaultMaxInstructions); exhausting it is a *RunError wrapping
-// ErrBudgetExhausted.
+// DefaultMaxInstructions), counted per executed instruction; exhausting it
+// is a *RunError wrapping ErrBudgetExhausted that names the pc of the first
+// instruction over budget. VM.RunMemoryStats reports the count. Options.Trace
+// sees every instruction before it runs (bpfvm run --trace uses it).
 //
 // # Concurrency
 //
