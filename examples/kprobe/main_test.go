@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -187,4 +188,60 @@ func TestDecodeEvent(t *testing.T) {
 	if _, err := decodeEvent(b[:eventSize-1]); err == nil {
 		t.Fatal("short event accepted")
 	}
+}
+
+//go:noinline
+func countedFunc(x int) int { return x ^ 0x5a }
+
+// TestCountModeExact counts calls of a function of this test binary, so
+// the expected count is known exactly. It needs the binary's .symtab,
+// which go test -c (and so make vmtest) keeps and plain go test strips.
+func TestCountModeExact(t *testing.T) {
+	requireRoot(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasSymtab := f.Section(".symtab") != nil
+	f.Close()
+	if !hasSymtab {
+		t.Skip("test binary linked without .symtab (plain go test); go test -c and make vmtest keep it")
+	}
+	const calls = 250
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, diag syncBuffer
+	done := make(chan error, 1)
+	cfg := config{Lib: exe, Func: "github.com/purebpf/purebpf/examples/kprobe.countedFunc", Top: 1 << 20}
+	go func() { done <- runCount(ctx, cfg, &out, &diag) }()
+	for !strings.Contains(diag.String(), "counting calls") {
+		select {
+		case err := <-done:
+			t.Fatalf("count mode ended early: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	sum := 0
+	for i := range calls {
+		sum += countedFunc(i)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d", os.Getpid())
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[0] == want {
+			if f[2] != fmt.Sprint(calls) {
+				t.Fatalf("counted %s calls for this process, want %d (sum %d)", f[2], calls, sum)
+			}
+			return
+		}
+	}
+	t.Fatalf("no row for pid %s in:\n%s", want, out.String())
 }
