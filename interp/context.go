@@ -42,7 +42,9 @@ const (
 )
 
 // SKBMeta is the packet metadata a socket filter sees in its __sk_buff
-// context besides the packet itself. Values are in host byte order; the
+// context besides the packet itself: the fields the kernel lets socket
+// filters read (tstamp, wire_len, tstamp_type and hwtstamp are not among
+// them). Values are in host byte order; the
 // VM stores Protocol and VLANProto in network byte order, as the kernel's
 // skb->protocol and skb->vlan_proto are.
 type SKBMeta struct {
@@ -62,12 +64,8 @@ type SKBMeta struct {
 	CB             [5]uint32
 	Hash           uint32
 	NapiID         uint32
-	Tstamp         uint64
-	WireLen        uint32
 	GSOSegs        uint32
 	GSOSize        uint32
-	TstampType     uint8
-	Hwtstamp       uint64
 }
 
 // BindSocketFilter fills the __sk_buff context from pkt and meta, installs
@@ -105,12 +103,8 @@ func (e *Env) BindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	}
 	put(skbHash, m.Hash)
 	put(skbNapiID, m.NapiID)
-	ne.PutUint64(b[skbTstamp:], m.Tstamp)
-	put(skbWireLen, m.WireLen)
 	put(skbGSOSegs, m.GSOSegs)
 	put(skbGSOSize, m.GSOSize)
-	b[skbTstampType] = m.TstampType
-	ne.PutUint64(b[skbHwtstamp:], m.Hwtstamp)
 	e.ctxAddr = addrOf(b)
 	e.regions = append(e.regions, Region{Start: e.ctxAddr, End: e.ctxAddr + skbSize, Perm: PermRead, data: b, check: checkSKBAccess})
 	e.fixed = len(e.regions)
@@ -119,49 +113,43 @@ func (e *Env) BindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 
 // checkSKBAccess applies the rules of sk_filter_is_valid_access and
 // bpf_skb_is_valid_access (net/core/filter.c, Linux 6.1) for socket
-// filters: tc_classid, data, data_end, data_meta, flow_keys and the sk_skb
-// fields family..local_port are not accessible; only cb[] is writable; sk
-// reads as NULL and must be read as a whole 8-byte pointer.
+// filters: tc_classid, data, data_end, data_meta, the sk_skb fields
+// family..local_port, flow_keys, tstamp, wire_len, tstamp_type, the padding
+// and hwtstamp are not accessible; accesses must be aligned to their size;
+// the __u32 fields allow only narrow reads (1, 2 or 4 bytes) within one
+// field; cb[] may be read and written with any size; sk reads as NULL and
+// must be read as a whole 8-byte pointer; nothing else is writable.
 func checkSKBAccess(off uint64, n int, write bool) error {
 	end := off + uint64(n)
-	field := skbField(off)
 	bad := func(why string) error {
 		kind := "load"
 		if write {
 			kind = "store"
 		}
-		return fmt.Errorf("%w: %s of %d bytes at __sk_buff offset %d (%s): %s", ErrContext, kind, n, off, field, why)
-	}
-	if off%uint64(n) != 0 {
-		return bad("misaligned context access")
-	}
-	if write {
-		if off >= skbCB && end <= skbCB+20 {
-			return nil
-		}
-		return bad("socket filters may write only cb[0..4]")
+		return fmt.Errorf("%w: %s of %d bytes at __sk_buff offset %d (%s): %s", ErrContext, kind, n, off, skbField(off), why)
 	}
 	switch {
-	case off < skbTCClassid && end <= skbTCClassid:
-		return nil
-	case off >= skbTCClassid && off < skbNapiID:
+	case off%uint64(n) != 0:
+		return bad("misaligned context access")
+	case end > skbSize:
+		return bad("past the end of __sk_buff")
+	case off >= skbCB && end <= skbCB+20:
+		return nil // cb[0..4]: read and write, any size
+	case write:
+		return bad("socket filters may write only cb[0..4]")
+	case off >= skbTCClassid && off < skbNapiID,
+		off >= skbFamily && off < skbGSOSegs,
+		off >= skbTstampType:
 		return bad("not accessible from socket filters (the verifier rejects it)")
-	case off >= skbNapiID && end <= skbFamily:
-		return nil
-	case off < skbFlowKeys:
-		return bad("not accessible from socket filters (the verifier rejects it)")
-	case off < skbTstamp:
-		return bad("flow_keys is only for flow dissector programs")
-	case off >= skbSK && off < skbGSOSize:
-		if off != skbSK || n != 8 {
+	case off == skbSK:
+		if n != 8 {
 			return bad("sk must be read as a whole 8-byte pointer")
 		}
 		return nil
-	case off >= skbTstampType && off < skbHwtstamp && !(off == skbTstampType && n == 1):
-		return bad("padding")
-	}
-	if end > skbSize {
-		return bad("past the end of __sk_buff")
+	case off > skbSK && off < skbGSOSize:
+		return bad("sk must be read as a whole 8-byte pointer")
+	case n > 4:
+		return bad("the field is 4 bytes; only narrow reads of up to 4 bytes are allowed")
 	}
 	return nil
 }

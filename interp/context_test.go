@@ -23,8 +23,8 @@ func TestSKBFields(t *testing.T) {
 	meta := &SKBMeta{
 		PktType: 3, Mark: 0x11, QueueMapping: 0x22, Protocol: 0x0800, VLANPresent: true,
 		VLANTCI: 0x33, VLANProto: 0x8100, Priority: 0x44, IngressIfindex: 0x55, Ifindex: 0x66,
-		TCIndex: 0x77, CB: [5]uint32{1, 2, 3, 4, 5}, Hash: 0x88, NapiID: 0x99, Tstamp: 0xaabbccdd11,
-		WireLen: 0x12, GSOSegs: 0x13, GSOSize: 0x14, TstampType: 1, Hwtstamp: 0x1234567890,
+		TCIndex: 0x77, CB: [5]uint32{1, 2, 3, 4, 5}, Hash: 0x88, NapiID: 0x99,
+		GSOSegs: 0x13, GSOSize: 0x14,
 	}
 	pkt := make([]byte, 60)
 	// The kernel keeps protocol and vlan_proto as __be16 and loads them
@@ -33,6 +33,10 @@ func TestSKBFields(t *testing.T) {
 		var b [2]byte
 		binary.BigEndian.PutUint16(b[:], v)
 		return uint64(binary.NativeEndian.Uint16(b[:]))
+	}
+	cb01 := uint64(1) | 2<<32 // cb[0] and cb[1] read as one native-endian dword
+	if !hostLittle {
+		cb01 = 1<<32 | 2
 	}
 	fields := []struct {
 		name string
@@ -45,10 +49,9 @@ func TestSKBFields(t *testing.T) {
 		{"vlan_present", 20, insn.W, 1}, {"vlan_tci", 24, insn.W, 0x33}, {"vlan_proto", 28, insn.W, be16(0x8100)},
 		{"priority", 32, insn.W, 0x44}, {"ingress_ifindex", 36, insn.W, 0x55}, {"ifindex", 40, insn.W, 0x66},
 		{"tc_index", 44, insn.W, 0x77}, {"cb[0]", 48, insn.W, 1}, {"cb[4]", 64, insn.W, 5},
-		{"hash", 68, insn.W, 0x88}, {"napi_id", 84, insn.W, 0x99}, {"tstamp", 152, insn.DW, 0xaabbccdd11},
-		{"wire_len", 160, insn.W, 0x12}, {"gso_segs", 164, insn.W, 0x13}, {"sk", 168, insn.DW, 0},
-		{"gso_size", 176, insn.W, 0x14}, {"tstamp_type", 180, insn.B, 1}, {"hwtstamp", 184, insn.DW, 0x1234567890},
-		{"len low half", 0, insn.H, 60},
+		{"hash", 68, insn.W, 0x88}, {"napi_id", 84, insn.W, 0x99},
+		{"gso_segs", 164, insn.W, 0x13}, {"sk", 168, insn.DW, 0}, {"gso_size", 176, insn.W, 0x14},
+		{"len low half", 0, insn.H, 60}, {"mark byte 1", 9, insn.B, 0}, {"cb[0..1] as u64", 48, insn.DW, cb01},
 	}
 	for _, f := range fields {
 		vm := sfVM(t, nil, insn.LoadMem(r0, r1, f.off, f.size), insn.Exit())
@@ -64,7 +67,8 @@ func TestSKBFields(t *testing.T) {
 	}{
 		{"data", 76, insn.W}, {"data_end", 80, insn.W}, {"data_meta", 140, insn.W}, {"tc_classid", 72, insn.W},
 		{"family", 88, insn.W}, {"remote_ip4", 92, insn.W}, {"local_port", 136, insn.W}, {"flow_keys", 144, insn.DW},
-		{"sk", 168, insn.W}, {"padding", 181, insn.B},
+		{"sk", 168, insn.W}, {"padding", 181, insn.B}, {"tstamp", 152, insn.DW}, {"wire_len", 160, insn.W},
+		{"tstamp_type", 180, insn.B}, {"hwtstamp", 184, insn.DW}, {"len", 0, insn.DW}, {"mark", 10, insn.W},
 	}
 	for _, f := range denied {
 		vm := sfVM(t, nil, insn.LoadMem(r0, r1, f.off, f.size), insn.Exit())
