@@ -189,7 +189,12 @@ func writeInitramfs(out string, p plan.Plan, files []staged) error {
 	if err := w.AddFile(strings.TrimPrefix(plan.Path, "/"), 0o644, planJSON); err != nil {
 		return err
 	}
+	added := map[string]bool{}
 	for _, s := range files {
+		if added[s.guest] {
+			continue // a library shared by two host tools
+		}
+		added[s.guest] = true
 		if err := mkdirs(path.Dir(s.guest)); err != nil {
 			return err
 		}

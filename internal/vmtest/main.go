@@ -30,6 +30,7 @@ type options struct {
 	kvm        string
 	run        string
 	keep       bool
+	tools      []string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -45,6 +46,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.kvm, "kvm", "auto", "use KVM: auto, on or off")
 	fs.StringVar(&o.run, "run", "", "pass -test.run=REGEXP to every test binary")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (initramfs, binaries)")
+	tools := fs.String("tools", "bpftool,ls", "comma-separated host programs to copy into the VM with their shared libraries (missing ones are skipped)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -54,6 +56,11 @@ func parseFlags(args []string) (options, error) {
 		}
 	}
 	o.pkgs = append(o.pkgs, fs.Args()...)
+	for _, t := range strings.Split(*tools, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			o.tools = append(o.tools, t)
+		}
+	}
 	if len(o.pkgs) == 0 {
 		return o, errors.New("no packages given (use -pkgs or arguments)")
 	}
@@ -125,6 +132,19 @@ func run(o options) error {
 	if len(p.Tests) == 0 {
 		return errors.New("none of the packages has tests")
 	}
+	for _, tool := range o.tools {
+		tf, err := hostTool(tool)
+		if err != nil {
+			logf("vmtest: not copying %s into the VM: %v", tool, err)
+			continue
+		}
+		files = append(files, tf...)
+	}
+	shared, err := sharedConformance(modRoot)
+	if err != nil {
+		return fmt.Errorf("shared conformance suite: %w", err)
+	}
+	files = append(files, shared...)
 	// init kills a binary a little after its own -test.timeout would have
 	// fired, so the binary's panic with goroutine dump comes first.
 	p.PerTestTimeout = o.perTest + 30*time.Second

@@ -100,3 +100,22 @@ func TestVerdict(t *testing.T) {
 		t.Fatalf("all passed: %v", err)
 	}
 }
+
+func TestParseLdd(t *testing.T) {
+	out := `	linux-vdso.so.1 (0x00007face9ad2000)
+	libelf.so.1 => /lib/x86_64-linux-gnu/libelf.so.1 (0x00007face9a1d000)
+	libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007face9810000)
+	/lib64/ld-linux-x86-64.so.2 (0x00007face9ad4000)
+`
+	got, err := parseLdd(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/lib/x86_64-linux-gnu/libelf.so.1", "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if _, err := parseLdd("\tlibfoo.so.1 => not found\n"); err == nil {
+		t.Fatal("missing library accepted")
+	}
+}

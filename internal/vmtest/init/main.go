@@ -78,7 +78,7 @@ func run() plan.Done {
 	fmt.Printf("%skernel %s, %d test binaries\n", plan.BannerPrefix, unix.ByteSliceToString(uts.Release[:]), len(p.Tests))
 
 	env := append([]string{
-		"PATH=/bin:/sbin:/usr/bin:/usr/sbin",
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root",
 		"TMPDIR=/tmp",
 		"CI=true",
