@@ -53,12 +53,26 @@ func (p *poller) add(fd int, token int32) error {
 	return nil
 }
 
+// setDeadline changes the deadline, also for a wait in progress: the
+// eventfd wakes it to recompute its timeout.
 func (p *poller) setDeadline(t time.Time) {
 	if t.IsZero() {
 		p.deadline.Store(0)
+	} else {
+		p.deadline.Store(t.UnixNano())
+	}
+	p.kick()
+}
+
+// kick wakes a wait in progress through the eventfd.
+func (p *poller) kick() {
+	p.fdMu.Lock()
+	defer p.fdMu.Unlock()
+	if p.fdClosed {
 		return
 	}
-	p.deadline.Store(t.UnixNano())
+	var one = [8]byte{1}
+	_, _ = unix.Write(p.efd, one[:])
 }
 
 // wait blocks until a ring fd is readable, the deadline passes
@@ -87,7 +101,11 @@ func (p *poller) wait() error {
 		ready := false
 		for _, ev := range p.events[:n] {
 			if ev.Fd == wakeToken {
-				return ErrClosed
+				// Closed, or the deadline changed: reset the eventfd
+				// and let the loop decide.
+				var buf [8]byte
+				_, _ = unix.Read(p.efd, buf[:])
+				continue
 			}
 			ready = true
 		}
@@ -100,13 +118,7 @@ func (p *poller) wait() error {
 // wake makes blocked and future waits return ErrClosed.
 func (p *poller) wake() {
 	p.closed.Store(true)
-	p.fdMu.Lock()
-	defer p.fdMu.Unlock()
-	if p.fdClosed {
-		return
-	}
-	var one = [8]byte{1}
-	_, _ = unix.Write(p.efd, one[:])
+	p.kick()
 }
 
 // close releases the descriptors; no wait may be running.

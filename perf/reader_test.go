@@ -201,6 +201,23 @@ func testDeadlineAndAllocs(t *testing.T, r reader, e *emitter) {
 
 func testCloseUnblocks(t *testing.T, r reader) {
 	t.Helper()
+	// A deadline set while a read is blocked applies to that read.
+	r.SetDeadline(time.Time{})
+	blocked := make(chan error, 1)
+	go func() {
+		var rec Record
+		blocked <- r.ReadInto(&rec)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	r.SetDeadline(time.Now().Add(50 * time.Millisecond))
+	select {
+	case err := <-blocked:
+		mustErrorIs(t, err, os.ErrDeadlineExceeded, "deadline set during a blocked read")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a deadline set during a blocked read did not end it")
+	}
+	r.SetDeadline(time.Time{})
+
 	done := make(chan error, 1)
 	go func() {
 		var rec Record
