@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/purebpf/purebpf/sys"
 )
@@ -142,6 +143,9 @@ func Uprobe(prog FDer, opts UprobeOptions) (*Link, error) {
 			err = fmt.Errorf("no uprobe PMU (kernel built without CONFIG_UPROBE_EVENTS?): %w", ErrNotSupported)
 		}
 	case ProbeTraceFS:
+		if strings.ContainsAny(path, " \t\n") {
+			return nil, fmt.Errorf("%s: tracefs uprobe_events cannot express a path with whitespace; use the PMU", target)
+		}
 		label := filepath.Base(path)
 		if opts.Symbol != "" {
 			label = opts.Symbol
