@@ -182,9 +182,11 @@ var hostLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // program is a decoded program ready to run.
 type program struct {
-	code  []dinsn
-	insns insn.Instructions // the resolved program
-	slots []int             // slot -> instruction index, -1 for second lddw slots
+	code   []dinsn
+	runlen []uint32          // instructions from a slot to the end of its basic block
+	ones   []uint32          // runlen for step mode: all 1
+	insns  insn.Instructions // the resolved program
+	slots  []int             // slot -> instruction index, -1 for second lddw slots
 }
 
 var aluOps = map[uint8][2]op{ // code -> {64-bit X, 32-bit X}; K form is X+1
@@ -249,6 +251,23 @@ func (d *decoder) decode(is insn.Instructions) (*program, error) {
 			pc++
 		}
 		pc++
+	}
+	p.runlen, p.ones = make([]uint32, n), make([]uint32, n)
+	for pc := n - 1; pc >= 0; pc-- {
+		p.ones[pc] = 1
+		if p.slots[pc] < 0 {
+			continue // second slot of lddw
+		}
+		p.runlen[pc] = 1
+		if o := p.code[pc].op; o.straight() {
+			next := pc + 1
+			if o == opLdImm64 {
+				next = pc + 2
+			}
+			if next < n {
+				p.runlen[pc] += p.runlen[next]
+			}
+		}
 	}
 	last := resolved[len(resolved)-1]
 	if !last.IsExit() && !(last.OpCode == insn.OpJa || last.OpCode == insn.OpGotol) {
@@ -461,4 +480,10 @@ func pseudoName(s insn.PseudoSrc) string {
 		return "function address"
 	}
 	return "unknown"
+}
+
+// straight reports whether fast runs op and continues with the next slot
+// without leaving its basic block: arithmetic, lddw, and loads and stores.
+func (o op) straight() bool {
+	return o >= opAdd64X && o <= opNop || o >= opLdxB && o <= opStxDW || o == opLdImm64
 }

@@ -54,13 +54,31 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 	copy(regs[:11], r[:])
 	pc := 0
 	var err error
+	step := e.tracer != nil
 	for {
-		pc, left = e.fast(&regs, pc, left)
-		if left == 0 {
+		if e.tracer != nil {
+			// Trace: report the instruction and grant exactly it.
 			if left, err = e.refill(pc, &regs); err != nil {
 				goto fail
 			}
+		}
+		var why fastExit
+		pc, left, why = e.fast(&regs, pc, left, step)
+		switch why {
+		case fastStepped:
+			step = e.tracer != nil
 			continue
+		case fastNoFit:
+			if left == 0 {
+				err = fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
+				goto fail
+			}
+			step = true
+			continue
+		}
+		if left == 0 {
+			err = fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
+			goto fail
 		}
 		left--
 		in := &e.cur.code[pc]
@@ -174,581 +192,654 @@ fail:
 	return 0, &RunError{PC: pc, Err: err}
 }
 
-// fast runs instructions from pc until one needs exec's slow path or the
-// budget counter left reaches 0, and returns that pc and counter (the
-// instruction at pc has not run). It makes no calls, so that the Go
+// fastExit says why fast returned.
+type fastExit uint8
+
+const (
+	fastSlow    fastExit = iota // the instruction at pc needs exec's slow path
+	fastNoFit                   // the basic block at pc does not fit in the budget left
+	fastStepped                 // step mode ran its one instruction
+)
+
+// fast runs instructions from pc until one needs exec's slow path and
+// returns that pc and the budget left (the instruction at pc has not run).
+// The budget is charged per basic block on entry (p.runlen: the
+// instructions from a slot to the end of its block) and the unexecuted
+// rest refunded when it leaves early, so that counting is exact without a
+// per-instruction check. A block that does not fit, and tracing, use step
+// mode, which runs one instruction. fast makes no calls, so that the Go
 // compiler keeps its state in registers.
-func (e *Env) fast(rp *[16]uint64, pc int, left uint64) (int, uint64) {
+func (e *Env) fast(rp *[16]uint64, pc int, left uint64, step bool) (int, uint64, fastExit) {
 	regs := *rp
-	code := e.cur.code
+	p := e.cur
+	code, runs := p.code, p.runlen
+	if step {
+		code, runs = code[:pc+1], p.ones
+	}
 	c := &e.fc
 	c.stkLo = e.regions[0].Start
 	c.stkN = e.regions[0].End - c.stkLo
 	c.stack = e.stack[c.stkLo-e.stackBase:]
 	c.hot = e.hot
 	c.hotLo = e.hotLo
-	for left != 0 {
-		in := &code[pc]
-		switch in.op {
-		case opInvalid:
-			return pc, left
-		// 64-bit ALU
-		case opAdd64X:
-			regs[in.dst&15] += regs[in.src&15]
-		case opAdd64K:
-			regs[in.dst&15] += uint64(in.imm)
-		case opSub64X:
-			regs[in.dst&15] -= regs[in.src&15]
-		case opSub64K:
-			regs[in.dst&15] -= uint64(in.imm)
-		case opMul64X:
-			regs[in.dst&15] *= regs[in.src&15]
-		case opMul64K:
-			regs[in.dst&15] *= uint64(in.imm)
-		case opDiv64X:
-			regs[in.dst&15] = div64(regs[in.dst&15], regs[in.src&15])
-		case opDiv64K:
-			regs[in.dst&15] = div64(regs[in.dst&15], uint64(in.imm))
-		case opSDiv64X:
-			regs[in.dst&15] = sdiv64(regs[in.dst&15], regs[in.src&15])
-		case opSDiv64K:
-			regs[in.dst&15] = sdiv64(regs[in.dst&15], uint64(in.imm))
-		case opOr64X:
-			regs[in.dst&15] |= regs[in.src&15]
-		case opOr64K:
-			regs[in.dst&15] |= uint64(in.imm)
-		case opAnd64X:
-			regs[in.dst&15] &= regs[in.src&15]
-		case opAnd64K:
-			regs[in.dst&15] &= uint64(in.imm)
-		case opLsh64X:
-			regs[in.dst&15] <<= regs[in.src&15] & 63
-		case opLsh64K:
-			regs[in.dst&15] <<= uint64(in.imm) & 63
-		case opRsh64X:
-			regs[in.dst&15] >>= regs[in.src&15] & 63
-		case opRsh64K:
-			regs[in.dst&15] >>= uint64(in.imm) & 63
-		case opNeg64:
-			regs[in.dst&15] = -regs[in.dst&15]
-		case opMod64X:
-			regs[in.dst&15] = mod64(regs[in.dst&15], regs[in.src&15])
-		case opMod64K:
-			regs[in.dst&15] = mod64(regs[in.dst&15], uint64(in.imm))
-		case opSMod64X:
-			regs[in.dst&15] = smod64(regs[in.dst&15], regs[in.src&15])
-		case opSMod64K:
-			regs[in.dst&15] = smod64(regs[in.dst&15], uint64(in.imm))
-		case opXor64X:
-			regs[in.dst&15] ^= regs[in.src&15]
-		case opXor64K:
-			regs[in.dst&15] ^= uint64(in.imm)
-		case opMov64X:
-			regs[in.dst&15] = regs[in.src&15]
-		case opMov64K:
-			regs[in.dst&15] = uint64(in.imm)
-		case opMovSX8_64:
-			regs[in.dst&15] = uint64(int64(int8(regs[in.src&15])))
-		case opMovSX16_64:
-			regs[in.dst&15] = uint64(int64(int16(regs[in.src&15])))
-		case opMovSX32_64:
-			regs[in.dst&15] = uint64(int64(int32(regs[in.src&15])))
-		case opArsh64X:
-			regs[in.dst&15] = uint64(int64(regs[in.dst&15]) >> (regs[in.src&15] & 63))
-		case opArsh64K:
-			regs[in.dst&15] = uint64(int64(regs[in.dst&15]) >> (uint64(in.imm) & 63))
-		case opBswap16:
-			regs[in.dst&15] = uint64(bits.ReverseBytes16(uint16(regs[in.dst&15])))
-		case opBswap32:
-			regs[in.dst&15] = uint64(bits.ReverseBytes32(uint32(regs[in.dst&15])))
-		case opBswap64:
-			regs[in.dst&15] = bits.ReverseBytes64(regs[in.dst&15])
-
-		// 32-bit ALU: results are zero-extended.
-		case opAdd32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) + uint32(regs[in.src&15]))
-		case opAdd32K:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) + uint32(in.imm))
-		case opSub32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) - uint32(regs[in.src&15]))
-		case opSub32K:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) - uint32(in.imm))
-		case opMul32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) * uint32(regs[in.src&15]))
-		case opMul32K:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) * uint32(in.imm))
-		case opDiv32X:
-			regs[in.dst&15] = div32(regs[in.dst&15], regs[in.src&15])
-		case opDiv32K:
-			regs[in.dst&15] = div32(regs[in.dst&15], uint64(in.imm))
-		case opSDiv32X:
-			regs[in.dst&15] = sdiv32(regs[in.dst&15], regs[in.src&15])
-		case opSDiv32K:
-			regs[in.dst&15] = sdiv32(regs[in.dst&15], uint64(in.imm))
-		case opOr32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) | uint32(regs[in.src&15]))
-		case opOr32K:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) | uint32(in.imm))
-		case opAnd32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) & uint32(regs[in.src&15]))
-		case opAnd32K:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) & uint32(in.imm))
-		case opLsh32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) << (regs[in.src&15] & 31))
-		case opLsh32K:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) << (uint64(in.imm) & 31))
-		case opRsh32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) >> (regs[in.src&15] & 31))
-		case opRsh32K:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) >> (uint64(in.imm) & 31))
-		case opNeg32:
-			regs[in.dst&15] = uint64(-uint32(regs[in.dst&15]))
-		case opMod32X:
-			regs[in.dst&15] = mod32(regs[in.dst&15], regs[in.src&15])
-		case opMod32K:
-			regs[in.dst&15] = mod32(regs[in.dst&15], uint64(in.imm))
-		case opSMod32X:
-			regs[in.dst&15] = smod32(regs[in.dst&15], regs[in.src&15])
-		case opSMod32K:
-			regs[in.dst&15] = smod32(regs[in.dst&15], uint64(in.imm))
-		case opXor32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) ^ uint32(regs[in.src&15]))
-		case opXor32K:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) ^ uint32(in.imm))
-		case opMov32X:
-			regs[in.dst&15] = uint64(uint32(regs[in.src&15]))
-		case opMov32K:
-			regs[in.dst&15] = uint64(uint32(in.imm))
-		case opMovSX8_32:
-			regs[in.dst&15] = uint64(uint32(int32(int8(regs[in.src&15]))))
-		case opMovSX16_32:
-			regs[in.dst&15] = uint64(uint32(int32(int16(regs[in.src&15]))))
-		case opArsh32X:
-			regs[in.dst&15] = uint64(uint32(int32(regs[in.dst&15]) >> (regs[in.src&15] & 31)))
-		case opArsh32K:
-			regs[in.dst&15] = uint64(uint32(int32(regs[in.dst&15]) >> (uint64(in.imm) & 31)))
-		case opTrunc16:
-			regs[in.dst&15] = uint64(uint16(regs[in.dst&15]))
-		case opTrunc32:
-			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]))
-		case opNop:
-
-		// Jumps.
-		case opJa:
-			pc = int(in.off)
-			left--
-			continue
-		case opJeq64X:
-			if regs[in.dst&15] == regs[in.src&15] {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJeq64K:
-			if regs[in.dst&15] == uint64(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJgt64X:
-			if regs[in.dst&15] > regs[in.src&15] {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJgt64K:
-			if regs[in.dst&15] > uint64(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJge64X:
-			if regs[in.dst&15] >= regs[in.src&15] {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJge64K:
-			if regs[in.dst&15] >= uint64(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJset64X:
-			if regs[in.dst&15]&regs[in.src&15] != 0 {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJset64K:
-			if regs[in.dst&15]&uint64(in.imm) != 0 {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJne64X:
-			if regs[in.dst&15] != regs[in.src&15] {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJne64K:
-			if regs[in.dst&15] != uint64(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsgt64X:
-			if int64(regs[in.dst&15]) > int64(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsgt64K:
-			if int64(regs[in.dst&15]) > in.imm {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsge64X:
-			if int64(regs[in.dst&15]) >= int64(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsge64K:
-			if int64(regs[in.dst&15]) >= in.imm {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJlt64X:
-			if regs[in.dst&15] < regs[in.src&15] {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJlt64K:
-			if regs[in.dst&15] < uint64(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJle64X:
-			if regs[in.dst&15] <= regs[in.src&15] {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJle64K:
-			if regs[in.dst&15] <= uint64(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJslt64X:
-			if int64(regs[in.dst&15]) < int64(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJslt64K:
-			if int64(regs[in.dst&15]) < in.imm {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsle64X:
-			if int64(regs[in.dst&15]) <= int64(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsle64K:
-			if int64(regs[in.dst&15]) <= in.imm {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJeq32X:
-			if uint32(regs[in.dst&15]) == uint32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJeq32K:
-			if uint32(regs[in.dst&15]) == uint32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJgt32X:
-			if uint32(regs[in.dst&15]) > uint32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJgt32K:
-			if uint32(regs[in.dst&15]) > uint32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJge32X:
-			if uint32(regs[in.dst&15]) >= uint32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJge32K:
-			if uint32(regs[in.dst&15]) >= uint32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJset32X:
-			if uint32(regs[in.dst&15])&uint32(regs[in.src&15]) != 0 {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJset32K:
-			if uint32(regs[in.dst&15])&uint32(in.imm) != 0 {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJne32X:
-			if uint32(regs[in.dst&15]) != uint32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJne32K:
-			if uint32(regs[in.dst&15]) != uint32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsgt32X:
-			if int32(regs[in.dst&15]) > int32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsgt32K:
-			if int32(regs[in.dst&15]) > int32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsge32X:
-			if int32(regs[in.dst&15]) >= int32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsge32K:
-			if int32(regs[in.dst&15]) >= int32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJlt32X:
-			if uint32(regs[in.dst&15]) < uint32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJlt32K:
-			if uint32(regs[in.dst&15]) < uint32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJle32X:
-			if uint32(regs[in.dst&15]) <= uint32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJle32K:
-			if uint32(regs[in.dst&15]) <= uint32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJslt32X:
-			if int32(regs[in.dst&15]) < int32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJslt32K:
-			if int32(regs[in.dst&15]) < int32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsle32X:
-			if int32(regs[in.dst&15]) <= int32(regs[in.src&15]) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opJsle32K:
-			if int32(regs[in.dst&15]) <= int32(in.imm) {
-				pc = int(in.off)
-				left--
-				continue
-			}
-		case opMayGoto:
-			if e.loops == 0 {
-				pc = int(in.off)
-				left--
-				continue
-			}
-			e.loops--
-		case opLdImm64:
-			regs[in.dst&15] = uint64(in.imm)
-			pc += 2
-			left--
-			continue
-
-		// Memory: the stack and the hot region inline, the rest in exec.
-		case opLdxB, opLdxSB:
-			a := regs[in.src&15] + uint64(in.off)
-			var v uint8
-			if a-c.stkLo < c.stkN {
-				v = c.stack[a-c.stkLo]
-			} else if a-c.hotLo < uint64(len(c.hot)) {
-				v = c.hot[a-c.hotLo]
-			} else {
-				*rp = regs
-				return pc, left
-			}
-			if in.op == opLdxSB {
-				regs[in.dst&15] = uint64(int64(int8(v)))
-			} else {
-				regs[in.dst&15] = uint64(v)
-			}
-		case opLdxH, opLdxSH:
-			a := regs[in.src&15] + uint64(in.off)
-			var b []byte
-			if a-c.stkLo <= c.stkN-2 {
-				b = c.stack[a-c.stkLo:]
-			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
-				b = c.hot[a-c.hotLo:]
-			} else {
-				*rp = regs
-				return pc, left
-			}
-			v := ne.Uint16(b)
-			if in.op == opLdxSH {
-				regs[in.dst&15] = uint64(int64(int16(v)))
-			} else {
-				regs[in.dst&15] = uint64(v)
-			}
-		case opLdxW, opLdxSW:
-			a := regs[in.src&15] + uint64(in.off)
-			var b []byte
-			if a-c.stkLo <= c.stkN-4 {
-				b = c.stack[a-c.stkLo:]
-			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
-				b = c.hot[a-c.hotLo:]
-			} else {
-				*rp = regs
-				return pc, left
-			}
-			v := ne.Uint32(b)
-			if in.op == opLdxSW {
-				regs[in.dst&15] = uint64(int64(int32(v)))
-			} else {
-				regs[in.dst&15] = uint64(v)
-			}
-		case opLdxDW:
-			a := regs[in.src&15] + uint64(in.off)
-			var b []byte
-			if a-c.stkLo <= c.stkN-8 {
-				b = c.stack[a-c.stkLo:]
-			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
-				b = c.hot[a-c.hotLo:]
-			} else {
-				*rp = regs
-				return pc, left
-			}
-			regs[in.dst&15] = ne.Uint64(b)
-		case opStB, opStxB:
-			v := regs[in.src&15]
-			if in.op == opStB {
-				v = uint64(in.imm)
-			}
-			a := regs[in.dst&15] + uint64(in.off)
-			if a-c.stkLo < c.stkN {
-				c.stack[a-c.stkLo] = uint8(v)
-			} else if a-c.hotLo < uint64(len(c.hot)) {
-				c.hot[a-c.hotLo] = uint8(v)
-			} else {
-				*rp = regs
-				return pc, left
-			}
-		case opStH, opStxH:
-			v := regs[in.src&15]
-			if in.op == opStH {
-				v = uint64(in.imm)
-			}
-			a := regs[in.dst&15] + uint64(in.off)
-			var b []byte
-			if a-c.stkLo <= c.stkN-2 {
-				b = c.stack[a-c.stkLo:]
-			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
-				b = c.hot[a-c.hotLo:]
-			} else {
-				*rp = regs
-				return pc, left
-			}
-			ne.PutUint16(b, uint16(v))
-		case opStW, opStxW:
-			v := regs[in.src&15]
-			if in.op == opStW {
-				v = uint64(in.imm)
-			}
-			a := regs[in.dst&15] + uint64(in.off)
-			var b []byte
-			if a-c.stkLo <= c.stkN-4 {
-				b = c.stack[a-c.stkLo:]
-			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
-				b = c.hot[a-c.hotLo:]
-			} else {
-				*rp = regs
-				return pc, left
-			}
-			ne.PutUint32(b, uint32(v))
-		case opStDW, opStxDW:
-			v := regs[in.src&15]
-			if in.op == opStDW {
-				v = uint64(in.imm)
-			}
-			a := regs[in.dst&15] + uint64(in.off)
-			var b []byte
-			if a-c.stkLo <= c.stkN-8 {
-				b = c.stack[a-c.stkLo:]
-			} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
-				b = c.hot[a-c.hotLo:]
-			} else {
-				*rp = regs
-				return pc, left
-			}
-			ne.PutUint64(b, v)
-		default:
+	entered := false
+outer:
+	for {
+		if uint(pc) >= uint(len(code)) || (step && entered) {
 			*rp = regs
-			return pc, left
+			return pc, left, fastStepped
 		}
-		pc++
-		left--
+		rl := uint64(runs[pc])
+		if rl > left {
+			*rp = regs
+			return pc, left, fastNoFit
+		}
+		left -= rl
+		entered = true
+		for uint(pc) < uint(len(code)) {
+			in := &code[pc]
+			switch in.op {
+			case opInvalid:
+				*rp = regs
+				return pc, left + uint64(runs[pc]), fastSlow
+			// 64-bit ALU
+			case opAdd64X:
+				regs[in.dst&15] += regs[in.src&15]
+			case opAdd64K:
+				regs[in.dst&15] += uint64(in.imm)
+			case opSub64X:
+				regs[in.dst&15] -= regs[in.src&15]
+			case opSub64K:
+				regs[in.dst&15] -= uint64(in.imm)
+			case opMul64X:
+				regs[in.dst&15] *= regs[in.src&15]
+			case opMul64K:
+				regs[in.dst&15] *= uint64(in.imm)
+			case opDiv64X:
+				regs[in.dst&15] = div64(regs[in.dst&15], regs[in.src&15])
+			case opDiv64K:
+				regs[in.dst&15] = div64(regs[in.dst&15], uint64(in.imm))
+			case opSDiv64X:
+				regs[in.dst&15] = sdiv64(regs[in.dst&15], regs[in.src&15])
+			case opSDiv64K:
+				regs[in.dst&15] = sdiv64(regs[in.dst&15], uint64(in.imm))
+			case opOr64X:
+				regs[in.dst&15] |= regs[in.src&15]
+			case opOr64K:
+				regs[in.dst&15] |= uint64(in.imm)
+			case opAnd64X:
+				regs[in.dst&15] &= regs[in.src&15]
+			case opAnd64K:
+				regs[in.dst&15] &= uint64(in.imm)
+			case opLsh64X:
+				regs[in.dst&15] <<= regs[in.src&15] & 63
+			case opLsh64K:
+				regs[in.dst&15] <<= uint64(in.imm) & 63
+			case opRsh64X:
+				regs[in.dst&15] >>= regs[in.src&15] & 63
+			case opRsh64K:
+				regs[in.dst&15] >>= uint64(in.imm) & 63
+			case opNeg64:
+				regs[in.dst&15] = -regs[in.dst&15]
+			case opMod64X:
+				regs[in.dst&15] = mod64(regs[in.dst&15], regs[in.src&15])
+			case opMod64K:
+				regs[in.dst&15] = mod64(regs[in.dst&15], uint64(in.imm))
+			case opSMod64X:
+				regs[in.dst&15] = smod64(regs[in.dst&15], regs[in.src&15])
+			case opSMod64K:
+				regs[in.dst&15] = smod64(regs[in.dst&15], uint64(in.imm))
+			case opXor64X:
+				regs[in.dst&15] ^= regs[in.src&15]
+			case opXor64K:
+				regs[in.dst&15] ^= uint64(in.imm)
+			case opMov64X:
+				regs[in.dst&15] = regs[in.src&15]
+			case opMov64K:
+				regs[in.dst&15] = uint64(in.imm)
+			case opMovSX8_64:
+				regs[in.dst&15] = uint64(int64(int8(regs[in.src&15])))
+			case opMovSX16_64:
+				regs[in.dst&15] = uint64(int64(int16(regs[in.src&15])))
+			case opMovSX32_64:
+				regs[in.dst&15] = uint64(int64(int32(regs[in.src&15])))
+			case opArsh64X:
+				regs[in.dst&15] = uint64(int64(regs[in.dst&15]) >> (regs[in.src&15] & 63))
+			case opArsh64K:
+				regs[in.dst&15] = uint64(int64(regs[in.dst&15]) >> (uint64(in.imm) & 63))
+			case opBswap16:
+				regs[in.dst&15] = uint64(bits.ReverseBytes16(uint16(regs[in.dst&15])))
+			case opBswap32:
+				regs[in.dst&15] = uint64(bits.ReverseBytes32(uint32(regs[in.dst&15])))
+			case opBswap64:
+				regs[in.dst&15] = bits.ReverseBytes64(regs[in.dst&15])
+
+			// 32-bit ALU: results are zero-extended.
+			case opAdd32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) + uint32(regs[in.src&15]))
+			case opAdd32K:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) + uint32(in.imm))
+			case opSub32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) - uint32(regs[in.src&15]))
+			case opSub32K:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) - uint32(in.imm))
+			case opMul32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) * uint32(regs[in.src&15]))
+			case opMul32K:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) * uint32(in.imm))
+			case opDiv32X:
+				regs[in.dst&15] = div32(regs[in.dst&15], regs[in.src&15])
+			case opDiv32K:
+				regs[in.dst&15] = div32(regs[in.dst&15], uint64(in.imm))
+			case opSDiv32X:
+				regs[in.dst&15] = sdiv32(regs[in.dst&15], regs[in.src&15])
+			case opSDiv32K:
+				regs[in.dst&15] = sdiv32(regs[in.dst&15], uint64(in.imm))
+			case opOr32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) | uint32(regs[in.src&15]))
+			case opOr32K:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) | uint32(in.imm))
+			case opAnd32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) & uint32(regs[in.src&15]))
+			case opAnd32K:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) & uint32(in.imm))
+			case opLsh32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) << (regs[in.src&15] & 31))
+			case opLsh32K:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) << (uint64(in.imm) & 31))
+			case opRsh32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) >> (regs[in.src&15] & 31))
+			case opRsh32K:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) >> (uint64(in.imm) & 31))
+			case opNeg32:
+				regs[in.dst&15] = uint64(-uint32(regs[in.dst&15]))
+			case opMod32X:
+				regs[in.dst&15] = mod32(regs[in.dst&15], regs[in.src&15])
+			case opMod32K:
+				regs[in.dst&15] = mod32(regs[in.dst&15], uint64(in.imm))
+			case opSMod32X:
+				regs[in.dst&15] = smod32(regs[in.dst&15], regs[in.src&15])
+			case opSMod32K:
+				regs[in.dst&15] = smod32(regs[in.dst&15], uint64(in.imm))
+			case opXor32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) ^ uint32(regs[in.src&15]))
+			case opXor32K:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) ^ uint32(in.imm))
+			case opMov32X:
+				regs[in.dst&15] = uint64(uint32(regs[in.src&15]))
+			case opMov32K:
+				regs[in.dst&15] = uint64(uint32(in.imm))
+			case opMovSX8_32:
+				regs[in.dst&15] = uint64(uint32(int32(int8(regs[in.src&15]))))
+			case opMovSX16_32:
+				regs[in.dst&15] = uint64(uint32(int32(int16(regs[in.src&15]))))
+			case opArsh32X:
+				regs[in.dst&15] = uint64(uint32(int32(regs[in.dst&15]) >> (regs[in.src&15] & 31)))
+			case opArsh32K:
+				regs[in.dst&15] = uint64(uint32(int32(regs[in.dst&15]) >> (uint64(in.imm) & 31)))
+			case opTrunc16:
+				regs[in.dst&15] = uint64(uint16(regs[in.dst&15]))
+			case opTrunc32:
+				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]))
+			case opNop:
+
+			// Jumps.
+			case opJa:
+				pc = int(in.off)
+				continue outer
+			case opJeq64X:
+				if regs[in.dst&15] == regs[in.src&15] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJeq64K:
+				if regs[in.dst&15] == uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJgt64X:
+				if regs[in.dst&15] > regs[in.src&15] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJgt64K:
+				if regs[in.dst&15] > uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJge64X:
+				if regs[in.dst&15] >= regs[in.src&15] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJge64K:
+				if regs[in.dst&15] >= uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJset64X:
+				if regs[in.dst&15]&regs[in.src&15] != 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJset64K:
+				if regs[in.dst&15]&uint64(in.imm) != 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJne64X:
+				if regs[in.dst&15] != regs[in.src&15] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJne64K:
+				if regs[in.dst&15] != uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsgt64X:
+				if int64(regs[in.dst&15]) > int64(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsgt64K:
+				if int64(regs[in.dst&15]) > in.imm {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsge64X:
+				if int64(regs[in.dst&15]) >= int64(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsge64K:
+				if int64(regs[in.dst&15]) >= in.imm {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJlt64X:
+				if regs[in.dst&15] < regs[in.src&15] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJlt64K:
+				if regs[in.dst&15] < uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJle64X:
+				if regs[in.dst&15] <= regs[in.src&15] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJle64K:
+				if regs[in.dst&15] <= uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJslt64X:
+				if int64(regs[in.dst&15]) < int64(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJslt64K:
+				if int64(regs[in.dst&15]) < in.imm {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsle64X:
+				if int64(regs[in.dst&15]) <= int64(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsle64K:
+				if int64(regs[in.dst&15]) <= in.imm {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJeq32X:
+				if uint32(regs[in.dst&15]) == uint32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJeq32K:
+				if uint32(regs[in.dst&15]) == uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJgt32X:
+				if uint32(regs[in.dst&15]) > uint32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJgt32K:
+				if uint32(regs[in.dst&15]) > uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJge32X:
+				if uint32(regs[in.dst&15]) >= uint32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJge32K:
+				if uint32(regs[in.dst&15]) >= uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJset32X:
+				if uint32(regs[in.dst&15])&uint32(regs[in.src&15]) != 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJset32K:
+				if uint32(regs[in.dst&15])&uint32(in.imm) != 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJne32X:
+				if uint32(regs[in.dst&15]) != uint32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJne32K:
+				if uint32(regs[in.dst&15]) != uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsgt32X:
+				if int32(regs[in.dst&15]) > int32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsgt32K:
+				if int32(regs[in.dst&15]) > int32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsge32X:
+				if int32(regs[in.dst&15]) >= int32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsge32K:
+				if int32(regs[in.dst&15]) >= int32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJlt32X:
+				if uint32(regs[in.dst&15]) < uint32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJlt32K:
+				if uint32(regs[in.dst&15]) < uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJle32X:
+				if uint32(regs[in.dst&15]) <= uint32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJle32K:
+				if uint32(regs[in.dst&15]) <= uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJslt32X:
+				if int32(regs[in.dst&15]) < int32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJslt32K:
+				if int32(regs[in.dst&15]) < int32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsle32X:
+				if int32(regs[in.dst&15]) <= int32(regs[in.src&15]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsle32K:
+				if int32(regs[in.dst&15]) <= int32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opMayGoto:
+				if e.loops == 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				e.loops--
+				pc++
+				continue outer
+			case opLdImm64:
+				regs[in.dst&15] = uint64(in.imm)
+				pc += 2
+				continue
+
+			// Memory: the stack and the hot region inline, the rest in exec.
+			case opLdxB, opLdxSB:
+				a := regs[in.src&15] + uint64(in.off)
+				var v uint8
+				if a-c.stkLo < c.stkN {
+					v = c.stack[a-c.stkLo]
+				} else if a-c.hotLo < uint64(len(c.hot)) {
+					v = c.hot[a-c.hotLo]
+				} else {
+					*rp = regs
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				if in.op == opLdxSB {
+					regs[in.dst&15] = uint64(int64(int8(v)))
+				} else {
+					regs[in.dst&15] = uint64(v)
+				}
+			case opLdxH, opLdxSH:
+				a := regs[in.src&15] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-2 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					*rp = regs
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				v := ne.Uint16(b)
+				if in.op == opLdxSH {
+					regs[in.dst&15] = uint64(int64(int16(v)))
+				} else {
+					regs[in.dst&15] = uint64(v)
+				}
+			case opLdxW, opLdxSW:
+				a := regs[in.src&15] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-4 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					*rp = regs
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				v := ne.Uint32(b)
+				if in.op == opLdxSW {
+					regs[in.dst&15] = uint64(int64(int32(v)))
+				} else {
+					regs[in.dst&15] = uint64(v)
+				}
+			case opLdxDW:
+				a := regs[in.src&15] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-8 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					*rp = regs
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				regs[in.dst&15] = ne.Uint64(b)
+			case opStB, opStxB:
+				v := regs[in.src&15]
+				if in.op == opStB {
+					v = uint64(in.imm)
+				}
+				a := regs[in.dst&15] + uint64(in.off)
+				if a-c.stkLo < c.stkN {
+					c.stack[a-c.stkLo] = uint8(v)
+				} else if a-c.hotLo < uint64(len(c.hot)) {
+					c.hot[a-c.hotLo] = uint8(v)
+				} else {
+					*rp = regs
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+			case opStH, opStxH:
+				v := regs[in.src&15]
+				if in.op == opStH {
+					v = uint64(in.imm)
+				}
+				a := regs[in.dst&15] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-2 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					*rp = regs
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				ne.PutUint16(b, uint16(v))
+			case opStW, opStxW:
+				v := regs[in.src&15]
+				if in.op == opStW {
+					v = uint64(in.imm)
+				}
+				a := regs[in.dst&15] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-4 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					*rp = regs
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				ne.PutUint32(b, uint32(v))
+			case opStDW, opStxDW:
+				v := regs[in.src&15]
+				if in.op == opStDW {
+					v = uint64(in.imm)
+				}
+				a := regs[in.dst&15] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-8 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					*rp = regs
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				ne.PutUint64(b, v)
+			default:
+				*rp = regs
+				return pc, left + uint64(runs[pc]), fastSlow
+			}
+			pc++
+		}
 	}
-	*rp = regs
-	return pc, left
 }
 
 func div64(d, s uint64) uint64 {
@@ -921,11 +1012,10 @@ func atomicOp(e *Env, in *dinsn, regs *[16]uint64) error {
 // errHalted is the internal marker of a helper that returned ErrHalt.
 var errHalted = errors.New("halted")
 
-// refill is called when the local budget counter reaches 0: without a
-// tracer the budget is exhausted; with one, it reports the instruction
-// about to run and grants one more.
+// refill runs before every instruction of a traced run: it reports the
+// instruction about to run and grants it from the remaining budget.
 func (e *Env) refill(pc int, regs *[16]uint64) (uint64, error) {
-	if e.tracer == nil || e.rest == 0 {
+	if e.rest == 0 {
 		return 0, fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
 	}
 	e.rest--
