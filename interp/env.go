@@ -61,6 +61,7 @@ type Env struct {
 	hot   []byte
 	hotLo uint64
 	fc    fastCache
+	reg   regFile // the registers of the running program
 
 	stack     []byte // MaxCallFrames * StackSize bytes
 	stackBase uint64 // address of stack[0]
@@ -305,7 +306,8 @@ func permFor(write bool) Perm {
 // ErrMemoryAccess, ErrHelper or ErrContext and name the helper. For the
 // JIT; the interpreter calls helpers itself.
 func (e *Env) Call(fn insn.HelperFunc, r1, r2, r3, r4, r5 uint64) (uint64, error) {
-	regs := [16]uint64{1: r1, 2: r2, 3: r3, 4: r4, 5: r5}
+	var regs regFile
+	regs[1], regs[2], regs[3], regs[4], regs[5] = r1, r2, r3, r4, r5
 	ret, err := e.callHelper(&dinsn{op: opCall, imm: int64(fn)}, &regs)
 	if err == errHalted {
 		return ret, ErrHalt

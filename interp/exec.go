@@ -50,20 +50,21 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 	if e.tracer != nil {
 		left, e.rest = 0, e.budget
 	}
-	var regs [16]uint64
-	copy(regs[:11], r[:])
+	regs := &e.reg
+	copy(regs[:11], r[:]) // only r0..r10 are ever used
+
 	pc := 0
 	var err error
 	step := e.tracer != nil
 	for {
 		if e.tracer != nil {
 			// Trace: report the instruction and grant exactly it.
-			if left, err = e.refill(pc, &regs); err != nil {
+			if left, err = e.refill(pc, regs); err != nil {
 				goto fail
 			}
 		}
 		var why fastExit
-		pc, left, why = e.fast(&regs, pc, left, step)
+		pc, left, why = e.fast(pc, left, step)
 		switch why {
 		case fastStepped:
 			step = e.tracer != nil
@@ -85,7 +86,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 		switch in.op {
 		case opCall, opCallX:
 			var ret uint64
-			if ret, err = e.callHelper(in, &regs); err != nil {
+			if ret, err = e.callHelper(in, regs); err != nil {
 				if err == errHalted {
 					copy(r[:], regs[:11])
 					e.executed = e.budget - left - e.rest
@@ -95,13 +96,13 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			}
 			regs[0] = ret
 		case opTailCall:
-			if e.tailCall(&regs) {
+			if e.tailCall(regs) {
 				pc = 0
 				continue
 			}
 			// kernel: a failed tail call continues with the next instruction
 		case opCallLocal:
-			if err = e.pushFrame(pc+1, &regs); err != nil {
+			if err = e.pushFrame(pc+1, regs); err != nil {
 				goto fail
 			}
 			pc = int(in.off)
@@ -116,32 +117,32 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 				}
 				return regs[0], nil
 			}
-			pc = e.popFrame(&regs)
+			pc = e.popFrame(regs)
 			continue
 		case opAtomicW, opAtomicDW:
-			if err = atomicOp(e, in, &regs); err != nil {
+			if err = atomicOp(e, in, regs); err != nil {
 				goto fail
 			}
 		case opLdxB, opLdxH, opLdxW, opLdxDW, opLoadAcq:
 			var b []byte
-			if b, err = e.find(regs[in.src&15]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
 				goto fail
 			}
-			regs[in.dst&15] = loadN(b)
+			regs[in.dst] = loadN(b)
 		case opLdxSB, opLdxSH, opLdxSW:
 			var b []byte
-			if b, err = e.find(regs[in.src&15]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
 				goto fail
 			}
 			v := loadN(b)
 			sh := 64 - 8*uint(in.sz)
-			regs[in.dst&15] = uint64(int64(v<<sh) >> sh)
+			regs[in.dst] = uint64(int64(v<<sh) >> sh)
 		case opStB, opStH, opStW, opStDW, opStxB, opStxH, opStxW, opStxDW, opStoreRel:
 			var b []byte
-			if b, err = e.find(regs[in.dst&15]+uint64(int64(in.off)), int(in.sz), true); err != nil {
+			if b, err = e.find(regs[in.dst]+uint64(int64(in.off)), int(in.sz), true); err != nil {
 				goto fail
 			}
-			v := regs[in.src&15]
+			v := regs[in.src]
 			if in.op >= opStB && in.op <= opStDW {
 				v = uint64(in.imm)
 			}
@@ -151,13 +152,13 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			if addr, err = e.mapValueAddr(e.curVM, int(in.imm), uint64(in.off)); err != nil {
 				goto fail
 			}
-			regs[in.dst&15] = addr
+			regs[in.dst] = addr
 			pc += 2
 			continue
 		case opLdAbs, opLdInd:
 			off := int64(int32(in.imm))
 			if in.op == opLdInd {
-				off = int64(int32(uint32(regs[in.src&15]) + uint32(in.imm)))
+				off = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
 			}
 			pkt := e.Packet()
 			n := int64(in.sz)
@@ -209,8 +210,8 @@ const (
 // per-instruction check. A block that does not fit, and tracing, use step
 // mode, which runs one instruction. fast makes no calls, so that the Go
 // compiler keeps its state in registers.
-func (e *Env) fast(rp *[16]uint64, pc int, left uint64, step bool) (int, uint64, fastExit) {
-	regs := *rp
+func (e *Env) fast(pc int, left uint64, step bool) (int, uint64, fastExit) {
+	regs := &e.reg
 	p := e.cur
 	code, runs := p.code, p.runlen
 	if step {
@@ -226,12 +227,10 @@ func (e *Env) fast(rp *[16]uint64, pc int, left uint64, step bool) (int, uint64,
 outer:
 	for {
 		if uint(pc) >= uint(len(code)) || (step && entered) {
-			*rp = regs
 			return pc, left, fastStepped
 		}
 		rl := uint64(runs[pc])
 		if rl > left {
-			*rp = regs
 			return pc, left, fastNoFit
 		}
 		left -= rl
@@ -240,147 +239,146 @@ outer:
 			in := &code[pc]
 			switch in.op {
 			case opInvalid:
-				*rp = regs
 				return pc, left + uint64(runs[pc]), fastSlow
 			// 64-bit ALU
 			case opAdd64X:
-				regs[in.dst&15] += regs[in.src&15]
+				regs[in.dst] += regs[in.src]
 			case opAdd64K:
-				regs[in.dst&15] += uint64(in.imm)
+				regs[in.dst] += uint64(in.imm)
 			case opSub64X:
-				regs[in.dst&15] -= regs[in.src&15]
+				regs[in.dst] -= regs[in.src]
 			case opSub64K:
-				regs[in.dst&15] -= uint64(in.imm)
+				regs[in.dst] -= uint64(in.imm)
 			case opMul64X:
-				regs[in.dst&15] *= regs[in.src&15]
+				regs[in.dst] *= regs[in.src]
 			case opMul64K:
-				regs[in.dst&15] *= uint64(in.imm)
+				regs[in.dst] *= uint64(in.imm)
 			case opDiv64X:
-				regs[in.dst&15] = div64(regs[in.dst&15], regs[in.src&15])
+				regs[in.dst] = div64(regs[in.dst], regs[in.src])
 			case opDiv64K:
-				regs[in.dst&15] = div64(regs[in.dst&15], uint64(in.imm))
+				regs[in.dst] = div64(regs[in.dst], uint64(in.imm))
 			case opSDiv64X:
-				regs[in.dst&15] = sdiv64(regs[in.dst&15], regs[in.src&15])
+				regs[in.dst] = sdiv64(regs[in.dst], regs[in.src])
 			case opSDiv64K:
-				regs[in.dst&15] = sdiv64(regs[in.dst&15], uint64(in.imm))
+				regs[in.dst] = sdiv64(regs[in.dst], uint64(in.imm))
 			case opOr64X:
-				regs[in.dst&15] |= regs[in.src&15]
+				regs[in.dst] |= regs[in.src]
 			case opOr64K:
-				regs[in.dst&15] |= uint64(in.imm)
+				regs[in.dst] |= uint64(in.imm)
 			case opAnd64X:
-				regs[in.dst&15] &= regs[in.src&15]
+				regs[in.dst] &= regs[in.src]
 			case opAnd64K:
-				regs[in.dst&15] &= uint64(in.imm)
+				regs[in.dst] &= uint64(in.imm)
 			case opLsh64X:
-				regs[in.dst&15] <<= regs[in.src&15] & 63
+				regs[in.dst] <<= regs[in.src] & 63
 			case opLsh64K:
-				regs[in.dst&15] <<= uint64(in.imm) & 63
+				regs[in.dst] <<= uint64(in.imm) & 63
 			case opRsh64X:
-				regs[in.dst&15] >>= regs[in.src&15] & 63
+				regs[in.dst] >>= regs[in.src] & 63
 			case opRsh64K:
-				regs[in.dst&15] >>= uint64(in.imm) & 63
+				regs[in.dst] >>= uint64(in.imm) & 63
 			case opNeg64:
-				regs[in.dst&15] = -regs[in.dst&15]
+				regs[in.dst] = -regs[in.dst]
 			case opMod64X:
-				regs[in.dst&15] = mod64(regs[in.dst&15], regs[in.src&15])
+				regs[in.dst] = mod64(regs[in.dst], regs[in.src])
 			case opMod64K:
-				regs[in.dst&15] = mod64(regs[in.dst&15], uint64(in.imm))
+				regs[in.dst] = mod64(regs[in.dst], uint64(in.imm))
 			case opSMod64X:
-				regs[in.dst&15] = smod64(regs[in.dst&15], regs[in.src&15])
+				regs[in.dst] = smod64(regs[in.dst], regs[in.src])
 			case opSMod64K:
-				regs[in.dst&15] = smod64(regs[in.dst&15], uint64(in.imm))
+				regs[in.dst] = smod64(regs[in.dst], uint64(in.imm))
 			case opXor64X:
-				regs[in.dst&15] ^= regs[in.src&15]
+				regs[in.dst] ^= regs[in.src]
 			case opXor64K:
-				regs[in.dst&15] ^= uint64(in.imm)
+				regs[in.dst] ^= uint64(in.imm)
 			case opMov64X:
-				regs[in.dst&15] = regs[in.src&15]
+				regs[in.dst] = regs[in.src]
 			case opMov64K:
-				regs[in.dst&15] = uint64(in.imm)
+				regs[in.dst] = uint64(in.imm)
 			case opMovSX8_64:
-				regs[in.dst&15] = uint64(int64(int8(regs[in.src&15])))
+				regs[in.dst] = uint64(int64(int8(regs[in.src])))
 			case opMovSX16_64:
-				regs[in.dst&15] = uint64(int64(int16(regs[in.src&15])))
+				regs[in.dst] = uint64(int64(int16(regs[in.src])))
 			case opMovSX32_64:
-				regs[in.dst&15] = uint64(int64(int32(regs[in.src&15])))
+				regs[in.dst] = uint64(int64(int32(regs[in.src])))
 			case opArsh64X:
-				regs[in.dst&15] = uint64(int64(regs[in.dst&15]) >> (regs[in.src&15] & 63))
+				regs[in.dst] = uint64(int64(regs[in.dst]) >> (regs[in.src] & 63))
 			case opArsh64K:
-				regs[in.dst&15] = uint64(int64(regs[in.dst&15]) >> (uint64(in.imm) & 63))
+				regs[in.dst] = uint64(int64(regs[in.dst]) >> (uint64(in.imm) & 63))
 			case opBswap16:
-				regs[in.dst&15] = uint64(bits.ReverseBytes16(uint16(regs[in.dst&15])))
+				regs[in.dst] = uint64(bits.ReverseBytes16(uint16(regs[in.dst])))
 			case opBswap32:
-				regs[in.dst&15] = uint64(bits.ReverseBytes32(uint32(regs[in.dst&15])))
+				regs[in.dst] = uint64(bits.ReverseBytes32(uint32(regs[in.dst])))
 			case opBswap64:
-				regs[in.dst&15] = bits.ReverseBytes64(regs[in.dst&15])
+				regs[in.dst] = bits.ReverseBytes64(regs[in.dst])
 
 			// 32-bit ALU: results are zero-extended.
 			case opAdd32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) + uint32(regs[in.src&15]))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) + uint32(regs[in.src]))
 			case opAdd32K:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) + uint32(in.imm))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) + uint32(in.imm))
 			case opSub32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) - uint32(regs[in.src&15]))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) - uint32(regs[in.src]))
 			case opSub32K:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) - uint32(in.imm))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) - uint32(in.imm))
 			case opMul32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) * uint32(regs[in.src&15]))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) * uint32(regs[in.src]))
 			case opMul32K:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) * uint32(in.imm))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) * uint32(in.imm))
 			case opDiv32X:
-				regs[in.dst&15] = div32(regs[in.dst&15], regs[in.src&15])
+				regs[in.dst] = div32(regs[in.dst], regs[in.src])
 			case opDiv32K:
-				regs[in.dst&15] = div32(regs[in.dst&15], uint64(in.imm))
+				regs[in.dst] = div32(regs[in.dst], uint64(in.imm))
 			case opSDiv32X:
-				regs[in.dst&15] = sdiv32(regs[in.dst&15], regs[in.src&15])
+				regs[in.dst] = sdiv32(regs[in.dst], regs[in.src])
 			case opSDiv32K:
-				regs[in.dst&15] = sdiv32(regs[in.dst&15], uint64(in.imm))
+				regs[in.dst] = sdiv32(regs[in.dst], uint64(in.imm))
 			case opOr32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) | uint32(regs[in.src&15]))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) | uint32(regs[in.src]))
 			case opOr32K:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) | uint32(in.imm))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) | uint32(in.imm))
 			case opAnd32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) & uint32(regs[in.src&15]))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) & uint32(regs[in.src]))
 			case opAnd32K:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) & uint32(in.imm))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) & uint32(in.imm))
 			case opLsh32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) << (regs[in.src&15] & 31))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) << (regs[in.src] & 31))
 			case opLsh32K:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) << (uint64(in.imm) & 31))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) << (uint64(in.imm) & 31))
 			case opRsh32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) >> (regs[in.src&15] & 31))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) >> (regs[in.src] & 31))
 			case opRsh32K:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) >> (uint64(in.imm) & 31))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) >> (uint64(in.imm) & 31))
 			case opNeg32:
-				regs[in.dst&15] = uint64(-uint32(regs[in.dst&15]))
+				regs[in.dst] = uint64(-uint32(regs[in.dst]))
 			case opMod32X:
-				regs[in.dst&15] = mod32(regs[in.dst&15], regs[in.src&15])
+				regs[in.dst] = mod32(regs[in.dst], regs[in.src])
 			case opMod32K:
-				regs[in.dst&15] = mod32(regs[in.dst&15], uint64(in.imm))
+				regs[in.dst] = mod32(regs[in.dst], uint64(in.imm))
 			case opSMod32X:
-				regs[in.dst&15] = smod32(regs[in.dst&15], regs[in.src&15])
+				regs[in.dst] = smod32(regs[in.dst], regs[in.src])
 			case opSMod32K:
-				regs[in.dst&15] = smod32(regs[in.dst&15], uint64(in.imm))
+				regs[in.dst] = smod32(regs[in.dst], uint64(in.imm))
 			case opXor32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) ^ uint32(regs[in.src&15]))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) ^ uint32(regs[in.src]))
 			case opXor32K:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]) ^ uint32(in.imm))
+				regs[in.dst] = uint64(uint32(regs[in.dst]) ^ uint32(in.imm))
 			case opMov32X:
-				regs[in.dst&15] = uint64(uint32(regs[in.src&15]))
+				regs[in.dst] = uint64(uint32(regs[in.src]))
 			case opMov32K:
-				regs[in.dst&15] = uint64(uint32(in.imm))
+				regs[in.dst] = uint64(uint32(in.imm))
 			case opMovSX8_32:
-				regs[in.dst&15] = uint64(uint32(int32(int8(regs[in.src&15]))))
+				regs[in.dst] = uint64(uint32(int32(int8(regs[in.src]))))
 			case opMovSX16_32:
-				regs[in.dst&15] = uint64(uint32(int32(int16(regs[in.src&15]))))
+				regs[in.dst] = uint64(uint32(int32(int16(regs[in.src]))))
 			case opArsh32X:
-				regs[in.dst&15] = uint64(uint32(int32(regs[in.dst&15]) >> (regs[in.src&15] & 31)))
+				regs[in.dst] = uint64(uint32(int32(regs[in.dst]) >> (regs[in.src] & 31)))
 			case opArsh32K:
-				regs[in.dst&15] = uint64(uint32(int32(regs[in.dst&15]) >> (uint64(in.imm) & 31)))
+				regs[in.dst] = uint64(uint32(int32(regs[in.dst]) >> (uint64(in.imm) & 31)))
 			case opTrunc16:
-				regs[in.dst&15] = uint64(uint16(regs[in.dst&15]))
+				regs[in.dst] = uint64(uint16(regs[in.dst]))
 			case opTrunc32:
-				regs[in.dst&15] = uint64(uint32(regs[in.dst&15]))
+				regs[in.dst] = uint64(uint32(regs[in.dst]))
 			case opNop:
 
 			// Jumps.
@@ -388,308 +386,308 @@ outer:
 				pc = int(in.off)
 				continue outer
 			case opJeq64X:
-				if regs[in.dst&15] == regs[in.src&15] {
+				if regs[in.dst] == regs[in.src] {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJeq64K:
-				if regs[in.dst&15] == uint64(in.imm) {
+				if regs[in.dst] == uint64(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJgt64X:
-				if regs[in.dst&15] > regs[in.src&15] {
+				if regs[in.dst] > regs[in.src] {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJgt64K:
-				if regs[in.dst&15] > uint64(in.imm) {
+				if regs[in.dst] > uint64(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJge64X:
-				if regs[in.dst&15] >= regs[in.src&15] {
+				if regs[in.dst] >= regs[in.src] {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJge64K:
-				if regs[in.dst&15] >= uint64(in.imm) {
+				if regs[in.dst] >= uint64(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJset64X:
-				if regs[in.dst&15]&regs[in.src&15] != 0 {
+				if regs[in.dst]&regs[in.src] != 0 {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJset64K:
-				if regs[in.dst&15]&uint64(in.imm) != 0 {
+				if regs[in.dst]&uint64(in.imm) != 0 {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJne64X:
-				if regs[in.dst&15] != regs[in.src&15] {
+				if regs[in.dst] != regs[in.src] {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJne64K:
-				if regs[in.dst&15] != uint64(in.imm) {
+				if regs[in.dst] != uint64(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsgt64X:
-				if int64(regs[in.dst&15]) > int64(regs[in.src&15]) {
+				if int64(regs[in.dst]) > int64(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsgt64K:
-				if int64(regs[in.dst&15]) > in.imm {
+				if int64(regs[in.dst]) > in.imm {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsge64X:
-				if int64(regs[in.dst&15]) >= int64(regs[in.src&15]) {
+				if int64(regs[in.dst]) >= int64(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsge64K:
-				if int64(regs[in.dst&15]) >= in.imm {
+				if int64(regs[in.dst]) >= in.imm {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJlt64X:
-				if regs[in.dst&15] < regs[in.src&15] {
+				if regs[in.dst] < regs[in.src] {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJlt64K:
-				if regs[in.dst&15] < uint64(in.imm) {
+				if regs[in.dst] < uint64(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJle64X:
-				if regs[in.dst&15] <= regs[in.src&15] {
+				if regs[in.dst] <= regs[in.src] {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJle64K:
-				if regs[in.dst&15] <= uint64(in.imm) {
+				if regs[in.dst] <= uint64(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJslt64X:
-				if int64(regs[in.dst&15]) < int64(regs[in.src&15]) {
+				if int64(regs[in.dst]) < int64(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJslt64K:
-				if int64(regs[in.dst&15]) < in.imm {
+				if int64(regs[in.dst]) < in.imm {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsle64X:
-				if int64(regs[in.dst&15]) <= int64(regs[in.src&15]) {
+				if int64(regs[in.dst]) <= int64(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsle64K:
-				if int64(regs[in.dst&15]) <= in.imm {
+				if int64(regs[in.dst]) <= in.imm {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJeq32X:
-				if uint32(regs[in.dst&15]) == uint32(regs[in.src&15]) {
+				if uint32(regs[in.dst]) == uint32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJeq32K:
-				if uint32(regs[in.dst&15]) == uint32(in.imm) {
+				if uint32(regs[in.dst]) == uint32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJgt32X:
-				if uint32(regs[in.dst&15]) > uint32(regs[in.src&15]) {
+				if uint32(regs[in.dst]) > uint32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJgt32K:
-				if uint32(regs[in.dst&15]) > uint32(in.imm) {
+				if uint32(regs[in.dst]) > uint32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJge32X:
-				if uint32(regs[in.dst&15]) >= uint32(regs[in.src&15]) {
+				if uint32(regs[in.dst]) >= uint32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJge32K:
-				if uint32(regs[in.dst&15]) >= uint32(in.imm) {
+				if uint32(regs[in.dst]) >= uint32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJset32X:
-				if uint32(regs[in.dst&15])&uint32(regs[in.src&15]) != 0 {
+				if uint32(regs[in.dst])&uint32(regs[in.src]) != 0 {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJset32K:
-				if uint32(regs[in.dst&15])&uint32(in.imm) != 0 {
+				if uint32(regs[in.dst])&uint32(in.imm) != 0 {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJne32X:
-				if uint32(regs[in.dst&15]) != uint32(regs[in.src&15]) {
+				if uint32(regs[in.dst]) != uint32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJne32K:
-				if uint32(regs[in.dst&15]) != uint32(in.imm) {
+				if uint32(regs[in.dst]) != uint32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsgt32X:
-				if int32(regs[in.dst&15]) > int32(regs[in.src&15]) {
+				if int32(regs[in.dst]) > int32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsgt32K:
-				if int32(regs[in.dst&15]) > int32(in.imm) {
+				if int32(regs[in.dst]) > int32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsge32X:
-				if int32(regs[in.dst&15]) >= int32(regs[in.src&15]) {
+				if int32(regs[in.dst]) >= int32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsge32K:
-				if int32(regs[in.dst&15]) >= int32(in.imm) {
+				if int32(regs[in.dst]) >= int32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJlt32X:
-				if uint32(regs[in.dst&15]) < uint32(regs[in.src&15]) {
+				if uint32(regs[in.dst]) < uint32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJlt32K:
-				if uint32(regs[in.dst&15]) < uint32(in.imm) {
+				if uint32(regs[in.dst]) < uint32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJle32X:
-				if uint32(regs[in.dst&15]) <= uint32(regs[in.src&15]) {
+				if uint32(regs[in.dst]) <= uint32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJle32K:
-				if uint32(regs[in.dst&15]) <= uint32(in.imm) {
+				if uint32(regs[in.dst]) <= uint32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJslt32X:
-				if int32(regs[in.dst&15]) < int32(regs[in.src&15]) {
+				if int32(regs[in.dst]) < int32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJslt32K:
-				if int32(regs[in.dst&15]) < int32(in.imm) {
+				if int32(regs[in.dst]) < int32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsle32X:
-				if int32(regs[in.dst&15]) <= int32(regs[in.src&15]) {
+				if int32(regs[in.dst]) <= int32(regs[in.src]) {
 					pc = int(in.off)
 					continue outer
 				}
 				pc++
 				continue outer
 			case opJsle32K:
-				if int32(regs[in.dst&15]) <= int32(in.imm) {
+				if int32(regs[in.dst]) <= int32(in.imm) {
 					pc = int(in.off)
 					continue outer
 				}
@@ -704,137 +702,128 @@ outer:
 				pc++
 				continue outer
 			case opLdImm64:
-				regs[in.dst&15] = uint64(in.imm)
+				regs[in.dst] = uint64(in.imm)
 				pc += 2
 				continue
 
 			// Memory: the stack and the hot region inline, the rest in exec.
 			case opLdxB, opLdxSB:
-				a := regs[in.src&15] + uint64(in.off)
+				a := regs[in.src] + uint64(in.off)
 				var v uint8
 				if a-c.stkLo < c.stkN {
 					v = c.stack[a-c.stkLo]
 				} else if a-c.hotLo < uint64(len(c.hot)) {
 					v = c.hot[a-c.hotLo]
 				} else {
-					*rp = regs
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				if in.op == opLdxSB {
-					regs[in.dst&15] = uint64(int64(int8(v)))
+					regs[in.dst] = uint64(int64(int8(v)))
 				} else {
-					regs[in.dst&15] = uint64(v)
+					regs[in.dst] = uint64(v)
 				}
 			case opLdxH, opLdxSH:
-				a := regs[in.src&15] + uint64(in.off)
+				a := regs[in.src] + uint64(in.off)
 				var b []byte
 				if a-c.stkLo <= c.stkN-2 {
 					b = c.stack[a-c.stkLo:]
 				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
 					b = c.hot[a-c.hotLo:]
 				} else {
-					*rp = regs
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				v := ne.Uint16(b)
 				if in.op == opLdxSH {
-					regs[in.dst&15] = uint64(int64(int16(v)))
+					regs[in.dst] = uint64(int64(int16(v)))
 				} else {
-					regs[in.dst&15] = uint64(v)
+					regs[in.dst] = uint64(v)
 				}
 			case opLdxW, opLdxSW:
-				a := regs[in.src&15] + uint64(in.off)
+				a := regs[in.src] + uint64(in.off)
 				var b []byte
 				if a-c.stkLo <= c.stkN-4 {
 					b = c.stack[a-c.stkLo:]
 				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
 					b = c.hot[a-c.hotLo:]
 				} else {
-					*rp = regs
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				v := ne.Uint32(b)
 				if in.op == opLdxSW {
-					regs[in.dst&15] = uint64(int64(int32(v)))
+					regs[in.dst] = uint64(int64(int32(v)))
 				} else {
-					regs[in.dst&15] = uint64(v)
+					regs[in.dst] = uint64(v)
 				}
 			case opLdxDW:
-				a := regs[in.src&15] + uint64(in.off)
+				a := regs[in.src] + uint64(in.off)
 				var b []byte
 				if a-c.stkLo <= c.stkN-8 {
 					b = c.stack[a-c.stkLo:]
 				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
 					b = c.hot[a-c.hotLo:]
 				} else {
-					*rp = regs
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				regs[in.dst&15] = ne.Uint64(b)
+				regs[in.dst] = ne.Uint64(b)
 			case opStB, opStxB:
-				v := regs[in.src&15]
+				v := regs[in.src]
 				if in.op == opStB {
 					v = uint64(in.imm)
 				}
-				a := regs[in.dst&15] + uint64(in.off)
+				a := regs[in.dst] + uint64(in.off)
 				if a-c.stkLo < c.stkN {
 					c.stack[a-c.stkLo] = uint8(v)
 				} else if a-c.hotLo < uint64(len(c.hot)) {
 					c.hot[a-c.hotLo] = uint8(v)
 				} else {
-					*rp = regs
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 			case opStH, opStxH:
-				v := regs[in.src&15]
+				v := regs[in.src]
 				if in.op == opStH {
 					v = uint64(in.imm)
 				}
-				a := regs[in.dst&15] + uint64(in.off)
+				a := regs[in.dst] + uint64(in.off)
 				var b []byte
 				if a-c.stkLo <= c.stkN-2 {
 					b = c.stack[a-c.stkLo:]
 				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
 					b = c.hot[a-c.hotLo:]
 				} else {
-					*rp = regs
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				ne.PutUint16(b, uint16(v))
 			case opStW, opStxW:
-				v := regs[in.src&15]
+				v := regs[in.src]
 				if in.op == opStW {
 					v = uint64(in.imm)
 				}
-				a := regs[in.dst&15] + uint64(in.off)
+				a := regs[in.dst] + uint64(in.off)
 				var b []byte
 				if a-c.stkLo <= c.stkN-4 {
 					b = c.stack[a-c.stkLo:]
 				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
 					b = c.hot[a-c.hotLo:]
 				} else {
-					*rp = regs
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				ne.PutUint32(b, uint32(v))
 			case opStDW, opStxDW:
-				v := regs[in.src&15]
+				v := regs[in.src]
 				if in.op == opStDW {
 					v = uint64(in.imm)
 				}
-				a := regs[in.dst&15] + uint64(in.off)
+				a := regs[in.dst] + uint64(in.off)
 				var b []byte
 				if a-c.stkLo <= c.stkN-8 {
 					b = c.stack[a-c.stkLo:]
 				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
 					b = c.hot[a-c.hotLo:]
 				} else {
-					*rp = regs
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				ne.PutUint64(b, v)
 			default:
-				*rp = regs
 				return pc, left + uint64(runs[pc]), fastSlow
 			}
 			pc++
@@ -925,8 +914,8 @@ func storeN(b []byte, v uint64) {
 
 // atomicOp executes a BPF_ATOMIC read-modify-write with sync/atomic, so
 // that concurrent runs sharing a map see kernel-like atomicity.
-func atomicOp(e *Env, in *dinsn, regs *[16]uint64) error {
-	a := regs[in.dst&15] + uint64(in.off)
+func atomicOp(e *Env, in *dinsn, regs *regFile) error {
+	a := regs[in.dst] + uint64(in.off)
 	n := int(in.sz)
 	b, err := e.find(a, n, true)
 	if err != nil {
@@ -938,7 +927,7 @@ func atomicOp(e *Env, in *dinsn, regs *[16]uint64) error {
 		return accessErr(true, n, a, "misaligned atomic access")
 	}
 	op := insn.AtomicOp(in.imm)
-	src := regs[in.src&15]
+	src := regs[in.src]
 	if n == 4 {
 		p := (*uint32)(unsafe.Pointer(&b[0]))
 		s := uint32(src)
@@ -971,7 +960,7 @@ func atomicOp(e *Env, in *dinsn, regs *[16]uint64) error {
 			return nil
 		}
 		if op&insn.Fetch != 0 {
-			regs[in.src&15] = uint64(old)
+			regs[in.src] = uint64(old)
 		}
 		return nil
 	}
@@ -1004,17 +993,22 @@ func atomicOp(e *Env, in *dinsn, regs *[16]uint64) error {
 		return nil
 	}
 	if op&insn.Fetch != 0 {
-		regs[in.src&15] = old
+		regs[in.src] = old
 	}
 	return nil
 }
+
+// regFile is the register file. It has 256 entries so that indexing it
+// with a uint8 register number needs no bounds check; only r0..r10 are
+// used.
+type regFile [256]uint64
 
 // errHalted is the internal marker of a helper that returned ErrHalt.
 var errHalted = errors.New("halted")
 
 // refill runs before every instruction of a traced run: it reports the
 // instruction about to run and grants it from the remaining budget.
-func (e *Env) refill(pc int, regs *[16]uint64) (uint64, error) {
+func (e *Env) refill(pc int, regs *regFile) (uint64, error) {
 	if e.rest == 0 {
 		return 0, fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
 	}
@@ -1027,10 +1021,10 @@ func (e *Env) refill(pc int, regs *[16]uint64) (uint64, error) {
 }
 
 // callHelper calls the helper of a call or callx instruction.
-func (e *Env) callHelper(in *dinsn, regs *[16]uint64) (uint64, error) {
+func (e *Env) callHelper(in *dinsn, regs *regFile) (uint64, error) {
 	num := in.imm
 	if in.op == opCallX {
-		num = int64(regs[in.dst&15])
+		num = int64(regs[in.dst])
 	}
 	h := e.curVM.helpers.lookup(insn.HelperFunc(num))
 	if h == nil {
@@ -1051,7 +1045,7 @@ func (e *Env) callHelper(in *dinsn, regs *[16]uint64) (uint64, error) {
 }
 
 // tailCall performs a tail call; false means it falls through.
-func (e *Env) tailCall(regs *[16]uint64) bool {
+func (e *Env) tailCall(regs *regFile) bool {
 	np, nvm, ok := e.tailCallTarget(regs[2], regs[3])
 	if !ok {
 		return false
@@ -1062,7 +1056,7 @@ func (e *Env) tailCall(regs *[16]uint64) bool {
 }
 
 // pushFrame enters a bpf-to-bpf call returning to slot ret.
-func (e *Env) pushFrame(ret int, regs *[16]uint64) error {
+func (e *Env) pushFrame(ret int, regs *regFile) error {
 	if e.depth == MaxCallFrames-1 {
 		return fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", ErrCallDepth, e.depth+2, MaxCallFrames)
 	}
@@ -1080,7 +1074,7 @@ func (e *Env) pushFrame(ret int, regs *[16]uint64) error {
 }
 
 // popFrame returns from a bpf-to-bpf call.
-func (e *Env) popFrame(regs *[16]uint64) int {
+func (e *Env) popFrame(regs *regFile) int {
 	e.depth--
 	f := &e.frames[e.depth]
 	e.cur, e.curVM, e.loops = f.p, f.vm, f.loops
