@@ -243,142 +243,278 @@ outer:
 			// 64-bit ALU
 			case opAdd64X:
 				regs[in.dst] += regs[in.src]
+				pc++
+				continue
 			case opAdd64K:
 				regs[in.dst] += uint64(in.imm)
+				pc++
+				continue
 			case opSub64X:
 				regs[in.dst] -= regs[in.src]
+				pc++
+				continue
 			case opSub64K:
 				regs[in.dst] -= uint64(in.imm)
+				pc++
+				continue
 			case opMul64X:
 				regs[in.dst] *= regs[in.src]
+				pc++
+				continue
 			case opMul64K:
 				regs[in.dst] *= uint64(in.imm)
+				pc++
+				continue
 			case opDiv64X:
 				regs[in.dst] = div64(regs[in.dst], regs[in.src])
+				pc++
+				continue
 			case opDiv64K:
 				regs[in.dst] = div64(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
 			case opSDiv64X:
 				regs[in.dst] = sdiv64(regs[in.dst], regs[in.src])
+				pc++
+				continue
 			case opSDiv64K:
 				regs[in.dst] = sdiv64(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
 			case opOr64X:
 				regs[in.dst] |= regs[in.src]
+				pc++
+				continue
 			case opOr64K:
 				regs[in.dst] |= uint64(in.imm)
+				pc++
+				continue
 			case opAnd64X:
 				regs[in.dst] &= regs[in.src]
+				pc++
+				continue
 			case opAnd64K:
 				regs[in.dst] &= uint64(in.imm)
+				pc++
+				continue
 			case opLsh64X:
 				regs[in.dst] <<= regs[in.src] & 63
+				pc++
+				continue
 			case opLsh64K:
 				regs[in.dst] <<= uint64(in.imm) & 63
+				pc++
+				continue
 			case opRsh64X:
 				regs[in.dst] >>= regs[in.src] & 63
+				pc++
+				continue
 			case opRsh64K:
 				regs[in.dst] >>= uint64(in.imm) & 63
+				pc++
+				continue
 			case opNeg64:
 				regs[in.dst] = -regs[in.dst]
+				pc++
+				continue
 			case opMod64X:
 				regs[in.dst] = mod64(regs[in.dst], regs[in.src])
+				pc++
+				continue
 			case opMod64K:
 				regs[in.dst] = mod64(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
 			case opSMod64X:
 				regs[in.dst] = smod64(regs[in.dst], regs[in.src])
+				pc++
+				continue
 			case opSMod64K:
 				regs[in.dst] = smod64(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
 			case opXor64X:
 				regs[in.dst] ^= regs[in.src]
+				pc++
+				continue
 			case opXor64K:
 				regs[in.dst] ^= uint64(in.imm)
+				pc++
+				continue
 			case opMov64X:
 				regs[in.dst] = regs[in.src]
+				pc++
+				continue
 			case opMov64K:
 				regs[in.dst] = uint64(in.imm)
+				pc++
+				continue
 			case opMovSX8_64:
 				regs[in.dst] = uint64(int64(int8(regs[in.src])))
+				pc++
+				continue
 			case opMovSX16_64:
 				regs[in.dst] = uint64(int64(int16(regs[in.src])))
+				pc++
+				continue
 			case opMovSX32_64:
 				regs[in.dst] = uint64(int64(int32(regs[in.src])))
+				pc++
+				continue
 			case opArsh64X:
 				regs[in.dst] = uint64(int64(regs[in.dst]) >> (regs[in.src] & 63))
+				pc++
+				continue
 			case opArsh64K:
 				regs[in.dst] = uint64(int64(regs[in.dst]) >> (uint64(in.imm) & 63))
+				pc++
+				continue
 			case opBswap16:
 				regs[in.dst] = uint64(bits.ReverseBytes16(uint16(regs[in.dst])))
+				pc++
+				continue
 			case opBswap32:
 				regs[in.dst] = uint64(bits.ReverseBytes32(uint32(regs[in.dst])))
+				pc++
+				continue
 			case opBswap64:
 				regs[in.dst] = bits.ReverseBytes64(regs[in.dst])
 
-			// 32-bit ALU: results are zero-extended.
+				// 32-bit ALU: results are zero-extended.
+				pc++
+				continue
 			case opAdd32X:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) + uint32(regs[in.src]))
+				pc++
+				continue
 			case opAdd32K:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) + uint32(in.imm))
+				pc++
+				continue
 			case opSub32X:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) - uint32(regs[in.src]))
+				pc++
+				continue
 			case opSub32K:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) - uint32(in.imm))
+				pc++
+				continue
 			case opMul32X:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) * uint32(regs[in.src]))
+				pc++
+				continue
 			case opMul32K:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) * uint32(in.imm))
+				pc++
+				continue
 			case opDiv32X:
 				regs[in.dst] = div32(regs[in.dst], regs[in.src])
+				pc++
+				continue
 			case opDiv32K:
 				regs[in.dst] = div32(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
 			case opSDiv32X:
 				regs[in.dst] = sdiv32(regs[in.dst], regs[in.src])
+				pc++
+				continue
 			case opSDiv32K:
 				regs[in.dst] = sdiv32(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
 			case opOr32X:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) | uint32(regs[in.src]))
+				pc++
+				continue
 			case opOr32K:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) | uint32(in.imm))
+				pc++
+				continue
 			case opAnd32X:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) & uint32(regs[in.src]))
+				pc++
+				continue
 			case opAnd32K:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) & uint32(in.imm))
+				pc++
+				continue
 			case opLsh32X:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) << (regs[in.src] & 31))
+				pc++
+				continue
 			case opLsh32K:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) << (uint64(in.imm) & 31))
+				pc++
+				continue
 			case opRsh32X:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) >> (regs[in.src] & 31))
+				pc++
+				continue
 			case opRsh32K:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) >> (uint64(in.imm) & 31))
+				pc++
+				continue
 			case opNeg32:
 				regs[in.dst] = uint64(-uint32(regs[in.dst]))
+				pc++
+				continue
 			case opMod32X:
 				regs[in.dst] = mod32(regs[in.dst], regs[in.src])
+				pc++
+				continue
 			case opMod32K:
 				regs[in.dst] = mod32(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
 			case opSMod32X:
 				regs[in.dst] = smod32(regs[in.dst], regs[in.src])
+				pc++
+				continue
 			case opSMod32K:
 				regs[in.dst] = smod32(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
 			case opXor32X:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) ^ uint32(regs[in.src]))
+				pc++
+				continue
 			case opXor32K:
 				regs[in.dst] = uint64(uint32(regs[in.dst]) ^ uint32(in.imm))
+				pc++
+				continue
 			case opMov32X:
 				regs[in.dst] = uint64(uint32(regs[in.src]))
+				pc++
+				continue
 			case opMov32K:
 				regs[in.dst] = uint64(uint32(in.imm))
+				pc++
+				continue
 			case opMovSX8_32:
 				regs[in.dst] = uint64(uint32(int32(int8(regs[in.src]))))
+				pc++
+				continue
 			case opMovSX16_32:
 				regs[in.dst] = uint64(uint32(int32(int16(regs[in.src]))))
+				pc++
+				continue
 			case opArsh32X:
 				regs[in.dst] = uint64(uint32(int32(regs[in.dst]) >> (regs[in.src] & 31)))
+				pc++
+				continue
 			case opArsh32K:
 				regs[in.dst] = uint64(uint32(int32(regs[in.dst]) >> (uint64(in.imm) & 31)))
+				pc++
+				continue
 			case opTrunc16:
 				regs[in.dst] = uint64(uint16(regs[in.dst]))
+				pc++
+				continue
 			case opTrunc32:
 				regs[in.dst] = uint64(uint32(regs[in.dst]))
+				pc++
+				continue
 			case opNop:
 
 			// Jumps.
@@ -722,6 +858,8 @@ outer:
 				} else {
 					regs[in.dst] = uint64(v)
 				}
+				pc++
+				continue
 			case opLdxH, opLdxSH:
 				a := regs[in.src] + uint64(in.off)
 				var b []byte
@@ -738,6 +876,8 @@ outer:
 				} else {
 					regs[in.dst] = uint64(v)
 				}
+				pc++
+				continue
 			case opLdxW, opLdxSW:
 				a := regs[in.src] + uint64(in.off)
 				var b []byte
@@ -754,6 +894,8 @@ outer:
 				} else {
 					regs[in.dst] = uint64(v)
 				}
+				pc++
+				continue
 			case opLdxDW:
 				a := regs[in.src] + uint64(in.off)
 				var b []byte
@@ -765,6 +907,8 @@ outer:
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				regs[in.dst] = ne.Uint64(b)
+				pc++
+				continue
 			case opStB, opStxB:
 				v := regs[in.src]
 				if in.op == opStB {
@@ -778,6 +922,8 @@ outer:
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
+				pc++
+				continue
 			case opStH, opStxH:
 				v := regs[in.src]
 				if in.op == opStH {
@@ -793,6 +939,8 @@ outer:
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				ne.PutUint16(b, uint16(v))
+				pc++
+				continue
 			case opStW, opStxW:
 				v := regs[in.src]
 				if in.op == opStW {
@@ -808,6 +956,8 @@ outer:
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				ne.PutUint32(b, uint32(v))
+				pc++
+				continue
 			case opStDW, opStxDW:
 				v := regs[in.src]
 				if in.op == opStDW {
@@ -823,6 +973,8 @@ outer:
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				ne.PutUint64(b, v)
+				pc++
+				continue
 			default:
 				return pc, left + uint64(runs[pc]), fastSlow
 			}
