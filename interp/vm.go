@@ -281,6 +281,7 @@ func (e *Env) BindMemory(mem []byte) (r1, r2 uint64) {
 	e.mem = mem
 	if len(mem) > 0 {
 		e.regions = append(e.regions, Region{Start: addrOf(mem), End: addrOf(mem) + uint64(len(mem)), Perm: PermRead | PermWrite, data: mem})
+		e.hot, e.hotLo = mem, addrOf(mem) // the fast path's first guess
 	}
 	e.fixed = len(e.regions)
 	e.ctxAddr = addrOf(mem)
