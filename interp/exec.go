@@ -12,8 +12,10 @@ import (
 )
 
 // Tracer, set in Options.Trace, is called before every executed
-// instruction with the slot about to run and the registers. It may read
-// the registers but must not keep the pointer.
+// instruction with its slot, the instruction and the registers, and once
+// more with pc -1 and a zero instruction when the program exits normally,
+// so that the effect of the last instruction can be seen. It may read the
+// registers but must not keep the pointer.
 type Tracer func(pc int, ins insn.Instruction, regs *[11]uint64)
 
 // fastCache holds what fast's memory cases need, read through a pointer so
