@@ -3,22 +3,11 @@ package interp
 import (
 	"errors"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/prog"
 )
-
-// skipOrFail skips a test that needs something absent, or fails it when
-// CI=true, where everything must run.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 type R = insn.Register
 
