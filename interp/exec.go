@@ -1182,7 +1182,7 @@ func (e *Env) callHelper(in *dinsn, regs *regFile) (uint64, error) {
 	}
 	h := e.curVM.helpers.lookup(insn.HelperFunc(num))
 	if h == nil {
-		return 0, fmt.Errorf("%w %d: callx target is not in the VM's helper registry", ErrUnknownHelper, num)
+		return 0, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, num, insn.HelperFunc(num))
 	}
 	ret, err := h(e, regs[1], regs[2], regs[3], regs[4], regs[5])
 	if err != nil {

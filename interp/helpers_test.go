@@ -244,6 +244,13 @@ func TestCustomHelpersAndHalt(t *testing.T) {
 	if _, err := vm.RunMemory(nil); !errors.Is(err, ErrUnknownHelper) || !strings.Contains(err.Error(), "4321") {
 		t.Errorf("callx unknown: %v", err)
 	}
+	// A helper removed after loading fails at run time, naming it.
+	reg2 := DefaultHelpers()
+	vm = mustVM(t, insn.Instructions{call(insn.FnGetPrandomU32), insn.Exit()}, &Options{Helpers: reg2})
+	reg2.Register(insn.FnGetPrandomU32, nil)
+	if _, err := vm.RunMemory(nil); !errors.Is(err, ErrUnknownHelper) || !strings.Contains(err.Error(), "get_prandom_u32") {
+		t.Errorf("removed helper: %v", err)
+	}
 	// Registry bookkeeping.
 	r := NewRegistry()
 	r.Register(3, helperMapDelete)
