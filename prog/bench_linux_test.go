@@ -4,6 +4,7 @@ package prog
 
 import (
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
@@ -170,5 +171,47 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Lookup/Update into caller's values allocate %v times per run", allocs)
+	}
+}
+
+// BenchmarkMapOverhead alternates one prog call and one raw bpf(2) call
+// per iteration and times each, so that both see the same machine load;
+// it reports their mean times and the ratio. On a shared, noisy machine
+// this is steadier than comparing separate benchmark runs.
+func BenchmarkMapOverhead(b *testing.B) {
+	for _, mt := range []MapType{Hash, Array} {
+		for _, op := range []string{"lookup", "update"} {
+			b.Run(mt.String()+"/"+op, func(b *testing.B) {
+				m := benchMap(b, mt)
+				key, val := uint32(7), uint64(42)
+				cmd := sys.CmdMapLookupElem
+				if op == "update" {
+					cmd = sys.CmdMapUpdateElem
+				}
+				attr := sys.MapElemAttr{MapFD: uint32(m.FD()), Key: sys.NewPointer(unsafe.Pointer(&key)), Value: sys.NewPointer(unsafe.Pointer(&val))}
+				var tProg, tRaw time.Duration
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					var err error
+					if op == "update" {
+						err = m.Update(&key, &val, UpdateAny)
+					} else {
+						err = m.Lookup(&key, &val)
+					}
+					t1 := time.Now()
+					_, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+					t2 := time.Now()
+					if err != nil || errno != 0 {
+						b.Fatal(err, errno)
+					}
+					tProg += t1.Sub(t0)
+					tRaw += t2.Sub(t1)
+				}
+				b.ReportMetric(float64(tProg.Nanoseconds())/float64(b.N), "prog-ns/op")
+				b.ReportMetric(float64(tRaw.Nanoseconds())/float64(b.N), "raw-ns/op")
+				b.ReportMetric(float64(tProg)/float64(tRaw), "ratio")
+			})
+		}
 	}
 }
