@@ -36,7 +36,6 @@ const (
 	ethLen    = 14
 	ipv4Len   = 20
 	udpHdrLen = 8
-	tcpHdrMin = 20
 )
 
 // udpListener returns a UDP socket on 127.0.0.1 with a port of its own, so
@@ -181,16 +180,6 @@ func udpDst(frame []byte) (dport uint16, payload []byte, ok bool) {
 	ihl := int(frame[ethLen]&0xf) * 4
 	u := frame[ethLen+ihl:]
 	return binary.BigEndian.Uint16(u[2:]), u[udpHdrLen:], true
-}
-
-// tcpPorts returns the TCP ports of an IPv4 frame seen on lo.
-func tcpPorts(frame []byte) (sport, dport uint16, ok bool) {
-	if len(frame) < ethLen+ipv4Len+tcpHdrMin || binary.BigEndian.Uint16(frame[12:]) != 0x0800 || frame[ethLen+9] != 6 {
-		return 0, 0, false
-	}
-	ihl := int(frame[ethLen]&0xf) * 4
-	tp := frame[ethLen+ihl:]
-	return binary.BigEndian.Uint16(tp), binary.BigEndian.Uint16(tp[2:]), true
 }
 
 // rawUDPSender is a connected UDP socket driven with raw syscalls, which
