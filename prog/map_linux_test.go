@@ -361,8 +361,13 @@ func TestProbes(t *testing.T) {
 	if err := HaveMapType(MapType(250)); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "map_type#250") {
 		t.Errorf("HaveMapType(250) = %v", err)
 	}
-	if err := HaveMapType(TaskStorage); !errors.Is(err, ErrProbeUndecided) {
-		t.Errorf("HaveMapType(task_storage) = %v", err)
+	for _, mt := range []MapType{SKStorage, InodeStorage, TaskStorage, 32} {
+		if err := HaveMapType(mt); err != nil {
+			t.Errorf("HaveMapType(%s) = %v", mt, err)
+		}
+	}
+	if err := HaveMapType(StructOpsMap); !errors.Is(err, ErrProbeUndecided) {
+		t.Errorf("HaveMapType(struct_ops) = %v", err)
 	}
 	// Helper availability as the kernel's func_proto tables define it
 	// (bpftool 7.1's own helper probe cannot serve as the reference: on

@@ -3,6 +3,7 @@
 package prog
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -133,28 +134,53 @@ func probeMapAttr(t MapType) sys.MapCreateAttr {
 	return a
 }
 
-// btfMapTypes need a BTF description of their key and value, which the
-// probe does not build; see HaveMapType.
-func needsBTF(t MapType) bool {
+// localStorage reports the map types whose key and value need a BTF
+// description (bpf_local_storage_map_alloc_check); the probe creates
+// them with a minimal BTF blob.
+func localStorage(t MapType) bool {
 	switch t {
-	case SKStorage, StructOpsMap, InodeStorage, TaskStorage, 32: // 32: BPF_MAP_TYPE_CGRP_STORAGE
+	case SKStorage, InodeStorage, TaskStorage, 32: // 32: BPF_MAP_TYPE_CGRP_STORAGE (Linux 6.2)
 		return true
 	}
 	return false
 }
 
+// intBTF is a raw BTF blob, in host byte order, describing one type, ID 1:
+// a 32-bit int named "int" (include/uapi/linux/btf.h: the 24-byte header,
+// a btf_type of kind BTF_KIND_INT with its 4-byte encoding word, and the
+// string section).
+func intBTF() []byte {
+	var b []byte
+	u16 := func(v uint16) { b = binary.NativeEndian.AppendUint16(b, v) }
+	u32 := func(v uint32) { b = binary.NativeEndian.AppendUint32(b, v) }
+	u16(0xeb9f)         // magic
+	b = append(b, 1, 0) // version, flags
+	u32(24)             // hdr_len
+	u32(0)              // type_off
+	u32(16)             // type_len
+	u32(16)             // str_off
+	u32(5)              // str_len
+	u32(1)              // name_off: "int"
+	u32(1 << 24)        // info: kind BTF_KIND_INT, vlen 0
+	u32(4)              // size in bytes
+	u32(32)             // encoding: unsigned, offset 0, 32 bits
+	return append(b, "\x00int\x00"...)
+}
+
 // ErrProbeUndecided is wrapped by probe errors for features the probe
-// cannot test on its own.
+// cannot test on its own: struct_ops maps (which need a kernel struct as
+// value type) and helpers of program types that load only with an attach
+// target.
 var ErrProbeUndecided = errors.New("probe cannot decide")
 
 // HaveMapType reports whether the kernel can create maps of type t: nil if
 // it can, an error wrapping ErrNotSupported if not. Map-in-map types are
-// probed with an array as inner map. Types that need BTF for key and
-// value (socket, inode, task and cgroup storage, struct_ops) give an error
-// wrapping ErrProbeUndecided.
+// probed with an array as inner map, the local storage types (socket,
+// inode, task, cgroup) with a minimal BTF description of their int key
+// and value. struct_ops maps give an error wrapping ErrProbeUndecided.
 func HaveMapType(t MapType) error {
-	if needsBTF(t) {
-		return fmt.Errorf("probe map type %s: it needs BTF for its key and value: %w", t, ErrProbeUndecided)
+	if t == StructOpsMap {
+		return fmt.Errorf("probe map type %s: it needs a kernel struct_ops type as value: %w", t, ErrProbeUndecided)
 	}
 	return cached(probeKey{kind: 'm', a: uint32(t)}, func() error {
 		ensureMemlock()
@@ -166,6 +192,16 @@ func HaveMapType(t MapType) error {
 			}
 			defer inner.Close()
 			attr.InnerMapFD = inner.Uint()
+		}
+		if localStorage(t) {
+			blob := intBTF()
+			btf, err := sys.BTFLoad(&sys.BTFLoadAttr{BTF: sys.NewSlicePointer(blob), BTFSize: uint32(len(blob))})
+			if err != nil {
+				return fmt.Errorf("probe map type %s: load BTF: %w", t, err)
+			}
+			defer btf.Close()
+			attr.MaxEntries, attr.MapFlags = 0, sys.MapFlagNoPrealloc
+			attr.BTFFD, attr.BTFKeyTypeID, attr.BTFValueTypeID = btf.Uint(), 1, 1
 		}
 		fd, err := sys.MapCreate(&attr)
 		if err == nil {
