@@ -3,6 +3,7 @@
 package prog
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/mapvalue"
 	"golang.org/x/sys/unix"
 )
 
@@ -414,5 +416,54 @@ func TestPossibleCPUList(t *testing.T) {
 		if _, err := parseCPUList(bad); err == nil {
 			t.Errorf("parseCPUList(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestPerCPUBatchAndDelete(t *testing.T) {
+	requireRoot(t)
+	cpus, err := PossibleCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4-byte values: each CPU's value is padded to 8 bytes in the batch
+	// buffer, as in a single lookup.
+	m := newTestMap(t, MapSpec{Name: "pcb", Type: PerCPUHash, KeySize: 4, ValueSize: 4, MaxEntries: 16})
+	for k := uint32(0); k < 5; k++ {
+		vals := make([]uint32, cpus)
+		for c := range vals {
+			vals[c] = k*100 + uint32(c)
+		}
+		if err := m.Update(k, vals, UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := make([]uint32, 16)
+	stride := 8 * cpus
+	vals := make([]byte, 16*stride)
+	var cur BatchCursor
+	n, err := m.LookupBatch(&cur, keys, vals)
+	if err != nil || n != 5 || !cur.Done() {
+		t.Fatalf("LookupBatch = %d, %v (done %v); want all 5 entries", n, err, cur.Done())
+	}
+	for i := 0; i < n; i++ {
+		for c := 0; c < cpus; c++ {
+			got := binary.NativeEndian.Uint32(vals[i*stride+c*8:])
+			if want := keys[i]*100 + uint32(c); got != want {
+				t.Errorf("key %d CPU %d: %d, want %d", keys[i], c, got, want)
+			}
+		}
+	}
+	out := make([]uint32, cpus)
+	if err := m.LookupAndDelete(uint32(3), out); err != nil || out[0] != 300 {
+		t.Errorf("LookupAndDelete(3) = %v, %v", out, err)
+	}
+	if err := m.Delete(uint32(4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Lookup(uint32(4), out); !errors.Is(err, ErrKeyNotExist) {
+		t.Errorf("lookup after delete: %v", err)
+	}
+	if _, err := m.LookupBatch(&BatchCursor{}, keys, make([]byte, 16*4)); !errors.Is(err, mapvalue.ErrSize) {
+		t.Errorf("batch values without per-CPU room: %v", err)
 	}
 }
