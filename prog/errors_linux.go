@@ -15,12 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrNotSupported is the project-wide "this kernel lacks the feature"
-// sentinel. It is sys.ErrNotSupported, so errors.Is works with either.
-// Feature probes, unknown program and map types and unknown helpers return
-// errors wrapping it.
-var ErrNotSupported = sys.ErrNotSupported
-
 // VerifierError is a program the kernel refused to load. It carries the
 // verifier log, which the loader fetches by retrying the load with a log
 // buffer after the first attempt (made without a log) failed.

@@ -3,16 +3,8 @@
 package sys
 
 import (
-	"errors"
-
 	"golang.org/x/sys/unix"
 )
-
-// ErrNotSupported is the project-wide sentinel for "this kernel does not
-// support the requested feature". The sys package returns it (wrapped in an
-// *Error) when the kernel answers with its internal ENOTSUPP errno (524);
-// other purebpf packages re-export or wrap it for their own feature checks.
-var ErrNotSupported = errors.New("not supported")
 
 // ENOTSUPP is the kernel-internal errno 524 ("operation is not supported").
 // It is not in the uapi headers nor in golang.org/x/sys/unix, but bpf(2)

@@ -11,8 +11,9 @@ import (
 )
 
 // ErrNotSupported is wrapped by errors about a map type or operation this
-// package does not implement.
-var ErrNotSupported = errors.New("not supported")
+// package does not implement. It is prog.ErrNotSupported (and so
+// sys.ErrNotSupported), the project-wide sentinel.
+var ErrNotSupported = prog.ErrNotSupported
 
 // ErrNoRecord is wrapped by the error a non-blocking read of a ring buffer
 // or perf event array returns when there is nothing to read.
