@@ -133,10 +133,10 @@ func TestUnknownProgramType(t *testing.T) {
 	requireRoot(t)
 	spec := &Spec{Name: "weird", Type: Type(250), License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
 	_, err := NewProgram(spec, nil)
-	if !errors.Is(err, ErrNotSupported) || !errors.Is(err, sys.ErrNotSupported) || !strings.Contains(err.Error(), "program type prog_type#250") {
+	if !errors.Is(err, ErrNotSupported) || !errors.Is(err, sys.ErrNotSupported) || !strings.Contains(err.Error(), "program type bpf_prog_type(250)") {
 		t.Fatalf("NewProgram(type 250) = %v", err)
 	}
-	if _, err := NewMap(&MapSpec{Name: "weird", Type: MapType(250), KeySize: 4, ValueSize: 4, MaxEntries: 1}); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "map_type#250") {
+	if _, err := NewMap(&MapSpec{Name: "weird", Type: MapType(250), KeySize: 4, ValueSize: 4, MaxEntries: 1}); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "bpf_map_type(250)") {
 		t.Fatalf("NewMap(type 250) = %v", err)
 	}
 }

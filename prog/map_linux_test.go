@@ -352,7 +352,7 @@ func TestProbes(t *testing.T) {
 			t.Errorf("HaveProgramType(%s) = %v", pt, err)
 		}
 	}
-	if err := HaveProgramType(Type(250)); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "prog_type#250") {
+	if err := HaveProgramType(Type(250)); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "bpf_prog_type(250)") {
 		t.Errorf("HaveProgramType(250) = %v", err)
 	}
 	for _, mt := range []MapType{Hash, Array, PerCPUHash, PerCPUArray, LRUHash, LRUPerCPUHash, LPMTrie, ArrayOfMaps, HashOfMaps, Queue, Stack, RingBuf, BloomFilter, StackTrace} {
@@ -360,7 +360,7 @@ func TestProbes(t *testing.T) {
 			t.Errorf("HaveMapType(%s) = %v", mt, err)
 		}
 	}
-	if err := HaveMapType(MapType(250)); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "map_type#250") {
+	if err := HaveMapType(MapType(250)); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "bpf_map_type(250)") {
 		t.Errorf("HaveMapType(250) = %v", err)
 	}
 	for _, mt := range []MapType{SKStorage, InodeStorage, TaskStorage, 32} {

@@ -62,7 +62,7 @@ func TestTypeNames(t *testing.T) {
 	if SocketFilter.String() != "socket_filter" || Hash.String() != "hash" || RingBuf != 27 || TracePoint != 5 {
 		t.Fatalf("type tables are off: %s %s %d %d", SocketFilter, Hash, RingBuf, TracePoint)
 	}
-	if Type(999).String() != "prog_type#999" {
+	if Type(999).String() != "bpf_prog_type(999)" {
 		t.Fatalf("unknown type prints %q", Type(999))
 	}
 }
