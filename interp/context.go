@@ -74,42 +74,44 @@ type SKBMeta struct {
 func (e *Env) BindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	e.ctxKind = ctxSocketFilter
 	e.packet = pkt
-	var m SKBMeta
-	if meta != nil {
-		m = *meta
+	e.fc.pkt = pkt // what LD_ABS and LD_IND read
+	if meta == nil {
+		meta = &zeroSKBMeta
 	}
-	if m.Len == 0 {
-		m.Len = uint32(len(pkt))
+	n := meta.Len
+	if n == 0 {
+		n = uint32(len(pkt))
 	}
-	b := e.skb[:]
-	clear(b)
-	put := func(off int, v uint32) { ne.PutUint32(b[off:], v) }
-	put(skbLen, m.Len)
-	put(skbPktType, m.PktType)
-	put(skbMark, m.Mark)
-	put(skbQueueMapping, m.QueueMapping)
-	binary.BigEndian.PutUint16(b[skbProtocol:], m.Protocol)
-	if m.VLANPresent {
-		put(skbVLANPresent, 1)
+	b := &e.skb
+	clear(b[:]) // the fields not set below read as 0 (sk as NULL)
+	ne.PutUint32(b[skbLen:], n)
+	ne.PutUint32(b[skbPktType:], meta.PktType)
+	ne.PutUint32(b[skbMark:], meta.Mark)
+	ne.PutUint32(b[skbQueueMapping:], meta.QueueMapping)
+	binary.BigEndian.PutUint16(b[skbProtocol:], meta.Protocol)
+	if meta.VLANPresent {
+		ne.PutUint32(b[skbVLANPresent:], 1)
 	}
-	put(skbVLANTCI, uint32(m.VLANTCI))
-	binary.BigEndian.PutUint16(b[skbVLANProto:], m.VLANProto)
-	put(skbPriority, m.Priority)
-	put(skbIngressIfindex, m.IngressIfindex)
-	put(skbIfindex, m.Ifindex)
-	put(skbTCIndex, m.TCIndex)
-	for k, v := range m.CB {
-		put(skbCB+4*k, v)
+	ne.PutUint32(b[skbVLANTCI:], uint32(meta.VLANTCI))
+	binary.BigEndian.PutUint16(b[skbVLANProto:], meta.VLANProto)
+	ne.PutUint32(b[skbPriority:], meta.Priority)
+	ne.PutUint32(b[skbIngressIfindex:], meta.IngressIfindex)
+	ne.PutUint32(b[skbIfindex:], meta.Ifindex)
+	ne.PutUint32(b[skbTCIndex:], meta.TCIndex)
+	for k, v := range meta.CB {
+		ne.PutUint32(b[skbCB+4*k:], v)
 	}
-	put(skbHash, m.Hash)
-	put(skbNapiID, m.NapiID)
-	put(skbGSOSegs, m.GSOSegs)
-	put(skbGSOSize, m.GSOSize)
-	e.ctxAddr = addrOf(b)
-	e.regions = append(e.regions, Region{Start: e.ctxAddr, End: e.ctxAddr + skbSize, Perm: PermRead, data: b, check: checkSKBAccess})
+	ne.PutUint32(b[skbHash:], meta.Hash)
+	ne.PutUint32(b[skbNapiID:], meta.NapiID)
+	ne.PutUint32(b[skbGSOSegs:], meta.GSOSegs)
+	ne.PutUint32(b[skbGSOSize:], meta.GSOSize)
+	e.ctxAddr = addrOf(b[:])
+	e.regions = append(e.regions, Region{Start: e.ctxAddr, End: e.ctxAddr + skbSize, Perm: PermRead, data: b[:], check: checkSKBAccess})
 	e.fixed = len(e.regions)
 	return e.ctxAddr
 }
+
+var zeroSKBMeta SKBMeta
 
 // checkSKBAccess applies the rules of sk_filter_is_valid_access and
 // bpf_skb_is_valid_access (net/core/filter.c, Linux 6.1) for socket

@@ -187,6 +187,9 @@ type program struct {
 	ones   []uint32          // runlen for step mode: all 1
 	insns  insn.Instructions // the resolved program
 	slots  []int             // slot -> instruction index, -1 for second lddw slots
+	// stackDepth is how many bytes below r10 the program can reach in
+	// the main frame: what a run must zero (see stackReach).
+	stackDepth uint32
 }
 
 var aluOps = map[uint8][2]op{ // code -> {64-bit X, 32-bit X}; K form is X+1
@@ -269,6 +272,7 @@ func (d *decoder) decode(is insn.Instructions) (*program, error) {
 			}
 		}
 	}
+	p.stackDepth = p.stackReach()
 	last := resolved[len(resolved)-1]
 	if !last.IsExit() && !(last.OpCode == insn.OpJa || last.OpCode == insn.OpGotol) {
 		return nil, loadErr(n-1, "last instruction is %q; it must be exit or an unconditional jump, or the program could fall off its end", last.String())
@@ -483,7 +487,55 @@ func pseudoName(s insn.PseudoSrc) string {
 }
 
 // straight reports whether fast runs op and continues with the next slot
-// without leaving its basic block: arithmetic, lddw, and loads and stores.
+// without leaving its basic block: arithmetic, lddw, loads and stores, and
+// LD_ABS/LD_IND (a read past the packet leaves to exec, which ends the run,
+// with the unexecuted rest of the block refunded as for a failed load).
 func (o op) straight() bool {
-	return o >= opAdd64X && o <= opNop || o >= opLdxB && o <= opStxDW || o == opLdImm64
+	return o >= opAdd64X && o <= opNop || o >= opLdxB && o <= opStxDW || o == opLdImm64 || o == opLdAbs || o == opLdInd
+}
+
+// stackReach returns how many bytes below r10 the program can read or
+// write in the main frame, so that a run needs to zero only those (the
+// rest of the frame is still zero from the Env's allocation and earlier
+// runs, which never wrote it). When r10 is used only as the base of loads,
+// stores and atomics with constant offsets, that is the deepest such
+// offset. When its value can go anywhere else (another register, memory, a
+// helper, a comparison) the program can form any stack address, and the
+// answer is the whole frame; so it is for tail calls and callx (the target
+// runs in this frame) and for r10-relative accesses at or above r10 (which
+// reach a caller's frame from a bpf-to-bpf callee). Callees' frames are
+// zeroed when they are entered (Env.pushFrame).
+func (p *program) stackReach() uint32 {
+	depth := int64(0)
+	base := func(off int32, sz uint8) bool { // reports whether the access stays in one frame below r10
+		if int64(off)+int64(sz) > 0 {
+			return false
+		}
+		depth = max(depth, -int64(off))
+		return true
+	}
+	for pc, in := range p.code {
+		if p.slots[pc] < 0 {
+			continue // second slot of lddw
+		}
+		esc := false
+		switch o := in.op; {
+		case o >= opLdxB && o <= opLdxSW || o == opLoadAcq:
+			esc = in.dst == 10 || in.src == 10 && !base(in.off, in.sz)
+		case o >= opStB && o <= opStDW:
+			esc = in.dst == 10 && !base(in.off, in.sz)
+		case o >= opStxB && o <= opStxDW || o == opStoreRel || o == opAtomicW || o == opAtomicDW:
+			esc = in.src == 10 || in.dst == 10 && !base(in.off, in.sz)
+		case o == opTailCall || o == opCallX:
+			esc = true
+		case o == opCall || o == opCallLocal || o == opExit || o == opMayGoto || o == opJa:
+			// r10 is no argument of calls; the other fields hold no register.
+		default: // ALU, conditional jumps, lddw, LD_ABS/LD_IND
+			esc = in.dst == 10 || in.src == 10
+		}
+		if esc {
+			return StackSize
+		}
+	}
+	return uint32(min(depth, StackSize))
 }

@@ -51,15 +51,24 @@
 // for binary search and bounded by MaxDynamicRegions per run.
 //
 // The run loop has two levels: Env.fast executes ALU operations, jumps,
-// may_goto and loads and stores that hit the current stack frames or the
-// most recently used read-write region, in a loop that makes no calls (so
-// the Go compiler keeps its state in registers); everything else (helper,
-// local and tail calls, exit, atomics, LD_ABS/LD_IND, direct map values and
-// accesses needing the full region search) returns to Env.exec, which runs
-// that instruction and re-enters the fast loop.
+// may_goto, LD_ABS/LD_IND inside the packet and loads and stores that hit
+// the current stack frames or the most recently used read-write region, in
+// a loop that makes no calls (so the Go compiler keeps its state in
+// registers); everything else (helper, local and tail calls, exit,
+// atomics, packet reads past the end, direct map values and accesses
+// needing the full region search) returns to Env.exec, which runs that
+// instruction and re-enters the fast loop.
 //
-// The JIT builds the same state with VM.AcquireEnv, Env.BindMemory /
-// BindSocketFilter / BindKprobe, Env.StackTop and Env.Regions; it resolves
+// A run zeroes only the part of its 512-byte frame the program can reach:
+// New computes it from the r10-relative accesses when r10 is used for
+// nothing else, and takes the whole frame otherwise (r10 copied, stored,
+// compared or passed on, tail calls, callx).
+//
+// The JIT builds the same state with VM.NewEnv (an Env it keeps in its own
+// per-run state) and VM.StartEnv / VM.EndEnv around each run (or
+// VM.AcquireEnv / VM.ReleaseEnv), Env.BindMemory / BindSocketFilter /
+// BindKprobe, Env.StackTop, Env.Regions and Region.Checked; it reports
+// errors it finds itself with AccessError and MisalignedAtomic; it resolves
 // map loads with VM.MapIndex and MapHandle (and Env.MapValue for direct
 // value loads), calls helpers through Env.Call (or the Registry with the
 // Helper signature), checks pointers with Env.Bytes, and returns the Env
@@ -76,7 +85,8 @@
 // # Concurrency
 //
 // A VM is safe for concurrent runs from several goroutines: each run takes
-// its own Env from a sync.Pool and a steady-state run allocates nothing.
+// its own Env, the one the VM keeps idle (an atomic swap) or, when runs
+// overlap, one from a sync.Pool; a steady-state run allocates nothing.
 // Maps are shared between runs and are themselves safe for concurrent use.
 // A Registry must not be changed while runs are in progress.
 //

@@ -47,6 +47,11 @@ type Region struct {
 	check      func(off uint64, n int, write bool) error
 }
 
+// Checked reports whether the region has per-field access rules (the
+// socket-filter __sk_buff context): every access to it must go through
+// Env.Bytes, and the JIT leaves it out of the tables its code checks.
+func (r *Region) Checked() bool { return r.check != nil }
+
 // Env is the state of one run: the region table, the stack, the context
 // and the packet. Helpers receive it to access program memory. A VM keeps a
 // pool of them; the JIT uses the same type through VM.AcquireEnv,
@@ -106,14 +111,16 @@ func newEnv(vm *VM) *Env {
 	return e
 }
 
-// reset clears the region table and installs the stack with one frame.
+// reset clears the region table and installs the stack with one frame,
+// zeroing the bytes of the frame the program can reach. Deeper frames are
+// zeroed when a bpf-to-bpf call enters them.
 func (e *Env) reset() {
 	top := e.stackBase + uint64(len(e.stack))
 	e.regions = append(e.regions[:0], Region{Start: top - StackSize, End: top, Perm: PermRead | PermWrite, data: e.stack})
-	clear(e.stack[len(e.stack)-StackSize:])
+	clear(e.stack[len(e.stack)-int(e.vm.prog.stackDepth):])
 	e.hot, e.hotLo = nil, 0
 	e.tailCalls = 0
-	e.packet, e.mem = nil, nil
+	e.packet, e.mem, e.fc.pkt = nil, nil, nil
 	e.ctxAddr = 0
 }
 

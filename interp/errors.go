@@ -74,6 +74,21 @@ func loadErr(slot int, format string, args ...any) error {
 	return &LoadError{Slot: slot, Err: fmt.Errorf(format, args...)}
 }
 
+// AccessError is the error of a load (write false) or store of n bytes at
+// addr that no region allows, wrapping ErrMemoryAccess; why, if not empty,
+// says why the region refused it (otherwise the access was out of bounds).
+// Env.Bytes returns it, and the JIT uses it for the errors it finds itself
+// so that both engines report the same text.
+func AccessError(write bool, n int, addr uint64, why string) error {
+	return accessErr(write, n, addr, why)
+}
+
+// MisalignedAtomic is the error of an atomic operation of n bytes at the
+// misaligned address addr (the verifier rejects them, check_atomic).
+func MisalignedAtomic(n int, addr uint64) error {
+	return accessErr(true, n, addr, "misaligned atomic access")
+}
+
 func accessErr(write bool, n int, addr uint64, why string) error {
 	kind := "load"
 	if write {

@@ -27,6 +27,7 @@ type fastCache struct {
 	stkN  uint64
 	hot   []byte
 	hotLo uint64
+	pkt   []byte // what LD_ABS and LD_IND read (set by Bind*)
 }
 
 // frame is a suspended caller of a bpf-to-bpf call.
@@ -53,7 +54,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 		left, e.rest = 0, e.budget
 	}
 	regs := &e.reg
-	copy(regs[:11], r[:]) // only r0..r10 are ever used
+	*(*[11]uint64)(regs[:11]) = *r // only r0..r10 are ever used (an array copy: no memmove call)
 
 	pc := 0
 	var err error
@@ -90,7 +91,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			var ret uint64
 			if ret, err = e.callHelper(in, regs); err != nil {
 				if err == errHalted {
-					copy(r[:], regs[:11])
+					*r = [11]uint64(regs[:11])
 					e.executed = e.budget - left - e.rest
 					return ret, nil
 				}
@@ -111,7 +112,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			continue
 		case opExit:
 			if e.depth == 0 {
-				copy(r[:], regs[:11])
+				*r = [11]uint64(regs[:11])
 				e.executed = e.budget - left - e.rest
 				if e.tracer != nil {
 					copy(e.traceRegs[:], regs[:11])
@@ -169,7 +170,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 				// on a read past the packet (net/core/filter.c,
 				// bpf_gen_ld_abs).
 				regs[0] = 0
-				copy(r[:], regs[:11])
+				*r = [11]uint64(regs[:11])
 				e.executed = e.budget - left - e.rest
 				return 0, nil
 			}
@@ -189,7 +190,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 		pc++
 	}
 fail:
-	copy(r[:], regs[:11])
+	*r = [11]uint64(regs[:11])
 	e.executed = e.budget - left - e.rest
 	e.regions[0].Start = e.StackTop() - StackSize
 	return 0, &RunError{PC: pc, Err: err}
@@ -977,6 +978,28 @@ outer:
 				ne.PutUint64(b, v)
 				pc++
 				continue
+
+			// Legacy packet loads; a read past the packet ends the run
+			// in exec.
+			case opLdAbs, opLdInd:
+				o := int64(int32(in.imm))
+				if in.op == opLdInd {
+					o = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
+				}
+				pkt := c.pkt
+				if o < 0 || o > int64(len(pkt))-int64(in.sz) {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				switch in.sz {
+				case 1:
+					regs[0] = uint64(pkt[o])
+				case 2:
+					regs[0] = uint64(binary.BigEndian.Uint16(pkt[o:]))
+				default:
+					regs[0] = uint64(binary.BigEndian.Uint32(pkt[o:]))
+				}
+				pc++
+				continue
 			default:
 				return pc, left + uint64(runs[pc]), fastSlow
 			}
@@ -1078,7 +1101,7 @@ func atomicOp(e *Env, in *dinsn, regs *regFile) error {
 	if a%uint64(n) != 0 {
 		// The verifier rejects misaligned atomics (check_atomic ->
 		// check_mem_access with strict alignment).
-		return accessErr(true, n, a, "misaligned atomic access")
+		return MisalignedAtomic(n, a)
 	}
 	op := insn.AtomicOp(in.imm)
 	src := regs[in.src]

@@ -78,7 +78,8 @@ type Options struct {
 
 // VM is a loaded program ready to run in userspace. A VM is safe for
 // concurrent use by several goroutines: each run takes its own machine
-// state (stack, registers, region table) from a pool. Maps are shared.
+// state (stack, registers, region table), the idle one the VM keeps or one
+// from a pool. Maps are shared.
 type VM struct {
 	spec    *prog.Spec
 	prog    *program
@@ -88,8 +89,11 @@ type VM struct {
 	helpers *Registry
 	maps    []maps.Map
 	names   []string
-	pool    sync.Pool
-	id      uint32
+	// cache holds one idle Env, taken and returned with an atomic swap;
+	// pool holds the others when runs overlap.
+	cache atomic.Pointer[Env]
+	pool  sync.Pool
+	id    uint32
 }
 
 // New checks and loads spec. Errors are *LoadError values wrapping
@@ -245,25 +249,57 @@ func (vm *VM) MapIndex(name string) int {
 // MapHandle(k) refers to.
 func (vm *VM) Maps() []maps.Map { return vm.maps }
 
-// AcquireEnv takes a machine state from the VM's pool, reset to one empty
-// stack frame. It is the first step of a run for the JIT; the interpreter's
-// Run methods do it themselves.
+// AcquireEnv takes a machine state from the VM (an idle one it keeps, or
+// its pool when runs overlap) and prepares it with StartEnv. It is the
+// first step of a run for the JIT; the interpreter's Run methods do it
+// themselves.
 func (vm *VM) AcquireEnv() *Env {
-	e := vm.pool.Get().(*Env)
-	e.vm, e.cur, e.curVM = vm, vm.prog, vm
-	e.reset()
-	e.tracer = vm.opts.Trace
+	e := vm.cache.Swap(nil)
+	if e == nil {
+		e = vm.pool.Get().(*Env)
+	}
+	vm.StartEnv(e)
 	return e
 }
 
-// ReleaseEnv returns e to the pool. e must not be used afterwards.
+// ReleaseEnv ends the run in e with EndEnv and gives e back to the VM. e
+// must not be used afterwards.
 func (vm *VM) ReleaseEnv(e *Env) {
-	e.releaseAll()
+	vm.EndEnv(e)
+	if !vm.cache.CompareAndSwap(nil, e) {
+		vm.pool.Put(e)
+	}
+}
+
+// NewEnv returns a machine state for vm that the caller keeps instead of
+// taking one per run from the VM: an engine with its own per-run state
+// (the JIT) holds one in that state. Each run on it starts with StartEnv
+// and ends with EndEnv. An Env is used by one run at a time.
+func (vm *VM) NewEnv() *Env { return newEnv(vm) }
+
+// StartEnv prepares e, which must come from vm's AcquireEnv or NewEnv, for
+// a run: one zeroed stack frame, no regions besides the stack, no context.
+// Only the part of the frame the program can reach is zeroed (see
+// program.stackDepth); the rest is still zero from earlier runs.
+func (vm *VM) StartEnv(e *Env) {
+	e.vm, e.cur, e.curVM = vm, vm.prog, vm
+	e.reset()
+	e.tracer = vm.opts.Trace
+}
+
+// EndEnv ends the run in e: it discards ring buffer reservations the
+// program did not submit and drops the run's references to buffers and
+// map values, so that an idle Env keeps no memory alive.
+func (vm *VM) EndEnv(e *Env) {
+	if len(e.reserved) > 0 {
+		e.releaseAll()
+	}
 	e.hot, e.cur, e.curVM = nil, nil, nil
-	e.packet, e.mem = nil, nil
-	clear(e.regions) // drop references to map values and buffers
+	e.packet, e.mem, e.fc.pkt = nil, nil, nil
+	for k := range e.regions {
+		e.regions[k].data, e.regions[k].check = nil, nil
+	}
 	e.regions = e.regions[:0]
-	vm.pool.Put(e)
 }
 
 func (vm *VM) wantCtx(k contextKind) error {
@@ -283,6 +319,7 @@ func (e *Env) BindMemory(mem []byte) (r1, r2 uint64) {
 		e.regions = append(e.regions, Region{Start: addrOf(mem), End: addrOf(mem) + uint64(len(mem)), Perm: PermRead | PermWrite, data: mem})
 		e.hot, e.hotLo = mem, addrOf(mem) // the fast path's first guess
 	}
+	e.fc.pkt = mem // what LD_ABS and LD_IND read
 	e.fixed = len(e.regions)
 	e.ctxAddr = addrOf(mem)
 	return addrOf(mem), uint64(len(mem))
