@@ -17,9 +17,13 @@ import (
 )
 
 // Verifier log sizes. The kernel accepts log_size up to UINT_MAX >> 2
-// (Linux 5.2+; UINT_MAX >> 8 before).
+// (Linux 5.2+; UINT_MAX >> 8 before). Before Linux 6.4 it also rejects a
+// log_size below 128 with EINVAL whenever log_level is set (bpf_check's
+// "log->len_total < 128" test, replaced by bpf_vlog_init in 6.4), so a
+// smaller ProgramOptions.LogSize is raised to minLogSize.
 const (
 	defaultLogSize = 64 << 10
+	minLogSize     = 128
 	maxLogSize     = (1<<32 - 1) >> 2
 )
 
@@ -36,7 +40,8 @@ type ProgramOptions struct {
 	// log and a log is fetched only when the load fails.
 	LogLevel uint32
 	// LogSize is the first verifier log buffer size in bytes; it grows
-	// on ENOSPC. Default 64 KiB.
+	// on ENOSPC. Default 64 KiB; sizes below 128 bytes are raised to 128,
+	// the minimum kernels before Linux 6.4 accept.
 	LogSize int
 	// Flags are BPF_PROG_LOAD prog_flags (sys.ProgFlag*).
 	Flags uint32
@@ -168,6 +173,7 @@ func (p *Program) load(attr *sys.ProgLoadAttr, opts *ProgramOptions) (*sys.FD, s
 	if size <= 0 {
 		size = defaultLogSize
 	}
+	size = min(max(size, minLogSize), maxLogSize)
 	var firstErr error
 	if level == 0 {
 		fd, err := sys.ProgLoad(attr)
