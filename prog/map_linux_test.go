@@ -368,10 +368,10 @@ func TestProbes(t *testing.T) {
 			t.Errorf("HaveMapType(%s) = %v", mt, err)
 		}
 	}
-	// BPF_MAP_TYPE_CGRP_STORAGE (32) arrived in Linux 6.2 (commit
-	// c4bcfb38a95e, "bpf: Implement cgroup storage available to
-	// non-cgroup-attached bpf progs"). The probe itself is what is under
-	// test, so the expectation follows the running kernel's version.
+	// BPF_MAP_TYPE_CGRP_STORAGE (32) arrived in Linux 6.2 ("bpf:
+	// Implement cgroup storage available to non-cgroup-attached bpf
+	// progs"). The probe itself is what is under test, so the expectation
+	// follows the running kernel's version.
 	major, minor, _, err := kernelVersion()
 	if err != nil {
 		t.Fatal(err)
@@ -383,6 +383,17 @@ func TestProbes(t *testing.T) {
 		}
 	} else if !errors.Is(cgrp, ErrNotSupported) {
 		t.Errorf("HaveMapType(%s) on %d.%d = %v, want ErrNotSupported", CgroupStorageLocal, major, minor, cgrp)
+	}
+	// The cpu v4 instructions arrived together in Linux 6.6 (the "bpf:
+	// Support new sign-extension load insns" ... "bpf: Support new 32bit
+	// offset jmp instruction" series).
+	v4 := HaveV4ISA()
+	if major > 6 || major == 6 && minor >= 6 {
+		if v4 != nil {
+			t.Errorf("HaveV4ISA on %d.%d = %v", major, minor, v4)
+		}
+	} else if !errors.Is(v4, ErrNotSupported) || !strings.Contains(v4.Error(), "v4") {
+		t.Errorf("HaveV4ISA on %d.%d = %v, want ErrNotSupported", major, minor, v4)
 	}
 	if err := HaveMapType(StructOpsMap); !errors.Is(err, ErrProbeUndecided) {
 		t.Errorf("HaveMapType(struct_ops) = %v", err)

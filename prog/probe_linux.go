@@ -25,7 +25,7 @@ import (
 var probeCache sync.Map // probeKey -> error (nil for supported)
 
 type probeKey struct {
-	kind byte // 'p' program type, 'm' map type, 'h' helper, 'b' batch
+	kind byte // 'p' program type, 'm' map type, 'h' helper, 'b' batch, 'i' instruction set
 	a, b uint32
 }
 
@@ -263,5 +263,41 @@ func haveBatch() error {
 			return fmt.Errorf("batch map operations (Linux 5.6): %w", ErrNotSupported)
 		}
 		return fmt.Errorf("probe batch operations: %w", err)
+	})
+}
+
+// HaveV4ISA reports whether the verifier accepts the instructions of the
+// "cpu v4" instruction set, all added in Linux 6.6: sign-extending loads
+// (BPF_MEMSX), sign-extending moves (MOVSX), signed division and modulo
+// (SDIV/SMOD, offset 1), the unconditional byte swap (BPF_ALU64|BPF_END)
+// and gotol (BPF_JMP32|BPF_JA with a 32-bit offset). It returns nil if
+// they load, an error wrapping ErrNotSupported if the verifier refuses
+// them (older kernels call their fields reserved or the opcodes unknown).
+// One socket filter using each form is the probe.
+func HaveV4ISA() error {
+	if err := HaveProgramType(SocketFilter); err != nil {
+		return err
+	}
+	return cached(probeKey{kind: 'i', a: 4}, func() error {
+		log, err := probeLoad(SocketFilter, insn.Instructions{
+			insn.StoreImm(insn.RFP, -8, -1, insn.DW),
+			insn.LoadMemSX(insn.R0, insn.RFP, -8, insn.B),
+			insn.MovSX16.Reg(insn.R0, insn.R0),
+			insn.SDiv.Imm(insn.R0, 3),
+			insn.SMod.Imm(insn.R0, 3),
+			insn.BSwap(insn.R0, 16),
+			insn.Gotol("out"),
+			insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
+			insn.Exit(),
+		})
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EINVAL) && log != "":
+			return fmt.Errorf("cpu v4 instructions (Linux 6.6): %w", ErrNotSupported)
+		case errors.Is(err, unix.EPERM):
+			return fmt.Errorf("probe cpu v4 instructions: %w: %s", err, permHint())
+		}
+		return fmt.Errorf("probe cpu v4 instructions: %w: %w", ErrProbeUndecided, err)
 	})
 }
