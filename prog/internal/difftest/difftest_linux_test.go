@@ -273,11 +273,14 @@ func TestConformanceKernelVsInterp(t *testing.T) {
 // and registers (including the v4 signed division, modulo, sign-extending
 // moves and bswap), JMP and JMP32 forward branches, gotol, stack loads
 // (also sign-extending) and stores of every size, and atomics on the
-// stack. Registers r0..r9 start with random 64-bit constants.
+// stack. Registers r0..r9 start with random 64-bit constants. The v4
+// forms are generated only when v4 is set: the test sets it from
+// prog.HaveV4ISA, since kernels before Linux 6.6 reject them.
 type gen struct {
 	r  *rand.Rand
 	is insn.Instructions
-	n  int // labels made
+	n  int  // labels made
+	v4 bool // emit cpu v4 instructions (sdiv, smod, movsx, ldsx, bswap, gotol)
 }
 
 func (g *gen) reg() insn.Register { return insn.Register(g.r.IntN(10)) }
@@ -303,6 +306,9 @@ func (g *gen) value() int64 {
 }
 
 var aluOps = []insn.ALUOp{insn.Add, insn.Sub, insn.Mul, insn.Div, insn.SDiv, insn.Or, insn.And, insn.LSh, insn.RSh, insn.Mod, insn.SMod, insn.Xor, insn.Mov, insn.ArSh}
+
+// preV4ALU maps the v4 ALU operations to the nearest older ones.
+var preV4ALU = map[insn.ALUOp]insn.ALUOp{insn.SDiv: insn.Div, insn.SMod: insn.Mod}
 var jmpOps = []insn.JumpOp{insn.JEq, insn.JGT, insn.JGE, insn.JSet, insn.JNE, insn.JSGT, insn.JSGE, insn.JLT, insn.JLE, insn.JSLT, insn.JSLE}
 var sizes = []insn.Size{insn.B, insn.H, insn.W, insn.DW}
 var atomics = []insn.AtomicOp{insn.AtomicAdd, insn.AtomicOr, insn.AtomicAnd, insn.AtomicXor, insn.AtomicFetchAdd, insn.AtomicFetchOr, insn.AtomicFetchAnd, insn.AtomicFetchXor, insn.AtomicXchg, insn.AtomicCmpXchg}
@@ -320,6 +326,9 @@ func (g *gen) one() {
 	switch k := r.IntN(20); {
 	case k < 9: // ALU
 		op := aluOps[r.IntN(len(aluOps))]
+		if old, ok := preV4ALU[op]; ok && !g.v4 {
+			op = old
+		}
 		width := int32(32)
 		if wide {
 			width = 64
@@ -345,7 +354,11 @@ func (g *gen) one() {
 			g.emit(op.Reg32(dst, src))
 		}
 	case k < 10: // sign-extending moves, negation, byte swaps
-		switch r.IntN(6) {
+		c := r.IntN(6)
+		if !g.v4 && (c <= 1 || c == 3) {
+			c = 2 + 2*r.IntN(2) // Neg or ToBE: v4 adds movsx and bswap
+		}
+		switch c {
 		case 0:
 			g.emit([]insn.ALUOp{insn.MovSX8, insn.MovSX16, insn.MovSX32}[r.IntN(3)].Reg(dst, src))
 		case 1:
@@ -381,7 +394,7 @@ func (g *gen) one() {
 			j = op.Reg32(dst, src, label)
 		}
 		body := 1 + r.IntN(3)
-		if r.IntN(8) == 0 {
+		if g.v4 && r.IntN(8) == 0 {
 			// An unconditional jump over code would leave it unreachable,
 			// which the verifier rejects: gotol jumps to the next slot.
 			j, body = insn.Gotol(label), 0
@@ -400,7 +413,7 @@ func (g *gen) one() {
 		}
 	case k < 18: // load
 		size := sizes[r.IntN(4)]
-		if size != insn.DW && r.IntN(2) == 0 {
+		if g.v4 && size != insn.DW && r.IntN(2) == 0 {
 			g.emit(insn.LoadMemSX(dst, insn.RFP, g.stackOff(size), size))
 		} else {
 			g.emit(insn.LoadMem(dst, insn.RFP, g.stackOff(size), size))
@@ -440,7 +453,7 @@ func TestRandomProgramsKernelVsInterp(t *testing.T) {
 		}
 		seed = s
 	}
-	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), v4: haveV4(t)}
 	rejected := 0
 	for n := 0; n < programs; n++ {
 		body := g.program(20 + g.r.IntN(60))
@@ -460,7 +473,7 @@ func TestRandomProgramsKernelVsInterp(t *testing.T) {
 			t.Fatalf("program %d (seed %#x): %v", n, seed, err)
 		}
 	}
-	t.Logf("random programs: %d compared, %d rejected by the verifier (seed %#x)", programs-rejected, rejected, seed)
+	t.Logf("random programs: %d compared, %d rejected by the verifier (seed %#x, v4 instructions %v)", programs-rejected, rejected, seed, g.v4)
 	if rejected > programs/10 {
 		t.Errorf("%d of %d generated programs were rejected; the generator should make verifiable programs", rejected, programs)
 	}
@@ -557,4 +570,15 @@ func dump(t *testing.T, m prog.Mapper, cpus int) map[uint32][]uint64 {
 		t.Fatalf("%T: %v", m, err)
 	}
 	return out
+}
+
+// haveV4 reports whether the kernel accepts the cpu v4 instructions
+// (Linux 6.6), failing the test when the probe cannot decide.
+func haveV4(t *testing.T) bool {
+	t.Helper()
+	err := prog.HaveV4ISA()
+	if err != nil && !errors.Is(err, prog.ErrNotSupported) {
+		t.Fatalf("probe v4 instructions: %v", err)
+	}
+	return err == nil
 }
