@@ -115,12 +115,18 @@ func setRegs(regs *interp.PtRegs) {
 
 // TestKernelDifferential runs generated ALU/branch programs in the
 // kernel's JIT (as socket filters, through BPF_PROG_TEST_RUN) and in the
-// JIT: the low 32 bits of r0 must agree. Needs root.
+// JIT: the low 32 bits of r0 must agree. Needs root. The cpu v4 ALU
+// operations (sdiv, smod, movsx) are generated only when the kernel takes
+// them (prog.HaveV4ISA: Linux 6.6+).
 func TestKernelDifferential(t *testing.T) {
 	requireRoot(t)
+	v4 := prog.HaveV4ISA()
+	if v4 != nil && !errors.Is(v4, prog.ErrNotSupported) {
+		t.Fatalf("probe v4 instructions: %v", v4)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for n := 0; n < 40; n++ {
-		is := genALU(rng, 40)
+		is := genALU(rng, 40, v4 == nil)
 		spec := &prog.Spec{Name: "diff", Type: prog.SocketFilter, License: "GPL", Instructions: is}
 		kp, err := prog.NewProgram(spec, nil)
 		if err != nil {
@@ -144,13 +150,17 @@ func TestKernelDifferential(t *testing.T) {
 }
 
 // genALU generates a program of random 64- and 32-bit ALU operations and
-// forward conditional jumps over r0-r5, all initialised first.
-func genALU(rng *rand.Rand, n int) Instructions {
+// forward conditional jumps over r0-r5, all initialised first. v4 adds
+// the cpu v4 operations sdiv, smod and movsx.
+func genALU(rng *rand.Rand, n int, v4 bool) Instructions {
 	var is Instructions
 	for r := R0; r <= R5; r++ {
 		is = append(is, LoadImm64(r, int64(rng.Uint64())))
 	}
-	ops := []ALUOp{Add, Sub, Mul, Div, SDiv, Or, And, LSh, RSh, Mod, SMod, Xor, Mov, ArSh, MovSX8, MovSX16, MovSX32}
+	ops := []ALUOp{Add, Sub, Mul, Div, Or, And, LSh, RSh, Mod, Xor, Mov, ArSh}
+	if v4 {
+		ops = append(ops, SDiv, SMod, MovSX8, MovSX16, MovSX32)
+	}
 	jops := []JumpOp{JEq, JGT, JGE, JSet, JNE, JSGT, JSGE, JLT, JLE, JSLT, JSLE}
 	for k := 0; k < n; k++ {
 		dst, src := Register(rng.IntN(6)), Register(rng.IntN(6))
