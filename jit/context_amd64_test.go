@@ -195,6 +195,10 @@ func genALU(rng *rand.Rand, n int, v4 bool) Instructions {
 			} else {
 				imm &= 31
 			}
+		case Div, SDiv, Mod, SMod:
+			if imm == 0 {
+				imm = 3 // the verifier rejects division by a zero immediate
+			}
 		case MovSX8, MovSX16, MovSX32:
 			useReg = true
 			if op == MovSX32 {
