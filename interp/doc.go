@@ -64,9 +64,8 @@
 // nothing else, and takes the whole frame otherwise (r10 copied, stored,
 // compared or passed on, tail calls, callx).
 //
-// The JIT builds the same state with VM.NewEnv (an Env it keeps in its own
-// per-run state) and VM.StartEnv / VM.EndEnv around each run (or
-// VM.AcquireEnv / VM.ReleaseEnv), Env.BindMemory / BindSocketFilter /
+// The JIT builds the same state with VM.AcquireEnv / VM.ReleaseEnv (its
+// own per-run state rides along in Env.Engine), Env.BindMemory / BindSocketFilter /
 // BindKprobe, Env.StackTop, Env.Regions and Region.Checked; it reports
 // errors it finds itself with AccessError and MisalignedAtomic; it resolves
 // map loads with VM.MapIndex and MapHandle (and Env.MapValue for direct

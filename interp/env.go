@@ -95,6 +95,7 @@ type Env struct {
 	strBuf    []byte
 	outBuf    []byte
 	reserved  []reservation
+	engine    any // see Engine
 }
 
 func addrOf(b []byte) uint64 {
@@ -107,7 +108,8 @@ func addrOf(b []byte) uint64 {
 func newEnv(vm *VM) *Env {
 	e := &Env{vm: vm, stack: make([]byte, MaxCallFrames*StackSize)}
 	e.stackBase = addrOf(e.stack)
-	e.regions = make([]Region, 0, 16)
+	e.regions = make([]Region, 1, 16)
+	e.regions[0] = Region{data: e.stack} // the stack; reset sets its bounds
 	return e
 }
 
@@ -116,13 +118,27 @@ func newEnv(vm *VM) *Env {
 // zeroed when a bpf-to-bpf call enters them.
 func (e *Env) reset() {
 	top := e.stackBase + uint64(len(e.stack))
-	e.regions = append(e.regions[:0], Region{Start: top - StackSize, End: top, Perm: PermRead | PermWrite, data: e.stack})
-	clear(e.stack[len(e.stack)-int(e.vm.prog.stackDepth):])
+	// Region 0 (the stack) keeps its data from newEnv; EndEnv leaves it.
+	e.regions = e.regions[:1]
+	r := &e.regions[0]
+	r.Start, r.End, r.Perm = top-StackSize, top, PermRead|PermWrite
+	if d := int(e.vm.prog.stackDepth); d > 0 {
+		clear(e.stack[len(e.stack)-d:])
+	}
 	e.hot, e.hotLo = nil, 0
 	e.tailCalls = 0
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
 	e.ctxAddr = 0
 }
+
+// Engine returns what SetEngine stored in e, nil at first. It survives
+// runs: an engine that runs programs in interp's Envs (the JIT) keeps its
+// own per-run state there, so that taking an Env from the VM gives it both
+// with one acquisition.
+func (e *Env) Engine() any { return e.engine }
+
+// SetEngine stores v in e for Engine.
+func (e *Env) SetEngine(v any) { e.engine = v }
 
 // StackTop returns the address r10 holds in the main program's frame.
 func (e *Env) StackTop() uint64 { return e.stackBase + uint64(len(e.stack)) }

@@ -271,14 +271,7 @@ func (vm *VM) ReleaseEnv(e *Env) {
 	}
 }
 
-// NewEnv returns a machine state for vm that the caller keeps instead of
-// taking one per run from the VM: an engine with its own per-run state
-// (the JIT) holds one in that state. Each run on it starts with StartEnv
-// and ends with EndEnv. An Env is used by one run at a time.
-func (vm *VM) NewEnv() *Env { return newEnv(vm) }
-
-// StartEnv prepares e, which must come from vm's AcquireEnv or NewEnv, for
-// a run: one zeroed stack frame, no regions besides the stack, no context.
+// StartEnv prepares e, which must come from vm's AcquireEnv, for a run: one zeroed stack frame, no regions besides the stack, no context.
 // Only the part of the frame the program can reach is zeroed (see
 // program.stackDepth); the rest is still zero from earlier runs.
 func (vm *VM) StartEnv(e *Env) {
@@ -296,10 +289,10 @@ func (vm *VM) EndEnv(e *Env) {
 	}
 	e.hot, e.cur, e.curVM = nil, nil, nil
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
-	for k := range e.regions {
+	for k := 1; k < len(e.regions); k++ { // region 0 is the Env's own stack
 		e.regions[k].data, e.regions[k].check = nil, nil
 	}
-	e.regions = e.regions[:0]
+	e.regions = e.regions[:1]
 }
 
 func (vm *VM) wantCtx(k contextKind) error {
