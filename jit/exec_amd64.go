@@ -5,8 +5,6 @@ package jit
 import (
 	"errors"
 	"fmt"
-	"reflect"
-	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
@@ -14,8 +12,9 @@ import (
 	"github.com/purebpf/purebpf/prog"
 )
 
-// run is the per-run state a VM pools: the machine state the generated
-// code uses and the interp.Env it runs in.
+// run is the per-run state of the JIT: the machine state the generated
+// code uses and the interp.Env it runs in. It lives in that Env
+// (interp.Env.Engine), so that taking an Env from the interp VM gives both.
 type run struct {
 	st        state
 	vm        *VM // the VM whose code is running (changes on tail calls)
@@ -24,21 +23,14 @@ type run struct {
 	tailCalls int
 }
 
-func (vm *VM) getRun() *run {
-	if r, ok := vm.pool.Get().(*run); ok {
-		return r
-	}
-	return new(run)
-}
-
 // RunMemory runs a raw-memory program with r1 = the address of mem and
 // r2 = len(mem), like interp.VM.RunMemory.
 func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	if vm.code == nil {
 		return vm.ivm.RunMemory(mem)
 	}
-	if err := vm.wantType(prog.UnspecifiedProgram, "raw memory"); err != nil {
-		return 0, err
+	if vm.typ != prog.UnspecifiedProgram {
+		return 0, vm.wantType(prog.UnspecifiedProgram)
 	}
 	env := vm.ivm.AcquireEnv()
 	r1, r2 := env.BindMemory(mem)
@@ -51,8 +43,8 @@ func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) 
 	if vm.code == nil {
 		return vm.ivm.RunSocketFilter(pkt, meta)
 	}
-	if err := vm.wantType(prog.SocketFilter, "socket filter (__sk_buff)"); err != nil {
-		return 0, err
+	if vm.typ != prog.SocketFilter {
+		return 0, vm.wantType(prog.SocketFilter)
 	}
 	env := vm.ivm.AcquireEnv()
 	r1 := env.BindSocketFilter(pkt, meta)
@@ -65,16 +57,18 @@ func (vm *VM) RunKprobe(regs *interp.PtRegs) (uint64, error) {
 	if vm.code == nil {
 		return vm.ivm.RunKprobe(regs)
 	}
-	if err := vm.wantType(prog.Kprobe, "kprobe (pt_regs)"); err != nil {
-		return 0, err
+	if vm.typ != prog.Kprobe {
+		return 0, vm.wantType(prog.Kprobe)
 	}
 	env := vm.ivm.AcquireEnv()
 	r1 := env.BindKprobe(regs)
 	return vm.run(env, r1, 0)
 }
 
-func (vm *VM) wantType(t prog.Type, what string) error {
-	if vm.ivm.Spec().Type != t {
+// wantType returns the error interp gives for running a program of another
+// type with the context of t.
+func (vm *VM) wantType(t prog.Type) error {
+	if vm.typ != t {
 		// Delegate to interp for the exact error it gives.
 		switch t {
 		case prog.UnspecifiedProgram:
@@ -92,60 +86,42 @@ func (vm *VM) wantType(t prog.Type, what string) error {
 }
 
 func (vm *VM) run(env *interp.Env, r1, r2 uint64) (uint64, error) {
-	r := vm.getRun()
-	r.vm, r.root, r.env, r.tailCalls = vm, vm, env, 0
+	r, _ := env.Engine().(*run)
+	if r == nil {
+		r = &run{env: env}
+		env.SetEngine(r)
+	}
+	r.vm, r.root, r.tailCalls = vm, vm, 0
 	st := &r.st
-	st.regs = [11]uint64{1: r1, 2: r2, 10: env.StackTop()}
-	st.stkTop = env.StackTop()
-	st.stkLo = st.stkTop - stackSize
+	top := env.StackTop()
+	st.regs = [11]uint64{1: r1, 2: r2, 10: top}
+	st.stkTop = top
+	st.stkLo = top - stackSize
 	st.depth = 0
 	st.loops = maxLoops
-	st.budget = vm.budget()
+	st.budget = vm.budget
 	pkt := env.Packet()
 	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
 	r.syncRegions()
 	ret, err := vm.code.exec(st, r)
-	r.env = nil
+	r.vm, r.root = nil, nil // an idle Env keeps no JIT VM alive
 	vm.ivm.ReleaseEnv(env)
-	vm.pool.Put(r)
 	return ret, err
 }
 
-func (vm *VM) budget() int64 {
-	if vm.opts.NoBudget {
+// runBudget is the instruction budget a run starts with.
+func runBudget(opts *Options) int64 {
+	if opts.NoBudget {
 		return 1<<63 - 1
 	}
 	b := uint64(interp.DefaultMaxInstructions)
-	if vm.opts.Interp != nil && vm.opts.Interp.MaxInstructions != 0 {
-		b = vm.opts.Interp.MaxInstructions
+	if opts.Interp != nil && opts.Interp.MaxInstructions != 0 {
+		b = opts.Interp.MaxInstructions
 	}
 	if b > 1<<62 {
 		b = 1 << 62
 	}
 	return int64(b)
-}
-
-// checkField is the index of interp.Region's unexported check function:
-// regions with one (the socket-filter context) must be checked by
-// Env.Bytes for every access, so they are left out of the tables the
-// generated code scans.
-//
-// interp does not export whether a region has one, so its offset is found
-// once with reflect and the function pointer is read directly; if the
-// field is ever renamed, every region counts as checked (correct, slower).
-var checkOffset = func() uintptr {
-	f, ok := reflect.TypeOf(interp.Region{}).FieldByName("check")
-	if !ok || f.Type.Kind() != reflect.Func || len(f.Index) != 1 {
-		return 0
-	}
-	return f.Offset
-}()
-
-func plainRegion(r *interp.Region) bool {
-	if checkOffset == 0 {
-		return false
-	}
-	return *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(r), checkOffset)) == nil
 }
 
 // syncRegions copies the Env's region table (except region 0, the stack,
@@ -161,7 +137,7 @@ func (r *run) syncRegions() {
 	st.nread, st.nwrite = 0, 0
 	for k := 1; k < len(regs); k++ {
 		g := &regs[k]
-		if !plainRegion(g) {
+		if g.Checked() {
 			continue
 		}
 		if g.Perm&interp.PermRead != 0 && st.nread < maxRegions {
@@ -191,7 +167,7 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 	}
 	h := r.vm.ivm.Helpers().Lookup(insn.HelperFunc(num))
 	if h == nil {
-		return false, r.runErr(fmt.Errorf("%w %d: callx target is not in the VM's helper registry", interp.ErrUnknownHelper, num))
+		return false, r.runErr(fmt.Errorf("%w %d (%s): not in the VM's helper registry", interp.ErrUnknownHelper, num, insn.HelperFunc(num)))
 	}
 	if regs := r.env.Regions(); len(regs) > 0 {
 		regs[0].Start = st.stkLo
@@ -275,11 +251,11 @@ func (r *run) mapValue(st *state, idx int) (uint64, error) {
 func (r *run) fail(st *state, reason uint64) error {
 	switch reason {
 	case exitBudget:
-		return r.runErr(fmt.Errorf("%w after %d instructions", interp.ErrBudgetExhausted, r.vm.budget()))
+		return r.runErr(fmt.Errorf("%w after %d instructions", interp.ErrBudgetExhausted, r.vm.budget))
 	case exitDepth:
 		return r.runErr(fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", interp.ErrCallDepth, st.depth+2, interp.MaxCallFrames))
 	case exitAlign:
-		return r.runErr(fmt.Errorf("%w: store of %d bytes at 0x%x: misaligned atomic access", interp.ErrMemoryAccess, st.info&0xff, st.arg))
+		return r.runErr(interp.MisalignedAtomic(int(st.info&0xff), st.arg))
 	}
 	return r.runErr(fmt.Errorf("jit: unexpected exit reason %d", reason))
 }

@@ -40,11 +40,12 @@ type Options struct {
 // its environment. It is safe for concurrent runs from several goroutines.
 // Close frees the machine code.
 type VM struct {
-	ivm  *interp.VM
-	opts Options
-	code *code // nil when running in interp (Fallback)
-	pool sync.Pool
-	mu   sync.Mutex
+	ivm    *interp.VM
+	opts   Options
+	code   *code     // nil when running in interp (Fallback)
+	typ    prog.Type // the program type, which selects the context
+	budget int64     // the instruction budget a run starts with
+	mu     sync.Mutex
 }
 
 // New loads spec like interp.New (with the same load-time checks and
@@ -65,6 +66,8 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 // compile compiles the program of ivm into vm.
 func (vm *VM) compile(ivm *interp.VM) (*VM, error) {
 	vm.ivm = ivm
+	vm.typ = ivm.Spec().Type
+	vm.budget = runBudget(&vm.opts)
 	c, err := newCode(ivm.Instructions(), compileOptions{
 		unchecked: vm.opts.Unchecked,
 		noBudget:  vm.opts.NoBudget,
