@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -232,22 +234,55 @@ func TestCountStops(t *testing.T) {
 	}
 }
 
-// TestUnprivileged runs the demo binary as nobody: it explains what
-// capture needs and shows the interp verdicts instead.
+// demoEnv, set in the environment, makes the test binary run the demo's
+// main function instead of the tests (see TestMain), so that the demo
+// can be run as another user without a Go toolchain or setpriv (neither
+// exists in the VM the privileged tests also run in).
+const demoEnv = "PUREBPF_SOCKETFILTER_DEMO"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(demoEnv) == "1" {
+		// The testing package registered its flags on the default set;
+		// the demo parses its own.
+		flag.CommandLine = flag.NewFlagSet(os.Args[0], flag.ExitOnError)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestUnprivileged runs the demo as nobody (uid and gid 65534, no
+// supplementary groups): it explains what capture needs and shows the
+// interp verdicts instead. The demo is this test binary re-executed with
+// demoEnv set, copied where nobody may execute it.
 func TestUnprivileged(t *testing.T) {
 	requireRoot(t) // to switch to nobody
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Skip("setpriv not installed")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	exe, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// t.TempDir's parent is private to root; MkdirTemp's is /tmp.
+	dir, err := os.MkdirTemp("", "purebpf-socketfilter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "demo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err := os.WriteFile(bin, exe, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	out, err := exec.Command("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", bin, "-port", "4242").CombinedOutput()
+	cmd := exec.Command(bin, "-port", "4242")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), demoEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("demo as nobody: %v\n%s", err, out)
 	}
