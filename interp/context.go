@@ -98,16 +98,19 @@ func (e *Env) BindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	ne.PutUint32(b[skbIngressIfindex:], meta.IngressIfindex)
 	ne.PutUint32(b[skbIfindex:], meta.Ifindex)
 	ne.PutUint32(b[skbTCIndex:], meta.TCIndex)
-	for k, v := range meta.CB {
-		ne.PutUint32(b[skbCB+4*k:], v)
-	}
+	ne.PutUint32(b[skbCB:], meta.CB[0])
+	ne.PutUint32(b[skbCB+4:], meta.CB[1])
+	ne.PutUint32(b[skbCB+8:], meta.CB[2])
+	ne.PutUint32(b[skbCB+12:], meta.CB[3])
+	ne.PutUint32(b[skbCB+16:], meta.CB[4])
 	ne.PutUint32(b[skbHash:], meta.Hash)
 	ne.PutUint32(b[skbNapiID:], meta.NapiID)
 	ne.PutUint32(b[skbGSOSegs:], meta.GSOSegs)
 	ne.PutUint32(b[skbGSOSize:], meta.GSOSize)
 	e.ctxAddr = addrOf(b[:])
-	e.regions = append(e.regions, Region{Start: e.ctxAddr, End: e.ctxAddr + skbSize, Perm: PermRead, data: b[:], check: checkSKBAccess})
-	e.fixed = len(e.regions)
+	r := e.fixedRegion()
+	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+skbSize, PermRead
+	r.data, r.check = b[:], checkSKBAccess
 	return e.ctxAddr
 }
 

@@ -147,6 +147,22 @@ func (e *Env) StackTop() uint64 { return e.stackBase + uint64(len(e.stack)) }
 // moves down by StackSize per active bpf-to-bpf call.
 func (e *Env) Regions() []Region { return e.regions }
 
+// fixedRegion appends a region for Bind* to fill in place (cheaper than
+// appending a Region value) and counts it among the fixed regions. Its
+// check is nil.
+func (e *Env) fixedRegion() *Region {
+	n := len(e.regions)
+	if n < cap(e.regions) {
+		e.regions = e.regions[:n+1]
+	} else {
+		e.regions = append(e.regions, Region{})
+	}
+	e.fixed = n + 1
+	r := &e.regions[n]
+	r.check = nil
+	return r
+}
+
 // MaxDynamicRegions bounds the regions helpers may add in one run (map
 // values returned by lookups, ring buffer reservations, direct map value
 // storage); repeated lookups of the same value reuse its region. A helper

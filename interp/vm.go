@@ -309,7 +309,9 @@ func (e *Env) BindMemory(mem []byte) (r1, r2 uint64) {
 	e.ctxKind = ctxMemory
 	e.mem = mem
 	if len(mem) > 0 {
-		e.regions = append(e.regions, Region{Start: addrOf(mem), End: addrOf(mem) + uint64(len(mem)), Perm: PermRead | PermWrite, data: mem})
+		r := e.fixedRegion()
+		r.Start, r.End, r.Perm = addrOf(mem), addrOf(mem)+uint64(len(mem)), PermRead|PermWrite
+		r.data = mem
 		e.hot, e.hotLo = mem, addrOf(mem) // the fast path's first guess
 	}
 	e.fc.pkt = mem // what LD_ABS and LD_IND read
