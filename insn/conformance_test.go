@@ -6,13 +6,14 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/conformance"
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func conformanceTests(t *testing.T) []conformance.Test {
 	t.Helper()
 	dir := conformance.Dir()
 	if dir == "" {
-		skipUnlessCI(t, "../shared/conformance/tests not found beside the repository")
+		testenv.SkipOrFail(t, "../shared/conformance/tests not found beside the repository")
 	}
 	tests, err := conformance.Load(dir)
 	if err != nil {

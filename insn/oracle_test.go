@@ -3,7 +3,6 @@ package insn_test
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // The llvm-mc oracle. LLVM's BPF assembler and disassembler (version 16,
@@ -64,24 +65,13 @@ import (
 
 const llvmMC = "llvm-mc-16"
 
-// skipUnlessCI skips the test with a one-line reason, except under
-// CI=true, where everything a test needs is installed and a missing piece
-// is a failure.
-func skipUnlessCI(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true: "+format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // requireTool returns the path of a tool, skipping the test (failing it
 // under CI=true) when the tool is not installed.
 func requireTool(t *testing.T, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		skipUnlessCI(t, "%s not installed", name)
+		testenv.SkipOrFail(t, "%s not installed", name)
 	}
 	return path
 }

@@ -9,12 +9,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 const calls = 1000
 
 func TestTracepointCountsGetpid(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, method := range []AttachMethod{AttachAuto, AttachBPFLink, AttachIoctl} {
 		t.Run(method.String(), func(t *testing.T) {
 			onThread(func(tid int) {
@@ -49,7 +51,7 @@ func TestTracepointCountsGetpid(t *testing.T) {
 }
 
 func TestTracepointMissing(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	counts := newMap(t, prog.Array, 4, 8, 1)
 	p := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
 	_, err := Tracepoint(p, TracepointOptions{Group: "syscalls", Name: "sys_enter_no_such_call"})
@@ -70,7 +72,7 @@ func uprobeTarget(x int) int { return x*3 + 1 }
 const uprobeTargetSymbol = "github.com/purebpf/purebpf/perf.uprobeTarget"
 
 func TestUprobeCountsCalls(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	defer noLeftoverEvents(t)
 	exe, err := os.Executable()
 	if err != nil {
@@ -123,7 +125,7 @@ func TestUprobeCountsCalls(t *testing.T) {
 }
 
 func TestUprobeBadInput(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	counts := newMap(t, prog.Array, 4, 8, 1)
 	p := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
 	notELF := filepath.Join(t.TempDir(), "script.sh")
@@ -182,7 +184,7 @@ func TestSymbolOffset(t *testing.T) {
 }
 
 func TestKprobe(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	if !kprobesAvailable() {
 		// The host kernel of this project's machine: CONFIG_KPROBES off.
 		counts := newMap(t, prog.Array, 4, 8, 1)
@@ -236,7 +238,7 @@ func TestKprobe(t *testing.T) {
 }
 
 func TestKprobeUnknownSymbol(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	counts := newMap(t, prog.Array, 4, 8, 1)
 	p := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
 	for _, probe := range []ProbeMethod{ProbeAuto, ProbeTraceFS} {
@@ -263,7 +265,7 @@ func TestKprobeUnknownSymbol(t *testing.T) {
 // exists (a tracepoint program cannot go on a kprobe or uprobe event) and
 // checks that the event is gone afterwards.
 func TestAttachErrorRemovesEvent(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	counts := newMap(t, prog.Array, 4, 8, 1)
 	wrong := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
 	exe, err := os.Executable()

@@ -2,6 +2,8 @@ package perf
 
 import (
 	"testing"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // benchBatch is how many getpid calls each round makes before reading
@@ -12,7 +14,7 @@ const benchBatch = 64
 // the tracepoint program, which outputs the sample, and ReadInto returns
 // it. It reports records per second and allocations per record.
 func benchmarkReader(b *testing.B, ringbuf bool) {
-	requireRoot(b)
+	testenv.RequireRoot(b)
 	onThread(func(tid int) {
 		var (
 			events *testMap

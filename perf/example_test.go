@@ -15,6 +15,8 @@ import (
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/perf"
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // getpidCounter counts the getpid calls of process pid in counts[0].
@@ -145,12 +147,7 @@ func ExampleNewRingBufReader() {
 // carry no "Output:" comment, because go test would run them without root
 // too; under CI=true a missing root fails.
 func TestExamples(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root (CI=true: privileged tests may not skip)")
-		}
-		t.Skip("needs root")
-	}
+	testenv.RequireRoot(t)
 	_, kerr := os.Stat("/sys/bus/event_source/devices/kprobe")
 	wantKprobe := "kprobe attached via pmu\n"
 	if kerr != nil {

@@ -14,19 +14,6 @@ import (
 	"github.com/purebpf/purebpf/prog"
 )
 
-// requireRoot skips without root, but fails when CI=true: CI must run
-// every privileged test.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root (CI=true: privileged tests may not skip)")
-	}
-	t.Skip("needs root")
-}
-
 // testMap is a kernel map made with the prog package.
 type testMap struct{ *prog.Map }
 

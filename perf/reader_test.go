@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func newPerfArray(t testing.TB) *testMap {
@@ -74,7 +76,7 @@ func drain(t testing.TB, r reader, want uint64, exact bool) (map[uint64]bool, ui
 }
 
 func TestPerfReaderBurst(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	const n = 2000
 	onThread(func(tid int) {
 		events := newPerfArray(t)
@@ -98,7 +100,7 @@ func TestPerfReaderBurst(t *testing.T) {
 }
 
 func TestPerfReaderLost(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	const n = 1000
 	onThread(func(tid int) {
 		events := newPerfArray(t)
@@ -137,7 +139,7 @@ func lost2Want(lost uint64, n, samples int) uint64 {
 }
 
 func TestPerfReaderSampleLargerThanRing(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	const n = 10
 	onThread(func(tid int) {
 		events := newPerfArray(t)
@@ -159,7 +161,7 @@ func TestPerfReaderSampleLargerThanRing(t *testing.T) {
 }
 
 func TestPerfReaderDeadlineCloseAllocs(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newPerfArray(t)
 		r, err := NewPerfReader(events, PerfReaderOptions{Pages: 16})
@@ -241,7 +243,7 @@ func testCloseUnblocks(t *testing.T, r reader) {
 }
 
 func TestPerfReaderPauseResume(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newPerfArray(t)
 		r, err := NewPerfReader(events, PerfReaderOptions{})
@@ -274,7 +276,7 @@ func TestPerfReaderPauseResume(t *testing.T) {
 }
 
 func TestReaderWrongMapType(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	hash := newMap(t, prog.Hash, 4, 4, 4)
 	_, err := NewPerfReader(hash, PerfReaderOptions{})
 	mustErrorIs(t, err, ErrMapType, "perf reader on a hash map")
@@ -297,7 +299,7 @@ func newRingBuf(t testing.TB, size uint32) *testMap {
 }
 
 func TestRingBufBurst(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	const n = 2000
 	onThread(func(tid int) {
 		events := newRingBuf(t, 1<<18)
@@ -319,7 +321,7 @@ func TestRingBufBurst(t *testing.T) {
 }
 
 func TestRingBufFull(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	const n = 1000
 	onThread(func(tid int) {
 		events := newRingBuf(t, uint32(os.Getpagesize()))
@@ -342,7 +344,7 @@ func TestRingBufFull(t *testing.T) {
 }
 
 func TestRingBufSampleLargerThanRing(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newRingBuf(t, uint32(os.Getpagesize()))
 		r, err := NewRingBufReader(events)
@@ -362,7 +364,7 @@ func TestRingBufSampleLargerThanRing(t *testing.T) {
 }
 
 func TestRingBufDeadlineCloseAllocs(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newRingBuf(t, 1<<16)
 		r, err := NewRingBufReader(events)
@@ -378,7 +380,7 @@ func TestRingBufDeadlineCloseAllocs(t *testing.T) {
 var _ = unix.Getpid
 
 func TestPerfReaderWatermark(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newPerfArray(t)
 		const watermark = 2048

@@ -10,6 +10,8 @@ import (
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/sys"
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // The raw benchmarks are the floor: the same bpf(2) command issued with
@@ -17,7 +19,7 @@ import (
 // error wrapping or fd bookkeeping.
 
 func benchMap(b *testing.B, mt MapType) *Map {
-	requireRoot(b)
+	testenv.RequireRoot(b)
 	m, err := NewMap(&MapSpec{Name: "bench", Type: mt, KeySize: 4, ValueSize: 8, MaxEntries: 1024})
 	if err != nil {
 		b.Fatal(err)
@@ -96,7 +98,7 @@ func thousand() *Spec {
 }
 
 func BenchmarkLoad1000(b *testing.B) {
-	requireRoot(b)
+	testenv.RequireRoot(b)
 	spec := thousand()
 	b.Run("prog", func(b *testing.B) {
 		b.ReportAllocs()
@@ -139,7 +141,7 @@ func BenchmarkLoad1000(b *testing.B) {
 }
 
 func TestLookupDoesNotAllocate(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	m, err := NewMap(&MapSpec{Name: "alloc", Type: Hash, KeySize: 4, ValueSize: 8, MaxEntries: 4})
 	if err != nil {
 		t.Fatal(err)

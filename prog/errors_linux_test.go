@@ -17,10 +17,12 @@ import (
 	"github.com/purebpf/purebpf/internal/mapvalue"
 	"github.com/purebpf/purebpf/sys"
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func TestVerifierRejection(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	spec := &Spec{
 		Name: "bad", Type: SocketFilter, License: "GPL",
 		Instructions: insn.Instructions{
@@ -53,7 +55,7 @@ func TestVerifierRejection(t *testing.T) {
 }
 
 func TestVerifierLogGrows(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	// Many instructions on the one verified path and a failure at the end:
 	// the level-1 log prints every instruction, far more than 256 bytes.
 	const n = 3000
@@ -89,7 +91,7 @@ func TestVerifierLogGrows(t *testing.T) {
 }
 
 func TestUnknownHelper(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	spec := &Spec{Name: "nohelper", Type: SocketFilter, License: "GPL", Instructions: insn.Instructions{
 		insn.Call(100000), insn.Mov.Imm(insn.R0, 0), insn.Exit(),
 	}}
@@ -110,7 +112,7 @@ func TestUnknownHelper(t *testing.T) {
 }
 
 func TestGPLOnlyHelper(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	// bpf_probe_read_kernel is GPL-only (gpl_only = true in
 	// kernel/trace/bpf_trace.c).
 	spec := &Spec{Name: "nongpl", Type: Kprobe, License: "Proprietary", Instructions: insn.Instructions{
@@ -132,7 +134,7 @@ func TestGPLOnlyHelper(t *testing.T) {
 }
 
 func TestUnknownProgramType(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	spec := &Spec{Name: "weird", Type: Type(250), License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
 	_, err := NewProgram(spec, nil)
 	if !errors.Is(err, ErrNotSupported) || !errors.Is(err, sys.ErrNotSupported) || !strings.Contains(err.Error(), "program type bpf_prog_type(250)") {
@@ -144,7 +146,7 @@ func TestUnknownProgramType(t *testing.T) {
 }
 
 func TestProgramTooBig(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	// One instruction over the kernel's limit for privileged loaders
 	// (BPF_COMPLEXITY_LIMIT_INSNS).
 	const n = 1_000_001
@@ -179,7 +181,7 @@ func TestEPERMExplained(t *testing.T) {
 		}
 		return
 	}
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	// The test binary lives in a directory only root may enter: copy it
 	// somewhere nobody can execute it.
 	self, err := os.ReadFile(os.Args[0])
@@ -244,7 +246,7 @@ func TestMemlock(t *testing.T) {
 }
 
 func TestMapBadInput(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	m, err := NewMap(&MapSpec{Name: "bad", Type: Hash, KeySize: 4, ValueSize: 8, MaxEntries: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +297,7 @@ func TestMapBadInput(t *testing.T) {
 // whose extra bytes are not zero is E2BIG (bpf_check_uarg_tail_zero), one
 // larger than a page is E2BIG, a truncated one reads as zeros.
 func TestAttrSize(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	buf := make([]byte, 4096)
 	attr := (*sys.MapCreateAttr)(unsafe.Pointer(&buf[0]))
 	attr.MapType, attr.KeySize, attr.ValueSize, attr.MaxEntries = sys.MapTypeArray, 4, 4, 1

@@ -11,6 +11,8 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // A socket filter that counts the packets it sees in an array map, loaded
@@ -100,12 +102,7 @@ func ExampleHaveHelper() {
 // root too; this test runs them only as root (and fails under CI=true
 // otherwise).
 func TestExamples(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("test needs root, and CI=true forbids skipping it")
-		}
-		t.Skip("skipping: test needs root")
-	}
+	testenv.RequireRoot(t)
 	for _, c := range []struct {
 		name string
 		run  func()

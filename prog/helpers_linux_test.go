@@ -13,20 +13,6 @@ import (
 	"github.com/purebpf/purebpf/insn"
 )
 
-// requireRoot skips a test that needs root when not running as root,
-// except under CI=true, where the privileged tests must run and a skip is
-// a failure.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("test needs root, and CI=true forbids skipping it")
-	}
-	t.Skip("skipping: test needs root")
-}
-
 // requireBpftool returns bpftool's path, skipping (failing under CI)
 // when it is missing.
 func requireBpftool(t testing.TB) string {

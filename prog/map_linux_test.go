@@ -15,6 +15,8 @@ import (
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/mapvalue"
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func newTestMap(t *testing.T, spec MapSpec) *Map {
@@ -28,7 +30,7 @@ func newTestMap(t *testing.T, spec MapSpec) *Map {
 }
 
 func TestMapOperations(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	type val struct {
 		A uint32
 		B [4]byte
@@ -103,7 +105,7 @@ func TestMapOperations(t *testing.T) {
 }
 
 func TestMapBatchLookup(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, mt := range []MapType{Hash, Array} {
 		m := newTestMap(t, MapSpec{Name: "batch", Type: mt, KeySize: 4, ValueSize: 8, MaxEntries: 10})
 		want := map[uint32]uint64{}
@@ -145,7 +147,7 @@ func TestMapBatchLookup(t *testing.T) {
 }
 
 func TestQueueAndFreeze(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	q := newTestMap(t, MapSpec{Name: "q", Type: Queue, ValueSize: 4, MaxEntries: 4})
 	for i := uint32(1); i <= 3; i++ {
 		if err := q.Update(nil, i*11, UpdateAny); err != nil {
@@ -182,7 +184,7 @@ func TestQueueAndFreeze(t *testing.T) {
 }
 
 func TestPin(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dir := pinDir(t)
 	p := mustLoad(t, counterSpec(Array), nil)
 	path := filepath.Join(dir, "prog")
@@ -274,7 +276,7 @@ func TestPin(t *testing.T) {
 }
 
 func TestListing(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	p := mustLoad(t, counterSpec(Hash), nil)
 	info, err := p.Info()
 	if err != nil {
@@ -346,7 +348,7 @@ func TestListing(t *testing.T) {
 }
 
 func TestProbes(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, pt := range []Type{SocketFilter, Kprobe, TracePoint, XDP, SchedCLS, CgroupSockAddr, Syscall} {
 		if err := HaveProgramType(pt); err != nil {
 			t.Errorf("HaveProgramType(%s) = %v", pt, err)
@@ -447,7 +449,7 @@ func TestPossibleCPUList(t *testing.T) {
 }
 
 func TestPerCPUBatchAndDelete(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	cpus, err := PossibleCPUs()
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // TestPinMountsBPFFS hides /sys/fs/bpf under a tmpfs in a private mount
@@ -17,7 +19,7 @@ import (
 // on a goroutine locked to its OS thread, which never unlocks: the thread
 // (and with it the namespace) is discarded when the goroutine ends.
 func TestPinMountsBPFFS(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	p := mustLoad(t, counterSpec(Array), nil)
 	want, err := p.Info()
 	if err != nil {

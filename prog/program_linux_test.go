@@ -12,6 +12,8 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // skbLen is skb->len of a socket filter test run on an n-byte packet:
@@ -21,7 +23,7 @@ import (
 func skbLen(n int) uint32 { return uint32(n - 14) }
 
 func TestSocketFilterArrayCounter(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	p := mustLoad(t, counterSpec(Array), nil)
 	data := packet(64)
 	const repeat = 7
@@ -52,7 +54,7 @@ func TestSocketFilterArrayCounter(t *testing.T) {
 }
 
 func TestSocketFilterHashAndLRU(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, mt := range []MapType{Hash, LRUHash} {
 		t.Run(mt.String(), func(t *testing.T) {
 			const value = 0x1122334455667788
@@ -104,7 +106,7 @@ func TestSocketFilterHashAndLRU(t *testing.T) {
 }
 
 func TestPerCPUArrayFromProgram(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	cpus, err := PossibleCPUs()
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +158,7 @@ func TestPerCPUArrayFromProgram(t *testing.T) {
 }
 
 func TestPerCPUHashUserspace(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	cpus, err := PossibleCPUs()
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +194,7 @@ func TestPerCPUHashUserspace(t *testing.T) {
 }
 
 func TestTracingProgramsInfo(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, typ := range []Type{Kprobe, TracePoint} {
 		t.Run(typ.String(), func(t *testing.T) {
 			spec := &Spec{
@@ -254,7 +256,7 @@ func uitoa(v uint32) string {
 }
 
 func TestRunContextAndErrors(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	p := mustLoad(t, counterSpec(Array), nil)
 	// __sk_buff as context in and out: the kernel copies the fields it
 	// supports back (struct __sk_buff is 192 bytes since Linux 5.x).

@@ -18,18 +18,6 @@ import (
 	"github.com/purebpf/purebpf/prog"
 )
 
-// requireRoot skips t without root, or fails it when CI=true.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root (CAP_NET_RAW, CAP_BPF) and CI=true forbids skipping")
-	}
-	t.Skip("needs root (CAP_NET_RAW, CAP_BPF)")
-}
-
 // Frames on lo carry a 14-byte Ethernet header of zero addresses; with
 // our IPv4 traffic (no options) the transport header is at 34.
 const (

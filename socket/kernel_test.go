@@ -15,6 +15,8 @@ import (
 	"golang.org/x/net/bpf"
 
 	"github.com/purebpf/purebpf/socket/classic"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // Filters from "tcpdump -y EN10MB -dd EXPR" (tcpdump 4.99) with the ports
@@ -130,7 +132,7 @@ func tcpExchange(t *testing.T, ln *net.TCPListener) {
 // traffic over lo and checks that both sockets capture the same frames,
 // cut to the same lengths.
 func TestClassicAndTranslationAgreeInKernel(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, f := range kernelFilters {
 		for _, snap := range []uint32{0, 50} {
 			name := f.expr + "/whole"

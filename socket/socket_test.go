@@ -18,6 +18,8 @@ import (
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/socket/classic"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func TestOpenUnknownInterface(t *testing.T) {
@@ -37,7 +39,7 @@ func TestPacketTypeString(t *testing.T) {
 // seen twice with DirectionBoth (sent, then received), once with
 // DirectionIn and once with DirectionOut, with the right metadata.
 func TestCaptureDirections(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dst := port(udpListener(t))
 	filter := assemble(t, udpDstPort(dst))
 	lo, err := net.InterfaceByName("lo")
@@ -86,7 +88,7 @@ func TestCaptureDirections(t *testing.T) {
 // TestTruncatedRead checks that a short buffer gets the start of the frame
 // and the real length.
 func TestTruncatedRead(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dst := port(udpListener(t))
 	c := open(t, &Options{Classic: assemble(t, udpDstPort(dst)), Direction: DirectionIn})
 	sendUDP(t, dst, "0123456789")
@@ -107,7 +109,7 @@ func TestTruncatedRead(t *testing.T) {
 // checks that only its port gets through, detaches it and checks that
 // other traffic gets through again.
 func TestAttachDetachEBPF(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	want, other := port(udpListener(t)), port(udpListener(t))
 	p := loadProgram(t, ebpfUDPDstPort(want))
 	c := open(t, &Options{Direction: DirectionIn})
@@ -154,7 +156,7 @@ func TestAttachDetachEBPF(t *testing.T) {
 
 // TestSnapLength checks that a filter's return value truncates the frame.
 func TestSnapLength(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dst := port(udpListener(t))
 	f := udpDstPort(dst)
 	f[9] = bpf.RetConstant{Val: 40}
@@ -212,7 +214,7 @@ func TestAttachToUDPConn(t *testing.T) {
 		}
 	})
 	t.Run("ebpf/RawConn", func(t *testing.T) {
-		requireRoot(t)
+		testenv.RequireRoot(t)
 		c := udpListener(t)
 		rc, err := c.SyscallConn()
 		if err != nil {
@@ -228,7 +230,7 @@ func TestAttachToUDPConn(t *testing.T) {
 		check(t, c)
 	})
 	t.Run("ebpf/insn", func(t *testing.T) {
-		requireRoot(t)
+		testenv.RequireRoot(t)
 		c := udpListener(t)
 		spec := &prog.Spec{Name: "only_a", Type: prog.SocketFilter, License: "GPL", Instructions: insn.Instructions{
 			insn.Mov.Reg(insn.R6, insn.R1),
@@ -306,7 +308,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("closed Conn", func(t *testing.T) {
-		requireRoot(t)
+		testenv.RequireRoot(t)
 		c, err := Open("lo", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -323,7 +325,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 	t.Run("tracepoint program", func(t *testing.T) {
-		requireRoot(t)
+		testenv.RequireRoot(t)
 		tp := loadProgram(t, &prog.Spec{Name: "tp", Type: prog.TracePoint, License: "GPL",
 			Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}})
 		c := udpListener(t)
@@ -346,7 +348,7 @@ func TestBadInput(t *testing.T) {
 // TestOpenProtocol checks that Options.Protocol limits capture to one
 // Ethernet type.
 func TestOpenProtocol(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dst := port(udpListener(t))
 	filter := assemble(t, udpDstPort(dst))
 	v4 := open(t, &Options{Protocol: unix.ETH_P_IP, Classic: filter, Direction: DirectionIn})
@@ -366,7 +368,7 @@ func TestOpenProtocol(t *testing.T) {
 // TestPromiscuous checks that the interface is promiscuous exactly while
 // a promiscuous socket is open.
 func TestPromiscuous(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	promisc := func() bool {
 		b, err := os.ReadFile("/sys/class/net/lo/flags")
 		if err != nil {
@@ -396,7 +398,7 @@ func TestPromiscuous(t *testing.T) {
 
 // TestOpenFailureLeaksNothing checks that a failed Open closes its socket.
 func TestOpenFailureLeaksNothing(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	count := func() int {
 		ents, err := os.ReadDir("/proc/self/fd")
 		if err != nil {
@@ -421,7 +423,7 @@ type fdOnly struct{ fd int }
 func (f fdOnly) FD() int { return f.fd }
 
 func TestDeadlineAndClose(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dropAll := []bpf.RawInstruction{{Op: 0x06, K: 0}}
 	c, err := Open("lo", &Options{Classic: dropAll})
 	if err != nil {
@@ -463,7 +465,7 @@ func TestDeadlineAndClose(t *testing.T) {
 }
 
 func TestReadAllocatesNothing(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dst := port(udpListener(t))
 	c := open(t, &Options{Classic: assemble(t, udpDstPort(dst)), Direction: DirectionIn})
 	fd := rawUDPSender(t, dst)
@@ -485,7 +487,7 @@ func TestReadAllocatesNothing(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dst := port(udpListener(t))
 	c := open(t, &Options{Classic: assemble(t, udpDstPort(dst)), Direction: DirectionIn})
 	c.Stats() // reset
@@ -502,7 +504,7 @@ func TestStats(t *testing.T) {
 var _ syscall.Conn = (*Conn)(nil)
 
 func BenchmarkRead(b *testing.B) {
-	requireRoot(b)
+	testenv.RequireRoot(b)
 	dst := port(udpListener(b))
 	c := open(b, &Options{Classic: assemble(b, udpDstPort(dst)), Direction: DirectionIn})
 	fd := rawUDPSender(b, dst)

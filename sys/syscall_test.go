@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // retZeroExit is "r0 = 0; exit": BPF_ALU64|BPF_MOV|BPF_K with imm 0, then
@@ -215,7 +217,7 @@ func TestNilAttributes(t *testing.T) {
 }
 
 func TestMapCreateInvalidType(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	fd, err := MapCreate(&MapCreateAttr{MapType: MapType(0xffff), KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	if err == nil {
 		fd.Close()
@@ -239,7 +241,7 @@ func countFDs(t *testing.T) int {
 }
 
 func TestMapCreateCloseNoLeak(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	before := countFDs(t)
 	for i := range 1000 {
 		fd, err := MapCreate(&MapCreateAttr{MapType: MapTypeArray, KeySize: 4, ValueSize: 8, MaxEntries: 1})
@@ -256,7 +258,7 @@ func TestMapCreateCloseNoLeak(t *testing.T) {
 }
 
 func TestProgLoadTestRunAndInfo(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	prog := loadRetZero(t, ProgTypeSocketFilter, "purebpf_test")
 
 	data := make([]byte, 64) // at least an Ethernet header for skb programs
@@ -329,7 +331,7 @@ func TestProgLoadTestRunAndInfo(t *testing.T) {
 }
 
 func TestProgLoadVerifierError(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	license, _ := NewStringPointer("GPL")
 	exitOnly := []byte{0x95, 0, 0, 0, 0, 0, 0, 0} // r0 is never set
 	logBuf := make([]byte, 4096)
@@ -355,7 +357,7 @@ func TestProgLoadVerifierError(t *testing.T) {
 }
 
 func TestMapElemRoundTrip(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	m := createMap(t, MapTypeHash, 4, 8, 16, "purebpf_hash")
 
 	key := make([]byte, 4)
@@ -475,7 +477,7 @@ func TestMapElemRoundTrip(t *testing.T) {
 }
 
 func TestMapFreeze(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	m := createMap(t, MapTypeArray, 4, 8, 1, "")
 	if err := MapFreeze(&MapFreezeAttr{MapFD: m.Uint()}); err != nil {
 		t.Fatalf("MapFreeze: %v", err)
@@ -489,7 +491,7 @@ func TestMapFreeze(t *testing.T) {
 }
 
 func TestObjPinGet(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dir := t.TempDir()
 	if err := unix.Mount("bpf", dir, "bpf", 0, ""); err != nil {
 		t.Fatalf("mount bpffs on %s: %v", dir, err)
@@ -525,7 +527,7 @@ func TestObjPinGet(t *testing.T) {
 }
 
 func TestLinkErrors(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	_, err := LinkCreate(&LinkCreatePerfEventAttr{
 		ProgFD:     0x7fffffff,
 		TargetFD:   0x7fffffff,
@@ -549,7 +551,7 @@ func TestLinkErrors(t *testing.T) {
 }
 
 func TestPerfEventLink(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	attr := PerfEventAttr{
 		Type:               PerfTypeSoftware,
 		Config:             PerfCountSWCPUClock,
@@ -619,7 +621,7 @@ func sigprofBlocked(t *testing.T) bool {
 }
 
 func TestProgLoadRestoresSignalMask(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if sigprofBlocked(t) {
@@ -632,7 +634,7 @@ func TestProgLoadRestoresSignalMask(t *testing.T) {
 }
 
 func TestProgLoadUnderCPUProfile(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	if err := pprof.StartCPUProfile(io.Discard); err != nil {
 		t.Skip("skipping: CPU profiler busy:", err)
 	}

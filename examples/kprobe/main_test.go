@@ -14,18 +14,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root (CI=true: privileged tests may not skip)")
-	}
-	t.Skip("needs root")
-}
+	"github.com/purebpf/purebpf/internal/testenv"
+)
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
 type syncBuffer struct {
@@ -51,7 +42,7 @@ func kernelHasKprobes() bool {
 }
 
 func TestOpensnoop(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, tp := range []bool{false, true} {
 		for _, output := range []string{"perf", "ringbuf"} {
 			name := output + "/kprobe"
@@ -111,7 +102,7 @@ func TestOpensnoop(t *testing.T) {
 }
 
 func TestCountMode(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	if _, err := findLibc(); err != nil {
 		t.Skipf("no libc in this environment (the vmtest initramfs has none): %v", err)
 	}
@@ -197,7 +188,7 @@ func countedFunc(x int) int { return x ^ 0x5a }
 // the expected count is known exactly. It needs the binary's .symtab,
 // which go test -c (and so make vmtest) keeps and plain go test strips.
 func TestCountModeExact(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

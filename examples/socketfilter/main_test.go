@@ -18,19 +18,9 @@ import (
 	"time"
 
 	"github.com/purebpf/purebpf/interp"
-)
 
-// requireRoot skips t without root, or fails it when CI=true.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test needs root and CI=true forbids skipping")
-	}
-	t.Skip("needs root")
-}
+	"github.com/purebpf/purebpf/internal/testenv"
+)
 
 // TestFilterVerdictsAndCounters runs the filter in interp over frames
 // whose expected verdicts and counts follow from how they were built.
@@ -174,7 +164,7 @@ func openFDs(t *testing.T) int {
 // printed, both directions, the counters saw TCP and UDP, and no
 // descriptor is left open.
 func TestCapture(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	port := freeUDPPort(t)
 	before := openFDs(t)
 	var out bytes.Buffer
@@ -220,7 +210,7 @@ func TestCapture(t *testing.T) {
 
 // TestCountStops checks that -count ends the capture early.
 func TestCountStops(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	var out bytes.Buffer
 	start := time.Now()
 	if err := run(config{iface: "lo", port: freeUDPPort(t), duration: 20 * time.Second, count: 2}, &out); err != nil {
@@ -256,7 +246,7 @@ func TestMain(m *testing.M) {
 // interp verdicts instead. The demo is this test binary re-executed with
 // demoEnv set, copied where nobody may execute it.
 func TestUnprivileged(t *testing.T) {
-	requireRoot(t) // to switch to nobody
+	testenv.RequireRoot(t) // to switch to nobody
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

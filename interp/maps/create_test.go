@@ -8,12 +8,14 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // TestDifferentialCreate creates each spec in the kernel and with New and
 // requires the same errno (map_alloc_check and friends).
 func TestDifferentialCreate(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	cpus := possibleCPUs(t)
 	for _, spec := range []prog.MapSpec{
 		{Type: prog.Array, KeySize: 4, ValueSize: 4, MaxEntries: 4},
@@ -103,7 +105,7 @@ func TestDifferentialCreate(t *testing.T) {
 // TestDifferentialFDArrays compares the user-space view of empty program
 // and perf event arrays, and of ring buffers, with the kernel's.
 func TestDifferentialFDArrays(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	key := func(i uint32) []byte { return binary.NativeEndian.AppendUint32(nil, i) }
 	for _, spec := range []prog.MapSpec{
 		{Type: prog.ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 4},
@@ -166,7 +168,7 @@ func TestDifferentialFDArrays(t *testing.T) {
 // TestDifferentialNoKey checks that maps without keys reject a key pointer
 // as the kernel does (EINVAL from __bpf_copy_key).
 func TestDifferentialNoKey(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, spec := range []prog.MapSpec{
 		{Type: prog.Queue, ValueSize: 4, MaxEntries: 4},
 		{Type: prog.Stack, ValueSize: 4, MaxEntries: 4},
@@ -200,7 +202,7 @@ func TestDifferentialNoKey(t *testing.T) {
 // TestDifferentialAccessFlags compares user-space operations on
 // BPF_F_RDONLY and BPF_F_WRONLY maps with the kernel's.
 func TestDifferentialAccessFlags(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, spec := range []prog.MapSpec{
 		{Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
 		{Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagWrOnly},

@@ -13,13 +13,15 @@ import (
 
 	"github.com/purebpf/purebpf/internal/mapvalue"
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // TestDifferentialKernel runs the same random operations against a kernel
 // map (raw bpf(2)) and a userspace map of the same spec and requires the
 // same results and errnos.
 func TestDifferentialKernel(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	cpus := possibleCPUs(t)
 	for _, spec := range []prog.MapSpec{
 		{Name: "array", Type: prog.Array, KeySize: 4, ValueSize: 12, MaxEntries: 16},

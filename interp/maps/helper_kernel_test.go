@@ -16,6 +16,8 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // helperProg loads a socket filter that reads 16 bytes from the packet
@@ -120,7 +122,7 @@ func pinCPU0(t *testing.T) func() {
 // methods with cpu 0 against userspace maps, comparing every return code
 // and, through bpf(2), the maps' contents.
 func TestDifferentialHelpers(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	cpus := possibleCPUs(t)
 	for _, spec := range []prog.MapSpec{
 		{Name: "array", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 16},

@@ -123,18 +123,6 @@ func possibleCPUs(t testing.TB) int {
 	return n
 }
 
-// requireRoot skips without root, or fails when CI=true.
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root to create kernel maps (CI=true, so this is a failure)")
-	}
-	t.Skip("needs root to create kernel maps")
-}
-
 // errnoOf extracts the errno of err (0 for nil).
 func errnoOf(err error) syscall.Errno {
 	if err == nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 const (
@@ -101,7 +103,7 @@ func testRun(t *testing.T, progFD int) int32 {
 // record sizes, and requires the userspace ring buffer to accept exactly
 // as many records and then fail with the same errno (EAGAIN).
 func TestDifferentialRingBufCapacity(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, size := range []int32{0, 1, 8, 13, 100, 500, 512} {
 		spec := prog.MapSpec{Type: prog.RingBuf, MaxEntries: 4096}
 		km, err := kcreate(spec)

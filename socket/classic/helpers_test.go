@@ -15,6 +15,8 @@ import (
 	"github.com/purebpf/purebpf/jit"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/sys"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // haveKernel reports whether tests can load programs into the kernel: true
@@ -25,7 +27,7 @@ func haveKernel(t testing.TB) bool {
 	if os.Geteuid() == 0 {
 		return true
 	}
-	if os.Getenv("CI") == "true" {
+	if testenv.CI() {
 		t.Fatal("kernel comparison needs root (CAP_BPF, CAP_NET_RAW) and CI=true forbids skipping it")
 	}
 	t.Log("not root: comparing with interp only, not with the kernel")

@@ -16,6 +16,8 @@ import (
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // How results leave the kernel: BPF_PROG_TEST_RUN reports only 32 bits
@@ -34,17 +36,6 @@ const (
 	epilogue  = "__difftest_epilogue" // label of the epilogue
 	bodyLabel = "__difftest_body"     // label of the body's start
 )
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("test needs root, and CI=true forbids skipping it")
-	}
-	t.Skip("skipping: test needs root")
-}
 
 // withEpilogue returns body followed by the epilogue that saves the
 // registers and stack area into map "out". Every exit of the main program
@@ -218,7 +209,7 @@ func eligible(tc conformance.Test, is insn.Instructions) (int, string) {
 }
 
 func TestConformanceKernelVsInterp(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	dir := conformance.Dir()
 	if dir == "" {
 		t.Skip("skipping: ../shared/conformance/tests is not present")
@@ -442,7 +433,7 @@ func (g *gen) program(n int) insn.Instructions {
 }
 
 func TestRandomProgramsKernelVsInterp(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	const programs = 1000
 	seed := uint64(0x5eed)
 	// PUREBPF_DIFF_SEED explores other programs; failures print the seed.
@@ -483,7 +474,7 @@ func TestRandomProgramsKernelVsInterp(t *testing.T) {
 // map alike and checks both through the same Mapper-based helper,
 // including prog.NewIterator, which is written once over Mapper.
 func TestMapperKernelVsUserspace(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	for _, mt := range []prog.MapType{prog.Hash, prog.Array, prog.LRUHash, prog.PerCPUHash, prog.PerCPUArray} {
 		spec := prog.MapSpec{Name: "m", Type: mt, KeySize: 4, ValueSize: 8, MaxEntries: 8}
 		if mt == prog.LRUHash {

@@ -1,0 +1,35 @@
+// Package testenv holds what the tests of every purebpf package share about
+// their environment: privileged tests run for real as root, skip with a
+// one-line reason otherwise, and never skip under CI=true, where a skip
+// would hide a test that must run. It imports only the standard library.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+// CI reports whether the tests run under CI (the environment variable CI
+// is "true").
+func CI() bool { return os.Getenv("CI") == "true" }
+
+// SkipOrFail skips t with the reason, except under CI=true, where it fails
+// t instead.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	reason := fmt.Sprintf(format, args...)
+	if CI() {
+		t.Fatalf("%s (CI=true: this test may not skip)", reason)
+	}
+	t.Skip(reason)
+}
+
+// RequireRoot skips (or under CI=true fails) t unless it runs as root,
+// which loading BPF programs, creating maps and opening raw sockets need.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		SkipOrFail(t, "needs root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW)")
+	}
+}
