@@ -75,6 +75,14 @@ func (e *Env) BindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	e.ctxKind = ctxSocketFilter
 	e.packet = pkt
 	e.fc.pkt = pkt // what LD_ABS and LD_IND read
+	b := &e.skb
+	e.ctxAddr = addrOf(b[:])
+	r := e.fixedRegion()
+	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+skbSize, PermRead
+	r.data, r.check = b[:], checkSKBAccess
+	if e.vm.prog.memOnlyStack {
+		return e.ctxAddr // the program cannot read the context's bytes
+	}
 	if meta == nil {
 		meta = &zeroSKBMeta
 	}
@@ -82,7 +90,6 @@ func (e *Env) BindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	if n == 0 {
 		n = uint32(len(pkt))
 	}
-	b := &e.skb
 	clear(b[:]) // the fields not set below read as 0 (sk as NULL)
 	ne.PutUint32(b[skbLen:], n)
 	ne.PutUint32(b[skbPktType:], meta.PktType)
@@ -107,10 +114,6 @@ func (e *Env) BindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	ne.PutUint32(b[skbNapiID:], meta.NapiID)
 	ne.PutUint32(b[skbGSOSegs:], meta.GSOSegs)
 	ne.PutUint32(b[skbGSOSize:], meta.GSOSize)
-	e.ctxAddr = addrOf(b[:])
-	r := e.fixedRegion()
-	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+skbSize, PermRead
-	r.data, r.check = b[:], checkSKBAccess
 	return e.ctxAddr
 }
 
