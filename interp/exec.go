@@ -54,7 +54,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 		left, e.rest = 0, e.budget
 	}
 	regs := &e.reg
-	*(*[11]uint64)(regs[:11]) = *r // only r0..r10 are ever used (an array copy: no memmove call)
+	regs.load(r) // only r0..r10 are ever used
 
 	pc := 0
 	var err error
@@ -91,7 +91,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			var ret uint64
 			if ret, err = e.callHelper(in, regs); err != nil {
 				if err == errHalted {
-					*r = [11]uint64(regs[:11])
+					regs.save(r)
 					e.executed = e.budget - left - e.rest
 					return ret, nil
 				}
@@ -112,7 +112,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			continue
 		case opExit:
 			if e.depth == 0 {
-				*r = [11]uint64(regs[:11])
+				regs.save(r)
 				e.executed = e.budget - left - e.rest
 				if e.tracer != nil {
 					copy(e.traceRegs[:], regs[:11])
@@ -170,7 +170,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 				// on a read past the packet (net/core/filter.c,
 				// bpf_gen_ld_abs).
 				regs[0] = 0
-				*r = [11]uint64(regs[:11])
+				regs.save(r)
 				e.executed = e.budget - left - e.rest
 				return 0, nil
 			}
@@ -190,7 +190,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 		pc++
 	}
 fail:
-	*r = [11]uint64(regs[:11])
+	regs.save(r)
 	e.executed = e.budget - left - e.rest
 	e.regions[0].Start = e.StackTop() - StackSize
 	return 0, &RunError{PC: pc, Err: err}
@@ -1179,6 +1179,19 @@ func atomicOp(e *Env, in *dinsn, regs *regFile) error {
 // with a uint8 register number needs no bounds check; only r0..r10 are
 // used.
 type regFile [256]uint64
+
+// load sets r0..r10 from r, element by element: the compiler turns an
+// 88-byte array copy into a call of memmove, which costs more.
+func (f *regFile) load(r *[11]uint64) {
+	f[0], f[1], f[2], f[3], f[4], f[5] = r[0], r[1], r[2], r[3], r[4], r[5]
+	f[6], f[7], f[8], f[9], f[10] = r[6], r[7], r[8], r[9], r[10]
+}
+
+// save copies r0..r10 into r (see load).
+func (f *regFile) save(r *[11]uint64) {
+	r[0], r[1], r[2], r[3], r[4], r[5] = f[0], f[1], f[2], f[3], f[4], f[5]
+	r[6], r[7], r[8], r[9], r[10] = f[6], f[7], f[8], f[9], f[10]
+}
 
 // errHalted is the internal marker of a helper that returned ErrHalt.
 var errHalted = errors.New("halted")
