@@ -117,14 +117,25 @@ func newEnv(vm *VM) *Env {
 // zeroing the bytes of the frame the program can reach. Deeper frames are
 // zeroed when a bpf-to-bpf call enters them.
 func (e *Env) reset() {
+	e.zeroStack(e.vm.prog)
+	e.resetState()
+}
+
+// zeroStack zeroes the bytes of the main frame that p can reach (see
+// program.stackReach); the rest is still zero from the Env's allocation.
+func (e *Env) zeroStack(p *program) {
+	if d := int(p.stackDepth); d > 0 {
+		clear(e.stack[len(e.stack)-d:])
+	}
+}
+
+// resetState is reset without touching the stack's contents.
+func (e *Env) resetState() {
 	top := e.stackBase + uint64(len(e.stack))
 	// Region 0 (the stack) keeps its data from newEnv; EndEnv leaves it.
 	e.regions = e.regions[:1]
 	r := &e.regions[0]
 	r.Start, r.End, r.Perm = top-StackSize, top, PermRead|PermWrite
-	if d := int(e.vm.prog.stackDepth); d > 0 {
-		clear(e.stack[len(e.stack)-d:])
-	}
 	e.hot, e.hotLo = nil, 0
 	e.tailCalls = 0
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil

@@ -254,12 +254,47 @@ func (vm *VM) Maps() []maps.Map { return vm.maps }
 // first step of a run for the JIT; the interpreter's Run methods do it
 // themselves.
 func (vm *VM) AcquireEnv() *Env {
+	e := vm.take()
+	vm.StartEnv(e)
+	return e
+}
+
+func (vm *VM) take() *Env {
 	e := vm.cache.Swap(nil)
 	if e == nil {
 		e = vm.pool.Get().(*Env)
 	}
-	vm.StartEnv(e)
 	return e
+}
+
+// AcquireStack takes a machine state from the VM like AcquireEnv, but
+// prepares only its stack: the main frame is zeroed where the program can
+// reach it, and StackTop is valid. Machine code that runs without calling
+// back into Go needs nothing else; before the Env is used for anything
+// more (helpers, Bytes, Regions, Map, Bind*), the JIT calls BindEnv. The
+// run ends with ReleaseEnv, or ReleaseStack if BindEnv was never called.
+func (vm *VM) AcquireStack() *Env {
+	e := vm.take()
+	e.zeroStack(vm.prog)
+	return e
+}
+
+// ReleaseStack gives back an Env from AcquireStack that was never passed
+// to BindEnv: it holds no references to drop. A bound one goes back with
+// ReleaseEnv.
+func (vm *VM) ReleaseStack(e *Env) {
+	if !vm.cache.CompareAndSwap(nil, e) {
+		vm.pool.Put(e)
+	}
+}
+
+// BindEnv completes an Env from AcquireStack as StartEnv would, except
+// that it leaves the stack's contents (which the program may have written
+// by now) alone.
+func (vm *VM) BindEnv(e *Env) {
+	e.vm, e.cur, e.curVM = vm, vm.prog, vm
+	e.resetState()
+	e.tracer = vm.opts.Trace
 }
 
 // ReleaseEnv ends the run in e with EndEnv and gives e back to the VM. e
@@ -271,7 +306,8 @@ func (vm *VM) ReleaseEnv(e *Env) {
 	}
 }
 
-// StartEnv prepares e, which must come from vm's AcquireEnv, for a run: one zeroed stack frame, no regions besides the stack, no context.
+// StartEnv prepares e, which must come from vm's AcquireEnv, for a run:
+// one zeroed stack frame, no regions besides the stack, no context.
 // Only the part of the frame the program can reach is zeroed (see
 // program.stackDepth); the rest is still zero from earlier runs.
 func (vm *VM) StartEnv(e *Env) {
