@@ -21,6 +21,20 @@ type run struct {
 	root      *VM // the VM the run started in
 	env       *interp.Env
 	tailCalls int
+	// lazy says that env has only its stack prepared (RunMemory) and
+	// needs BindEnv and BindMemory(mem) before Go uses it (ready).
+	lazy bool
+	mem  []byte
+}
+
+// runOf returns the run state kept in env, creating it on first use.
+func runOf(env *interp.Env) *run {
+	r, _ := env.Engine().(*run)
+	if r == nil {
+		r = &run{env: env}
+		env.SetEngine(r)
+	}
+	return r
 }
 
 // RunMemory runs a raw-memory program with r1 = the address of mem and
@@ -32,9 +46,38 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	if vm.typ != prog.UnspecifiedProgram {
 		return 0, vm.wantType(prog.UnspecifiedProgram)
 	}
-	env := vm.ivm.AcquireEnv()
-	r1, r2 := env.BindMemory(mem)
-	return vm.run(env, r1, r2)
+	// Only the stack is prepared: a run that never leaves the machine
+	// code needs nothing else from the Env. The region tables are what
+	// syncRegions builds after BindMemory: mem, readable and writable.
+	env := vm.ivm.AcquireStack()
+	r := runOf(env)
+	r.lazy, r.mem = true, mem
+	st := &r.st
+	a, n := addrOfSlice(mem), uint64(len(mem))
+	vm.prepare(r, a, n, mem)
+	st.nread, st.nwrite = 0, 0
+	if n > 0 {
+		st.rtab[0].set(a, a+n)
+		st.wtab[0] = st.rtab[0]
+		st.nread, st.nwrite = 1, 1
+	}
+	st.mruR.clear()
+	st.mruW.clear()
+	st.grant.clear()
+	return vm.finish(r)
+}
+
+// ready binds a lazily prepared Env (see RunMemory) before Go uses it:
+// the same Env state and region tables as an eager BindMemory, with the
+// stack as the program left it.
+func (r *run) ready(st *state) {
+	if !r.lazy {
+		return
+	}
+	r.lazy = false
+	r.root.ivm.BindEnv(r.env)
+	r.env.BindMemory(r.mem)
+	r.syncRegions()
 }
 
 // RunSocketFilter runs a socket filter on pkt with an __sk_buff context,
@@ -86,26 +129,37 @@ func (vm *VM) wantType(t prog.Type) error {
 }
 
 func (vm *VM) run(env *interp.Env, r1, r2 uint64) (uint64, error) {
-	r, _ := env.Engine().(*run)
-	if r == nil {
-		r = &run{env: env}
-		env.SetEngine(r)
-	}
+	r := runOf(env)
+	vm.prepare(r, r1, r2, env.Packet())
+	r.syncRegions()
+	return vm.finish(r)
+}
+
+// prepare sets up the machine state of a run of vm with r1 and r2 and the
+// packet LD_ABS and LD_IND read.
+func (vm *VM) prepare(r *run, r1, r2 uint64, pkt []byte) {
 	r.vm, r.root, r.tailCalls = vm, vm, 0
 	st := &r.st
-	top := env.StackTop()
+	top := r.env.StackTop()
 	st.regs = [11]uint64{1: r1, 2: r2, 10: top}
 	st.stkTop = top
 	st.stkLo = top - stackSize
 	st.depth = 0
 	st.loops = maxLoops
 	st.budget = vm.budget
-	pkt := env.Packet()
 	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
-	r.syncRegions()
-	ret, err := vm.code.exec(st, r)
-	r.vm, r.root = nil, nil // an idle Env keeps no JIT VM alive
-	vm.ivm.ReleaseEnv(env)
+}
+
+// finish runs the prepared machine state and gives the Env back.
+func (vm *VM) finish(r *run) (uint64, error) {
+	ret, err := vm.code.exec(&r.st, r)
+	env, unbound := r.env, r.lazy
+	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false // an idle Env keeps no JIT VM or buffer alive
+	if unbound {
+		vm.ivm.ReleaseStack(env) // the program never left the machine code
+	} else {
+		vm.ivm.ReleaseEnv(env)
+	}
 	return ret, err
 }
 
