@@ -65,8 +65,10 @@
 // compared or passed on, tail calls, callx).
 //
 // The JIT builds the same state with VM.AcquireEnv / VM.ReleaseEnv (its
-// own per-run state rides along in Env.Engine), Env.BindMemory / BindSocketFilter /
-// BindKprobe, Env.StackTop, Env.Regions and Region.Checked; it reports
+// own per-run state rides along in Env.Engine), or VM.AcquireStack and, at
+// its first exit to Go, VM.BindEnv (VM.ReleaseStack if it never needed
+// one), Env.BindMemory / BindSocketFilter / BindKprobe, Env.StackTop,
+// Env.Regions and Region.Checked; it reports
 // errors it finds itself with AccessError and MisalignedAtomic; it resolves
 // map loads with VM.MapIndex and MapHandle (and Env.MapValue for direct
 // value loads), calls helpers through Env.Call (or the Registry with the

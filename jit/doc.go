@@ -6,7 +6,11 @@
 // bytes) and the same errors (*interp.RunError wrapping
 // interp.ErrMemoryAccess naming the pc, address and size, ErrBudgetExhausted,
 // ErrCallDepth, ...). New builds an interp.VM from Options.Interp and
-// compiles its program; runs take an interp.Env from that VM.
+// compiles its program; runs take an interp.Env from that VM (the JIT's
+// machine state lives in it, interp.Env.Engine). A RunMemory run prepares
+// only the Env's stack and binds the rest when the code first leaves to
+// Go, so a program that never does pays only for the stack, the region
+// tables and the trampoline.
 //
 // # Code generation
 //
