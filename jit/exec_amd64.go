@@ -67,13 +67,17 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	return vm.finish(r)
 }
 
-// ready binds a lazily prepared Env (see RunMemory) before Go uses it:
-// the same Env state and region tables as an eager BindMemory, with the
-// stack as the program left it.
-func (r *run) ready(st *state) {
-	if !r.lazy {
-		return
+// ready binds a lazily prepared Env (see RunMemory) before Go uses it.
+// Every host method calls it first.
+func (r *run) ready() {
+	if r.lazy {
+		r.bind()
 	}
+}
+
+// bind gives a lazily prepared Env the same state and region tables as an
+// eager BindMemory, with the stack as the program left it.
+func (r *run) bind() {
 	r.lazy = false
 	r.root.ivm.BindEnv(r.env)
 	r.env.BindMemory(r.mem)
@@ -215,6 +219,7 @@ func (r *run) runErr(err error) error {
 // call runs a helper the way interp's run loop does, with the same
 // errors; helper 12 (tail_call) switches to the target program.
 func (r *run) call(st *state, callx bool) (bool, error) {
+	r.ready()
 	num := int64(st.arg)
 	if !callx && insn.HelperFunc(num) == insn.FnTailCall {
 		return false, r.tailCall(st)
@@ -271,6 +276,7 @@ func (r *run) tailCall(st *state) error {
 // miss checks an access the generated code found in no cached region with
 // Env.Bytes, which gives interp's verdict and error.
 func (r *run) miss(st *state, addr uint64, n int, write bool) error {
+	r.ready()
 	if regs := r.env.Regions(); len(regs) > 0 {
 		regs[0].Start = st.stkLo
 	}
@@ -285,6 +291,7 @@ func (r *run) miss(st *state, addr uint64, n int, write bool) error {
 // array's storage becomes a region, the result is its address plus the
 // offset.
 func (r *run) mapValue(st *state, idx int) (uint64, error) {
+	r.ready()
 	ref := r.vm.code.comp.mapValues[idx]
 	mi, err := mapIndex(r.vm.ivm, ref.ins)
 	if err != nil {
@@ -303,6 +310,7 @@ func (r *run) mapValue(st *state, idx int) (uint64, error) {
 }
 
 func (r *run) fail(st *state, reason uint64) error {
+	r.ready()
 	switch reason {
 	case exitBudget:
 		return r.runErr(fmt.Errorf("%w after %d instructions", interp.ErrBudgetExhausted, r.vm.budget))

@@ -59,8 +59,6 @@ func (h *rawHost) fail(st *state, reason uint64) error {
 	return &rawFault{reason: reason, pc: st.pc, addr: st.arg, info: st.info}
 }
 
-func (h *rawHost) ready(st *state) {} // the raw harness has no interp.Env
-
 func addrOf(b []byte) uint64 {
 	if len(b) == 0 {
 		return 0

@@ -49,9 +49,6 @@ type host interface {
 	mapValue(st *state, idx int) (uint64, error)
 	// fail builds the error for a budget, depth or alignment exit.
 	fail(st *state, reason uint64) error
-	// ready completes the run's interp.Env before Go handles any other
-	// exit (it may have been left unbound, see VM.RunMemory).
-	ready(st *state)
 }
 
 // exec runs compiled code on a prepared state until it finishes.
@@ -59,11 +56,9 @@ func (c *code) exec(st *state, h host) (uint64, error) {
 	st.entry = c.mem.addr()
 	for {
 		enter(st)
-		if st.exit == exitDone || st.exit == exitAbort {
-			return st.regs[0], nil
-		}
-		h.ready(st)
 		switch st.exit {
+		case exitDone, exitAbort:
+			return st.regs[0], nil
 		case exitHelper, exitCallX:
 			halt, err := h.call(st, st.exit == exitCallX)
 			if err != nil {
