@@ -513,7 +513,7 @@ func TestHelperEdges(t *testing.T) {
 			insn.LoadMapPtr(r2, "ev"), insn.LoadImm64(r3, flags), insn.Mov.Reg(r4, r10), insn.Add.Imm(r4, -8), insn.Mov.Imm(r5, 1),
 			call(insn.FnPerfEventOutput), insn.Exit())
 	}
-	v := sf(3<<32 | 0)
+	v := sf(3 << 32) // ctxlen 3 in BPF_F_CTXLEN_MASK, index 0
 	if r, err := v.RunSocketFilter([]byte("xyz!"), nil); err != nil || r != 0 {
 		t.Fatalf("ctxlen output: %d, %v", int64(r), err)
 	}

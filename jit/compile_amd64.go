@@ -529,12 +529,12 @@ func (c *compiler) localCall(s, t int) {
 	a.Store(W64, M(regState, offDepth), tmp1)
 	a.Lea(tmp2, MI(regState, tmp2, offFrames))
 	for k, r := range []Reg{R12, R13, R14, R15, RBP} {
-		a.Store(W64, M(tmp2, int32(8+8*k)), r)
+		a.Store(W64, M(tmp2, offFrameSaved+int32(8*k)), r)
 	}
 	a.Load(W64, tmp1, M(regState, offLoops))
-	a.Store(W64, M(tmp2, 48), tmp1)
+	a.Store(W64, M(tmp2, offFrameLoops), tmp1)
 	a.LeaRIP(tmp1, ret)
-	a.Store(W64, M(tmp2, 0), tmp1)
+	a.Store(W64, M(tmp2, offFrameRet), tmp1)
 	a.StoreImm(W64, M(regState, offLoops), maxLoops)
 	a.ALURI(W64, SUB, RBP, stackSize)
 	a.Lea(tmp1, M(RBP, -stackSize))
@@ -802,9 +802,9 @@ func (c *compiler) tail() {
 	a.IMulRRI(W32, tmp2, tmp1, frameSize)
 	a.Lea(tmp2, MI(regState, tmp2, offFrames))
 	for k, r := range []Reg{R12, R13, R14, R15, RBP} {
-		a.Load(W64, r, M(tmp2, int32(8+8*k)))
+		a.Load(W64, r, M(tmp2, offFrameSaved+int32(8*k)))
 	}
-	a.Load(W64, tmp1, M(tmp2, 48))
+	a.Load(W64, tmp1, M(tmp2, offFrameLoops))
 	a.Store(W64, M(regState, offLoops), tmp1)
 	a.Lea(tmp1, M(RBP, -stackSize))
 	a.Store(W64, M(regState, offStkLo), tmp1)
@@ -814,7 +814,7 @@ func (c *compiler) tail() {
 		a.Store(W64, M(regState, offMruR+8+8*k), tmp1)
 		a.Store(W64, M(regState, offMruW+8+8*k), tmp1)
 	}
-	a.JmpM(M(tmp2, 0))
+	a.JmpM(M(tmp2, offFrameRet))
 
 	a.Bind(c.doneLbl)
 	a.StoreImm(W64, M(regState, offExit), exitDone)

@@ -11,6 +11,8 @@ import (
 	. "github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func bothSpec(t *testing.T, spec *prog.Spec, run func(r interface {
@@ -119,7 +121,7 @@ func setRegs(regs *interp.PtRegs) {
 // operations (sdiv, smod, movsx) are generated only when the kernel takes
 // them (prog.HaveV4ISA: Linux 6.6+).
 func TestKernelDifferential(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t)
 	v4 := prog.HaveV4ISA()
 	if v4 != nil && !errors.Is(v4, prog.ErrNotSupported) {
 		t.Fatalf("probe v4 instructions: %v", v4)

@@ -16,8 +16,6 @@ type code struct {
 	ins  insn.Instructions
 }
 
-type codeRef struct{ mem *execMem }
-
 func newCode(is insn.Instructions, opts compileOptions) (*code, error) {
 	comp, err := compile(is, opts)
 	if err != nil {

@@ -114,6 +114,10 @@ var (
 	offRtab   = int32(unsafe.Offsetof(state{}.rtab))
 	offWtab   = int32(unsafe.Offsetof(state{}.wtab))
 	offFrames = int32(unsafe.Offsetof(state{}.frames))
+
+	offFrameRet   = int32(unsafe.Offsetof(frameRec{}.ret))
+	offFrameSaved = int32(unsafe.Offsetof(frameRec{}.saved))
+	offFrameLoops = int32(unsafe.Offsetof(frameRec{}.loops))
 )
 
 const (

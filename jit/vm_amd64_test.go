@@ -29,17 +29,6 @@ func unwindHelpers() *interp.Registry {
 	return reg
 }
 
-// requireRoot skips without root, but fails when CI=true.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("test needs root (CI=true, so not skipping)")
-		}
-		t.Skip("test needs root")
-	}
-}
-
 // TestConformanceVM runs the suite through the public API in both modes and
 // compares every result with interp's.
 func TestConformanceVM(t *testing.T) {

@@ -1,0 +1,23 @@
+//go:build amd64 && unix
+
+package jit
+
+import "testing"
+
+// TestTrampolineOffsets checks the state offsets that trampoline_amd64.s
+// spells as literals (it cannot use Go constants): the BPF registers at 0,
+// the budget at 88 and the entry address at 96.
+func TestTrampolineOffsets(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want int32
+	}{
+		{"regs", offRegs, 0},
+		{"budget", offBudget, 88},
+		{"entry", offEntry, 96},
+	} {
+		if c.got != c.want {
+			t.Errorf("state.%s is at %d, trampoline_amd64.s uses %d", c.name, c.got, c.want)
+		}
+	}
+}
