@@ -39,6 +39,13 @@ func TestConformance(t *testing.T) {
 			if err != nil || got != c.Result {
 				t.Fatalf("r0 = %#x, %v; want %#x\n%s", got, err, c.Result, c.Asm)
 			}
+			rn, _ := vm.NewRunner()
+			defer rn.Close()
+			for k := range 2 {
+				if got, err := rn.RunMemory(append([]byte(nil), c.Memory...)); err != nil || got != c.Result {
+					t.Fatalf("Runner run %d: r0 = %#x, %v; want %#x\n%s", k, got, err, c.Result, c.Asm)
+				}
+			}
 		})
 	}
 }

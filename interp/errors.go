@@ -36,6 +36,9 @@ var (
 	// without error; r0 becomes the helper's return value. The conformance
 	// suite's "unwind" helper uses it.
 	ErrHalt = errors.New("halt")
+	// ErrClosed is wrapped when a Runner (or, in package jit, a VM or
+	// Runner) is used after Close.
+	ErrClosed = errors.New("used after Close")
 )
 
 // RunError is an error that stopped a run, at a program counter.

@@ -267,6 +267,14 @@ func (vm *VM) take() *Env {
 	return e
 }
 
+// put gives an idle Env back: to the VM's one-Env cache, or its pool when
+// the cache is taken.
+func (vm *VM) put(e *Env) {
+	if !vm.cache.CompareAndSwap(nil, e) {
+		vm.pool.Put(e)
+	}
+}
+
 // AcquireStack takes a machine state from the VM like AcquireEnv, but
 // prepares only its stack: the main frame is zeroed where the program can
 // reach it, and StackTop is valid. Machine code that runs without calling
@@ -279,14 +287,15 @@ func (vm *VM) AcquireStack() *Env {
 	return e
 }
 
+// ResetStack zeroes the bytes of e's main frame that the program can
+// reach, as AcquireStack does, for an engine that keeps e across runs
+// (jit.Runner): it starts the next run on e without giving e back.
+func (vm *VM) ResetStack(e *Env) { e.zeroStack(vm.prog) }
+
 // ReleaseStack gives back an Env from AcquireStack that was never passed
-// to BindEnv: it holds no references to drop. A bound one goes back with
-// ReleaseEnv.
-func (vm *VM) ReleaseStack(e *Env) {
-	if !vm.cache.CompareAndSwap(nil, e) {
-		vm.pool.Put(e)
-	}
-}
+// to BindEnv (or was ended with EndEnv since): it holds no references to
+// drop. A bound one goes back with ReleaseEnv.
+func (vm *VM) ReleaseStack(e *Env) { vm.put(e) }
 
 // BindEnv completes an Env from AcquireStack as StartEnv would, except
 // that it leaves the stack's contents (which the program may have written
@@ -301,9 +310,7 @@ func (vm *VM) BindEnv(e *Env) {
 // must not be used afterwards.
 func (vm *VM) ReleaseEnv(e *Env) {
 	vm.EndEnv(e)
-	if !vm.cache.CompareAndSwap(nil, e) {
-		vm.pool.Put(e)
-	}
+	vm.put(e)
 }
 
 // StartEnv prepares e, which must come from vm's AcquireEnv, for a run:
@@ -356,11 +363,28 @@ func (e *Env) BindMemory(mem []byte) (r1, r2 uint64) {
 	return addrOf(mem), uint64(len(mem))
 }
 
+// run runs the program in e, which StartEnv and a Bind method prepared,
+// with r1 and r2, and releases e.
 func (vm *VM) run(e *Env, r1, r2 uint64) (uint64, error) {
+	ret, err := vm.exec(e, r1, r2)
+	vm.ReleaseEnv(e)
+	return ret, err
+}
+
+// exec runs the program in the prepared e with r1 and r2, leaving e bound.
+func (vm *VM) exec(e *Env, r1, r2 uint64) (uint64, error) {
 	var regs [11]uint64
 	regs[1], regs[2], regs[10] = r1, r2, e.StackTop()
-	ret, err := e.exec(vm.prog, &regs)
-	vm.ReleaseEnv(e)
+	return e.exec(vm.prog, &regs)
+}
+
+// runMemory is one raw-memory run in e, which stays with the caller:
+// StartEnv, BindMemory, the program, EndEnv.
+func (vm *VM) runMemory(e *Env, mem []byte) (uint64, error) {
+	vm.StartEnv(e)
+	r1, r2 := e.BindMemory(mem)
+	ret, err := vm.exec(e, r1, r2)
+	vm.EndEnv(e)
 	return ret, err
 }
 
@@ -370,9 +394,10 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	if err := vm.wantCtx(ctxMemory); err != nil {
 		return 0, err
 	}
-	e := vm.AcquireEnv()
-	r1, r2 := e.BindMemory(mem)
-	return vm.run(e, r1, r2)
+	e := vm.take()
+	ret, err := vm.runMemory(e, mem)
+	vm.put(e)
+	return ret, err
 }
 
 // RunSocketFilter runs a socket filter on pkt: r1 points at an

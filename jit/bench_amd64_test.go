@@ -21,7 +21,8 @@ func benchSpec(p benchprogs.Program, typ prog.Type) *prog.Spec {
 }
 
 // BenchmarkPrograms runs the shared benchmark programs in interp and in
-// the JIT, checked and unchecked.
+// the JIT, checked and unchecked, through VM.RunMemory and through a
+// Runner.
 func BenchmarkPrograms(b *testing.B) {
 	for _, p := range benchprogs.All() {
 		spec := benchSpec(p, prog.UnspecifiedProgram)
@@ -52,6 +53,25 @@ func BenchmarkPrograms(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					if _, err := vm.RunMemory(mem); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(p.Name+"/"+mode.name+"_runner", func(b *testing.B) {
+				vm, err := New(spec, &Options{Interp: benchOpts(), Unchecked: mode.unchecked})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer vm.Close()
+				rn, err := vm.NewRunner()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer rn.Close()
+				mem := append([]byte(nil), p.Memory...)
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := rn.RunMemory(mem); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -92,7 +112,8 @@ func BenchmarkKernel(b *testing.B) {
 
 // BenchmarkEnterExit measures entering and leaving a two-instruction
 // program from Go: through the public RunMemory (which also takes an Env
-// and machine state from their pools) and through the trampoline alone.
+// and machine state from their pools), through a Runner (which owns
+// them) and through the trampoline alone.
 func BenchmarkEnterExit(b *testing.B) {
 	is := insn.Instructions{insn.Mov.Imm(insn.R0, 1), insn.Exit()}
 	vm, err := New(&prog.Spec{Type: prog.UnspecifiedProgram, Instructions: is}, nil)
@@ -104,6 +125,19 @@ func BenchmarkEnterExit(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if r, _ := vm.RunMemory(nil); r != 1 {
+				b.Fatal(r)
+			}
+		}
+	})
+	b.Run("Runner", func(b *testing.B) {
+		rn, err := vm.NewRunner()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rn.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if r, _ := rn.RunMemory(nil); r != 1 {
 				b.Fatal(r)
 			}
 		}

@@ -38,3 +38,37 @@ func Example() {
 	fmt.Println(r0, err)
 	// Output: 10 <nil>
 }
+
+// A Runner is the fast path for one goroutine running one program again
+// and again: it owns its machine state instead of taking it from the VM
+// for each run. Make one per goroutine; it is not safe for concurrent use.
+func ExampleVM_NewRunner() {
+	spec := &prog.Spec{
+		Name: "first",
+		Type: prog.UnspecifiedProgram,
+		Instructions: insn.Instructions{
+			insn.LoadMem(insn.R0, insn.R1, 0, insn.B),
+			insn.Exit(),
+		},
+	}
+	vm, err := jit.New(spec, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer vm.Close()
+	rn, err := vm.NewRunner()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rn.Close()
+	for _, mem := range [][]byte{{7}, {42, 1}, nil} {
+		r0, err := rn.RunMemory(mem)
+		fmt.Println(r0, err != nil)
+	}
+	// Output:
+	// 7 false
+	// 42 false
+	// 0 true
+}

@@ -25,6 +25,15 @@ type run struct {
 	// needs BindEnv and BindMemory(mem) before Go uses it (ready).
 	lazy bool
 	mem  []byte
+	// tabOK says that the region tables hold exactly the memory region
+	// [tabA, tabA+tabN) of the last raw-memory run and that the cached
+	// regions hold nothing a new run on the same memory could not use:
+	// that run never left to Go (which rebuilds the tables and grants)
+	// and ended at depth 0 (exitDone), so the cached stack region, if
+	// any, is the main frame's. A raw-memory run on the same memory then
+	// keeps the tables.
+	tabOK      bool
+	tabA, tabN uint64
 }
 
 // runOf returns the run state kept in env, creating it on first use.
@@ -47,24 +56,73 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 		return 0, vm.wantType(prog.UnspecifiedProgram)
 	}
 	// Only the stack is prepared: a run that never leaves the machine
-	// code needs nothing else from the Env. The region tables are what
-	// syncRegions builds after BindMemory: mem, readable and writable.
+	// code needs nothing else from the Env.
 	env := vm.ivm.AcquireStack()
-	r := runOf(env)
+	ret, bound, err := vm.runMemory(runOf(env), mem)
+	if bound {
+		vm.ivm.ReleaseEnv(env)
+	} else {
+		vm.ivm.ReleaseStack(env) // the program never left the machine code
+	}
+	return ret, err
+}
+
+// RunMemory runs the program with r1 = the address of mem and
+// r2 = len(mem), exactly like VM.RunMemory, in the Runner's own state.
+func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
+	r := rn.r
+	if r == nil {
+		if rn.ir != nil {
+			return rn.ir.RunMemory(mem)
+		}
+		return 0, errRunnerClosed()
+	}
+	vm := rn.vm
+	if vm.typ != prog.UnspecifiedProgram {
+		return 0, vm.wantType(prog.UnspecifiedProgram)
+	}
+	vm.ivm.ResetStack(r.env)
+	ret, bound, err := vm.runMemory(r, mem)
+	if bound {
+		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
+	}
+	return ret, err
+}
+
+// newRun takes an Env from the VM for a Runner.
+func (vm *VM) newRun() *run { return runOf(vm.ivm.AcquireStack()) }
+
+// releaseRun gives a Runner's Env back; runs leave it unbound.
+func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
+
+// runMemory is a raw-memory run in r, whose Env has its stack prepared
+// (AcquireStack or ResetStack) and is bound only when the code first
+// leaves to Go. bound reports whether it was: the Env then needs EndEnv.
+// The region tables are what syncRegions builds after BindMemory: mem,
+// readable and writable.
+func (vm *VM) runMemory(r *run, mem []byte) (ret uint64, bound bool, err error) {
 	r.lazy, r.mem = true, mem
 	st := &r.st
 	a, n := addrOfSlice(mem), uint64(len(mem))
 	vm.prepare(r, a, n, mem)
-	st.nread, st.nwrite = 0, 0
-	if n > 0 {
-		st.rtab[0].set(a, a+n)
-		st.wtab[0] = st.rtab[0]
-		st.nread, st.nwrite = 1, 1
+	if !r.tabOK || a != r.tabA || n != r.tabN {
+		st.nread, st.nwrite = 0, 0
+		if n > 0 {
+			st.rtab[0].set(a, a+n)
+			st.wtab[0] = st.rtab[0]
+			st.nread, st.nwrite = 1, 1
+		}
+		st.mruR.clear()
+		st.mruW.clear()
+		st.grant.clear()
+		r.tabA, r.tabN = a, n
 	}
-	st.mruR.clear()
-	st.mruW.clear()
-	st.grant.clear()
-	return vm.finish(r)
+	r.tabOK = false
+	ret, err = vm.code.exec(st, r)
+	bound = !r.lazy
+	r.tabOK = !bound && st.exit == exitDone
+	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false // an idle Env keeps no JIT VM or buffer alive
+	return ret, bound, err
 }
 
 // ready binds a lazily prepared Env (see RunMemory) before Go uses it.
@@ -167,27 +225,13 @@ func (vm *VM) finish(r *run) (uint64, error) {
 	return ret, err
 }
 
-// runBudget is the instruction budget a run starts with.
-func runBudget(opts *Options) int64 {
-	if opts.NoBudget {
-		return 1<<63 - 1
-	}
-	b := uint64(interp.DefaultMaxInstructions)
-	if opts.Interp != nil && opts.Interp.MaxInstructions != 0 {
-		b = opts.Interp.MaxInstructions
-	}
-	if b > 1<<62 {
-		b = 1 << 62
-	}
-	return int64(b)
-}
-
 // syncRegions copies the Env's region table (except region 0, the stack,
 // which the generated code tracks itself) into the tables the generated
 // code scans, and forgets the cached regions. Region 0's start follows the
 // current call depth so that helpers see the same stack as interp's.
 func (r *run) syncRegions() {
 	st := &r.st
+	r.tabOK = false
 	regs := r.env.Regions()
 	if len(regs) > 0 {
 		regs[0].Start = st.stkLo

@@ -13,11 +13,12 @@ import (
 )
 
 // FuzzDiff compiles arbitrary bytecode and runs it on arbitrary memory in
-// interp and in the JIT (checked mode): load errors, results, run errors
-// (compared by sentinel and pc, see sameErr) and the final memory must be
-// equal. A budget error on either side only
-// requires that the other side did not return a different result or
-// error while the budgets differ in how they count (see the package doc).
+// interp, in the JIT (checked mode) and in a JIT Runner: load errors,
+// results, run errors (compared by sentinel and pc, see sameErr) and the
+// final memory must be equal. A budget error on either side of the
+// interp/JIT comparison only requires that the other side did not return
+// a different result or error while the budgets differ in how they count
+// (see the package doc); the Runner must match VM.RunMemory exactly.
 func FuzzDiff(f *testing.F) {
 	if dir := conformance.Dir(); dir != "" {
 		if tests, err := conformance.Load(dir); err == nil {
@@ -65,7 +66,26 @@ func diffRun(t *testing.T, is insn.Instructions, mem []byte) {
 	imem := append([]byte(nil), buf...)
 	copy(buf, mem)
 	got, gerr := vm.RunMemory(buf)
-	jmem := buf
+	jmem := append([]byte(nil), buf...)
+	// The third engine: a Runner, which takes the same idle Env (and
+	// stack address) the runs above used. Its runs count the budget as
+	// VM.RunMemory does, so they must agree exactly, and twice in a row
+	// (nothing leaks from one run into the next).
+	rn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	for k := range 2 {
+		copy(buf, mem)
+		rgot, rerr := rn.RunMemory(buf)
+		if rgot != got || !sameErr(rerr, gerr) || errText(rerr) != errText(gerr) {
+			t.Fatalf("Runner run %d = %#x, %v; VM.RunMemory = %#x, %v\n%s", k, rgot, rerr, got, gerr, is)
+		}
+		if string(buf) != string(jmem) {
+			t.Fatalf("Runner run %d: memory % x; VM.RunMemory % x\n%s", k, buf, jmem, is)
+		}
+	}
 	if errors.Is(werr, interp.ErrBudgetExhausted) || errors.Is(gerr, interp.ErrBudgetExhausted) {
 		return
 	}

@@ -23,6 +23,23 @@ func newCode(insn.Instructions, compileOptions) (*code, error) { return nil, Err
 
 func (c *code) close() error { return nil }
 
+func (c *code) closed() bool { return true }
+
+// run has no back end on this platform: Runners are interp.Runners.
+type run struct{}
+
+func (vm *VM) newRun() *run { return nil }
+
+func (vm *VM) releaseRun(*run) {}
+
+// RunMemory runs the program in interp (no JIT on this platform).
+func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
+	if rn.ir == nil {
+		return 0, errRunnerClosed()
+	}
+	return rn.ir.RunMemory(mem)
+}
+
 // RunMemory runs the program in interp (this platform has no JIT; New only
 // succeeds here with Options.Fallback).
 func (vm *VM) RunMemory(mem []byte) (uint64, error) { return vm.ivm.RunMemory(mem) }

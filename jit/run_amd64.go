@@ -3,6 +3,7 @@
 package jit
 
 import (
+	"fmt"
 	"runtime"
 	"unsafe"
 
@@ -33,6 +34,9 @@ func newCode(is insn.Instructions, opts compileOptions) (*code, error) {
 
 func (c *code) close() error { return c.mem.free() }
 
+// closed reports whether close freed the code.
+func (c *code) closed() bool { return c.mem.mem == nil }
+
 // host is what a run needs from its environment when the generated code
 // leaves to Go.
 type host interface {
@@ -51,6 +55,9 @@ type host interface {
 
 // exec runs compiled code on a prepared state until it finishes.
 func (c *code) exec(st *state, h host) (uint64, error) {
+	if c.closed() {
+		return 0, fmt.Errorf("jit: run: %w: the VM's machine code is freed", ErrClosed)
+	}
 	st.entry = c.mem.addr()
 	for {
 		enter(st)

@@ -168,3 +168,18 @@ func lookupTarget(p any) *VM {
 	}
 	return nil
 }
+
+// runBudget is the instruction budget a run starts with.
+func runBudget(opts *Options) int64 {
+	if opts.NoBudget {
+		return 1<<63 - 1
+	}
+	b := uint64(interp.DefaultMaxInstructions)
+	if opts.Interp != nil && opts.Interp.MaxInstructions != 0 {
+		b = opts.Interp.MaxInstructions
+	}
+	if b > 1<<62 {
+		b = 1 << 62
+	}
+	return int64(b)
+}

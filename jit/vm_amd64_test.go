@@ -49,6 +49,17 @@ func TestConformanceVM(t *testing.T) {
 			}
 			got, err := vm.RunMemory(append([]byte(nil), tc.Memory...))
 			want, ierr := vm.Interp().RunMemory(append([]byte(nil), tc.Memory...))
+			rn, rerr := vm.NewRunner()
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			for range 2 {
+				rgot, rerr := rn.RunMemory(append([]byte(nil), tc.Memory...))
+				if rerr != nil || rgot != tc.Result {
+					t.Errorf("%s (unchecked=%v): Runner r0 = %#x, %v; want %#x\n%s", tc.Name, unchecked, rgot, rerr, tc.Result, tc.Asm)
+				}
+			}
+			rn.Close()
 			vm.Close()
 			if err != nil || got != tc.Result {
 				t.Errorf("%s (unchecked=%v): r0 = %#x, %v; want %#x\n%s", tc.Name, unchecked, got, err, tc.Result, tc.Asm)
@@ -84,13 +95,35 @@ func runBoth(t *testing.T, is insn.Instructions, mem []byte, opts *interp.Option
 		}
 		jmem := append([]byte(nil), mem...)
 		got, gerr = vm.RunMemory(jmem)
-		vm.Close()
 		if got != want || normErr(gerr, jmem) != normErr(werr, imem) {
 			t.Errorf("unchecked=%v: jit = %#x, %v; interp = %#x, %v\n%s", unchecked, got, gerr, want, werr, is)
 		}
 		if string(jmem) != string(imem) {
 			t.Errorf("unchecked=%v: memory differs: jit % x, interp % x", unchecked, jmem, imem)
 		}
+		// A Runner, twice on the same buffer and once on another: the
+		// same again.
+		rn, err := vm.NewRunner()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rmem := append([]byte(nil), mem...)
+		for k := range 3 {
+			if k < 2 {
+				copy(rmem, mem)
+			} else {
+				rmem = append([]byte(nil), mem...)
+			}
+			r, rerr := rn.RunMemory(rmem)
+			if r != want || normErr(rerr, rmem) != normErr(werr, imem) {
+				t.Errorf("unchecked=%v: Runner run %d = %#x, %v; interp = %#x, %v\n%s", unchecked, k, r, rerr, want, werr, is)
+			}
+			if string(rmem) != string(imem) {
+				t.Errorf("unchecked=%v: Runner run %d: memory differs: % x, interp % x", unchecked, k, rmem, imem)
+			}
+		}
+		rn.Close()
+		vm.Close()
 	}
 	return got, gerr
 }

@@ -1,0 +1,77 @@
+package jit
+
+import (
+	"fmt"
+
+	"github.com/purebpf/purebpf/interp"
+)
+
+// Runner is the single-goroutine fast path of a VM: it owns one machine
+// state (an interp.Env with the JIT's registers, region tables and stack)
+// for as many runs as its user makes, so that a run does not take that
+// state from the VM and give it back with atomic operations, and rebinds
+// only what changes between runs: the memory region and r1/r2, the
+// budget, and the stack bytes the program can reach (zeroed, as in every
+// run, so that no run sees what an earlier one left there). Everything
+// else, and everything that leaves the machine code for Go (helpers,
+// memory accesses outside the cached regions, errors), is exactly what
+// VM.RunMemory does, with the same results and errors.
+//
+// A Runner is NOT safe for concurrent use: make one per goroutine (a VM
+// may have any number). Close gives its state back to the VM. After Close,
+// or after the VM's Close, its methods return an error wrapping ErrClosed;
+// closing the VM while one of its Runners runs is not allowed, as for any
+// run.
+//
+// A Runner covers raw-memory programs (prog.UnspecifiedProgram): for
+// socket filters and kprobes use VM.RunSocketFilter and VM.RunKprobe, and
+// RunMemory on such a program returns the error VM.RunMemory gives. When
+// the VM runs in interp (Options.Fallback), the Runner is an
+// interp.Runner.
+type Runner struct {
+	vm *VM
+	r  *run           // the compiled program's run state; nil after Close
+	ir *interp.Runner // when the program runs in interp
+}
+
+// ErrClosed is wrapped by the error of a run on a closed VM or Runner. It
+// is interp.ErrClosed.
+var ErrClosed = interp.ErrClosed
+
+// NewRunner returns a Runner for vm. It fails with an error wrapping
+// ErrClosed if vm is closed.
+func (vm *VM) NewRunner() (*Runner, error) {
+	if vm.code == nil {
+		ir, err := vm.ivm.NewRunner()
+		if err != nil {
+			return nil, err
+		}
+		return &Runner{vm: vm, ir: ir}, nil
+	}
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.code.closed() {
+		return nil, fmt.Errorf("jit: NewRunner: %w", ErrClosed)
+	}
+	return &Runner{vm: vm, r: vm.newRun()}, nil
+}
+
+// Close gives the Runner's machine state back to its VM. Closing twice is
+// a no-op.
+func (rn *Runner) Close() error {
+	if rn.ir != nil {
+		err := rn.ir.Close()
+		rn.ir = nil
+		return err
+	}
+	if rn.r != nil {
+		rn.vm.releaseRun(rn.r)
+		rn.r = nil
+	}
+	return nil
+}
+
+// errRunnerClosed is the error of a run on a closed Runner.
+func errRunnerClosed() error {
+	return fmt.Errorf("jit: Runner.RunMemory: %w", ErrClosed)
+}
