@@ -287,10 +287,13 @@ func (vm *VM) AcquireStack() *Env {
 	return e
 }
 
-// ResetStack zeroes the bytes of e's main frame that the program can
-// reach, as AcquireStack does, for an engine that keeps e across runs
-// (jit.Runner): it starts the next run on e without giving e back.
-func (vm *VM) ResetStack(e *Env) { e.zeroStack(vm.prog) }
+// ReachableStack returns the bytes of e's main frame that the program
+// can reach, which AcquireStack and StartEnv zero before every run; the
+// rest of the frame stays zero. An engine that keeps e across runs
+// (jit.Runner) zeroes them itself before each run.
+func (vm *VM) ReachableStack(e *Env) []byte {
+	return e.stack[len(e.stack)-int(vm.prog.stackDepth):]
+}
 
 // ReleaseStack gives back an Env from AcquireStack that was never passed
 // to BindEnv (or was ended with EndEnv since): it holds no references to

@@ -31,9 +31,16 @@ type run struct {
 	// that run never left to Go (which rebuilds the tables and grants)
 	// and ended at depth 0 (exitDone), so the cached stack region, if
 	// any, is the main frame's. A raw-memory run on the same memory then
-	// keeps the tables.
+	// keeps the tables. (An exit to Go other than through bind cannot
+	// change the tables either, but the run may end at any depth.)
 	tabOK      bool
 	tabA, tabN uint64
+	// What the raw-memory runs of VM owner need, cached to keep them off
+	// the path of a short run: the stack top (r10), the stack bytes a
+	// Runner zeroes before each run.
+	owner *VM
+	top   uint64
+	zero  []byte
 }
 
 // runOf returns the run state kept in env, creating it on first use.
@@ -58,7 +65,7 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	// Only the stack is prepared: a run that never leaves the machine
 	// code needs nothing else from the Env.
 	env := vm.ivm.AcquireStack()
-	ret, bound, err := vm.runMemory(runOf(env), mem)
+	ret, bound, err := vm.runMemory(runOf(env), mem, false)
 	if bound {
 		vm.ivm.ReleaseEnv(env)
 	} else {
@@ -81,8 +88,7 @@ func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
 	if vm.typ != prog.UnspecifiedProgram {
 		return 0, vm.wantType(prog.UnspecifiedProgram)
 	}
-	vm.ivm.ResetStack(r.env)
-	ret, bound, err := vm.runMemory(r, mem)
+	ret, bound, err := vm.runMemory(r, mem, true)
 	if bound {
 		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
 	}
@@ -95,34 +101,74 @@ func (vm *VM) newRun() *run { return runOf(vm.ivm.AcquireStack()) }
 // releaseRun gives a Runner's Env back; runs leave it unbound.
 func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
 
+// cache fills in what the raw-memory runs of vm in r need.
+func (r *run) cache(vm *VM) {
+	r.owner = vm
+	r.top = r.env.StackTop()
+	r.zero = vm.ivm.ReachableStack(r.env)
+}
+
 // runMemory is a raw-memory run in r, whose Env has its stack prepared
-// (AcquireStack or ResetStack) and is bound only when the code first
-// leaves to Go. bound reports whether it was: the Env then needs EndEnv.
-// The region tables are what syncRegions builds after BindMemory: mem,
-// readable and writable.
-func (vm *VM) runMemory(r *run, mem []byte) (ret uint64, bound bool, err error) {
-	r.lazy, r.mem = true, mem
+// (AcquireStack; zero asks runMemory to zero the reachable bytes itself)
+// and is bound only when the code first leaves to Go. bound reports
+// whether it was: the Env then needs EndEnv. The region tables are what
+// syncRegions builds after BindMemory: mem, readable and writable. This is
+// the path of every short run, so it enters the code itself and calls
+// out only for exits other than the end of the program.
+func (vm *VM) runMemory(r *run, mem []byte, zero bool) (ret uint64, bound bool, err error) {
+	if r.owner != vm {
+		r.cache(vm)
+	}
+	if zero {
+		clear(r.zero)
+	}
 	st := &r.st
 	a, n := addrOfSlice(mem), uint64(len(mem))
-	vm.prepare(r, a, n, mem)
+	st.setRegs(a, n, r.top)
+	st.budget = vm.budget
+	st.pkt, st.pktLen = a, n
 	if !r.tabOK || a != r.tabA || n != r.tabN {
-		st.nread, st.nwrite = 0, 0
-		if n > 0 {
-			st.rtab[0].set(a, a+n)
-			st.wtab[0] = st.rtab[0]
-			st.nread, st.nwrite = 1, 1
-		}
-		st.mruR.clear()
-		st.mruW.clear()
-		st.grant.clear()
-		r.tabA, r.tabN = a, n
+		r.memTables(a, n)
 	}
+	c := vm.code
+	if !c.enterAt(st) {
+		return 0, false, errFreed()
+	}
+	if st.exit == exitDone {
+		// Go was not needed: the Env is still unbound and the tables
+		// are as memTables left them.
+		r.tabOK = true
+		return st.regs[0], false, nil
+	}
+	return vm.resumeMemory(r, mem)
+}
+
+// resumeMemory continues a raw-memory run whose code returned to Go for
+// something other than its end; only then does the run state need the
+// VM and the memory (to bind the Env).
+func (vm *VM) resumeMemory(r *run, mem []byte) (ret uint64, bound bool, err error) {
+	r.vm, r.root, r.tailCalls, r.lazy, r.mem = vm, vm, 0, true, mem
 	r.tabOK = false
-	ret, err = vm.code.exec(st, r)
+	ret, err = vm.code.handle(&r.st, r)
 	bound = !r.lazy
-	r.tabOK = !bound && st.exit == exitDone
 	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false // an idle Env keeps no JIT VM or buffer alive
 	return ret, bound, err
+}
+
+// memTables makes [a, a+n) the only region of the tables and forgets the
+// cached regions.
+func (r *run) memTables(a, n uint64) {
+	st := &r.st
+	st.nread, st.nwrite = 0, 0
+	if n > 0 {
+		st.rtab[0].set(a, a+n)
+		st.wtab[0] = st.rtab[0]
+		st.nread, st.nwrite = 1, 1
+	}
+	st.mruR.clear()
+	st.mruW.clear()
+	st.grant.clear()
+	r.tabA, r.tabN = a, n
 }
 
 // ready binds a lazily prepared Env (see RunMemory) before Go uses it.
@@ -202,14 +248,24 @@ func (vm *VM) run(env *interp.Env, r1, r2 uint64) (uint64, error) {
 func (vm *VM) prepare(r *run, r1, r2 uint64, pkt []byte) {
 	r.vm, r.root, r.tailCalls = vm, vm, 0
 	st := &r.st
-	top := r.env.StackTop()
-	st.regs = [11]uint64{1: r1, 2: r2, 10: top}
+	st.setRegs(r1, r2, r.env.StackTop())
+	st.budget = vm.budget
+	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
+}
+
+// setRegs sets the registers, the stack and the call depth a run starts
+// with.
+func (st *state) setRegs(r1, r2, top uint64) {
+	// One 8-byte store per register, as the trampoline loads them: a
+	// composite literal would be zeroed with 16-byte stores, which the
+	// trampoline's loads right after cannot always forward from.
+	st.regs[0], st.regs[1], st.regs[2], st.regs[3] = 0, r1, r2, 0
+	st.regs[4], st.regs[5], st.regs[6], st.regs[7] = 0, 0, 0, 0
+	st.regs[8], st.regs[9], st.regs[10] = 0, 0, top
 	st.stkTop = top
 	st.stkLo = top - stackSize
 	st.depth = 0
 	st.loops = maxLoops
-	st.budget = vm.budget
-	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
 }
 
 // finish runs the prepared machine state and gives the Env back.

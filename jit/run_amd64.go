@@ -55,12 +55,37 @@ type host interface {
 
 // exec runs compiled code on a prepared state until it finishes.
 func (c *code) exec(st *state, h host) (uint64, error) {
-	if c.closed() {
-		return 0, fmt.Errorf("jit: run: %w: the VM's machine code is freed", ErrClosed)
+	if !c.enterAt(st) {
+		return 0, errFreed()
 	}
-	st.entry = c.mem.addr()
+	if st.exit == exitDone {
+		return st.regs[0], nil
+	}
+	return c.handle(st, h)
+}
+
+// enterAt enters c at its first instruction with the state in st, unless
+// c is freed (false).
+func (c *code) enterAt(st *state) bool {
+	m := c.mem.mem
+	if m == nil {
+		return false
+	}
+	st.entry = uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	enter(st)
+	return true
+}
+
+// errFreed is the error of a run of freed code (a closed VM).
+func errFreed() error {
+	return fmt.Errorf("jit: run: %w: the VM's machine code is freed", ErrClosed)
+}
+
+// handle handles the exits of code that returned to the trampoline for
+// something other than the end of the program, and enters it again, until
+// it finishes.
+func (c *code) handle(st *state, h host) (uint64, error) {
 	for {
-		enter(st)
 		switch st.exit {
 		case exitDone, exitAbort:
 			return st.regs[0], nil
@@ -85,6 +110,7 @@ func (c *code) exec(st *state, h host) (uint64, error) {
 		default:
 			return 0, h.fail(st, st.exit)
 		}
+		enter(st)
 	}
 }
 
