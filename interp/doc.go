@@ -65,7 +65,8 @@
 // compared or passed on, tail calls, callx).
 //
 // The JIT builds the same state with VM.AcquireEnv / VM.ReleaseEnv (its
-// own per-run state rides along in Env.Engine), or VM.AcquireStack and, at
+// own per-run state rides along in Env.Engine), or VM.AcquireStack (and,
+// for an Env it keeps across runs, VM.ReachableStack to zero) and, at
 // its first exit to Go, VM.BindEnv (VM.ReleaseStack if it never needed
 // one), Env.BindMemory / BindSocketFilter / BindKprobe, Env.StackTop,
 // Env.Regions and Region.Checked; it reports
@@ -73,7 +74,8 @@
 // map loads with VM.MapIndex and MapHandle (and Env.MapValue for direct
 // value loads), calls helpers through Env.Call (or the Registry with the
 // Helper signature), checks pointers with Env.Bytes, and returns the Env
-// with VM.ReleaseEnv.
+// with VM.ReleaseEnv (a Runner's Env is ended with VM.EndEnv after a
+// bound run and kept).
 //
 // # Time
 //
@@ -88,6 +90,9 @@
 // A VM is safe for concurrent runs from several goroutines: each run takes
 // its own Env, the one the VM keeps idle (an atomic swap) or, when runs
 // overlap, one from a sync.Pool; a steady-state run allocates nothing.
+// VM.NewRunner returns a Runner, which owns one Env for all its runs and
+// so skips those atomic operations; a Runner is not safe for concurrent
+// use (one per goroutine) and covers raw-memory programs (RunMemory).
 // Maps are shared between runs and are themselves safe for concurrent use.
 // A Registry must not be changed while runs are in progress.
 //

@@ -35,12 +35,15 @@ type run struct {
 	// change the tables either, but the run may end at any depth.)
 	tabOK      bool
 	tabA, tabN uint64
-	// What the raw-memory runs of VM owner need, cached to keep them off
-	// the path of a short run: the stack top (r10), the stack bytes a
-	// Runner zeroes before each run.
-	owner *VM
-	top   uint64
-	zero  []byte
+	// What the raw-memory runs of VM owner (a raw-memory program) need,
+	// cached to keep them off the path of a short run: its code, its
+	// budget, the stack top (r10), the stack bytes a Runner zeroes before
+	// each run.
+	owner  *VM
+	xm     *execMem
+	budget int64
+	top    uint64
+	zero   []byte
 }
 
 // runOf returns the run state kept in env, creating it on first use.
@@ -65,7 +68,7 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	// Only the stack is prepared: a run that never leaves the machine
 	// code needs nothing else from the Env.
 	env := vm.ivm.AcquireStack()
-	ret, bound, err := vm.runMemory(runOf(env), mem, false)
+	ret, bound, err := vm.runMemory(runOf(env), mem, nil)
 	if bound {
 		vm.ivm.ReleaseEnv(env)
 	} else {
@@ -77,22 +80,20 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 // RunMemory runs the program with r1 = the address of mem and
 // r2 = len(mem), exactly like VM.RunMemory, in the Runner's own state.
 func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
-	r := rn.r
-	if r == nil {
-		if rn.ir != nil {
-			return rn.ir.RunMemory(mem)
-		}
+	ret, _, err := rn.vm.runMemory(rn.r, mem, rn)
+	return ret, err
+}
+
+// other is a Runner's RunMemory when it is closed, runs in interp, or
+// its program does not take raw memory.
+func (rn *Runner) other(mem []byte) (uint64, error) {
+	if rn.ir != nil {
+		return rn.ir.RunMemory(mem)
+	}
+	if rn.r == nil {
 		return 0, errRunnerClosed()
 	}
-	vm := rn.vm
-	if vm.typ != prog.UnspecifiedProgram {
-		return 0, vm.wantType(prog.UnspecifiedProgram)
-	}
-	ret, bound, err := vm.runMemory(r, mem, true)
-	if bound {
-		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
-	}
-	return ret, err
+	return 0, rn.vm.wantType(prog.UnspecifiedProgram)
 }
 
 // newRun takes an Env from the VM for a Runner.
@@ -103,35 +104,42 @@ func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
 
 // cache fills in what the raw-memory runs of vm in r need.
 func (r *run) cache(vm *VM) {
-	r.owner = vm
+	r.owner, r.xm, r.budget = vm, vm.code.mem, vm.budget
 	r.top = r.env.StackTop()
 	r.zero = vm.ivm.ReachableStack(r.env)
 }
 
-// runMemory is a raw-memory run in r, whose Env has its stack prepared
-// (AcquireStack; zero asks runMemory to zero the reachable bytes itself)
-// and is bound only when the code first leaves to Go. bound reports
-// whether it was: the Env then needs EndEnv. The region tables are what
-// syncRegions builds after BindMemory: mem, readable and writable. This is
-// the path of every short run, so it enters the code itself and calls
-// out only for exits other than the end of the program.
-func (vm *VM) runMemory(r *run, mem []byte, zero bool) (ret uint64, bound bool, err error) {
-	if r.owner != vm {
-		r.cache(vm)
-	}
-	if zero {
+// runMemory is a raw-memory run in r, for Runner rn or (rn nil) for
+// VM.RunMemory. For VM.RunMemory, r's Env comes from AcquireStack, is
+// bound only when the code first leaves to Go, and bound reports whether
+// it was: the Env then needs ReleaseEnv rather than ReleaseStack. A
+// Runner's Env stays with the Runner: runMemory zeroes its reachable stack
+// first and ends a bound run with EndEnv itself. The region tables are
+// what syncRegions builds after BindMemory: mem, readable and writable.
+// This is the path of every short run, so it enters the code itself and
+// calls out only for exits other than the end of the program.
+func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool, err error) {
+	if rn != nil {
+		if r == nil || r.owner != vm {
+			if r == nil || vm.typ != prog.UnspecifiedProgram {
+				ret, err = rn.other(mem)
+				return ret, false, err
+			}
+			r.cache(vm)
+		}
 		clear(r.zero)
+	} else if r.owner != vm {
+		r.cache(vm)
 	}
 	st := &r.st
 	a, n := addrOfSlice(mem), uint64(len(mem))
 	st.setRegs(a, n, r.top)
-	st.budget = vm.budget
+	st.budget = r.budget
 	st.pkt, st.pktLen = a, n
 	if !r.tabOK || a != r.tabA || n != r.tabN {
 		r.memTables(a, n)
 	}
-	c := vm.code
-	if !c.enterAt(st) {
+	if !r.xm.enter(st) {
 		return 0, false, errFreed()
 	}
 	if st.exit == exitDone {
@@ -140,7 +148,11 @@ func (vm *VM) runMemory(r *run, mem []byte, zero bool) (ret uint64, bound bool, 
 		r.tabOK = true
 		return st.regs[0], false, nil
 	}
-	return vm.resumeMemory(r, mem)
+	ret, bound, err = vm.resumeMemory(r, mem)
+	if bound && rn != nil {
+		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
+	}
+	return ret, bound, err
 }
 
 // resumeMemory continues a raw-memory run whose code returned to Go for

@@ -55,7 +55,7 @@ type host interface {
 
 // exec runs compiled code on a prepared state until it finishes.
 func (c *code) exec(st *state, h host) (uint64, error) {
-	if !c.enterAt(st) {
+	if !c.mem.enter(st) {
 		return 0, errFreed()
 	}
 	if st.exit == exitDone {
@@ -64,14 +64,14 @@ func (c *code) exec(st *state, h host) (uint64, error) {
 	return c.handle(st, h)
 }
 
-// enterAt enters c at its first instruction with the state in st, unless
-// c is freed (false).
-func (c *code) enterAt(st *state) bool {
-	m := c.mem.mem
-	if m == nil {
+// enter enters the code in m at its first instruction with the state in
+// st, unless m is freed (false).
+func (m *execMem) enter(st *state) bool {
+	b := m.mem
+	if b == nil {
 		return false
 	}
-	st.entry = uintptr(unsafe.Pointer(unsafe.SliceData(m)))
+	st.entry = uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	enter(st)
 	return true
 }
