@@ -538,18 +538,19 @@ func dump(t *testing.T, m prog.Mapper, cpus int) map[uint32][]uint64 {
 	out := map[uint32][]uint64{}
 	it := prog.NewIterator(m)
 	var k uint32
+	perCPU := m.MapSpec().Type.PerCPU()
 	n := 1
-	if m.MapSpec().Type.PerCPU() {
+	if perCPU {
 		n = cpus
 	}
 	v := make([]uint64, n)
 	var err error
 	for {
 		var ok bool
-		if n == 1 {
-			ok = it.Next(&k, &v[0])
-		} else {
+		if perCPU { // a slice of one value per CPU, even with one CPU
 			ok = it.Next(&k, v)
+		} else {
+			ok = it.Next(&k, &v[0])
 		}
 		if !ok {
 			err = it.Err()
