@@ -133,13 +133,15 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 	}
 	st := &r.st
 	a, n := addrOfSlice(mem), uint64(len(mem))
-	st.setRegs(a, n, r.top)
+	st.setStack(r.top)
 	st.budget = r.budget
 	st.pkt, st.pktLen = a, n
 	if !r.tabOK || a != r.tabA || n != r.tabN {
 		r.memTables(a, n)
 	}
-	if !r.xm.enter(st) {
+	// enterMem sets the registers itself: r1 = mem, r2 = its length,
+	// r10 = the stack top, the rest zero (what setRegs stores).
+	if !r.xm.enterMem(st, a, n, r.top) {
 		return 0, false, errFreed()
 	}
 	if st.exit == exitDone {
@@ -274,6 +276,12 @@ func (st *state) setRegs(r1, r2, top uint64) {
 	st.regs[0], st.regs[1], st.regs[2], st.regs[3] = 0, r1, r2, 0
 	st.regs[4], st.regs[5], st.regs[6], st.regs[7] = 0, 0, 0, 0
 	st.regs[8], st.regs[9], st.regs[10] = 0, 0, top
+	st.setStack(top)
+}
+
+// setStack resets the call stack state for a run whose frame pointer is
+// top: one frame, no calls, a full may_goto allowance.
+func (st *state) setStack(top uint64) {
 	st.stkTop = top
 	st.stkLo = top - stackSize
 	st.depth = 0

@@ -76,6 +76,18 @@ func (m *execMem) enter(st *state) bool {
 	return true
 }
 
+// enterMem is enter for the start of a raw-memory run (see the function
+// enterMem).
+func (m *execMem) enterMem(st *state, r1, r2, r10 uint64) bool {
+	b := m.mem
+	if b == nil {
+		return false
+	}
+	st.entry = uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	enterMem(st, r1, r2, r10)
+	return true
+}
+
 // errFreed is the error of a run of freed code (a closed VM).
 func errFreed() error {
 	return fmt.Errorf("jit: run: %w: the VM's machine code is freed", ErrClosed)

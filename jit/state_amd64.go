@@ -131,3 +131,10 @@ const (
 //
 //go:noescape
 func enter(st *state)
+
+// enterMem starts a raw-memory run: like enter, but r1, r2 and r10 come
+// as arguments, the other registers start at zero, and a run that ends
+// normally stores back only r0 (trampoline_amd64.s).
+//
+//go:noescape
+func enterMem(st *state, r1, r2, r10 uint64)

@@ -6,7 +6,8 @@ import "testing"
 
 // TestTrampolineOffsets checks the state offsets that trampoline_amd64.s
 // spells as literals (it cannot use Go constants): the BPF registers at 0,
-// the budget at 88 and the entry address at 96.
+// the budget at 88, the entry address at 96 and the exit reason at 104,
+// with exitDone = 0.
 func TestTrampolineOffsets(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -15,6 +16,8 @@ func TestTrampolineOffsets(t *testing.T) {
 		{"regs", offRegs, 0},
 		{"budget", offBudget, 88},
 		{"entry", offEntry, 96},
+		{"exit", offExit, 104},
+		{"exitDone", exitDone, 0},
 	} {
 		if c.got != c.want {
 			t.Errorf("state.%s is at %d, trampoline_amd64.s uses %d", c.name, c.got, c.want)

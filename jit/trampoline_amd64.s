@@ -50,3 +50,46 @@ TEXT ·enter(SB), 0, $64-8
 	MOVQ DX, 88(R10)
 	MOVQ 56(SP), BP
 	RET
+
+// func enterMem(st *state, r1, r2, r10 uint64)
+//
+// enterMem is enter for the start of a raw-memory run: instead of loading
+// all eleven BPF registers from st it takes r1, r2 and r10 as arguments
+// and zeroes the others in place, and when the code finishes normally
+// (exit reason exitDone, 0) it stores back only r0, the result. Any other
+// exit stores every register and the budget, as enter does, for the Go
+// side to handle and resume with enter.
+TEXT ·enterMem(SB), 0, $64-32
+	MOVQ st+0(FP), R10
+	MOVQ r1+8(FP), DI
+	MOVQ r2+16(FP), SI
+	MOVQ BP, 56(SP)
+	MOVQ r10+24(FP), BP
+	XORL AX, AX
+	XORL BX, BX
+	XORL R8, R8
+	XORL R9, R9
+	XORL R12, R12
+	XORL R13, R13
+	XORL R14, R14
+	XORL R15, R15
+	MOVQ 88(R10), DX
+	MOVQ 96(R10), R11
+	CALL R11
+	MOVQ AX, 0(R10)
+	CMPQ 104(R10), $0
+	JEQ done
+	MOVQ DI, 8(R10)
+	MOVQ SI, 16(R10)
+	MOVQ BX, 24(R10)
+	MOVQ R8, 32(R10)
+	MOVQ R9, 40(R10)
+	MOVQ R12, 48(R10)
+	MOVQ R13, 56(R10)
+	MOVQ R14, 64(R10)
+	MOVQ R15, 72(R10)
+	MOVQ BP, 80(R10)
+	MOVQ DX, 88(R10)
+done:
+	MOVQ 56(SP), BP
+	RET
