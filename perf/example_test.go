@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -19,15 +20,17 @@ import (
 	"github.com/purebpf/purebpf/internal/testenv"
 )
 
-// getpidCounter counts the getpid calls of process pid in counts[0].
-func getpidCounter(pid int) *prog.Spec {
+// getpidCounter counts the getpid calls of thread tid in counts[0]. It
+// counts one thread, not the process: the Go runtime itself calls getpid
+// from other threads, for example to send preemption signals.
+func getpidCounter(tid int) *prog.Spec {
 	return &prog.Spec{
 		Name: "getpids", Type: prog.TracePoint, License: "GPL",
 		Maps: []*prog.MapSpec{{Name: "counts", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}},
 		Instructions: insn.Instructions{
 			insn.Call(int32(insn.FnGetCurrentPIDTGID)),
-			insn.RSh.Imm(insn.R0, 32), // the tgid, i.e. the process id
-			insn.JNE.Imm(insn.R0, int32(pid), "out"),
+			// The low 32 bits are the thread id, the high 32 the process id.
+			insn.JNE.Imm32(insn.R0, int32(tid), "out"),
 			insn.StoreImm(insn.RFP, -4, 0, insn.W),
 			insn.Mov.Reg(insn.R2, insn.RFP),
 			insn.Add.Imm(insn.R2, -4),
@@ -42,10 +45,12 @@ func getpidCounter(pid int) *prog.Spec {
 	}
 }
 
-// Counting this process's getpid calls with a tracepoint program. (Needs
+// Counting one thread's getpid calls with a tracepoint program. (Needs
 // root.)
 func ExampleTracepoint() {
-	p, err := prog.NewProgram(getpidCounter(os.Getpid()), nil)
+	runtime.LockOSThread() // keep this goroutine on the thread we count
+	defer runtime.UnlockOSThread()
+	p, err := prog.NewProgram(getpidCounter(unix.Gettid()), nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -71,7 +76,7 @@ func ExampleTracepoint() {
 // Attaching the same counter with a kprobe, and falling back to the
 // tracepoint on kernels without kprobes. (Needs root.)
 func ExampleKprobe() {
-	spec := getpidCounter(os.Getpid())
+	spec := getpidCounter(unix.Gettid())
 	spec.Type = prog.Kprobe
 	p, err := prog.NewProgram(spec, nil)
 	if err != nil {
