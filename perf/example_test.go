@@ -4,10 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -167,29 +165,8 @@ func TestExamples(t *testing.T) {
 		{"Kprobe", ExampleKprobe, wantKprobe},
 		{"NewRingBufReader", ExampleNewRingBufReader, "event from this process: true\n"},
 	} {
-		if got := captureStdout(t, c.run); got != c.want {
+		if got := testenv.CaptureStdout(t, c.run); got != c.want {
 			t.Errorf("Example%s printed %q, want %q", c.name, got, c.want)
 		}
 	}
-}
-
-func captureStdout(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- string(b)
-	}()
-	f()
-	os.Stdout = old
-	w.Close()
-	out := <-done
-	r.Close()
-	return strings.ReplaceAll(out, "\r", "")
 }

@@ -5,8 +5,6 @@ package prog_test
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
@@ -112,27 +110,8 @@ func TestExamples(t *testing.T) {
 		{"NewIterator", ExampleNewIterator, "sum of squares: 14\n"},
 		{"HaveHelper", ExampleHaveHelper, "bpf_ringbuf_output is available\n"},
 	} {
-		if got := captureStdout(t, c.run); got != c.want {
+		if got := testenv.CaptureStdout(t, c.run); got != c.want {
 			t.Errorf("Example%s printed %q, want %q", c.name, got, c.want)
 		}
 	}
-}
-
-func captureStdout(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	done := make(chan string)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- string(b)
-	}()
-	f()
-	os.Stdout = old
-	w.Close()
-	return <-done
 }

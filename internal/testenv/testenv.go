@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"testing"
 )
@@ -32,4 +33,28 @@ func RequireRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		SkipOrFail(t, "needs root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW)")
 	}
+}
+
+// CaptureStdout runs f and returns what it wrote to os.Stdout, so that
+// tests can check the output of runnable examples that need root and
+// therefore carry no "// Output:" comment.
+func CaptureStdout(t testing.TB, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	f()
+	os.Stdout = old
+	w.Close()
+	out := <-done
+	r.Close()
+	return out
 }

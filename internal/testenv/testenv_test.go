@@ -33,3 +33,10 @@ func TestSkipOrFail(t *testing.T) {
 		}
 	}
 }
+
+func TestCaptureStdout(t *testing.T) {
+	got := CaptureStdout(t, func() { os.Stdout.WriteString("hello\n") })
+	if got != "hello\n" || os.Stdout == nil {
+		t.Fatalf("CaptureStdout = %q", got)
+	}
+}
