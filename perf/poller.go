@@ -75,6 +75,29 @@ func (p *poller) kick() {
 	_, _ = unix.Write(p.efd, one[:])
 }
 
+// read is the body of both readers' ReadInto: it hands out the next
+// record pending finds, waiting on p until one is ready, the deadline
+// passes or the reader is closed. After a failed wait it looks once more,
+// so that data a wakeup watermark held back is handed out before the
+// deadline error.
+func (p *poller) read(rec *Record, pending func(*Record) (bool, error)) error {
+	for {
+		ok, err := pending(rec)
+		if ok || err != nil {
+			return err
+		}
+		if err := p.wait(); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return ErrClosed
+			}
+			if ok, rerr := pending(rec); ok || rerr != nil {
+				return rerr
+			}
+			return err
+		}
+	}
+}
+
 // wait blocks until a ring fd is readable, the deadline passes
 // (os.ErrDeadlineExceeded) or the poller is woken by wake (ErrClosed).
 func (p *poller) wait() error {

@@ -375,22 +375,7 @@ func (r *PerfReader) ReadInto(rec *Record) error {
 	if r.closed {
 		return ErrClosed
 	}
-	for {
-		ok, err := r.readPending(rec)
-		if ok || err != nil {
-			return err
-		}
-		if err := r.poll.wait(); err != nil {
-			if errors.Is(err, ErrClosed) {
-				return ErrClosed
-			}
-			// A watermark may hold back data: hand it out before timing out.
-			if ok, rerr := r.readPending(rec); ok || rerr != nil {
-				return rerr
-			}
-			return err
-		}
-	}
+	return r.poll.read(rec, r.readPending)
 }
 
 // readPending returns the next record from any ring, round robin.

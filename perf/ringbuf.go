@@ -107,15 +107,7 @@ func (r *RingBufReader) ReadInto(rec *Record) error {
 	if r.closed {
 		return ErrClosed
 	}
-	for {
-		ok, err := r.readPending(rec)
-		if ok || err != nil {
-			return err
-		}
-		if err := r.poll.wait(); err != nil {
-			return err
-		}
-	}
+	return r.poll.read(rec, r.readPending)
 }
 
 func (r *RingBufReader) readPending(rec *Record) (bool, error) {
