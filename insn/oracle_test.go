@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
-
 	"github.com/purebpf/purebpf/internal/testenv"
 )
 

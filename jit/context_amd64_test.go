@@ -9,10 +9,9 @@ import (
 	"unsafe"
 
 	. "github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
-
-	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func bothSpec(t *testing.T, spec *prog.Spec, run func(r interface {

@@ -12,10 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/perf"
 	"github.com/purebpf/purebpf/prog"
-
-	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // getpidCounter counts the getpid calls of thread tid in counts[0]. It

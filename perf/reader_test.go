@@ -10,10 +10,32 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/purebpf/purebpf/prog"
-
 	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/prog"
 )
+
+// openPerfReader opens a perf reader on events that the test closes when
+// it ends (Close is idempotent, so tests may close it earlier).
+func openPerfReader(t testing.TB, events *testMap, opts PerfReaderOptions) *PerfReader {
+	t.Helper()
+	r, err := NewPerfReader(events, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// openRingBufReader is openPerfReader for a ring buffer map.
+func openRingBufReader(t testing.TB, events *testMap) *RingBufReader {
+	t.Helper()
+	r, err := NewRingBufReader(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
 
 func newPerfArray(t testing.TB) *testMap {
 	return newMap(t, prog.PerfEventArray, 4, 4, uint32(runtime.NumCPU()))
@@ -80,11 +102,7 @@ func TestPerfReaderBurst(t *testing.T) {
 	const n = 2000
 	onThread(func(tid int) {
 		events := newPerfArray(t)
-		r, err := NewPerfReader(events, PerfReaderOptions{Pages: 64})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openPerfReader(t, events, PerfReaderOptions{Pages: 64})
 		e := newEmitter(t, tid, events, false, 0)
 		e.fire(n)
 		seen, lost := drain(t, r, n, false)
@@ -104,11 +122,7 @@ func TestPerfReaderLost(t *testing.T) {
 	const n = 1000
 	onThread(func(tid int) {
 		events := newPerfArray(t)
-		r, err := NewPerfReader(events, PerfReaderOptions{Pages: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openPerfReader(t, events, PerfReaderOptions{Pages: 1})
 		e := newEmitter(t, tid, events, false, 0)
 		e.fire(n) // far more than one page holds, nothing read meanwhile
 		// The kernel writes the LOST record before the next sample that
@@ -143,11 +157,7 @@ func TestPerfReaderSampleLargerThanRing(t *testing.T) {
 	const n = 10
 	onThread(func(tid int) {
 		events := newPerfArray(t)
-		r, err := NewPerfReader(events, PerfReaderOptions{Pages: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openPerfReader(t, events, PerfReaderOptions{Pages: 1})
 		big := newEmitter(t, tid, events, false, 2*os.Getpagesize())
 		big.fire(n)
 		big.link.Close()
@@ -164,11 +174,7 @@ func TestPerfReaderDeadlineCloseAllocs(t *testing.T) {
 	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newPerfArray(t)
-		r, err := NewPerfReader(events, PerfReaderOptions{Pages: 16})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openPerfReader(t, events, PerfReaderOptions{Pages: 16})
 		testDeadlineAndAllocs(t, r, newEmitter(t, tid, events, false, 0))
 		testCloseUnblocks(t, r)
 	})
@@ -246,11 +252,7 @@ func TestPerfReaderPauseResume(t *testing.T) {
 	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newPerfArray(t)
-		r, err := NewPerfReader(events, PerfReaderOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openPerfReader(t, events, PerfReaderOptions{})
 		e := newEmitter(t, tid, events, false, 0)
 		if err := r.Pause(); err != nil {
 			t.Fatal(err)
@@ -303,11 +305,7 @@ func TestRingBufBurst(t *testing.T) {
 	const n = 2000
 	onThread(func(tid int) {
 		events := newRingBuf(t, 1<<18)
-		r, err := NewRingBufReader(events)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openRingBufReader(t, events)
 		e := newEmitter(t, tid, events, true, 0)
 		e.fire(n)
 		seen, _ := drain(t, r, n, true)
@@ -325,11 +323,7 @@ func TestRingBufFull(t *testing.T) {
 	const n = 1000
 	onThread(func(tid int) {
 		events := newRingBuf(t, uint32(os.Getpagesize()))
-		r, err := NewRingBufReader(events)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openRingBufReader(t, events)
 		e := newEmitter(t, tid, events, true, 0)
 		e.fire(n)
 		failed := e.seq.lookupU64(t, 1)
@@ -347,11 +341,7 @@ func TestRingBufSampleLargerThanRing(t *testing.T) {
 	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newRingBuf(t, uint32(os.Getpagesize()))
-		r, err := NewRingBufReader(events)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openRingBufReader(t, events)
 		big := newEmitter(t, tid, events, true, 2*os.Getpagesize())
 		big.fire(3)
 		if failed := big.seq.lookupU64(t, 1); failed != 3 {
@@ -367,11 +357,7 @@ func TestRingBufDeadlineCloseAllocs(t *testing.T) {
 	testenv.RequireRoot(t)
 	onThread(func(tid int) {
 		events := newRingBuf(t, 1<<16)
-		r, err := NewRingBufReader(events)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openRingBufReader(t, events)
 		testDeadlineAndAllocs(t, r, newEmitter(t, tid, events, true, 0))
 		testCloseUnblocks(t, r)
 	})
@@ -384,11 +370,7 @@ func TestPerfReaderWatermark(t *testing.T) {
 	onThread(func(tid int) {
 		events := newPerfArray(t)
 		const watermark = 2048
-		r, err := NewPerfReader(events, PerfReaderOptions{Pages: 1, Watermark: watermark})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := openPerfReader(t, events, PerfReaderOptions{Pages: 1, Watermark: watermark})
 		e := newEmitter(t, tid, events, false, 0)
 		// A reader blocked before one 80-byte record arrives is not woken
 		// (it stays below the watermark), but hands the record out when

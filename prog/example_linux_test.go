@@ -8,9 +8,8 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/prog"
-
 	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/prog"
 )
 
 // A socket filter that counts the packets it sees in an array map, loaded

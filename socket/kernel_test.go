@@ -14,9 +14,8 @@ import (
 
 	"golang.org/x/net/bpf"
 
-	"github.com/purebpf/purebpf/socket/classic"
-
 	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/socket/classic"
 )
 
 // Filters from "tcpdump -y EN10MB -dd EXPR" (tcpdump 4.99) with the ports

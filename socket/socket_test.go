@@ -16,10 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/socket/classic"
-
-	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func TestOpenUnknownInterface(t *testing.T) {

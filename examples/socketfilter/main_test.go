@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/purebpf/purebpf/interp"
-
 	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/interp"
 )
 
 // TestFilterVerdictsAndCounters runs the filter in interp over frames

@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/purebpf/purebpf/prog"
-
 	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/prog"
 )
 
 // TestDifferentialCreate creates each spec in the kernel and with New and

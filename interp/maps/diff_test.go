@@ -12,9 +12,8 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/internal/mapvalue"
-	"github.com/purebpf/purebpf/prog"
-
 	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/prog"
 )
 
 // TestDifferentialKernel runs the same random operations against a kernel

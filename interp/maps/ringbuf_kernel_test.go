@@ -11,9 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/prog"
-
 	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/prog"
 )
 
 const (

@@ -11,12 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/jit"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/sys"
-
-	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // haveKernel reports whether tests can load programs into the kernel: true

@@ -13,11 +13,10 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/conformance"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
-
-	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // How results leave the kernel: BPF_PROG_TEST_RUN reports only 32 bits
