@@ -72,12 +72,22 @@ func errnoOf(err error) uint64 {
 
 func (e *Env) cpu() int { return e.vm.opts.CPU }
 
-func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+// mapAndKey resolves the map handle in r1 and the key r2 points at, as
+// map_lookup_elem, map_update_elem and map_delete_elem take them.
+func (e *Env) mapAndKey(r1, r2 uint64) (maps.Map, []byte, error) {
 	m, err := e.Map(r1)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
 	key, err := e.Bytes(r2, int(m.MapSpec().KeySize), false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, key, nil
+}
+
+func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+	m, key, err := e.mapAndKey(r1, r2)
 	if err != nil {
 		return 0, err
 	}
@@ -89,16 +99,11 @@ func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 }
 
 func helperMapUpdate(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
-	m, err := e.Map(r1)
+	m, key, err := e.mapAndKey(r1, r2)
 	if err != nil {
 		return 0, err
 	}
-	spec := m.MapSpec()
-	key, err := e.Bytes(r2, int(spec.KeySize), false)
-	if err != nil {
-		return 0, err
-	}
-	val, err := e.Bytes(r3, int(spec.ValueSize), false)
+	val, err := e.Bytes(r3, int(m.MapSpec().ValueSize), false)
 	if err != nil {
 		return 0, err
 	}
@@ -109,11 +114,7 @@ func helperMapUpdate(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
 }
 
 func helperMapDelete(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
-	m, err := e.Map(r1)
-	if err != nil {
-		return 0, err
-	}
-	key, err := e.Bytes(r2, int(m.MapSpec().KeySize), false)
+	m, key, err := e.mapAndKey(r1, r2)
 	if err != nil {
 		return 0, err
 	}

@@ -2,6 +2,22 @@
 
 #include "textflag.h"
 
+// STORE_REGS stores BPF r1-r10 and the budget (DX) from the x86
+// registers they live in back into the state at R10; r0 (AX) is stored by
+// the caller.
+#define STORE_REGS \
+	MOVQ DI, 8(R10) \
+	MOVQ SI, 16(R10) \
+	MOVQ BX, 24(R10) \
+	MOVQ R8, 32(R10) \
+	MOVQ R9, 40(R10) \
+	MOVQ R12, 48(R10) \
+	MOVQ R13, 56(R10) \
+	MOVQ R14, 64(R10) \
+	MOVQ R15, 72(R10) \
+	MOVQ BP, 80(R10) \
+	MOVQ DX, 88(R10)
+
 // func enter(st *state)
 //
 // enter is the only way into generated code. It has a real, split-checked
@@ -37,17 +53,7 @@ TEXT ·enter(SB), 0, $64-8
 	MOVQ 96(R10), R11
 	CALL R11
 	MOVQ AX, 0(R10)
-	MOVQ DI, 8(R10)
-	MOVQ SI, 16(R10)
-	MOVQ BX, 24(R10)
-	MOVQ R8, 32(R10)
-	MOVQ R9, 40(R10)
-	MOVQ R12, 48(R10)
-	MOVQ R13, 56(R10)
-	MOVQ R14, 64(R10)
-	MOVQ R15, 72(R10)
-	MOVQ BP, 80(R10)
-	MOVQ DX, 88(R10)
+	STORE_REGS
 	MOVQ 56(SP), BP
 	RET
 
@@ -79,17 +85,7 @@ TEXT ·enterMem(SB), 0, $64-32
 	MOVQ AX, 0(R10)
 	CMPQ 104(R10), $0
 	JEQ done
-	MOVQ DI, 8(R10)
-	MOVQ SI, 16(R10)
-	MOVQ BX, 24(R10)
-	MOVQ R8, 32(R10)
-	MOVQ R9, 40(R10)
-	MOVQ R12, 48(R10)
-	MOVQ R13, 56(R10)
-	MOVQ R14, 64(R10)
-	MOVQ R15, 72(R10)
-	MOVQ BP, 80(R10)
-	MOVQ DX, 88(R10)
+	STORE_REGS
 done:
 	MOVQ 56(SP), BP
 	RET
