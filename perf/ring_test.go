@@ -135,27 +135,6 @@ func TestRingBufCorrupt(t *testing.T) {
 	}
 }
 
-func TestParseCPUList(t *testing.T) {
-	got, err := parseCPUList("0-2,4,6-7\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []int{0, 1, 2, 4, 6, 7}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("got %v, want %v", got, want)
-		}
-	}
-	for _, bad := range []string{"", "3-1", "x"} {
-		if _, err := parseCPUList(bad); err == nil {
-			t.Errorf("parseCPUList(%q) accepted", bad)
-		}
-	}
-}
-
 func TestUnescapeMountinfo(t *testing.T) {
 	if got := unescapeMountinfo(`/mnt/with\040space`); got != "/mnt/with space" {
 		t.Fatalf("got %q", got)

@@ -84,7 +84,7 @@ func TestVerifierLogGrows(t *testing.T) {
 	// below the 128 bytes kernels before Linux 6.4 require (they fail
 	// with EINVAL); the loader raises it, so this loads on every kernel.
 	ok := &Spec{Name: "ok", Type: SocketFilter, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
-	p := mustLoad(t, ok, &ProgramOptions{LogLevel: sys.LogLevelStats, LogSize: 16})
+	p := mustLoad(t, ok, &ProgramOptions{LogLevel: LogStats, LogSize: 16})
 	if !strings.Contains(p.VerifierLog(), "processed 2 insns") {
 		t.Errorf("VerifierLog = %q", p.VerifierLog())
 	}
@@ -283,7 +283,7 @@ func TestMapBadInput(t *testing.T) {
 	if err := m.Close(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("second close: %v", err)
 	}
-	if _, err := NewMap(&MapSpec{Name: "zero", Type: Hash, KeySize: 0, ValueSize: 8, MaxEntries: 4}); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "key 0") {
+	if _, err := NewMap(&MapSpec{Name: "zero", Type: Hash, KeySize: 0, ValueSize: 8, MaxEntries: 4}); !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), "KeySize is 0") {
 		t.Errorf("hash with key size 0: %v", err)
 	}
 	// A closed map given to NewProgram.
