@@ -661,14 +661,14 @@ func (m *Map) Unpin() error {
 
 // MapInfo describes a map in the kernel, as `bpftool map show` does.
 type MapInfo struct {
-	ID         uint32  // kernel-wide map ID
-	Name       string  // name, at most 15 bytes
-	Type       MapType // map type
-	KeySize    uint32  // key size in bytes
-	ValueSize  uint32  // value size in bytes
-	MaxEntries uint32  // capacity
+	ID         uint32   // kernel-wide map ID
+	Name       string   // name, at most 15 bytes
+	Type       MapType  // map type
+	KeySize    uint32   // key size in bytes
+	ValueSize  uint32   // value size in bytes
+	MaxEntries uint32   // capacity
 	Flags      MapFlags // map_flags it was created with
-	BTFID      uint32  // BTF object ID, 0 without BTF
+	BTFID      uint32   // BTF object ID, 0 without BTF
 }
 
 func mapInfoOf(fd *sys.FD) (*MapInfo, error) {

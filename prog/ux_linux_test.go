@@ -300,7 +300,7 @@ func TestRunSocketFilterSeesEthernetHeader(t *testing.T) {
 		Instructions: insn.Instructions{
 			insn.Mov.Reg(insn.R6, insn.R1),
 			insn.LoadMem(insn.R7, insn.R1, 0, insn.W), // skb->len
-			insn.LoadAbs(12, insn.H),                   // ethertype on a socket
+			insn.LoadAbs(12, insn.H),                  // ethertype on a socket
 			insn.LSh.Imm(insn.R0, 16),
 			insn.Or.Reg(insn.R0, insn.R7),
 			insn.Exit(),
