@@ -1,3 +1,5 @@
+//go:build linux
+
 package perf_test
 
 import (
@@ -53,7 +55,7 @@ func ExampleTracepoint() {
 		return
 	}
 	defer p.Close()
-	link, err := perf.Tracepoint(p, perf.TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
+	link, err := perf.Tracepoint("syscalls", "sys_enter_getpid", p, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -81,7 +83,7 @@ func ExampleKprobe() {
 		return
 	}
 	defer p.Close()
-	link, err := perf.Kprobe(p, perf.KprobeOptions{Symbol: "sys_getpid"})
+	link, err := perf.Kprobe("sys_getpid", p, nil)
 	if errors.Is(err, perf.ErrNotSupported) {
 		fmt.Println("no kprobes on this kernel: use a tracepoint")
 		return
@@ -128,7 +130,7 @@ func ExampleNewRingBufReader() {
 		return
 	}
 	defer rd.Close()
-	link, err := perf.Tracepoint(p, perf.TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
+	link, err := perf.Tracepoint("syscalls", "sys_enter_getpid", p, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

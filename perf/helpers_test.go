@@ -1,3 +1,5 @@
+//go:build linux
+
 package perf
 
 import (
@@ -95,7 +97,7 @@ func newEmitter(t testing.TB, tid int, events *testMap, ringbuf bool, size int) 
 		maps["big"] = newMap(t, prog.Array, 4, uint32(size), 1)
 	}
 	p := loadProg(t, prog.TracePoint, emitProg(tid, ringbuf, size), maps)
-	l, err := Tracepoint(p, TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
+	l, err := Tracepoint("syscalls", "sys_enter_getpid", p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
