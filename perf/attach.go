@@ -17,7 +17,6 @@ import (
 	"github.com/purebpf/purebpf/sys"
 )
 
-
 // Link is a program attached to a perf event. Close detaches the program
 // and frees the perf event, the BPF link and any tracefs event.
 type Link struct {
@@ -229,7 +228,6 @@ func openEvent(attr *sys.PerfEventAttr, pid int) (*sys.FD, error) {
 	return sys.PerfEventOpen(attr, -1, 0, -1, 0)
 }
 
-
 // Tracepoint attaches a BPF_PROG_TYPE_TRACEPOINT program to the tracepoint
 // group/name (such as "syscalls", "sys_enter_openat"), found through its
 // tracefs id (events/<group>/<name>/id). A missing tracepoint gives an
@@ -254,7 +252,6 @@ func Tracepoint(group, name string, prog FDer, opts *TracepointOptions) (*Link, 
 	}
 	return attachToEvent(progFD, pfd, nil, probeTracepoint, target, attachOptions{opts.Attach, opts.Cookie})
 }
-
 
 // syscallPrefix is the prefix of syscall entry points on this architecture
 // since Linux 4.17 (ARCH_HAS_SYSCALL_WRAPPER).

@@ -17,8 +17,6 @@ import (
 	"github.com/purebpf/purebpf/sys"
 )
 
-
-
 // PerfReader reads the per-CPU rings behind a BPF_MAP_TYPE_PERF_EVENT_ARRAY
 // map. It opens one PERF_COUNT_SW_BPF_OUTPUT event per online CPU, mmaps
 // its ring and stores the event in the map under the CPU's index, which is

@@ -12,7 +12,6 @@ import (
 	"github.com/purebpf/purebpf/sys"
 )
 
-
 // Uprobe attaches a BPF_PROG_TYPE_KPROBE program to a user-space function
 // entry (uprobe) or return (uretprobe) in the ELF executable or shared
 // library at path, in every process that maps the file or in opts.PID
