@@ -5,6 +5,8 @@ package socket
 import (
 	"errors"
 	"fmt"
+	"os"
+	"reflect"
 	"syscall"
 
 	"golang.org/x/net/bpf"
@@ -32,10 +34,9 @@ var (
 )
 
 // Program is a loaded eBPF program, such as a *prog.Program. Package socket
-// needs only its file descriptor.
-type Program interface {
-	FD() int
-}
+// needs only its file descriptor. It is sys.FDer, the same interface as
+// perf.FDer.
+type Program = sys.FDer
 
 // rawConn returns the syscall.RawConn of sock: a syscall.RawConn itself or
 // anything with a SyscallConn method.
@@ -58,6 +59,9 @@ func rawConn(sock any) (syscall.RawConn, error) {
 // control runs f on the descriptor of sock.
 func control(sock any, f func(fd int) error) error {
 	if c, ok := sock.(*Conn); ok {
+		if c == nil {
+			return fmt.Errorf("%w: nil *socket.Conn: %w", ErrNoSocket, os.ErrInvalid)
+		}
 		return c.control(f)
 	}
 	rc, err := rawConn(sock)
@@ -79,11 +83,14 @@ func control(sock any, f func(fd int) error) error {
 // the type.
 func Attach(sock any, p Program) error {
 	if p == nil {
-		return errors.New("socket: attach program: nil program")
+		return fmt.Errorf("socket: attach program: nil program: %w", os.ErrInvalid)
+	}
+	if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
+		return fmt.Errorf("socket: attach program: nil %T: %w", p, os.ErrInvalid)
 	}
 	progFD := p.FD()
 	if progFD < 0 {
-		return fmt.Errorf("socket: attach program: program fd %d is not open", progFD)
+		return fmt.Errorf("socket: attach program: %v is closed: %w", p, os.ErrClosed)
 	}
 	err := control(sock, func(fd int) error {
 		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, progFD)

@@ -194,13 +194,33 @@ func (fd rawFD) Write(func(fd uintptr) bool) error {
 }
 
 // Name returns the interface name given to Open.
-func (c *Conn) Name() string { return c.name }
+func (c *Conn) Name() string {
+	if c == nil {
+		return ""
+	}
+	return c.name
+}
 
 // Ifindex returns the index of the interface the socket is bound to.
-func (c *Conn) Ifindex() int { return c.ifindex }
+func (c *Conn) Ifindex() int {
+	if c == nil {
+		return 0
+	}
+	return c.ifindex
+}
+
+// errNilConn is the error of a method called on a nil *Conn.
+func errNilConn(op string) error {
+	return fmt.Errorf("socket: %s: nil *socket.Conn: %w", op, os.ErrInvalid)
+}
 
 // SyscallConn gives access to the socket's descriptor (syscall.Conn).
-func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	if c == nil {
+		return nil, errNilConn("syscall conn")
+	}
+	return c.rc, nil
+}
 
 func (c *Conn) control(f func(fd int) error) error {
 	var ferr error
@@ -224,6 +244,9 @@ func (c *Conn) closedErr(err error) error {
 // wrapping os.ErrDeadlineExceeded when the read deadline passes and
 // os.ErrClosed when the socket is closed, also while Read is waiting.
 func (c *Conn) Read(buf []byte) (Info, error) {
+	if c == nil {
+		return Info{}, errNilConn("read")
+	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	c.rbuf, c.rerr = buf, nil
@@ -278,6 +301,9 @@ func (c *Conn) recv(fd uintptr) bool {
 // SetReadDeadline sets the time after which a waiting or future Read
 // fails with os.ErrDeadlineExceeded; the zero time means no deadline.
 func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c == nil {
+		return errNilConn("set read deadline")
+	}
 	if err := c.f.SetReadDeadline(t); err != nil {
 		return fmt.Errorf("socket: set read deadline: %w", err)
 	}
@@ -306,6 +332,9 @@ func (c *Conn) LockFilter() error { return LockFilter(c) }
 // lack of buffer space) since the previous call (PACKET_STATISTICS, which
 // resets the counters).
 func (c *Conn) Stats() (received, dropped uint32, err error) {
+	if c == nil {
+		return 0, 0, errNilConn("statistics")
+	}
 	err = c.control(func(fd int) error {
 		s, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 		if err != nil {
@@ -321,8 +350,12 @@ func (c *Conn) Stats() (received, dropped uint32, err error) {
 }
 
 // Close closes the socket, which detaches its filter and ends promiscuous
-// mode. A Read waiting in another goroutine returns os.ErrClosed.
+// mode. A Read waiting in another goroutine returns os.ErrClosed. Closing
+// a nil *Conn does nothing.
 func (c *Conn) Close() error {
+	if c == nil {
+		return nil
+	}
 	c.closed.Store(true)
 	if err := c.f.Close(); err != nil {
 		return fmt.Errorf("socket: close %s: %w", c.name, err)
