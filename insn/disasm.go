@@ -134,6 +134,9 @@ func (i Instruction) jumpString() string {
 			}
 			return fmt.Sprintf("call kfunc %d", i.Imm)
 		}
+		if name, ok := helperName(i.Imm); ok {
+			return "call " + name
+		}
 		return fmt.Sprintf("call %d", i.Imm)
 	}
 	reg := Register.String

@@ -97,6 +97,17 @@ func checkLabels(is Instructions, pos []srcPos) error {
 		if i.Ref == "" || i.IsMapReference() || labels[i.Ref] {
 			continue
 		}
+		if i.IsLocalCall() {
+			// "call name" with no such label calls the helper of that
+			// name, with or without its bpf_ prefix.
+			if h, ok := ParseHelper(i.Ref); ok {
+				call := Call(int32(h))
+				call.Label = i.Label
+				is[k] = call
+				continue
+			}
+			return &ParseError{Line: pos[k].line, Column: pos[k].refCol, Msg: fmt.Sprintf("call %s: no label and no kernel helper has that name", i.Ref), Err: ErrUnresolvedLabel}
+		}
 		return &ParseError{Line: pos[k].line, Column: pos[k].refCol, Msg: fmt.Sprintf("label %q is not defined", i.Ref), Err: ErrUnresolvedLabel}
 	}
 	return nil
