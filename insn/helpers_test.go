@@ -166,3 +166,28 @@ func TestHelperFlagConstants(t *testing.T) {
 		t.Error("update flags")
 	}
 }
+
+// addr_space_cast takes only the two casts the verifier accepts, on 64-bit
+// registers.
+func TestAddrSpaceCastChecks(t *testing.T) {
+	for _, bad := range []string{
+		"r1 = addr_space_cast(r2, 0, 0)",
+		"r1 = addr_space_cast(r2, 2, 1)",
+		"r1 = addr_space_cast(r2, 1, 1)",
+		"w1 = addr_space_cast(r2, 0, 1)",
+		"r1 = addr_space_cast(w2, 0, 1)",
+		"r1 = addr_space_cast(r2, 0)",
+	} {
+		if _, err := insn.Parse(bad + "\nexit"); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	i := insn.AddrSpaceCast(insn.R1, insn.R2, 0, 1)
+	i.OpCode = i.OpCode&^0x07 | insn.OpCode(insn.ClassALU)
+	if err := (insn.Instructions{i, insn.Exit()}).Validate(); !errors.Is(err, insn.ErrInvalidField) {
+		t.Errorf("32-bit addr_space_cast: %v", err)
+	}
+	if !insn.AddrSpaceCast(insn.R1, insn.R2, 1, 0).IsAddrSpaceCast() || insn.MovSX8.Reg(insn.R1, insn.R2).IsAddrSpaceCast() {
+		t.Error("IsAddrSpaceCast")
+	}
+}

@@ -174,6 +174,9 @@ func asmCorpus() []string {
 	add("r0 = cmpxchg_64(r4 + 8, r0, r6)")
 	add("w0 = cmpxchg32_32(r10 - 8, w0, w1)")
 	add("w0 = cmpxchg32_32(r2 - 4, w0, w3)")
+	add("r1 = addr_space_cast(r2, 0, 1)")
+	add("r9 = addr_space_cast(r0, 1, 0)")
+	add("r4 = addr_space_cast(r4, 1, 0)")
 	exits()
 	for _, v := range []string{"0x0", "0x1", "0xffffffffffffffff", "0x123456789", "0x8000000000000000", "0x7fffffffffffffff", "-2", "4294967296"} {
 		add("r1 = %s ll", v)
