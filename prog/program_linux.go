@@ -145,7 +145,10 @@ func (p *Program) mapFor(ms *MapSpec, opts *ProgramOptions) (*Map, error) {
 	if m := p.maps[ms.Name]; m != nil {
 		return m, nil
 	}
-	if m := opts.Maps[ms.Name]; m != nil {
+	if m, ok := opts.Maps[ms.Name]; ok {
+		if m == nil {
+			return nil, fmt.Errorf("map %q given in ProgramOptions.Maps is a nil *Map: %w", ms.Name, os.ErrInvalid)
+		}
 		if m.fd.Int() < 0 {
 			return nil, fmt.Errorf("map %q given in ProgramOptions.Maps: %w", ms.Name, os.ErrClosed)
 		}

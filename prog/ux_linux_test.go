@@ -82,6 +82,11 @@ func TestNilHandles(t *testing.T) {
 	prog := mustLoad(t, counterSpec(Array), nil)
 	err = prog.Map("typo").Lookup(uint32(0), &u32)
 	check("Map(typo).Lookup", err)
+	// Handing that nil map on to another program.
+	_, err = NewProgram(counterSpec(Array), &ProgramOptions{Maps: map[string]*Map{"counters": prog.Map("typo")}})
+	if !errors.Is(err, os.ErrInvalid) || !strings.Contains(err.Error(), "nil *Map") {
+		t.Errorf("nil map in ProgramOptions.Maps: %v", err)
+	}
 }
 
 // Map specs the kernel would refuse with a bare EINVAL are refused before
