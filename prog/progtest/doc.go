@@ -16,6 +16,6 @@
 //		...
 //	}
 //
-// Package progtest may import prog, internal/testenv and the standard
-// library.
+// Package progtest may import prog, internal/testenv, golang.org/x/sys/unix
+// and the standard library.
 package progtest

@@ -1,0 +1,160 @@
+package purebpf_test
+
+import (
+	"go/build"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/purebpf/purebpf/internal/testenv"
+)
+
+const module = "github.com/purebpf/purebpf"
+
+// depsSentence matches a sentence of a package's doc comment that says
+// what it may import: "Package x may import ...", "Package x imports ...",
+// "It may import ...", "Dependencies: ...". It ends at the first period
+// that ends a sentence; a following "It must not import ..." is a
+// different sentence and adds nothing.
+var depsSentence = regexp.MustCompile(`(?s)(?:\bmay import\b|\bimports\b|\bDependencies:)(.*?)\.(?:\s|$)`)
+
+// A doc comment's dependency sentence lists the packages a package may
+// import; this test holds every package of the module to its sentence, as
+// Go's own go/build deps_test holds the standard library to its table.
+// Names are module paths relative to the module ("insn",
+// "socket/classic", "purebpf/sys", "purebpf's insn, prog and perf
+// packages"), full import paths ("golang.org/x/sys/unix"), "the standard
+// library" and "internal packages". Test files are not checked.
+func TestDocDependencies(t *testing.T) {
+	pkgs := map[string]string{} // relative path -> directory
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if path != "." && (strings.HasPrefix(name, ".") || name == "testdata") {
+			return filepath.SkipDir
+		}
+		if path != "." {
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir // another module (bench/peers)
+			}
+		}
+		if p, err := build.ImportDir(path, 0); err == nil && len(p.GoFiles) > 0 {
+			pkgs[filepath.ToSlash(path)] = path
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("found only %d packages", len(pkgs))
+	}
+	for rel, dir := range pkgs {
+		p, err := build.ImportDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sentence := docDependencies(t, dir, p.GoFiles)
+		if sentence == "" {
+			t.Errorf("%s: the package doc says nothing about what it may import (\"Package %s may import ...\")", rel, p.Name)
+			continue
+		}
+		allow := allowed(sentence, pkgs)
+		for _, imp := range p.Imports {
+			if !allow(imp) {
+				t.Errorf("%s imports %s, which its doc does not allow: %q", rel, imp, sentence)
+			}
+		}
+	}
+}
+
+// docDependencies returns the dependency sentence of the package doc
+// comment in the files.
+func docDependencies(t *testing.T, dir string, files []string) string {
+	for _, f := range files {
+		af, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, f), nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if af.Doc == nil {
+			continue
+		}
+		text := strings.Join(strings.Fields(af.Doc.Text()), " ")
+		for _, m := range depsSentence.FindAllStringSubmatchIndex(text, -1) {
+			before := text[:m[0]]
+			if strings.HasSuffix(before, "never ") || strings.HasSuffix(before, "not ") {
+				continue // "prog never imports them", "must not import"
+			}
+			return strings.TrimSpace(text[m[2]:m[3]])
+		}
+	}
+	return ""
+}
+
+// allowed turns a dependency sentence into a predicate on import paths.
+func allowed(sentence string, pkgs map[string]string) func(string) bool {
+	std := strings.Contains(sentence, "standard library")
+	internal := strings.Contains(sentence, "internal packages")
+	var paths []string
+	words := strings.FieldsFunc(strings.ReplaceAll(sentence, "purebpf's", ""), func(r rune) bool {
+		return r == ' ' || r == ',' || r == '(' || r == ')' || r == ';' || r == ':'
+	})
+	for _, w := range words {
+		w = strings.TrimSuffix(strings.TrimPrefix(w, "purebpf/"), ".")
+		if _, ok := pkgs[w]; ok {
+			paths = append(paths, module+"/"+w)
+		} else if strings.Contains(w, ".") && strings.Contains(w, "/") {
+			paths = append(paths, w)
+		}
+	}
+	return func(imp string) bool {
+		for _, p := range paths {
+			// A module path outside purebpf allows its packages
+			// ("golang.org/x/arch" allows golang.org/x/arch/x86/x86asm);
+			// a purebpf package allows only itself.
+			if imp == p || (!strings.HasPrefix(p, module+"/") && strings.HasPrefix(imp, p+"/")) {
+				return true
+			}
+		}
+		switch {
+		case internal && strings.HasPrefix(imp, module+"/") && strings.Contains(imp, "/internal/"):
+			return true
+		case std && !strings.Contains(strings.Split(imp, "/")[0], "."):
+			return true
+		}
+		return false
+	}
+}
+
+// The library packages build on every GOOS: perf, like prog and sys, has
+// a portable API whose kernel features return errors wrapping
+// ErrNotSupported off Linux.
+func TestBuildsOffLinux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles the library; -short skips it")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		testenv.SkipOrFail(t, "the go command is not on PATH")
+	}
+	pkgs := []string{"./insn", "./sys", "./prog/...", "./perf/...", "./socket/...", "./interp/...", "./jit/...", "./cmd/...",
+		"./internal/testenv", "./internal/mapvalue", "./internal/conformance"}
+	for _, goos := range []string{"darwin", "windows", "freebsd"} {
+		cmd := exec.Command(gobin, append([]string{"build"}, pkgs...)...)
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("GOOS=%s go build: %v\n%s", goos, err, out)
+		}
+	}
+}
