@@ -5,8 +5,6 @@ package perf
 import (
 	"errors"
 	"fmt"
-	"os"
-	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -94,28 +92,6 @@ type attachOptions struct {
 	cookie uint64
 }
 
-// fdOf returns the descriptor of x, a program or map given by the caller,
-// or an error naming what is wrong with it: nil (an interface holding a
-// nil pointer, such as the nil *prog.Map that Program.Map returns for an
-// unknown name, counts as nil) or closed.
-func fdOf(x FDer, what string) (int, error) {
-	if x == nil {
-		return -1, fmt.Errorf("nil %s: %w", what, os.ErrInvalid)
-	}
-	if v := reflect.ValueOf(x); v.Kind() == reflect.Pointer && v.IsNil() {
-		hint := ""
-		if what == "map" {
-			hint = " (Program.Map returns nil for a name the program's spec does not list)"
-		}
-		return -1, fmt.Errorf("nil %s %T%s: %w", what, x, hint, os.ErrInvalid)
-	}
-	fd := x.FD()
-	if fd < 0 {
-		return -1, fmt.Errorf("%s %v is closed: %w", what, x, os.ErrClosed)
-	}
-	return fd, nil
-}
-
 // checkProgram returns prog's descriptor after checking, before any
 // perf event exists, that the kernel will take it for target: kprobe
 // and uprobe events take BPF_PROG_TYPE_KPROBE programs, tracepoints
@@ -123,7 +99,7 @@ func fdOf(x FDer, what string) (int, error) {
 // the kernel answers anything else with a bare EINVAL). The type comes
 // from BPF_OBJ_GET_INFO_BY_FD.
 func checkProgram(prog FDer, want sys.ProgType, target string) (int, error) {
-	fd, err := fdOf(prog, "program")
+	fd, err := sys.ObjectFD(prog, "program")
 	if err != nil {
 		return -1, fmt.Errorf("%s: %w", target, err)
 	}

@@ -265,14 +265,10 @@ func TestKprobeUnknownSymbol(t *testing.T) {
 	}
 }
 
-// TestAttachErrorRemovesEvent makes attaching fail after the tracefs event
-// exists (the kernel refuses a tracepoint program on a uprobe event) and
-// checks that the event is gone afterwards. In AttachAuto mode the error
-// keeps both the ioctl's and BPF_LINK_CREATE's complaint.
-func TestAttachErrorRemovesEvent(t *testing.T) {
-	testenv.RequireRoot(t)
-	counts := newMap(t, prog.Array, 4, 8, 1)
-	wrong := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+// uprobeTargetOffset returns the test binary and the file offset of
+// uprobeTarget in it.
+func uprobeTargetOffset(t *testing.T) (string, uint64) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -281,6 +277,18 @@ func TestAttachErrorRemovesEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exe, off
+}
+
+// TestAttachErrorRemovesEvent makes attaching fail after the tracefs event
+// exists (the kernel refuses a tracepoint program on a uprobe event) and
+// checks that the event is gone afterwards. In AttachAuto mode the error
+// keeps both the ioctl's and BPF_LINK_CREATE's complaint.
+func TestAttachErrorRemovesEvent(t *testing.T) {
+	testenv.RequireRoot(t)
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	wrong := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+	exe, off := uprobeTargetOffset(t)
 	for _, attach := range []AttachMethod{AttachAuto, AttachBPFLink, AttachIoctl} {
 		ev, err := createProbeEvent("uprobe", "purebpf_test", fmt.Sprintf("%s:%#x", exe, off), false)
 		if err != nil {
@@ -313,21 +321,14 @@ func TestWrongProgramType(t *testing.T) {
 	counts := newMap(t, prog.Array, 4, 8, 1)
 	tp := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
 	kp := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	off, err := pcFileOffset(exe, uprobeTarget)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exe, off := uprobeTargetOffset(t)
 	check := func(what string, err error, have, want string) {
 		t.Helper()
 		if !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "of type "+have+", want "+want) {
 			t.Errorf("%s: %v; want ErrProgramType naming %s and %s", what, err, have, want)
 		}
 	}
-	_, err = Tracepoint("syscalls", "sys_enter_getpid", kp, nil)
+	_, err := Tracepoint("syscalls", "sys_enter_getpid", kp, nil)
 	check("kprobe program on a tracepoint", err, "kprobe", "tracepoint")
 	_, err = Kprobe("sys_getpid", tp, nil)
 	check("tracepoint program on a kprobe", err, "tracepoint", "kprobe")

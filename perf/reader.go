@@ -142,7 +142,7 @@ func isPowerOfTwo(n int) bool { return n > 0 && n&(n-1) == 0 }
 // descriptor that the caller owns.
 func mapInfo(m FDer) (*sys.FD, sys.MapInfo, error) {
 	var info sys.MapInfo
-	raw, err := fdOf(m, "map")
+	raw, err := sys.ObjectFD(m, "map")
 	if err != nil {
 		return nil, info, err
 	}

@@ -474,17 +474,9 @@ func (m *Map) LookupBatch(cursor *BatchCursor, keysOut, valuesOut any) (int, err
 	if cursor.done {
 		return 0, nil
 	}
-	keys, nk, err := batchBytes(keysOut, int(m.spec.KeySize), "keys")
+	keys, vals, nk, nv, err := m.batchKeysValues("lookup batch", keysOut, valuesOut)
 	if err != nil {
-		return 0, fmt.Errorf("map %q: lookup batch: %w", m.spec.Name, err)
-	}
-	vsize := int(m.spec.ValueSize)
-	if m.cpus > 0 {
-		vsize = mapvalue.PerCPUSize(vsize, m.cpus)
-	}
-	vals, nv, err := batchBytes(valuesOut, vsize, "values")
-	if err != nil {
-		return 0, fmt.Errorf("map %q: lookup batch: %w", m.spec.Name, err)
+		return 0, err
 	}
 	if nk != nv || nk == 0 {
 		return 0, fmt.Errorf("map %q: lookup batch: room for %d keys and %d values; want the same non-zero count: %w", m.spec.Name, nk, nv, mapvalue.ErrSize)
@@ -539,17 +531,9 @@ func (m *Map) UpdateBatch(keys, values any, flags UpdateFlags) (int, error) {
 	if m == nil {
 		return 0, nilMap("update batch")
 	}
-	k, nk, err := batchBytes(keys, int(m.spec.KeySize), "keys")
+	k, v, nk, nv, err := m.batchKeysValues("update batch", keys, values)
 	if err != nil {
-		return 0, fmt.Errorf("map %q: update batch: %w", m.spec.Name, err)
-	}
-	vsize := int(m.spec.ValueSize)
-	if m.cpus > 0 {
-		vsize = mapvalue.PerCPUSize(vsize, m.cpus)
-	}
-	v, nv, err := batchBytes(values, vsize, "values")
-	if err != nil {
-		return 0, fmt.Errorf("map %q: update batch: %w", m.spec.Name, err)
+		return 0, err
 	}
 	if nk != nv {
 		return 0, fmt.Errorf("map %q: update batch: %d keys and %d values; want the same count: %w", m.spec.Name, nk, nv, mapvalue.ErrSize)
@@ -610,6 +594,24 @@ func (m *Map) batchWrite(op string, keys, values []byte, n int, flags uint64) (i
 		return done, m.opError(op, err)
 	}
 	return done, nil
+}
+
+// batchKeysValues returns the bytes of a batch's key and value buffers and
+// how many keys and values each holds.
+func (m *Map) batchKeysValues(op string, keys, values any) (k, v []byte, nk, nv int, err error) {
+	k, nk, err = batchBytes(keys, int(m.spec.KeySize), "keys")
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("map %q: %s: %w", m.spec.Name, op, err)
+	}
+	vsize := int(m.spec.ValueSize)
+	if m.cpus > 0 {
+		vsize = mapvalue.PerCPUSize(vsize, m.cpus)
+	}
+	v, nv, err = batchBytes(values, vsize, "values")
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("map %q: %s: %w", m.spec.Name, op, err)
+	}
+	return k, v, nk, nv, nil
 }
 
 // batchBytes returns the bytes of a batch buffer holding elements of size

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"reflect"
 	"syscall"
 
 	"golang.org/x/net/bpf"
@@ -82,17 +81,11 @@ func control(sock any, f func(fd int) error) error {
 // prog.SocketFilter gives an error wrapping ErrNotSocketFilter that names
 // the type.
 func Attach(sock any, p Program) error {
-	if p == nil {
-		return fmt.Errorf("socket: attach program: nil program: %w", os.ErrInvalid)
+	progFD, err := sys.ObjectFD(p, "program")
+	if err != nil {
+		return fmt.Errorf("socket: attach program: %w", err)
 	}
-	if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
-		return fmt.Errorf("socket: attach program: nil %T: %w", p, os.ErrInvalid)
-	}
-	progFD := p.FD()
-	if progFD < 0 {
-		return fmt.Errorf("socket: attach program: %v is closed: %w", p, os.ErrClosed)
-	}
-	err := control(sock, func(fd int) error {
+	err = control(sock, func(fd int) error {
 		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, progFD)
 	})
 	if err == nil {

@@ -25,7 +25,7 @@ func TestNilHandles(t *testing.T) {
 	var nilProg *prog.Program
 	c := udpListener(t)
 	err := Attach(c, nilProg)
-	if !errors.Is(err, os.ErrInvalid) || !strings.Contains(err.Error(), "nil *prog.Program") {
+	if !errors.Is(err, os.ErrInvalid) || !strings.Contains(err.Error(), "nil program *prog.Program") {
 		t.Errorf("Attach(nil *prog.Program): %v", err)
 	}
 	if err := Attach(c, nil); !errors.Is(err, os.ErrInvalid) {
