@@ -75,3 +75,13 @@ const (
 	AttachNetkitPeer                    = AttachType(sys.AttachNetkitPeer)
 	AttachTraceKprobeSession            = AttachType(sys.AttachTraceKprobeSess)
 )
+
+// RunFlags are the flags of BPF_PROG_TEST_RUN (RunOptions.Flags).
+type RunFlags uint32
+
+// Test run flags (include/uapi/linux/bpf.h, BPF_F_TEST_*).
+const (
+	RunOnCPU               = RunFlags(sys.TestRunOnCPU)            // BPF_F_TEST_RUN_ON_CPU: run on RunOptions.CPU (Linux 5.10+)
+	RunXDPLiveFrames       = RunFlags(sys.TestRunXDPLiveFrames)    // BPF_F_TEST_XDP_LIVE_FRAMES (Linux 5.18+)
+	RunSKBChecksumComplete = RunFlags(sys.TestRunSKBChecksumCompl) // BPF_F_TEST_SKB_CHECKSUM_COMPLETE (Linux 6.6+)
+)

@@ -528,8 +528,10 @@ type RunOptions struct {
 	// Repeat runs the program this many times (0 means once); Duration
 	// is then the mean.
 	Repeat uint32
-	// Flags are sys.TestRun* flags; CPU goes with sys.TestRunOnCPU.
-	Flags, CPU uint32
+	// Flags are BPF_PROG_TEST_RUN flags, such as RunOnCPU.
+	Flags RunFlags
+	// CPU is the CPU to run on, with RunOnCPU.
+	CPU uint32
 }
 
 // RunResult is the outcome of Program.Run.
@@ -578,7 +580,7 @@ func (p *Program) Run(opts *RunOptions) (*RunResult, error) {
 		CtxSizeOut:  uint32(len(opts.ContextOut)),
 		CtxIn:       sys.NewSlicePointer(opts.Context),
 		CtxOut:      sys.NewSlicePointer(opts.ContextOut),
-		Flags:       opts.Flags,
+		Flags:       uint32(opts.Flags),
 		CPU:         opts.CPU,
 	}
 	err := sys.ProgTestRun(&attr)

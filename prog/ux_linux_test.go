@@ -349,4 +349,10 @@ func TestTypedOptions(t *testing.T) {
 	if info.Flags != MapNoPrealloc {
 		t.Errorf("map flags %#x, want MapNoPrealloc", info.Flags)
 	}
+	// Socket filter test runs take BPF_F_TEST_RUN_ON_CPU only for some
+	// program types; the kernel refuses it here, which shows the flag is
+	// passed through.
+	if _, err := p.Run(&RunOptions{Data: packet(64), Flags: RunOnCPU, CPU: 0}); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("socket filter run with RunOnCPU: %v, want EINVAL", err)
+	}
 }
