@@ -395,16 +395,18 @@ func TestNilAndClosedHandles(t *testing.T) {
 // OpenExecutable parses the file once: its offsets stay valid after the
 // file changes, and they agree with SymbolOffset.
 func TestOpenExecutableParsesOnce(t *testing.T) {
-	// go test links without .symtab, so the file is libc and the symbol
-	// one from its .dynsym.
-	libs, _ := filepath.Glob("/usr/lib/*/libc.so.6")
-	libs2, _ := filepath.Glob("/lib*/libc.so.6")
-	libs = append(libs, libs2...)
-	if len(libs) == 0 {
-		testenv.SkipOrFail(t, "no libc.so.6 found")
+	// The test binary when it has a .symtab (go test -c, make vmtest),
+	// else libc and a symbol of its .dynsym (go test links with -s).
+	file, symbol := "", uprobeTargetSymbol
+	if exe, err := os.Executable(); err == nil && hasSymtab(t, exe) {
+		file = exe
+	} else if libs, _ := filepath.Glob("/usr/lib/*/libc.so.6"); len(libs) > 0 {
+		file, symbol = libs[0], "malloc"
+	} else {
+		testenv.SkipOrFail(t, "the test binary has no .symtab and there is no libc.so.6")
 	}
-	const uprobeTargetSymbol = "malloc"
-	b, err := os.ReadFile(libs[0])
+	uprobeTargetSymbol := symbol
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -147,6 +149,62 @@ func ExampleNewRingBufReader() {
 	fmt.Println("event from this process:", binary.NativeEndian.Uint64(rec.RawSample) == uint64(pid))
 }
 
+// Counting calls of two libc functions with uprobes: the library's
+// symbols are read once and both probes use them. (Needs root.)
+func ExampleOpenExecutable() {
+	libs, _ := filepath.Glob("/usr/lib/*/libc.so.6")
+	if len(libs) == 0 {
+		fmt.Println("no libc.so.6")
+		return
+	}
+	libc, err := perf.OpenExecutable(libs[0])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	spec := &prog.Spec{
+		Name: "calls", Type: prog.Kprobe, License: "GPL",
+		Maps: []*prog.MapSpec{{Name: "counts", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}},
+		Instructions: insn.Instructions{
+			insn.StoreImm(insn.RFP, -4, 0, insn.W),
+			insn.Mov.Reg(insn.R2, insn.RFP),
+			insn.Add.Imm(insn.R2, -4),
+			insn.LoadMapPtr(insn.R1, "counts"),
+			insn.FnMapLookupElem.Call(),
+			insn.JEq.Imm(insn.R0, 0, "out"),
+			insn.Mov.Imm(insn.R1, 1),
+			insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),
+			insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
+			insn.Exit(),
+		},
+	}
+	p, err := prog.NewProgram(spec, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	for _, fn := range []string{"malloc", "free"} {
+		link, err := libc.Uprobe(fn, p, nil)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		defer link.Close()
+	}
+	// Any dynamically linked program calls both.
+	if err := exec.Command("ls", "/").Run(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var n uint64
+	if err := p.Map("counts").Lookup(uint32(0), &n); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("malloc and free called:", n > 0)
+}
+
 // TestExamples runs the examples as root and checks what they print. They
 // carry no "Output:" comment, because go test would run them without root
 // too; under CI=true a missing root fails.
@@ -157,15 +215,22 @@ func TestExamples(t *testing.T) {
 	if kerr != nil {
 		wantKprobe = "no kprobes on this kernel: use a tracepoint\n"
 	}
-	for _, c := range []struct {
+	type example struct {
 		name string
 		run  func()
 		want string
-	}{
+	}
+	examples := []example{
 		{"Tracepoint", ExampleTracepoint, "getpid calls: 10\n"},
 		{"Kprobe", ExampleKprobe, wantKprobe},
 		{"NewRingBufReader", ExampleNewRingBufReader, "event from this process: true\n"},
-	} {
+	}
+	// The uprobe example needs a dynamically linked system; make vmtest's
+	// initramfs has no libc (TestUprobe covers uprobes there).
+	if libs, _ := filepath.Glob("/usr/lib/*/libc.so.6"); len(libs) > 0 {
+		examples = append(examples, example{"OpenExecutable", ExampleOpenExecutable, "malloc and free called: true\n"})
+	}
+	for _, c := range examples {
 		if got := testenv.CaptureStdout(t, c.run); got != c.want {
 			t.Errorf("Example%s printed %q, want %q", c.name, got, c.want)
 		}
