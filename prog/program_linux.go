@@ -474,9 +474,12 @@ func (p *Program) Info() (*ProgramInfo, error) {
 // RunSocketFilter runs a SocketFilter program once on frame, a whole
 // Ethernet frame, so that it sees what it sees on an AF_PACKET socket and
 // in interp and jit: LD_ABS offset 0 reads frame[0], __sk_buff.len is
-// len(frame), and __sk_buff.protocol and pkt_type come from frame's
-// Ethernet header. It returns the program's verdict, the number of bytes
-// to keep (0 drops the packet), as the kernel's u32.
+// len(frame) and __sk_buff.protocol is frame's ethertype. pkt_type is what
+// the kernel's eth_type_trans makes of frame's destination address on the
+// test run's device, the loopback device (HOST for 00:00:00:00:00:00,
+// BROADCAST or MULTICAST, else OTHERHOST), not whether a socket saw the
+// frame incoming or outgoing. It returns the program's verdict, the number
+// of bytes to keep (0 drops the packet), as the kernel's u32.
 //
 // BPF_PROG_TEST_RUN starts a socket filter's packet at the network header
 // (RunOptions.Data), so RunSocketFilter passes the frame behind a copy of
