@@ -218,6 +218,8 @@ func Tracepoint(group, name string, prog FDer, opts *TracepointOptions) (*Link, 
 	if err != nil {
 		return nil, err
 	}
+	// progFD is borrowed: prog (and its descriptor) must outlive the attach.
+	defer runtime.KeepAlive(prog)
 	id, err := traceEventID(group, name)
 	if err != nil {
 		return nil, err
@@ -290,6 +292,8 @@ func Kprobe(symbol string, prog FDer, opts *KprobeOptions) (*Link, error) {
 	if err != nil {
 		return nil, err
 	}
+	// progFD is borrowed: prog (and its descriptor) must outlive the attach.
+	defer runtime.KeepAlive(prog)
 	candidates := []string{sym}
 	if p := syscallPrefix(); p != "" && strings.HasPrefix(sym, "sys_") {
 		candidates = append(candidates, p+sym)

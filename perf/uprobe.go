@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/purebpf/purebpf/sys"
@@ -68,6 +69,8 @@ func (ex *Executable) Uprobe(symbol string, prog FDer, opts *UprobeOptions) (*Li
 	if err != nil {
 		return nil, err
 	}
+	// progFD is borrowed: prog (and its descriptor) must outlive the attach.
+	defer runtime.KeepAlive(prog)
 	method := opts.Probe
 	if method == ProbeAuto {
 		method = ProbePMU
