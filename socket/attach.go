@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/net/bpf"
@@ -88,6 +89,7 @@ func Attach(sock any, p Program) error {
 	err = control(sock, func(fd int) error {
 		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, progFD)
 	})
+	runtime.KeepAlive(p) // progFD is borrowed from p
 	if err == nil {
 		return nil
 	}
