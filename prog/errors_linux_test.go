@@ -120,7 +120,7 @@ func TestGPLOnlyHelper(t *testing.T) {
 		insn.Add.Imm(insn.R1, -8),
 		insn.Mov.Imm(insn.R2, 8),
 		insn.Mov.Imm(insn.R3, 0),
-		insn.Call(int32(insn.FnProbeReadKernel)),
+		insn.FnProbeReadKernel.Call(),
 		insn.Mov.Imm(insn.R0, 0),
 		insn.Exit(),
 	}}

@@ -23,7 +23,7 @@ func ExampleNewProgram() {
 			insn.Mov.Reg(insn.R2, insn.RFP),
 			insn.Add.Imm(insn.R2, -4),
 			insn.LoadMapPtr(insn.R1, "counts"),
-			insn.Call(int32(insn.FnMapLookupElem)),
+			insn.FnMapLookupElem.Call(),
 			insn.JEq.Imm(insn.R0, 0, "out"),
 			insn.Mov.Imm(insn.R1, 1),
 			insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),

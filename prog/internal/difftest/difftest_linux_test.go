@@ -77,7 +77,7 @@ func withEpilogue(name string, body insn.Instructions, firstSub int, allRegs boo
 		insn.Mov.Reg(insn.R3, insn.RFP),
 		insn.Add.Imm(insn.R3, regsOff),
 		insn.Mov.Imm(insn.R4, 0),
-		insn.Call(int32(insn.FnMapUpdateElem)),
+		insn.FnMapUpdateElem.Call(),
 		insn.Mov.Imm(insn.R0, 0),
 		insn.Exit(),
 	)
