@@ -139,6 +139,9 @@ func Open(ifname string, opts *Options) (*Conn, error) {
 	// interface, so no frame of another interface gets queued meanwhile.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("socket: open %q: socket(AF_PACKET, SOCK_RAW): %w: capturing needs CAP_NET_RAW (and CAP_BPF or CAP_SYS_ADMIN to attach an eBPF filter); run as root or grant the capabilities", ifname, err)
+		}
 		return nil, fmt.Errorf("socket: open %q: socket(AF_PACKET, SOCK_RAW): %w", ifname, err)
 	}
 	ok := false

@@ -5,7 +5,10 @@ package socket
 import (
 	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -113,5 +116,45 @@ func TestRunSocketFilterMatchesSocket(t *testing.T) {
 	got := collect(t, c, 150*time.Millisecond, 100)
 	if len(got) != 1 {
 		t.Fatalf("socket passed %d frames, want 1", len(got))
+	}
+}
+
+// Without CAP_NET_RAW, Open says which capability it lacks. Run as root,
+// the test runs itself again as user nobody.
+func TestOpenUnprivileged(t *testing.T) {
+	if os.Getenv("PUREBPF_TEST_UNPRIVILEGED") == "1" {
+		_, err := Open("lo", nil)
+		if err == nil {
+			t.Fatal("Open succeeded without privileges")
+		}
+		t.Log(err)
+		if !errors.Is(err, syscall.EPERM) || !strings.Contains(err.Error(), "needs CAP_NET_RAW") {
+			t.Fatalf("Open without privileges: %v", err)
+		}
+		return
+	}
+	testenv.RequireRoot(t)
+	// A copy of the test binary that nobody may run.
+	dir := t.TempDir()
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "socket.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(exe, "-test.run=^TestOpenUnprivileged$", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PUREBPF_TEST_UNPRIVILEGED=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "needs CAP_NET_RAW") {
+		t.Errorf("as nobody: %v\n%s", err, out)
 	}
 }
