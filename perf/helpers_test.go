@@ -163,7 +163,7 @@ func emitProg(tid int, ringbuf bool, size int) insn.Instructions {
 		is = append(is,
 			insn.Mov.Reg(insn.R1, insn.R6),
 			insn.LoadMapPtr(insn.R2, "events"),
-			insn.LoadImm64(insn.R3, 0xffffffff), // BPF_F_CURRENT_CPU
+			insn.LoadImm64(insn.R3, insn.CurrentCPU),
 			insn.Mov.Reg(insn.R4, insn.R7),
 			insn.Mov.Imm(insn.R5, int32(size)),
 			insn.FnPerfEventOutput.Call(),

@@ -115,7 +115,7 @@ func openSpec(kprobe, ringbuf bool, events *prog.MapSpec) *prog.Spec {
 		is = append(is,
 			insn.Mov.Reg(insn.R1, insn.R6),
 			insn.LoadMapPtr(insn.R2, eventsMapName),
-			insn.LoadImm64(insn.R3, 0xffffffff), // BPF_F_CURRENT_CPU
+			insn.LoadImm64(insn.R3, insn.CurrentCPU),
 			insn.Mov.Reg(insn.R4, insn.RFP),
 			insn.Add.Imm(insn.R4, ev),
 			insn.Mov.Imm(insn.R5, eventSize),
