@@ -1,8 +1,10 @@
 package purebpf_test
 
 import (
+	"go/ast"
 	"go/build"
 	"go/parser"
+	"go/printer"
 	"go/token"
 	"io/fs"
 	"os"
@@ -157,4 +159,88 @@ func TestBuildsOffLinux(t *testing.T) {
 			t.Errorf("GOOS=%s go build: %v\n%s", goos, err, out)
 		}
 	}
+}
+
+// perf and socket have the same API on every system: off Linux the same
+// functions and methods exist and return errors wrapping ErrNotSupported.
+func TestSameAPIOffLinux(t *testing.T) {
+	for _, dir := range []string{"perf", "socket"} {
+		linux := exportedAPI(t, dir, "linux")
+		for _, goos := range []string{"darwin", "windows"} {
+			other := exportedAPI(t, dir, goos)
+			for name, sig := range linux {
+				if got, ok := other[name]; !ok {
+					t.Errorf("%s: %s is missing on %s", dir, name, goos)
+				} else if got != sig {
+					t.Errorf("%s: %s is %s on linux, %s on %s", dir, name, sig, got, goos)
+				}
+			}
+			for name := range other {
+				if _, ok := linux[name]; !ok {
+					t.Errorf("%s: %s exists on %s only", dir, name, goos)
+				}
+			}
+		}
+	}
+}
+
+// exportedAPI returns the exported functions and methods (with their
+// signatures) and the exported types, constants and variables of the
+// package in dir as built for goos.
+func exportedAPI(t *testing.T, dir, goos string) map[string]string {
+	t.Helper()
+	ctx := build.Default
+	ctx.GOOS, ctx.GOARCH, ctx.CgoEnabled = goos, "amd64", false
+	p, err := ctx.ImportDir(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := map[string]string{}
+	fset := token.NewFileSet()
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if !d.Name.IsExported() {
+					continue
+				}
+				key := d.Name.Name
+				if d.Recv != nil {
+					recv := d.Recv.List[0].Type
+					if star, ok := recv.(*ast.StarExpr); ok {
+						recv = star.X
+					}
+					if id, ok := recv.(*ast.Ident); !ok || !id.IsExported() {
+						continue
+					}
+					var sb strings.Builder
+					printer.Fprint(&sb, fset, d.Recv.List[0].Type)
+					key = sb.String() + "." + key
+				}
+				var sb strings.Builder
+				printer.Fprint(&sb, fset, d.Type)
+				api[key] = sb.String()
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						if s.Name.IsExported() {
+							api["type "+s.Name.Name] = ""
+						}
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							if n.IsExported() {
+								api[d.Tok.String()+" "+n.Name] = ""
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return api
 }

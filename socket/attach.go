@@ -17,27 +17,6 @@ import (
 	"github.com/purebpf/purebpf/sys"
 )
 
-// Sentinel errors.
-var (
-	// ErrNotSocketFilter is wrapped when a program of another type than
-	// prog.SocketFilter is attached.
-	ErrNotSocketFilter = errors.New("program is not a socket filter")
-	// ErrNoSocket is wrapped when the value given as a socket has no file
-	// descriptor to reach.
-	ErrNoSocket = errors.New("not a socket")
-	// ErrLocked is wrapped when the socket's filter was locked with
-	// LockFilter and so cannot be replaced or removed (the kernel's EPERM).
-	ErrLocked = errors.New("socket filter is locked")
-	// ErrNoFilter is wrapped by Detach when no filter is attached (the
-	// kernel's ENOENT).
-	ErrNoFilter = errors.New("no socket filter attached")
-)
-
-// Program is a loaded eBPF program, such as a *prog.Program. Package socket
-// needs only its file descriptor. It is sys.FDer, the same interface as
-// perf.FDer.
-type Program = sys.FDer
-
 // rawConn returns the syscall.RawConn of sock: a syscall.RawConn itself or
 // anything with a SyscallConn method.
 func rawConn(sock any) (syscall.RawConn, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,85 +16,6 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
-
-// ErrNoInterface is wrapped by Open when the interface does not exist.
-var ErrNoInterface = errors.New("no such network interface")
-
-// PacketType is the kernel's classification of a captured packet
-// (sll_pkttype, the PACKET_* constants of linux/if_packet.h).
-type PacketType uint8
-
-// Packet types.
-const (
-	Host      PacketType = unix.PACKET_HOST      // addressed to this host
-	Broadcast PacketType = unix.PACKET_BROADCAST // link-layer broadcast
-	Multicast PacketType = unix.PACKET_MULTICAST // link-layer multicast
-	OtherHost PacketType = unix.PACKET_OTHERHOST // to another host, seen in promiscuous mode
-	Outgoing  PacketType = unix.PACKET_OUTGOING  // sent by this host
-	Loopback  PacketType = unix.PACKET_LOOPBACK  // looped-back multicast
-	User      PacketType = unix.PACKET_USER      // to user space
-	Kernel    PacketType = unix.PACKET_KERNEL    // to the kernel
-)
-
-var packetTypeNames = [...]string{"host", "broadcast", "multicast", "otherhost", "outgoing", "loopback", "user", "kernel"}
-
-// String returns the type's name, such as "outgoing".
-func (t PacketType) String() string {
-	if int(t) < len(packetTypeNames) {
-		return packetTypeNames[t]
-	}
-	return "pkttype#" + strconv.Itoa(int(t))
-}
-
-// Direction selects which packets Read returns.
-type Direction uint8
-
-// Directions.
-const (
-	// DirectionBoth returns every packet: on loopback, each one twice.
-	DirectionBoth Direction = iota
-	// DirectionIn drops packets this host sends (PacketType Outgoing).
-	DirectionIn
-	// DirectionOut returns only packets this host sends.
-	DirectionOut
-)
-
-// Options configures Open. A nil *Options means the defaults.
-type Options struct {
-	// Protocol is the Ethernet protocol to capture, such as 0x0800 for
-	// IPv4, in host byte order. 0 means every protocol (ETH_P_ALL).
-	Protocol uint16
-	// Promiscuous puts the interface in promiscuous mode for as long as
-	// the socket is open (PACKET_ADD_MEMBERSHIP with PACKET_MR_PROMISC).
-	Promiscuous bool
-	// Direction keeps only incoming or only outgoing packets.
-	Direction Direction
-	// Program, if set, is an eBPF socket filter attached before the
-	// socket is bound to the interface, so no packet escapes it.
-	Program Program
-	// Classic, if set (and Program is not), is a classic filter attached
-	// before the socket is bound.
-	Classic []bpf.RawInstruction
-}
-
-// Info is the metadata of a captured packet.
-type Info struct {
-	// N is the number of bytes copied into the buffer given to Read.
-	N int
-	// Len is the packet's length on the wire as the socket saw it; it is
-	// larger than N when the buffer was too small or a filter kept only
-	// part of the packet.
-	Len int
-	// Ifindex is the index of the interface the packet was seen on.
-	Ifindex int
-	// Type says whether the packet was sent, received, broadcast, ...
-	Type PacketType
-	// Protocol is the Ethernet protocol (sll_protocol) in host byte order,
-	// such as 0x0800 for IPv4.
-	Protocol uint16
-	// Hatype is the ARPHRD_* link-layer type, such as 772 for loopback.
-	Hatype uint16
-}
 
 // Conn is a raw AF_PACKET socket bound to one interface. Reads are
 // serialised; all methods are safe for concurrent use.

@@ -41,6 +41,9 @@
 // offending instruction. A socket filter returns how many bytes of each
 // packet to keep; 0 drops it.
 //
+// The package builds on every GOOS; off Linux Open and the attach
+// functions return errors wrapping sys.ErrNotSupported.
+//
 // Package socket may import sys, prog, socket/classic, the standard
 // library, golang.org/x/sys/unix and golang.org/x/net/bpf.
 package socket

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/perf"
 	"github.com/purebpf/purebpf/prog"
@@ -156,5 +158,19 @@ func TestOpenUnprivileged(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "needs CAP_NET_RAW") {
 		t.Errorf("as nobody: %v\n%s", err, out)
+	}
+}
+
+// The packet types, written as numbers so that they exist on every
+// system, are linux/if_packet.h's.
+func TestPacketTypeValues(t *testing.T) {
+	for got, want := range map[PacketType]int{
+		Host: unix.PACKET_HOST, Broadcast: unix.PACKET_BROADCAST, Multicast: unix.PACKET_MULTICAST,
+		OtherHost: unix.PACKET_OTHERHOST, Outgoing: unix.PACKET_OUTGOING, Loopback: unix.PACKET_LOOPBACK,
+		User: unix.PACKET_USER, Kernel: unix.PACKET_KERNEL,
+	} {
+		if int(got) != want {
+			t.Errorf("%s = %d, want %d", got, got, want)
+		}
 	}
 }
