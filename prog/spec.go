@@ -138,8 +138,12 @@ func (ms *MapSpec) Validate() error {
 	case UnspecifiedMap:
 		return bad("no map Type")
 	case Hash, LRUHash, PerCPUHash, LRUPerCPUHash, HashOfMaps, SockHash, DevMapHash:
-		if ms.KeySize == 0 {
+		switch {
+		case ms.KeySize == 0:
 			err = bad("KeySize is 0; hash maps need a key")
+		case ms.KeySize > maxStack:
+			// htab_map_alloc_check: a program could not build the key.
+			err = bad("KeySize is %d; hash keys are at most %d bytes, the size of a program's stack", ms.KeySize, maxStack)
 		}
 	case Array, PerCPUArray, ArrayOfMaps, ProgArray, PerfEventArray, CgroupArray,
 		DevMap, CPUMap, XSKMap, SockMap, ReuseportSockArray, StackTrace:
@@ -173,6 +177,16 @@ func (ms *MapSpec) Validate() error {
 	case ArrayOfMaps, HashOfMaps, ProgArray, PerfEventArray, CgroupArray:
 		if ms.ValueSize != fdSize {
 			return bad("ValueSize is %d; the values are file descriptors, 4 bytes", ms.ValueSize)
+		}
+	case DevMap, DevMapHash, CPUMap, SockMap, SockHash, ReuseportSockArray:
+		// An ifindex, CPU queue size or socket fd, optionally followed by
+		// a program fd (devmap, cpumap, Linux 5.8+) or as a u64 cookie.
+		if ms.ValueSize != 4 && ms.ValueSize != 8 {
+			return bad("ValueSize is %d; %s values are 4 or 8 bytes", ms.ValueSize, ms.Type)
+		}
+	case XSKMap:
+		if ms.ValueSize != 4 {
+			return bad("ValueSize is %d; the values are AF_XDP socket fds, 4 bytes", ms.ValueSize)
 		}
 	case StackTrace:
 		if ms.ValueSize == 0 || ms.ValueSize%8 != 0 {
@@ -212,6 +226,9 @@ func objectStorage(t MapType) bool {
 	}
 	return false
 }
+
+// maxStack is MAX_BPF_STACK, the size of a program's stack frame.
+const maxStack = 512
 
 func ceilPow2(n uint32) uint32 {
 	p := uint32(1)

@@ -110,6 +110,11 @@ func TestNewMapChecksSpec(t *testing.T) {
 		{MapSpec{Name: "p", Type: PerfEventArray, KeySize: 4, ValueSize: 8}, "ValueSize is 8"},
 		{MapSpec{Name: "t", Type: LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 1}, "MapNoPrealloc"},
 		{MapSpec{Name: "t", Type: UnspecifiedMap, KeySize: 8, ValueSize: 4, MaxEntries: 1}, "no map Type"},
+		{MapSpec{Name: "h", Type: Hash, KeySize: 513, ValueSize: 4, MaxEntries: 1}, "at most 512 bytes"},
+		{MapSpec{Name: "d", Type: DevMap, KeySize: 4, ValueSize: 6, MaxEntries: 1}, "4 or 8 bytes"},
+		{MapSpec{Name: "s", Type: SockMap, KeySize: 4, ValueSize: 2, MaxEntries: 1}, "4 or 8 bytes"},
+		{MapSpec{Name: "x", Type: XSKMap, KeySize: 4, ValueSize: 8, MaxEntries: 1}, "AF_XDP socket fds"},
+		{MapSpec{Name: "st", Type: StackTrace, KeySize: 4, ValueSize: 12, MaxEntries: 1}, "multiple of 8"},
 		{MapSpec{Name: "bad-name!", Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}, `'-' at byte 3`},
 		{MapSpec{Name: "ünï", Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}, `'ü' at byte 0`},
 	} {
@@ -354,5 +359,48 @@ func TestTypedOptions(t *testing.T) {
 	// passed through.
 	if _, err := p.Run(&RunOptions{Data: packet(64), Flags: RunOnCPU, CPU: 0}); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("socket filter run with RunOnCPU: %v, want EINVAL", err)
+	}
+}
+
+// MapSpec.Validate refuses nothing the kernel accepts: a minimal valid spec
+// of every map type that needs no BTF is created.
+func TestNewMapAcceptsValidSpecs(t *testing.T) {
+	testenv.RequireRoot(t)
+	page := uint32(os.Getpagesize())
+	inner := &MapSpec{Name: "inner", Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}
+	for _, spec := range []MapSpec{
+		{Type: Hash, KeySize: 512, ValueSize: 4, MaxEntries: 1},
+		{Type: Array, KeySize: 4, ValueSize: 1, MaxEntries: 1},
+		{Type: ProgArray, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: PerCPUHash, KeySize: 1, ValueSize: 1, MaxEntries: 1},
+		{Type: PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1},
+		{Type: StackTrace, KeySize: 4, ValueSize: 8, MaxEntries: 1},
+		{Type: CgroupArray, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: LRUHash, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: LRUPerCPUHash, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: LPMTrie, KeySize: 5, ValueSize: 4, MaxEntries: 1, Flags: MapNoPrealloc},
+		{Type: ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: inner},
+		{Type: HashOfMaps, KeySize: 8, ValueSize: 4, MaxEntries: 1, InnerMap: inner},
+		{Type: DevMap, KeySize: 4, ValueSize: 8, MaxEntries: 1},
+		{Type: SockMap, KeySize: 4, ValueSize: 8, MaxEntries: 1},
+		{Type: CPUMap, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: SockHash, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: ReuseportSockArray, KeySize: 4, ValueSize: 8, MaxEntries: 1},
+		{Type: Queue, ValueSize: 4, MaxEntries: 1},
+		{Type: Stack, ValueSize: 4, MaxEntries: 1},
+		{Type: DevMapHash, KeySize: 4, ValueSize: 4, MaxEntries: 1},
+		{Type: RingBuf, MaxEntries: page},
+		{Type: BloomFilter, ValueSize: 4, MaxEntries: 1},
+		{Type: UserRingBuf, MaxEntries: page},
+	} {
+		spec.Name = "ok"
+		m, err := NewMap(&spec)
+		if err != nil {
+			t.Errorf("%s: %v", spec.Type, err)
+			continue
+		}
+		m.Close()
 	}
 }
