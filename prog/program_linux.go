@@ -484,7 +484,10 @@ func (p *Program) Info() (*ProgramInfo, error) {
 // BPF_PROG_TEST_RUN starts a socket filter's packet at the network header
 // (RunOptions.Data), so RunSocketFilter passes the frame behind a copy of
 // its own Ethernet header: the kernel consumes the copy, and the network
-// header it starts at is the frame's first byte.
+// header it starts at is the frame's first byte. Since the kernel checks
+// that an IPv4 or IPv6 packet has a whole IP header there, a frame with
+// such an ethertype must be at least 20 (IPv4) or 40 (IPv6) bytes long;
+// shorter ones give an error wrapping unix.EINVAL.
 func (p *Program) RunSocketFilter(frame []byte) (uint32, error) {
 	if p == nil {
 		return 0, nilProgram("run socket filter")
@@ -495,6 +498,14 @@ func (p *Program) RunSocketFilter(frame []byte) (uint32, error) {
 	const ethHdr = 14
 	if len(frame) < ethHdr {
 		return 0, fmt.Errorf("program %q: run socket filter: %d-byte frame is shorter than an Ethernet header (14 bytes): %w", p.name, len(frame), unix.EINVAL)
+	}
+	// The kernel refuses an IPv4 or IPv6 packet whose network header is
+	// shorter than an IP header (EINVAL); here the network header is the
+	// frame's first byte.
+	switch ethertype := uint16(frame[12])<<8 | uint16(frame[13]); {
+	case ethertype == 0x0800 && len(frame) < 20, ethertype == 0x86dd && len(frame) < 40:
+		return 0, fmt.Errorf("program %q: run socket filter: %d-byte frame with ethertype %#04x: BPF_PROG_TEST_RUN needs at least %d bytes for it (an IP header's worth): %w",
+			p.name, len(frame), ethertype, map[bool]int{true: 20, false: 40}[ethertype == 0x0800], unix.EINVAL)
 	}
 	data := make([]byte, ethHdr+len(frame))
 	copy(data, frame[:ethHdr])

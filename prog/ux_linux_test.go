@@ -336,6 +336,26 @@ func TestRunSocketFilterSeesEthernetHeader(t *testing.T) {
 	if _, err := mustLoad(t, counterSpec(Array), nil).RunSocketFilter(frame[:13]); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("13-byte frame: %v", err)
 	}
+	// IP frames need an IP header's worth of bytes; the kernel's limit
+	// is exact.
+	for _, tc := range []struct {
+		ethertype uint16
+		min       int
+	}{{0x0800, 20}, {0x86dd, 40}} {
+		f := packet(tc.min)
+		binary.BigEndian.PutUint16(f[12:], tc.ethertype)
+		if _, err := p.RunSocketFilter(f); err != nil {
+			t.Errorf("%d-byte frame of ethertype %#x: %v", tc.min, tc.ethertype, err)
+		}
+		if _, err := p.RunSocketFilter(f[:tc.min-1]); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "an IP header's worth") {
+			t.Errorf("%d-byte frame of ethertype %#x: %v", tc.min-1, tc.ethertype, err)
+		}
+		// Without the check, the kernel itself refuses it.
+		data := append(append([]byte{}, f[:14]...), f[:tc.min-1]...)
+		if _, err := p.Run(&RunOptions{Data: data}); !errors.Is(err, unix.EINVAL) {
+			t.Errorf("kernel run of a %d-byte network header of ethertype %#x: %v, want EINVAL", tc.min-1, tc.ethertype, err)
+		}
+	}
 }
 
 // ProgramOptions and MapSpec take typed flags: no uint32(sys.X).
