@@ -3,9 +3,11 @@ package purebpf_test
 import (
 	"go/ast"
 	"go/build"
+	"go/importer"
 	"go/parser"
 	"go/printer"
 	"go/token"
+	"go/types"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -243,4 +245,47 @@ func exportedAPI(t *testing.T, dir, goos string) map[string]string {
 		}
 	}
 	return api
+}
+
+// The README's "written once, run three ways" snippet compiles against
+// the packages as they are (in a function that provides frame and conn).
+func TestReadmeSnippetCompiles(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(b), "## A program, written once, run three ways")
+	if !ok {
+		t.Fatal("README has no section \"A program, written once, run three ways\"")
+	}
+	_, code, ok := strings.Cut(after, "```go\n")
+	if ok {
+		code, _, ok = strings.Cut(code, "```")
+	}
+	if !ok {
+		t.Fatal("the section has no go code block")
+	}
+	src := `package readme
+
+import (
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/prog"
+	"github.com/purebpf/purebpf/socket"
+)
+
+func snippet(frame []byte, conn *socket.Conn) {
+` + code + `
+	_, _ = verdict, kverdict
+}
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "readme.go", src, 0)
+	if err != nil {
+		t.Fatalf("README snippet: %v\n%s", err, src)
+	}
+	conf := types.Config{Importer: importer.ForCompiler(fset, "source", nil)}
+	if _, err := conf.Check("readme", fset, []*ast.File{f}, nil); err != nil {
+		t.Errorf("README snippet does not compile: %v", err)
+	}
 }
