@@ -25,13 +25,23 @@ import (
 // counts one thread, not the process: the Go runtime itself calls getpid
 // from other threads, for example to send preemption signals.
 func getpidCounter(tid int) *prog.Spec {
+	spec := callCounter(prog.TracePoint)
+	spec.Name = "getpids"
+	// The low 32 bits are the thread id, the high 32 the process id.
+	spec.Instructions = append(insn.Instructions{
+		insn.FnGetCurrentPIDTGID.Call(),
+		insn.JNE.Imm32(insn.R0, int32(tid), "out"),
+	}, spec.Instructions...)
+	return spec
+}
+
+// callCounter is a program of type typ that adds 1 to counts[0] on every
+// run.
+func callCounter(typ prog.Type) *prog.Spec {
 	return &prog.Spec{
-		Name: "getpids", Type: prog.TracePoint, License: "GPL",
+		Name: "calls", Type: typ, License: "GPL",
 		Maps: []*prog.MapSpec{{Name: "counts", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}},
 		Instructions: insn.Instructions{
-			insn.FnGetCurrentPIDTGID.Call(),
-			// The low 32 bits are the thread id, the high 32 the process id.
-			insn.JNE.Imm32(insn.R0, int32(tid), "out"),
 			insn.StoreImm(insn.RFP, -4, 0, insn.W),
 			insn.Mov.Reg(insn.R2, insn.RFP),
 			insn.Add.Imm(insn.R2, -4),
@@ -162,22 +172,7 @@ func ExampleOpenExecutable() {
 		fmt.Println(err)
 		return
 	}
-	spec := &prog.Spec{
-		Name: "calls", Type: prog.Kprobe, License: "GPL",
-		Maps: []*prog.MapSpec{{Name: "counts", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}},
-		Instructions: insn.Instructions{
-			insn.StoreImm(insn.RFP, -4, 0, insn.W),
-			insn.Mov.Reg(insn.R2, insn.RFP),
-			insn.Add.Imm(insn.R2, -4),
-			insn.LoadMapPtr(insn.R1, "counts"),
-			insn.FnMapLookupElem.Call(),
-			insn.JEq.Imm(insn.R0, 0, "out"),
-			insn.Mov.Imm(insn.R1, 1),
-			insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),
-			insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
-			insn.Exit(),
-		},
-	}
+	spec := callCounter(prog.Kprobe)
 	p, err := prog.NewProgram(spec, nil)
 	if err != nil {
 		fmt.Println(err)

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"unsafe"
 
@@ -164,7 +161,7 @@ func TestProgramTooBig(t *testing.T) {
 // TestEPERMExplained re-runs this test binary as user nobody, where
 // bpf(2) refuses to load, and checks the explanation.
 func TestEPERMExplained(t *testing.T) {
-	if os.Getenv("PUREBPF_EPERM_CHILD") == "1" {
+	if testenv.Unprivileged() {
 		_, err := NewProgram(counterSpec(Array), nil)
 		t.Log(err)
 		if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "CAP_BPF") {
@@ -181,37 +178,7 @@ func TestEPERMExplained(t *testing.T) {
 		}
 		return
 	}
-	testenv.RequireRoot(t)
-	// The test binary lives in a directory only root may enter: copy it
-	// somewhere nobody can execute it.
-	self, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "purebpf-eperm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "prog.test")
-	if err := os.WriteFile(bin, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestEPERMExplained$", "-test.v")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PUREBPF_EPERM_CHILD=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("unprivileged child: %v\n%s", err, out)
-	}
-	t.Logf("unprivileged child:\n%s", out)
-	if !strings.Contains(string(out), "--- PASS: TestEPERMExplained") {
-		t.Fatalf("child did not run the check:\n%s", out)
-	}
+	testenv.RunUnprivileged(t)
 }
 
 func TestMemlock(t *testing.T) {

@@ -5,8 +5,6 @@ package socket
 import (
 	"errors"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -124,7 +122,7 @@ func TestRunSocketFilterMatchesSocket(t *testing.T) {
 // Without CAP_NET_RAW, Open says which capability it lacks. Run as root,
 // the test runs itself again as user nobody.
 func TestOpenUnprivileged(t *testing.T) {
-	if os.Getenv("PUREBPF_TEST_UNPRIVILEGED") == "1" {
+	if testenv.Unprivileged() {
 		_, err := Open("lo", nil)
 		if err == nil {
 			t.Fatal("Open succeeded without privileges")
@@ -135,30 +133,7 @@ func TestOpenUnprivileged(t *testing.T) {
 		}
 		return
 	}
-	testenv.RequireRoot(t)
-	// A copy of the test binary that nobody may run.
-	dir := t.TempDir()
-	bin, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "socket.test")
-	if err := os.WriteFile(exe, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []string{dir, filepath.Dir(dir)} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(exe, "-test.run=^TestOpenUnprivileged$", "-test.v")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PUREBPF_TEST_UNPRIVILEGED=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "needs CAP_NET_RAW") {
-		t.Errorf("as nobody: %v\n%s", err, out)
-	}
+	testenv.RunUnprivileged(t)
 }
 
 // The packet types, written as numbers so that they exist on every
