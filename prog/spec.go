@@ -208,7 +208,12 @@ func (ms *MapSpec) Validate() error {
 		if err := ms.InnerMap.Validate(); err != nil {
 			return fmt.Errorf("map %q: InnerMap: %w", ms.Name, err)
 		}
-	case PerfEventArray:
+	default:
+		if ms.InnerMap != nil {
+			return bad("InnerMap is set, but only ArrayOfMaps and HashOfMaps hold maps")
+		}
+	}
+	if ms.Type == PerfEventArray {
 		return nil // MaxEntries 0 means one per possible CPU
 	}
 	if ms.MaxEntries == 0 && !objectStorage(ms.Type) && ms.Type != StructOpsMap {

@@ -111,6 +111,8 @@ func TestNewMapChecksSpec(t *testing.T) {
 		{MapSpec{Name: "t", Type: LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 1}, "MapNoPrealloc"},
 		{MapSpec{Name: "t", Type: UnspecifiedMap, KeySize: 8, ValueSize: 4, MaxEntries: 1}, "no map Type"},
 		{MapSpec{Name: "h", Type: Hash, KeySize: 513, ValueSize: 4, MaxEntries: 1}, "at most 512 bytes"},
+		{MapSpec{Name: "a", Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: &MapSpec{Name: "i", Type: Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}}, "only ArrayOfMaps and HashOfMaps"},
+		{MapSpec{Name: "aom", Type: ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: &MapSpec{Name: "i", Type: Hash, ValueSize: 4, MaxEntries: 1}}, "InnerMap"},
 		{MapSpec{Name: "d", Type: DevMap, KeySize: 4, ValueSize: 6, MaxEntries: 1}, "4 or 8 bytes"},
 		{MapSpec{Name: "s", Type: SockMap, KeySize: 4, ValueSize: 2, MaxEntries: 1}, "4 or 8 bytes"},
 		{MapSpec{Name: "x", Type: XSKMap, KeySize: 4, ValueSize: 8, MaxEntries: 1}, "AF_XDP socket fds"},
