@@ -54,6 +54,31 @@ func BSwap(dst Register, bits int32) Instruction {
 	return alu(ClassALU64, SourceK, end, dst, 0, bits)
 }
 
+// AddrSpaceCast returns "dst = addr_space_cast(src, dstAS, srcAS)", which
+// converts a pointer between the address spaces of a BPF arena (Linux 6.9,
+// BPF_ADDR_SPACE_CAST: ALU64 MOV X with offset 1 and imm dstAS<<16 |
+// srcAS). The kernel takes only the casts from address space 1 (the
+// arena's user addresses) to 0 (the kernel's) and back: (dst, src, 0, 1)
+// and (dst, src, 1, 0).
+func AddrSpaceCast(dst, src Register, dstAS, srcAS uint16) Instruction {
+	return Instruction{
+		OpCode: OpCode(ClassALU64) | OpCode(SourceX) | OpCode(Mov),
+		Dst:    dst,
+		Src:    src,
+		Offset: addrSpaceCastOff,
+		Imm:    int64(dstAS)<<16 | int64(srcAS),
+	}
+}
+
+// addrSpaceCastOff is the offset of a MOV that marks it as
+// addr_space_cast (BPF_ADDR_SPACE_CAST).
+const addrSpaceCastOff = 1
+
+// IsAddrSpaceCast reports whether i is an addr_space_cast.
+func (i Instruction) IsAddrSpaceCast() bool {
+	return i.OpCode == OpCode(ClassALU64)|OpCode(SourceX)|OpCode(Mov) && i.Offset == addrSpaceCastOff
+}
+
 func jump(class Class, src Source, op JumpOp, dst, srcReg Register, imm int32, label string) Instruction {
 	return Instruction{
 		OpCode: OpCode(class) | OpCode(src) | OpCode(op),

@@ -101,6 +101,14 @@ func (i Instruction) checkALU() error {
 		if x {
 			offOK = i.Offset == 0 || i.Offset == 8 || i.Offset == 16 || (is64 && i.Offset == 32)
 		}
+		if i.IsAddrSpaceCast() {
+			// The verifier (check_alu_op, Linux 6.9+) takes casts
+			// between address spaces 0 and 1 only.
+			if i.Imm != 1 && i.Imm != 1<<16 {
+				return fmt.Errorf("%w: addr_space_cast imm %#x: the kernel casts only from address space 1 to 0 (imm 0x1) or from 0 to 1 (imm 0x10000)", ErrInvalidField, i.Imm)
+			}
+			return i.checkSrc()
+		}
 	}
 	if !offOK {
 		return fmt.Errorf("%w: offset %d in %s", ErrInvalidField, i.Offset, i.describe())

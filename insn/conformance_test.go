@@ -6,26 +6,12 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/conformance"
-	"github.com/purebpf/purebpf/internal/testenv"
 )
-
-func conformanceTests(t *testing.T) []conformance.Test {
-	t.Helper()
-	dir := conformance.Dir()
-	if dir == "" {
-		testenv.SkipOrFail(t, "../shared/conformance/tests not found beside the repository")
-	}
-	tests, err := conformance.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tests
-}
 
 // Every conformance program survives Unmarshal -> Marshal and
 // Unmarshal -> String -> Parse -> Marshal unchanged.
 func TestConformanceRoundTrip(t *testing.T) {
-	for _, ct := range conformanceTests(t) {
+	for _, ct := range conformance.Require(t) {
 		is, err := insn.Unmarshal(ct.Program)
 		if err != nil {
 			t.Errorf("%s: Unmarshal: %v", ct.Name, err)

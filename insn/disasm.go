@@ -89,6 +89,9 @@ func (i Instruction) aluString() string {
 		return fmt.Sprintf("%s = %s%d %s", i.Dst, name, i.Imm, i.Dst)
 	}
 	op := code | ALUOp(uint16(i.Offset)<<8)
+	if i.IsAddrSpaceCast() {
+		return fmt.Sprintf("%s = addr_space_cast(%s, %d, %d)", i.Dst, i.Src, i.Imm>>16, i.Imm&0xffff)
+	}
 	if code == Mov && i.OpCode.Source() == SourceX && i.Offset != 0 {
 		return fmt.Sprintf("%s = (s%d)%s", reg(i.Dst), i.Offset, reg(i.Src))
 	}
@@ -133,6 +136,9 @@ func (i Instruction) jumpString() string {
 				return fmt.Sprintf("call kfunc %d, %d", i.Imm, i.Offset)
 			}
 			return fmt.Sprintf("call kfunc %d", i.Imm)
+		}
+		if name, ok := helperName(i.Imm); ok {
+			return "call " + name
 		}
 		return fmt.Sprintf("call %d", i.Imm)
 	}

@@ -46,7 +46,7 @@
 // identifiers (letters, digits, "_", "." and "$", not starting with a
 // digit), Parse(p.String()) encodes to the same bytes as p, and its String
 // is p.String() again. The syntax is
-// llvm-objdump's and the kernel documentation's (the llvm-mc-16 oracle test
+// llvm-objdump's and the kernel documentation's (the llvm-mc-19 oracle test
 // lists where they differ cosmetically), with these forms:
 //
 //	r0 = 1               w1 += w2           r1 s>>= 3          ALU64 / ALU32, K and X
@@ -56,7 +56,8 @@
 //	r0 = le16 r0         r0 = be64 r0       r0 = bswap32 r0    byte swaps
 //	if r1 > 5 goto +2    if w1 s< w2 goto out    if r1 & 8 goto -3
 //	goto +1              gotol label        may_goto label     (gotol 6.6, may_goto 6.9)
-//	call 1               call label         call pc+3          helper, local call (label or offset)
+//	call 1               call ringbuf_reserve    call bpf_ringbuf_reserve    helper by number or name
+//	call label           call pc+3                                 local call (label or offset)
 //	call kfunc 123       call kfunc 123, 2  callx r2           kfunc by BTF id [, module index]
 //	exit
 //	r2 = *(u32 *)(r1 + 4)          w2 = *(u32 *)(r1 + 4)       load (w for sizes below 64 bits)
@@ -80,6 +81,12 @@
 //	r1 = func(label) ll            r1 = func(pc+3, 0) ll       src 4: function pointer
 //	r1 = map_idx(2) ll                                         src 5: map by fd_array index
 //	r1 = map_idx_value(2, 8) ll                                src 6: its value at an offset
+//
+// String prints a helper call by the helper's name without "bpf_"
+// ("call map_lookup_elem", see HelperFunc), or by number when the table
+// does not know it. "call name" is a local call when a label has that
+// name and a helper call otherwise; Instructions.String prints the number
+// of a helper whose name a label of the program shadows.
 //
 // A line may start with "name:", a label that names the next instruction
 // (on the same line or a later one); a label with no instruction after it

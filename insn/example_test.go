@@ -59,6 +59,33 @@ func ExampleParse_error() {
 	// line 2, column 7: mixed 32-bit and 64-bit registers: "w1" and "r2"
 }
 
+// Helpers are called by name in text, and printed by name.
+func ExampleParseHelper() {
+	prog, err := insn.Parse(`
+		r1 = map_fd(events) ll
+		r2 = 8
+		r3 = 0
+		call ringbuf_reserve      # or: call bpf_ringbuf_reserve, call 131
+		exit
+	`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(prog[3] == insn.FnRingbufReserve.Call())
+	fmt.Print(prog)
+	f, ok := insn.ParseHelper("bpf_map_lookup_elem")
+	fmt.Println(int32(f), ok)
+	// Output:
+	// true
+	// r1 = map_fd(events) ll
+	// r2 = 8
+	// r3 = 0
+	// call ringbuf_reserve
+	// exit
+	// 1 true
+}
+
 // Encode a program and decode it again.
 func ExampleUnmarshal() {
 	prog := insn.Instructions{

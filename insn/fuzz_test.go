@@ -29,7 +29,7 @@ func fuzzSeeds(f *testing.F) (programs [][]byte, texts []string) {
 		texts = append(texts, c.text)
 	}
 	texts = append(texts, labelProgram)
-	for _, lines := range [][]string{asmCorpus(), disasmCorpus()} {
+	for _, lines := range [][]string{asmCorpus()} {
 		text := strings.Join(lines, "\n")
 		texts = append(texts, text)
 		if is, err := insn.Parse(text); err == nil {

@@ -162,12 +162,26 @@ func (is Instructions) MapReferences() []string {
 // printed on their own line, as "name:".
 func (is Instructions) String() string {
 	var sb strings.Builder
+	var labels map[string]bool // only when a label is also a helper's name
+	for _, i := range is {
+		if _, ok := helperByName[i.Label]; ok {
+			if labels == nil {
+				labels = map[string]bool{}
+			}
+			labels[i.Label] = true
+		}
+	}
 	for _, i := range is {
 		if i.Label != "" {
 			sb.WriteString(i.Label)
 			sb.WriteString(":\n")
 		}
-		sb.WriteString(i.String())
+		if name, ok := helperName(i.Imm); ok && i.IsHelperCall() && labels[name] {
+			// "call name" would read back as a call of the label.
+			fmt.Fprintf(&sb, "call %d", i.Imm)
+		} else {
+			sb.WriteString(i.String())
+		}
 		sb.WriteByte('\n')
 	}
 	return sb.String()

@@ -13,56 +13,47 @@ import (
 	"github.com/purebpf/purebpf/internal/testenv"
 )
 
-// The llvm-mc oracle. LLVM's BPF assembler and disassembler (version 16,
+// The llvm-mc oracle. LLVM's BPF assembler and disassembler (version 19,
 // which CI installs) are an independent implementation of the same
 // encoding and the same text syntax, so this test compares with them:
 //
 //  1. Assembler: every line of asmCorpus assembled by Parse encodes to
 //     the bytes llvm-mc -show-encoding gives for the same line, and the
 //     String of those bytes, fed back to llvm-mc, encodes to them again.
-//  2. Disassembler: llvm-mc -disassemble of the bytes of asmCorpus and
-//     disasmCorpus prints what String prints.
+//  2. Disassembler: llvm-mc -disassemble of the bytes of asmCorpus
+//     prints what String prints.
 //
-// llvm-mc-16 runs with -mcpu=v3 (which implies alu32, so that w registers
-// exist). What it knows, found by experiment, decides the corpora:
+// llvm-mc-19 runs with -mcpu=v4. Found by experiment, it knows every form
+// of the v1-v4 instruction set in our syntax: ALU and ALU32 with sdiv,
+// smod, movsx and bswap, neg, le/be, every JMP and JMP32 condition, goto,
+// gotol, may_goto, call N, callx, exit, LDX, LDSX and STX of every size,
+// the store of an immediate, lock add/or/and/xor and the call-style
+// atomics (atomic_fetch_add, xchg_64, cmpxchg_64, ...), addr_space_cast,
+// the 64-bit constant "ll", and the packet loads skb[imm] and skb[reg].
 //
-//   - Its assembler knows the v1-v3 ALU and ALU32 operations (not sdiv,
-//     smod, movsx, bswap: v4), neg, le/be, the JMP and JMP32 conditions
-//     except JSET ("&"), goto, call N, exit, LDX and STX of every size
-//     (not LDSX: v4), lock add/or/and/xor, the 64-bit constant "ll", and
-//     the packet loads skb[imm] and skb[reg].
-//   - Its assembler does not parse the call-style atomics
-//     (atomic_fetch_add, xchg_64, cmpxchg_64, ...); its disassembler does
-//     print them, in our syntax, so they are in disasmCorpus.
-//   - It knows nothing of: JSET, the store of an immediate (ST class),
-//     sdiv/smod/movsx/ldsx/bswap/gotol (v4), may_goto, callx,
-//     load_acquire/store_release, kfunc calls, and LD_IND with a non-zero
-//     immediate (skb[r1 + 4]). Worse, its disassembler silently drops
-//     the fields it does not know: sdiv prints as "/=", movsx as "=",
-//     "call pc+1" and "call kfunc 123" as "call 1" and "call 123", callx
-//     reads its register from imm, skb[r1 - 4] prints as skb[r1] and
-//     load_acquire as a lock add. Those forms are left out of both
-//     corpora; their encodings are checked against hand-written bytes in
-//     TestEncodings.
-//   - "call pc+1" is, to llvm-mc, a call of the symbol "pc" plus one (a
-//     relocation), so local calls by offset are left out too, as are
-//     our pseudo-lddw forms map_fd(...) etc., which llvm-mc does not parse
-//     and disassembles as "ld_pseudo r1, 1, 5".
+// It does not know, so they are checked against hand-written bytes in
+// TestEncodings instead:
+//   - load_acquire/store_release (Linux 6.15), kfunc calls ("call kfunc
+//     123"), and LD_IND with a non-zero immediate (skb[r1 + 4]);
+//   - "call pc+1", which is to llvm-mc a call of the symbol "pc" plus one
+//     (a relocation), and our pseudo-lddw forms map_fd(...) etc., which it
+//     disassembles as "ld_pseudo r1, 1, 5".
 //
-// Cosmetic differences: llvm-mc's disassembler runs with -mattr=+alu32
-// (without it, it cannot decode the 32-bit lock |=, &= and ^=) and so
-// prints the data register of a narrow load or store as wN
-// ("w2 = *(u32 *)(r1 + 0)") where String prints rN; Parse reads both. It
-// prints a 64-bit constant in decimal
-// ("r1 = -1 ll", "r1 = 4886718345 ll") where String prints hex
-// ("r1 = 0xffffffffffffffff ll"); both read the other's form, so for "ll"
-// lines the disassembler check compares Parse of llvm's text instead. llvm
-// also accepts "r0 = 0xffffffff" for a 64-bit operation and truncates it
-// to -1, which Parse rejects as out of range on purpose (the kernel sign
-// extends it, so the value would not be the one written); such lines are
-// not in the corpus.
+// Cosmetic differences: String prints a helper call by the helper's name
+// ("call map_lookup_elem") where llvm prints its number ("call 1"); llvm
+// would take the name for a symbol, so the test turns names into numbers
+// before llvm-mc reads String's text. llvm-mc's disassembler runs with
+// -mattr=+alu32 and so prints the data register of a narrow load or store
+// as wN ("w2 = *(u32 *)(r1 + 0)") where String prints rN; Parse reads
+// both. It prints a 64-bit constant in decimal ("r1 = -1 ll", "r1 =
+// 4886718345 ll") where String prints hex ("r1 = 0xffffffffffffffff ll");
+// both read the other's form, so for "ll" lines the disassembler check
+// compares Parse of llvm's text instead. llvm also accepts "r0 =
+// 0xffffffff" for a 64-bit operation and truncates it to -1, which Parse
+// rejects as out of range on purpose (the kernel sign extends it, so the
+// value would not be the one written); such lines are not in the corpus.
 
-const llvmMC = "llvm-mc-16"
+const llvmMC = "llvm-mc-19"
 
 // requireTool returns the path of a tool, skipping the test (failing it
 // under CI=true) when the tool is not installed.
@@ -75,8 +66,8 @@ func requireTool(t *testing.T, name string) string {
 	return path
 }
 
-// asmCorpus returns the lines of the assembler corpus: every v1-v3 form
-// llvm-mc-16 assembles, with a spread of registers, immediates and
+// asmCorpus returns the lines of the assembler corpus: every v1-v4 form
+// llvm-mc-19 assembles, with a spread of registers, immediates and
 // offsets. Conditional jumps and gotos reach at most 4 slots either way;
 // the corpus is framed by exits so that every target is inside the
 // program, and the 64-bit constants come after a run of exits so that no
@@ -90,7 +81,7 @@ func asmCorpus() []string {
 		}
 	}
 	exits()
-	aluOps := []string{"+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=", "%=", "^=", "=", "s>>="}
+	aluOps := []string{"+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=", "%=", "^=", "=", "s>>=", "s/=", "s%="}
 	imms := []string{"0", "1", "-1", "63", "2147483647", "-2147483648", "0x7f"}
 	regPairs := [][2]int{{0, 1}, {1, 2}, {9, 10}, {5, 5}, {6, 0}}
 	for _, op := range aluOps {
@@ -110,9 +101,16 @@ func asmCorpus() []string {
 		for _, bits := range []int{16, 32, 64} {
 			add("r%d = le%d r%d", r, bits, r)
 			add("r%d = be%d r%d", r, bits, r)
+			add("r%d = bswap%d r%d", r, bits, r)
+		}
+		for _, bits := range []int{8, 16, 32} {
+			add("r%d = (s%d)r%d", r, bits, (r+1)%10)
+			if bits < 32 {
+				add("w%d = (s%d)w%d", r, bits, (r+2)%10)
+			}
 		}
 	}
-	conds := []string{"==", ">", ">=", "!=", "s>", "s>=", "<", "<=", "s<", "s<="}
+	conds := []string{"==", ">", ">=", "!=", "s>", "s>=", "<", "<=", "s<", "s<=", "&"}
 	offs := []string{"+0", "+1", "+4", "-1", "-4"}
 	for k, c := range conds {
 		off := offs[k%len(offs)]
@@ -125,6 +123,8 @@ func asmCorpus() []string {
 	}
 	for _, off := range offs {
 		add("goto %s", off)
+		add("gotol %s", off)
+		add("may_goto %s", off)
 	}
 	sizes := []string{"u8", "u16", "u32", "u64"}
 	mems := []string{"(r1 + 0)", "(r10 - 8)", "(r2 + 32767)", "(r3 - 32768)", "(r0 + 12)"}
@@ -136,7 +136,9 @@ func asmCorpus() []string {
 				// The alu32 spelling with w registers: same encoding.
 				add("w%d = *(%s *)%s", (k+j+1)%10, size, m)
 				add("*(%s *)%s = w%d", size, m, (k+j+3)%11)
+				add("r%d = *(s%s *)%s", (k+j+2)%10, size[1:], m)
 			}
+			add("*(%s *)%s = %s", size, m, imms[(k+j)%len(imms)])
 		}
 	}
 	for _, op := range []string{"+=", "|=", "&=", "^="} {
@@ -152,9 +154,29 @@ func asmCorpus() []string {
 		add("r0 = *(%s *)skb[r1]", size)
 		add("r0 = *(%s *)skb[r9]", size)
 	}
-	for _, n := range []int{0, 1, 5, 113, 211, -1} {
+	for _, n := range []int{0, 1, 5, 113, 211, 212, -1} {
 		add("call %d", n)
 	}
+	for _, r := range []int{0, 2, 9} {
+		add("callx r%d", r)
+	}
+	for _, name := range []string{"atomic_fetch_add", "atomic_fetch_or", "atomic_fetch_and", "atomic_fetch_xor"} {
+		add("r1 = %s((u64 *)(r10 - 8), r1)", name)
+		add("r7 = %s((u64 *)(r2 + 100), r7)", name)
+		add("w1 = %s((u32 *)(r10 - 8), w1)", name)
+		add("w0 = %s((u32 *)(r3 + 0), w0)", name)
+	}
+	add("r1 = xchg_64(r10 - 8, r1)")
+	add("r5 = xchg_64(r2 + 24, r5)")
+	add("w1 = xchg32_32(r10 - 8, w1)")
+	add("w9 = xchg32_32(r0 + 0, w9)")
+	add("r0 = cmpxchg_64(r10 - 8, r0, r1)")
+	add("r0 = cmpxchg_64(r4 + 8, r0, r6)")
+	add("w0 = cmpxchg32_32(r10 - 8, w0, w1)")
+	add("w0 = cmpxchg32_32(r2 - 4, w0, w3)")
+	add("r1 = addr_space_cast(r2, 0, 1)")
+	add("r9 = addr_space_cast(r0, 1, 0)")
+	add("r4 = addr_space_cast(r4, 1, 0)")
 	exits()
 	for _, v := range []string{"0x0", "0x1", "0xffffffffffffffff", "0x123456789", "0x8000000000000000", "0x7fffffffffffffff", "-2", "4294967296"} {
 		add("r1 = %s ll", v)
@@ -164,30 +186,14 @@ func asmCorpus() []string {
 	return lines
 }
 
-// disasmCorpus returns the lines whose encodings llvm-mc-16 disassembles
-// correctly although its assembler does not parse them: the call-style
-// atomics.
-func disasmCorpus() []string {
-	var lines []string
-	for _, name := range []string{"atomic_fetch_add", "atomic_fetch_or", "atomic_fetch_and", "atomic_fetch_xor"} {
-		lines = append(lines,
-			fmt.Sprintf("r1 = %s((u64 *)(r10 - 8), r1)", name),
-			fmt.Sprintf("r7 = %s((u64 *)(r2 + 100), r7)", name),
-			fmt.Sprintf("w1 = %s((u32 *)(r10 - 8), w1)", name),
-			fmt.Sprintf("w0 = %s((u32 *)(r3 + 0), w0)", name))
+// numericCall turns String's "call map_lookup_elem" into llvm's "call 1".
+func numericCall(line string) string {
+	if name, ok := strings.CutPrefix(line, "call "); ok {
+		if f, ok := insn.ParseHelper(name); ok {
+			return fmt.Sprintf("call %d", int32(f))
+		}
 	}
-	lines = append(lines,
-		"r1 = xchg_64(r10 - 8, r1)",
-		"r5 = xchg_64(r2 + 24, r5)",
-		"w1 = xchg32_32(r10 - 8, w1)",
-		"w9 = xchg32_32(r0 + 0, w9)",
-		"r0 = cmpxchg_64(r10 - 8, r0, r1)",
-		"r0 = cmpxchg_64(r4 + 8, r0, r6)",
-		"w0 = cmpxchg32_32(r10 - 8, w0, w1)",
-		"w0 = cmpxchg32_32(r2 - 4, w0, w3)",
-		"exit",
-	)
-	return lines
+	return line
 }
 
 // runTool runs a tool with stdin and fails on any diagnostic.
@@ -208,7 +214,7 @@ var encodingRE = regexp.MustCompile(`# encoding: \[([^\]]*)\]`)
 // llvmAssemble returns llvm-mc's encoding of each line of src.
 func llvmAssemble(t *testing.T, src string) [][]byte {
 	t.Helper()
-	out := runTool(t, src, llvmMC, "-triple", "bpfel", "-mcpu=v3", "-show-encoding")
+	out := runTool(t, src, llvmMC, "-triple", "bpfel", "-mcpu=v4", "-show-encoding")
 	var encs [][]byte
 	for _, m := range encodingRE.FindAllStringSubmatch(out, -1) {
 		var b []byte
@@ -235,7 +241,7 @@ func llvmDisassemble(t *testing.T, prog []byte) []string {
 		fmt.Fprintf(&sb, "0x%02x ", b)
 	}
 	sb.WriteByte('\n')
-	out := runTool(t, sb.String(), llvmMC, "-triple", "bpfel", "-mcpu=v3", "-mattr=+alu32", "-disassemble")
+	out := runTool(t, sb.String(), llvmMC, "-triple", "bpfel", "-mcpu=v4", "-mattr=+alu32", "-disassemble")
 	var lines []string
 	for _, l := range strings.Split(out, "\n") {
 		l = strings.TrimSpace(l)
@@ -294,7 +300,7 @@ func TestLLVMAssembler(t *testing.T) {
 	// llvm-mc reads what String prints and encodes it the same.
 	var text []string
 	for _, i := range is {
-		text = append(text, i.String())
+		text = append(text, numericCall(i.String()))
 	}
 	llvm = llvmAssemble(t, strings.Join(text, "\n")+"\n")
 	if len(llvm) != len(text) {
@@ -305,19 +311,19 @@ func TestLLVMAssembler(t *testing.T) {
 			t.Errorf("String %q: llvm-mc encodes %x, want %x", line, llvm[k], ours[k])
 		}
 	}
-	t.Logf("%d lines compared with llvm-mc-16 both ways", len(lines))
+	t.Logf("%d lines compared with llvm-mc-19 both ways", len(lines))
 }
 
 func TestLLVMDisassembler(t *testing.T) {
 	requireTool(t, llvmMC)
-	for name, lines := range map[string][]string{"asm": asmCorpus(), "disasm": disasmCorpus()} {
-		is, b := parseCorpus(t, lines)
+	{
+		is, b := parseCorpus(t, asmCorpus())
 		llvm := llvmDisassemble(t, b)
 		if len(llvm) != len(is) {
-			t.Fatalf("%s corpus: llvm-mc printed %d instructions for %d", name, len(llvm), len(is))
+			t.Fatalf("llvm-mc printed %d instructions for %d", len(llvm), len(is))
 		}
 		for k, i := range is {
-			got := i.String()
+			got := numericCall(i.String())
 			c := i.OpCode.Class()
 			narrow := (c == insn.ClassLdX || c == insn.ClassStX) && i.OpCode.Mode() == insn.ModeMem && i.OpCode.Size() != insn.DW
 			if !i.IsLoadImm64() && !narrow {
@@ -334,6 +340,6 @@ func TestLLVMDisassembler(t *testing.T) {
 				t.Errorf("llvm-mc prints %q for %q, which Parse reads as %v, %v", llvm[k], got, again, err)
 			}
 		}
-		t.Logf("%s corpus: %d instructions compared with llvm-mc-16's disassembly", name, len(is))
+		t.Logf("%d instructions compared with llvm-mc-19's disassembly", len(is))
 	}
 }

@@ -97,6 +97,17 @@ func checkLabels(is Instructions, pos []srcPos) error {
 		if i.Ref == "" || i.IsMapReference() || labels[i.Ref] {
 			continue
 		}
+		if i.IsLocalCall() {
+			// "call name" with no such label calls the helper of that
+			// name, with or without its bpf_ prefix.
+			if h, ok := ParseHelper(i.Ref); ok {
+				call := Call(int32(h))
+				call.Label = i.Label
+				is[k] = call
+				continue
+			}
+			return &ParseError{Line: pos[k].line, Column: pos[k].refCol, Msg: fmt.Sprintf("call %s: no label and no kernel helper has that name", i.Ref), Err: ErrUnresolvedLabel}
+		}
 		return &ParseError{Line: pos[k].line, Column: pos[k].refCol, Msg: fmt.Sprintf("label %q is not defined", i.Ref), Err: ErrUnresolvedLabel}
 	}
 	return nil
@@ -598,6 +609,9 @@ func (p *parser) assignment() Instruction {
 		if src, ok := pseudoByName[t.text]; ok {
 			return p.pseudo(dst, t, src)
 		}
+		if t.text == "addr_space_cast" {
+			return p.addrSpaceCast(dst, t)
+		}
 		return p.atomicCall(dst, t)
 	}
 	p.fail(t, "operand")
@@ -618,6 +632,25 @@ func (p *parser) alu(op ALUOp, dst regOperand) Instruction {
 		i.OpCode = i.OpCode&^0x07 | OpCode(ClassALU)
 	}
 	return i
+}
+
+// addrSpaceCast reads "(src, dst_as, src_as)" after "dst =
+// addr_space_cast".
+func (p *parser) addrSpaceCast(dst regOperand, t token) Instruction {
+	if !dst.wide {
+		p.failErr(dst.tok, ErrBadRegister, "addr_space_cast needs a 64-bit register r%d", dst.reg)
+	}
+	p.expect("(")
+	src := p.register()
+	if !src.wide {
+		p.failErr(src.tok, ErrBadRegister, "addr_space_cast needs a 64-bit register r%d", src.reg)
+	}
+	p.expect(",")
+	dstAS := p.number(0, math.MaxUint16, ErrInvalidField, "an address space")
+	p.expect(",")
+	srcAS := p.number(0, math.MaxUint16, ErrInvalidField, "an address space")
+	p.expect(")")
+	return AddrSpaceCast(dst.reg, src.reg, uint16(dstAS), uint16(srcAS))
 }
 
 var movSXByName = map[string]ALUOp{"s8": MovSX8, "s16": MovSX16, "s32": MovSX32}

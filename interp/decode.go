@@ -328,8 +328,11 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 				di.op = [2]op{opMovSX8_64, opMovSX8_32}[w]
 			case i.Offset == 16:
 				di.op = [2]op{opMovSX16_64, opMovSX16_32}[w]
-			default:
+			case i.Offset == 32:
 				di.op = opMovSX32_64
+			default:
+				// addr_space_cast (offset 1): there are no arenas here.
+				return di, fmt.Errorf("%s: BPF arenas are not supported", i)
 			}
 		case 0x80: // neg
 			di.op = [2]op{opNeg64, opNeg32}[w]

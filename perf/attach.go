@@ -1,3 +1,5 @@
+//go:build linux
+
 package perf
 
 import (
@@ -13,63 +15,6 @@ import (
 	"github.com/purebpf/purebpf/sys"
 )
 
-// ProbeMethod selects how a kprobe or uprobe event is created.
-type ProbeMethod int
-
-const (
-	// ProbeAuto uses the PMU when the kernel has it, else tracefs.
-	ProbeAuto ProbeMethod = iota
-	// ProbePMU uses the kprobe or uprobe PMU (perf_event_open with the
-	// PMU's dynamic type, Linux 4.17+).
-	ProbePMU
-	// ProbeTraceFS creates a kprobe_events / uprobe_events entry in
-	// tracefs and opens its tracepoint id.
-	ProbeTraceFS
-	// probeTracepoint marks links made by Tracepoint.
-	probeTracepoint
-)
-
-// String names the method.
-func (m ProbeMethod) String() string {
-	switch m {
-	case ProbeAuto:
-		return "auto"
-	case ProbePMU:
-		return "pmu"
-	case ProbeTraceFS:
-		return "tracefs"
-	case probeTracepoint:
-		return "tracepoint"
-	}
-	return fmt.Sprintf("ProbeMethod(%d)", int(m))
-}
-
-// AttachMethod selects how the program is bound to the perf event.
-type AttachMethod int
-
-const (
-	// AttachAuto tries BPF_LINK_CREATE first and falls back to ioctl on
-	// kernels that lack it.
-	AttachAuto AttachMethod = iota
-	// AttachBPFLink uses BPF_LINK_CREATE with BPF_PERF_EVENT (Linux 5.15+).
-	AttachBPFLink
-	// AttachIoctl uses PERF_EVENT_IOC_SET_BPF (Linux 4.1+).
-	AttachIoctl
-)
-
-// String names the method.
-func (m AttachMethod) String() string {
-	switch m {
-	case AttachAuto:
-		return "auto"
-	case AttachBPFLink:
-		return "bpf_link"
-	case AttachIoctl:
-		return "ioctl"
-	}
-	return fmt.Sprintf("AttachMethod(%d)", int(m))
-}
-
 // Link is a program attached to a perf event. Close detaches the program
 // and frees the perf event, the BPF link and any tracefs event.
 type Link struct {
@@ -84,16 +29,26 @@ type Link struct {
 
 // Attach reports how the program was attached: AttachBPFLink or
 // AttachIoctl.
-func (l *Link) Attach() AttachMethod { return l.attach }
+func (l *Link) Attach() AttachMethod {
+	if l == nil {
+		return AttachAuto
+	}
+	return l.attach
+}
 
 // Probe reports how the event was created: ProbePMU or ProbeTraceFS for
 // kprobes and uprobes; "tracepoint" for tracepoints.
-func (l *Link) Probe() ProbeMethod { return l.probe }
+func (l *Link) Probe() ProbeMethod {
+	if l == nil {
+		return ProbeAuto
+	}
+	return l.probe
+}
 
 // TraceFSEvent returns "group/name" of the tracefs probe event behind the
 // link, or "" when none was created.
 func (l *Link) TraceFSEvent() string {
-	if l.event == nil {
+	if l == nil || l.event == nil {
 		return ""
 	}
 	return l.event.group + "/" + l.event.name
@@ -101,12 +56,18 @@ func (l *Link) TraceFSEvent() string {
 
 // String describes the link.
 func (l *Link) String() string {
+	if l == nil {
+		return "perf.Link(<nil>)"
+	}
 	return fmt.Sprintf("perf.Link(%s via %s, %s)", l.target, l.probe, l.attach)
 }
 
 // Close detaches the program and releases everything. It is safe to call
-// more than once.
+// more than once, and on a nil *Link.
 func (l *Link) Close() error {
+	if l == nil {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var errs []error
@@ -131,20 +92,46 @@ type attachOptions struct {
 	cookie uint64
 }
 
-// attachToEvent binds prog to the perf event pfd. On success the returned
-// Link owns pfd and ev; on failure both are released.
-func attachToEvent(prog FDer, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, target string, o attachOptions) (*Link, error) {
+// checkProgram returns prog's descriptor after checking, before any
+// perf event exists, that the kernel will take it for target: kprobe
+// and uprobe events take BPF_PROG_TYPE_KPROBE programs, tracepoints
+// BPF_PROG_TYPE_TRACEPOINT (kernel/events/core.c, perf_event_set_bpf_prog;
+// the kernel answers anything else with a bare EINVAL). The type comes
+// from BPF_OBJ_GET_INFO_BY_FD.
+func checkProgram(prog FDer, want sys.ProgType, target string) (int, error) {
+	fd, err := sys.ObjectFD(prog, "program")
+	if err != nil {
+		return -1, fmt.Errorf("%s: %w", target, err)
+	}
+	dup, err := dupFD(fd)
+	if err != nil {
+		return -1, fmt.Errorf("%s: %w", target, err)
+	}
+	defer dup.Close()
+	var info sys.ProgInfo
+	if err := sys.ProgGetInfoByFD(dup, &info); err != nil {
+		return -1, fmt.Errorf("%s: program fd %d: %w", target, fd, err)
+	}
+	if info.Type != want {
+		return -1, fmt.Errorf("%s: %w: program %q is of type %s, want %s", target, ErrProgramType, info.Name.String(), typeName(info.Type), typeName(want))
+	}
+	return fd, nil
+}
+
+// typeName is a program type as bpftool and prog.Type name it.
+func typeName(t sys.ProgType) string {
+	return strings.ToLower(strings.TrimPrefix(t.String(), "BPF_PROG_TYPE_"))
+}
+
+// attachToEvent binds the program pfdProg (checked by checkProgram) to
+// the perf event pfd. On success the returned Link owns pfd and ev; on
+// failure both are released.
+func attachToEvent(pfdProg int, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, target string, o attachOptions) (*Link, error) {
 	l := &Link{perfFD: pfd, event: ev, probe: probe, target: target}
 	fail := func(err error) (*Link, error) {
 		return nil, errors.Join(fmt.Errorf("attaching to %s: %w", target, err), l.Close())
 	}
-	if prog == nil {
-		return fail(errors.New("nil program"))
-	}
-	pfdProg := prog.FD()
-	if pfdProg < 0 {
-		return fail(fmt.Errorf("program fd %d: %w", pfdProg, ErrClosed))
-	}
+	var linkErr error // the BPF_LINK_CREATE error AttachAuto falls back from
 	if o.attach == AttachAuto || o.attach == AttachBPFLink {
 		fd, err := sys.LinkCreate(&sys.LinkCreatePerfEventAttr{
 			ProgFD:     uint32(pfdProg),
@@ -158,6 +145,8 @@ func attachToEvent(prog FDer, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, ta
 			l.attach = AttachBPFLink
 		case o.attach == AttachBPFLink || o.cookie != 0 || !(errors.Is(err, unix.EINVAL) || errors.Is(err, ErrNotSupported)):
 			return fail(fmt.Errorf("BPF_LINK_CREATE with BPF_PERF_EVENT (Linux 5.15+): %w", err))
+		default:
+			linkErr = fmt.Errorf("BPF_LINK_CREATE with BPF_PERF_EVENT (Linux 5.15+): %w", err)
 		}
 	}
 	if l.linkFD == nil {
@@ -169,6 +158,10 @@ func attachToEvent(prog FDer, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, ta
 		err = sys.PerfEventSetBPF(pfd, dup)
 		dup.Close()
 		if err != nil {
+			if linkErr != nil {
+				// AttachAuto: both ways failed; the first may say more.
+				return fail(fmt.Errorf("%w; after %w", err, linkErr))
+			}
 			return fail(err)
 		}
 		l.attach = AttachIoctl
@@ -211,24 +204,23 @@ func openEvent(attr *sys.PerfEventAttr, pid int) (*sys.FD, error) {
 	return sys.PerfEventOpen(attr, -1, 0, -1, 0)
 }
 
-// TracepointOptions selects a tracepoint.
-type TracepointOptions struct {
-	Group string // e.g. "syscalls"
-	Name  string // e.g. "sys_enter_getpid"
-	// Attach selects the attachment method; AttachAuto by default.
-	Attach AttachMethod
-	// Cookie is returned by bpf_get_attach_cookie (needs a BPF link,
-	// Linux 5.15+).
-	Cookie uint64
-}
-
 // Tracepoint attaches a BPF_PROG_TYPE_TRACEPOINT program to the tracepoint
-// group/name, found through its tracefs id
-// (events/<group>/<name>/id). A missing tracepoint gives an error wrapping
-// ErrNotFound.
-func Tracepoint(prog FDer, opts TracepointOptions) (*Link, error) {
-	target := "tracepoint " + opts.Group + "/" + opts.Name
-	id, err := traceEventID(opts.Group, opts.Name)
+// group/name (such as "syscalls", "sys_enter_openat"), found through its
+// tracefs id (events/<group>/<name>/id). A missing tracepoint gives an
+// error wrapping ErrNotFound; a program of another type one wrapping
+// ErrProgramType that names both types. opts may be nil.
+func Tracepoint(group, name string, prog FDer, opts *TracepointOptions) (*Link, error) {
+	if opts == nil {
+		opts = &TracepointOptions{}
+	}
+	target := "tracepoint " + group + "/" + name
+	progFD, err := checkProgram(prog, sys.ProgTypeTracepoint, target)
+	if err != nil {
+		return nil, err
+	}
+	// progFD is borrowed: prog (and its descriptor) must outlive the attach.
+	defer runtime.KeepAlive(prog)
+	id, err := traceEventID(group, name)
 	if err != nil {
 		return nil, err
 	}
@@ -236,25 +228,7 @@ func Tracepoint(prog FDer, opts TracepointOptions) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
-	return attachToEvent(prog, pfd, nil, probeTracepoint, target, attachOptions{opts.Attach, opts.Cookie})
-}
-
-// KprobeOptions selects a kprobe or kretprobe.
-type KprobeOptions struct {
-	// Symbol is the kernel function, as in /proc/kallsyms. A syscall
-	// symbol such as "sys_openat" that the kernel does not know is
-	// retried with the architecture prefix ("__x64_sys_openat" on amd64).
-	Symbol string
-	// Offset is added to the symbol's address (kprobes only).
-	Offset uint64
-	// Return makes a kretprobe, run when the function returns.
-	Return bool
-	// Probe forces the PMU or the tracefs path; ProbeAuto by default.
-	Probe ProbeMethod
-	// Attach selects the attachment method; AttachAuto by default.
-	Attach AttachMethod
-	// Cookie is returned by bpf_get_attach_cookie (BPF link only).
-	Cookie uint64
+	return attachToEvent(progFD, pfd, nil, probeTracepoint, target, attachOptions{opts.Attach, opts.Cookie})
 }
 
 // syscallPrefix is the prefix of syscall entry points on this architecture
@@ -292,9 +266,18 @@ func kprobeUnsupported(detail string) error {
 // With ProbeAuto the kprobe PMU is used when
 // /sys/bus/event_source/devices/kprobe exists (Linux 4.17+), else a
 // tracefs kprobe_events entry. A kernel without either gives an error
-// wrapping ErrNotSupported; an unknown symbol one wrapping ErrNotFound.
-func Kprobe(prog FDer, opts KprobeOptions) (*Link, error) {
-	sym := opts.Symbol
+// wrapping ErrNotSupported; an unknown symbol one wrapping ErrNotFound; a
+// program of another type than BPF_PROG_TYPE_KPROBE one wrapping
+// ErrProgramType.
+//
+// symbol is the kernel function, as in /proc/kallsyms. A syscall symbol
+// such as "sys_openat" that the kernel does not know is retried with the
+// architecture prefix ("__x64_sys_openat" on amd64). opts may be nil.
+func Kprobe(symbol string, prog FDer, opts *KprobeOptions) (*Link, error) {
+	if opts == nil {
+		opts = &KprobeOptions{}
+	}
+	sym := symbol
 	if sym == "" || strings.ContainsAny(sym, " \t\n:/") {
 		return nil, fmt.Errorf("kprobe: invalid symbol %q", sym)
 	}
@@ -305,6 +288,12 @@ func Kprobe(prog FDer, opts KprobeOptions) (*Link, error) {
 	if opts.Return {
 		kind = "kretprobe"
 	}
+	progFD, err := checkProgram(prog, sys.ProgTypeKprobe, kind+" "+sym)
+	if err != nil {
+		return nil, err
+	}
+	// progFD is borrowed: prog (and its descriptor) must outlive the attach.
+	defer runtime.KeepAlive(prog)
 	candidates := []string{sym}
 	if p := syscallPrefix(); p != "" && strings.HasPrefix(sym, "sys_") {
 		candidates = append(candidates, p+sym)
@@ -346,7 +335,7 @@ func Kprobe(prog FDer, opts KprobeOptions) (*Link, error) {
 			return nil, fmt.Errorf("kprobe %s: unknown probe method %v", sym, opts.Probe)
 		}
 		if err == nil {
-			return attachToEvent(prog, pfd, ev, method, target, attachOptions{opts.Attach, opts.Cookie})
+			return attachToEvent(progFD, pfd, ev, method, target, attachOptions{opts.Attach, opts.Cookie})
 		}
 		if firstErr == nil {
 			firstErr = fmt.Errorf("%s via %s: %w", target, method, err)

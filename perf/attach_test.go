@@ -1,6 +1,10 @@
+//go:build linux
+
 package perf
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +25,7 @@ func TestTracepointCountsGetpid(t *testing.T) {
 			onThread(func(tid int) {
 				counts := newMap(t, prog.Array, 4, 8, 1)
 				p := loadProg(t, prog.TracePoint, countProg(tid), map[string]*testMap{"counts": counts})
-				l, err := Tracepoint(p, TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid", Attach: method})
+				l, err := Tracepoint("syscalls", "sys_enter_getpid", p, &TracepointOptions{Attach: method})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -53,12 +57,12 @@ func TestTracepointMissing(t *testing.T) {
 	testenv.RequireRoot(t)
 	counts := newMap(t, prog.Array, 4, 8, 1)
 	p := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
-	_, err := Tracepoint(p, TracepointOptions{Group: "syscalls", Name: "sys_enter_no_such_call"})
+	_, err := Tracepoint("syscalls", "sys_enter_no_such_call", p, nil)
 	mustErrorIs(t, err, ErrNotFound, "missing tracepoint")
 	if !strings.Contains(err.Error(), "sys_enter_no_such_call") {
 		t.Errorf("error %q does not name the tracepoint", err)
 	}
-	_, err = Tracepoint(p, TracepointOptions{Group: "../etc", Name: "x"})
+	_, err = Tracepoint("../etc", "x", p, nil)
 	if err == nil || !strings.Contains(err.Error(), "identifiers") {
 		t.Errorf("path-like group: got %v", err)
 	}
@@ -82,7 +86,8 @@ func TestUprobeCountsCalls(t *testing.T) {
 			onThread(func(tid int) {
 				counts := newMap(t, prog.Array, 4, 8, 1)
 				p := loadProg(t, prog.Kprobe, countProg(tid), map[string]*testMap{"counts": counts})
-				opts := UprobeOptions{Path: exe, Symbol: uprobeTargetSymbol, PID: os.Getpid(), Probe: probe}
+				opts := &UprobeOptions{PID: os.Getpid(), Probe: probe}
+				sym := uprobeTargetSymbol
 				if !hasSymtab(t, exe) {
 					// "go test" links with -s; go test -c and make vmtest
 					// keep .symtab. Probe by file offset instead.
@@ -91,9 +96,9 @@ func TestUprobeCountsCalls(t *testing.T) {
 						t.Fatal(err)
 					}
 					t.Logf("test binary has no .symtab: probing file offset %#x", off)
-					opts.Symbol, opts.Offset = "", off
+					sym, opts.Offset = "", off
 				}
-				l, err := Uprobe(p, opts)
+				l, err := Uprobe(exe, sym, p, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -131,11 +136,11 @@ func TestUprobeBadInput(t *testing.T) {
 	if err := os.WriteFile(notELF, []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Uprobe(p, UprobeOptions{Path: notELF, Symbol: "main"})
+	_, err := Uprobe(notELF, "main", p, nil)
 	if err == nil || !strings.Contains(err.Error(), "not a readable ELF") {
 		t.Errorf("non-ELF file: got %v", err)
 	}
-	_, err = Uprobe(p, UprobeOptions{Path: notELF, Offset: 0x1000})
+	_, err = Uprobe(notELF, "", p, &UprobeOptions{Offset: 0x1000})
 	if err == nil || !strings.Contains(err.Error(), "not a readable ELF") {
 		t.Errorf("non-ELF file by offset: got %v", err)
 	}
@@ -143,9 +148,9 @@ func TestUprobeBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Uprobe(p, UprobeOptions{Path: exe, Symbol: "no.such.symbol"})
+	_, err = Uprobe(exe, "no.such.symbol", p, nil)
 	mustErrorIs(t, err, ErrNotFound, "unknown ELF symbol")
-	_, err = Uprobe(p, UprobeOptions{Path: filepath.Join(t.TempDir(), "missing")})
+	_, err = Uprobe(filepath.Join(t.TempDir(), "missing"), "main", p, nil)
 	mustErrorIs(t, err, os.ErrNotExist, "missing file")
 }
 
@@ -188,7 +193,7 @@ func TestKprobe(t *testing.T) {
 		// The host kernel of this project's machine: CONFIG_KPROBES off.
 		counts := newMap(t, prog.Array, 4, 8, 1)
 		p := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
-		_, err := Kprobe(p, KprobeOptions{Symbol: "sys_getpid"})
+		_, err := Kprobe("sys_getpid", p, nil)
 		mustErrorIs(t, err, ErrNotSupported, "kprobe without kernel support")
 		if !strings.Contains(err.Error(), "CONFIG_KPROBES") || !strings.Contains(err.Error(), "tracepoint") {
 			t.Fatalf("error %q should name CONFIG_KPROBES and suggest a tracepoint", err)
@@ -207,7 +212,7 @@ func TestKprobe(t *testing.T) {
 					counts := newMap(t, prog.Array, 4, 8, 1)
 					p := loadProg(t, prog.Kprobe, countProg(tid), map[string]*testMap{"counts": counts})
 					// "sys_getpid" exercises the __x64_ prefix retry.
-					l, err := Kprobe(p, KprobeOptions{Symbol: "sys_getpid", Return: ret, Probe: probe})
+					l, err := Kprobe("sys_getpid", p, &KprobeOptions{Return: ret, Probe: probe})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -241,7 +246,7 @@ func TestKprobeUnknownSymbol(t *testing.T) {
 	counts := newMap(t, prog.Array, 4, 8, 1)
 	p := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
 	for _, probe := range []ProbeMethod{ProbeAuto, ProbeTraceFS} {
-		_, err := Kprobe(p, KprobeOptions{Symbol: "purebpf_no_such_function", Probe: probe})
+		_, err := Kprobe("purebpf_no_such_function", p, &KprobeOptions{Probe: probe})
 		if !kprobesAvailable() {
 			mustErrorIs(t, err, ErrNotSupported, "kprobe without kernel support")
 			continue
@@ -252,21 +257,18 @@ func TestKprobeUnknownSymbol(t *testing.T) {
 		}
 	}
 	noLeftoverEvents(t) // failed attempts remove their tracefs events
-	if _, err := Kprobe(p, KprobeOptions{Symbol: "bad symbol"}); err == nil {
+	if _, err := Kprobe("bad symbol", p, nil); err == nil {
 		t.Error("symbol with a space accepted")
 	}
-	if _, err := Kprobe(p, KprobeOptions{Symbol: "sys_getpid", Return: true, Offset: 4}); err == nil {
+	if _, err := Kprobe("sys_getpid", p, &KprobeOptions{Return: true, Offset: 4}); err == nil {
 		t.Error("kretprobe with offset accepted")
 	}
 }
 
-// TestAttachErrorRemovesEvent makes attaching fail after the tracefs event
-// exists (a tracepoint program cannot go on a kprobe or uprobe event) and
-// checks that the event is gone afterwards.
-func TestAttachErrorRemovesEvent(t *testing.T) {
-	testenv.RequireRoot(t)
-	counts := newMap(t, prog.Array, 4, 8, 1)
-	wrong := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+// uprobeTargetOffset returns the test binary and the file offset of
+// uprobeTarget in it.
+func uprobeTargetOffset(t *testing.T) (string, uint64) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -275,17 +277,163 @@ func TestAttachErrorRemovesEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, attach := range []AttachMethod{AttachBPFLink, AttachIoctl} {
-		_, err := Uprobe(wrong, UprobeOptions{Path: exe, Offset: off, Probe: ProbeTraceFS, Attach: attach})
+	return exe, off
+}
+
+// TestAttachErrorRemovesEvent makes attaching fail after the tracefs event
+// exists (the kernel refuses a tracepoint program on a uprobe event) and
+// checks that the event is gone afterwards. In AttachAuto mode the error
+// keeps both the ioctl's and BPF_LINK_CREATE's complaint.
+func TestAttachErrorRemovesEvent(t *testing.T) {
+	testenv.RequireRoot(t)
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	wrong := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+	exe, off := uprobeTargetOffset(t)
+	for _, attach := range []AttachMethod{AttachAuto, AttachBPFLink, AttachIoctl} {
+		ev, err := createProbeEvent("uprobe", "purebpf_test", fmt.Sprintf("%s:%#x", exe, off), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pfd, err := openTracepointID(ev.id, 0)
+		if err != nil {
+			ev.remove()
+			t.Fatal(err)
+		}
+		_, err = attachToEvent(wrong.FD(), pfd, ev, ProbeTraceFS, "test uprobe", attachOptions{attach: attach})
 		if err == nil {
 			t.Fatalf("tracepoint program attached to a uprobe with %v", attach)
 		}
-		if kprobesAvailable() {
-			_, err := Kprobe(wrong, KprobeOptions{Symbol: "sys_getpid", Probe: ProbeTraceFS, Attach: attach})
-			if err == nil {
-				t.Fatalf("tracepoint program attached to a kprobe with %v", attach)
-			}
+		if attach == AttachAuto && (!strings.Contains(err.Error(), "PERF_EVENT_IOC_SET_BPF") || !strings.Contains(err.Error(), "BPF_LINK_CREATE")) {
+			t.Errorf("AttachAuto error hides one of the two attempts: %v", err)
+		}
+		if pfd.Int() >= 0 {
+			t.Errorf("%v: perf event fd still open after the failed attach", attach)
 		}
 	}
 	noLeftoverEvents(t)
+}
+
+// A program of the wrong type is refused before any perf event exists,
+// with an error naming both types.
+func TestWrongProgramType(t *testing.T) {
+	testenv.RequireRoot(t)
+	defer noLeftoverEvents(t)
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	tp := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+	kp := loadProg(t, prog.Kprobe, countProg(1), map[string]*testMap{"counts": counts})
+	exe, off := uprobeTargetOffset(t)
+	check := func(what string, err error, have, want string) {
+		t.Helper()
+		if !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "of type "+have+", want "+want) {
+			t.Errorf("%s: %v; want ErrProgramType naming %s and %s", what, err, have, want)
+		}
+	}
+	_, err := Tracepoint("syscalls", "sys_enter_getpid", kp, nil)
+	check("kprobe program on a tracepoint", err, "kprobe", "tracepoint")
+	_, err = Kprobe("sys_getpid", tp, nil)
+	check("tracepoint program on a kprobe", err, "tracepoint", "kprobe")
+	for _, probe := range []ProbeMethod{ProbePMU, ProbeTraceFS} {
+		_, err = Uprobe(exe, "", tp, &UprobeOptions{Offset: off, Probe: probe})
+		check("tracepoint program on a uprobe via "+probe.String(), err, "tracepoint", "kprobe")
+	}
+}
+
+// Nil and closed programs and maps give errors that say so, never a
+// panic or "dup of fd -1".
+func TestNilAndClosedHandles(t *testing.T) {
+	testenv.RequireRoot(t)
+	var nilProg *prog.Program
+	var nilMap *prog.Map
+	_, err := Tracepoint("syscalls", "sys_enter_getpid", nilProg, nil)
+	mustErrorIs(t, err, os.ErrInvalid, "nil *prog.Program on a tracepoint")
+	_, err = Tracepoint("syscalls", "sys_enter_getpid", nil, nil)
+	mustErrorIs(t, err, os.ErrInvalid, "nil program on a tracepoint")
+	_, err = Kprobe("sys_getpid", nilProg, nil)
+	mustErrorIs(t, err, os.ErrInvalid, "nil program on a kprobe")
+	_, err = NewRingBufReader(nilMap)
+	mustErrorIs(t, err, os.ErrInvalid, "nil *prog.Map to NewRingBufReader")
+	if err != nil && !strings.Contains(err.Error(), "Program.Map returns nil") {
+		t.Errorf("nil map error lacks the hint: %v", err)
+	}
+	_, err = NewPerfReader(nilMap, PerfReaderOptions{})
+	mustErrorIs(t, err, os.ErrInvalid, "nil *prog.Map to NewPerfReader")
+	_, err = NewPerfReader(nil, PerfReaderOptions{})
+	mustErrorIs(t, err, os.ErrInvalid, "nil map to NewPerfReader")
+
+	rb, err := prog.NewMap(&prog.MapSpec{Name: "rb", Type: prog.RingBuf, MaxEntries: uint32(os.Getpagesize())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb.Close()
+	_, err = NewRingBufReader(rb)
+	mustErrorIs(t, err, os.ErrClosed, "closed map to NewRingBufReader")
+	if err != nil && strings.Contains(err.Error(), "dup of fd -1") {
+		t.Errorf("closed map: %v", err)
+	}
+
+	var r *RingBufReader
+	if err := r.Close(); err != nil {
+		t.Errorf("nil RingBufReader.Close: %v", err)
+	}
+	_, err = r.Read()
+	mustErrorIs(t, err, os.ErrInvalid, "nil RingBufReader.Read")
+	var pr *PerfReader
+	if err := pr.Close(); err != nil {
+		t.Errorf("nil PerfReader.Close: %v", err)
+	}
+	_, err = pr.Read()
+	mustErrorIs(t, err, os.ErrInvalid, "nil PerfReader.Read")
+	var l *Link
+	if err := l.Close(); err != nil {
+		t.Errorf("nil Link.Close: %v", err)
+	}
+	var ex *Executable
+	_, err = ex.Uprobe("main", nilProg, nil)
+	mustErrorIs(t, err, os.ErrInvalid, "nil Executable.Uprobe")
+}
+
+// OpenExecutable parses the file once: its offsets stay valid after the
+// file changes, and they agree with SymbolOffset.
+func TestOpenExecutableParsesOnce(t *testing.T) {
+	// The test binary when it has a .symtab (go test -c, make vmtest),
+	// else libc and a symbol of its .dynsym (go test links with -s).
+	file, symbol := "", uprobeTargetSymbol
+	if exe, err := os.Executable(); err == nil && hasSymtab(t, exe) {
+		file = exe
+	} else if libs, _ := filepath.Glob("/usr/lib/*/libc.so.6"); len(libs) > 0 {
+		file, symbol = libs[0], "malloc"
+	} else {
+		testenv.SkipOrFail(t, "the test binary has no .symtab and there is no libc.so.6")
+	}
+	uprobeTargetSymbol := symbol
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := filepath.Join(t.TempDir(), "copy")
+	if err := os.WriteFile(cp, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want, err := SymbolOffset(cp, uprobeTargetSymbol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := OpenExecutable(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cp, []byte("not an ELF file any more"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got, err := ex.Offset(uprobeTargetSymbol); err != nil || got != want {
+			t.Fatalf("Offset = %#x, %v; want %#x", got, err, want)
+		}
+	}
+	if _, err := ex.Offset("no.such.symbol"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing symbol: %v", err)
+	}
+	if ex.Path() != cp {
+		t.Errorf("Path() = %q, want %q", ex.Path(), cp)
+	}
 }

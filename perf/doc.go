@@ -12,10 +12,21 @@
 //     event id. tracefs is found in /proc/self/mountinfo or mounted.
 //   - [Uprobe]: uprobes and uretprobes on an ELF executable or library by
 //     symbol (.symtab or .dynsym) or file offset, optionally for one pid.
+//     [OpenExecutable] reads a file's symbols once for many uprobes.
+//
+// What every probe needs is a parameter (Kprobe(symbol, prog, opts),
+// Tracepoint(group, name, prog, opts), Uprobe(path, symbol, prog, opts));
+// the options, which may be nil, only tune. The program's type is checked
+// before any perf event is created: kprobes and uprobes take
+// BPF_PROG_TYPE_KPROBE programs, tracepoints BPF_PROG_TYPE_TRACEPOINT, and
+// anything else gives an error wrapping [ErrProgramType] that names both
+// types (the kernel would answer with a bare EINVAL).
 //
 // Each returns a [*Link]: the perf event plus a BPF link (BPF_LINK_CREATE
 // with BPF_PERF_EVENT, Linux 5.15+) or, on older kernels, the
-// PERF_EVENT_IOC_SET_BPF attachment. Close detaches and frees everything.
+// PERF_EVENT_IOC_SET_BPF attachment; when AttachAuto falls back to the
+// ioctl and that fails too, the error keeps both causes. Close detaches
+// and frees everything.
 // A kernel without the feature gives an error wrapping [ErrNotSupported]
 // that names the missing piece.
 //
@@ -30,8 +41,15 @@
 // Both have Read, an allocation-free ReadInto, SetDeadline, and a Close
 // that unblocks a blocked Read.
 //
-// Programs and maps are passed as anything with an FD() int method (such
-// as prog.Program and prog.Map) so that this package stays below prog.
+// Programs and maps are passed as an [FDer] (sys.FDer, anything with an
+// FD() int method, such as *prog.Program and *prog.Map) so that this
+// package stays below prog. A nil one gives an error wrapping os.ErrInvalid
+// (a nil *prog.Map is what Program.Map returns for an unknown name), a
+// closed one an error wrapping os.ErrClosed; operations on closed readers
+// return os.ErrClosed too ([ErrClosed] is os.ErrClosed).
+//
+// The package builds on every GOOS; off Linux every attach function and
+// reader constructor returns an error wrapping [ErrNotSupported].
 //
 // Dependencies: the Go standard library, golang.org/x/sys/unix and
 // purebpf/sys. It must not import prog or anything above it.

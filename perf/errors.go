@@ -2,6 +2,7 @@ package perf
 
 import (
 	"errors"
+	"os"
 
 	"github.com/purebpf/purebpf/sys"
 )
@@ -10,8 +11,14 @@ import (
 // lacks. It is the project-wide sentinel sys.ErrNotSupported.
 var ErrNotSupported = sys.ErrNotSupported
 
-// ErrClosed is returned by operations on a closed Link or reader.
-var ErrClosed = errors.New("perf: closed")
+// ErrClosed is os.ErrClosed, the project-wide sentinel for a closed
+// object: operations on a closed reader return errors wrapping it, and so
+// do attach functions given a closed program or map.
+var ErrClosed = os.ErrClosed
+
+// ErrProgramType is wrapped when a program of the wrong type is attached,
+// for example a socket filter to a tracepoint. The error names both types.
+var ErrProgramType = errors.New("wrong program type")
 
 // ErrNotFound is wrapped by errors for a kernel symbol, tracepoint, file or
 // ELF symbol that does not exist.
@@ -25,7 +32,6 @@ var ErrMapType = errors.New("perf: wrong map type")
 var ErrCorrupt = errors.New("perf: corrupt ring record")
 
 // FDer is implemented by programs and maps: anything that owns a BPF file
-// descriptor, such as prog.Program and prog.Map.
-type FDer interface {
-	FD() int
-}
+// descriptor, such as *prog.Program and *prog.Map. It is sys.FDer, the
+// same interface as socket.Program.
+type FDer = sys.FDer

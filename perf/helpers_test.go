@@ -1,3 +1,5 @@
+//go:build linux
+
 package perf
 
 import (
@@ -63,13 +65,13 @@ func loadProg(t testing.TB, typ prog.Type, insns insn.Instructions, maps map[str
 // made by thread tid.
 func countProg(tid int) insn.Instructions {
 	return insn.Instructions{
-		insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+		insn.FnGetCurrentPIDTGID.Call(),
 		insn.JNE.Imm32(insn.R0, int32(tid), "out"),
 		insn.StoreImm(insn.RFP, -4, 0, insn.W),
 		insn.Mov.Reg(insn.R2, insn.RFP),
 		insn.Add.Imm(insn.R2, -4),
 		insn.LoadMapPtr(insn.R1, "counts"),
-		insn.Call(int32(insn.FnMapLookupElem)),
+		insn.FnMapLookupElem.Call(),
 		insn.JEq.Imm(insn.R0, 0, "out"),
 		insn.Mov.Imm(insn.R1, 1),
 		insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),
@@ -95,7 +97,7 @@ func newEmitter(t testing.TB, tid int, events *testMap, ringbuf bool, size int) 
 		maps["big"] = newMap(t, prog.Array, 4, uint32(size), 1)
 	}
 	p := loadProg(t, prog.TracePoint, emitProg(tid, ringbuf, size), maps)
-	l, err := Tracepoint(p, TracepointOptions{Group: "syscalls", Name: "sys_enter_getpid"})
+	l, err := Tracepoint("syscalls", "sys_enter_getpid", p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,13 +131,13 @@ func emitProg(tid int, ringbuf bool, size int) insn.Instructions {
 	}
 	is := insn.Instructions{
 		insn.Mov.Reg(insn.R6, insn.R1),
-		insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+		insn.FnGetCurrentPIDTGID.Call(),
 		insn.JNE.Imm32(insn.R0, int32(tid), "out"),
 		insn.StoreImm(insn.RFP, -4, 0, insn.W),
 		insn.Mov.Reg(insn.R2, insn.RFP),
 		insn.Add.Imm(insn.R2, -4),
 		insn.LoadMapPtr(insn.R1, "seq"),
-		insn.Call(int32(insn.FnMapLookupElem)),
+		insn.FnMapLookupElem.Call(),
 		insn.JEq.Imm(insn.R0, 0, "out"),
 		insn.Mov.Imm(insn.R1, 1),
 		insn.Atomic(insn.AtomicFetchAdd, insn.DW, insn.R0, 0, insn.R1),
@@ -155,16 +157,16 @@ func emitProg(tid int, ringbuf bool, size int) insn.Instructions {
 			insn.Mov.Reg(insn.R2, insn.R7),
 			insn.Mov.Imm(insn.R3, int32(size)),
 			insn.Mov.Imm(insn.R4, 0),
-			insn.Call(int32(insn.FnRingbufOutput)),
+			insn.FnRingbufOutput.Call(),
 		)
 	} else {
 		is = append(is,
 			insn.Mov.Reg(insn.R1, insn.R6),
 			insn.LoadMapPtr(insn.R2, "events"),
-			insn.LoadImm64(insn.R3, 0xffffffff), // BPF_F_CURRENT_CPU
+			insn.LoadImm64(insn.R3, insn.CurrentCPU),
 			insn.Mov.Reg(insn.R4, insn.R7),
 			insn.Mov.Imm(insn.R5, int32(size)),
-			insn.Call(int32(insn.FnPerfEventOutput)),
+			insn.FnPerfEventOutput.Call(),
 		)
 	}
 	// Count failed outputs in element 1 of "seq".
@@ -174,7 +176,7 @@ func emitProg(tid int, ringbuf bool, size int) insn.Instructions {
 		insn.Mov.Reg(insn.R2, insn.RFP),
 		insn.Add.Imm(insn.R2, -4),
 		insn.LoadMapPtr(insn.R1, "seq"),
-		insn.Call(int32(insn.FnMapLookupElem)),
+		insn.FnMapLookupElem.Call(),
 		insn.JEq.Imm(insn.R0, 0, "out"),
 		insn.Mov.Imm(insn.R1, 1),
 		insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),

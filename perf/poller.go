@@ -1,3 +1,5 @@
+//go:build linux
+
 package perf
 
 import (
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/sys"
 )
 
 // poller waits for readiness of ring fds with epoll. A separate eventfd,
@@ -156,56 +160,5 @@ func (p *poller) close() {
 	unix.Close(p.epfd)
 }
 
-// onlineCPUs parses /sys/devices/system/cpu/online ("0-3,5").
-func onlineCPUs() ([]int, error) {
-	b, err := os.ReadFile("/sys/devices/system/cpu/online")
-	if err != nil {
-		return nil, err
-	}
-	return parseCPUList(string(b))
-}
-
-func parseCPUList(s string) ([]int, error) {
-	var cpus []int
-	for _, part := range splitTrim(s, ',') {
-		var lo, hi int
-		if n, err := fmt.Sscanf(part, "%d-%d", &lo, &hi); err == nil && n == 2 {
-			if hi < lo {
-				return nil, fmt.Errorf("cpu list %q: bad range %q", s, part)
-			}
-			for c := lo; c <= hi; c++ {
-				cpus = append(cpus, c)
-			}
-			continue
-		}
-		if _, err := fmt.Sscanf(part, "%d", &lo); err != nil {
-			return nil, fmt.Errorf("cpu list %q: bad entry %q", s, part)
-		}
-		cpus = append(cpus, lo)
-	}
-	if len(cpus) == 0 {
-		return nil, fmt.Errorf("cpu list %q is empty", s)
-	}
-	return cpus, nil
-}
-
-func splitTrim(s string, sep byte) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == sep {
-			part := s[start:i]
-			for len(part) > 0 && (part[0] == ' ' || part[0] == '\n') {
-				part = part[1:]
-			}
-			for len(part) > 0 && (part[len(part)-1] == ' ' || part[len(part)-1] == '\n') {
-				part = part[:len(part)-1]
-			}
-			if part != "" {
-				out = append(out, part)
-			}
-			start = i + 1
-		}
-	}
-	return out
-}
+// onlineCPUs returns the CPUs online now (sys.OnlineCPUs).
+func onlineCPUs() ([]int, error) { return sys.OnlineCPUs() }

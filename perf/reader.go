@@ -1,9 +1,12 @@
+//go:build linux
+
 package perf
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,37 +16,6 @@ import (
 
 	"github.com/purebpf/purebpf/sys"
 )
-
-// Record is one record read from a PerfReader or RingBufReader.
-type Record struct {
-	// CPU is the CPU whose ring held the record (PerfReader), or -1
-	// (RingBufReader).
-	CPU int
-	// RawSample is the data a program sent. For a perf event array it is
-	// the PERF_SAMPLE_RAW payload: the data followed by 0 to 7 bytes of
-	// padding that make its length plus 4 a multiple of 8. The kernel skips
-	// over the padding without writing it, so its content is undefined
-	// (kernel/events/core.c, perf_output_sample). For a ring buffer it is
-	// exactly the length the program reserved or output.
-	RawSample []byte
-	// LostSamples is non-zero for a PERF_RECORD_LOST record: the number
-	// of samples the kernel dropped on CPU because the ring was full.
-	// RawSample is then empty.
-	LostSamples uint64
-}
-
-// PerfReaderOptions configures a PerfReader.
-type PerfReaderOptions struct {
-	// Pages is the size of each per-CPU data ring in pages; a power of
-	// two. 0 means 8.
-	Pages int
-	// WakeupEvents wakes a blocked Read after this many samples. 0 means
-	// 1 (every sample). Ignored when Watermark is set.
-	WakeupEvents int
-	// Watermark wakes a blocked Read once this many bytes are in a ring.
-	// Data below the watermark is still returned when a deadline expires.
-	Watermark int
-}
 
 // PerfReader reads the per-CPU rings behind a BPF_MAP_TYPE_PERF_EVENT_ARRAY
 // map. It opens one PERF_COUNT_SW_BPF_OUTPUT event per online CPU, mmaps
@@ -159,16 +131,22 @@ func (r *ring) next(rec *Record) (bool, error) {
 	}
 }
 
+// errNilReader is the error of a method called on a nil reader.
+func errNilReader(typ string) error {
+	return fmt.Errorf("perf: nil *%s: %w", typ, os.ErrInvalid)
+}
+
 func isPowerOfTwo(n int) bool { return n > 0 && n&(n-1) == 0 }
 
 // mapInfo returns the type and size of the map behind m, via a duplicate
 // descriptor that the caller owns.
 func mapInfo(m FDer) (*sys.FD, sys.MapInfo, error) {
 	var info sys.MapInfo
-	if m == nil {
-		return nil, info, errors.New("nil map")
+	raw, err := sys.ObjectFD(m, "map")
+	if err != nil {
+		return nil, info, err
 	}
-	fd, err := dupFD(m.FD())
+	fd, err := dupFD(raw)
 	if err != nil {
 		return nil, info, err
 	}
@@ -206,7 +184,7 @@ func NewPerfReader(m FDer, opts PerfReaderOptions) (*PerfReader, error) {
 	cpus, err := onlineCPUs()
 	if err != nil {
 		mapFD.Close()
-		return nil, fmt.Errorf("perf reader: online CPUs: %w", err)
+		return nil, fmt.Errorf("perf reader: %w", err)
 	}
 	r := &PerfReader{mapFD: mapFD}
 	fail := func(err error) (*PerfReader, error) {
@@ -311,6 +289,9 @@ func (r *PerfReader) deleteMapEntry(pr *perfRing) error {
 // bpf_perf_event_output fails with -ENOENT instead of writing. Records
 // already in the rings can still be read.
 func (r *PerfReader) Pause() error {
+	if r == nil {
+		return errNilReader("PerfReader")
+	}
 	r.pause.Lock()
 	defer r.pause.Unlock()
 	if r.closed {
@@ -326,6 +307,9 @@ func (r *PerfReader) Pause() error {
 
 // Resume puts the events back into the map after Pause.
 func (r *PerfReader) Resume() error {
+	if r == nil {
+		return errNilReader("PerfReader")
+	}
 	r.pause.Lock()
 	defer r.pause.Unlock()
 	if r.closed {
@@ -343,10 +327,17 @@ func (r *PerfReader) Resume() error {
 // SetDeadline makes Read and ReadInto return an error wrapping
 // os.ErrDeadlineExceeded once t has passed and no record is ready. A zero
 // t means no deadline.
-func (r *PerfReader) SetDeadline(t time.Time) { r.poll.setDeadline(t) }
+func (r *PerfReader) SetDeadline(t time.Time) {
+	if r != nil && r.poll != nil {
+		r.poll.setDeadline(t)
+	}
+}
 
 // CPUs returns the CPUs the reader has a ring for, in read order.
 func (r *PerfReader) CPUs() []int {
+	if r == nil {
+		return nil
+	}
 	r.pause.Lock()
 	defer r.pause.Unlock()
 	cpus := make([]int, 0, len(r.rings))
@@ -357,7 +348,12 @@ func (r *PerfReader) CPUs() []int {
 }
 
 // Lost returns the total of LostSamples over all records read so far.
-func (r *PerfReader) Lost() uint64 { return r.lost.Load() }
+func (r *PerfReader) Lost() uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.lost.Load()
+}
 
 // Read returns the next record, blocking until one arrives, the deadline
 // passes or the reader is closed (ErrClosed).
@@ -370,6 +366,9 @@ func (r *PerfReader) Read() (Record, error) {
 // ReadInto is Read storing into rec and reusing rec.RawSample's memory; it
 // does not allocate once rec.RawSample has grown to the largest sample.
 func (r *PerfReader) ReadInto(rec *Record) error {
+	if r == nil {
+		return errNilReader("PerfReader")
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -399,8 +398,11 @@ func (r *PerfReader) readPending(rec *Record) (bool, error) {
 }
 
 // Close removes the events from the map, unblocks a blocked Read and frees
-// the rings. It is safe to call more than once.
+// the rings. It is safe to call more than once, and on a nil reader.
 func (r *PerfReader) Close() error {
+	if r == nil {
+		return nil
+	}
 	if r.poll != nil {
 		r.poll.wake()
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package perf
 
 import (
@@ -85,12 +87,21 @@ func NewRingBufReader(m FDer) (*RingBufReader, error) {
 }
 
 // Size returns the size of the data area in bytes.
-func (r *RingBufReader) Size() int { return int(r.mask + 1) }
+func (r *RingBufReader) Size() int {
+	if r == nil {
+		return 0
+	}
+	return int(r.mask + 1)
+}
 
 // SetDeadline makes Read and ReadInto return an error wrapping
 // os.ErrDeadlineExceeded once t has passed and no record is ready. A zero
 // t means no deadline.
-func (r *RingBufReader) SetDeadline(t time.Time) { r.poll.setDeadline(t) }
+func (r *RingBufReader) SetDeadline(t time.Time) {
+	if r != nil && r.poll != nil {
+		r.poll.setDeadline(t)
+	}
+}
 
 // Read returns the next record, blocking until one arrives, the deadline
 // passes or the reader is closed (ErrClosed).
@@ -102,6 +113,9 @@ func (r *RingBufReader) Read() (Record, error) {
 
 // ReadInto is Read storing into rec and reusing rec.RawSample's memory.
 func (r *RingBufReader) ReadInto(rec *Record) error {
+	if r == nil {
+		return errNilReader("RingBufReader")
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -150,8 +164,11 @@ func (r *RingBufReader) readPending(rec *Record) (bool, error) {
 }
 
 // Close unblocks a blocked Read and unmaps the ring. It is safe to call
-// more than once.
+// more than once, and on a nil reader.
 func (r *RingBufReader) Close() error {
+	if r == nil {
+		return nil
+	}
 	if r.poll != nil {
 		r.poll.wake()
 	}

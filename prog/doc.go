@@ -20,14 +20,32 @@
 // allowed), E2BIG, unknown program types and unknown helpers (the last two
 // wrap ErrNotSupported).
 //
-// A *Program can be run on test input (Run, BPF_PROG_TEST_RUN), pinned
-// on a bpffs (Pin, LoadPinnedProgram) and described (Info). A *Map offers
-// lookups, updates with flags, deletes, next-key walks and iteration,
-// batch lookups (Linux 5.6+), freezing (5.2+), pinning and Info; per-CPU
-// maps take one value per possible CPU (PossibleCPUs). Keys and values are
-// converted by package internal/mapvalue: a []byte or a pointer to plain
-// fixed-size data is used in place, so lookups into a caller's value do
-// not allocate.
+// A *Program can be run on test input (Run, BPF_PROG_TEST_RUN; for socket
+// filters RunSocketFilter, which sees the Ethernet header as a socket does),
+// pinned on a bpffs (Pin, LoadPinnedProgram) and described (Info). A *Map
+// offers lookups, updates with flags, deletes, next-key walks and
+// iteration, batch lookups, updates and deletes (Linux 5.6+), freezing
+// (5.2+), pinning and Info; per-CPU maps take one value per possible CPU
+// (PossibleCPUs). Keys and values are converted by package
+// internal/mapvalue: a []byte or a pointer to plain fixed-size data is
+// used in place, so lookups into a caller's value do not allocate. A key
+// or value of the wrong size or Go type gives an error wrapping
+// ErrValueSize or ErrValueType; errnos that mislead on their own (E2BIG
+// from a full hash map or an index out of range, EPERM from a frozen map)
+// come with a hint.
+//
+// Specs are checked before any system call (Spec.Validate,
+// MapSpec.Validate): sizes a map type cannot have, a ring buffer size
+// that is not a power-of-two multiple of the page size, a map of maps
+// without InnerMap, and names the kernel cannot take (anything but ASCII
+// letters, digits, '_' and '.') give errors wrapping ErrInvalidSpec that
+// name the field, where the kernel would say EINVAL or rewrite the name.
+// Options take typed values (MapFlags, ProgramFlags, LogLevel,
+// AttachType, UpdateFlags), never raw sys constants.
+//
+// Close on a nil *Program or *Map does nothing; every other method of a
+// nil one returns an error wrapping os.ErrInvalid, and of a closed one
+// os.ErrClosed.
 //
 // HaveProgramType, HaveMapType and HaveHelper probe the running kernel,
 // caching each answer. Programs and Maps list what is loaded, as bpftool

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"unsafe"
 
@@ -84,7 +81,7 @@ func TestVerifierLogGrows(t *testing.T) {
 	// below the 128 bytes kernels before Linux 6.4 require (they fail
 	// with EINVAL); the loader raises it, so this loads on every kernel.
 	ok := &Spec{Name: "ok", Type: SocketFilter, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
-	p := mustLoad(t, ok, &ProgramOptions{LogLevel: sys.LogLevelStats, LogSize: 16})
+	p := mustLoad(t, ok, &ProgramOptions{LogLevel: LogStats, LogSize: 16})
 	if !strings.Contains(p.VerifierLog(), "processed 2 insns") {
 		t.Errorf("VerifierLog = %q", p.VerifierLog())
 	}
@@ -120,7 +117,7 @@ func TestGPLOnlyHelper(t *testing.T) {
 		insn.Add.Imm(insn.R1, -8),
 		insn.Mov.Imm(insn.R2, 8),
 		insn.Mov.Imm(insn.R3, 0),
-		insn.Call(int32(insn.FnProbeReadKernel)),
+		insn.FnProbeReadKernel.Call(),
 		insn.Mov.Imm(insn.R0, 0),
 		insn.Exit(),
 	}}
@@ -164,7 +161,7 @@ func TestProgramTooBig(t *testing.T) {
 // TestEPERMExplained re-runs this test binary as user nobody, where
 // bpf(2) refuses to load, and checks the explanation.
 func TestEPERMExplained(t *testing.T) {
-	if os.Getenv("PUREBPF_EPERM_CHILD") == "1" {
+	if testenv.Unprivileged() {
 		_, err := NewProgram(counterSpec(Array), nil)
 		t.Log(err)
 		if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "CAP_BPF") {
@@ -181,37 +178,7 @@ func TestEPERMExplained(t *testing.T) {
 		}
 		return
 	}
-	testenv.RequireRoot(t)
-	// The test binary lives in a directory only root may enter: copy it
-	// somewhere nobody can execute it.
-	self, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "purebpf-eperm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "prog.test")
-	if err := os.WriteFile(bin, self, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestEPERMExplained$", "-test.v")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PUREBPF_EPERM_CHILD=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("unprivileged child: %v\n%s", err, out)
-	}
-	t.Logf("unprivileged child:\n%s", out)
-	if !strings.Contains(string(out), "--- PASS: TestEPERMExplained") {
-		t.Fatalf("child did not run the check:\n%s", out)
-	}
+	testenv.RunUnprivileged(t)
 }
 
 func TestMemlock(t *testing.T) {
@@ -283,7 +250,7 @@ func TestMapBadInput(t *testing.T) {
 	if err := m.Close(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("second close: %v", err)
 	}
-	if _, err := NewMap(&MapSpec{Name: "zero", Type: Hash, KeySize: 0, ValueSize: 8, MaxEntries: 4}); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "key 0") {
+	if _, err := NewMap(&MapSpec{Name: "zero", Type: Hash, KeySize: 0, ValueSize: 8, MaxEntries: 4}); !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), "KeySize is 0") {
 		t.Errorf("hash with key size 0: %v", err)
 	}
 	// A closed map given to NewProgram.

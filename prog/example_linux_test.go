@@ -23,7 +23,7 @@ func ExampleNewProgram() {
 			insn.Mov.Reg(insn.R2, insn.RFP),
 			insn.Add.Imm(insn.R2, -4),
 			insn.LoadMapPtr(insn.R1, "counts"),
-			insn.Call(int32(insn.FnMapLookupElem)),
+			insn.FnMapLookupElem.Call(),
 			insn.JEq.Imm(insn.R0, 0, "out"),
 			insn.Mov.Imm(insn.R1, 1),
 			insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),
@@ -94,6 +94,71 @@ func ExampleHaveHelper() {
 	}
 }
 
+// Testing a socket filter in the kernel on a whole Ethernet frame, as an
+// AF_PACKET socket (and interp) would show it. (Needs root or CAP_BPF.)
+func ExampleProgram_RunSocketFilter() {
+	spec := &prog.Spec{
+		Name: "ipv4_only", Type: prog.SocketFilter, License: "GPL",
+		Instructions: insn.Instructions{
+			insn.Mov.Reg(insn.R6, insn.R1),
+			insn.LoadAbs(12, insn.H), // the ethertype
+			insn.JNE.Imm(insn.R0, 0x0800, "drop"),
+			insn.Mov.Imm32(insn.R0, -1), // keep the whole packet
+			insn.Exit(),
+			insn.Mov.Imm(insn.R0, 0).WithLabel("drop"),
+			insn.Exit(),
+		},
+	}
+	p, err := prog.NewProgram(spec, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	frame := make([]byte, 14+40)
+	frame[12], frame[13], frame[14] = 0x08, 0x00, 0x45 // IPv4
+	verdict, err := p.RunSocketFilter(frame)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("IPv4 frame: keep %#x bytes\n", verdict)
+	frame[12], frame[13], frame[14] = 0x86, 0xdd, 0x60 // IPv6
+	verdict, err = p.RunSocketFilter(frame)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("IPv6 frame: keep %#x bytes\n", verdict)
+}
+
+// Writing and deleting many entries with one system call each.
+// (Needs root or CAP_BPF.)
+func ExampleMap_UpdateBatch() {
+	m, err := prog.NewMap(&prog.MapSpec{Name: "ports", Type: prog.Hash, KeySize: 2, ValueSize: 8, MaxEntries: 16})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	ports := []uint16{22, 53, 80, 443}
+	hits := []uint64{1, 2, 3, 4}
+	n, err := m.UpdateBatch(ports, hits, prog.UpdateAny)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("stored:", n)
+	n, err = m.DeleteBatch(ports[:2])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("deleted:", n)
+	var v uint64
+	fmt.Println("port 22:", m.Lookup(uint16(22), &v))
+}
+
 // TestExamples runs the examples above and checks what they print. They
 // carry no "Output:" comment, because go test would run them without
 // root too; this test runs them only as root (and fails under CI=true
@@ -108,6 +173,8 @@ func TestExamples(t *testing.T) {
 		{"NewProgram", ExampleNewProgram, "packets: 3\n"},
 		{"NewIterator", ExampleNewIterator, "sum of squares: 14\n"},
 		{"HaveHelper", ExampleHaveHelper, "bpf_ringbuf_output is available\n"},
+		{"Program_RunSocketFilter", ExampleProgram_RunSocketFilter, "IPv4 frame: keep 0xffffffff bytes\nIPv6 frame: keep 0x0 bytes\n"},
+		{"Map_UpdateBatch", ExampleMap_UpdateBatch, "stored: 4\ndeleted: 2\nport 22: map \"ports\": lookup: key does not exist\n"},
 	} {
 		if got := testenv.CaptureStdout(t, c.run); got != c.want {
 			t.Errorf("Example%s printed %q, want %q", c.name, got, c.want)

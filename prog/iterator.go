@@ -3,6 +3,8 @@ package prog
 import (
 	"errors"
 	"fmt"
+	"os"
+	"reflect"
 
 	"github.com/purebpf/purebpf/internal/mapvalue"
 )
@@ -36,6 +38,12 @@ type Iterator struct {
 
 // NewIterator returns an iterator over m's entries.
 func NewIterator(m Mapper) *Iterator {
+	if m == nil {
+		return &Iterator{err: fmt.Errorf("iterate: nil Mapper: %w", os.ErrInvalid), done: true}
+	}
+	if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && v.IsNil() {
+		return &Iterator{err: fmt.Errorf("iterate: nil %T (Program.Map returns nil for a name the program's spec does not list): %w", m, os.ErrInvalid), done: true}
+	}
 	spec := m.MapSpec()
 	return &Iterator{m: m, spec: spec, next: make([]byte, spec.KeySize)}
 }

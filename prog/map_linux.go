@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/purebpf/purebpf/internal/mapvalue"
 	"github.com/purebpf/purebpf/sys"
@@ -33,18 +34,35 @@ type Map struct {
 	spec   MapSpec
 	cpus   int // possible CPUs for per-CPU maps, else 0
 	pinned string
+	frozen atomic.Bool // Freeze succeeded, for the hint on EPERM
 }
 
 var _ Mapper = (*Map)(nil)
 
 // NewMap creates a map in the kernel as spec says.
 //
+// The spec is checked first (MapSpec.Validate), so that sizes the kernel
+// would refuse with a bare EINVAL get an error naming the field. A
+// PerfEventArray with MaxEntries 0 gets one entry per possible CPU
+// (PossibleCPUs), as cilium/ebpf does; MapSpec reports the number used. For
+// ArrayOfMaps and HashOfMaps a map is created from spec.InnerMap as the
+// kernel's template and closed again.
+//
 // On kernels before 5.11 it first raises RLIMIT_MEMLOCK (see the package
 // documentation). An unknown map type gives an error wrapping
 // ErrNotSupported; EPERM is explained.
 func NewMap(spec *MapSpec) (*Map, error) {
-	if spec == nil {
-		return nil, fmt.Errorf("%w: nil map spec", ErrInvalidSpec)
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	s := *spec
+	spec = &s
+	if spec.Type == PerfEventArray && spec.MaxEntries == 0 {
+		n, err := PossibleCPUs()
+		if err != nil {
+			return nil, fmt.Errorf("create map %q: MaxEntries 0 means one entry per possible CPU: %w", spec.Name, err)
+		}
+		spec.MaxEntries = uint32(n)
 	}
 	ensureMemlock()
 	attr := sys.MapCreateAttr{
@@ -54,6 +72,14 @@ func NewMap(spec *MapSpec) (*Map, error) {
 		MaxEntries: spec.MaxEntries,
 		MapFlags:   sys.MapFlags(spec.Flags),
 		MapName:    sys.NewObjName(spec.Name),
+	}
+	if spec.InnerMap != nil {
+		inner, err := NewMap(spec.InnerMap)
+		if err != nil {
+			return nil, fmt.Errorf("create map %q: inner map template: %w", spec.Name, err)
+		}
+		defer inner.Close()
+		attr.InnerMapFD = inner.fd.Uint()
 	}
 	fd, err := sys.MapCreate(&attr)
 	if err != nil {
@@ -86,6 +112,9 @@ func newMap(fd *sys.FD, spec MapSpec) (*Map, error) {
 // NewMapFromFD takes ownership of fd, a map descriptor, and describes it
 // with BPF_OBJ_GET_INFO_BY_FD. On error fd is closed.
 func NewMapFromFD(fd *sys.FD) (*Map, error) {
+	if fd == nil {
+		return nil, fmt.Errorf("map from fd: nil *sys.FD: %w", os.ErrInvalid)
+	}
 	var info sys.MapInfo
 	if err := sys.MapGetInfoByFD(fd, &info); err != nil {
 		fd.Close()
@@ -97,7 +126,7 @@ func NewMapFromFD(fd *sys.FD) (*Map, error) {
 		KeySize:    info.KeySize,
 		ValueSize:  info.ValueSize,
 		MaxEntries: info.MaxEntries,
-		Flags:      uint32(info.MapFlags),
+		Flags:      MapFlags(info.MapFlags),
 	})
 }
 
@@ -126,21 +155,37 @@ func NewMapFromID(id uint32) (*Map, error) {
 }
 
 // MapSpec returns the map's type, sizes, max entries, flags and name.
-func (m *Map) MapSpec() MapSpec { return m.spec }
+func (m *Map) MapSpec() MapSpec {
+	if m == nil {
+		return MapSpec{}
+	}
+	return m.spec
+}
 
 // FD returns the map's file descriptor, or -1 once closed. It stays valid
 // only while m is open and reachable.
-func (m *Map) FD() int { return m.fd.Int() }
+func (m *Map) FD() int {
+	if m == nil {
+		return -1
+	}
+	return m.fd.Int()
+}
 
 // String describes the map, e.g. `map "counters" (array, fd 7)`.
 func (m *Map) String() string {
+	if m == nil {
+		return "map <nil>"
+	}
 	return fmt.Sprintf("map %q (%s, %v)", m.spec.Name, m.spec.Type, m.fd)
 }
 
 // Close releases the map's file descriptor. The map lives on while a
 // program or a pin refers to it. Closing twice gives an error wrapping
-// os.ErrClosed.
+// os.ErrClosed. Closing a nil *Map does nothing.
 func (m *Map) Close() error {
+	if m == nil {
+		return nil
+	}
 	if err := m.fd.Close(); err != nil {
 		return fmt.Errorf("map %q: %w", m.spec.Name, err)
 	}
@@ -150,12 +195,52 @@ func (m *Map) Close() error {
 // opError turns the error of a map command into the error returned to the
 // user: ENOENT and EEXIST become ErrKeyNotExist and ErrKeyExist (which
 // still match their errno), everything else keeps the *sys.Error.
+//
+// Where the errno alone misleads, a hint follows it: E2BIG from an update
+// means a full hash map or an array index out of range, EPERM from an
+// update or delete a frozen or read-only map.
 func (m *Map) opError(op string, err error) error {
 	var se *sys.Error
 	if errors.As(err, &se) && (se.Errno == unix.ENOENT || se.Errno == unix.EEXIST) {
 		return fmt.Errorf("map %q: %s: %w", m.spec.Name, op, MapError(se.Errno))
 	}
+	if hint := m.hint(op, err); hint != "" {
+		return fmt.Errorf("map %q: %s: %w: %s", m.spec.Name, op, err, hint)
+	}
 	return fmt.Errorf("map %q: %s: %w", m.spec.Name, op, err)
+}
+
+// hint explains the errnos of map commands that say little on their own
+// (kernel/bpf/hashtab.c, arraymap.c and syscall.c, Linux 6.x).
+func (m *Map) hint(op string, err error) string {
+	writes := op == "update" || op == "delete" || op == "update batch" || op == "delete batch"
+	switch {
+	case errors.Is(err, unix.E2BIG) && writes:
+		switch m.spec.Type {
+		case Array, PerCPUArray, ProgArray, PerfEventArray, CgroupArray, ArrayOfMaps, DevMap, CPUMap, XSKMap, SockMap, ReuseportSockArray:
+			return fmt.Sprintf("an index is out of range: the %s has %d entries, indices 0 to %d", m.spec.Type, m.spec.MaxEntries, int64(m.spec.MaxEntries)-1)
+		case Queue, Stack:
+			return fmt.Sprintf("the %s is full (MaxEntries %d); UpdateExist drops the oldest element to make room", m.spec.Type, m.spec.MaxEntries)
+		default:
+			return fmt.Sprintf("the map is full: it holds at most %d elements (MaxEntries)", m.spec.MaxEntries)
+		}
+	case errors.Is(err, unix.EPERM) && writes:
+		if m.frozen.Load() {
+			return "the map was frozen (Map.Freeze): user space may only read it"
+		}
+		if m.spec.Flags&MapRdonly != 0 {
+			return "the map was created read-only for user space (MapRdonly)"
+		}
+		return "the map is read-only for user space: frozen (BPF_MAP_FREEZE, possibly by another holder) or opened read-only; " + permHint()
+	case errors.Is(err, unix.EPERM) && (op == "lookup" || op == "next key" || op == "lookup batch") && m.spec.Flags&MapWronly != 0:
+		return "the map was created write-only for user space (MapWronly)"
+	}
+	return ""
+}
+
+// nilMap is the error of a method called on a nil *Map.
+func nilMap(op string) error {
+	return fmt.Errorf("map: %s on a nil *prog.Map (Program.Map returns nil for a name the program's spec does not list): %w", op, os.ErrInvalid)
 }
 
 func (m *Map) closedError(op string) error {
@@ -225,6 +310,9 @@ func (m *Map) lookup(del bool, key, valueOut any) error {
 	if del {
 		op = "lookup and delete"
 	}
+	if m == nil {
+		return nilMap(op)
+	}
 	var ks [16]byte
 	k, err := m.key(key, "key", ks[:])
 	if err != nil {
@@ -254,6 +342,9 @@ func (m *Map) lookup(del bool, key, valueOut any) error {
 // with ErrKeyExist if the key exists) or UpdateExist (fails with
 // ErrKeyNotExist if it does not), optionally with UpdateLock.
 func (m *Map) Update(key, value any, flags UpdateFlags) error {
+	if m == nil {
+		return nilMap("update")
+	}
 	var ks [16]byte
 	k, err := m.key(key, "key", ks[:])
 	if err != nil {
@@ -279,6 +370,9 @@ func (m *Map) Update(key, value any, flags UpdateFlags) error {
 // Delete removes key. A missing key gives an error matching
 // ErrKeyNotExist; array elements cannot be deleted (EINVAL).
 func (m *Map) Delete(key any) error {
+	if m == nil {
+		return nilMap("delete")
+	}
 	var ks [16]byte
 	k, err := m.key(key, "key", ks[:])
 	if err != nil {
@@ -301,6 +395,9 @@ func (m *Map) Delete(key any) error {
 // ErrKeyNotExist. If key is not in the map, hash maps restart at the first
 // key (kernel behaviour).
 func (m *Map) NextKey(key, nextKeyOut any) error {
+	if m == nil {
+		return nilMap("next key")
+	}
 	var k []byte
 	var ks [16]byte
 	if key != nil {
@@ -331,6 +428,9 @@ func (m *Map) Iterate() *Iterator { return NewIterator(m) }
 // Freeze makes the map read-only for user space; programs may still write
 // to it unless it was created with BPF_F_RDONLY_PROG (Linux 5.2+).
 func (m *Map) Freeze() error {
+	if m == nil {
+		return nilMap("freeze")
+	}
 	if m.fd.Int() < 0 {
 		return m.closedError("freeze")
 	}
@@ -340,6 +440,7 @@ func (m *Map) Freeze() error {
 	if err != nil {
 		return fmt.Errorf("map %q: freeze: %w", m.spec.Name, err)
 	}
+	m.frozen.Store(true)
 	return nil
 }
 
@@ -364,23 +465,18 @@ func (c *BatchCursor) Done() bool { return c.done }
 // one hash bucket. A kernel or map type without batch operations gives an
 // error wrapping ErrNotSupported.
 func (m *Map) LookupBatch(cursor *BatchCursor, keysOut, valuesOut any) (int, error) {
+	if m == nil {
+		return 0, nilMap("lookup batch")
+	}
 	if cursor == nil {
 		return 0, fmt.Errorf("map %q: lookup batch: nil cursor: %w", m.spec.Name, unix.EINVAL)
 	}
 	if cursor.done {
 		return 0, nil
 	}
-	keys, nk, err := batchBytes(keysOut, int(m.spec.KeySize), "keys")
+	keys, vals, nk, nv, err := m.batchKeysValues("lookup batch", keysOut, valuesOut)
 	if err != nil {
-		return 0, fmt.Errorf("map %q: lookup batch: %w", m.spec.Name, err)
-	}
-	vsize := int(m.spec.ValueSize)
-	if m.cpus > 0 {
-		vsize = mapvalue.PerCPUSize(vsize, m.cpus)
-	}
-	vals, nv, err := batchBytes(valuesOut, vsize, "values")
-	if err != nil {
-		return 0, fmt.Errorf("map %q: lookup batch: %w", m.spec.Name, err)
+		return 0, err
 	}
 	if nk != nv || nk == 0 {
 		return 0, fmt.Errorf("map %q: lookup batch: room for %d keys and %d values; want the same non-zero count: %w", m.spec.Name, nk, nv, mapvalue.ErrSize)
@@ -422,6 +518,102 @@ func (m *Map) LookupBatch(cursor *BatchCursor, keysOut, valuesOut any) (int, err
 	return n, nil
 }
 
+// UpdateBatch stores n entries in one system call (BPF_MAP_UPDATE_BATCH,
+// Linux 5.6+; arrays 5.9+): keys and values are []byte of n keys and n
+// values (per-CPU maps: n × PossibleCPUs × value size rounded up to 8), or
+// slices of n plain elements of the key and value size. flags is
+// UpdateAny or UpdateLock: the kernel's batch update creates or replaces
+// (generic_map_update_batch takes no BPF_NOEXIST or BPF_EXIST). It
+// returns how many entries were stored: on an error, the entries before
+// the failing one are in the map. A kernel or map type without batch
+// operations gives an error wrapping ErrNotSupported.
+func (m *Map) UpdateBatch(keys, values any, flags UpdateFlags) (int, error) {
+	if m == nil {
+		return 0, nilMap("update batch")
+	}
+	k, v, nk, nv, err := m.batchKeysValues("update batch", keys, values)
+	if err != nil {
+		return 0, err
+	}
+	if nk != nv {
+		return 0, fmt.Errorf("map %q: update batch: %d keys and %d values; want the same count: %w", m.spec.Name, nk, nv, mapvalue.ErrSize)
+	}
+	if flags&^UpdateLock != 0 {
+		return 0, fmt.Errorf("map %q: update batch: flags %#x: batch updates take UpdateAny or UpdateLock only: %w", m.spec.Name, uint64(flags), unix.EINVAL)
+	}
+	return m.batchWrite("update batch", k, v, nk, uint64(flags))
+}
+
+// DeleteBatch removes n keys in one system call (BPF_MAP_DELETE_BATCH,
+// Linux 5.6+); keys is a []byte of n keys or a slice of n plain elements
+// of the key size. It returns how many keys were deleted: a missing key
+// stops the batch with an error matching ErrKeyNotExist, after the keys
+// before it were deleted. Arrays have no batch delete (an error wrapping
+// ErrNotSupported).
+func (m *Map) DeleteBatch(keys any) (int, error) {
+	if m == nil {
+		return 0, nilMap("delete batch")
+	}
+	k, nk, err := batchBytes(keys, int(m.spec.KeySize), "keys")
+	if err != nil {
+		return 0, fmt.Errorf("map %q: delete batch: %w", m.spec.Name, err)
+	}
+	return m.batchWrite("delete batch", k, nil, nk, 0)
+}
+
+// batchWrite runs BPF_MAP_UPDATE_BATCH (values != nil) or
+// BPF_MAP_DELETE_BATCH on n elements.
+func (m *Map) batchWrite(op string, keys, values []byte, n int, flags uint64) (int, error) {
+	if n == 0 {
+		return 0, nil
+	}
+	if m.fd.Int() < 0 {
+		return 0, m.closedError(op)
+	}
+	attr := sys.MapBatchAttr{
+		Keys:      sys.NewSlicePointer(keys),
+		Values:    sys.NewSlicePointer(values),
+		Count:     uint32(n),
+		MapFD:     m.fd.Uint(),
+		ElemFlags: flags,
+	}
+	var err error
+	if values != nil {
+		err = sys.MapUpdateBatch(&attr)
+	} else {
+		err = sys.MapDeleteBatch(&attr)
+	}
+	runtime.KeepAlive(m.fd)
+	done := min(int(attr.Count), n)
+	if err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			if perr := haveBatch(); perr != nil {
+				return done, fmt.Errorf("map %q: %s: %w", m.spec.Name, op, perr)
+			}
+		}
+		return done, m.opError(op, err)
+	}
+	return done, nil
+}
+
+// batchKeysValues returns the bytes of a batch's key and value buffers and
+// how many keys and values each holds.
+func (m *Map) batchKeysValues(op string, keys, values any) (k, v []byte, nk, nv int, err error) {
+	k, nk, err = batchBytes(keys, int(m.spec.KeySize), "keys")
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("map %q: %s: %w", m.spec.Name, op, err)
+	}
+	vsize := int(m.spec.ValueSize)
+	if m.cpus > 0 {
+		vsize = mapvalue.PerCPUSize(vsize, m.cpus)
+	}
+	v, nv, err = batchBytes(values, vsize, "values")
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("map %q: %s: %w", m.spec.Name, op, err)
+	}
+	return k, v, nk, nv, nil
+}
+
 // batchBytes returns the bytes of a batch buffer holding elements of size
 // bytes each and how many fit.
 func batchBytes(v any, size int, what string) ([]byte, int, error) {
@@ -444,6 +636,9 @@ func batchBytes(v any, size int, what string) ([]byte, int, error) {
 // Pin pins the map at path on a bpffs (see Program.Pin for the rules), so
 // it outlives this process and bpftool can see it.
 func (m *Map) Pin(path string) error {
+	if m == nil {
+		return nilMap("pin")
+	}
 	if err := pin(path, m.fd); err != nil {
 		return fmt.Errorf("map %q: %w", m.spec.Name, err)
 	}
@@ -453,6 +648,9 @@ func (m *Map) Pin(path string) error {
 
 // Unpin removes the pin made by Pin or used by LoadPinnedMap.
 func (m *Map) Unpin() error {
+	if m == nil {
+		return nilMap("unpin")
+	}
 	if m.pinned == "" {
 		return fmt.Errorf("map %q: unpin: not pinned", m.spec.Name)
 	}
@@ -465,14 +663,14 @@ func (m *Map) Unpin() error {
 
 // MapInfo describes a map in the kernel, as `bpftool map show` does.
 type MapInfo struct {
-	ID         uint32  // kernel-wide map ID
-	Name       string  // name, at most 15 bytes
-	Type       MapType // map type
-	KeySize    uint32  // key size in bytes
-	ValueSize  uint32  // value size in bytes
-	MaxEntries uint32  // capacity
-	Flags      uint32  // map_flags it was created with
-	BTFID      uint32  // BTF object ID, 0 without BTF
+	ID         uint32   // kernel-wide map ID
+	Name       string   // name, at most 15 bytes
+	Type       MapType  // map type
+	KeySize    uint32   // key size in bytes
+	ValueSize  uint32   // value size in bytes
+	MaxEntries uint32   // capacity
+	Flags      MapFlags // map_flags it was created with
+	BTFID      uint32   // BTF object ID, 0 without BTF
 }
 
 func mapInfoOf(fd *sys.FD) (*MapInfo, error) {
@@ -483,12 +681,15 @@ func mapInfoOf(fd *sys.FD) (*MapInfo, error) {
 	return &MapInfo{
 		ID: in.ID, Name: in.Name.String(), Type: MapType(in.Type),
 		KeySize: in.KeySize, ValueSize: in.ValueSize, MaxEntries: in.MaxEntries,
-		Flags: uint32(in.MapFlags), BTFID: in.BTFID,
+		Flags: MapFlags(in.MapFlags), BTFID: in.BTFID,
 	}, nil
 }
 
 // Info asks the kernel to describe the map (BPF_OBJ_GET_INFO_BY_FD).
 func (m *Map) Info() (*MapInfo, error) {
+	if m == nil {
+		return nil, nilMap("info")
+	}
 	if m.fd.Int() < 0 {
 		return nil, m.closedError("info")
 	}

@@ -299,9 +299,15 @@ func TestListing(t *testing.T) {
 	}
 	found := false
 	for _, b := range bt {
+		// Only the test's own program is compared: other loaders'
+		// programs may come and go between the two walks, and bpftool
+		// names programs with BTF by their full function name.
+		if b.ID != info.ID {
+			continue
+		}
 		pi, ok := ours[b.ID]
 		if !ok {
-			continue // loaded after our walk
+			t.Fatalf("program %d is in bpftool's listing but not in ours", b.ID)
 		}
 		if pi.Name != b.Name || pi.Tag != b.Tag || pi.Type.String() != b.Type {
 			t.Errorf("program %d: we list %s/%s/%s, bpftool %s/%s/%s", b.ID, pi.Name, pi.Tag, pi.Type, b.Name, b.Tag, b.Type)
@@ -432,19 +438,6 @@ func TestProbes(t *testing.T) {
 	}
 	if err := haveBatch(); err != nil {
 		t.Errorf("batch probe: %v", err)
-	}
-}
-
-func TestPossibleCPUList(t *testing.T) {
-	for in, want := range map[string]int{"0": 1, "0-1": 2, "0-3,8,10-11": 7, "0,2": 2} {
-		if n, err := parseCPUList(in); err != nil || n != want {
-			t.Errorf("parseCPUList(%q) = %d, %v; want %d", in, n, err, want)
-		}
-	}
-	for _, bad := range []string{"", "a", "3-1", "0-"} {
-		if _, err := parseCPUList(bad); err == nil {
-			t.Errorf("parseCPUList(%q) succeeded", bad)
-		}
 	}
 }
 

@@ -226,7 +226,7 @@ func HaveHelper(t Type, h insn.HelperFunc) error {
 		return err
 	}
 	return cached(probeKey{kind: 'h', a: uint32(t), b: uint32(h)}, func() error {
-		log, err := probeLoad(t, insn.Instructions{insn.Call(int32(h)), insn.Mov.Imm(insn.R0, 0), insn.Exit()})
+		log, err := probeLoad(t, insn.Instructions{h.Call(), insn.Mov.Imm(insn.R0, 0), insn.Exit()})
 		if err == nil {
 			return nil
 		}

@@ -34,20 +34,20 @@ type ProgramOptions struct {
 	// name, instead of creating them. The program does not own them:
 	// Program.Close leaves them open.
 	Maps map[string]*Map
-	// LogLevel, when non-zero, asks for a verifier log (sys.LogLevel*
-	// bits) on the first attempt already, and keeps it for
-	// Program.VerifierLog. By default the first attempt runs without a
+	// LogLevel, when non-zero, asks for a verifier log (LogBranch,
+	// LogInstruction, LogStats) on the first attempt already, and keeps it
+	// for Program.VerifierLog. By default the first attempt runs without a
 	// log and a log is fetched only when the load fails.
-	LogLevel uint32
+	LogLevel LogLevel
 	// LogSize is the first verifier log buffer size in bytes; it grows
 	// on ENOSPC. Default 64 KiB; sizes below 128 bytes are raised to 128,
 	// the minimum kernels before Linux 6.4 accept.
 	LogSize int
-	// Flags are BPF_PROG_LOAD prog_flags (sys.ProgFlag*).
-	Flags uint32
+	// Flags are BPF_PROG_LOAD prog_flags, such as ProgramSleepable.
+	Flags ProgramFlags
 	// ExpectedAttachType is the expected_attach_type the verifier checks
-	// against, for program types that need one.
-	ExpectedAttachType uint32
+	// against, for program types that need one (AttachXDP, ...).
+	ExpectedAttachType AttachType
 }
 
 // Program is a BPF program loaded into the kernel. It holds a file
@@ -119,7 +119,7 @@ func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
 		InsnCnt:            uint32(p.nInsns),
 		Insns:              sys.NewSlicePointer(code),
 		License:            license,
-		ProgFlags:          opts.Flags,
+		ProgFlags:          uint32(opts.Flags),
 		ProgName:           sys.NewObjName(spec.Name),
 		ExpectedAttachType: sys.AttachType(opts.ExpectedAttachType),
 	}
@@ -145,7 +145,10 @@ func (p *Program) mapFor(ms *MapSpec, opts *ProgramOptions) (*Map, error) {
 	if m := p.maps[ms.Name]; m != nil {
 		return m, nil
 	}
-	if m := opts.Maps[ms.Name]; m != nil {
+	if m, ok := opts.Maps[ms.Name]; ok {
+		if m == nil {
+			return nil, fmt.Errorf("map %q given in ProgramOptions.Maps is a nil *Map: %w", ms.Name, os.ErrInvalid)
+		}
 		if m.fd.Int() < 0 {
 			return nil, fmt.Errorf("map %q given in ProgramOptions.Maps: %w", ms.Name, os.ErrClosed)
 		}
@@ -168,7 +171,7 @@ func (p *Program) mapFor(ms *MapSpec, opts *ProgramOptions) (*Map, error) {
 
 // load runs BPF_PROG_LOAD with the log policy described at NewProgram.
 func (p *Program) load(attr *sys.ProgLoadAttr, opts *ProgramOptions) (*sys.FD, string, error) {
-	level := opts.LogLevel
+	level := uint32(opts.LogLevel)
 	size := opts.LogSize
 	if size <= 0 {
 		size = defaultLogSize
@@ -277,6 +280,9 @@ func NewProgramFromID(id uint32) (*Program, error) {
 // program's Map method finds no maps: open them by ID from Info().MapIDs.
 // On error fd is closed.
 func NewProgramFromFD(fd *sys.FD) (*Program, error) {
+	if fd == nil {
+		return nil, fmt.Errorf("program from fd: nil *sys.FD: %w", os.ErrInvalid)
+	}
 	var info sys.ProgInfo
 	if err := sys.ProgGetInfoByFD(fd, &info); err != nil {
 		fd.Close()
@@ -285,25 +291,60 @@ func NewProgramFromFD(fd *sys.FD) (*Program, error) {
 	return &Program{fd: fd, name: info.Name.String(), typ: Type(info.Type), maps: map[string]*Map{}}, nil
 }
 
-// Name returns the program's name.
-func (p *Program) Name() string { return p.name }
+// nilProgram is the error of a method called on a nil *Program.
+func nilProgram(op string) error {
+	return fmt.Errorf("program: %s on a nil *prog.Program: %w", op, os.ErrInvalid)
+}
 
-// Type returns the program's type.
-func (p *Program) Type() Type { return p.typ }
+// Name returns the program's name as the spec gave it ("" for a nil p).
+// Info().Name is the name the kernel stored, truncated to 15 bytes.
+func (p *Program) Name() string {
+	if p == nil {
+		return ""
+	}
+	return p.name
+}
 
-// FD returns the program's file descriptor, or -1 once closed. It stays
-// valid only while p is open and reachable.
-func (p *Program) FD() int { return p.fd.Int() }
+// Type returns the program's type (UnspecifiedProgram for a nil p).
+func (p *Program) Type() Type {
+	if p == nil {
+		return UnspecifiedProgram
+	}
+	return p.typ
+}
 
-// Map returns the map the program refers to as name, or nil.
-func (p *Program) Map(name string) *Map { return p.maps[name] }
+// FD returns the program's file descriptor, or -1 once closed or for a
+// nil p. It stays valid only while p is open and reachable.
+func (p *Program) FD() int {
+	if p == nil {
+		return -1
+	}
+	return p.fd.Int()
+}
+
+// Map returns the map the program refers to as name, or nil (also for a
+// nil p). The methods of a nil *Map return errors saying so.
+func (p *Program) Map(name string) *Map {
+	if p == nil {
+		return nil
+	}
+	return p.maps[name]
+}
 
 // VerifierLog returns the verifier log of a load made with
 // ProgramOptions.LogLevel, or "".
-func (p *Program) VerifierLog() string { return p.log }
+func (p *Program) VerifierLog() string {
+	if p == nil {
+		return ""
+	}
+	return p.log
+}
 
 // String describes the program, e.g. `program "count" (socket_filter, fd 9)`.
 func (p *Program) String() string {
+	if p == nil {
+		return "program <nil>"
+	}
 	return fmt.Sprintf("program %q (%s, %v)", p.name, p.typ, p.fd)
 }
 
@@ -321,8 +362,11 @@ func (p *Program) closeOwned() error {
 // Close releases the program's file descriptor and closes the maps
 // NewProgram created for it (not those passed in ProgramOptions.Maps).
 // Pinned objects stay in the kernel. Closing twice gives an error wrapping
-// os.ErrClosed.
+// os.ErrClosed. Closing a nil *Program does nothing.
 func (p *Program) Close() error {
+	if p == nil {
+		return nil
+	}
 	var errs []error
 	if err := p.fd.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("program %q: %w", p.name, err))
@@ -339,6 +383,9 @@ func (p *Program) Close() error {
 // os.ErrExist. bpftool sees pinned programs (`bpftool prog show pinned
 // PATH`).
 func (p *Program) Pin(path string) error {
+	if p == nil {
+		return nilProgram("pin")
+	}
 	if err := pin(path, p.fd); err != nil {
 		return fmt.Errorf("program %q: %w", p.name, err)
 	}
@@ -348,6 +395,9 @@ func (p *Program) Pin(path string) error {
 
 // Unpin removes the pin made by Pin or used by LoadPinnedProgram.
 func (p *Program) Unpin() error {
+	if p == nil {
+		return nilProgram("unpin")
+	}
 	if p.pinned == "" {
 		return fmt.Errorf("program %q: unpin: not pinned", p.name)
 	}
@@ -408,6 +458,9 @@ func progInfoOf(fd *sys.FD) (*ProgramInfo, error) {
 
 // Info asks the kernel to describe the program (BPF_OBJ_GET_INFO_BY_FD).
 func (p *Program) Info() (*ProgramInfo, error) {
+	if p == nil {
+		return nil, nilProgram("info")
+	}
 	if p.fd.Int() < 0 {
 		return nil, fmt.Errorf("program %q: info: %w", p.name, os.ErrClosed)
 	}
@@ -418,10 +471,65 @@ func (p *Program) Info() (*ProgramInfo, error) {
 	return info, nil
 }
 
+// RunSocketFilter runs a SocketFilter program once on frame, a whole
+// Ethernet frame, so that it sees what it sees on an AF_PACKET socket and
+// in interp and jit: LD_ABS offset 0 reads frame[0], __sk_buff.len is
+// len(frame) and __sk_buff.protocol is frame's ethertype. pkt_type is what
+// the kernel's eth_type_trans makes of frame's destination address on the
+// test run's device, the loopback device (HOST for 00:00:00:00:00:00,
+// BROADCAST or MULTICAST, else OTHERHOST), not whether a socket saw the
+// frame incoming or outgoing. It returns the program's verdict, the number
+// of bytes to keep (0 drops the packet), as the kernel's u32.
+//
+// BPF_PROG_TEST_RUN starts a socket filter's packet at the network header
+// (RunOptions.Data), so RunSocketFilter passes the frame behind a copy of
+// its own Ethernet header: the kernel consumes the copy, and the network
+// header it starts at is the frame's first byte. Since the kernel checks
+// that an IPv4 or IPv6 packet has a whole IP header there, a frame with
+// such an ethertype must be at least 20 (IPv4) or 40 (IPv6) bytes long;
+// shorter ones give an error wrapping unix.EINVAL.
+func (p *Program) RunSocketFilter(frame []byte) (uint32, error) {
+	if p == nil {
+		return 0, nilProgram("run socket filter")
+	}
+	if p.typ != SocketFilter {
+		return 0, fmt.Errorf("program %q: run socket filter: its type is %s, want %s: %w", p.name, p.typ, SocketFilter, ErrInvalidSpec)
+	}
+	const ethHdr = 14
+	if len(frame) < ethHdr {
+		return 0, fmt.Errorf("program %q: run socket filter: %d-byte frame is shorter than an Ethernet header (14 bytes): %w", p.name, len(frame), unix.EINVAL)
+	}
+	// The kernel refuses an IPv4 or IPv6 packet whose network header is
+	// shorter than an IP header (EINVAL); here the network header is the
+	// frame's first byte.
+	switch ethertype := uint16(frame[12])<<8 | uint16(frame[13]); {
+	case ethertype == 0x0800 && len(frame) < 20, ethertype == 0x86dd && len(frame) < 40:
+		return 0, fmt.Errorf("program %q: run socket filter: %d-byte frame with ethertype %#04x: BPF_PROG_TEST_RUN needs at least %d bytes for it (an IP header's worth): %w",
+			p.name, len(frame), ethertype, map[bool]int{true: 20, false: 40}[ethertype == 0x0800], unix.EINVAL)
+	}
+	data := make([]byte, ethHdr+len(frame))
+	copy(data, frame[:ethHdr])
+	copy(data[ethHdr:], frame)
+	res, err := p.Run(&RunOptions{Data: data})
+	if err != nil {
+		return 0, err
+	}
+	return res.Retval, nil
+}
+
 // RunOptions are the inputs of Program.Run (BPF_PROG_TEST_RUN).
 type RunOptions struct {
 	// Data is the input packet (socket filter, tc, XDP: at least an
 	// Ethernet header, 14 bytes) or other data the program type takes.
+	//
+	// A SocketFilter does not see Data as it is: the kernel
+	// (net/bpf/test_run.c, bpf_prog_test_run_skb) parses the Ethernet
+	// header and starts the packet at the network header, so LD_ABS offset
+	// 0 reads the first byte of the IP header, Data[14], and
+	// __sk_buff.len is len(Data)-14. On an AF_PACKET SOCK_RAW socket
+	// (package socket) and in interp and jit, offset 0 is the first byte
+	// of the Ethernet header. SchedCLS and SchedACT programs see the
+	// whole frame, as they do on a real interface.
 	Data []byte
 	// DataOut receives the data after the run. When nil and Data is not,
 	// a buffer of len(Data)+256 bytes is allocated; programs that grow
@@ -434,8 +542,10 @@ type RunOptions struct {
 	// Repeat runs the program this many times (0 means once); Duration
 	// is then the mean.
 	Repeat uint32
-	// Flags are sys.TestRun* flags; CPU goes with sys.TestRunOnCPU.
-	Flags, CPU uint32
+	// Flags are BPF_PROG_TEST_RUN flags, such as RunOnCPU.
+	Flags RunFlags
+	// CPU is the CPU to run on, with RunOnCPU.
+	CPU uint32
 }
 
 // RunResult is the outcome of Program.Run.
@@ -454,7 +564,15 @@ type RunResult struct {
 // BPF_PROG_TEST_RUN, which Linux supports for socket filter (4.12+), tc,
 // XDP, raw tracepoint, tracing, flow dissector, sk_lookup, syscall and
 // netfilter programs; other types give an error wrapping ErrNotSupported.
+//
+// A socket filter run this way sees the packet from its network header
+// on, not from its Ethernet header as on a socket or in interp and jit;
+// see RunOptions.Data, and RunSocketFilter for a run that sees what a
+// socket sees.
 func (p *Program) Run(opts *RunOptions) (*RunResult, error) {
+	if p == nil {
+		return nil, nilProgram("run")
+	}
 	if opts == nil {
 		opts = &RunOptions{}
 	}
@@ -476,7 +594,7 @@ func (p *Program) Run(opts *RunOptions) (*RunResult, error) {
 		CtxSizeOut:  uint32(len(opts.ContextOut)),
 		CtxIn:       sys.NewSlicePointer(opts.Context),
 		CtxOut:      sys.NewSlicePointer(opts.ContextOut),
-		Flags:       opts.Flags,
+		Flags:       uint32(opts.Flags),
 		CPU:         opts.CPU,
 	}
 	err := sys.ProgTestRun(&attr)

@@ -200,7 +200,7 @@ func TestTracingProgramsInfo(t *testing.T) {
 			spec := &Spec{
 				Name: "tr_" + typ.String(), Type: typ, License: "GPL",
 				Instructions: insn.Instructions{
-					insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+					insn.FnGetCurrentPIDTGID.Call(),
 					insn.Mov.Imm(insn.R0, 0),
 					insn.Exit(),
 				},

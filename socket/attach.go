@@ -5,6 +5,8 @@ package socket
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/net/bpf"
@@ -14,28 +16,6 @@ import (
 	"github.com/purebpf/purebpf/socket/classic"
 	"github.com/purebpf/purebpf/sys"
 )
-
-// Sentinel errors.
-var (
-	// ErrNotSocketFilter is wrapped when a program of another type than
-	// prog.SocketFilter is attached.
-	ErrNotSocketFilter = errors.New("program is not a socket filter")
-	// ErrNoSocket is wrapped when the value given as a socket has no file
-	// descriptor to reach.
-	ErrNoSocket = errors.New("not a socket")
-	// ErrLocked is wrapped when the socket's filter was locked with
-	// LockFilter and so cannot be replaced or removed (the kernel's EPERM).
-	ErrLocked = errors.New("socket filter is locked")
-	// ErrNoFilter is wrapped by Detach when no filter is attached (the
-	// kernel's ENOENT).
-	ErrNoFilter = errors.New("no socket filter attached")
-)
-
-// Program is a loaded eBPF program, such as a *prog.Program. Package socket
-// needs only its file descriptor.
-type Program interface {
-	FD() int
-}
 
 // rawConn returns the syscall.RawConn of sock: a syscall.RawConn itself or
 // anything with a SyscallConn method.
@@ -58,6 +38,9 @@ func rawConn(sock any) (syscall.RawConn, error) {
 // control runs f on the descriptor of sock.
 func control(sock any, f func(fd int) error) error {
 	if c, ok := sock.(*Conn); ok {
+		if c == nil {
+			return fmt.Errorf("%w: nil *socket.Conn: %w", ErrNoSocket, os.ErrInvalid)
+		}
 		return c.control(f)
 	}
 	rc, err := rawConn(sock)
@@ -78,16 +61,14 @@ func control(sock any, f func(fd int) error) error {
 // prog.SocketFilter gives an error wrapping ErrNotSocketFilter that names
 // the type.
 func Attach(sock any, p Program) error {
-	if p == nil {
-		return errors.New("socket: attach program: nil program")
+	progFD, err := sys.ObjectFD(p, "program")
+	if err != nil {
+		return fmt.Errorf("socket: attach program: %w", err)
 	}
-	progFD := p.FD()
-	if progFD < 0 {
-		return fmt.Errorf("socket: attach program: program fd %d is not open", progFD)
-	}
-	err := control(sock, func(fd int) error {
+	err = control(sock, func(fd int) error {
 		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, progFD)
 	})
+	runtime.KeepAlive(p) // progFD is borrowed from p
 	if err == nil {
 		return nil
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,85 +16,6 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
-
-// ErrNoInterface is wrapped by Open when the interface does not exist.
-var ErrNoInterface = errors.New("no such network interface")
-
-// PacketType is the kernel's classification of a captured packet
-// (sll_pkttype, the PACKET_* constants of linux/if_packet.h).
-type PacketType uint8
-
-// Packet types.
-const (
-	Host      PacketType = unix.PACKET_HOST      // addressed to this host
-	Broadcast PacketType = unix.PACKET_BROADCAST // link-layer broadcast
-	Multicast PacketType = unix.PACKET_MULTICAST // link-layer multicast
-	OtherHost PacketType = unix.PACKET_OTHERHOST // to another host, seen in promiscuous mode
-	Outgoing  PacketType = unix.PACKET_OUTGOING  // sent by this host
-	Loopback  PacketType = unix.PACKET_LOOPBACK  // looped-back multicast
-	User      PacketType = unix.PACKET_USER      // to user space
-	Kernel    PacketType = unix.PACKET_KERNEL    // to the kernel
-)
-
-var packetTypeNames = [...]string{"host", "broadcast", "multicast", "otherhost", "outgoing", "loopback", "user", "kernel"}
-
-// String returns the type's name, such as "outgoing".
-func (t PacketType) String() string {
-	if int(t) < len(packetTypeNames) {
-		return packetTypeNames[t]
-	}
-	return "pkttype#" + strconv.Itoa(int(t))
-}
-
-// Direction selects which packets Read returns.
-type Direction uint8
-
-// Directions.
-const (
-	// DirectionBoth returns every packet: on loopback, each one twice.
-	DirectionBoth Direction = iota
-	// DirectionIn drops packets this host sends (PacketType Outgoing).
-	DirectionIn
-	// DirectionOut returns only packets this host sends.
-	DirectionOut
-)
-
-// Options configures Open. A nil *Options means the defaults.
-type Options struct {
-	// Protocol is the Ethernet protocol to capture, such as 0x0800 for
-	// IPv4, in host byte order. 0 means every protocol (ETH_P_ALL).
-	Protocol uint16
-	// Promiscuous puts the interface in promiscuous mode for as long as
-	// the socket is open (PACKET_ADD_MEMBERSHIP with PACKET_MR_PROMISC).
-	Promiscuous bool
-	// Direction keeps only incoming or only outgoing packets.
-	Direction Direction
-	// Program, if set, is an eBPF socket filter attached before the
-	// socket is bound to the interface, so no packet escapes it.
-	Program Program
-	// Classic, if set (and Program is not), is a classic filter attached
-	// before the socket is bound.
-	Classic []bpf.RawInstruction
-}
-
-// Info is the metadata of a captured packet.
-type Info struct {
-	// N is the number of bytes copied into the buffer given to Read.
-	N int
-	// Len is the packet's length on the wire as the socket saw it; it is
-	// larger than N when the buffer was too small or a filter kept only
-	// part of the packet.
-	Len int
-	// Ifindex is the index of the interface the packet was seen on.
-	Ifindex int
-	// Type says whether the packet was sent, received, broadcast, ...
-	Type PacketType
-	// Protocol is the Ethernet protocol (sll_protocol) in host byte order,
-	// such as 0x0800 for IPv4.
-	Protocol uint16
-	// Hatype is the ARPHRD_* link-layer type, such as 772 for loopback.
-	Hatype uint16
-}
 
 // Conn is a raw AF_PACKET socket bound to one interface. Reads are
 // serialised; all methods are safe for concurrent use.
@@ -139,6 +59,9 @@ func Open(ifname string, opts *Options) (*Conn, error) {
 	// interface, so no frame of another interface gets queued meanwhile.
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("socket: open %q: socket(AF_PACKET, SOCK_RAW): %w: capturing needs CAP_NET_RAW (and CAP_BPF or CAP_SYS_ADMIN to attach an eBPF filter); run as root or grant the capabilities", ifname, err)
+		}
 		return nil, fmt.Errorf("socket: open %q: socket(AF_PACKET, SOCK_RAW): %w", ifname, err)
 	}
 	ok := false
@@ -194,13 +117,33 @@ func (fd rawFD) Write(func(fd uintptr) bool) error {
 }
 
 // Name returns the interface name given to Open.
-func (c *Conn) Name() string { return c.name }
+func (c *Conn) Name() string {
+	if c == nil {
+		return ""
+	}
+	return c.name
+}
 
 // Ifindex returns the index of the interface the socket is bound to.
-func (c *Conn) Ifindex() int { return c.ifindex }
+func (c *Conn) Ifindex() int {
+	if c == nil {
+		return 0
+	}
+	return c.ifindex
+}
+
+// errNilConn is the error of a method called on a nil *Conn.
+func errNilConn(op string) error {
+	return fmt.Errorf("socket: %s: nil *socket.Conn: %w", op, os.ErrInvalid)
+}
 
 // SyscallConn gives access to the socket's descriptor (syscall.Conn).
-func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	if c == nil {
+		return nil, errNilConn("syscall conn")
+	}
+	return c.rc, nil
+}
 
 func (c *Conn) control(f func(fd int) error) error {
 	var ferr error
@@ -224,6 +167,9 @@ func (c *Conn) closedErr(err error) error {
 // wrapping os.ErrDeadlineExceeded when the read deadline passes and
 // os.ErrClosed when the socket is closed, also while Read is waiting.
 func (c *Conn) Read(buf []byte) (Info, error) {
+	if c == nil {
+		return Info{}, errNilConn("read")
+	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	c.rbuf, c.rerr = buf, nil
@@ -278,6 +224,9 @@ func (c *Conn) recv(fd uintptr) bool {
 // SetReadDeadline sets the time after which a waiting or future Read
 // fails with os.ErrDeadlineExceeded; the zero time means no deadline.
 func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c == nil {
+		return errNilConn("set read deadline")
+	}
 	if err := c.f.SetReadDeadline(t); err != nil {
 		return fmt.Errorf("socket: set read deadline: %w", err)
 	}
@@ -306,6 +255,9 @@ func (c *Conn) LockFilter() error { return LockFilter(c) }
 // lack of buffer space) since the previous call (PACKET_STATISTICS, which
 // resets the counters).
 func (c *Conn) Stats() (received, dropped uint32, err error) {
+	if c == nil {
+		return 0, 0, errNilConn("statistics")
+	}
 	err = c.control(func(fd int) error {
 		s, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 		if err != nil {
@@ -321,8 +273,12 @@ func (c *Conn) Stats() (received, dropped uint32, err error) {
 }
 
 // Close closes the socket, which detaches its filter and ends promiscuous
-// mode. A Read waiting in another goroutine returns os.ErrClosed.
+// mode. A Read waiting in another goroutine returns os.ErrClosed. Closing
+// a nil *Conn does nothing.
 func (c *Conn) Close() error {
+	if c == nil {
+		return nil
+	}
 	c.closed.Store(true)
 	if err := c.f.Close(); err != nil {
 		return fmt.Errorf("socket: close %s: %w", c.name, err)

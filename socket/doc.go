@@ -26,12 +26,23 @@
 //
 // Attach, AttachClassic, Detach and LockFilter work on a *Conn or on any
 // socket given as a syscall.Conn (*net.UDPConn, *net.TCPConn, *net.IPConn,
-// *os.File, ...) or a syscall.RawConn. An eBPF program is anything with an
-// FD method, such as a *prog.Program of type prog.SocketFilter; a program
-// of another type is refused with an error naming its type. A classic
+// *os.File, ...) or a syscall.RawConn. An eBPF program is a Program
+// (sys.FDer, the interface perf also takes): anything with an FD method,
+// such as a *prog.Program of type prog.SocketFilter; a program of another
+// type is refused with an error naming its type, a nil one with an error
+// wrapping os.ErrInvalid and a closed one with os.ErrClosed.
+//
+// The filter sees each frame from its link-layer (Ethernet) header on, as
+// interp and jit do. prog.Program.Run does not (BPF_PROG_TEST_RUN starts
+// a socket filter's packet at the network header); use
+// prog.Program.RunSocketFilter to test a filter in the kernel on the
+// frames a socket sees. A classic
 // program is checked first (package socket/classic) so that errors name the
 // offending instruction. A socket filter returns how many bytes of each
 // packet to keep; 0 drops it.
+//
+// The package builds on every GOOS; off Linux Open and the attach
+// functions return errors wrapping sys.ErrNotSupported.
 //
 // Package socket may import sys, prog, socket/classic, the standard
 // library, golang.org/x/sys/unix and golang.org/x/net/bpf.

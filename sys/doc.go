@@ -27,6 +27,17 @@
 // the project-wide "feature not supported by this kernel" sentinel; other
 // purebpf packages re-export or wrap it.
 //
+// # Status
+//
+// sys is a public package, and the only way purebpf offers to reach a
+// kernel feature that the packages above it do not wrap yet: fill an
+// attribute struct and call the command. Its API follows the kernel's
+// uapi, so it changes when the kernel's does, and it checks nothing the
+// kernel does not. Code that only loads, attaches and reads should use
+// prog, link, socket and perf. Those packages take and return [*FD] where
+// a raw descriptor crosses the boundary (prog.NewMapFromFD,
+// prog.NewProgramFromFD), and take programs and maps as an [FDer].
+//
 // Dependencies: this package may import only the Go standard library and
 // golang.org/x/sys/unix. It must never use cgo. Higher-level concepts
 // (instructions, ELF, BTF, maps and programs as objects) live in other

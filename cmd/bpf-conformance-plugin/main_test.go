@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purebpf/purebpf/internal/conformance"
 	"github.com/purebpf/purebpf/internal/testenv"
 )
 
@@ -56,12 +57,13 @@ func TestProtocol(t *testing.T) {
 // TestSuite builds the plugin and runs the conformance suite's own runner
 // on it.
 func TestSuite(t *testing.T) {
-	runner, err := filepath.Abs("../../../shared/conformance/run")
-	if err != nil {
-		t.Fatal(err)
+	dir := conformance.Dir()
+	if dir == "" {
+		testenv.SkipOrFail(t, "the conformance suite (../shared/conformance) is not beside the repository")
 	}
+	runner := filepath.Join(filepath.Dir(dir), "run")
 	if _, err := os.Stat(runner); err != nil {
-		t.Skip("../shared/conformance is not present")
+		testenv.SkipOrFail(t, "the conformance suite has no runner: %v", err)
 	}
 	if _, err := exec.LookPath("python3"); err != nil {
 		testenv.SkipOrFail(t, "python3 is needed to run the conformance suite")

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command kprobe is an opensnoop written with purebpf, plus a small
 // uprobe-based call counter.
 //

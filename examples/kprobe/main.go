@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -153,7 +155,7 @@ func attachOpen(cfg config, events *prog.MapSpec, eventsMap *prog.Map, diag io.W
 			}
 			// The link holds its own reference to the program.
 			defer p.Close()
-			link, err := perf.Kprobe(p, perf.KprobeOptions{Symbol: "sys_openat"})
+			link, err := perf.Kprobe("sys_openat", p, nil)
 			if err == nil {
 				return link, nil
 			}
@@ -168,7 +170,7 @@ func attachOpen(cfg config, events *prog.MapSpec, eventsMap *prog.Map, diag io.W
 		return nil, err
 	}
 	defer p.Close()
-	return perf.Tracepoint(p, perf.TracepointOptions{Group: "syscalls", Name: "sys_enter_openat"})
+	return perf.Tracepoint("syscalls", "sys_enter_openat", p, nil)
 }
 
 type event struct {
@@ -258,7 +260,7 @@ func runCount(ctx context.Context, cfg config, out, diag io.Writer) error {
 		return err
 	}
 	defer p.Close()
-	link, err := perf.Uprobe(p, perf.UprobeOptions{Path: lib, Symbol: cfg.Func})
+	link, err := perf.Uprobe(lib, cfg.Func, p, nil)
 	if err != nil {
 		return err
 	}

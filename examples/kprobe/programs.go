@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -53,7 +55,7 @@ const scratch = ev - 8
 func openSpec(kprobe, ringbuf bool, events *prog.MapSpec) *prog.Spec {
 	is := insn.Instructions{
 		insn.Mov.Reg(insn.R6, insn.R1), // r6 = ctx
-		insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+		insn.FnGetCurrentPIDTGID.Call(),
 		insn.RSh.Imm(insn.R0, 32),
 		insn.StoreMem(insn.RFP, ev+offPID, insn.R0, insn.W),
 	}
@@ -71,7 +73,7 @@ func openSpec(kprobe, ringbuf bool, events *prog.MapSpec) *prog.Spec {
 				insn.Mov.Imm(insn.R2, 8),
 				insn.Mov.Reg(insn.R3, insn.R7),
 				insn.Add.Imm(insn.R3, f.regOff),
-				insn.Call(int32(insn.FnProbeReadKernel)),
+				insn.FnProbeReadKernel.Call(),
 			)
 			if f.dst != scratch {
 				// bpf_probe_read_kernel zeroes the slot on failure.
@@ -93,12 +95,12 @@ func openSpec(kprobe, ringbuf bool, events *prog.MapSpec) *prog.Spec {
 		insn.Mov.Reg(insn.R1, insn.RFP),
 		insn.Add.Imm(insn.R1, ev+offFilename),
 		insn.Mov.Imm(insn.R2, filenameLen),
-		insn.Call(int32(insn.FnProbeReadUserStr)),
+		insn.FnProbeReadUserStr.Call(),
 		// bpf_get_current_comm(&e.comm, 16)
 		insn.Mov.Reg(insn.R1, insn.RFP),
 		insn.Add.Imm(insn.R1, ev+offComm),
 		insn.Mov.Imm(insn.R2, commLen),
-		insn.Call(int32(insn.FnGetCurrentComm)),
+		insn.FnGetCurrentComm.Call(),
 	)
 	if ringbuf {
 		is = append(is,
@@ -107,17 +109,17 @@ func openSpec(kprobe, ringbuf bool, events *prog.MapSpec) *prog.Spec {
 			insn.Add.Imm(insn.R2, ev),
 			insn.Mov.Imm(insn.R3, eventSize),
 			insn.Mov.Imm(insn.R4, 0),
-			insn.Call(int32(insn.FnRingbufOutput)),
+			insn.FnRingbufOutput.Call(),
 		)
 	} else {
 		is = append(is,
 			insn.Mov.Reg(insn.R1, insn.R6),
 			insn.LoadMapPtr(insn.R2, eventsMapName),
-			insn.LoadImm64(insn.R3, 0xffffffff), // BPF_F_CURRENT_CPU
+			insn.LoadImm64(insn.R3, insn.CurrentCPU),
 			insn.Mov.Reg(insn.R4, insn.RFP),
 			insn.Add.Imm(insn.R4, ev),
 			insn.Mov.Imm(insn.R5, eventSize),
-			insn.Call(int32(insn.FnPerfEventOutput)),
+			insn.FnPerfEventOutput.Call(),
 		)
 	}
 	is = append(is, insn.Mov.Imm(insn.R0, 0), insn.Exit())
@@ -134,14 +136,14 @@ const countsMapName = "counts"
 // countSpec builds the call counter: counts[tgid] += 1.
 func countSpec(counts *prog.MapSpec) *prog.Spec {
 	is := insn.Instructions{
-		insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+		insn.FnGetCurrentPIDTGID.Call(),
 		insn.RSh.Imm(insn.R0, 32),
 		insn.StoreMem(insn.RFP, -4, insn.R0, insn.W), // key
 		insn.StoreImm(insn.RFP, -16, 1, insn.DW),     // initial value
 		insn.LoadMapPtr(insn.R1, countsMapName),
 		insn.Mov.Reg(insn.R2, insn.RFP),
 		insn.Add.Imm(insn.R2, -4),
-		insn.Call(int32(insn.FnMapLookupElem)),
+		insn.FnMapLookupElem.Call(),
 		insn.JEq.Imm(insn.R0, 0, "insert"),
 		insn.Mov.Imm(insn.R1, 1),
 		insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),
@@ -154,7 +156,7 @@ func countSpec(counts *prog.MapSpec) *prog.Spec {
 		insn.Mov.Reg(insn.R3, insn.RFP),
 		insn.Add.Imm(insn.R3, -16),
 		insn.Mov.Imm(insn.R4, int32(prog.UpdateNoExist)),
-		insn.Call(int32(insn.FnMapUpdateElem)),
+		insn.FnMapUpdateElem.Call(),
 		insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
 		insn.Exit(),
 	}

@@ -83,7 +83,7 @@ func count(tag string) insn.Instructions {
 		insn.LoadMapPtr(insn.R1, countsMap),
 		insn.Mov.Reg(insn.R2, insn.R10),
 		insn.Add.Imm(insn.R2, -4),
-		insn.Call(int32(insn.FnMapLookupElem)),
+		insn.FnMapLookupElem.Call(),
 		insn.JEq.Imm(insn.R0, 0, skip),
 		insn.Mov.Imm(insn.R1, 1),
 		insn.Atomic(insn.AtomicAdd, insn.DW, insn.R0, 0, insn.R1),

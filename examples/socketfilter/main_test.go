@@ -19,15 +19,28 @@ import (
 
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/prog"
+	"github.com/purebpf/purebpf/prog/progtest"
 )
 
 // TestFilterVerdictsAndCounters runs the filter in interp over frames
 // whose expected verdicts and counts follow from how they were built.
+// interp does not verify programs as the kernel does, so the test also
+// asks the kernel's verifier (progtest.Verify) and, when privileged, runs
+// every frame in the kernel too (prog.Program.RunSocketFilter, which sees
+// the Ethernet header as a socket and interp do).
 func TestFilterVerdictsAndCounters(t *testing.T) {
 	const port = 5353
 	vm, err := interp.New(filterSpec(port), nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var kernel *prog.Program
+	if progtest.Verify(t, filterSpec(port)) {
+		if kernel, err = prog.NewProgram(filterSpec(port), nil); err != nil {
+			t.Fatal(err)
+		}
+		defer kernel.Close()
 	}
 	frag := udpFrame(1, port, "x")
 	frag[14+6] = 0x20 // more fragments, offset 0: the first fragment passes
@@ -70,6 +83,15 @@ func TestFilterVerdictsAndCounters(t *testing.T) {
 		}
 		if c.pass && uint32(v) != 0xffffffff {
 			t.Errorf("%s: verdict %#x, want the whole packet (0xffffffff)", c.name, v)
+		}
+		if kernel != nil && len(c.frame) >= 14 {
+			kv, err := kernel.RunSocketFilter(c.frame)
+			if err != nil {
+				t.Fatalf("%s: kernel: %v", c.name, err)
+			}
+			if kv != uint32(v) {
+				t.Errorf("%s: kernel verdict %#x, interp %#x", c.name, kv, v)
+			}
 		}
 		if c.proto >= 0 {
 			want[uint32(c.proto)]++

@@ -1,8 +1,8 @@
 // Package conformance reads the eBPF ISA conformance suite that the project
 // keeps beside its repository, in ../shared/conformance: test programs as raw
 // little-endian instruction slots, the memory they get and the r0 they must
-// return. Tests of insn, interp, jit and prog use it; it imports only the
-// standard library.
+// return. Tests of insn, interp, jit and prog use it, through Require; it
+// imports the standard library and internal/testenv.
 package conformance
 
 import (
@@ -15,6 +15,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // Test is one conformance test.
@@ -48,6 +51,23 @@ func Dir() string {
 		}
 		dir = parent
 	}
+}
+
+// Require returns every test of the suite, sorted by name. When the suite
+// is not beside the repository it skips t with testenv.SkipOrFail, so that
+// under CI=true a missing suite fails instead of passing silently; a
+// suite that does not parse fails t.
+func Require(t testing.TB) []Test {
+	t.Helper()
+	dir := Dir()
+	if dir == "" {
+		testenv.SkipOrFail(t, "the conformance suite (../shared/conformance/tests) is not beside the repository")
+	}
+	tests, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tests
 }
 
 // Load reads every test in dir, sorted by name.

@@ -23,10 +23,11 @@ import (
 )
 
 // ErrSize is wrapped by errors about a key or value of the wrong size.
+// Users match it as prog.ErrValueSize, the same value.
 var ErrSize = errors.New("wrong size")
 
 // ErrType is wrapped by errors about a Go type that cannot be a key or
-// value.
+// value. Users match it as prog.ErrValueType, the same value.
 var ErrType = errors.New("unsupported type")
 
 var plainCache sync.Map // reflect.Type -> bool

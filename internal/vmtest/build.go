@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/purebpf/purebpf/internal/conformance"
 	"github.com/purebpf/purebpf/internal/vmtest/cpio"
 	"github.com/purebpf/purebpf/internal/vmtest/plan"
 )
@@ -143,6 +144,20 @@ func buildAll(modRoot, work string, pkgs []goPkg, testArgs []string, logf func(s
 			Dir:     "/" + guestDir,
 			Args:    append([]string{"-test.v"}, testArgs...),
 		})
+	}
+	// The conformance suite beside the repository, for the tests that
+	// read it (internal/conformance): from their directory below /tests
+	// they find it at /shared/conformance/tests.
+	if dir := conformance.Dir(); dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return p, nil, fmt.Errorf("conformance suite: %w", err)
+		}
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				files = append(files, staged{filepath.Join(dir, e.Name()), path.Join("shared/conformance/tests", e.Name()), 0o644})
+			}
+		}
 	}
 	return p, files, nil
 }

@@ -18,9 +18,11 @@
 //  2. Build: every listed package with tests is compiled with
 //     "go test -c" (CGO_ENABLED=0, static); the init program
 //     (internal/vmtest/init) is built likewise.
-//  3. Pack: binaries, each package's testdata directory, /dev/console
-//     and the plan (internal/vmtest/plan) go into a gzipped newc cpio
-//     initramfs (internal/vmtest/cpio). No kernel modules are needed.
+//  3. Pack: binaries, each package's testdata directory, the conformance
+//     suite when it is beside the repository (as /shared/conformance/tests,
+//     where internal/conformance finds it), /dev/console and the plan
+//     (internal/vmtest/plan) go into a gzipped newc cpio initramfs
+//     (internal/vmtest/cpio). No kernel modules are needed.
 //  4. Boot: qemu-system-x86_64 -kernel ... -initrd ... -nographic
 //     -no-reboot, with -enable-kvm -cpu host when /dev/kvm can be opened.
 //     The serial console is streamed to stdout; init runs each binary
@@ -35,5 +37,6 @@
 // qemu-system-x86 package.
 //
 // Dependencies: the Go standard library, golang.org/x/sys/unix and the
-// internal/vmtest/cpio and internal/vmtest/plan packages.
+// internal/vmtest/cpio, internal/vmtest/plan and internal/conformance
+// packages.
 package main

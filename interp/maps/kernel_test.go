@@ -63,7 +63,7 @@ type kmap struct {
 }
 
 func kcreate(spec prog.MapSpec) (*kmap, error) {
-	a := createAttr{MapType: uint32(spec.Type), KeySize: spec.KeySize, ValueSize: spec.ValueSize, MaxEntries: spec.MaxEntries, MapFlags: spec.Flags}
+	a := createAttr{MapType: uint32(spec.Type), KeySize: spec.KeySize, ValueSize: spec.ValueSize, MaxEntries: spec.MaxEntries, MapFlags: uint32(spec.Flags)}
 	fd, err := bpf(cmdMapCreate, unsafe.Pointer(&a), unsafe.Sizeof(a))
 	if err != nil {
 		return nil, err

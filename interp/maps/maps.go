@@ -145,7 +145,7 @@ func invalid(format string, args ...any) error {
 
 // checkAccessFlags is bpf_map_flags_access_ok: a map cannot be both read-
 // and write-only, from user space or from programs.
-func checkAccessFlags(flags uint32) error {
+func checkAccessFlags(flags prog.MapFlags) error {
 	if flags&(flagRdOnly|flagWrOnly) == flagRdOnly|flagWrOnly {
 		return invalid("flags %#x: BPF_F_RDONLY and BPF_F_WRONLY together", flags)
 	}

@@ -459,9 +459,9 @@ func (t *translator) ancillary(pc int, ad int32) error {
 	case adVlanTPID:
 		field(skbVlanProto, true)
 	case adCPU:
-		t.emit(pc, insn.Call(int32(insn.FnGetSMPProcessorID)), insn.Mov.Reg32(regA, regA))
+		t.emit(pc, insn.FnGetSMPProcessorID.Call(), insn.Mov.Reg32(regA, regA))
 	case adRandom:
-		t.emit(pc, insn.Call(int32(insn.FnGetPrandomU32)), insn.Mov.Reg32(regA, regA))
+		t.emit(pc, insn.FnGetPrandomU32.Call(), insn.Mov.Reg32(regA, regA))
 	case adALUXorX:
 		t.emit(pc, insn.Xor.Reg32(regA, regX))
 	case adNlattr, adNlattrNest, adHatype, adPayOffset:

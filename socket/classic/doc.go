@@ -74,6 +74,6 @@
 // SKF_AD_IFINDEX ends the program returning A, while __sk_buff.ifindex
 // reads 0; socket filters on received and sent packets always have one.
 //
-// Package classic imports insn, prog (for the Spec it builds) and
-// golang.org/x/net/bpf.
+// Package classic imports insn, prog (for the Spec it builds),
+// golang.org/x/net/bpf and the standard library.
 package classic

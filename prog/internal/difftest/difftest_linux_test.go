@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
@@ -76,7 +77,7 @@ func withEpilogue(name string, body insn.Instructions, firstSub int, allRegs boo
 		insn.Mov.Reg(insn.R3, insn.RFP),
 		insn.Add.Imm(insn.R3, regsOff),
 		insn.Mov.Imm(insn.R4, 0),
-		insn.Call(int32(insn.FnMapUpdateElem)),
+		insn.FnMapUpdateElem.Call(),
 		insn.Mov.Imm(insn.R0, 0),
 		insn.Exit(),
 	)
@@ -94,7 +95,8 @@ func withEpilogue(name string, body insn.Instructions, firstSub int, allRegs boo
 	all = append(all, insn.Add.Imm(insn.R0, 0).WithLabel(bodyLabel)) // no-op
 	all = append(all, is...)
 	return &prog.Spec{
-		Name: name, Type: prog.SocketFilter, License: "GPL", Instructions: all,
+		// Conformance test names have '-', which kernel object names may not.
+		Name: strings.ReplaceAll(name, "-", "_"), Type: prog.SocketFilter, License: "GPL", Instructions: all,
 		Maps: []*prog.MapSpec{{Name: "out", Type: prog.Array, KeySize: 4, ValueSize: outSize, MaxEntries: 1}},
 	}
 }
@@ -209,14 +211,7 @@ func eligible(tc conformance.Test, is insn.Instructions) (int, string) {
 
 func TestConformanceKernelVsInterp(t *testing.T) {
 	testenv.RequireRoot(t)
-	dir := conformance.Dir()
-	if dir == "" {
-		t.Skip("skipping: ../shared/conformance/tests is not present")
-	}
-	tests, err := conformance.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := conformance.Require(t)
 	var ran, rejected, skipped, wrongExpect int
 	for _, tc := range tests {
 		is, err := insn.Unmarshal(tc.Program)
