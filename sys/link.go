@@ -4,11 +4,7 @@ package sys
 
 import (
 	"encoding/binary"
-	"fmt"
-	"runtime"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // More attach types (enum bpf_attach_type) used by package link.
@@ -193,20 +189,12 @@ func LinkUpdate(attr *LinkUpdateAttr) error {
 }
 
 // RawTracepointOpen attaches a raw tracepoint or tp_btf program
-// (BPF_RAW_TRACEPOINT_OPEN) and returns the link's descriptor. name is
-// the tracepoint, or "" for a tp_btf program.
-func RawTracepointOpen(name string, prog *FD, cookie uint64) (*FD, error) {
-	attr := RawTracepointOpenAttr{ProgFD: prog.Uint(), Cookie: cookie}
-	if name != "" {
-		p, err := NewStringPointer(name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %w", cmdOp(CmdRawTracepointOpen), err, unix.EINVAL)
-		}
-		attr.Name = p
+// (BPF_RAW_TRACEPOINT_OPEN) and returns the link's descriptor.
+func RawTracepointOpen(attr *RawTracepointOpenAttr) (*FD, error) {
+	if attr == nil {
+		return nil, nilAttr(CmdRawTracepointOpen)
 	}
-	fd, err := bpfFD(CmdRawTracepointOpen, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	runtime.KeepAlive(prog)
-	return fd, err
+	return bpfFD(CmdRawTracepointOpen, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
 }
 
 // ProgAttach attaches a program the pre-link way (BPF_PROG_ATTACH). The
