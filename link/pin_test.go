@@ -63,7 +63,14 @@ func TestPinSurvivesProcess(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=pin-xdp", "PIN="+pin,
 		"IFINDEX="+strconv.Itoa(v.ifB), "PORT="+strconv.Itoa(v.port))
-	cmd.ExtraFiles = []*os.File{os.NewFile(uintptr(v.nsB), "netns")}
+	// The os.File owns a duplicate: its finalizer must not close v.nsB.
+	dup, err := unix.FcntlInt(uintptr(v.nsB), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsFile := os.NewFile(uintptr(dup), "netns")
+	defer nsFile.Close()
+	cmd.ExtraFiles = []*os.File{nsFile}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
