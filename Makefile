@@ -9,7 +9,7 @@ VMTEST_KERNELS ?= 6.1,6.12
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz
+.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz bpf
 
 all: build
 
@@ -39,6 +39,15 @@ vmtest-auto:
 # and tc without tcx on 6.1, are tested this way).
 vmtest:
 	$(GO) run ./internal/vmtest -kernels=$(VMTEST_KERNELS) $(VMTEST_PKGS)
+
+# bpf rebuilds the committed BPF objects from their C sources (clang-19 and
+# libbpf-dev's bpf/*.h).
+CLANG       ?= clang-19
+BPF_CFLAGS  ?= -target bpf -O2 -g -Wall -I/usr/include/$(shell uname -m)-linux-gnu
+BPF_OBJS    := examples/xdp/bpf/xdp_http.o
+bpf: $(BPF_OBJS)
+%.o: %.c
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # demo runs the loopback socket-filter demo; without root it runs the same
 # filter in the interpreter over packets built in memory.
