@@ -46,7 +46,7 @@ CLANG       ?= clang-19
 BPF_CFLAGS  ?= -target bpf -O2 -g -Wall -I/usr/include/$(shell uname -m)-linux-gnu
 BPF_OBJS    := examples/xdp/bpf/xdp_http.o
 bpf: $(BPF_OBJS)
-%.o: %.c
+$(BPF_OBJS): %.o: %.c
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # demo runs the loopback socket-filter demo; without root it runs the same
