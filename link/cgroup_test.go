@@ -22,23 +22,6 @@ import (
 	"github.com/purebpf/purebpf/sys"
 )
 
-// cgroup2Root finds where the cgroup2 hierarchy is mounted:
-// /sys/fs/cgroup on unified systems (and in the vmtest VM),
-// /sys/fs/cgroup/unified on hybrid ones.
-func cgroup2Root() string {
-	b, err := os.ReadFile("/proc/self/mounts")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[2] == "cgroup2" {
-			return f[1]
-		}
-	}
-	return ""
-}
-
 // childConnect runs in a re-executed test binary placed in the test's
 // cgroup: it opens $N TCP connections to $ADDR with raw system calls and
 // writes one byte on each.
@@ -78,7 +61,7 @@ func childConnect() error {
 func newCgroup(t *testing.T) (string, int) {
 	t.Helper()
 	testenv.RequireRoot(t)
-	root := cgroup2Root()
+	root := testenv.Cgroup2Mount()
 	if root == "" {
 		testenv.SkipOrFail(t, "no cgroup2 file system is mounted")
 	}
