@@ -137,15 +137,14 @@ func setLinkUp(ifindex int) error {
 // veth is a veth pair whose ends live in two throwaway namespaces, with
 // 10.199.N.1/24 on A and 10.199.N.2/24 on B.
 type veth struct {
-	nsA, nsB   int
-	ifA, ifB   int
-	ipA, ipB   net.IP
-	nameA      string
-	nameB      string
-	port       int
-	recv       *net.UDPConn // bound in B
-	send       *net.UDPConn // in A, connected to B
-	payloadLen int
+	nsA, nsB int
+	ifA, ifB int
+	ipA, ipB net.IP
+	nameA    string
+	nameB    string
+	port     int
+	recv     *net.UDPConn // bound in B
+	send     *net.UDPConn // in A, connected to B
 }
 
 var vethSeq atomic.Int32
