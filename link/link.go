@@ -337,6 +337,18 @@ func checkProgram(p *prog.Program, hook string, want ...prog.Type) error {
 	return fmt.Errorf("%s needs a %s program, %q is %s: %w", hook, names, p.Name(), p.Type(), ErrProgramType)
 }
 
+// checkInterfaceAttach checks a program for a hook on an interface: it
+// is open, of type want, and ifindex is a possible interface index.
+func checkInterfaceAttach(p *prog.Program, hook string, want prog.Type, ifindex int) error {
+	if err := checkProgram(p, hook, want); err != nil {
+		return err
+	}
+	if ifindex <= 0 {
+		return fmt.Errorf("interface index must be positive, not %d: %w", ifindex, unix.EINVAL)
+	}
+	return nil
+}
+
 // noInterface returns an error wrapping ENODEV if the calling thread's
 // network namespace has no interface ifindex (BPF_LINK_CREATE answers
 // EINVAL for that, like for many other mistakes), else nil.

@@ -86,11 +86,8 @@ func AttachTCFilter(p *prog.Program, ifindex int, opts *TCFilterOptions) (Link, 
 	}
 	what := fmt.Sprintf("tc filter %s on ifindex %d, priority %d handle %#x", o.Direction, ifindex, o.Priority, o.Handle)
 	fail := func(err error) error { return fmt.Errorf("attach %s: %w", what, err) }
-	if err := checkProgram(p, "tc", prog.SchedCLS); err != nil {
+	if err := checkInterfaceAttach(p, "tc", prog.SchedCLS, ifindex); err != nil {
 		return nil, fail(err)
-	}
-	if ifindex <= 0 {
-		return nil, fail(fmt.Errorf("interface index must be positive: %w", unix.EINVAL))
 	}
 	var parent uint32
 	switch o.Direction {

@@ -120,11 +120,8 @@ func AttachTCX(p *prog.Program, ifindex int, opts *TCXOptions) (Link, error) {
 	}
 	what := fmt.Sprintf("tcx %s on ifindex %d", opts.Direction, ifindex)
 	fail := func(err error) error { return fmt.Errorf("attach %s: %w", what, err) }
-	if err := checkProgram(p, "tcx", prog.SchedCLS); err != nil {
+	if err := checkInterfaceAttach(p, "tcx", prog.SchedCLS, ifindex); err != nil {
 		return nil, fail(err)
-	}
-	if ifindex <= 0 {
-		return nil, fail(fmt.Errorf("interface index must be positive: %w", unix.EINVAL))
 	}
 	at, err := opts.Direction.tcxAttachType()
 	if err != nil {

@@ -81,11 +81,8 @@ func AttachXDP(p *prog.Program, ifindex int, opts *XDPOptions) (Link, error) {
 	}
 	what := fmt.Sprintf("%s on ifindex %d", opts.Mode, ifindex)
 	fail := func(err error) error { return fmt.Errorf("attach XDP %s: %w", what, err) }
-	if err := checkProgram(p, "XDP", prog.XDP); err != nil {
+	if err := checkInterfaceAttach(p, "XDP", prog.XDP, ifindex); err != nil {
 		return nil, fail(err)
-	}
-	if ifindex <= 0 {
-		return nil, fail(fmt.Errorf("interface index must be positive: %w", unix.EINVAL))
 	}
 	flags, err := opts.Mode.flags()
 	if err != nil {
