@@ -36,7 +36,7 @@
 // The cls_bpf fallback talks rtnetlink directly: the messages (tcmsg,
 // nested attributes, dumps, extended acks carrying the kernel's error
 // text) are written by hand on golang.org/x/sys/unix's netlink socket
-// calls and constants, in netlink.go, about 300 lines. A netlink library
+// calls and constants, in netlink.go, about 250 lines. A netlink library
 // (vishvananda/netlink, mdlayher/netlink) would bring hundreds of
 // generated types for the five messages this package sends. AttachTCFilter
 // adds the clsact qdisc only when the interface has none, and Close
