@@ -87,7 +87,7 @@ func TestTCX(t *testing.T) {
 		t.Helper()
 		var got []Attached
 		if err := inNetns(v.nsB, func() (err error) {
-			got, err = QueryTCX(v.ifB, Ingress)
+			got, _, err = QueryTCX(v.ifB, Ingress)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -173,6 +173,24 @@ func TestTCX(t *testing.T) {
 			t.Fatalf("programs left after closing every link: %v", order())
 		}
 	}
+
+	// A revision check: the revision read before a change is stale after.
+	var rev uint64
+	if err := inNetns(v.nsB, func() (err error) {
+		_, rev, err = QueryTCX(v.ifB, Ingress)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lr := attachIn(t, v.nsB, func() (Link, error) { return AttachTCX(a, v.ifB, &TCXOptions{ExpectedRevision: rev}) })
+	err = inNetns(v.nsB, func() error {
+		_, err := AttachTCX(b, v.ifB, &TCXOptions{ExpectedRevision: rev})
+		return err
+	})
+	if !errors.Is(err, unix.ESTALE) {
+		t.Fatalf("attach at a stale revision: %v, want ESTALE", err)
+	}
+	lr.Close()
 
 	// Bad input.
 	err = inNetns(v.nsB, func() error {

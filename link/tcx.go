@@ -105,6 +105,10 @@ type TCXOptions struct {
 	Direction Direction
 	// Anchor places the program relative to the ones already attached.
 	Anchor Anchor
+	// ExpectedRevision, when not 0, makes the attach fail with ESTALE
+	// unless the hook's attach list still has this revision (from
+	// QueryTCX): no other program came or went in between.
+	ExpectedRevision uint64
 }
 
 // AttachTCX attaches a sched_cls program to an interface's tcx hook
@@ -132,6 +136,8 @@ func AttachTCX(p *prog.Program, ifindex int, opts *TCXOptions) (Link, error) {
 		TargetFD:   uint32(ifindex),
 		AttachType: at,
 		Flags:      opts.Anchor.flags,
+
+		ExpectedRevision: opts.ExpectedRevision,
 	}
 	if opts.Anchor.relative != nil {
 		rel, err := opts.Anchor.relative()
@@ -152,6 +158,8 @@ func AttachTCX(p *prog.Program, ifindex int, opts *TCXOptions) (Link, error) {
 			err = fmt.Errorf("no such interface in this network namespace: %w", err)
 		case errors.Is(err, unix.ENOENT) && opts.Anchor.relative != nil:
 			err = fmt.Errorf("the anchor (%s) is not attached to this hook: %w", opts.Anchor.desc, err)
+		case errors.Is(err, unix.ESTALE):
+			err = fmt.Errorf("the hook is no longer at revision %d: %w", opts.ExpectedRevision, err)
 		}
 		return nil, fail(err)
 	}
@@ -176,20 +184,22 @@ type Attached struct {
 }
 
 // QueryTCX lists the programs on an interface's tcx hook in the order
-// they run (BPF_PROG_QUERY), in the calling thread's network namespace.
-func QueryTCX(ifindex int, dir Direction) ([]Attached, error) {
+// they run (BPF_PROG_QUERY), in the calling thread's network namespace,
+// and the attach list's revision, which TCXOptions.ExpectedRevision can
+// require.
+func QueryTCX(ifindex int, dir Direction) ([]Attached, uint64, error) {
 	at, err := dir.tcxAttachType()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for {
 		attr := sys.ProgQueryAttr{TargetFD: uint32(ifindex), AttachType: at}
 		if err := sys.ProgQuery(&attr); err != nil {
-			return nil, fmt.Errorf("query tcx %s on ifindex %d: %w", dir, ifindex, err)
+			return nil, 0, fmt.Errorf("query tcx %s on ifindex %d: %w", dir, ifindex, err)
 		}
 		n := attr.Count
 		if n == 0 {
-			return nil, nil
+			return nil, attr.Revision, nil
 		}
 		progs, links := make([]uint32, n), make([]uint32, n)
 		attr = sys.ProgQueryAttr{TargetFD: uint32(ifindex), AttachType: at, Count: n,
@@ -201,13 +211,13 @@ func QueryTCX(ifindex int, dir Direction) ([]Attached, error) {
 			continue // a program was attached in between
 		}
 		if err != nil {
-			return nil, fmt.Errorf("query tcx %s on ifindex %d: %w", dir, ifindex, err)
+			return nil, 0, fmt.Errorf("query tcx %s on ifindex %d: %w", dir, ifindex, err)
 		}
 		out := make([]Attached, attr.Count)
 		for k := range out {
 			out[k] = Attached{ProgramID: progs[k], LinkID: links[k]}
 		}
-		return out, nil
+		return out, attr.Revision, nil
 	}
 }
 
