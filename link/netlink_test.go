@@ -102,3 +102,22 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseNetlink feeds arbitrary bytes to the parsers of kernel
+// answers: they must not panic and must return only slices of the input.
+func FuzzParseNetlink(f *testing.F) {
+	var a attrs
+	a.str(unix.TCA_KIND, "bpf")
+	a.nested(unix.TCA_OPTIONS, func(o *attrs) { o.u32(tcaBPFID, 1) })
+	f.Add(append(tcmsg(1, 1, 0xfffffff2, 1<<16), a.b...))
+	f.Add([]byte{4, 0, 1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, x := range parseAttrs(b) {
+			if len(x.data) > len(b) {
+				t.Fatal("attribute longer than the input")
+			}
+			parseAttrs(x.data)
+		}
+		parseFilters([]nlMsg{{typ: unix.RTM_NEWTFILTER, data: b}})
+	})
+}
