@@ -169,9 +169,10 @@ func AttachTCX(p *prog.Program, ifindex int, opts *TCXOptions) (Link, error) {
 var tcxProbe = sync.OnceValue(func() bool {
 	// BPF_PROG_QUERY knows the tcx attach types since Linux 6.6 and
 	// answers EINVAL before; querying lo (ifindex 1, in every network
-	// namespace) changes nothing.
+	// namespace) changes nothing. Any other error (EPERM without
+	// CAP_NET_ADMIN) still means the kernel knows the attach type.
 	attr := sys.ProgQueryAttr{TargetFD: 1, AttachType: sys.AttachTCXIngress}
-	return sys.ProgQuery(&attr) == nil
+	return !errors.Is(sys.ProgQuery(&attr), unix.EINVAL)
 })
 
 // TCXSupported reports whether the kernel has tcx (Linux 6.6+).

@@ -188,8 +188,10 @@ func TestTracepointBTF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Type != TypeRawTracepoint && info.Type != TypeTracing {
-		t.Fatalf("Info = %+v, want a raw_tracepoint or tracing link", info)
+	// BPF_RAW_TRACEPOINT_OPEN makes a raw tracepoint link for tp_btf
+	// programs too, named after the BTF target.
+	if info.Type != TypeRawTracepoint || info.Tracepoint != "sys_enter" {
+		t.Fatalf("Info = %+v, want a raw_tracepoint link on sys_enter", info)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
