@@ -63,7 +63,13 @@ func newCgroup(t *testing.T) (string, int) {
 	testenv.RequireRoot(t)
 	root := testenv.Cgroup2Mount()
 	if root == "" {
-		testenv.SkipOrFail(t, "no cgroup2 file system is mounted")
+		// Mount the hierarchy ourselves (it is the same one wherever it
+		// is mounted).
+		root = t.TempDir()
+		if err := unix.Mount("cgroup2", root, "cgroup2", 0, ""); err != nil {
+			testenv.SkipOrFail(t, "no cgroup2 file system is mounted, and mounting one failed: %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
 	}
 	dir := filepath.Join(root, fmt.Sprintf("purebpf-link-test-%d", os.Getpid()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
