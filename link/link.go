@@ -63,39 +63,29 @@ const (
 	TypeTCFilter Type = 1 << 16
 )
 
-// String names the type, e.g. "xdp" or "tc_filter".
+var typeNames = map[Type]string{
+	TypeUnspec:                    "unspec",
+	TypeRawTracepoint:             "raw_tracepoint",
+	TypeTracing:                   "tracing",
+	TypeCgroup:                    "cgroup",
+	Type(sys.LinkTypeIter):        "iter",
+	Type(sys.LinkTypeNetns):       "netns",
+	TypeXDP:                       "xdp",
+	TypePerfEvent:                 "perf_event",
+	Type(sys.LinkTypeKprobeMulti): "kprobe_multi",
+	Type(sys.LinkTypeStructOps):   "struct_ops",
+	Type(sys.LinkTypeNetfilter):   "netfilter",
+	TypeTCX:                       "tcx",
+	Type(sys.LinkTypeUprobeMulti): "uprobe_multi",
+	Type(sys.LinkTypeNetkit):      "netkit",
+	Type(sys.LinkTypeSockmap):     "sockmap",
+	TypeTCFilter:                  "tc_filter",
+}
+
+// String names the type as bpftool does, e.g. "xdp", or "tc_filter".
 func (t Type) String() string {
-	switch t {
-	case TypeUnspec:
-		return "unspec"
-	case TypeRawTracepoint:
-		return "raw_tracepoint"
-	case TypeTracing:
-		return "tracing"
-	case TypeCgroup:
-		return "cgroup"
-	case Type(sys.LinkTypeIter):
-		return "iter"
-	case Type(sys.LinkTypeNetns):
-		return "netns"
-	case TypeXDP:
-		return "xdp"
-	case TypePerfEvent:
-		return "perf_event"
-	case Type(sys.LinkTypeKprobeMulti):
-		return "kprobe_multi"
-	case Type(sys.LinkTypeStructOps):
-		return "struct_ops"
-	case Type(sys.LinkTypeNetfilter):
-		return "netfilter"
-	case TypeTCX:
-		return "tcx"
-	case Type(sys.LinkTypeUprobeMulti):
-		return "uprobe_multi"
-	case Type(sys.LinkTypeNetkit):
-		return "netkit"
-	case TypeTCFilter:
-		return "tc_filter"
+	if n, ok := typeNames[t]; ok {
+		return n
 	}
 	return fmt.Sprintf("link_type(%d)", uint32(t))
 }
