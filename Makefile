@@ -1,13 +1,15 @@
 # purebpf build entry points. See README.md.
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Packages whose privileged tests also run inside the qemu VM (Linux 6.1).
+# Packages whose privileged tests also run inside the qemu VMs (Linux 6.1
+# and 6.12, booted one after the other; VMTEST_KERNELS picks them).
 VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
-               ./examples/socketfilter/... ./interp/maps/... ./jit/...
+               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./link/...
+VMTEST_KERNELS ?= 6.1,6.12
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz
+.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz bpf
 
 all: build
 
@@ -32,10 +34,20 @@ vmtest-auto:
 		echo "make test: VM kernel tests skipped (they need root and qemu-system-x86; run 'make vmtest')"; \
 	fi
 
-# vmtest boots Debian's 6.1 cloud kernel under qemu and runs the privileged
-# tests of VMTEST_PKGS there (kprobes are tested this way).
+# vmtest boots Debian's 6.1 and 6.12 cloud kernels under qemu, one after
+# the other, and runs the privileged tests of VMTEST_PKGS on each (kprobes,
+# and tc without tcx on 6.1, are tested this way).
 vmtest:
-	$(GO) run ./internal/vmtest $(VMTEST_PKGS)
+	$(GO) run ./internal/vmtest -kernels=$(VMTEST_KERNELS) $(VMTEST_PKGS)
+
+# bpf rebuilds the committed BPF objects from their C sources (clang-19 and
+# libbpf-dev's bpf/*.h).
+CLANG       ?= clang-19
+BPF_CFLAGS  ?= -target bpf -O2 -g -Wall -I/usr/include/$(shell uname -m)-linux-gnu
+BPF_OBJS    := examples/xdp/bpf/xdp_http.o
+bpf: $(BPF_OBJS)
+$(BPF_OBJS): %.o: %.c
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # demo runs the loopback socket-filter demo; without root it runs the same
 # filter in the interpreter over packets built in memory.
@@ -58,3 +70,4 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRun$$' -fuzztime=$(FUZZTIME) ./interp/
 	$(GO) test -run='^$$' -fuzz='^FuzzDiff$$' -fuzztime=$(FUZZTIME) ./jit/
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseNetlink$$' -fuzztime=$(FUZZTIME) ./link/

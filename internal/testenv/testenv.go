@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,22 @@ func RequireRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		SkipOrFail(t, "needs root (CAP_BPF, CAP_PERFMON, CAP_NET_RAW)")
 	}
+}
+
+// Cgroup2Mount returns where the cgroup v2 hierarchy is mounted
+// (/sys/fs/cgroup on unified systems and in the vmtest VM,
+// /sys/fs/cgroup/unified on hybrid ones), or "" when it is not.
+func Cgroup2Mount() string {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[2] == "cgroup2" {
+			return f[1]
+		}
+	}
+	return ""
 }
 
 // CaptureStdout runs f and returns what it wrote to os.Stdout, so that

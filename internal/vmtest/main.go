@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -23,6 +24,7 @@ type options struct {
 	pkgs       []string
 	kernelPath string
 	kernelPkg  string
+	kernels    []string
 	timeout    time.Duration
 	perTest    time.Duration
 	memory     string
@@ -38,7 +40,8 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("vmtest", flag.ContinueOnError)
 	pkgs := fs.String("pkgs", "", "comma-separated package patterns to test in the VM (positional arguments are added)")
 	fs.StringVar(&o.kernelPath, "kernel", "", "boot this bzImage instead of the Debian cloud kernel")
-	fs.StringVar(&o.kernelPkg, "kernel-pkg", "", "Debian kernel package to use (default: newest linux-image-6.1.0-N-cloud-amd64-unsigned)")
+	fs.StringVar(&o.kernelPkg, "kernel-pkg", "", "boot only this Debian kernel package (default: the newest of each -kernels series)")
+	kernels := fs.String("kernels", "6.1,6.12", "comma-separated Debian cloud kernel series to boot one after the other: 6.1 (linux-image-6.1.0-N-cloud-amd64-unsigned), 6.12 (linux-image-6.12.N+deb12-cloud-amd64-unsigned)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "limit for the whole VM run")
 	fs.DurationVar(&o.perTest, "test-timeout", 10*time.Minute, "limit for each test binary inside the VM")
 	fs.StringVar(&o.memory, "m", "1G", "VM memory size")
@@ -56,6 +59,17 @@ func parseFlags(args []string) (options, error) {
 		}
 	}
 	o.pkgs = append(o.pkgs, fs.Args()...)
+	for _, k := range strings.Split(*kernels, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			if _, err := familyNamed(k); err != nil {
+				return o, fmt.Errorf("-kernels: %w", err)
+			}
+			o.kernels = append(o.kernels, k)
+		}
+	}
+	if len(o.kernels) == 0 && o.kernelPath == "" && o.kernelPkg == "" {
+		return o, errors.New("-kernels is empty")
+	}
 	for _, t := range strings.Split(*tools, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			o.tools = append(o.tools, t)
@@ -101,11 +115,10 @@ func run(o options) error {
 			return fmt.Errorf("%s not found: install the Debian package qemu-system-x86", tool)
 		}
 	}
-	k, err := chooseKernel(o, filepath.Join(modRoot, ".cache", "vmtest"))
+	ks, err := chooseKernels(o, filepath.Join(modRoot, ".cache", "vmtest"))
 	if err != nil {
 		return err
 	}
-	logf("vmtest: kernel %s", k.Image)
 
 	pkgs, err := listPackages(modRoot, o.pkgs)
 	if err != nil {
@@ -148,17 +161,74 @@ func run(o options) error {
 	// init kills a binary a little after its own -test.timeout would have
 	// fired, so the binary's panic with goroutine dump comes first.
 	p.PerTestTimeout = o.perTest + 30*time.Second
-	if k.Release != "" {
-		p.Env = append(p.Env, plan.EnvKernel+"="+k.Release)
+
+	// The same test binaries run on each kernel in turn.
+	var failed []string
+	var summary []string
+	for i, k := range ks {
+		logf("vmtest: kernel %s", k.Image)
+		kp := p
+		kp.Env = append([]string(nil), p.Env...)
+		if k.Release != "" {
+			kp.Env = append(kp.Env, plan.EnvKernel+"="+k.Release)
+		}
+		kfiles := append([]staged(nil), files...)
+		kp.Modules = nil
+		for _, m := range k.Modules {
+			guest := path.Join("lib/modules/vmtest", path.Base(filepath.ToSlash(m)))
+			kfiles = append(kfiles, staged{host: m, guest: guest, perm: 0o644})
+			kp.Modules = append(kp.Modules, "/"+guest)
+		}
+		initrd := filepath.Join(work, fmt.Sprintf("initramfs-%d.cpio.gz", i))
+		if err := writeInitramfs(initrd, kp, kfiles); err != nil {
+			return fmt.Errorf("initramfs: %w", err)
+		}
+		name := k.Release
+		if name == "" {
+			name = k.Image
+		}
+		if err := boot(o, k, initrd, kp); err != nil {
+			logf("vmtest: FAIL on %s: %v", name, err)
+			failed = append(failed, name)
+			summary = append(summary, name+": FAIL")
+		} else {
+			summary = append(summary, name+": ok")
+		}
+		os.Remove(initrd)
 	}
-	initrd := filepath.Join(work, "initramfs.cpio.gz")
-	if err := writeInitramfs(initrd, p, files); err != nil {
-		return fmt.Errorf("initramfs: %w", err)
+	fmt.Printf("vmtest: kernels %s\n", strings.Join(summary, ", "))
+	if len(failed) > 0 {
+		return fmt.Errorf("tests failed on %s", strings.Join(failed, ", "))
 	}
-	return boot(o, k, initrd, p)
+	return nil
 }
 
-func chooseKernel(o options, cacheDir string) (kernel, error) {
+// chooseKernels returns the kernels to boot: the -kernel image, the
+// -kernel-pkg package, or the newest package of each -kernels series.
+func chooseKernels(o options, cacheDir string) ([]kernel, error) {
+	if o.kernelPath != "" || o.kernelPkg != "" {
+		k, err := chooseKernel(o, family{}, cacheDir)
+		if err != nil {
+			return nil, err
+		}
+		return []kernel{k}, nil
+	}
+	var ks []kernel
+	for _, name := range o.kernels {
+		f, err := familyNamed(name)
+		if err != nil {
+			return nil, err
+		}
+		k, err := chooseKernel(o, f, cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", name, err)
+		}
+		ks = append(ks, k)
+	}
+	return ks, nil
+}
+
+func chooseKernel(o options, f family, cacheDir string) (kernel, error) {
 	if o.kernelPath != "" {
 		if _, err := os.Stat(o.kernelPath); err != nil {
 			return kernel{}, fmt.Errorf("-kernel: %w", err)
@@ -167,9 +237,9 @@ func chooseKernel(o options, cacheDir string) (kernel, error) {
 	}
 	pkg := o.kernelPkg
 	if pkg == "" {
-		name, _, err := resolveKernelPackage(logf)
+		name, _, err := resolveKernelPackage(f, logf)
 		if err != nil {
-			cached := cachedKernels(cacheDir)
+			cached := cachedKernels(f, cacheDir)
 			if len(cached) == 0 {
 				return kernel{}, err
 			}

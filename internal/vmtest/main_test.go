@@ -14,10 +14,13 @@ func TestNewestKernelPackage(t *testing.T) {
 	out := `linux-image-6.1.0-9-cloud-amd64-unsigned - Linux 6.1 for x86-64 cloud
 linux-image-6.1.0-47-cloud-amd64-unsigned - Linux 6.1 for x86-64 cloud
 linux-image-6.12.115+deb12-cloud-amd64-unsigned - Linux 6.12 for x86-64 cloud
+linux-image-6.12.9+deb12-cloud-amd64-unsigned - Linux 6.12 for x86-64 cloud
 linux-image-6.1.0-50-cloud-amd64-unsigned - Linux 6.1 for x86-64 cloud
 linux-image-6.1.0-50-cloud-amd64 - signed, not wanted
+linux-image-6.12.120+deb12-cloud-amd64 - signed, not wanted
 `
-	name, rel, err := newestKernelPackage(out)
+	f61, _ := familyNamed("6.1")
+	name, rel, err := newestKernelPackage(f61, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,8 +28,34 @@ linux-image-6.1.0-50-cloud-amd64 - signed, not wanted
 	if name != "linux-image-6.1.0-50-cloud-amd64-unsigned" || rel != "6.1.0-50-cloud-amd64" {
 		t.Fatalf("got %q %q", name, rel)
 	}
-	if _, _, err := newestKernelPackage("linux-image-6.12.1-cloud-amd64-unsigned - x\n"); err == nil {
+	f612, _ := familyNamed("6.12")
+	name, rel, err = newestKernelPackage(f612, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "linux-image-6.12.115+deb12-cloud-amd64-unsigned" || rel != "6.12.115+deb12-cloud-amd64" {
+		t.Fatalf("got %q %q", name, rel)
+	}
+	if _, _, err := newestKernelPackage(f61, "linux-image-6.12.1+deb12-cloud-amd64-unsigned - x\n"); err == nil {
 		t.Fatal("no 6.1 package: want error")
+	}
+	if _, err := familyNamed("5.10"); err == nil {
+		t.Fatal("familyNamed(5.10): want error")
+	}
+	if f, ok := familyOf("linux-image-6.12.115+deb12-cloud-amd64-unsigned"); !ok || f.Name != "6.12" {
+		t.Fatalf("familyOf = %v, %v", f.Name, ok)
+	}
+}
+
+func TestModuleName(t *testing.T) {
+	for in, want := range map[string]string{
+		"/x/kernel/net/sched/sch_ingress.ko.xz": "sch_ingress",
+		"drivers/net/veth.ko":                   "veth",
+		"net/sched/cls-bpf.ko":                  "cls_bpf",
+	} {
+		if got := moduleName(in); got != want {
+			t.Errorf("moduleName(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -62,7 +91,8 @@ func TestCachedKernelsOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := cachedKernels(dir)
+	f61, _ := familyNamed("6.1")
+	got := cachedKernels(f61, dir)
 	if len(got) != 2 || got[0] != "linux-image-6.1.0-41-cloud-amd64-unsigned" {
 		t.Fatalf("cachedKernels = %v", got)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -73,6 +74,11 @@ func run() plan.Done {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return setupErr("decode plan %s: %v", plan.Path, err)
 	}
+	for _, m := range p.Modules {
+		if err := loadModule(m); err != nil {
+			return setupErr("load kernel module %s: %v", m, err)
+		}
+	}
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
 	fmt.Printf("%skernel %s, %d test binaries\n", plan.BannerPrefix, unix.ByteSliceToString(uts.Release[:]), len(p.Tests))
@@ -134,6 +140,25 @@ func runTest(t plan.Test, env []string, timeout time.Duration) plan.Result {
 		r.Error = err.Error()
 	}
 	return r
+}
+
+// loadModule loads a kernel module file with finit_module(2); a .ko.xz
+// file is decompressed by the kernel (MODULE_INIT_COMPRESSED_FILE, Linux
+// 6.4+ with CONFIG_MODULE_DECOMPRESS). A module already loaded is fine.
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	flags := 0
+	if strings.HasSuffix(path, ".xz") {
+		flags |= unix.MODULE_INIT_COMPRESSED_FILE
+	}
+	if err := unix.FinitModule(int(f.Fd()), "", flags); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("finit_module: %w", err)
+	}
+	return nil
 }
 
 // loopbackUp sets IFF_UP on lo, like "ip link set lo up".

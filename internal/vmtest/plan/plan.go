@@ -46,6 +46,9 @@ type Plan struct {
 	Tests []Test `json:"tests"`
 	// Env is added to the environment of every test binary.
 	Env []string `json:"env"`
+	// Modules are kernel module files (.ko or .ko.xz) init loads, in
+	// order, before running the tests.
+	Modules []string `json:"modules,omitempty"`
 	// PerTestTimeout bounds each binary's run; init kills it afterwards.
 	PerTestTimeout time.Duration `json:"per_test_timeout"`
 }
