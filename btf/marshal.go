@@ -42,9 +42,9 @@ type encoder struct {
 	strBase uint32
 	strIdx  map[string]uint32
 
-	spec    *Spec            // the spec whose ids are kept, or nil
-	ids     map[Type]TypeID  // types added beyond spec's
-	queue   []Type           // types still to encode, in id order
+	spec    *Spec           // the spec whose ids are kept, or nil
+	ids     map[Type]TypeID // types added beyond spec's
+	queue   []Type          // types still to encode, in id order
 	nextID  TypeID
 	baseIDs func(Type) (TypeID, bool)
 
