@@ -174,7 +174,7 @@ func TestParseMalformed(t *testing.T) {
 		{"vlen past end", blob([]uint32{1, info(KindStruct, 3, false), 4, 0, 0, 0}, strs), "runs past the end", 1, 24},
 		{"truncated type", blob([]uint32{1, info(KindInt, 0, false)}, strs), "truncated type header", 1, 24},
 		{"bad reference", blob([]uint32{0, info(KindPointer, 0, false), 7}, strs), "refers to type [7]", 1, 32},
-		{"typedef loop", blob([]uint32{1, info(KindTypedef, 0, false), 2, 1, info(KindConst, 0, false), 1}, strs), "type loop", 2, 36},
+		{"typedef loop", blob([]uint32{1, info(KindTypedef, 0, false), 2, 0, info(KindConst, 0, false), 1}, strs), "type loop", 2, 36},
 		{"self-containing struct", blob([]uint32{1, info(KindStruct, 1, false), 4, 1, 1, 0}, strs), "type loop", 1, 24},
 		{"bad int", blob([]uint32{1, info(KindInt, 0, false), 4, 64}, strs), "INT of size 4", 1, 24},
 		{"no NUL", blob(intT, "\x00int"), "does not end with NUL", 0, 24 + 16 + 3},
