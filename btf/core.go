@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/purebpf/purebpf/insn"
 )
@@ -65,23 +66,32 @@ func CORERelocate(insns insn.Instructions, relos []CORERelocation, local *Spec, 
 			return nil, nil, err
 		}
 	}
-	bySlot := make(map[uint32]int, len(insns))
-	slot := uint32(0)
-	for i, in := range insns {
-		bySlot[slot] = i
-		slot += uint32(in.Slots())
-	}
-	r := &relocator{local: local, targets: targets, cands: map[Type][]candidate{}}
+	r := &relocator{local: local, targets: targets, cands: map[Type][]candidate{}, memo: map[reloKey]reloRes{}}
 	results := make([]COREResult, 0, len(relos))
 	var poisonLd []int
+	// Relocations usually come in instruction order: find each one's
+	// instruction by scanning on from the previous one.
+	idx, slot := 0, uint32(0)
 	for n, relo := range relos {
-		idx, ok := bySlot[relo.InsnOff/8]
-		if !ok || relo.InsnOff%8 != 0 {
+		want := relo.InsnOff / 8
+		if want < slot {
+			idx, slot = 0, 0
+		}
+		for idx < len(insns) && slot < want {
+			slot += uint32(insns[idx].Slots())
+			idx++
+		}
+		if slot != want || idx >= len(insns) || relo.InsnOff%8 != 0 {
 			return nil, nil, r.errf(n, relo, "instruction offset %d is not the start of an instruction", relo.InsnOff)
 		}
-		res, err := r.calc(n, relo)
-		if err != nil {
-			return nil, nil, err
+		key := reloKey{relo.Type, relo.Access, relo.Kind, relo.TypeID}
+		res, ok := r.memo[key]
+		if !ok {
+			var err error
+			if res, err = r.calc(n, relo); err != nil {
+				return nil, nil, err
+			}
+			r.memo[key] = res
 		}
 		out := COREResult{Relocation: relo, Index: idx, Local: res.orig, Target: res.new}
 		if !res.poison {
@@ -132,7 +142,19 @@ func poisonInsn(old insn.Instruction) insn.Instruction {
 	return insn.Instruction{OpCode: insn.OpCode(insn.ClassJmp) | 0x80, Imm: COREPoisonImm, Label: old.Label}
 }
 
+var kernelTargetsCache struct {
+	sync.Mutex
+	targets []*Spec
+}
+
+// kernelTargets returns the kernel's spec and its modules', listed once
+// per process (FlushKernelSpec forgets them).
 func kernelTargets() ([]*Spec, error) {
+	kernelTargetsCache.Lock()
+	defer kernelTargetsCache.Unlock()
+	if kernelTargetsCache.targets != nil {
+		return kernelTargetsCache.targets, nil
+	}
 	k, err := KernelSpec()
 	if err != nil {
 		return nil, err
@@ -149,6 +171,7 @@ func kernelTargets() ([]*Spec, error) {
 		}
 		targets = append(targets, s)
 	}
+	kernelTargetsCache.targets = targets
 	return targets, nil
 }
 
@@ -156,6 +179,14 @@ type relocator struct {
 	local   *Spec
 	targets []*Spec
 	cands   map[Type][]candidate
+	memo    map[reloKey]reloRes // identical relocations give identical results
+}
+
+type reloKey struct {
+	typ    Type
+	access string
+	kind   COREKind
+	id     TypeID
 }
 
 type candidate struct {
@@ -187,24 +218,33 @@ type coreSpec struct {
 	rootID    TypeID
 	acc       []accessor
 	bitOffset uint64
+	accBuf    [4]accessor
+}
+
+// newCoreSpec allocates a spec whose first accessors live in the same
+// allocation.
+func newCoreSpec(s *Spec, root Type, id TypeID) *coreSpec {
+	cs := &coreSpec{spec: s, root: root, rootID: id}
+	cs.acc = cs.accBuf[:0]
+	return cs
 }
 
 const maxSpecLen = 64
 
 func (r *relocator) parseLocal(relo CORERelocation) (*coreSpec, error) {
-	parts := strings.Split(relo.Access, ":")
-	if len(parts) == 0 || len(parts) > maxSpecLen {
-		return nil, fmt.Errorf("access string has %d parts", len(parts))
-	}
-	idxs := make([]int, len(parts))
-	for i, p := range parts {
-		v, err := strconv.ParseUint(p, 10, 31)
+	var buf [maxSpecLen]int
+	idxs := buf[:0]
+	for part := range strings.SplitSeq(relo.Access, ":") {
+		if len(idxs) == maxSpecLen {
+			return nil, fmt.Errorf("access string has more than %d parts", maxSpecLen)
+		}
+		v, err := strconv.ParseUint(part, 10, 31)
 		if err != nil {
 			return nil, fmt.Errorf("invalid access string")
 		}
-		idxs[i] = int(v)
+		idxs = append(idxs, int(v))
 	}
-	cs := &coreSpec{spec: r.local, root: relo.Type, rootID: relo.TypeID}
+	cs := newCoreSpec(r.local, relo.Type, relo.TypeID)
 	if relo.Type == nil {
 		return nil, fmt.Errorf("no local type")
 	}
@@ -220,7 +260,7 @@ func (r *relocator) parseLocal(relo CORERelocation) (*coreSpec, error) {
 		if !ok || len(idxs) != 1 || idxs[0] >= len(e.Values) {
 			return nil, fmt.Errorf("enum relocation on %s with access out of range", describe(t))
 		}
-		cs.acc = []accessor{{typ: e, idx: idxs[0], name: e.Values[idxs[0]].Name}}
+		cs.acc = append(cs.acc, accessor{typ: e, idx: idxs[0], name: e.Values[idxs[0]].Name})
 		return cs, nil
 	case !relo.Kind.fieldBased():
 		return nil, fmt.Errorf("unknown relocation kind")
@@ -385,7 +425,7 @@ func (r *relocator) calc(n int, relo CORERelocation) (reloRes, error) {
 func (r *relocator) match(local *coreSpec, c candidate) (*coreSpec, bool, error) {
 	kind := local.root.Kind()
 	_ = kind
-	targ := &coreSpec{spec: c.spec, root: c.typ, rootID: c.id}
+	targ := newCoreSpec(c.spec, c.typ, c.id)
 	switch {
 	case len(local.acc) == 0: // type based
 		return targ, true, nil
@@ -399,7 +439,7 @@ func (r *relocator) match(local *coreSpec, c candidate) (*coreSpec, bool, error)
 		want := essentialName(e.Values[first.idx].Name)
 		for i, v := range te.Values {
 			if essentialName(v.Name) == want {
-				targ.acc = []accessor{{typ: te, idx: i, name: v.Name}}
+				targ.acc = append(targ.acc, accessor{typ: te, idx: i, name: v.Name})
 				return targ, true, nil
 			}
 		}

@@ -3,6 +3,9 @@ package btf
 // typeLocked returns the decoded type id (firstID <= id < NextID),
 // decoding it and everything it reaches on first use. s.mu is held.
 func (s *Spec) typeLocked(id TypeID) Type {
+	if s.types == nil {
+		s.types = make([]Type, len(s.offsets))
+	}
 	if t := s.types[id-s.firstID]; t != nil {
 		return t
 	}

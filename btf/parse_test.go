@@ -268,3 +268,32 @@ func TestParseBigEndian(t *testing.T) {
 		t.Fatal("big-endian blob parses differently")
 	}
 }
+
+func TestKernelSpecCached(t *testing.T) {
+	a := requireKernelBTF(t)
+	b, _ := KernelSpec()
+	if a != b {
+		t.Fatal("KernelSpec parsed twice")
+	}
+	FlushKernelSpec()
+	c, err := KernelSpec()
+	if err != nil || c == a {
+		t.Fatalf("FlushKernelSpec kept the spec (%v)", err)
+	}
+	mods, err := KernelModules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mods {
+		s, err := ModuleSpec(m)
+		if err != nil {
+			t.Fatalf("module %s: %v", m, err)
+		}
+		if s.Base() != c {
+			t.Fatalf("module %s is not split on the kernel spec", m)
+		}
+	}
+	if _, err := ModuleSpec("no_such_module_xyz"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing module: %v", err)
+	}
+}
