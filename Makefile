@@ -7,7 +7,7 @@ VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... 
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz
+.PHONY: all build test unit vet vmtest vmtest-auto demo bench bench-peers lint fuzz bpf
 
 all: build
 
@@ -58,3 +58,17 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRun$$' -fuzztime=$(FUZZTIME) ./interp/
 	$(GO) test -run='^$$' -fuzz='^FuzzDiff$$' -fuzztime=$(FUZZTIME) ./jit/
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseExt$$' -fuzztime=$(FUZZTIME) ./btf/
+
+# bpf rebuilds the committed BPF test objects (btf/testdata/*.o) from their
+# C sources when clang-19 is installed; the tests use the committed objects
+# and check that they match their sources.
+bpf:
+	@if command -v clang-19 >/dev/null; then $(MAKE) --no-print-directory -C btf/testdata; \
+	else echo "make bpf: clang-19 is not installed; the committed objects are used as they are"; fi
+
+# bench-peers runs the side-by-side benchmarks against cilium/ebpf, a
+# separate module so that the library does not depend on cilium.
+bench-peers:
+	cd bench/peers && $(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) .

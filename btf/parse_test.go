@@ -203,22 +203,30 @@ func TestParseMalformed(t *testing.T) {
 	}
 }
 
-func TestParseSplit(t *testing.T) {
+// splitSample returns the sample spec and a split blob on top of it: a
+// pointer to the base's int, and a struct whose name is appended after
+// the base's strings.
+func splitSample(t testing.TB) (base *Spec, i32 Type, raw []byte) {
+	t.Helper()
 	base, err := NewSpec(sampleTypes()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i32, _ := base.TypeByName("int", KindInt)
+	i32, _ = base.TypeByName("int", KindInt)
 	i32id, _ := base.TypeID(i32)
 	next := base.NextID()
-	// A split blob: a pointer to the base's int, and a struct whose
-	// name is appended after the base's strings.
 	strs := "\x00wrapper\x00v\x00"
 	baseStrLen := uint32(len(base.strs))
-	raw := blob([]uint32{
+	raw = blob([]uint32{
 		0, info(KindPointer, 0, false), uint32(i32id),
 		baseStrLen + 1, info(KindStruct, 1, false), 8, baseStrLen + 9, uint32(next), 0,
 	}, strs)
+	return base, i32, raw
+}
+
+func TestParseSplit(t *testing.T) {
+	base, i32, raw := splitSample(t)
+	next := base.NextID()
 	s, err := ParseSplit(raw, base)
 	if err != nil {
 		t.Fatal(err)
