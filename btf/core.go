@@ -388,7 +388,7 @@ func (r *relocator) calc(n int, relo CORERelocation) (reloRes, error) {
 		firstID TypeID
 	)
 	for _, c := range cands {
-		targ, ok, err := r.match(local, c)
+		targ, ok, err := r.match(relo.Kind, local, c)
 		if err != nil {
 			return reloRes{}, r.errf(n, relo, "candidate [%d] %s: %v", c.id, describe(c.typ), err)
 		}
@@ -422,12 +422,19 @@ func (r *relocator) calc(n int, relo CORERelocation) (reloRes, error) {
 
 // match checks a candidate against the local spec and returns the target
 // spec.
-func (r *relocator) match(local *coreSpec, c candidate) (*coreSpec, bool, error) {
-	kind := local.root.Kind()
-	_ = kind
+func (r *relocator) match(kind COREKind, local *coreSpec, c candidate) (*coreSpec, bool, error) {
 	targ := newCoreSpec(c.spec, c.typ, c.id)
-	switch {
-	case len(local.acc) == 0: // type based
+	if kind.typeBased() {
+		var ok bool
+		var err error
+		if kind == TypeMatches {
+			ok, err = typesMatch(local.root, c.typ, false, maxResolveDepth)
+		} else {
+			ok, err = typesCompat(local.root, c.typ, maxResolveDepth)
+		}
+		if err != nil || !ok {
+			return nil, false, err
+		}
 		return targ, true, nil
 	}
 	first := local.acc[0]

@@ -380,3 +380,41 @@ func TestCOREMemSize(t *testing.T) {
 		}
 	}
 }
+
+// TestCORETypeMatches: type_matches is the deep check, type_exists the
+// shallow one (libbpf's bpf_core_types_match and _are_compat).
+func TestCORETypeMatches(t *testing.T) {
+	o := loadObject(t, "testdata/core_flavors.bpf.o")
+	i32 := &Int{Name: "int", Size: 4, Encoding: Signed, Bits: 32}
+	lh := &Struct{Name: "list_head", Size: 16, Members: []Member{{Name: "next", Type: i32}, {Name: "prev", Type: i32, Offset: 64}}}
+	target, err := NewSpec(lh, &Struct{Name: "task_struct", Size: 8, Members: []Member{{Name: "pid", Type: i32}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sec, relos := range o.ext.CORERelos {
+		var picked []CORERelocation
+		for _, r := range relos {
+			if r.Kind == TypeMatches {
+				picked = append(picked, r)
+				exists := r
+				exists.Kind = TypeExists
+				picked = append(picked, exists)
+			}
+		}
+		if len(picked) == 0 {
+			t.Fatal("no type_matches relocation in the test object")
+		}
+		// The type_exists copy of the record points at the same
+		// instruction, whose immediate is 1 for both kinds.
+		for i, want := range []uint64{0, 1} {
+			code := append(insn.Instructions(nil), o.code[sec]...)
+			out, res, err := CORERelocate(code, picked[i:i+1], o.spec, &COREOptions{Targets: []*Spec{target}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Target != want || insnValue(out[res[0].Index]) != want {
+				t.Errorf("%s of list_head___old against list_head with int members = %d, want %d", picked[i].Kind, res[0].Target, want)
+			}
+		}
+	}
+}

@@ -50,7 +50,6 @@ type encoder struct {
 	baseIDs func(Type) (TypeID, bool)
 
 	placeholder Type // enum64 placeholder INT
-	dummyInt    Type
 }
 
 func newEncoder(bo binary.ByteOrder, missing Features) *encoder {
