@@ -43,7 +43,6 @@ type encoder struct {
 	strBase uint32
 	strIdx  map[string]uint32
 
-	spec    *Spec           // the spec whose ids are kept, or nil
 	ids     map[Type]TypeID // types added beyond spec's
 	queue   []Type          // types still to encode, in id order
 	nextID  TypeID
