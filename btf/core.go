@@ -29,14 +29,14 @@ type COREOptions struct {
 	Targets []*Spec
 }
 
-// COREResult is the outcome of one relocation.
+// COREResult is the outcome of one relocation: CORERelocate's results[i]
+// is that of relos[i].
 type COREResult struct {
-	Relocation CORERelocation
-	Index      int    // the instruction's index in the slice
-	Local      uint64 // the value for the object's own types
-	Target     uint64 // the value written into the instruction
-	Poisoned   bool   // the instruction was replaced by a poisoned call
-	Reason     string // why it was poisoned
+	Index    int    // the instruction's index in the returned slice
+	Local    uint64 // the value for the object's own types
+	Target   uint64 // the value written into the instruction
+	Poisoned bool   // the instruction was replaced by a poisoned call
+	Reason   string // why it was poisoned
 }
 
 // CORERelocate rewrites insns, the instructions of one ELF section, for
@@ -66,7 +66,8 @@ func CORERelocate(insns insn.Instructions, relos []CORERelocation, local *Spec, 
 			return nil, nil, err
 		}
 	}
-	r := &relocator{local: local, targets: targets, cands: map[Type][]candidate{}, memo: map[reloKey]reloRes{}}
+	r := &relocator{local: local, targets: targets, cands: map[Type][]candidate{}, relos: relos}
+	r.localSpec.acc, r.targSpec.acc = r.localSpec.accBuf[:0], r.targSpec.accBuf[:0]
 	results := make([]COREResult, 0, len(relos))
 	var poisonLd []int
 	// Relocations usually come in instruction order: find each one's
@@ -84,16 +85,11 @@ func CORERelocate(insns insn.Instructions, relos []CORERelocation, local *Spec, 
 		if slot != want || idx >= len(insns) || relo.InsnOff%8 != 0 {
 			return nil, nil, r.errf(n, relo, "instruction offset %d is not the start of an instruction", relo.InsnOff)
 		}
-		key := reloKey{relo.Type, relo.Access, relo.Kind, relo.TypeID}
-		res, ok := r.memo[key]
-		if !ok {
-			var err error
-			if res, err = r.calc(n, relo); err != nil {
-				return nil, nil, err
-			}
-			r.memo[key] = res
+		res, err := r.result(n, relo, len(relos))
+		if err != nil {
+			return nil, nil, err
 		}
-		out := COREResult{Relocation: relo, Index: idx, Local: res.orig, Target: res.new}
+		out := COREResult{Index: idx, Local: res.orig, Target: res.new}
 		if !res.poison {
 			poison, err := r.patch(n, relo, &insns[idx], &res)
 			if err != nil {
@@ -179,7 +175,52 @@ type relocator struct {
 	local   *Spec
 	targets []*Spec
 	cands   map[Type][]candidate
-	memo    map[reloKey]reloRes // identical relocations give identical results
+
+	// Identical relocations give identical results: relos[seen[i]]
+	// gave vals[i]; index finds them in long programs.
+	relos []CORERelocation
+	seen  []int32
+	vals  []reloRes
+	index map[reloKey]int
+
+	localSpec, targSpec coreSpec // scratch, reused for every relocation
+}
+
+// result returns the outcome of relo, computing it only once for
+// identical relocations.
+func (r *relocator) result(n int, relo CORERelocation, total int) (reloRes, error) {
+	key := reloKey{relo.Type, relo.Access, relo.Kind, relo.TypeID}
+	const scan = 32
+	if r.index != nil {
+		if i, ok := r.index[key]; ok {
+			return r.vals[i], nil
+		}
+	} else {
+		for i, j := range r.seen {
+			o := &r.relos[j]
+			if o.Type == relo.Type && o.Kind == relo.Kind && o.TypeID == relo.TypeID && o.Access == relo.Access {
+				return r.vals[i], nil
+			}
+		}
+	}
+	res, err := r.calc(n, relo)
+	if err != nil {
+		return res, err
+	}
+	if r.vals == nil {
+		r.seen, r.vals = make([]int32, 0, min(total, scan)), make([]reloRes, 0, min(total, scan))
+	}
+	r.seen, r.vals = append(r.seen, int32(n)), append(r.vals, res)
+	if r.index == nil && len(r.seen) > scan {
+		r.index = make(map[reloKey]int, total)
+		for i, j := range r.seen {
+			o := &r.relos[j]
+			r.index[reloKey{o.Type, o.Access, o.Kind, o.TypeID}] = i
+		}
+	} else if r.index != nil {
+		r.index[key] = len(r.seen) - 1
+	}
+	return res, nil
 }
 
 type reloKey struct {
@@ -221,11 +262,9 @@ type coreSpec struct {
 	accBuf    [4]accessor
 }
 
-// newCoreSpec allocates a spec whose first accessors live in the same
-// allocation.
-func newCoreSpec(s *Spec, root Type, id TypeID) *coreSpec {
-	cs := &coreSpec{spec: s, root: root, rootID: id}
-	cs.acc = cs.accBuf[:0]
+// reset empties a scratch spec for reuse.
+func (cs *coreSpec) reset(s *Spec, root Type, id TypeID) *coreSpec {
+	cs.spec, cs.root, cs.rootID, cs.bitOffset, cs.acc = s, root, id, 0, cs.acc[:0]
 	return cs
 }
 
@@ -244,7 +283,7 @@ func (r *relocator) parseLocal(relo CORERelocation) (*coreSpec, error) {
 		}
 		idxs = append(idxs, int(v))
 	}
-	cs := newCoreSpec(r.local, relo.Type, relo.TypeID)
+	cs := r.localSpec.reset(r.local, relo.Type, relo.TypeID)
 	if relo.Type == nil {
 		return nil, fmt.Errorf("no local type")
 	}
@@ -361,7 +400,6 @@ func coreKind(k Kind) Kind {
 type reloRes struct {
 	orig, new         uint64
 	origSize, newSize uint32
-	origType, newType Type
 	validate          bool
 	poison            bool
 	why               string
@@ -423,7 +461,7 @@ func (r *relocator) calc(n int, relo CORERelocation) (reloRes, error) {
 // match checks a candidate against the local spec and returns the target
 // spec.
 func (r *relocator) match(kind COREKind, local *coreSpec, c candidate) (*coreSpec, bool, error) {
-	targ := newCoreSpec(c.spec, c.typ, c.id)
+	targ := r.targSpec.reset(c.spec, c.typ, c.id)
 	if kind.typeBased() {
 		var ok bool
 		var err error
@@ -705,6 +743,7 @@ func typesMatch(local, targ Type, behindPtr bool, depth int) (bool, error) {
 // target found).
 func calcRelo(relo CORERelocation, local, targ *coreSpec, c candidate) (reloRes, error) {
 	res := reloRes{validate: true}
+	var origType, newType Type
 	var err error
 	switch {
 	case relo.Kind.fieldBased():
@@ -713,7 +752,8 @@ func calcRelo(relo CORERelocation, local, targ *coreSpec, c candidate) (reloRes,
 		if err != nil {
 			return res, err
 		}
-		res.orig, res.origSize, res.origType, res.validate = lv.val, lv.size, lv.typ, lv.validate
+		res.orig, res.origSize, res.validate = lv.val, lv.size, lv.validate
+		origType = lv.typ
 		if targ == nil {
 			if relo.Kind == FieldExists {
 				res.new = 0
@@ -726,7 +766,8 @@ func calcRelo(relo CORERelocation, local, targ *coreSpec, c candidate) (reloRes,
 		if err != nil {
 			return res, err
 		}
-		res.new, res.newSize, res.newType = tv.val, tv.size, tv.typ
+		res.new, res.newSize = tv.val, tv.size
+		newType = tv.typ
 	case relo.Kind.typeBased():
 		res.orig = calcTypeLocal(relo)
 		if targ == nil {
@@ -761,7 +802,7 @@ func calcRelo(relo CORERelocation, local, targ *coreSpec, c candidate) (reloRes,
 		return res, nil
 	}
 	if relo.Kind == FieldByteOffset && res.origSize != res.newSize {
-		lo, to := skipModsAndTypedefs(res.origType), skipModsAndTypedefs(res.newType)
+		lo, to := skipModsAndTypedefs(origType), skipModsAndTypedefs(newType)
 		_, lp := lo.(*Pointer)
 		_, tp := to.(*Pointer)
 		li, lok := lo.(*Int)

@@ -263,8 +263,8 @@ func TestCORERelocate(t *testing.T) {
 					if out.Slots() != orig.Slots() {
 						t.Fatalf("%d slots after relocation, %d before", out.Slots(), orig.Slots())
 					}
-					for _, r := range res {
-						relo := r.Relocation
+					for i, r := range res {
+						relo := relos[i]
 						kinds[relo.Kind] = true
 						what := fmt.Sprintf("%s %s %q (%s)", relo.Kind, describe(relo.Type), relo.Access, localPath(relo))
 						want, ok := expected(t, target, relo)
