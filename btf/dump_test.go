@@ -139,19 +139,3 @@ func TestRoundTrip(t *testing.T) {
 		})
 	}
 }
-
-func TestCommandDump(t *testing.T) {
-	// The purebpf command prints the same as DumpRaw.
-	obj := testObjects(t)[0]
-	out, err := exec.Command("go", "run", "../cmd/purebpf", "btf", "dump", obj).Output()
-	if err != nil {
-		t.Fatalf("purebpf btf dump: %v", err)
-	}
-	s, err := LoadSpec(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(out) != dump(t, s) {
-		t.Fatal("purebpf btf dump differs from DumpRaw")
-	}
-}

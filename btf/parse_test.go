@@ -1,6 +1,7 @@
 package btf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -303,5 +304,18 @@ func TestKernelSpecCached(t *testing.T) {
 	}
 	if _, err := ModuleSpec("no_such_module_xyz"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing module: %v", err)
+	}
+}
+
+func TestLoadELFMalformed(t *testing.T) {
+	obj := readFile(t, "testdata/core_flavors.bpf.o")
+	for _, cut := range []int{0, 3, 64, 200, len(obj) / 2, len(obj) - 1} {
+		if _, _, err := LoadELF(bytes.NewReader(obj[:cut])); err == nil {
+			t.Errorf("ELF cut at %d: no error", cut)
+		}
+	}
+	// An ELF without .BTF.
+	if _, _, err := LoadELF(bytes.NewReader(readFile(t, "/proc/self/exe"))); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ELF without .BTF: %v", err)
 	}
 }
