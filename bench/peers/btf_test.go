@@ -144,8 +144,6 @@ func benchCORE(b *testing.B, progInsns int) {
 			}
 			prog = append(prog, one...)
 		}
-		b.ReportMetric(float64(len(prog)), "insns")
-		b.ReportMetric(float64(len(relos)), "relos")
 		if _, err := btf.KernelSpec(); err != nil {
 			b.Fatal(err)
 		}
@@ -157,6 +155,8 @@ func benchCORE(b *testing.B, progInsns int) {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(len(prog)), "insns")
+		b.ReportMetric(float64(len(relos)), "relos")
 	})
 	b.Run("cilium", func(b *testing.B) {
 		cs, err := ebpf.LoadCollectionSpec(coreObj)
