@@ -1,6 +1,7 @@
 // Package btf reads, writes and loads BPF Type Format (BTF) and performs
-// CO-RE relocations. It imports insn and sys from the repository and the
-// standard library; prog (the object loader) builds on it.
+// CO-RE relocations. It imports insn and sys from the repository,
+// golang.org/x/sys/unix and the standard library; prog (the object loader)
+// builds on it.
 //
 // # Parsing
 //

@@ -341,7 +341,7 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 	return 0, s.errAt(off, id, "unknown kind %d", kind)
 }
 
-// ownRef returns the k-th type reference of type id that is followed by
+// valueRef returns the k-th type reference of type id that is followed by
 // value (not through a pointer), or false when there are no more.
 func (s *Spec) valueRef(id TypeID, k uint32) (TypeID, bool) {
 	off := s.offsets[id-s.firstID]

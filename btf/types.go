@@ -289,7 +289,8 @@ const maxResolveDepth = 32
 // is deeper than the kernel accepts.
 var ErrLoop = errors.New("type chain loops or is too deep")
 
-// Composite is a *Struct or *Union's members, or nil for other types.
+// Members returns the members of a *Struct or *Union, or nil for other
+// types.
 func Members(t Type) []Member {
 	switch t := t.(type) {
 	case *Struct:
