@@ -418,3 +418,37 @@ func TestCORETypeMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestCOREModuleTarget: candidates are found in split (module) BTF, and
+// target ids are the split spec's.
+func TestCOREModuleTarget(t *testing.T) {
+	base, _, raw := splitSample(t)
+	mod, err := ParseSplit(raw, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper, _ := TypeByName[*Struct](mod, "wrapper")
+	wantID, _ := mod.TypeID(wrapper)
+	i32 := &Int{Name: "int", Size: 4, Encoding: Signed, Bits: 32}
+	local, err := NewSpec(&Struct{Name: "wrapper___mine", Size: 8, Members: []Member{{Name: "v", Type: &Pointer{Target: i32}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw, _ := local.TypeByName("wrapper___mine", KindStruct)
+	lid, _ := local.TypeID(lw)
+	prog := insn.Instructions{insn.LoadImm64(insn.R0, int64(lid)), insn.Mov.Imm(insn.R1, 8), insn.Exit()}
+	relos := []CORERelocation{
+		{InsnOff: 0, TypeID: lid, Type: lw, Access: "0", Kind: TypeIDTarget},
+		{InsnOff: 16, TypeID: lid, Type: lw, Access: "0", Kind: TypeSize},
+	}
+	out, res, err := CORERelocate(prog, relos, local, &COREOptions{Targets: []*Spec{base, mod}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Imm != int64(wantID) || res[0].Target != uint64(wantID) {
+		t.Errorf("target id %d, want the module's [%d]", out[0].Imm, wantID)
+	}
+	if out[1].Imm != 8 {
+		t.Errorf("type size %d, want 8", out[1].Imm)
+	}
+}
