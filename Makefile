@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./btf/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseExt$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzCORERelocate$$' -fuzztime=$(FUZZTIME) ./btf/
 
 # bpf rebuilds the committed BPF test objects (btf/testdata/*.o) from their
 # C sources when clang-19 is installed; the tests use the committed objects

@@ -106,3 +106,37 @@ func FuzzParseExt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCORERelocate: any relocation record (type, access string, kind,
+// instruction) either relocates, keeping the program's slots, or fails
+// with an error; it never panics.
+func FuzzCORERelocate(f *testing.F) {
+	o := loadObject(f, "testdata/core_flavors.bpf.o")
+	target := craftedTarget(f)
+	const sec = "raw_tracepoint/sys_enter"
+	for _, r := range o.ext.CORERelos[sec] {
+		f.Add(r.InsnOff, uint32(r.TypeID), r.Access, uint32(r.Kind), true)
+	}
+	f.Fuzz(func(t *testing.T, insnOff, typeID uint32, access string, kind uint32, useTarget bool) {
+		typ, err := o.spec.TypeByID(TypeID(typeID))
+		if err != nil {
+			return
+		}
+		relo := CORERelocation{InsnOff: insnOff, TypeID: TypeID(typeID), Type: typ, Access: access, Kind: COREKind(kind)}
+		targets := []*Spec{target}
+		if !useTarget {
+			targets = []*Spec{o.spec}
+		}
+		code := append(insn.Instructions(nil), o.code[sec]...)
+		out, res, err := CORERelocate(code, []CORERelocation{relo}, o.spec, &COREOptions{Targets: targets})
+		if err != nil {
+			return
+		}
+		if out.Slots() != o.code[sec].Slots() || len(res) != 1 {
+			t.Fatalf("%d slots, %d results", out.Slots(), len(res))
+		}
+		if res[0].Poisoned && !isPoison(out[res[0].Index]) {
+			t.Fatalf("poisoned result, instruction %v", out[res[0].Index])
+		}
+	})
+}
