@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // TestExtInfo checks func_info, line_info and CO-RE records of the test
