@@ -139,7 +139,7 @@ func TestRelocatedProgramLoads(t *testing.T) {
 	if err != nil {
 		testenv.SkipOrFail(t, "bpftool is not installed")
 	}
-	for _, obj := range testObjects(t) {
+	for _, obj := range coreObjects(t) {
 		t.Run(filepath.Base(obj), func(t *testing.T) {
 			fd := loadedProgram(t, obj)
 			var info sys.ProgInfo
