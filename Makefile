@@ -4,12 +4,12 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose privileged tests also run inside the qemu VMs (Linux 6.1
 # and 6.12, booted one after the other; VMTEST_KERNELS picks them).
 VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
-               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./link/...
+               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./link/... ./btf/...
 VMTEST_KERNELS ?= 6.1,6.12
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz bpf
+.PHONY: all build test unit vet vmtest vmtest-auto demo bench bench-peers lint fuzz bpf
 
 all: build
 
@@ -45,7 +45,7 @@ vmtest:
 CLANG       ?= clang-19
 BPF_CFLAGS  ?= -target bpf -O2 -g -Wall -I/usr/include/$(shell uname -m)-linux-gnu
 BPF_OBJS    := examples/xdp/bpf/xdp_http.o
-bpf: $(BPF_OBJS)
+bpf-examples: $(BPF_OBJS)
 $(BPF_OBJS): %.o: %.c
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -71,3 +71,18 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDiff$$' -fuzztime=$(FUZZTIME) ./jit/
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseNetlink$$' -fuzztime=$(FUZZTIME) ./link/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseExt$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzCORERelocate$$' -fuzztime=$(FUZZTIME) ./btf/
+
+# bpf rebuilds the committed BPF test objects (btf/testdata/*.o) from their
+# C sources when clang-19 is installed; the tests use the committed objects
+# and check that they match their sources.
+bpf:
+	@if command -v clang-19 >/dev/null; then $(MAKE) --no-print-directory -C btf/testdata && $(MAKE) --no-print-directory bpf-examples; \
+	else echo "make bpf: clang-19 is not installed; the committed objects are used as they are"; fi
+
+# bench-peers runs the side-by-side benchmarks against cilium/ebpf, a
+# separate module so that the library does not depend on cilium.
+bench-peers:
+	cd bench/peers && $(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) .
