@@ -131,7 +131,7 @@ func TestObjectsUpToDate(t *testing.T) {
 	for _, obj := range testObjects(t) {
 		src := filepath.Base(strings.TrimSuffix(obj, ".o") + ".c")
 		out := filepath.Join(t.TempDir(), filepath.Base(obj))
-		cmd := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-I.", "-c", src, "-o", out)
+		cmd := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-fdebug-compilation-dir=.", "-I.", "-c", src, "-o", out)
 		cmd.Dir = "testdata"
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", src, err, b)
