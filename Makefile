@@ -7,7 +7,7 @@ VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... 
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz
+.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz bpf
 
 all: build
 
@@ -58,3 +58,15 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRun$$' -fuzztime=$(FUZZTIME) ./interp/
 	$(GO) test -run='^$$' -fuzz='^FuzzDiff$$' -fuzztime=$(FUZZTIME) ./jit/
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
+
+# bpf rebuilds the committed BPF objects from their C sources with clang-19
+# (prog's TestCorpusObjectsMatchSources checks that they agree). DWARF is
+# stripped; .BTF and .BTF.ext stay.
+CLANG      ?= clang-19
+LLVM_STRIP ?= llvm-strip-19
+BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86
+BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c))
+bpf: $(BPF_OBJS)
+%.bpf.o: %.bpf.c $(wildcard prog/testdata/bpf/*.h)
+	$(CLANG) $(BPF_CFLAGS) -I$(dir $<) -c $< -o $@
+	$(LLVM_STRIP) -g $@
