@@ -237,6 +237,23 @@ func (er *elfReader) read() error {
 		}
 		er.cs.Sections = append(er.cs.Sections, SectionInfo{Index: i, Name: s.Name, Kind: kind, Size: s.Size, Relocations: relocCount[idx]})
 	}
+	if er.btf != nil {
+		er.btf.secSizes = map[string]uint32{}
+		er.btf.symOffs = map[string]map[string]uint32{}
+		for _, s := range f.Sections {
+			er.btf.secSizes[s.Name] = uint32(s.Size)
+		}
+		for _, sym := range er.syms {
+			if int(sym.Section) >= len(f.Sections) || sym.Section == elf.SHN_UNDEF || sym.Name == "" {
+				continue
+			}
+			sec := f.Sections[sym.Section].Name
+			if er.btf.symOffs[sec] == nil {
+				er.btf.symOffs[sec] = map[string]uint32{}
+			}
+			er.btf.symOffs[sec][sym.Name] = uint32(sym.Value)
+		}
+	}
 	if err := er.readRelocations(); err != nil {
 		return err
 	}

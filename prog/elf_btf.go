@@ -23,6 +23,9 @@ type objectBTF struct {
 	funcInfos map[string][]extFuncInfo
 	lineInfos map[string][]extLineInfo
 	coreRelos map[string][]extCoreRelo
+
+	secSizes map[string]uint32            // ELF section sizes, for DATASEC fix-ups
+	symOffs  map[string]map[string]uint32 // section -> symbol -> offset
 }
 
 type extFuncInfo struct {

@@ -1,0 +1,767 @@
+//go:build linux
+
+package prog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/purebpf/purebpf/btf"
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/mapvalue"
+	"github.com/purebpf/purebpf/sys"
+	"golang.org/x/sys/unix"
+)
+
+// CollectionOptions tunes NewCollection. A nil *CollectionOptions means
+// the defaults.
+type CollectionOptions struct {
+	// Maps replace maps of the spec by name: the programs use them
+	// instead of creating their own. Their type, key and value sizes
+	// must match. The collection does not own them: Close leaves them
+	// open.
+	Maps map[string]*Map
+	// PinPath is the bpffs directory where maps with pinning
+	// LIBBPF_PIN_BY_NAME are pinned under their names: an existing
+	// compatible pin is reused, an incompatible one is an error. Default
+	// /sys/fs/bpf, as libbpf's.
+	PinPath string
+	// Programs tunes every program's load (log level and size).
+	Programs ProgramOptions
+	// KernelConfig supplies the kernel configuration for kconfig externs
+	// (CONFIG_* name to value as the config file writes it). By default
+	// it is read from /proc/config.gz or /boot/config-$(uname -r) when an
+	// object has kconfig externs.
+	KernelConfig map[string]string
+}
+
+// Collection is a loaded object: its programs and maps in the kernel and
+// its global variables.
+type Collection struct {
+	Programs  map[string]*Program
+	Maps      map[string]*Map
+	Variables map[string]*Variable
+
+	owned   []*Map
+	pinned  []string
+	btfFD   *sys.FD
+	mmaps   [][]byte
+	spec    *CollectionSpec
+	closed  bool
+	created map[string]bool
+}
+
+// Variable is a global variable of a loaded collection, read and written
+// through the memory mapping of its global data map (BPF_F_MMAPABLE,
+// Linux 5.5+). Variables in .rodata are read-only.
+type Variable struct {
+	name     string
+	mem      []byte
+	readOnly bool
+}
+
+// Name returns the variable's name.
+func (v *Variable) Name() string { return v.name }
+
+// Size returns the variable's size in bytes.
+func (v *Variable) Size() int { return len(v.mem) }
+
+// ReadOnly reports whether the variable is frozen (.rodata, .kconfig).
+func (v *Variable) ReadOnly() bool { return v.readOnly }
+
+// Get copies the variable's current value into out, a []byte or a
+// pointer to plain fixed-size data of the variable's size.
+func (v *Variable) Get(out any) error {
+	if v.mem == nil {
+		return fmt.Errorf("variable %q: %w", v.name, os.ErrClosed)
+	}
+	b, err := mapvalue.View(out, len(v.mem), "variable "+v.name)
+	if err != nil {
+		return fmt.Errorf("variable %q: %w", v.name, err)
+	}
+	copy(b, v.mem)
+	return nil
+}
+
+// Set writes value, a []byte or plain fixed-size data of the variable's
+// size, into the variable. The program sees it at once.
+func (v *Variable) Set(value any) error {
+	if v.mem == nil {
+		return fmt.Errorf("variable %q: %w", v.name, os.ErrClosed)
+	}
+	if v.readOnly {
+		return fmt.Errorf("variable %q is read-only (.rodata is frozen after load): %w", v.name, unix.EPERM)
+	}
+	b, err := mapvalue.Encode(value, len(v.mem), "variable "+v.name, nil)
+	if err != nil {
+		return fmt.Errorf("variable %q: %w", v.name, err)
+	}
+	copy(v.mem, b)
+	return nil
+}
+
+// kernelMapName returns the name a map gets in the kernel: global data
+// maps are prefixed with (part of) the object name as libbpf does
+// ("minimal.rodata"), names with a second dot (".data.custom") are not,
+// and every name is cut to 15 bytes.
+func kernelMapName(objName string, m *ObjectMapSpec) string {
+	name := m.Name
+	if !strings.HasPrefix(name, ".") {
+		return name
+	}
+	sfx := max(7, len(name))
+	if sfx >= sys.ObjNameLen {
+		sfx = sys.ObjNameLen - 1
+	}
+	pfx := 0
+	if !strings.Contains(name[1:], ".") {
+		pfx = min(sys.ObjNameLen-sfx-1, len(objName))
+	}
+	out := objName[:pfx] + name[:min(sfx, len(name))]
+	b := []byte(out)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// NewCollection loads spec into the kernel: its BTF, then every map
+// (created with BTF key and value types, pinned or reusing a pin, or
+// replaced by opts.Maps; global data written and .rodata frozen), then
+// every program (with BTF func_info and line_info), and last the prog
+// array and map-in-map initialisers. If any step fails, everything
+// created so far is closed and no pin is left behind.
+func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, error) {
+	if spec == nil {
+		return nil, fmt.Errorf("%w: nil collection spec", ErrInvalidSpec)
+	}
+	if opts == nil {
+		opts = &CollectionOptions{}
+	}
+	ensureMemlock()
+	c := &Collection{
+		Programs: map[string]*Program{}, Maps: map[string]*Map{}, Variables: map[string]*Variable{},
+		spec: spec, created: map[string]bool{},
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			c.abort()
+		}
+	}()
+	if err := c.fillKconfig(opts); err != nil {
+		return nil, err
+	}
+	if spec.btf != nil {
+		// As libbpf: BTF is optional; without it maps lose their
+		// key/value types and programs their line info.
+		c.btfFD, _ = loadObjectBTF(spec)
+	}
+	for _, name := range spec.MapNames() {
+		if _, err := c.mapFor(name, opts); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range spec.ProgramNames() {
+		p, err := c.loadProgram(spec.Programs[name], opts)
+		if err != nil {
+			return nil, err
+		}
+		c.Programs[name] = p
+	}
+	if err := c.initialise(); err != nil {
+		return nil, err
+	}
+	if err := c.pinMaps(opts); err != nil {
+		return nil, err
+	}
+	if err := c.mapVariables(); err != nil {
+		return nil, err
+	}
+	ok = true
+	return c, nil
+}
+
+// loadObjectBTF loads the object's BTF, fixed up for the kernel.
+func loadObjectBTF(spec *CollectionSpec) (*sys.FD, error) {
+	ob := spec.btf
+	kc := spec.Maps[".kconfig"]
+	fx := btfFixups{
+		sectionSize: func(name string) (uint32, bool) { s, ok := ob.secSizes[name]; return s, ok },
+		symbolOff: func(sec, name string) (uint32, bool) {
+			o, ok := ob.symOffs[sec][name]
+			return o, ok
+		},
+		kconfigOff: func(name string) (uint32, bool) {
+			for _, e := range spec.Externs {
+				if e.Name == name && e.Kind == "kconfig" {
+					return e.Offset, true
+				}
+			}
+			return 0, false
+		},
+	}
+	if kc != nil {
+		fx.kconfigSize = kc.ValueSize
+	}
+	blob, err := ob.kernelBlob(fx)
+	if err != nil {
+		return nil, err
+	}
+	return loadBTFBlob(blob)
+}
+
+// loadBTFBlob runs BPF_BTF_LOAD, retrying with a log on failure.
+func loadBTFBlob(blob []byte) (*sys.FD, error) {
+	attr := sys.BTFLoadAttr{BTF: sys.NewSlicePointer(blob), BTFSize: uint32(len(blob))}
+	fd, err := sys.BTFLoad(&attr)
+	if err == nil {
+		return fd, nil
+	}
+	log := make([]byte, 1<<20)
+	attr.BTFLogBuf, attr.BTFLogSize, attr.BTFLogLevel = sys.NewSlicePointer(log), uint32(len(log)), 1
+	if fd, err2 := sys.BTFLoad(&attr); err2 == nil {
+		return fd, nil
+	}
+	runtime.KeepAlive(blob)
+	return nil, fmt.Errorf("load BTF: %w: %s", err, strings.TrimSpace(logString(log)))
+}
+
+func (c *Collection) fillKconfig(opts *CollectionOptions) error {
+	m := c.spec.Maps[".kconfig"]
+	if m == nil {
+		return nil
+	}
+	cfg := opts.KernelConfig
+	needCfg := false
+	for _, e := range c.spec.Externs {
+		if e.Kind == "kconfig" && strings.HasPrefix(e.Name, "CONFIG_") {
+			needCfg = true
+		}
+	}
+	if cfg == nil && needCfg {
+		var err error
+		if cfg, err = readKernelConfig(); err != nil {
+			return err
+		}
+	}
+	data := make([]byte, len(m.Data))
+	for _, e := range c.spec.Externs {
+		if e.Kind != "kconfig" {
+			continue
+		}
+		out := data[e.Offset : e.Offset+e.Size]
+		switch e.Name {
+		case "LINUX_KERNEL_VERSION":
+			if err := kconfigValue(e.Name, fmt.Sprint(kernelCode()), e.valueType, out); err != nil {
+				return err
+			}
+			continue
+		case "LINUX_HAS_SYSCALL_WRAPPER":
+			// Every architecture Go and BPF trampolines share wraps
+			// syscalls (ARCH_HAS_SYSCALL_WRAPPER).
+			if err := kconfigValue(e.Name, "y", e.valueType, out); err != nil {
+				return err
+			}
+			continue
+		}
+		v, ok := cfg[e.Name]
+		if !ok {
+			if e.Weak {
+				continue
+			}
+			return fmt.Errorf("kconfig extern %q: the kernel configuration does not set it (declare it __weak to default to zero)", e.Name)
+		}
+		if err := kconfigValue(e.Name, v, e.valueType, out); err != nil {
+			return err
+		}
+	}
+	copy(m.Data, data)
+	return nil
+}
+
+// readKernelConfig reads /proc/config.gz, else /boot/config-$(uname -r).
+func readKernelConfig() (map[string]string, error) {
+	b, err := os.ReadFile("/proc/config.gz")
+	if err != nil {
+		var u unix.Utsname
+		if uerr := unix.Uname(&u); uerr != nil {
+			return nil, fmt.Errorf("kernel config: %w", uerr)
+		}
+		path := "/boot/config-" + unix.ByteSliceToString(u.Release[:])
+		var err2 error
+		if b, err2 = os.ReadFile(path); err2 != nil {
+			return nil, fmt.Errorf("kernel config for kconfig externs: neither /proc/config.gz (%v) nor %s (%v) can be read; set CollectionOptions.KernelConfig", err, path, err2)
+		}
+	}
+	return parseKconfigMaybeGzip(b)
+}
+
+// mapFor returns the collection's map called name, creating it (and its
+// inner map template) first if needed.
+func (c *Collection) mapFor(name string, opts *CollectionOptions) (*Map, error) {
+	if m := c.Maps[name]; m != nil {
+		return m, nil
+	}
+	ms := c.spec.Maps[name]
+	if ms == nil {
+		return nil, fmt.Errorf("%w: no map %q in the collection spec", ErrInvalidSpec, name)
+	}
+	if r := opts.Maps[name]; r != nil {
+		if r.fd.Int() < 0 {
+			return nil, fmt.Errorf("map %q given in CollectionOptions.Maps: %w", name, os.ErrClosed)
+		}
+		if why := incompatible(r.MapSpec(), ms); why != "" {
+			return nil, fmt.Errorf("%w: map %q given in CollectionOptions.Maps: %s", ErrInvalidSpec, name, why)
+		}
+		c.Maps[name] = r
+		return r, nil
+	}
+	if ms.Pinning == PinByName {
+		path := filepath.Join(collectionPinDir(opts), name)
+		if _, err := os.Lstat(path); err == nil {
+			m, err := LoadPinnedMap(path)
+			if err != nil {
+				return nil, fmt.Errorf("map %q: reuse pin: %w", name, err)
+			}
+			if why := incompatible(m.MapSpec(), ms); why != "" {
+				m.Close()
+				return nil, fmt.Errorf("%w: map %q: the map pinned at %s is incompatible: %s", ErrInvalidSpec, name, path, why)
+			}
+			c.Maps[name] = m
+			c.owned = append(c.owned, m)
+			return m, nil
+		}
+	}
+	m, err := c.createMap(ms)
+	if err != nil {
+		return nil, err
+	}
+	c.Maps[name] = m
+	c.owned = append(c.owned, m)
+	c.created[name] = true
+	if len(ms.Data) > 0 {
+		if err := m.Update(uint32(0), ms.Data, UpdateAny); err != nil {
+			return nil, fmt.Errorf("map %q: write initial data: %w", name, err)
+		}
+	}
+	if ms.Freeze {
+		if err := m.Freeze(); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func collectionPinDir(opts *CollectionOptions) string {
+	if opts.PinPath != "" {
+		return opts.PinPath
+	}
+	return BPFFSPath
+}
+
+// incompatible says why an existing map cannot stand for spec, or "".
+func incompatible(have MapSpec, want *ObjectMapSpec) string {
+	var why []string
+	if have.Type != want.Type {
+		why = append(why, fmt.Sprintf("type %s, want %s", have.Type, want.Type))
+	}
+	if have.KeySize != want.KeySize {
+		why = append(why, fmt.Sprintf("key size %d, want %d", have.KeySize, want.KeySize))
+	}
+	if have.ValueSize != want.ValueSize {
+		why = append(why, fmt.Sprintf("value size %d, want %d", have.ValueSize, want.ValueSize))
+	}
+	if have.MaxEntries != want.MaxEntries && !(want.Type == PerfEventArray && want.MaxEntries == 0) {
+		why = append(why, fmt.Sprintf("max entries %d, want %d", have.MaxEntries, want.MaxEntries))
+	}
+	if have.Flags != want.Flags {
+		why = append(why, fmt.Sprintf("flags %#x, want %#x", have.Flags, want.Flags))
+	}
+	return strings.Join(why, ", ")
+}
+
+// noBTFMapTypes are the map types libbpf creates without BTF key and
+// value types, because the kernel refuses them for these.
+func noBTFMapType(t MapType) bool {
+	switch t {
+	case PerfEventArray, StackTrace, CgroupArray, ArrayOfMaps, HashOfMaps, DevMap, DevMapHash,
+		CPUMap, XSKMap, SockMap, SockHash, Queue, Stack, RingBuf, ProgArray, UserRingBuf:
+		return true
+	}
+	return false
+}
+
+// createMap creates one map of the spec, with BTF when the object has it.
+func (c *Collection) createMap(ms *ObjectMapSpec) (*Map, error) {
+	spec := ms.MapSpec
+	if spec.Type == PerfEventArray && spec.MaxEntries == 0 {
+		n, err := PossibleCPUs()
+		if err != nil {
+			return nil, fmt.Errorf("map %q: %w", ms.Name, err)
+		}
+		spec.MaxEntries = uint32(n)
+	}
+	attr := sys.MapCreateAttr{
+		MapType: sys.MapType(spec.Type), KeySize: spec.KeySize, ValueSize: spec.ValueSize,
+		MaxEntries: spec.MaxEntries, MapFlags: sys.MapFlags(spec.Flags), NUMANode: ms.NumaNode,
+		MapName: sys.NewObjName(kernelMapName(c.spec.ObjectName, ms)), MapExtra: ms.MapExtra,
+	}
+	if ms.InnerMap != nil {
+		inner, err := c.createMap(ms.InnerMap)
+		if err != nil {
+			return nil, fmt.Errorf("map %q: inner map: %w", ms.Name, err)
+		}
+		defer inner.Close()
+		attr.InnerMapFD = inner.fd.Uint()
+		defer runtime.KeepAlive(inner.fd)
+	}
+	if c.btfFD != nil && ms.ValueTypeID != 0 && !noBTFMapType(spec.Type) {
+		attr.BTFFD = c.btfFD.Uint()
+		attr.BTFKeyTypeID = ms.KeyTypeID
+		attr.BTFValueTypeID = ms.ValueTypeID
+	}
+	fd, err := sys.MapCreate(&attr)
+	if err != nil && attr.BTFFD != 0 {
+		// As libbpf: retry without BTF.
+		attr.BTFFD, attr.BTFKeyTypeID, attr.BTFValueTypeID = 0, 0, 0
+		fd, err = sys.MapCreate(&attr)
+	}
+	runtime.KeepAlive(c.btfFD)
+	if err != nil {
+		what := fmt.Sprintf("create map %q (%s, key %d, value %d, max entries %d, flags %#x)",
+			ms.Name, spec.Type, spec.KeySize, spec.ValueSize, spec.MaxEntries, spec.Flags)
+		if errors.Is(err, unix.EINVAL) {
+			if perr := HaveMapType(spec.Type); errors.Is(perr, ErrNotSupported) {
+				return nil, fmt.Errorf("%s: %w", what, perr)
+			}
+		}
+		return nil, explainErrno(what, err, 0)
+	}
+	spec.Name = ms.Name
+	return newMap(fd, spec)
+}
+
+// loadProgram loads one program of the collection.
+func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Program, error) {
+	if ps.Type == UnspecifiedProgram {
+		return nil, fmt.Errorf("%w: program %q: section %q names no program type libbpf knows; set ProgramSpec.Type", ErrInvalidSpec, ps.Name, ps.SectionName)
+	}
+	p := &Program{name: ps.Name, typ: ps.Type, maps: map[string]*Map{}, license: ps.License}
+	insns := make(insn.Instructions, len(ps.Instructions))
+	copy(insns, ps.Instructions)
+	for k := range insns {
+		i := &insns[k]
+		switch {
+		case i.IsMapReference() && i.Ref != "":
+			m, err := c.mapFor(i.Ref, opts)
+			if err != nil {
+				return nil, fmt.Errorf("load program %q: %w", ps.Name, err)
+			}
+			p.maps[i.Ref] = m
+			i.SetMapFD(int32(m.fd.Int()))
+		case i.IsKfuncCall() && i.Ref != "":
+			id, err := c.ksymID(i.Ref, true)
+			if err != nil {
+				return nil, fmt.Errorf("load program %q: instruction %d: %w", ps.Name, k, err)
+			}
+			i.Imm, i.Offset = int64(id), 0
+		case i.IsLoadImm64() && insn.PseudoSrc(i.Src) == insn.PseudoBTFID && i.Ref != "":
+			id, err := c.ksymID(i.Ref, false)
+			if err != nil {
+				return nil, fmt.Errorf("load program %q: instruction %d: %w", ps.Name, k, err)
+			}
+			if id == 0 {
+				// A missing __weak ksym reads as NULL.
+				*i = insn.LoadImm64(i.Dst, 0).WithLabel(i.Label)
+			} else {
+				i.Imm = int64(id)
+			}
+		}
+	}
+	code, err := insns.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("load program %q: %w", ps.Name, err)
+	}
+	p.nInsns = len(code) / sys.InsnSize
+	license, err := sys.NewStringPointer(ps.License)
+	if err != nil {
+		return nil, fmt.Errorf("load program %q: license: %w", ps.Name, err)
+	}
+	attr := sys.ProgLoadAttr{
+		ProgType: sys.ProgType(ps.Type), InsnCnt: uint32(p.nInsns), Insns: sys.NewSlicePointer(code),
+		License: license, ProgFlags: ps.Flags | opts.Programs.Flags, ProgName: sys.NewObjName(ps.Name),
+		ExpectedAttachType: ps.AttachType, KernVersion: ps.KernelVersion,
+	}
+	if ps.Type == Kprobe && attr.KernVersion == 0 {
+		attr.KernVersion = kernelCode()
+	}
+	if ps.Type == Tracing || ps.Type == LSM {
+		id, err := attachBTFID(ps)
+		if err != nil {
+			return nil, fmt.Errorf("load program %q: %w", ps.Name, err)
+		}
+		attr.AttachBTFID = id
+	}
+	var fi, li []byte
+	if c.btfFD != nil && len(ps.funcInfos) > 0 {
+		offs := insns.SlotOffsets()
+		for _, f := range ps.funcInfos {
+			fi = appendU32(fi, uint32(offs[f.insn]), f.typeID)
+		}
+		for _, l := range ps.lineInfos {
+			li = appendU32(li, uint32(offs[l.Instruction]), l.fileOff, l.lineOff, l.LineNum<<10|l.Column)
+		}
+		attr.ProgBTFFD = c.btfFD.Uint()
+		attr.FuncInfo, attr.FuncInfoCnt, attr.FuncInfoRecSize = sys.NewSlicePointer(fi), uint32(len(ps.funcInfos)), 8
+		if len(li) > 0 {
+			attr.LineInfo, attr.LineInfoCnt, attr.LineInfoRecSize = sys.NewSlicePointer(li), uint32(len(ps.lineInfos)), 16
+		}
+	}
+	popts := opts.Programs
+	fd, log, err := p.load(&attr, &popts)
+	if err != nil && popts.LogLevel == 0 && (errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOTSUP)) {
+		// The verifier explains these in its log too ("failed to find
+		// the address for kernel symbol", attach target problems).
+		popts.LogLevel = sys.LogLevelBranch
+		fd2, log2, err2 := p.load(&attr, &popts)
+		var ve *VerifierError
+		switch {
+		case err2 == nil:
+			fd, log, err = fd2, log2, nil
+		case errors.As(err2, &ve) && strings.TrimSpace(ve.Log) != "":
+			err = err2
+		}
+	}
+	runtime.KeepAlive(fi)
+	runtime.KeepAlive(li)
+	runtime.KeepAlive(c.btfFD)
+	for _, m := range p.maps {
+		runtime.KeepAlive(m.fd)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("section %q: %w", ps.SectionName, err)
+	}
+	p.fd, p.log = fd, log
+	return p, nil
+}
+
+func appendU32(b []byte, vs ...uint32) []byte {
+	for _, v := range vs {
+		b = append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+	}
+	return b
+}
+
+// ksymID resolves a ksym against the kernel's BTF: a VAR for variables,
+// a FUNC for kfuncs. A missing __weak ksym gives 0.
+func (c *Collection) ksymID(name string, fn bool) (uint32, error) {
+	var e *Extern
+	for _, x := range c.spec.Externs {
+		if x.Name == name {
+			e = x
+		}
+	}
+	if e == nil {
+		return 0, fmt.Errorf("%w: ksym %q is not an extern of the object", ErrInvalidSpec, name)
+	}
+	kind := btf.KindVar
+	if fn {
+		kind = btf.KindFunc
+	}
+	ks, err := btf.KernelSpec()
+	if err != nil {
+		if e.Weak {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("ksym %q: kernel BTF: %w", name, err)
+	}
+	t, err := ks.TypeByName(name, kind)
+	if err != nil {
+		if e.Weak {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("ksym %q: no %v of that name in the kernel's BTF (vmlinux; module BTF is not searched): %w", name, kind, err)
+	}
+	id, err := ks.TypeID(t)
+	if err != nil {
+		return 0, err
+	}
+	return uint32(id), nil
+}
+
+// attachBTFID finds the kernel BTF id a tracing or LSM program attaches
+// to, as libbpf does: tp_btf/X is the typedef btf_trace_X, fentry, fexit
+// and fmod_ret/X the function X, lsm/X bpf_lsm_X, iter/X bpf_iter_X.
+func attachBTFID(ps *ProgramSpec) (uint32, error) {
+	name, kind := ps.AttachTo, btf.KindFunc
+	switch {
+	case ps.AttachType == sys.AttachTraceRawTp:
+		name, kind = "btf_trace_"+name, btf.KindTypedef
+	case ps.AttachType == sys.AttachLSMMac || ps.AttachType == attachLSMCgroup:
+		name = "bpf_lsm_" + name
+	case ps.AttachType == sys.AttachTraceIter:
+		name = "bpf_iter_" + name
+	case ps.Type == StructOps:
+		return 0, nil
+	}
+	if ps.AttachTo == "" {
+		return 0, fmt.Errorf("%w: section %q names no attach target", ErrInvalidSpec, ps.SectionName)
+	}
+	ks, err := btf.KernelSpec()
+	if err != nil {
+		return 0, fmt.Errorf("attach target %q: kernel BTF: %w", name, err)
+	}
+	t, err := ks.TypeByName(name, kind)
+	if err != nil {
+		return 0, fmt.Errorf("attach target %q: no %v %q in the kernel's BTF: %w", ps.AttachTo, kind, name, err)
+	}
+	id, err := ks.TypeID(t)
+	return uint32(id), err
+}
+
+// initialise writes the prog array and map-in-map initialisers.
+func (c *Collection) initialise() error {
+	for _, name := range c.spec.MapNames() {
+		ms := c.spec.Maps[name]
+		if len(ms.Contents) == 0 || !c.created[name] {
+			continue
+		}
+		m := c.Maps[name]
+		for _, e := range ms.Contents {
+			ref, ok := e.Value.(string)
+			if !ok {
+				if err := m.Update(e.Key, e.Value, UpdateAny); err != nil {
+					return err
+				}
+				continue
+			}
+			var fd int
+			switch ms.Type {
+			case ProgArray:
+				p := c.Programs[ref]
+				if p == nil {
+					return fmt.Errorf("%w: prog array %q: slot %d refers to program %q, which is not in the collection", ErrInvalidSpec, name, e.Key, ref)
+				}
+				fd = p.FD()
+			default:
+				inner, err := c.mapFor(ref, &CollectionOptions{})
+				if err != nil {
+					return fmt.Errorf("map-in-map %q: slot %d: %w", name, e.Key, err)
+				}
+				fd = inner.FD()
+			}
+			if err := m.Update(e.Key, uint32(fd), UpdateAny); err != nil {
+				return fmt.Errorf("initialise %q slot %d with %q: %w", name, e.Key, ref, err)
+			}
+		}
+	}
+	return nil
+}
+
+// pinMaps pins the maps with pinning by name that were created here.
+func (c *Collection) pinMaps(opts *CollectionOptions) error {
+	for _, name := range c.spec.MapNames() {
+		ms := c.spec.Maps[name]
+		if ms.Pinning != PinByName || !c.created[name] {
+			continue
+		}
+		path := filepath.Join(collectionPinDir(opts), name)
+		if err := c.Maps[name].Pin(path); err != nil {
+			return err
+		}
+		c.pinned = append(c.pinned, path)
+	}
+	return nil
+}
+
+// mapVariables maps the global data maps into memory for Variables.
+func (c *Collection) mapVariables() error {
+	mems := map[string][]byte{}
+	for _, name := range c.spec.VariableNames() {
+		vs := c.spec.Variables[name]
+		ms := c.spec.Maps[vs.Map]
+		m := c.Maps[vs.Map]
+		if m == nil || ms.Flags&mapFlagMmapable == 0 {
+			continue
+		}
+		mem, ok := mems[vs.Map]
+		if !ok {
+			prot := unix.PROT_READ | unix.PROT_WRITE
+			if ms.Freeze {
+				prot = unix.PROT_READ
+			}
+			size := (int(ms.ValueSize) + os.Getpagesize() - 1) &^ (os.Getpagesize() - 1)
+			var err error
+			mem, err = unix.Mmap(m.FD(), 0, size, prot, unix.MAP_SHARED)
+			runtime.KeepAlive(m)
+			if err != nil {
+				return fmt.Errorf("map %q: mmap for variables: %w", vs.Map, err)
+			}
+			mems[vs.Map] = mem
+			c.mmaps = append(c.mmaps, mem)
+		}
+		c.Variables[name] = &Variable{name: name, mem: mem[vs.Offset : vs.Offset+vs.Size : vs.Offset+vs.Size], readOnly: ms.Freeze}
+	}
+	return nil
+}
+
+// abort undoes a failed NewCollection.
+func (c *Collection) abort() {
+	for _, path := range c.pinned {
+		os.Remove(path)
+	}
+	c.pinned = nil
+	c.Close()
+}
+
+// Close closes every program and map of the collection (not the maps
+// given in CollectionOptions.Maps) and unmaps the variables. Pinned maps
+// stay in the kernel. Closing twice is a no-op.
+func (c *Collection) Close() error {
+	if c == nil || c.closed {
+		return nil
+	}
+	c.closed = true
+	var errs []error
+	for _, v := range c.Variables {
+		v.mem = nil
+	}
+	for _, mem := range c.mmaps {
+		if err := unix.Munmap(mem); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.mmaps = nil
+	for _, p := range c.Programs {
+		if err := p.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, m := range c.owned {
+		if err := m.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.owned = nil
+	if err := c.btfFD.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	c.btfFD = nil
+	return errors.Join(errs...)
+}
+
+// Program returns the program called name, or nil.
+func (c *Collection) Program(name string) *Program { return c.Programs[name] }
+
+// Map returns the map called name, or nil.
+func (c *Collection) Map(name string) *Map { return c.Maps[name] }
+
+// Variable returns the variable called name, or nil.
+func (c *Collection) Variable(name string) *Variable { return c.Variables[name] }
