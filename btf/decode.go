@@ -98,7 +98,7 @@ func (s *Spec) shell(id TypeID, pending *[]TypeID) Type {
 	case KindRestrict:
 		t = &Restrict{}
 	case KindTypeTag:
-		t = &TypeTag{Value: name}
+		t = &TypeTag{Value: name, Attribute: kflag}
 	case KindFunc:
 		t = &Func{Name: name, Linkage: FuncLinkage(vlen)}
 	case KindFuncProto:
@@ -119,7 +119,7 @@ func (s *Spec) shell(id TypeID, pending *[]TypeID) Type {
 	case KindFloat:
 		t = &Float{Name: name, Size: size}
 	case KindDeclTag:
-		t = &DeclTag{Value: name, Index: int32(s.u32(p))}
+		t = &DeclTag{Value: name, Index: int32(s.u32(p)), Attribute: kflag}
 	}
 	s.types[id-s.firstID] = t
 	s.ids[t] = id

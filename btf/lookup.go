@@ -41,6 +41,11 @@ func (s *Spec) essentialMatches(essential string, yield func(TypeID) bool) bool 
 	if s.base != nil && !s.base.essentialMatches(essential, yield) {
 		return false
 	}
+	return s.ownMatches(essential, yield)
+}
+
+// ownMatches is essentialMatches for the types of s alone.
+func (s *Spec) ownMatches(essential string, yield func(TypeID) bool) bool {
 	s.indexOnce.Do(s.buildIndex)
 	h := uint64(fnv32(essential))
 	i, _ := slices.BinarySearch(s.index, h<<32)

@@ -472,3 +472,14 @@ func (s *Spec) nameAt(id TypeID) string {
 	}
 	return s.name(s.u32(s.offsets[id-s.firstID]))
 }
+
+// nameOffAt returns the name offset of a type id of s (or its base).
+func (s *Spec) nameOffAt(id TypeID) uint32 {
+	if id == 0 {
+		return 0
+	}
+	if id < s.firstID {
+		return s.base.nameOffAt(id)
+	}
+	return s.u32(s.offsets[id-s.firstID])
+}

@@ -114,10 +114,12 @@ type Const struct{ Type Type }
 // Restrict qualifies Type.
 type Restrict struct{ Type Type }
 
-// TypeTag annotates Type with btf_type_tag(Value) (Linux 5.17).
+// TypeTag annotates Type with btf_type_tag(Value) (Linux 5.17), or with
+// __attribute__((Value)) when Attribute (the kind flag, Linux 6.14).
 type TypeTag struct {
-	Value string
-	Type  Type
+	Value     string
+	Type      Type
+	Attribute bool
 }
 
 // Func is a function: Type is its *FuncProto.
@@ -168,11 +170,13 @@ type Float struct {
 }
 
 // DeclTag attaches btf_decl_tag(Value) to Type, or to its member or
-// parameter number Index when Index >= 0 (Linux 5.16).
+// parameter number Index when Index >= 0 (Linux 5.16). Attribute is the
+// kind flag: the tag is an __attribute__((Value)) (Linux 6.14).
 type DeclTag struct {
-	Value string
-	Type  Type
-	Index int32
+	Value     string
+	Type      Type
+	Index     int32
+	Attribute bool
 }
 
 func (*Void) Kind() Kind      { return KindUnknown }
