@@ -92,10 +92,8 @@ type funcInfo struct {
 // coreRelo is a bpf_core_relo record with the instruction as an index
 // into ProgramSpec.Instructions.
 type coreRelo struct {
-	insn   int
-	typeID uint32
-	access string
-	kind   uint32
+	insn int
+	relo btf.CORERelocation
 }
 
 // funcRange is one function linked into a program: its name and where
@@ -261,11 +259,60 @@ type LineInfo struct {
 	// LineNum and Column locate it (1-based).
 	LineNum, Column uint32
 
-	fileOff, lineOff uint32 // string offsets in the object's BTF
+	rec btf.LineInfo // the record, with string offsets in the object's BTF
 }
 
 // LineInfos returns the program's source lines from the object's
 // .BTF.ext, in instruction order, or nil without line info.
 func (ps *ProgramSpec) LineInfos() []LineInfo {
 	return ps.lineInfos
+}
+
+// BTF returns the object's BTF (fixed up for the kernel), or nil.
+func (cs *CollectionSpec) BTF() *btf.Spec {
+	if cs.btf == nil {
+		return nil
+	}
+	return cs.btf.spec
+}
+
+// BTFSummary describes the object's BTF in one line: the number of
+// types of each kind and the .BTF.ext record counts; "" without BTF.
+func (cs *CollectionSpec) BTFSummary() string {
+	if cs.btf == nil {
+		return ""
+	}
+	counts := map[btf.Kind]int{}
+	n := 0
+	for _, t := range cs.btf.spec.All() {
+		counts[t.Kind()]++
+		n++
+	}
+	kinds := make([]btf.Kind, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
+	s := fmt.Sprintf("%d types (", n)
+	for i, k := range kinds {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s %d", k, counts[k])
+	}
+	s += ")"
+	if ext := cs.btf.ext; ext != nil {
+		var fi, li, cr int
+		for _, v := range ext.FuncInfos {
+			fi += len(v)
+		}
+		for _, v := range ext.LineInfos {
+			li += len(v)
+		}
+		for _, v := range ext.CORERelos {
+			cr += len(v)
+		}
+		s += fmt.Sprintf("; .BTF.ext: %d func_info, %d line_info, %d CO-RE relocations", fi, li, cr)
+	}
+	return s
 }

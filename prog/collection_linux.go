@@ -37,6 +37,10 @@ type CollectionOptions struct {
 	// it is read from /proc/config.gz or /boot/config-$(uname -r) when an
 	// object has kconfig externs.
 	KernelConfig map[string]string
+	// CORETargets are the BTF specs CO-RE relocations are resolved
+	// against, in order; empty means the running kernel's and its
+	// modules'.
+	CORETargets []*btf.Spec
 }
 
 // Collection is a loaded object: its programs and maps in the kernel and
@@ -188,29 +192,10 @@ func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, 
 	return c, nil
 }
 
-// loadObjectBTF loads the object's BTF, fixed up for the kernel.
+// loadObjectBTF loads the object's BTF, fixed up for the kernel when the
+// spec was read.
 func loadObjectBTF(spec *CollectionSpec) (*sys.FD, error) {
-	ob := spec.btf
-	kc := spec.Maps[".kconfig"]
-	fx := btfFixups{
-		sectionSize: func(name string) (uint32, bool) { s, ok := ob.secSizes[name]; return s, ok },
-		symbolOff: func(sec, name string) (uint32, bool) {
-			o, ok := ob.symOffs[sec][name]
-			return o, ok
-		},
-		kconfigOff: func(name string) (uint32, bool) {
-			for _, e := range spec.Externs {
-				if e.Name == name && e.Kind == "kconfig" {
-					return e.Offset, true
-				}
-			}
-			return 0, false
-		},
-	}
-	if kc != nil {
-		fx.kconfigSize = kc.ValueSize
-	}
-	blob, err := ob.kernelBlob(fx)
+	blob, err := spec.btf.spec.Marshal(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -485,6 +470,12 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 			}
 		}
 	}
+	if len(ps.coreRelos) > 0 {
+		var err error
+		if insns, err = c.relocateCORE(ps, insns, opts); err != nil {
+			return nil, err
+		}
+	}
 	code, err := insns.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("load program %q: %w", ps.Name, err)
@@ -512,16 +503,20 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 	var fi, li []byte
 	if c.btfFD != nil && len(ps.funcInfos) > 0 {
 		offs := insns.SlotOffsets()
-		for _, f := range ps.funcInfos {
-			fi = appendU32(fi, uint32(offs[f.insn]), f.typeID)
+		fis := make([]btf.FuncInfo, len(ps.funcInfos))
+		for k, f := range ps.funcInfos {
+			fis[k] = btf.FuncInfo{InsnOff: uint32(offs[f.insn] * insn.SlotSize), TypeID: btf.TypeID(f.typeID)}
 		}
-		for _, l := range ps.lineInfos {
-			li = appendU32(li, uint32(offs[l.Instruction]), l.fileOff, l.lineOff, l.LineNum<<10|l.Column)
+		lis := make([]btf.LineInfo, len(ps.lineInfos))
+		for k, l := range ps.lineInfos {
+			lis[k] = l.rec
+			lis[k].InsnOff = uint32(offs[l.Instruction] * insn.SlotSize)
 		}
+		fi, li = btf.MarshalFuncInfos(fis, 0), btf.MarshalLineInfos(lis, 0)
 		attr.ProgBTFFD = c.btfFD.Uint()
-		attr.FuncInfo, attr.FuncInfoCnt, attr.FuncInfoRecSize = sys.NewSlicePointer(fi), uint32(len(ps.funcInfos)), 8
-		if len(li) > 0 {
-			attr.LineInfo, attr.LineInfoCnt, attr.LineInfoRecSize = sys.NewSlicePointer(li), uint32(len(ps.lineInfos)), 16
+		attr.FuncInfo, attr.FuncInfoCnt, attr.FuncInfoRecSize = sys.NewSlicePointer(fi), uint32(len(fis)), 8
+		if len(lis) > 0 {
+			attr.LineInfo, attr.LineInfoCnt, attr.LineInfoRecSize = sys.NewSlicePointer(li), uint32(len(lis)), 16
 		}
 	}
 	popts := opts.Programs
@@ -552,11 +547,20 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 	return p, nil
 }
 
-func appendU32(b []byte, vs ...uint32) []byte {
-	for _, v := range vs {
-		b = append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+// relocateCORE applies the program's CO-RE relocations against the
+// kernel's BTF (or opts.CORETargets) with package btf.
+func (c *Collection) relocateCORE(ps *ProgramSpec, insns insn.Instructions, opts *CollectionOptions) (insn.Instructions, error) {
+	offs := insns.SlotOffsets()
+	relos := make([]btf.CORERelocation, len(ps.coreRelos))
+	for k, r := range ps.coreRelos {
+		relos[k] = r.relo
+		relos[k].InsnOff = uint32(offs[r.insn] * insn.SlotSize)
 	}
-	return b
+	out, _, err := btf.CORERelocate(insns, relos, c.spec.btf.spec, &btf.COREOptions{Targets: opts.CORETargets})
+	if err != nil {
+		return nil, fmt.Errorf("load program %q (section %q): CO-RE: %w", ps.Name, ps.SectionName, err)
+	}
+	return out, nil
 }
 
 // ksymID resolves a ksym against the kernel's BTF: a VAR for variables,

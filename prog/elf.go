@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/purebpf/purebpf/btf"
 	"github.com/purebpf/purebpf/insn"
 )
 
@@ -238,20 +239,8 @@ func (er *elfReader) read() error {
 		er.cs.Sections = append(er.cs.Sections, SectionInfo{Index: i, Name: s.Name, Kind: kind, Size: s.Size, Relocations: relocCount[idx]})
 	}
 	if er.btf != nil {
-		er.btf.secSizes = map[string]uint32{}
-		er.btf.symOffs = map[string]map[string]uint32{}
-		for _, s := range f.Sections {
-			er.btf.secSizes[s.Name] = uint32(s.Size)
-		}
-		for _, sym := range er.syms {
-			if int(sym.Section) >= len(f.Sections) || sym.Section == elf.SHN_UNDEF || sym.Name == "" {
-				continue
-			}
-			sec := f.Sections[sym.Section].Name
-			if er.btf.symOffs[sec] == nil {
-				er.btf.symOffs[sec] = map[string]uint32{}
-			}
-			er.btf.symOffs[sec][sym.Name] = uint32(sym.Value)
+		if err := er.btf.spec.FixupELF(er.layout()); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidObject, err)
 		}
 	}
 	if err := er.readRelocations(); err != nil {
@@ -274,6 +263,32 @@ func (er *elfReader) read() error {
 		return err
 	}
 	return er.linkPrograms()
+}
+
+// layout describes the object's sections and symbols to btf.FixupELF.
+func (er *elfReader) layout() btf.ELFLayout {
+	byName := make(map[string]btf.ELFSymbol, len(er.syms))
+	for _, s := range er.syms {
+		typ := elf.ST_TYPE(s.Info)
+		if typ != elf.STT_OBJECT && typ != elf.STT_FUNC && typ != elf.STT_NOTYPE || s.Name == "" ||
+			s.Section == elf.SHN_UNDEF || s.Section >= elf.SHN_LORESERVE {
+			continue
+		}
+		vis := elf.ST_VISIBILITY(s.Other)
+		byName[s.Name] = btf.ELFSymbol{Value: s.Value, Hidden: vis == elf.STV_HIDDEN || vis == elf.STV_INTERNAL}
+	}
+	return btf.ELFLayout{
+		SectionSize: func(name string) (uint64, bool) {
+			if s := er.f.Section(name); s != nil {
+				return s.Size, true
+			}
+			return 0, false
+		},
+		Symbol: func(name string) (btf.ELFSymbol, bool) {
+			s, ok := byName[name]
+			return s, ok
+		},
+	}
 }
 
 // isDataSection reports whether s is global data that libbpf turns into

@@ -4,10 +4,10 @@ package prog
 // the functions linked into it, with instruction offsets turned into
 // indexes into ps.Instructions.
 func (er *elfReader) attachBTFExt(ps *ProgramSpec) error {
-	if er.btf == nil {
+	if er.btf == nil || er.btf.ext == nil {
 		return nil
 	}
-	ob := er.btf
+	ext := er.btf.ext
 	for _, fr := range ps.funcs {
 		fn := er.funcs[fr.name]
 		cs := fn.sec
@@ -23,31 +23,26 @@ func (er *elfReader) attachBTFExt(ps *ProgramSpec) error {
 			}
 			return fr.start + cs.slotTo[slot] - fn.first
 		}
-		for _, r := range ob.funcInfos[cs.name] {
-			if k := index(r.insnOff); k >= 0 {
-				ps.funcInfos = append(ps.funcInfos, funcInfo{insn: k, typeID: r.typeID})
+		for _, r := range ext.FuncInfos[cs.name] {
+			if k := index(r.InsnOff); k >= 0 {
+				ps.funcInfos = append(ps.funcInfos, funcInfo{insn: k, typeID: uint32(r.TypeID)})
 			}
 		}
-		for _, r := range ob.lineInfos[cs.name] {
-			if k := index(r.insnOff); k >= 0 {
+		for _, r := range ext.LineInfos[cs.name] {
+			if k := index(r.InsnOff); k >= 0 {
 				ps.lineInfos = append(ps.lineInfos, LineInfo{
-					Instruction: k, File: r.fileName, Line: r.line,
-					LineNum: r.lineCol >> 10, Column: r.lineCol & 0x3ff,
-					fileOff: r.fileOff, lineOff: r.lineOff,
+					Instruction: k, File: r.FileName, Line: r.Line,
+					LineNum: r.LineNumber, Column: r.Column, rec: r,
 				})
 			}
 		}
-		for _, r := range ob.coreRelos[cs.name] {
-			k := index(r.insnOff)
+		for _, r := range ext.CORERelos[cs.name] {
+			k := index(r.InsnOff)
 			if k < 0 {
 				continue
 			}
-			access, ok := ob.str(r.accessOff)
-			if !ok {
-				return objErr("section %q: CO-RE relocation at offset %d: access string offset %d is outside the string section", cs.name, r.insnOff, r.accessOff)
-			}
-			ps.coreRelos = append(ps.coreRelos, coreRelo{insn: k, typeID: r.typeID, access: access, kind: r.kind})
-			ps.Relocations = append(ps.Relocations, Relocation{Instruction: k, Kind: "core", Target: access})
+			ps.coreRelos = append(ps.coreRelos, coreRelo{insn: k, relo: r})
+			ps.Relocations = append(ps.Relocations, Relocation{Instruction: k, Kind: "core", Target: r.Access})
 		}
 	}
 	return nil

@@ -317,6 +317,7 @@ func (er *elfReader) readExterns() error {
 	if id, ok := er.btf.datasecID(".kconfig"); ok {
 		m.ValueTypeID = id
 	}
+	er.btf.layoutKconfig(kconfig, off)
 	er.cs.Maps[".kconfig"] = m
 	return nil
 }
