@@ -64,7 +64,7 @@ fuzz:
 # stripped; .BTF and .BTF.ext stay.
 CLANG      ?= clang-19
 LLVM_STRIP ?= llvm-strip-19
-BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86 -fdebug-prefix-map=$(CURDIR)/=
+BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86 -fdebug-compilation-dir=.
 BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c))
 bpf: $(BPF_OBJS)
 %.bpf.o: %.bpf.c $(wildcard prog/testdata/bpf/*.h)
