@@ -316,3 +316,29 @@ func (cs *CollectionSpec) BTFSummary() string {
 	}
 	return s
 }
+
+// checkMetadata reports func_info, line_info or CO-RE records that point
+// past the program, which happens when Instructions were shortened after
+// LoadCollectionSpec.
+func (ps *ProgramSpec) checkMetadata() error {
+	n := len(ps.Instructions)
+	bad := func(what string, k int) error {
+		return fmt.Errorf("%w: program %q: %s record for instruction %d, but the program has %d (were its Instructions edited?)", ErrInvalidSpec, ps.Name, what, k, n)
+	}
+	for _, f := range ps.funcInfos {
+		if f.insn >= n {
+			return bad("func_info", f.insn)
+		}
+	}
+	for _, l := range ps.lineInfos {
+		if l.Instruction >= n {
+			return bad("line_info", l.Instruction)
+		}
+	}
+	for _, r := range ps.coreRelos {
+		if r.insn >= n {
+			return bad("CO-RE", r.insn)
+		}
+	}
+	return nil
+}

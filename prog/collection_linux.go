@@ -438,6 +438,9 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 	if ps.Type == UnspecifiedProgram {
 		return nil, fmt.Errorf("%w: program %q: section %q names no program type libbpf knows; set ProgramSpec.Type", ErrInvalidSpec, ps.Name, ps.SectionName)
 	}
+	if err := ps.checkMetadata(); err != nil {
+		return nil, err
+	}
 	p := &Program{name: ps.Name, typ: ps.Type, maps: map[string]*Map{}, license: ps.License}
 	insns := make(insn.Instructions, len(ps.Instructions))
 	copy(insns, ps.Instructions)

@@ -238,16 +238,18 @@ func (er *elfReader) read() error {
 		}
 		er.cs.Sections = append(er.cs.Sections, SectionInfo{Index: i, Name: s.Name, Kind: kind, Size: s.Size, Relocations: relocCount[idx]})
 	}
-	if er.btf != nil {
-		if err := er.btf.spec.FixupELF(er.layout()); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidObject, err)
-		}
-	}
 	if err := er.readRelocations(); err != nil {
 		return err
 	}
 	if err := er.readExterns(); err != nil {
 		return err
+	}
+	if er.btf != nil {
+		// After readExterns, which needs the .ksyms entries as clang
+		// wrote them.
+		if err := er.btf.spec.FixupELF(er.layout()); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidObject, err)
+		}
 	}
 	if er.legacy != 0 {
 		if err := er.readLegacyMaps(); err != nil {

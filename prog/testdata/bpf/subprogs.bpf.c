@@ -53,7 +53,7 @@ SEC("xdp")
 int xdp_second(struct xdp_md *ctx)
 {
 	bpf_loop(5, loop_cb, NULL, 0);
-	return triple(3) == 19 ? XDP_PASS : XDP_ABORTED;
+	return triple(3) == 13 ? XDP_PASS : XDP_ABORTED;
 }
 
 SEC("xdp")
