@@ -65,8 +65,12 @@ fuzz:
 CLANG      ?= clang-19
 LLVM_STRIP ?= llvm-strip-19
 BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86 -fdebug-compilation-dir=.
-BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c))
+BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
 bpf: $(BPF_OBJS)
 %.bpf.o: %.bpf.c $(wildcard prog/testdata/bpf/*.h)
 	$(CLANG) $(BPF_CFLAGS) -I$(dir $<) -c $< -o $@
+	$(LLVM_STRIP) -g $@
+# A big-endian object, which the loader must refuse with a clear error.
+prog/testdata/bpf/minimal.bpfeb.o: prog/testdata/bpf/minimal.bpf.c
+	$(CLANG) $(subst -target bpf ,-target bpfeb ,$(BPF_CFLAGS)) -I$(dir $<) -c $< -o $@
 	$(LLVM_STRIP) -g $@

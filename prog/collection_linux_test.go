@@ -51,9 +51,9 @@ func xlated(t *testing.T, bpftool string, args ...string) string {
 }
 
 var (
-	mapIDRe  = regexp.MustCompile(`map\[id:(\d+)\]`)
+	mapIDRe      = regexp.MustCompile(`map\[id:(\d+)\]`)
 	xlatedCallRe = regexp.MustCompile(`(call [A-Za-z_0-9]+)#-?\d+`)
-	addrRe   = regexp.MustCompile(`= 0x[0-9a-f]{16}`)
+	addrRe       = regexp.MustCompile(`= 0x[0-9a-f]{16}`)
 )
 
 func normaliseXlated(t *testing.T, bpftool, s string) string {

@@ -101,9 +101,30 @@ func objErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidObject}, args...)...)
 }
 
+// guardELF turns a panic inside debug/elf, which some malformed headers
+// still cause, into an error.
+func guardELF(what string, err *error) {
+	if r := recover(); r != nil {
+		*err = objErr("%s: debug/elf failed: %v", what, r)
+	}
+}
+
+func newELFFile(r io.ReaderAt) (f *elf.File, err error) {
+	defer guardELF("ELF header", &err)
+	return elf.NewFile(r)
+}
+
+func elfSymbols(f *elf.File) (syms []elf.Symbol, err error) {
+	defer guardELF("symbol table", &err)
+	return f.Symbols()
+}
+
 func loadCollectionSpec(r io.ReaderAt, objName string) (cs *CollectionSpec, err error) {
-	f, err := elf.NewFile(r)
+	f, err := newELFFile(r)
 	if err != nil {
+		if errors.Is(err, ErrInvalidObject) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalidObject, err)
 	}
 	defer f.Close()
@@ -119,7 +140,7 @@ func loadCollectionSpec(r io.ReaderAt, objName string) (cs *CollectionSpec, err 
 	if f.Type != elf.ET_REL {
 		return nil, objErr("ELF type %v, want ET_REL (a relocatable object from clang -c)", f.Type)
 	}
-	syms, err := f.Symbols()
+	syms, err := elfSymbols(f)
 	if err != nil {
 		return nil, objErr("missing or bad .symtab: %v", err)
 	}
@@ -144,19 +165,22 @@ func loadCollectionSpec(r io.ReaderAt, objName string) (cs *CollectionSpec, err 
 	return cs, nil
 }
 
-func (er *elfReader) sectionData(s *elf.Section) ([]byte, error) {
+func (er *elfReader) sectionData(s *elf.Section) (b []byte, err error) {
+	defer guardELF("section "+strconvQuote(s.Name), &err)
 	if s.Type == elf.SHT_NOBITS {
 		if s.Size > 1<<30 {
 			return nil, objErr("section %q: size %d is too large", s.Name, s.Size)
 		}
 		return make([]byte, s.Size), nil
 	}
-	b, err := s.Data()
+	b, err = s.Data()
 	if err != nil {
 		return nil, objErr("section %q: %v", s.Name, err)
 	}
 	return b, nil
 }
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 func (er *elfReader) read() error {
 	f := er.f
