@@ -168,8 +168,8 @@ func loadCollectionSpec(r io.ReaderAt, objName string) (cs *CollectionSpec, err 
 func (er *elfReader) sectionData(s *elf.Section) (b []byte, err error) {
 	defer guardELF("section "+strconvQuote(s.Name), &err)
 	if s.Type == elf.SHT_NOBITS {
-		if s.Size > 1<<30 {
-			return nil, objErr("section %q: size %d is too large", s.Name, s.Size)
+		if s.Size > maxDataSection {
+			return nil, objErr("section %q: size %d is larger than the %d bytes the loader takes for a global data map", s.Name, s.Size, maxDataSection)
 		}
 		return make([]byte, s.Size), nil
 	}
@@ -371,8 +371,8 @@ func (er *elfReader) readData(s *elf.Section, idx elf.SectionIndex) error {
 	if len(b) == 0 {
 		return nil
 	}
-	if len(b) > 1<<28 {
-		return objErr("section %q: %d bytes is too large for a global data map", s.Name, len(b))
+	if len(b) > maxDataSection {
+		return objErr("section %q: %d bytes is larger than the %d bytes the loader takes for a global data map", s.Name, len(b), maxDataSection)
 	}
 	m := &ObjectMapSpec{
 		MapSpec: MapSpec{Name: s.Name, Type: Array, KeySize: 4, ValueSize: uint32(len(b)), MaxEntries: 1, Flags: mapFlagMmapable},
@@ -392,6 +392,11 @@ func (er *elfReader) readData(s *elf.Section, idx elf.SectionIndex) error {
 	er.cs.Maps[s.Name] = m
 	return nil
 }
+
+// maxDataSection bounds a global data section. The kernel caps an array
+// map's value at KMALLOC_MAX_SIZE (4 MiB with 4 KiB pages on x86-64,
+// minus the stack for BPF_F_MMAPABLE bookkeeping); 16 MiB leaves room.
+const maxDataSection = 16 << 20
 
 // Map flags the loader sets on global data maps.
 const (
