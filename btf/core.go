@@ -115,6 +115,15 @@ func CORERelocate(insns insn.Instructions, relos []CORERelocation, local *Spec, 
 			out = append(out, in)
 		}
 		insns = out
+		for i := range results {
+			shift := 0
+			for _, p := range poisonLd {
+				if p < results[i].Index {
+					shift++
+				}
+			}
+			results[i].Index += shift
+		}
 	}
 	return insns, results, nil
 }
@@ -366,7 +375,7 @@ func (r *relocator) calc(n int, relo CORERelocation) (reloRes, error) {
 		return reloRes{}, r.errf(n, relo, "%v", err)
 	}
 	if res.poison && res.why == "" {
-		res.why = fmt.Sprintf("no matching target type among %d candidates", len(cands))
+		res.why = fmt.Sprintf("no target type matches (%d candidates named %q)", len(cands), essentialName(relo.Type.TypeName()))
 	}
 	return res, nil
 }

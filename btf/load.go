@@ -67,6 +67,11 @@ func LoadELF(r io.ReaderAt) (spec *Spec, ext *ExtInfo, err error) {
 		return nil, nil, fmt.Errorf("btf: %w", err)
 	}
 	defer f.Close()
+	return LoadELFFile(f)
+}
+
+// LoadELFFile is LoadELF for an ELF file the caller has opened.
+func LoadELFFile(f *elf.File) (spec *Spec, ext *ExtInfo, err error) {
 	sec := f.Section(".BTF")
 	if sec == nil {
 		return nil, nil, fmt.Errorf("btf: no .BTF section: %w", ErrNotFound)

@@ -3,6 +3,7 @@ package btf
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -207,8 +208,14 @@ func (e *encoder) encode(t Type) error {
 			if err := e.head("", KindEnum, false, len(t.Params), 4); err != nil {
 				return err
 			}
-			for _, p := range t.Params {
-				e.u32(e.str(p.Name))
+			for i, p := range t.Params {
+				// The kernel insists on enumerator names; clang names
+				// the parameters of functions, vmlinux does not.
+				name := p.Name
+				if name == "" {
+					name = "arg" + strconv.Itoa(i)
+				}
+				e.u32(e.str(name))
 				e.u32(0)
 			}
 			return nil

@@ -235,6 +235,31 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 	if !s.validName(nameOff) {
 		return 0, s.errAt(off, id, "%s name offset %d is past the string section", kind, nameOff)
 	}
+	// The kernel's rules on which kinds take a name, a vlen and a kind
+	// flag; Marshal relies on them to write back what it read.
+	switch kind {
+	case KindPointer, KindArray, KindVolatile, KindConst, KindRestrict, KindFuncProto:
+		if nameOff != 0 {
+			return 0, s.errAt(off, id, "%s has a name (%q); the kernel requires it anonymous", kind, s.name(nameOff))
+		}
+	}
+	switch kind {
+	case KindStruct, KindUnion, KindEnum, KindEnum64, KindFuncProto, KindDatasec, KindFunc:
+	default:
+		if vlen != 0 {
+			return 0, s.errAt(off, id, "%s has vlen %d, must be 0", kind, vlen)
+		}
+	}
+	switch kind {
+	case KindStruct, KindUnion, KindEnum, KindEnum64, KindFwd, KindDeclTag, KindTypeTag:
+	default:
+		if info>>31 != 0 {
+			return 0, s.errAt(off, id, "%s has the kind flag set", kind)
+		}
+	}
+	if info&0x60ff0000 != 0 {
+		return 0, s.errAt(off, id, "%s has unused info bits set (%#x)", kind, info)
+	}
 	ref := func(at uint32, r uint32, what string) error {
 		if r >= total {
 			return s.errAt(at, id, "%s %s refers to type [%d], but the last type is [%d]", kind, what, r, total-1)
