@@ -58,6 +58,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRun$$' -fuzztime=$(FUZZTIME) ./interp/
 	$(GO) test -run='^$$' -fuzz='^FuzzDiff$$' -fuzztime=$(FUZZTIME) ./jit/
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
+	$(GO) test -run='^$$' -fuzz='^FuzzLoadCollectionSpec$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=0s ./prog/
 
 # bpf rebuilds the committed BPF objects from their C sources with clang-19
 # (prog's TestCorpusObjectsMatchSources checks that they agree). DWARF is
