@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ksyms: kconfig externs (LINUX_KERNEL_VERSION, CONFIG_*), typed ksyms
- * (see ksym_vars.bpf.c for kernel variables), a __weak ksym the kernel lacks, and kfunc calls. */
+/* ksyms: kconfig externs (LINUX_KERNEL_VERSION, CONFIG_*) and a __weak ksym
+ * the kernel lacks (see ksym_vars.bpf.c for kernel variables and
+ * kfuncs.bpf.c for kfunc calls). */
 #include "common.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -13,10 +14,6 @@ extern bool CONFIG_PUREBPF_DOES_NOT_EXIST __kconfig __weak;
 
 extern const int purebpf_missing_var __ksym __weak;
 
-extern struct task_struct *bpf_task_acquire(struct task_struct *p) __ksym;
-extern void bpf_task_release(struct task_struct *p) __ksym;
-extern void purebpf_missing_kfunc(void) __ksym __weak;
-
 __u64 seen_version = 0;
 __u64 seen_hz = 0;
 __u64 seen_flags = 0;
@@ -25,8 +22,6 @@ char seen_local[16] = {};
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	struct task_struct *t;
-
 	seen_version = LINUX_KERNEL_VERSION;
 	seen_hz = CONFIG_HZ;
 	seen_flags = (CONFIG_BPF_SYSCALL ? 1 : 0) | (CONFIG_PUREBPF_DOES_NOT_EXIST ? 2 : 0);
@@ -34,11 +29,5 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 
 	if (&purebpf_missing_var)
 		seen_flags |= 8;
-	if (purebpf_missing_kfunc)
-		purebpf_missing_kfunc();
-
-	t = bpf_task_acquire(next);
-	if (t)
-		bpf_task_release(t);
 	return 0;
 }
