@@ -27,7 +27,6 @@ func TestLoadall(t *testing.T) {
 	for obj, progs := range map[string][]string{
 		"bootstrap": {"handle_exec", "handle_exit"},
 		"globals":   {"compute"},
-		"ksyms":     {"on_switch"},
 		"maps":      {"count_packets"},
 		"minimal":   {"handle_tp"},
 		"subprogs":  {"sock_uses_text", "xdp_first", "xdp_second", "xdp_third"},
