@@ -99,13 +99,12 @@ type coreRelo struct {
 // funcRange is one function linked into a program: its name and where
 // its instructions start (as an instruction index).
 type funcRange struct {
-	name      string
-	section   string
-	start     int // first instruction in ProgramSpec.Instructions
-	secInsn   int // first instruction in its section
-	secSlot   int // first slot in its section
-	count     int // number of instructions
-	btfTypeID uint32
+	name    string
+	section string
+	start   int // first instruction in ProgramSpec.Instructions
+	secInsn int // first instruction in its section
+	secSlot int // first slot in its section
+	count   int // number of instructions
 }
 
 // Relocation is one relocated instruction of a program.

@@ -20,14 +20,13 @@ import (
 // unsupported object file.
 var ErrInvalidObject = errors.New("invalid object file")
 
-// BPF relocation types (llvm/BinaryFormat/ELFRelocs/BPF.def).
+// BPF relocation types (llvm/BinaryFormat/ELFRelocs/BPF.def) the loader
+// applies; R_BPF_64_ABS32 and R_BPF_64_NODYLD32 only occur in debug
+// info and .BTF.ext, which it does not relocate.
 const (
-	relBPFNone     = 0
-	relBPF64_64    = 1  // R_BPF_64_64: LD_IMM64
-	relBPF64Abs64  = 2  // R_BPF_64_ABS64: 64-bit data
-	relBPF64Abs32  = 3  // R_BPF_64_ABS32: 32-bit data (DWARF, BTF)
-	relBPF64NoDyld = 4  // R_BPF_64_NODYLD32: .BTF.ext
-	relBPF64_32    = 10 // R_BPF_64_32: call
+	relBPF64_64   = 1  // R_BPF_64_64: LD_IMM64
+	relBPF64Abs64 = 2  // R_BPF_64_ABS64: 64-bit data (.maps values)
+	relBPF64_32   = 10 // R_BPF_64_32: call
 )
 
 // LoadCollectionSpec reads the ELF object file at path, as clang -target
@@ -85,16 +84,15 @@ type codeSection struct {
 
 // elfFunc is a function symbol in an executable section.
 type elfFunc struct {
-	name    string
-	sec     *codeSection
-	slot    int // first slot in the section
-	slots   int
-	first   int // first instruction index in the section
-	count   int
-	global  bool
-	weak    bool
-	entry   bool
-	program *ProgramSpec
+	name   string
+	sec    *codeSection
+	slot   int // first slot in the section
+	slots  int
+	first  int // first instruction index in the section
+	count  int
+	global bool
+	weak   bool
+	entry  bool
 }
 
 func objErr(format string, args ...any) error {
@@ -436,9 +434,16 @@ func (er *elfReader) readRelocations() error {
 			if err != nil {
 				return objErr("relocation section %q, entry %d: %v", s.Name, off/16, err)
 			}
+			typ := uint32(info)
 			if target == er.mapsIdx {
+				if typ != relBPF64Abs64 {
+					return objErr("relocation section %q, entry %d: type %d, want R_BPF_64_ABS64 in .maps", s.Name, off/16, typ)
+				}
 				er.mapRelocs = append(er.mapRelocs, mapReloc{off: roff, sym: sym})
 				continue
+			}
+			if typ != relBPF64_64 && typ != relBPF64_32 {
+				return objErr("relocation section %q, entry %d: type %d, want R_BPF_64_64 or R_BPF_64_32 in code", s.Name, off/16, typ)
 			}
 			if roff%insn.SlotSize != 0 {
 				return objErr("relocation section %q, entry %d: offset %d in %q is not at an instruction", s.Name, off/16, roff, cs.name)
@@ -556,16 +561,6 @@ func (er *elfReader) decodeCode(cs *codeSection, raw []byte) error {
 func (cs *codeSection) funcAt(slot int) *elfFunc {
 	for _, fn := range cs.funcs {
 		if fn.slot == slot {
-			return fn
-		}
-	}
-	return nil
-}
-
-// funcOf returns the function containing slot.
-func (cs *codeSection) funcOf(slot int) *elfFunc {
-	for _, fn := range cs.funcs {
-		if slot >= fn.slot && slot < fn.slot+fn.slots {
 			return fn
 		}
 	}
