@@ -442,3 +442,50 @@ func ExampleNewCollection() {
 	coll.Variables["runs"].Get(&runs)
 	fmt.Println(res.Retval, runs)
 }
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestCollectionCloseLeavesNoFD checks that Close releases every fd a
+// collection holds, and that a load failing half way (the last program
+// refused after the maps, the BTF and the other programs are in the
+// kernel) leaves none behind.
+func TestCollectionCloseLeavesNoFD(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, obj := range []string{"tailcall", "bootstrap", "globals"} {
+		cs := mustSpec(t, obj)
+		before := openFDs(t)
+		c, err := NewCollection(cs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if openFDs(t) <= before {
+			t.Fatalf("%s: no fds opened", obj)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		if after := openFDs(t); after != before {
+			t.Fatalf("%s: %d fds open after Close, %d before", obj, after, before)
+		}
+	}
+	cs := mustSpec(t, "tailcall")
+	cs.Programs["tail_1"].Type = XDP // loaded last; the verifier refuses __sk_buff as XDP's context
+	cs.Programs["tail_1"].Instructions = cs.Programs["entry"].Instructions
+	before := openFDs(t)
+	if _, err := NewCollection(cs, nil); err == nil {
+		t.Fatal("loaded")
+	}
+	if after := openFDs(t); after != before {
+		t.Fatalf("%d fds open after a failed load, %d before", after, before)
+	}
+}
