@@ -66,10 +66,10 @@ fuzz:
 CLANG      ?= clang-19
 LLVM_STRIP ?= llvm-strip-19
 BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86 -fdebug-compilation-dir=.
-BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
+BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c examples/*/bpf/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
 bpf: $(BPF_OBJS)
 %.bpf.o: %.bpf.c $(wildcard prog/testdata/bpf/*.h)
-	$(CLANG) $(BPF_CFLAGS) -I$(dir $<) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -I$(dir $<) -Iprog/testdata/bpf/ -c $< -o $@
 	$(LLVM_STRIP) -g $@
 # A big-endian object, which the loader must refuse with a clear error.
 prog/testdata/bpf/minimal.bpfeb.o: prog/testdata/bpf/minimal.bpf.c

@@ -283,8 +283,16 @@ func TestCorpusObjectsMatchSources(t *testing.T) {
 	if err != nil || err2 != nil {
 		testenv.SkipOrFail(t, "clang-19 and llvm-strip-19 are needed to rebuild the BPF corpus")
 	}
+	// Paths relative to the repository root, where make runs clang.
 	srcs, _ := filepath.Glob("testdata/bpf/*.bpf.c")
-	if len(srcs) < 10 {
+	for i, src := range srcs {
+		srcs[i] = filepath.Join("prog", src)
+	}
+	examples, _ := filepath.Glob("../examples/*/bpf/*.bpf.c")
+	for _, src := range examples {
+		srcs = append(srcs, strings.TrimPrefix(src, "../"))
+	}
+	if len(srcs) < 15 {
 		t.Fatalf("only %d corpus sources", len(srcs))
 	}
 	tmp := t.TempDir()
@@ -296,7 +304,7 @@ func TestCorpusObjectsMatchSources(t *testing.T) {
 		for _, target := range []string{"bpf", "bpfeb"} {
 			obj := strings.TrimSuffix(src, ".c") + ".o"
 			if target == "bpfeb" {
-				if !strings.HasSuffix(src, "minimal.bpf.c") {
+				if !strings.HasSuffix(src, "prog/testdata/bpf/minimal.bpf.c") {
 					continue
 				}
 				obj = strings.TrimSuffix(src, ".bpf.c") + ".bpfeb.o"
@@ -305,7 +313,7 @@ func TestCorpusObjectsMatchSources(t *testing.T) {
 			// From the repository root, as make runs it, so that line
 			// info names the same relative paths.
 			cmd := exec.Command(clang, "-target", target, "-O2", "-g", "-D__TARGET_ARCH_x86", "-fdebug-compilation-dir=.",
-				"-Iprog/testdata/bpf/", "-c", filepath.Join("prog", src), "-o", out)
+				"-I"+filepath.Dir(src)+"/", "-Iprog/testdata/bpf/", "-c", src, "-o", out)
 			cmd.Dir = root
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("%v: %v\n%s", cmd, err, b)
@@ -314,7 +322,11 @@ func TestCorpusObjectsMatchSources(t *testing.T) {
 				t.Fatalf("strip %s: %v\n%s", out, err, b)
 			}
 			got, _ := os.ReadFile(out)
-			if why := objectsDiffer(got, readCorpus(t, filepath.Base(obj))); why != "" {
+			want, err := os.ReadFile(filepath.Join(root, obj))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if why := objectsDiffer(got, want); why != "" {
 				t.Errorf("%s does not match %s (%s): run make bpf and commit the objects", obj, src, why)
 			}
 		}
