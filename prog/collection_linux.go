@@ -248,6 +248,17 @@ func (c *Collection) fillKconfig(opts *CollectionOptions) error {
 				return err
 			}
 			continue
+		case "LINUX_HAS_BPF_COOKIE":
+			// As libbpf: whether bpf_get_attach_cookie (helper 174,
+			// Linux 5.15) exists.
+			v := "n"
+			if HaveHelper(Kprobe, insn.HelperFunc(174)) == nil {
+				v = "y"
+			}
+			if err := kconfigValue(e.Name, v, e.valueType, out); err != nil {
+				return err
+			}
+			continue
 		case "LINUX_HAS_SYSCALL_WRAPPER":
 			// Every architecture Go and BPF trampolines share wraps
 			// syscalls (ARCH_HAS_SYSCALL_WRAPPER).
