@@ -15,7 +15,6 @@ import (
 
 	"github.com/purebpf/purebpf/btf"
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/sys"
 )
 
@@ -281,7 +280,10 @@ func TestCorpusObjectsMatchSources(t *testing.T) {
 	clang, err := exec.LookPath("clang-19")
 	strip, err2 := exec.LookPath("llvm-strip-19")
 	if err != nil || err2 != nil {
-		testenv.SkipOrFail(t, "clang-19 and llvm-strip-19 are needed to rebuild the BPF corpus")
+		// Not testenv.SkipOrFail: this check needs the toolchain, not
+		// privilege, and the test VM (CI=true) has no clang. CI installs
+		// clang-19 on the host, where it runs.
+		t.Skip("skipping: clang-19 and llvm-strip-19 are needed to rebuild the BPF corpus")
 	}
 	// Paths relative to the repository root, where make runs clang.
 	srcs, _ := filepath.Glob("testdata/bpf/*.bpf.c")
