@@ -429,6 +429,13 @@ func (c *Collection) createMap(ms *ObjectMapSpec) (*Map, error) {
 		attr.BTFFD, attr.BTFKeyTypeID, attr.BTFValueTypeID = 0, 0, 0
 		fd, err = sys.MapCreate(&attr)
 	}
+	if err != nil && errors.Is(err, unix.EINVAL) && ms.Data != nil && attr.MapFlags&mapFlagMmapable != 0 {
+		// Global data before Linux 5.5, which lacks BPF_F_MMAPABLE:
+		// as libbpf, create it without; Variables are then unavailable.
+		attr.MapFlags &^= mapFlagMmapable
+		spec.Flags &^= mapFlagMmapable
+		fd, err = sys.MapCreate(&attr)
+	}
 	runtime.KeepAlive(c.btfFD)
 	if err != nil {
 		what := fmt.Sprintf("create map %q (%s, key %d, value %d, max entries %d, flags %#x)",
@@ -706,7 +713,7 @@ func (c *Collection) mapVariables() error {
 		vs := c.spec.Variables[name]
 		ms := c.spec.Maps[vs.Map]
 		m := c.Maps[vs.Map]
-		if m == nil || ms.Flags&mapFlagMmapable == 0 {
+		if m == nil || ms.Flags&mapFlagMmapable == 0 || m.MapSpec().Flags&mapFlagMmapable == 0 {
 			continue
 		}
 		mem, ok := mems[vs.Map]

@@ -106,10 +106,14 @@ func (er *elfReader) btfMapDef(name string, t btf.Type) (*ObjectMapSpec, int, er
 	for _, mem := range st.Members {
 		switch mem.Name {
 		case "type", "max_entries", "map_flags", "numa_node", "pinning", "key_size", "value_size", "map_extra":
-			n, err := btfMapUint(mem.Type)
+			n64, err := btfMapUint(mem.Type)
 			if err != nil {
 				return nil, -1, fmt.Errorf("map %q: member %q: %w", name, mem.Name, err)
 			}
+			if n64 > math.MaxUint32 && mem.Name != "map_extra" {
+				return nil, -1, fmt.Errorf("map %q: member %q: %d does not fit 32 bits", name, mem.Name, n64)
+			}
+			n := uint32(n64)
 			switch mem.Name {
 			case "type":
 				m.Type = MapType(n)
@@ -129,7 +133,7 @@ func (er *elfReader) btfMapDef(name string, t btf.Type) (*ObjectMapSpec, int, er
 			case "value_size":
 				valueSize = n
 			case "map_extra":
-				m.MapExtra = uint64(n)
+				m.MapExtra = n64
 			}
 		case "key", "value":
 			p, ok := btf.SkipQualifiers(mem.Type).(*btf.Pointer)
@@ -214,8 +218,15 @@ func (er *elfReader) btfMapDef(name string, t btf.Type) (*ObjectMapSpec, int, er
 	return m, valuesOff, nil
 }
 
-// btfMapUint decodes __uint(name, n): a pointer to an array of n elements.
-func btfMapUint(t btf.Type) (uint32, error) {
+// btfMapUint decodes __uint(name, n): a pointer to an array of n elements,
+// or __ulong(name, n) (libbpf 1.3+): an anonymous enum whose one value is n.
+func btfMapUint(t btf.Type) (uint64, error) {
+	if e, ok := btf.SkipQualifiers(t).(*btf.Enum); ok {
+		if len(e.Values) != 1 {
+			return 0, fmt.Errorf("BTF enum has %d values, want 1 (__ulong)", len(e.Values))
+		}
+		return e.Values[0].Value, nil
+	}
 	p, ok := btf.SkipQualifiers(t).(*btf.Pointer)
 	if !ok {
 		return 0, fmt.Errorf("BTF type is a %v, want a pointer to an array (__uint)", t.Kind())
@@ -224,7 +235,7 @@ func btfMapUint(t btf.Type) (uint32, error) {
 	if !ok {
 		return 0, fmt.Errorf("BTF type points to a %v, want an array (__uint)", p.Target.Kind())
 	}
-	return a.Nelems, nil
+	return uint64(a.Nelems), nil
 }
 
 // readExterns finds the object's kconfig and ksym externs: undefined

@@ -137,7 +137,9 @@ func writeObjdump(w io.Writer, path string, cs *prog.CollectionSpec, disasm bool
 		}
 		fmt.Fprintf(w, "  %s:\n", name)
 		offs := p.Instructions.SlotOffsets()
-		for _, r := range p.Relocations {
+		relocs := append([]prog.Relocation(nil), p.Relocations...)
+		sort.SliceStable(relocs, func(i, j int) bool { return relocs[i].Instruction < relocs[j].Instruction })
+		for _, r := range relocs {
 			fmt.Fprintf(w, "    insn %-5d %-13s %s", offs[r.Instruction], r.Kind, r.Target)
 			if r.Kind == "map value" || r.Kind == "kconfig" {
 				fmt.Fprintf(w, " + %d", r.Offset)
