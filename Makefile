@@ -7,7 +7,7 @@ VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... 
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz bpf
+.PHONY: all build test unit vet vmtest vmtest-auto demo bench bench-peers lint fuzz bpf bpf-objs
 
 all: build
 
@@ -58,16 +58,22 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRun$$' -fuzztime=$(FUZZTIME) ./interp/
 	$(GO) test -run='^$$' -fuzz='^FuzzDiff$$' -fuzztime=$(FUZZTIME) ./jit/
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseExt$$' -fuzztime=$(FUZZTIME) ./btf/
 	$(GO) test -run='^$$' -fuzz='^FuzzLoadCollectionSpec$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=0s ./prog/
 
-# bpf rebuilds the committed BPF objects from their C sources with clang-19
-# (prog's TestCorpusObjectsMatchSources checks that they agree). DWARF is
-# stripped; .BTF and .BTF.ext stay.
+# bpf rebuilds the committed BPF objects from their C sources when clang-19
+# is installed: btf/testdata/*.o, and the object corpus prog/testdata/bpf
+# and examples/*/bpf (DWARF stripped; .BTF and .BTF.ext stay). The tests
+# use the committed objects and check that they match their sources.
 CLANG      ?= clang-19
 LLVM_STRIP ?= llvm-strip-19
 BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86 -fdebug-compilation-dir=.
 BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c examples/*/bpf/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
-bpf: $(BPF_OBJS)
+bpf:
+	@if command -v $(CLANG) >/dev/null; then $(MAKE) --no-print-directory -C btf/testdata && $(MAKE) --no-print-directory bpf-objs; \
+	else echo "make bpf: clang-19 is not installed; the committed objects are used as they are"; fi
+bpf-objs: $(BPF_OBJS)
 %.bpf.o: %.bpf.c $(wildcard prog/testdata/bpf/*.h)
 	$(CLANG) $(BPF_CFLAGS) -I$(dir $<) -Iprog/testdata/bpf/ -c $< -o $@
 	$(LLVM_STRIP) -g $@
@@ -75,3 +81,8 @@ bpf: $(BPF_OBJS)
 prog/testdata/bpf/minimal.bpfeb.o: prog/testdata/bpf/minimal.bpf.c
 	$(CLANG) $(subst -target bpf ,-target bpfeb ,$(BPF_CFLAGS)) -I$(dir $<) -c $< -o $@
 	$(LLVM_STRIP) -g $@
+
+# bench-peers runs the side-by-side benchmarks against cilium/ebpf, a
+# separate module so that the library does not depend on cilium.
+bench-peers:
+	cd bench/peers && $(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) .

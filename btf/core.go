@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/purebpf/purebpf/insn"
 )
@@ -28,14 +29,14 @@ type COREOptions struct {
 	Targets []*Spec
 }
 
-// COREResult is the outcome of one relocation.
+// COREResult is the outcome of one relocation: CORERelocate's results[i]
+// is that of relos[i].
 type COREResult struct {
-	Relocation CORERelocation
-	Index      int    // the instruction's index in the slice
-	Local      uint64 // the value for the object's own types
-	Target     uint64 // the value written into the instruction
-	Poisoned   bool   // the instruction was replaced by a poisoned call
-	Reason     string // why it was poisoned
+	Index    int    // the instruction's index in the returned slice
+	Local    uint64 // the value for the object's own types
+	Target   uint64 // the value written into the instruction
+	Poisoned bool   // the instruction was replaced by a poisoned call
+	Reason   string // why it was poisoned
 }
 
 // CORERelocate rewrites insns, the instructions of one ELF section, for
@@ -65,25 +66,30 @@ func CORERelocate(insns insn.Instructions, relos []CORERelocation, local *Spec, 
 			return nil, nil, err
 		}
 	}
-	bySlot := make(map[uint32]int, len(insns))
-	slot := uint32(0)
-	for i, in := range insns {
-		bySlot[slot] = i
-		slot += uint32(in.Slots())
-	}
-	r := &relocator{local: local, targets: targets, cands: map[Type][]candidate{}}
+	r := &relocator{local: local, targets: targets, cands: map[Type][]candidate{}, relos: relos}
+	r.localSpec.acc, r.targSpec.acc = r.localSpec.accBuf[:0], r.targSpec.accBuf[:0]
 	results := make([]COREResult, 0, len(relos))
 	var poisonLd []int
+	// Relocations usually come in instruction order: find each one's
+	// instruction by scanning on from the previous one.
+	idx, slot := 0, uint32(0)
 	for n, relo := range relos {
-		idx, ok := bySlot[relo.InsnOff/8]
-		if !ok || relo.InsnOff%8 != 0 {
+		want := relo.InsnOff / 8
+		if want < slot {
+			idx, slot = 0, 0
+		}
+		for idx < len(insns) && slot < want {
+			slot += uint32(insns[idx].Slots())
+			idx++
+		}
+		if slot != want || idx >= len(insns) || relo.InsnOff%8 != 0 {
 			return nil, nil, r.errf(n, relo, "instruction offset %d is not the start of an instruction", relo.InsnOff)
 		}
-		res, err := r.calc(n, relo)
+		res, err := r.result(n, relo, len(relos))
 		if err != nil {
 			return nil, nil, err
 		}
-		out := COREResult{Relocation: relo, Index: idx, Local: res.orig, Target: res.new}
+		out := COREResult{Index: idx, Local: res.orig, Target: res.new}
 		if !res.poison {
 			poison, err := r.patch(n, relo, &insns[idx], &res)
 			if err != nil {
@@ -132,7 +138,19 @@ func poisonInsn(old insn.Instruction) insn.Instruction {
 	return insn.Instruction{OpCode: insn.OpCode(insn.ClassJmp) | 0x80, Imm: COREPoisonImm, Label: old.Label}
 }
 
+var kernelTargetsCache struct {
+	sync.Mutex
+	targets []*Spec
+}
+
+// kernelTargets returns the kernel's spec and its modules', listed once
+// per process (FlushKernelSpec forgets them).
 func kernelTargets() ([]*Spec, error) {
+	kernelTargetsCache.Lock()
+	defer kernelTargetsCache.Unlock()
+	if kernelTargetsCache.targets != nil {
+		return kernelTargetsCache.targets, nil
+	}
 	k, err := KernelSpec()
 	if err != nil {
 		return nil, err
@@ -149,6 +167,7 @@ func kernelTargets() ([]*Spec, error) {
 		}
 		targets = append(targets, s)
 	}
+	kernelTargetsCache.targets = targets
 	return targets, nil
 }
 
@@ -156,6 +175,59 @@ type relocator struct {
 	local   *Spec
 	targets []*Spec
 	cands   map[Type][]candidate
+
+	// Identical relocations give identical results: relos[seen[i]]
+	// gave vals[i]; index finds them in long programs.
+	relos []CORERelocation
+	seen  []int32
+	vals  []reloRes
+	index map[reloKey]int
+
+	localSpec, targSpec coreSpec // scratch, reused for every relocation
+}
+
+// result returns the outcome of relo, computing it only once for
+// identical relocations.
+func (r *relocator) result(n int, relo CORERelocation, total int) (reloRes, error) {
+	key := reloKey{relo.Type, relo.Access, relo.Kind, relo.TypeID}
+	const scan = 32
+	if r.index != nil {
+		if i, ok := r.index[key]; ok {
+			return r.vals[i], nil
+		}
+	} else {
+		for i, j := range r.seen {
+			o := &r.relos[j]
+			if o.Type == relo.Type && o.Kind == relo.Kind && o.TypeID == relo.TypeID && o.Access == relo.Access {
+				return r.vals[i], nil
+			}
+		}
+	}
+	res, err := r.calc(n, relo)
+	if err != nil {
+		return res, err
+	}
+	if r.vals == nil {
+		r.seen, r.vals = make([]int32, 0, min(total, scan)), make([]reloRes, 0, min(total, scan))
+	}
+	r.seen, r.vals = append(r.seen, int32(n)), append(r.vals, res)
+	if r.index == nil && len(r.seen) > scan {
+		r.index = make(map[reloKey]int, total)
+		for i, j := range r.seen {
+			o := &r.relos[j]
+			r.index[reloKey{o.Type, o.Access, o.Kind, o.TypeID}] = i
+		}
+	} else if r.index != nil {
+		r.index[key] = len(r.seen) - 1
+	}
+	return res, nil
+}
+
+type reloKey struct {
+	typ    Type
+	access string
+	kind   COREKind
+	id     TypeID
 }
 
 type candidate struct {
@@ -187,24 +259,31 @@ type coreSpec struct {
 	rootID    TypeID
 	acc       []accessor
 	bitOffset uint64
+	accBuf    [4]accessor
+}
+
+// reset empties a scratch spec for reuse.
+func (cs *coreSpec) reset(s *Spec, root Type, id TypeID) *coreSpec {
+	cs.spec, cs.root, cs.rootID, cs.bitOffset, cs.acc = s, root, id, 0, cs.acc[:0]
+	return cs
 }
 
 const maxSpecLen = 64
 
 func (r *relocator) parseLocal(relo CORERelocation) (*coreSpec, error) {
-	parts := strings.Split(relo.Access, ":")
-	if len(parts) == 0 || len(parts) > maxSpecLen {
-		return nil, fmt.Errorf("access string has %d parts", len(parts))
-	}
-	idxs := make([]int, len(parts))
-	for i, p := range parts {
-		v, err := strconv.ParseUint(p, 10, 31)
+	var buf [maxSpecLen]int
+	idxs := buf[:0]
+	for part := range strings.SplitSeq(relo.Access, ":") {
+		if len(idxs) == maxSpecLen {
+			return nil, fmt.Errorf("access string has more than %d parts", maxSpecLen)
+		}
+		v, err := strconv.ParseUint(part, 10, 31)
 		if err != nil {
 			return nil, fmt.Errorf("invalid access string")
 		}
-		idxs[i] = int(v)
+		idxs = append(idxs, int(v))
 	}
-	cs := &coreSpec{spec: r.local, root: relo.Type, rootID: relo.TypeID}
+	cs := r.localSpec.reset(r.local, relo.Type, relo.TypeID)
 	if relo.Type == nil {
 		return nil, fmt.Errorf("no local type")
 	}
@@ -220,7 +299,7 @@ func (r *relocator) parseLocal(relo CORERelocation) (*coreSpec, error) {
 		if !ok || len(idxs) != 1 || idxs[0] >= len(e.Values) {
 			return nil, fmt.Errorf("enum relocation on %s with access out of range", describe(t))
 		}
-		cs.acc = []accessor{{typ: e, idx: idxs[0], name: e.Values[idxs[0]].Name}}
+		cs.acc = append(cs.acc, accessor{typ: e, idx: idxs[0], name: e.Values[idxs[0]].Name})
 		return cs, nil
 	case !relo.Kind.fieldBased():
 		return nil, fmt.Errorf("unknown relocation kind")
@@ -321,7 +400,6 @@ func coreKind(k Kind) Kind {
 type reloRes struct {
 	orig, new         uint64
 	origSize, newSize uint32
-	origType, newType Type
 	validate          bool
 	poison            bool
 	why               string
@@ -348,7 +426,7 @@ func (r *relocator) calc(n int, relo CORERelocation) (reloRes, error) {
 		firstID TypeID
 	)
 	for _, c := range cands {
-		targ, ok, err := r.match(local, c)
+		targ, ok, err := r.match(relo.Kind, local, c)
 		if err != nil {
 			return reloRes{}, r.errf(n, relo, "candidate [%d] %s: %v", c.id, describe(c.typ), err)
 		}
@@ -382,12 +460,19 @@ func (r *relocator) calc(n int, relo CORERelocation) (reloRes, error) {
 
 // match checks a candidate against the local spec and returns the target
 // spec.
-func (r *relocator) match(local *coreSpec, c candidate) (*coreSpec, bool, error) {
-	kind := local.root.Kind()
-	_ = kind
-	targ := &coreSpec{spec: c.spec, root: c.typ, rootID: c.id}
-	switch {
-	case len(local.acc) == 0: // type based
+func (r *relocator) match(kind COREKind, local *coreSpec, c candidate) (*coreSpec, bool, error) {
+	targ := r.targSpec.reset(c.spec, c.typ, c.id)
+	if kind.typeBased() {
+		var ok bool
+		var err error
+		if kind == TypeMatches {
+			ok, err = typesMatch(local.root, c.typ, false, maxResolveDepth)
+		} else {
+			ok, err = typesCompat(local.root, c.typ, maxResolveDepth)
+		}
+		if err != nil || !ok {
+			return nil, false, err
+		}
 		return targ, true, nil
 	}
 	first := local.acc[0]
@@ -399,7 +484,7 @@ func (r *relocator) match(local *coreSpec, c candidate) (*coreSpec, bool, error)
 		want := essentialName(e.Values[first.idx].Name)
 		for i, v := range te.Values {
 			if essentialName(v.Name) == want {
-				targ.acc = []accessor{{typ: te, idx: i, name: v.Name}}
+				targ.acc = append(targ.acc, accessor{typ: te, idx: i, name: v.Name})
 				return targ, true, nil
 			}
 		}
@@ -658,6 +743,7 @@ func typesMatch(local, targ Type, behindPtr bool, depth int) (bool, error) {
 // target found).
 func calcRelo(relo CORERelocation, local, targ *coreSpec, c candidate) (reloRes, error) {
 	res := reloRes{validate: true}
+	var origType, newType Type
 	var err error
 	switch {
 	case relo.Kind.fieldBased():
@@ -666,7 +752,8 @@ func calcRelo(relo CORERelocation, local, targ *coreSpec, c candidate) (reloRes,
 		if err != nil {
 			return res, err
 		}
-		res.orig, res.origSize, res.origType, res.validate = lv.val, lv.size, lv.typ, lv.validate
+		res.orig, res.origSize, res.validate = lv.val, lv.size, lv.validate
+		origType = lv.typ
 		if targ == nil {
 			if relo.Kind == FieldExists {
 				res.new = 0
@@ -679,7 +766,8 @@ func calcRelo(relo CORERelocation, local, targ *coreSpec, c candidate) (reloRes,
 		if err != nil {
 			return res, err
 		}
-		res.new, res.newSize, res.newType = tv.val, tv.size, tv.typ
+		res.new, res.newSize = tv.val, tv.size
+		newType = tv.typ
 	case relo.Kind.typeBased():
 		res.orig = calcTypeLocal(relo)
 		if targ == nil {
@@ -714,7 +802,7 @@ func calcRelo(relo CORERelocation, local, targ *coreSpec, c candidate) (reloRes,
 		return res, nil
 	}
 	if relo.Kind == FieldByteOffset && res.origSize != res.newSize {
-		lo, to := skipModsAndTypedefs(res.origType), skipModsAndTypedefs(res.newType)
+		lo, to := skipModsAndTypedefs(origType), skipModsAndTypedefs(newType)
 		_, lp := lo.(*Pointer)
 		_, tp := to.(*Pointer)
 		li, lok := lo.(*Int)

@@ -79,7 +79,7 @@ func TestCOREMatchesLibbpf(t *testing.T) {
 						t.Errorf("relo #%d: instruction slot %d, libbpf %d", n, slots[r.Index], want.slot)
 					}
 					if r.Poisoned != want.poison {
-						t.Errorf("relo #%d (%s %q): poisoned %v, libbpf %v", n, r.Relocation.Kind, r.Relocation.Access, r.Poisoned, want.poison)
+						t.Errorf("relo #%d (%s %q): poisoned %v, libbpf %v", n, relos[n].Kind, relos[n].Access, r.Poisoned, want.poison)
 						continue
 					}
 					if want.poison {
@@ -95,7 +95,7 @@ func TestCOREMatchesLibbpf(t *testing.T) {
 						}
 					}
 					if v != w {
-						t.Errorf("relo #%d (%s %q): %d, libbpf %d", n, r.Relocation.Kind, r.Relocation.Access, v, w)
+						t.Errorf("relo #%d (%s %q): %d, libbpf %d", n, relos[n].Kind, relos[n].Access, v, w)
 					}
 				}
 			}

@@ -263,8 +263,8 @@ func TestCORERelocate(t *testing.T) {
 					if out.Slots() != orig.Slots() {
 						t.Fatalf("%d slots after relocation, %d before", out.Slots(), orig.Slots())
 					}
-					for _, r := range res {
-						relo := r.Relocation
+					for i, r := range res {
+						relo := relos[i]
 						kinds[relo.Kind] = true
 						what := fmt.Sprintf("%s %s %q (%s)", relo.Kind, describe(relo.Type), relo.Access, localPath(relo))
 						want, ok := expected(t, target, relo)
@@ -378,5 +378,77 @@ func TestCOREMemSize(t *testing.T) {
 		if _, _, err := CORERelocate(append(insn.Instructions(nil), prog...), []CORERelocation{r}, local, &COREOptions{Targets: []*Spec{target}}); err == nil {
 			t.Errorf("%+v: no error", r)
 		}
+	}
+}
+
+// TestCORETypeMatches: type_matches is the deep check, type_exists the
+// shallow one (libbpf's bpf_core_types_match and _are_compat).
+func TestCORETypeMatches(t *testing.T) {
+	o := loadObject(t, "testdata/core_flavors.bpf.o")
+	i32 := &Int{Name: "int", Size: 4, Encoding: Signed, Bits: 32}
+	lh := &Struct{Name: "list_head", Size: 16, Members: []Member{{Name: "next", Type: i32}, {Name: "prev", Type: i32, Offset: 64}}}
+	target, err := NewSpec(lh, &Struct{Name: "task_struct", Size: 8, Members: []Member{{Name: "pid", Type: i32}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sec, relos := range o.ext.CORERelos {
+		var picked []CORERelocation
+		for _, r := range relos {
+			if r.Kind == TypeMatches {
+				picked = append(picked, r)
+				exists := r
+				exists.Kind = TypeExists
+				picked = append(picked, exists)
+			}
+		}
+		if len(picked) == 0 {
+			t.Fatal("no type_matches relocation in the test object")
+		}
+		// The type_exists copy of the record points at the same
+		// instruction, whose immediate is 1 for both kinds.
+		for i, want := range []uint64{0, 1} {
+			code := append(insn.Instructions(nil), o.code[sec]...)
+			out, res, err := CORERelocate(code, picked[i:i+1], o.spec, &COREOptions{Targets: []*Spec{target}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Target != want || insnValue(out[res[0].Index]) != want {
+				t.Errorf("%s of list_head___old against list_head with int members = %d, want %d", picked[i].Kind, res[0].Target, want)
+			}
+		}
+	}
+}
+
+// TestCOREModuleTarget: candidates are found in split (module) BTF, and
+// target ids are the split spec's.
+func TestCOREModuleTarget(t *testing.T) {
+	base, _, raw := splitSample(t)
+	mod, err := ParseSplit(raw, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper, _ := TypeByName[*Struct](mod, "wrapper")
+	wantID, _ := mod.TypeID(wrapper)
+	i32 := &Int{Name: "int", Size: 4, Encoding: Signed, Bits: 32}
+	local, err := NewSpec(&Struct{Name: "wrapper___mine", Size: 8, Members: []Member{{Name: "v", Type: &Pointer{Target: i32}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw, _ := local.TypeByName("wrapper___mine", KindStruct)
+	lid, _ := local.TypeID(lw)
+	prog := insn.Instructions{insn.LoadImm64(insn.R0, int64(lid)), insn.Mov.Imm(insn.R1, 8), insn.Exit()}
+	relos := []CORERelocation{
+		{InsnOff: 0, TypeID: lid, Type: lw, Access: "0", Kind: TypeIDTarget},
+		{InsnOff: 16, TypeID: lid, Type: lw, Access: "0", Kind: TypeSize},
+	}
+	out, res, err := CORERelocate(prog, relos, local, &COREOptions{Targets: []*Spec{base, mod}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Imm != int64(wantID) || res[0].Target != uint64(wantID) {
+		t.Errorf("target id %d, want the module's [%d]", out[0].Imm, wantID)
+	}
+	if out[1].Imm != 8 {
+		t.Errorf("type size %d, want 8", out[1].Imm)
 	}
 }

@@ -3,6 +3,9 @@ package btf
 // typeLocked returns the decoded type id (firstID <= id < NextID),
 // decoding it and everything it reaches on first use. s.mu is held.
 func (s *Spec) typeLocked(id TypeID) Type {
+	if s.types == nil {
+		s.types = make([]Type, len(s.offsets))
+	}
 	if t := s.types[id-s.firstID]; t != nil {
 		return t
 	}
@@ -133,43 +136,33 @@ func (s *Spec) fill(id TypeID, pending *[]TypeID) {
 	sizeType := TypeID(s.u32(off + 8))
 	p := off + typeHeadLen
 	switch t := s.types[id-s.firstID].(type) {
-	case *Pointer:
-		t.Target = s.ref(sizeType, pending)
 	case *Array:
 		t.Type = s.ref(TypeID(s.u32(p)), pending)
 		t.Index = s.ref(TypeID(s.u32(p+4)), pending)
 	case *Struct:
-		for i := range t.Members {
-			t.Members[i].Type = s.ref(TypeID(s.u32(p+12*uint32(i)+4)), pending)
-		}
+		s.fillMembers(t.Members, p, pending)
 	case *Union:
-		for i := range t.Members {
-			t.Members[i].Type = s.ref(TypeID(s.u32(p+12*uint32(i)+4)), pending)
-		}
-	case *Typedef:
-		t.Type = s.ref(sizeType, pending)
-	case *Volatile:
-		t.Type = s.ref(sizeType, pending)
-	case *Const:
-		t.Type = s.ref(sizeType, pending)
-	case *Restrict:
-		t.Type = s.ref(sizeType, pending)
-	case *TypeTag:
-		t.Type = s.ref(sizeType, pending)
-	case *Func:
-		t.Type = s.ref(sizeType, pending)
+		s.fillMembers(t.Members, p, pending)
 	case *FuncProto:
 		t.Return = s.ref(sizeType, pending)
 		for i := range t.Params {
 			t.Params[i].Type = s.ref(TypeID(s.u32(p+8*uint32(i)+4)), pending)
 		}
-	case *Var:
-		t.Type = s.ref(sizeType, pending)
 	case *Datasec:
 		for i := range t.Vars {
 			t.Vars[i].Type = s.ref(TypeID(s.u32(p+12*uint32(i))), pending)
 		}
-	case *DeclTag:
-		t.Type = s.ref(sizeType, pending)
+	default:
+		// The kinds with one reference, in the size/type field.
+		t.children(func(ref *Type) bool {
+			*ref = s.ref(sizeType, pending)
+			return false
+		})
+	}
+}
+
+func (s *Spec) fillMembers(ms []Member, p uint32, pending *[]TypeID) {
+	for i := range ms {
+		ms[i].Type = s.ref(TypeID(s.u32(p+12*uint32(i)+4)), pending)
 	}
 }

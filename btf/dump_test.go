@@ -71,6 +71,39 @@ func TestDumpMatchesBpftool(t *testing.T) {
 	}
 }
 
+// TestDumpSplitMatchesBpftool compares the dump of split BTF with
+// "bpftool btf dump file SPLIT -B BASE".
+func TestDumpSplitMatchesBpftool(t *testing.T) {
+	bpftool, err := exec.LookPath("bpftool")
+	if err != nil {
+		testenv.SkipOrFail(t, "bpftool is not installed (apt-get install bpftool)")
+	}
+	base, _, raw := splitSample(t)
+	dir := t.TempDir()
+	baseBlob, err := base.Marshal(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	basePath, splitPath := filepath.Join(dir, "base.btf"), filepath.Join(dir, "split.btf")
+	if err := os.WriteFile(basePath, baseBlob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(splitPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, err := exec.Command(bpftool, "btf", "dump", "file", splitPath, "-B", basePath).Output()
+	if err != nil {
+		t.Fatalf("bpftool: %v", err)
+	}
+	s, err := LoadSplitSpec(splitPath, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dump(t, s); got != string(want) {
+		t.Fatalf("split dump:\n%s\nbpftool:\n%s", got, want)
+	}
+}
+
 // TestRoundTrip parses, marshals and parses again every file of the
 // corpus and checks the specs are the same (same types, fields and
 // names, id for id). Unmodified input also comes back byte for byte.
@@ -104,21 +137,5 @@ func TestRoundTrip(t *testing.T) {
 				t.Error("vmlinux does not round-trip byte for byte")
 			}
 		})
-	}
-}
-
-func TestCommandDump(t *testing.T) {
-	// The purebpf command prints the same as DumpRaw.
-	obj := testObjects(t)[0]
-	out, err := exec.Command("go", "run", "../cmd/purebpf", "btf", "dump", obj).Output()
-	if err != nil {
-		t.Fatalf("purebpf btf dump: %v", err)
-	}
-	s, err := LoadSpec(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(out) != dump(t, s) {
-		t.Fatal("purebpf btf dump differs from DumpRaw")
 	}
 }

@@ -11,9 +11,8 @@ import (
 )
 
 var kernel struct {
-	once sync.Once
-	spec *Spec
-	err  error
+	specMu sync.Mutex
+	spec   *Spec
 
 	mu      sync.Mutex
 	modules map[string]*Spec
@@ -22,22 +21,24 @@ var kernel struct {
 // KernelSpec returns the running kernel's BTF, /sys/kernel/btf/vmlinux,
 // parsed once per process and shared (a Spec is safe for concurrent use).
 func KernelSpec() (*Spec, error) {
-	kernel.once.Do(func() {
-		b, err := os.ReadFile(filepath.Join(sysfsBTFDir, "vmlinux"))
-		if errors.Is(err, fs.ErrNotExist) {
-			kernel.err = fmt.Errorf("btf: %w: %w", errNoKernelBTF, ErrNotSupported)
-			return
-		}
-		if err != nil {
-			kernel.err = fmt.Errorf("btf: kernel BTF: %w", err)
-			return
-		}
-		kernel.spec, kernel.err = Parse(b)
-		if kernel.err != nil {
-			kernel.err = fmt.Errorf("btf: kernel BTF: %w", kernel.err)
-		}
-	})
-	return kernel.spec, kernel.err
+	kernel.specMu.Lock()
+	defer kernel.specMu.Unlock()
+	if kernel.spec != nil {
+		return kernel.spec, nil
+	}
+	b, err := os.ReadFile(filepath.Join(sysfsBTFDir, "vmlinux"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("btf: %w: %w", errNoKernelBTF, ErrNotSupported)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("btf: kernel BTF: %w", err)
+	}
+	s, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("btf: kernel BTF: %w", err)
+	}
+	kernel.spec = s
+	return s, nil
 }
 
 // ModuleSpec returns the split BTF of a loaded kernel module
@@ -91,4 +92,19 @@ func KernelModules() ([]string, error) {
 	}
 	sort.Strings(mods)
 	return mods, nil
+}
+
+// FlushKernelSpec forgets the cached kernel and module specs and the list
+// of modules, so that the next use reads them again (after a module is
+// loaded, say).
+func FlushKernelSpec() {
+	kernel.mu.Lock()
+	kernel.modules = nil
+	kernel.mu.Unlock()
+	kernelTargetsCache.Lock()
+	kernelTargetsCache.targets = nil
+	kernelTargetsCache.Unlock()
+	kernel.specMu.Lock()
+	kernel.spec = nil
+	kernel.specMu.Unlock()
 }

@@ -27,8 +27,6 @@ const (
 	KindDeclTag   Kind = 17 // BTF_KIND_DECL_TAG (5.16)
 	KindTypeTag   Kind = 18 // BTF_KIND_TYPE_TAG (5.17)
 	KindEnum64    Kind = 19 // BTF_KIND_ENUM64 (6.0)
-
-	maxKind = KindEnum64
 )
 
 var kindNames = [...]string{

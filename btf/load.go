@@ -62,6 +62,12 @@ func isELF(b []byte) bool { return len(b) >= 4 && string(b[:4]) == elf.ELFMAG }
 // The types are as clang wrote them: a loader applies FixupDatasecs before
 // it marshals them for the kernel.
 func LoadELF(r io.ReaderAt) (spec *Spec, ext *ExtInfo, err error) {
+	defer func() {
+		// debug/elf has panicked on malformed files; report them.
+		if p := recover(); p != nil {
+			spec, ext, err = nil, nil, fmt.Errorf("btf: malformed ELF: %v: %w", p, ErrMalformed)
+		}
+	}()
 	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("btf: %w", err)

@@ -58,10 +58,8 @@ func (s *Spec) ownMatches(essential string, yield func(TypeID) bool) bool {
 	return true
 }
 
-// TypesByName returns every type named name, in id order (the base's
-// first for split BTF).
-func (s *Spec) TypesByName(name string) ([]Type, error) {
-	var ts []Type
+// named calls yield with each type named name in s and its base.
+func (s *Spec) named(name string, yield func(TypeID, Type) bool) error {
 	var err error
 	s.essentialMatches(essentialName(name), func(id TypeID) bool {
 		if s.nameAt(id) != name {
@@ -72,10 +70,19 @@ func (s *Spec) TypesByName(name string) ([]Type, error) {
 			err = e
 			return false
 		}
+		return yield(id, t)
+	})
+	return err
+}
+
+// TypesByName returns every type named name, in id order (the base's
+// first for split BTF).
+func (s *Spec) TypesByName(name string) ([]Type, error) {
+	var ts []Type
+	if err := s.named(name, func(_ TypeID, t Type) bool {
 		ts = append(ts, t)
 		return true
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
 	}
 	if len(ts) == 0 {
@@ -120,19 +127,9 @@ func (s *Spec) TypeByName(name string, kind Kind) (Type, error) {
 //
 //	task, err := btf.TypeByName[*btf.Struct](spec, "task_struct")
 func TypeByName[T Type](s *Spec, name string) (T, error) {
-	var zero T
-	var found T
+	var zero, found T
 	n := 0
-	var err error
-	s.essentialMatches(essentialName(name), func(id TypeID) bool {
-		if s.nameAt(id) != name {
-			return true
-		}
-		t, e := s.TypeByID(id)
-		if e != nil {
-			err = e
-			return false
-		}
+	err := s.named(name, func(_ TypeID, t Type) bool {
 		if v, ok := t.(T); ok {
 			found = v
 			n++

@@ -43,14 +43,12 @@ type encoder struct {
 	strBase uint32
 	strIdx  map[string]uint32
 
-	spec    *Spec           // the spec whose ids are kept, or nil
 	ids     map[Type]TypeID // types added beyond spec's
 	queue   []Type          // types still to encode, in id order
 	nextID  TypeID
 	baseIDs func(Type) (TypeID, bool)
 
 	placeholder Type // enum64 placeholder INT
-	dummyInt    Type
 }
 
 func newEncoder(bo binary.ByteOrder, missing Features) *encoder {

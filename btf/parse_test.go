@@ -1,6 +1,7 @@
 package btf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -203,22 +204,30 @@ func TestParseMalformed(t *testing.T) {
 	}
 }
 
-func TestParseSplit(t *testing.T) {
+// splitSample returns the sample spec and a split blob on top of it: a
+// pointer to the base's int, and a struct whose name is appended after
+// the base's strings.
+func splitSample(t testing.TB) (base *Spec, i32 Type, raw []byte) {
+	t.Helper()
 	base, err := NewSpec(sampleTypes()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i32, _ := base.TypeByName("int", KindInt)
+	i32, _ = base.TypeByName("int", KindInt)
 	i32id, _ := base.TypeID(i32)
 	next := base.NextID()
-	// A split blob: a pointer to the base's int, and a struct whose
-	// name is appended after the base's strings.
 	strs := "\x00wrapper\x00v\x00"
 	baseStrLen := uint32(len(base.strs))
-	raw := blob([]uint32{
+	raw = blob([]uint32{
 		0, info(KindPointer, 0, false), uint32(i32id),
 		baseStrLen + 1, info(KindStruct, 1, false), 8, baseStrLen + 9, uint32(next), 0,
 	}, strs)
+	return base, i32, raw
+}
+
+func TestParseSplit(t *testing.T) {
+	base, i32, raw := splitSample(t)
+	next := base.NextID()
 	s, err := ParseSplit(raw, base)
 	if err != nil {
 		t.Fatal(err)
@@ -266,5 +275,47 @@ func TestParseBigEndian(t *testing.T) {
 	le, _ := NewSpec(sampleTypes()...)
 	if dump(t, be) != dump(t, le) {
 		t.Fatal("big-endian blob parses differently")
+	}
+}
+
+func TestKernelSpecCached(t *testing.T) {
+	a := requireKernelBTF(t)
+	b, _ := KernelSpec()
+	if a != b {
+		t.Fatal("KernelSpec parsed twice")
+	}
+	FlushKernelSpec()
+	c, err := KernelSpec()
+	if err != nil || c == a {
+		t.Fatalf("FlushKernelSpec kept the spec (%v)", err)
+	}
+	mods, err := KernelModules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mods {
+		s, err := ModuleSpec(m)
+		if err != nil {
+			t.Fatalf("module %s: %v", m, err)
+		}
+		if s.Base() != c {
+			t.Fatalf("module %s is not split on the kernel spec", m)
+		}
+	}
+	if _, err := ModuleSpec("no_such_module_xyz"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing module: %v", err)
+	}
+}
+
+func TestLoadELFMalformed(t *testing.T) {
+	obj := readFile(t, "testdata/core_flavors.bpf.o")
+	for _, cut := range []int{0, 3, 64, 200, len(obj) / 2, len(obj) - 1} {
+		if _, _, err := LoadELF(bytes.NewReader(obj[:cut])); err == nil {
+			t.Errorf("ELF cut at %d: no error", cut)
+		}
+	}
+	// An ELF without .BTF.
+	if _, _, err := LoadELF(bytes.NewReader(readFile(t, "/proc/self/exe"))); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ELF without .BTF: %v", err)
 	}
 }

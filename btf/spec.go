@@ -25,7 +25,7 @@ type Spec struct {
 	typeOff int      // offset of raw in the blob, for errors
 
 	mu    sync.Mutex
-	types []Type // decoded types, by id-firstID; nil entries not decoded yet
+	types []Type // decoded types, by id-firstID (allocated on first use); nil entries not decoded yet
 	ids   map[Type]TypeID
 
 	indexOnce sync.Once
@@ -150,7 +150,6 @@ func parse(b []byte, base *Spec) (*Spec, error) {
 	if err := s.scan(); err != nil {
 		return nil, err
 	}
-	s.types = make([]Type, len(s.offsets))
 	return s, nil
 }
 
@@ -260,11 +259,14 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 	if info&0x60ff0000 != 0 {
 		return 0, s.errAt(off, id, "%s has unused info bits set (%#x)", kind, info)
 	}
-	ref := func(at uint32, r uint32, what string) error {
-		if r >= total {
-			return s.errAt(at, id, "%s %s refers to type [%d], but the last type is [%d]", kind, what, r, total-1)
+	ref := func(at uint32, r uint32, what string, i uint32) error {
+		if r < total {
+			return nil
 		}
-		return nil
+		if what == "member" || what == "parameter" || what == "variable" {
+			what = fmt.Sprintf("%s %d", what, i)
+		}
+		return s.errAt(at, id, "%s %s refers to type [%d], but the last type is [%d]", kind, what, r, total-1)
 	}
 	p := off + typeHeadLen
 	switch kind {
@@ -276,7 +278,7 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 		}
 		return p + 4, nil
 	case KindPointer, KindTypedef, KindVolatile, KindConst, KindRestrict, KindTypeTag, KindFunc, KindVar, KindDeclTag:
-		if err := ref(off+8, sizeType, "type"); err != nil {
+		if err := ref(off+8, sizeType, "type", 0); err != nil {
 			return 0, err
 		}
 		if kind == KindVar || kind == KindDeclTag {
@@ -286,10 +288,10 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 	case KindFwd, KindFloat:
 		return p, nil
 	case KindArray:
-		if err := ref(p, s.u32(p), "element type"); err != nil {
+		if err := ref(p, s.u32(p), "element type", 0); err != nil {
 			return 0, err
 		}
-		if err := ref(p+4, s.u32(p+4), "index type"); err != nil {
+		if err := ref(p+4, s.u32(p+4), "index type", 0); err != nil {
 			return 0, err
 		}
 		return p + 12, nil
@@ -297,7 +299,7 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 		for i := range vlen {
 			m := p + 12*i
 			if kind == KindDatasec {
-				if err := ref(m, s.u32(m), fmt.Sprintf("variable %d", i)); err != nil {
+				if err := ref(m, s.u32(m), "variable", i); err != nil {
 					return 0, err
 				}
 				continue
@@ -305,7 +307,7 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 			if !s.validName(s.u32(m)) {
 				return 0, s.errAt(m, id, "%s member %d name offset %d is past the string section", kind, i, s.u32(m))
 			}
-			if err := ref(m+4, s.u32(m+4), fmt.Sprintf("member %d", i)); err != nil {
+			if err := ref(m+4, s.u32(m+4), "member", i); err != nil {
 				return 0, err
 			}
 		}
@@ -322,7 +324,7 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 		}
 		return p + step*vlen, nil
 	case KindFuncProto:
-		if err := ref(off+8, sizeType, "return type"); err != nil {
+		if err := ref(off+8, sizeType, "return type", 0); err != nil {
 			return 0, err
 		}
 		for i := range vlen {
@@ -330,7 +332,7 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 			if !s.validName(s.u32(m)) {
 				return 0, s.errAt(m, id, "FUNC_PROTO parameter %d name offset %d is past the string section", i, s.u32(m))
 			}
-			if err := ref(m+4, s.u32(m+4), fmt.Sprintf("parameter %d", i)); err != nil {
+			if err := ref(m+4, s.u32(m+4), "parameter", i); err != nil {
 				return 0, err
 			}
 		}
@@ -339,7 +341,7 @@ func (s *Spec) check(off uint32, id TypeID, total uint32) (uint32, error) {
 	return 0, s.errAt(off, id, "unknown kind %d", kind)
 }
 
-// ownRef returns the k-th type reference of type id that is followed by
+// valueRef returns the k-th type reference of type id that is followed by
 // value (not through a pointer), or false when there are no more.
 func (s *Spec) valueRef(id TypeID, k uint32) (TypeID, bool) {
 	off := s.offsets[id-s.firstID]

@@ -289,7 +289,8 @@ const maxResolveDepth = 32
 // is deeper than the kernel accepts.
 var ErrLoop = errors.New("type chain loops or is too deep")
 
-// Composite is a *Struct or *Union's members, or nil for other types.
+// Members returns the members of a *Struct or *Union, or nil for other
+// types.
 func Members(t Type) []Member {
 	switch t := t.(type) {
 	case *Struct:
@@ -300,22 +301,33 @@ func Members(t Type) []Member {
 	return nil
 }
 
+// unqualify returns the type a CONST, VOLATILE, RESTRICT or TYPE_TAG
+// (and, if typedefs, a TYPEDEF) wraps, or false for other types.
+func unqualify(t Type, typedefs bool) (Type, bool) {
+	switch q := t.(type) {
+	case *Const:
+		return q.Type, true
+	case *Volatile:
+		return q.Type, true
+	case *Restrict:
+		return q.Type, true
+	case *TypeTag:
+		return q.Type, true
+	case *Typedef:
+		return q.Type, typedefs
+	}
+	return t, false
+}
+
 // SkipQualifiers returns t without its CONST, VOLATILE, RESTRICT and
 // TYPE_TAG wrappers.
 func SkipQualifiers(t Type) Type {
 	for range maxResolveDepth {
-		switch q := t.(type) {
-		case *Const:
-			t = q.Type
-		case *Volatile:
-			t = q.Type
-		case *Restrict:
-			t = q.Type
-		case *TypeTag:
-			t = q.Type
-		default:
+		u, ok := unqualify(t, false)
+		if !ok {
 			return t
 		}
+		t = u
 	}
 	return t
 }
@@ -324,20 +336,11 @@ func SkipQualifiers(t Type) Type {
 // error wrapping ErrLoop if the chain does not end.
 func UnderlyingType(t Type) (Type, error) {
 	for range maxResolveDepth + 1 {
-		switch q := t.(type) {
-		case *Const:
-			t = q.Type
-		case *Volatile:
-			t = q.Type
-		case *Restrict:
-			t = q.Type
-		case *TypeTag:
-			t = q.Type
-		case *Typedef:
-			t = q.Type
-		default:
+		u, ok := unqualify(t, true)
+		if !ok {
 			return t, nil
 		}
+		t = u
 	}
 	return nil, fmt.Errorf("underlying type of %s: %w", describe(t), ErrLoop)
 }
