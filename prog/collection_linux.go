@@ -3,6 +3,7 @@
 package prog
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -52,7 +53,9 @@ type Collection struct {
 
 	owned   []*Map
 	pinned  []string
-	btfFD   *sys.FD
+	btf     *btf.Handle // the object's BTF in the kernel
+	btfFD   *sys.FD     // btf's descriptor, nil without BTF
+	modules map[string]*btf.Handle
 	mmaps   [][]byte
 	spec    *CollectionSpec
 	closed  bool
@@ -165,7 +168,9 @@ func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, 
 	if spec.btf != nil {
 		// As libbpf: BTF is optional; without it maps lose their
 		// key/value types and programs their line info.
-		c.btfFD, _ = loadObjectBTF(spec)
+		if h, err := btf.NewHandle(spec.btf.spec, nil); err == nil {
+			c.btf, c.btfFD = h, h.FD()
+		}
 	}
 	for _, name := range spec.MapNames() {
 		if _, err := c.mapFor(name, opts); err != nil {
@@ -190,32 +195,6 @@ func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, 
 	}
 	ok = true
 	return c, nil
-}
-
-// loadObjectBTF loads the object's BTF, fixed up for the kernel when the
-// spec was read.
-func loadObjectBTF(spec *CollectionSpec) (*sys.FD, error) {
-	blob, err := spec.btf.spec.Marshal(nil)
-	if err != nil {
-		return nil, err
-	}
-	return loadBTFBlob(blob)
-}
-
-// loadBTFBlob runs BPF_BTF_LOAD, retrying with a log on failure.
-func loadBTFBlob(blob []byte) (*sys.FD, error) {
-	attr := sys.BTFLoadAttr{BTF: sys.NewSlicePointer(blob), BTFSize: uint32(len(blob))}
-	fd, err := sys.BTFLoad(&attr)
-	if err == nil {
-		return fd, nil
-	}
-	log := make([]byte, 1<<20)
-	attr.BTFLogBuf, attr.BTFLogSize, attr.BTFLogLevel = sys.NewSlicePointer(log), uint32(len(log)), 1
-	if fd, err2 := sys.BTFLoad(&attr); err2 == nil {
-		return fd, nil
-	}
-	runtime.KeepAlive(blob)
-	return nil, fmt.Errorf("load BTF: %w: %s", err, strings.TrimSpace(logString(log)))
 }
 
 func (c *Collection) fillKconfig(opts *CollectionOptions) error {
@@ -460,6 +439,7 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 		return nil, err
 	}
 	p := &Program{name: ps.Name, typ: ps.Type, maps: map[string]*Map{}, license: ps.License}
+	var fdArray []int32
 	insns := make(insn.Instructions, len(ps.Instructions))
 	copy(insns, ps.Instructions)
 	for k := range insns {
@@ -473,20 +453,33 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 			p.maps[i.Ref] = m
 			i.SetMapFD(int32(m.fd.Int()))
 		case i.IsKfuncCall() && i.Ref != "":
-			id, err := c.ksymID(i.Ref, true)
+			id, h, err := c.ksym(i.Ref, true)
 			if err != nil {
 				return nil, fmt.Errorf("load program %q: instruction %d: %w", ps.Name, k, err)
 			}
 			i.Imm, i.Offset = int64(id), 0
+			if h != nil {
+				// A module's kfunc: off indexes fd_array, whose slot 0
+				// stands for vmlinux.
+				if len(fdArray) == 0 {
+					fdArray = append(fdArray, 0)
+				}
+				fdArray = append(fdArray, int32(h.FD().Int()))
+				i.Offset = int16(len(fdArray) - 1)
+			}
 		case i.IsLoadImm64() && insn.PseudoSrc(i.Src) == insn.PseudoBTFID && i.Ref != "":
-			id, err := c.ksymID(i.Ref, false)
+			id, h, err := c.ksym(i.Ref, false)
 			if err != nil {
 				return nil, fmt.Errorf("load program %q: instruction %d: %w", ps.Name, k, err)
 			}
-			if id == 0 {
+			switch {
+			case id == 0:
 				// A missing __weak ksym reads as NULL.
 				*i = insn.LoadImm64(i.Dst, 0).WithLabel(i.Label)
-			} else {
+			case h != nil:
+				// The second half names the module's BTF object.
+				i.Imm = int64(uint64(id) | uint64(uint32(h.FD().Int()))<<32)
+			default:
 				i.Imm = int64(id)
 			}
 		}
@@ -515,11 +508,19 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 		attr.KernVersion = kernelCode()
 	}
 	if ps.Type == Tracing || ps.Type == LSM {
-		id, err := attachBTFID(ps)
+		id, h, err := c.attachBTFID(ps)
 		if err != nil {
 			return nil, fmt.Errorf("load program %q: %w", ps.Name, err)
 		}
 		attr.AttachBTFID = id
+		if h != nil {
+			attr.AttachProgOrBTFObjFD = h.FD().Uint()
+		}
+	}
+	var fdBytes []byte
+	if len(fdArray) > 0 {
+		fdBytes = int32Bytes(fdArray)
+		attr.FDArray = sys.NewSlicePointer(fdBytes)
 	}
 	var fi, li []byte
 	if c.btfFD != nil && len(ps.funcInfos) > 0 {
@@ -557,6 +558,10 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 	}
 	runtime.KeepAlive(fi)
 	runtime.KeepAlive(li)
+	runtime.KeepAlive(fdBytes)
+	for _, h := range c.modules {
+		runtime.KeepAlive(h)
+	}
 	runtime.KeepAlive(c.btfFD)
 	for _, m := range p.maps {
 		runtime.KeepAlive(m.fd)
@@ -566,6 +571,14 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 	}
 	p.fd, p.log = fd, log
 	return p, nil
+}
+
+func int32Bytes(v []int32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, uint32(x))
+	}
+	return b
 }
 
 // relocateCORE applies the program's CO-RE relocations against the
@@ -584,9 +597,50 @@ func (c *Collection) relocateCORE(ps *ProgramSpec, insns insn.Instructions, opts
 	return out, nil
 }
 
-// ksymID resolves a ksym against the kernel's BTF: a VAR for variables,
-// a FUNC for kfuncs. A missing __weak ksym gives 0.
-func (c *Collection) ksymID(name string, fn bool) (uint32, error) {
+// kernelType finds a type by name and kind in the kernel's BTF: vmlinux,
+// then the loaded modules. For a module it returns the module's BTF
+// object, which the load must name (fd_array, attach_btf_obj_fd).
+func (c *Collection) kernelType(name string, kind btf.Kind) (uint32, *btf.Handle, error) {
+	ks, err := btf.KernelSpec()
+	if err != nil {
+		return 0, nil, fmt.Errorf("kernel BTF: %w", err)
+	}
+	if t, err := ks.TypeByName(name, kind); err == nil {
+		id, err := ks.TypeID(t)
+		return uint32(id), nil, err
+	}
+	mods, _ := btf.KernelModules()
+	for _, mod := range mods {
+		ms, err := btf.ModuleSpec(mod)
+		if err != nil {
+			continue
+		}
+		t, err := ms.TypeByName(name, kind)
+		if err != nil {
+			continue
+		}
+		id, err := ms.TypeID(t)
+		if err != nil || id < ms.FirstID() {
+			continue // a vmlinux type seen through the module
+		}
+		h := c.modules[mod]
+		if h == nil {
+			if h, err = btf.HandleByName(mod); err != nil {
+				return 0, nil, fmt.Errorf("%v %q is in module %s: %w", kind, name, mod, err)
+			}
+			if c.modules == nil {
+				c.modules = map[string]*btf.Handle{}
+			}
+			c.modules[mod] = h
+		}
+		return uint32(id), h, nil
+	}
+	return 0, nil, fmt.Errorf("no %v %q in the kernel's BTF (vmlinux and %d modules): %w", kind, name, len(mods), btf.ErrNotFound)
+}
+
+// ksym resolves a ksym: a VAR for variables, a FUNC for kfuncs. A
+// missing __weak ksym gives id 0.
+func (c *Collection) ksym(name string, fn bool) (uint32, *btf.Handle, error) {
 	var e *Extern
 	for _, x := range c.spec.Externs {
 		if x.Name == name {
@@ -594,37 +648,27 @@ func (c *Collection) ksymID(name string, fn bool) (uint32, error) {
 		}
 	}
 	if e == nil {
-		return 0, fmt.Errorf("%w: ksym %q is not an extern of the object", ErrInvalidSpec, name)
+		return 0, nil, fmt.Errorf("%w: ksym %q is not an extern of the object", ErrInvalidSpec, name)
 	}
 	kind := btf.KindVar
 	if fn {
 		kind = btf.KindFunc
 	}
-	ks, err := btf.KernelSpec()
+	id, h, err := c.kernelType(name, kind)
 	if err != nil {
 		if e.Weak {
-			return 0, nil
+			return 0, nil, nil
 		}
-		return 0, fmt.Errorf("ksym %q: kernel BTF: %w", name, err)
+		return 0, nil, fmt.Errorf("ksym %q: %w", name, err)
 	}
-	t, err := ks.TypeByName(name, kind)
-	if err != nil {
-		if e.Weak {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("ksym %q: no %v of that name in the kernel's BTF (vmlinux; module BTF is not searched): %w", name, kind, err)
-	}
-	id, err := ks.TypeID(t)
-	if err != nil {
-		return 0, err
-	}
-	return uint32(id), nil
+	return id, h, nil
 }
 
 // attachBTFID finds the kernel BTF id a tracing or LSM program attaches
 // to, as libbpf does: tp_btf/X is the typedef btf_trace_X, fentry, fexit
-// and fmod_ret/X the function X, lsm/X bpf_lsm_X, iter/X bpf_iter_X.
-func attachBTFID(ps *ProgramSpec) (uint32, error) {
+// and fmod_ret/X the function X, lsm/X bpf_lsm_X, iter/X bpf_iter_X. A
+// target in a module comes with the module's BTF object.
+func (c *Collection) attachBTFID(ps *ProgramSpec) (uint32, *btf.Handle, error) {
 	name, kind := ps.AttachTo, btf.KindFunc
 	switch {
 	case ps.AttachType == sys.AttachTraceRawTp:
@@ -634,21 +678,16 @@ func attachBTFID(ps *ProgramSpec) (uint32, error) {
 	case ps.AttachType == sys.AttachTraceIter:
 		name = "bpf_iter_" + name
 	case ps.Type == StructOps:
-		return 0, nil
+		return 0, nil, nil
 	}
 	if ps.AttachTo == "" {
-		return 0, fmt.Errorf("%w: section %q names no attach target", ErrInvalidSpec, ps.SectionName)
+		return 0, nil, fmt.Errorf("%w: section %q names no attach target", ErrInvalidSpec, ps.SectionName)
 	}
-	ks, err := btf.KernelSpec()
+	id, h, err := c.kernelType(name, kind)
 	if err != nil {
-		return 0, fmt.Errorf("attach target %q: kernel BTF: %w", name, err)
+		return 0, nil, fmt.Errorf("attach target %q: %w", ps.AttachTo, err)
 	}
-	t, err := ks.TypeByName(name, kind)
-	if err != nil {
-		return 0, fmt.Errorf("attach target %q: no %v %q in the kernel's BTF: %w", ps.AttachTo, kind, name, err)
-	}
-	id, err := ks.TypeID(t)
-	return uint32(id), err
+	return id, h, nil
 }
 
 // initialise writes the prog array and map-in-map initialisers.
@@ -775,10 +814,14 @@ func (c *Collection) Close() error {
 		}
 	}
 	c.owned = nil
-	if err := c.btfFD.Close(); err != nil {
+	if err := c.btf.Close(); err != nil {
 		errs = append(errs, err)
 	}
-	c.btfFD = nil
+	c.btf, c.btfFD = nil, nil
+	for _, h := range c.modules {
+		h.Close()
+	}
+	c.modules = nil
 	return errors.Join(errs...)
 }
 
