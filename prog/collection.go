@@ -258,7 +258,7 @@ type LineInfo struct {
 	// LineNum and Column locate it (1-based).
 	LineNum, Column uint32
 
-	rec btf.LineInfo // the record, with string offsets in the object's BTF
+	fileOff, lineOff uint32 // string offsets in the object's BTF
 }
 
 // LineInfos returns the program's source lines from the object's

@@ -531,8 +531,10 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 		}
 		lis := make([]btf.LineInfo, len(ps.lineInfos))
 		for k, l := range ps.lineInfos {
-			lis[k] = l.rec
-			lis[k].InsnOff = uint32(offs[l.Instruction] * insn.SlotSize)
+			lis[k] = btf.LineInfo{
+				InsnOff: uint32(offs[l.Instruction] * insn.SlotSize), FileNameOff: l.fileOff, LineOff: l.lineOff,
+				LineNumber: l.LineNum, Column: l.Column,
+			}
 		}
 		fi, li = btf.MarshalFuncInfos(fis, 0), btf.MarshalLineInfos(lis, 0)
 		attr.ProgBTFFD = c.btfFD.Uint()

@@ -67,6 +67,7 @@ type elfReader struct {
 	externs map[string]*Extern
 
 	pendingCode []pendingCode
+	textInsns   int // instructions in .text, which programs may link in
 	mapRelocs   []mapReloc
 	imms        map[elf.SectionIndex]map[int]int32 // original immediates of relocated instructions
 }
@@ -74,12 +75,13 @@ type elfReader struct {
 // codeSection is an executable section: its decoded instructions and
 // functions.
 type codeSection struct {
-	name   string
-	index  elf.SectionIndex
-	insns  insn.Instructions
-	slotTo []int // slot -> instruction index, -1 for LD_IMM64 second halves
-	funcs  []*elfFunc
-	relocs map[int]elf.Symbol // by slot
+	name     string
+	index    elf.SectionIndex
+	insns    insn.Instructions
+	slotTo   []int // slot -> instruction index, -1 for LD_IMM64 second halves
+	slotOffs []int // instruction index -> first slot
+	funcs    []*elfFunc
+	relocs   map[int]elf.Symbol // by slot
 }
 
 // elfFunc is a function symbol in an executable section.
@@ -487,7 +489,11 @@ func (er *elfReader) decodeCode(cs *codeSection, raw []byte) error {
 	}
 	cs.insns = insns
 	cs.slotTo = make([]int, nslots)
-	for k, off := range insns.SlotOffsets() {
+	cs.slotOffs = insns.SlotOffsets()
+	if cs.name == ".text" {
+		er.textInsns = len(insns)
+	}
+	for k, off := range cs.slotOffs {
 		cs.slotTo[off] = k
 		if insns[k].IsLoadImm64() {
 			cs.slotTo[off+1] = -1

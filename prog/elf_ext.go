@@ -8,6 +8,13 @@ func (er *elfReader) attachBTFExt(ps *ProgramSpec) error {
 		return nil
 	}
 	ext := er.btf.ext
+	nf, nl := 0, 0
+	for _, fr := range ps.funcs {
+		nf += len(ext.FuncInfos[fr.section])
+		nl += len(ext.LineInfos[fr.section])
+	}
+	ps.funcInfos = make([]funcInfo, 0, min(nf, 4*len(ps.funcs)))
+	ps.lineInfos = make([]LineInfo, 0, min(nl, len(ps.Instructions)))
 	for _, fr := range ps.funcs {
 		fn := er.funcs[fr.name]
 		cs := fn.sec
@@ -32,7 +39,7 @@ func (er *elfReader) attachBTFExt(ps *ProgramSpec) error {
 			if k := index(r.InsnOff); k >= 0 {
 				ps.lineInfos = append(ps.lineInfos, LineInfo{
 					Instruction: k, File: r.FileName, Line: r.Line,
-					LineNum: r.LineNumber, Column: r.Column, rec: r,
+					LineNum: r.LineNumber, Column: r.Column, fileOff: r.FileNameOff, lineOff: r.LineOff,
 				})
 			}
 		}

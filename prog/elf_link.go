@@ -34,7 +34,7 @@ func (er *elfReader) linkPrograms() error {
 			if !known {
 				ps.Type = UnspecifiedProgram
 			}
-			l := &linker{er: er, ps: ps, placed: map[*elfFunc]int{}}
+			l := &linker{er: er, ps: ps, placed: map[*elfFunc]int{}, insns: make(insn.Instructions, 0, fn.count+er.textInsns)}
 			if err := l.add(fn); err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ func (l *linker) add(fn *elfFunc) error {
 	l.ps.funcs = append(l.ps.funcs, funcRange{name: fn.name, section: fn.sec.name, start: start, secInsn: fn.first, secSlot: fn.slot, count: fn.count})
 	l.insns = append(l.insns, fn.sec.insns[fn.first:fn.first+fn.count]...)
 	l.insns[start].Label = fn.name
-	offs := fn.sec.insns.SlotOffsets()
+	offs := fn.sec.slotOffs
 	for k := 0; k < fn.count; k++ {
 		secIdx := fn.first + k
 		slot := offs[secIdx]
