@@ -484,9 +484,10 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 			}
 		}
 	}
+	var poisoned []string
 	if len(ps.coreRelos) > 0 {
 		var err error
-		if insns, err = c.relocateCORE(ps, insns, opts); err != nil {
+		if insns, poisoned, err = c.relocateCORE(ps, insns, opts); err != nil {
 			return nil, err
 		}
 	}
@@ -569,6 +570,12 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 		runtime.KeepAlive(m.fd)
 	}
 	if err != nil {
+		if len(poisoned) > 0 {
+			// The verifier only sees a call to an unknown function
+			// (0xbad2310), which the load error takes for a helper.
+			return nil, fmt.Errorf("section %q: program %q reaches a CO-RE relocation that found no target in the kernel's BTF: %s; the verifier says: %w",
+				ps.SectionName, ps.Name, strings.Join(poisoned, "; "), err)
+		}
 		return nil, fmt.Errorf("section %q: %w", ps.SectionName, err)
 	}
 	p.fd, p.log = fd, log
@@ -584,19 +591,26 @@ func int32Bytes(v []int32) []byte {
 }
 
 // relocateCORE applies the program's CO-RE relocations against the
-// kernel's BTF (or opts.CORETargets) with package btf.
-func (c *Collection) relocateCORE(ps *ProgramSpec, insns insn.Instructions, opts *CollectionOptions) (insn.Instructions, error) {
+// kernel's BTF (or opts.CORETargets) with package btf. It also returns
+// the reasons of the relocations it had to poison.
+func (c *Collection) relocateCORE(ps *ProgramSpec, insns insn.Instructions, opts *CollectionOptions) (insn.Instructions, []string, error) {
 	offs := insns.SlotOffsets()
 	relos := make([]btf.CORERelocation, len(ps.coreRelos))
 	for k, r := range ps.coreRelos {
 		relos[k] = r.relo
 		relos[k].InsnOff = uint32(offs[r.insn] * insn.SlotSize)
 	}
-	out, _, err := btf.CORERelocate(insns, relos, c.spec.btf.spec, &btf.COREOptions{Targets: opts.CORETargets})
+	out, results, err := btf.CORERelocate(insns, relos, c.spec.btf.spec, &btf.COREOptions{Targets: opts.CORETargets})
 	if err != nil {
-		return nil, fmt.Errorf("load program %q (section %q): CO-RE: %w", ps.Name, ps.SectionName, err)
+		return nil, nil, fmt.Errorf("load program %q (section %q): CO-RE: %w", ps.Name, ps.SectionName, err)
 	}
-	return out, nil
+	var poisoned []string
+	for _, r := range results {
+		if r.Poisoned {
+			poisoned = append(poisoned, fmt.Sprintf("instruction %d: %s", r.Index, r.Reason))
+		}
+	}
+	return out, poisoned, nil
 }
 
 // kernelType finds a type by name and kind in the kernel's BTF: vmlinux,

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purebpf/purebpf/btf"
 	"github.com/purebpf/purebpf/internal/testenv"
 )
 
@@ -488,4 +489,24 @@ func TestCollectionCloseLeavesNoFD(t *testing.T) {
 	if after := openFDs(t); after != before {
 		t.Fatalf("%d fds open after a failed load, %d before", after, before)
 	}
+}
+
+// TestCollectionCORETarget relocates against a caller-supplied target
+// BTF: a task_struct without real_parent poisons the reads of it, and the
+// load error names the relocation.
+func TestCollectionCORETarget(t *testing.T) {
+	testenv.RequireRoot(t)
+	u32 := &btf.Int{Name: "unsigned int", Size: 4, Bits: 32}
+	target, err := btf.NewSpec(&btf.Struct{Name: "task_struct", Size: 8, Members: []btf.Member{
+		{Name: "exit_code", Type: &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed, Bits: 32}, Offset: 32},
+		{Name: "flags", Type: u32},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewCollection(mustSpec(t, "bootstrap"), &CollectionOptions{CORETargets: []*btf.Spec{target}})
+	if err == nil || !strings.Contains(err.Error(), "poisoned") || !strings.Contains(err.Error(), "real_parent") && !strings.Contains(err.Error(), "task_struct") {
+		t.Fatalf("load against a task_struct without real_parent: %v", err)
+	}
+	t.Logf("%.400s", err)
 }
