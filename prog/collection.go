@@ -57,8 +57,9 @@ type SectionInfo struct {
 type ProgramSpec struct {
 	// Spec holds the name (the C function's name), type, license and
 	// linked instructions. Map loads refer to CollectionSpec.Maps by
-	// name through Instruction.Ref; calls and function pointers refer to
-	// their subprogram's label, the callee's name.
+	// name through Instruction.Ref, and Spec.Maps points at the MapSpecs
+	// of those maps; calls and function pointers refer to their
+	// subprogram's label, the callee's name.
 	Spec
 	// SectionName is the ELF section the function is in.
 	SectionName string

@@ -39,6 +39,11 @@ func (er *elfReader) linkPrograms() error {
 				return err
 			}
 			ps.Instructions = l.insns
+			// Spec.Maps lists the maps the program refers to, so that the
+			// Spec alone validates and runs (NewProgram, interp, jit).
+			for _, name := range ps.Instructions.MapReferences() {
+				ps.Maps = append(ps.Maps, &er.cs.Maps[name].MapSpec)
+			}
 			if err := er.attachBTFExt(ps); err != nil {
 				return err
 			}

@@ -107,8 +107,13 @@ func TestLoadCollectionSpecCorpus(t *testing.T) {
 	if strings.Join(labels, " ") != "xdp_second loop_cb square triple global_add" {
 		t.Fatalf("xdp_second links %v", labels)
 	}
-	if err := cs.Programs["xdp_second"].Instructions.Validate(); err != nil {
-		t.Fatal(err)
+	for _, p := range cs.Programs {
+		if err := p.Validate(); err != nil {
+			t.Fatalf("program %s: %v", p.Name, err)
+		}
+	}
+	if m := cs.Programs["xdp_third"].Map("values"); m != &cs.Maps["values"].MapSpec {
+		t.Fatalf("xdp_third's Spec.Maps does not point at the collection's map: %v", m)
 	}
 	if n := len(cs.Programs["xdp_second"].LineInfos()); n == 0 {
 		t.Fatal("no line info")
