@@ -56,6 +56,7 @@ type Collection struct {
 	btf     *btf.Handle // the object's BTF in the kernel
 	btfFD   *sys.FD     // btf's descriptor, nil without BTF
 	modules map[string]*btf.Handle
+	kconfig []byte // the .kconfig map's value for this load
 	mmaps   [][]byte
 	spec    *CollectionSpec
 	closed  bool
@@ -257,7 +258,7 @@ func (c *Collection) fillKconfig(opts *CollectionOptions) error {
 			return err
 		}
 	}
-	copy(m.Data, data)
+	c.kconfig = data
 	return nil
 }
 
@@ -321,8 +322,13 @@ func (c *Collection) mapFor(name string, opts *CollectionOptions) (*Map, error) 
 	c.Maps[name] = m
 	c.owned = append(c.owned, m)
 	c.created[name] = true
-	if len(ms.Data) > 0 {
-		if err := m.Update(uint32(0), ms.Data, UpdateAny); err != nil {
+	if data := ms.Data; len(data) > 0 {
+		if name == ".kconfig" {
+			// Filled for this load; the spec stays as it was read, so
+			// that NewCollection may run on it concurrently.
+			data = c.kconfig
+		}
+		if err := m.Update(uint32(0), data, UpdateAny); err != nil {
 			return nil, fmt.Errorf("map %q: write initial data: %w", name, err)
 		}
 	}
