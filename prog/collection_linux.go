@@ -51,16 +51,17 @@ type Collection struct {
 	Maps      map[string]*Map
 	Variables map[string]*Variable
 
-	owned   []*Map
-	pinned  []string
-	btf     *btf.Handle // the object's BTF in the kernel
-	btfFD   *sys.FD     // btf's descriptor, nil without BTF
-	modules map[string]*btf.Handle
-	kconfig []byte // the .kconfig map's value for this load
-	mmaps   [][]byte
-	spec    *CollectionSpec
-	closed  bool
-	created map[string]bool
+	owned     []*Map
+	pinned    []string
+	btf       *btf.Handle // the object's BTF in the kernel
+	btfFD     *sys.FD     // btf's descriptor, nil without BTF
+	modules   map[string]*btf.Handle
+	kconfig   []byte // the .kconfig map's value for this load
+	ksymAddrs map[string]uint64
+	mmaps     [][]byte
+	spec      *CollectionSpec
+	closed    bool
+	created   map[string]bool
 }
 
 // Variable is a global variable of a loaded collection, read and written
@@ -473,6 +474,12 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 				fdArray = append(fdArray, int32(h.FD().Int()))
 				i.Offset = int16(len(fdArray) - 1)
 			}
+		case i.IsLoadImm64() && insn.PseudoSrc(i.Src) == insn.PseudoBTFID && i.Ref != "" && c.typeless(i.Ref):
+			addr, err := c.kallsyms(i.Ref)
+			if err != nil {
+				return nil, fmt.Errorf("load program %q: instruction %d: %w", ps.Name, k, err)
+			}
+			*i = insn.LoadImm64(i.Dst, int64(addr)).WithLabel(i.Label)
 		case i.IsLoadImm64() && insn.PseudoSrc(i.Src) == insn.PseudoBTFID && i.Ref != "":
 			id, h, err := c.ksym(i.Ref, false)
 			if err != nil {
@@ -658,6 +665,58 @@ func (c *Collection) kernelType(name string, kind btf.Kind) (uint32, *btf.Handle
 		return uint32(id), h, nil
 	}
 	return 0, nil, fmt.Errorf("no %v %q in the kernel's BTF (vmlinux and %d modules): %w", kind, name, len(mods), btf.ErrNotFound)
+}
+
+func (c *Collection) typeless(name string) bool {
+	for _, e := range c.spec.Externs {
+		if e.Name == name {
+			return e.typeless
+		}
+	}
+	return false
+}
+
+// kallsyms returns the address of a typeless ksym from /proc/kallsyms, as
+// libbpf does; a missing __weak one is 0.
+func (c *Collection) kallsyms(name string) (uint64, error) {
+	weak := false
+	for _, e := range c.spec.Externs {
+		if e.Name == name {
+			weak = e.Weak
+		}
+	}
+	if c.ksymAddrs == nil {
+		f, err := os.Open("/proc/kallsyms")
+		if err != nil {
+			if weak {
+				return 0, nil
+			}
+			return 0, fmt.Errorf("ksym %q: %w", name, err)
+		}
+		c.ksymAddrs, err = parseKallsyms(f, c.typelessNames())
+		f.Close()
+		if err != nil {
+			return 0, fmt.Errorf("ksym %q: %w", name, err)
+		}
+	}
+	addr, ok := c.ksymAddrs[name]
+	switch {
+	case ok:
+		return addr, nil
+	case weak:
+		return 0, nil
+	}
+	return 0, fmt.Errorf("ksym %q: not in /proc/kallsyms (kernel data symbols need CONFIG_KALLSYMS_ALL; addresses need root or kernel.kptr_restrict=0)", name)
+}
+
+func (c *Collection) typelessNames() map[string]bool {
+	names := map[string]bool{}
+	for _, e := range c.spec.Externs {
+		if e.typeless {
+			names[e.Name] = true
+		}
+	}
+	return names
 }
 
 // ksym resolves a ksym: a VAR for variables, a FUNC for kfuncs. A

@@ -109,6 +109,7 @@ func TestCollectionCorpusXlated(t *testing.T) {
 		{name: "sections_tracing"},
 		{name: "subprogs"},
 		{name: "tailcall"},
+		{name: "typeless_ksyms"},
 		{name: "unknown_section", libbpf: "failed to guess program type", purebpf: "names no program type"},
 		{name: "static_in_section", libbpf: "is static and not supported", purebpf: "is static"},
 		// Newer than libbpf 1.1: purebpf reads them.
@@ -509,4 +510,29 @@ func TestCollectionCORETarget(t *testing.T) {
 		t.Fatalf("load against a task_struct without real_parent: %v", err)
 	}
 	t.Logf("%.400s", err)
+}
+
+// TestCollectionTypelessKsym checks a typeless ksym's address against
+// /proc/kallsyms and that a missing __weak one reads as 0.
+func TestCollectionTypelessKsym(t *testing.T) {
+	testenv.RequireRoot(t)
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := parseKallsyms(f, map[string]bool{"bpf_prog_put": true})
+	f.Close()
+	if err != nil || want["bpf_prog_put"] == 0 {
+		t.Fatalf("kallsyms: %v, %v", want, err)
+	}
+	c := mustCollection(t, mustSpec(t, "typeless_ksyms"), nil)
+	if _, err := c.Programs["read_addrs"].Run(&RunOptions{Data: make([]byte, 64)}); err != nil {
+		t.Fatal(err)
+	}
+	var addr, missing uint64
+	c.Variables["addr"].Get(&addr)
+	c.Variables["missing"].Get(&missing)
+	if addr != want["bpf_prog_put"] || missing != 0 {
+		t.Fatalf("addr %#x (kallsyms %#x), missing %#x", addr, want["bpf_prog_put"], missing)
+	}
 }

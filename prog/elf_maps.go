@@ -297,6 +297,11 @@ func (er *elfReader) readExterns() error {
 		case ".ksyms":
 			e.Kind = "ksym"
 			_, e.Func = typeOf[s.Name].(*btf.Func)
+			if v, ok := typeOf[s.Name].(*btf.Var); ok {
+				if ut, err := btf.UnderlyingType(v.Type); err == nil {
+					_, e.typeless = ut.(*btf.Void)
+				}
+			}
 		}
 		er.externs[s.Name] = e
 		er.cs.Externs = append(er.cs.Externs, e)

@@ -144,3 +144,29 @@ func kconfigValue(name, value string, t btf.Type, out []byte) error {
 	}
 	return bad()
 }
+
+// parseKallsyms reads /proc/kallsyms lines ("ffffffff814e63f0 T name
+// [module]") and returns the addresses of the wanted symbols; a zero
+// address (kptr_restrict hides them) counts as missing.
+func parseKallsyms(r io.Reader, want map[string]bool) (map[string]uint64, error) {
+	out := map[string]uint64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 1<<16)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 3 || !want[f[2]] {
+			continue
+		}
+		addr, err := strconv.ParseUint(f[0], 16, 64)
+		if err != nil || addr == 0 {
+			continue
+		}
+		if _, dup := out[f[2]]; !dup {
+			out[f[2]] = addr
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read kallsyms: %w", err)
+	}
+	return out, nil
+}
