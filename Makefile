@@ -2,7 +2,7 @@
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose privileged tests also run inside the qemu VM (Linux 6.1).
-VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./cmd/purebpf/... ./socket/... \
+VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
                ./examples/socketfilter/... ./interp/maps/... ./jit/...
 BENCH       ?= .
 BENCHTIME   ?= 1s
