@@ -536,3 +536,19 @@ func TestCollectionTypelessKsym(t *testing.T) {
 		t.Fatalf("addr %#x (kallsyms %#x), missing %#x", addr, want["bpf_prog_put"], missing)
 	}
 }
+
+// TestCollectionVerifierLogHasSource checks that programs are loaded with
+// line info: the verifier's log of a refused program quotes the C source.
+func TestCollectionVerifierLogHasSource(t *testing.T) {
+	testenv.RequireRoot(t)
+	cs := mustSpec(t, "maps")
+	cs.Programs["count_packets"].Type = XDP // the verifier refuses __sk_buff accesses
+	_, err := NewCollection(cs, &CollectionOptions{PinPath: pinDir(t)})
+	var ve *VerifierError
+	if !errors.As(err, &ve) {
+		t.Fatalf("error %v is not a *VerifierError", err)
+	}
+	if !strings.Contains(ve.Log, "; struct pkt_key k = { .proto = skb->protocol") {
+		t.Fatalf("verifier log quotes no C source:\n%s", ve.Log)
+	}
+}
