@@ -343,3 +343,54 @@ func (ps *ProgramSpec) checkMetadata() error {
 	}
 	return nil
 }
+
+// Copy returns a deep copy of the spec: programs, maps, their initial
+// data and variables can be changed in the copy without touching cs. The
+// object's BTF, which loading only reads, is shared.
+func (cs *CollectionSpec) Copy() *CollectionSpec {
+	if cs == nil {
+		return nil
+	}
+	out := *cs
+	out.Maps = make(map[string]*ObjectMapSpec, len(cs.Maps))
+	for name, m := range cs.Maps {
+		out.Maps[name] = m.copy()
+	}
+	out.Programs = make(map[string]*ProgramSpec, len(cs.Programs))
+	for name, p := range cs.Programs {
+		q := *p
+		q.Instructions = append(p.Instructions[:0:0], p.Instructions...)
+		q.Relocations = append(p.Relocations[:0:0], p.Relocations...)
+		q.Maps = nil
+		for _, ref := range q.Instructions.MapReferences() {
+			if m := out.Maps[ref]; m != nil {
+				q.Maps = append(q.Maps, &m.MapSpec)
+			}
+		}
+		out.Programs[name] = &q
+	}
+	out.Variables = make(map[string]*VariableSpec, len(cs.Variables))
+	for name, v := range cs.Variables {
+		w := *v
+		w.m = out.Maps[v.Map]
+		out.Variables[name] = &w
+	}
+	out.Sections = append(cs.Sections[:0:0], cs.Sections...)
+	out.Externs = make([]*Extern, len(cs.Externs))
+	for i, e := range cs.Externs {
+		f := *e
+		out.Externs[i] = &f
+	}
+	return &out
+}
+
+func (m *ObjectMapSpec) copy() *ObjectMapSpec {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.Data = append(m.Data[:0:0], m.Data...)
+	c.Contents = append(m.Contents[:0:0], m.Contents...)
+	c.InnerMap = m.InnerMap.copy()
+	return &c
+}

@@ -417,3 +417,27 @@ func FuzzLoadCollectionSpec(f *testing.F) {
 		}
 	})
 }
+
+func TestCollectionSpecCopy(t *testing.T) {
+	cs, err := LoadCollectionSpec("testdata/bpf/globals.bpf.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := cs.Copy()
+	if err := cp.Variables["cfg_mult"].Set(uint32(9)); err != nil {
+		t.Fatal(err)
+	}
+	cp.Programs["compute"].Instructions[0].Imm = 12345
+	var a, b uint32
+	cs.Variables["cfg_mult"].Get(&a)
+	cp.Variables["cfg_mult"].Get(&b)
+	if a != 1 || b != 9 {
+		t.Fatalf("cfg_mult: original %d, copy %d", a, b)
+	}
+	if cs.Programs["compute"].Instructions[0].Imm == 12345 {
+		t.Fatal("the copy shares instructions")
+	}
+	if cp.Programs["compute"].Map(".rodata") != &cp.Maps[".rodata"].MapSpec {
+		t.Fatal("the copy's program refers to the original's maps")
+	}
+}
