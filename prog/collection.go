@@ -73,6 +73,10 @@ type ProgramSpec struct {
 	// KernelVersion is the "version" section's value, for kprobes on
 	// kernels before 5.0.
 	KernelVersion uint32
+	// Autoload is false for programs whose section name starts with "?"
+	// (libbpf 1.0+): NewCollection leaves them out unless the caller
+	// sets it.
+	Autoload bool
 	// Relocations lists what the loader resolved in this program, for
 	// tools: map loads, data references, calls, externs, CO-RE.
 	Relocations []Relocation

@@ -180,6 +180,9 @@ func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, 
 		}
 	}
 	for _, name := range spec.ProgramNames() {
+		if !spec.Programs[name].Autoload {
+			continue
+		}
 		p, err := c.loadProgram(spec.Programs[name], opts)
 		if err != nil {
 			return nil, err
@@ -441,6 +444,9 @@ func (c *Collection) createMap(ms *ObjectMapSpec) (*Map, error) {
 func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Program, error) {
 	if ps.Type == UnspecifiedProgram {
 		return nil, fmt.Errorf("%w: program %q: section %q names no program type libbpf knows; set ProgramSpec.Type", ErrInvalidSpec, ps.Name, ps.SectionName)
+	}
+	if ps.Type == StructOps {
+		return nil, fmt.Errorf("program %q (section %q): struct_ops programs are loaded with their SEC(\".struct_ops\") map, which purebpf does not support yet: %w", ps.Name, ps.SectionName, ErrNotSupported)
 	}
 	if err := ps.checkMetadata(); err != nil {
 		return nil, err
@@ -791,6 +797,9 @@ func (c *Collection) initialise() error {
 			switch ms.Type {
 			case ProgArray:
 				p := c.Programs[ref]
+				if p == nil && c.spec.Programs[ref] != nil && !c.spec.Programs[ref].Autoload {
+					continue // as libbpf: a slot for a program not loaded stays empty
+				}
 				if p == nil {
 					return fmt.Errorf("%w: prog array %q: slot %d refers to program %q, which is not in the collection", ErrInvalidSpec, name, e.Key, ref)
 				}

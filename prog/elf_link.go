@@ -3,6 +3,7 @@ package prog
 import (
 	"debug/elf"
 	"sort"
+	"strings"
 
 	"github.com/purebpf/purebpf/insn"
 )
@@ -22,7 +23,8 @@ func (er *elfReader) linkPrograms() error {
 			if !fn.entry {
 				continue
 			}
-			st, known := ParseSectionName(cs.name)
+			secName, optional := strings.CutPrefix(cs.name, "?")
+			st, known := ParseSectionName(secName)
 			ps := &ProgramSpec{
 				Spec:          Spec{Name: fn.name, Type: st.Type, License: er.cs.License},
 				SectionName:   cs.name,
@@ -30,6 +32,7 @@ func (er *elfReader) linkPrograms() error {
 				AttachTo:      st.AttachTo,
 				Flags:         st.Flags,
 				KernelVersion: er.cs.Version,
+				Autoload:      !optional,
 			}
 			if !known {
 				ps.Type = UnspecifiedProgram

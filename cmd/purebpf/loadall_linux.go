@@ -49,6 +49,9 @@ func loadall(path, dir, mapDir string) (err error) {
 		}
 	}()
 	for _, name := range spec.ProgramNames() {
+		if coll.Programs[name] == nil {
+			continue // "?" sections are not loaded, as with bpftool
+		}
 		p := filepath.Join(dir, name)
 		if err := coll.Programs[name].Pin(p); err != nil {
 			return fmt.Errorf("pin program: %w", err)
