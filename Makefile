@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose privileged tests also run inside the qemu VM (Linux 6.1).
 VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
-               ./examples/socketfilter/... ./interp/maps/... ./jit/...
+               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./btf/...
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./btf/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseExt$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzCORERelocate$$' -fuzztime=$(FUZZTIME) ./btf/
 	$(GO) test -run='^$$' -fuzz='^FuzzLoadCollectionSpec$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=0s ./prog/
 
 # bpf rebuilds the committed BPF objects from their C sources when clang-19

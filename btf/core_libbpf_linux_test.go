@@ -29,7 +29,7 @@ func TestCOREMatchesLibbpf(t *testing.T) {
 	if err != nil {
 		testenv.SkipOrFail(t, "bpftool is not installed")
 	}
-	for _, obj := range testObjects(t) {
+	for _, obj := range coreObjects(t) {
 		t.Run(filepath.Base(obj), func(t *testing.T) {
 			pin := filepath.Join("/sys/fs/bpf", fmt.Sprintf("purebpf_btf_test_%d", os.Getpid()))
 			defer os.RemoveAll(pin)

@@ -249,7 +249,7 @@ func TestCORERelocate(t *testing.T) {
 		requireKernelBTF(t)
 	}
 	kinds := map[COREKind]bool{}
-	for _, obj := range testObjects(t) {
+	for _, obj := range coreObjects(t) {
 		o := loadObject(t, obj)
 		for tname, target := range targets {
 			for sec, relos := range o.ext.CORERelos {

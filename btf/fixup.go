@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // ELFSymbol is what FixupELF needs to know about an ELF symbol.
@@ -76,7 +77,11 @@ const (
 //   - in .ksyms, extern functions are replaced by a dummy int variable
 //     and become global, and extern variables get int type and global
 //     linkage, each 4 bytes at consecutive offsets, since the kernel
-//     accepts neither FUNC entries in a DATASEC nor extern linkage there.
+//     accepts neither FUNC entries in a DATASEC nor extern linkage there;
+//   - in .kconfig, the extern variables are laid out as libbpf lays out
+//     its kconfig map (by alignment, largest first, then by size, then by
+//     name, each at its alignment) and become global; the loader reads the
+//     offsets back from the DATASEC to fill the map.
 //
 // Errors name the section and the variable.
 func (s *Spec) FixupELF(layout ELFLayout) error {
@@ -91,6 +96,12 @@ func (s *Spec) FixupELF(layout ELFLayout) error {
 				}
 			}
 		case *Datasec:
+			if t.Name == KconfigSection {
+				if err := layoutKconfig(t, id); err != nil {
+					return err
+				}
+				continue
+			}
 			if t.Name == KsymsSection {
 				if intType == nil {
 					intType = s.findInt()
@@ -144,10 +155,53 @@ func (s *Spec) findInt() Type {
 	return &Int{Name: "int", Size: 4, Encoding: Signed, Bits: 32}
 }
 
-func fixupDatasec(t *Datasec, id TypeID, layout ELFLayout) error {
-	if t.Name == KconfigSection {
-		return nil // laid out by the loader from its extern list
+// layoutKconfig places the .kconfig externs as libbpf's
+// bpf_object__collect_externs does.
+func layoutKconfig(t *Datasec, id TypeID) error {
+	type ext struct {
+		v           *VarSecinfo
+		name        string
+		size, align int
 	}
+	exts := make([]ext, len(t.Vars))
+	for i := range t.Vars {
+		v, ok := t.Vars[i].Type.(*Var)
+		if !ok {
+			return fmt.Errorf("btf: DATASEC %s [%d] entry %d is %s, not a VAR", t.Name, id, i, describe(t.Vars[i].Type))
+		}
+		size, err := Sizeof(v.Type)
+		if err != nil {
+			return fmt.Errorf("btf: DATASEC %s [%d]: extern %q: %w", t.Name, id, v.Name, err)
+		}
+		align, err := Alignof(v.Type)
+		if err != nil {
+			return fmt.Errorf("btf: DATASEC %s [%d]: extern %q: %w", t.Name, id, v.Name, err)
+		}
+		exts[i] = ext{v: &t.Vars[i], name: v.Name, size: size, align: align}
+		v.Linkage = GlobalVar
+	}
+	order := slices.Clone(exts)
+	slices.SortStableFunc(order, func(a, b ext) int {
+		switch {
+		case a.align != b.align:
+			return b.align - a.align
+		case a.size != b.size:
+			return a.size - b.size
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	off := 0
+	for _, e := range order {
+		off = (off + e.align - 1) / e.align * e.align
+		e.v.Offset, e.v.Size = uint32(off), uint32(e.size)
+		off += e.size
+	}
+	t.Size = uint32(off)
+	slices.SortStableFunc(t.Vars, func(a, b VarSecinfo) int { return int(int64(a.Offset) - int64(b.Offset)) })
+	return nil
+}
+
+func fixupDatasec(t *Datasec, id TypeID, layout ELFLayout) error {
 	fixOffsets := false
 	if t.Size == 0 {
 		if layout.SectionSize == nil {

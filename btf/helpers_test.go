@@ -61,6 +61,17 @@ func testObjects(t testing.TB) []string {
 	return objs
 }
 
+// coreObjects are the test objects with CO-RE relocations.
+func coreObjects(t testing.TB) []string {
+	t.Helper()
+	objs, err := filepath.Glob("testdata/core_*.o")
+	if err != nil || len(objs) == 0 {
+		t.Fatalf("no CO-RE test objects in testdata: %v", err)
+	}
+	sort.Strings(objs)
+	return objs
+}
+
 const vmlinuxPath = "/sys/kernel/btf/vmlinux"
 
 // requireKernelBTF skips (or under CI fails) without kernel BTF.

@@ -139,7 +139,7 @@ func TestRelocatedProgramLoads(t *testing.T) {
 	if err != nil {
 		testenv.SkipOrFail(t, "bpftool is not installed")
 	}
-	for _, obj := range testObjects(t) {
+	for _, obj := range coreObjects(t) {
 		t.Run(filepath.Base(obj), func(t *testing.T) {
 			fd := loadedProgram(t, obj)
 			var info sys.ProgInfo
@@ -167,5 +167,47 @@ func TestRelocatedProgramLoads(t *testing.T) {
 				t.Fatalf("translated programs: %d lines, libbpf's %d", len(ol), len(tl))
 			}
 		})
+	}
+}
+
+// TestPoisonReachable: a poisoned instruction that the program reaches is
+// rejected by the verifier with libbpf's marker, and a relocation's
+// Reason says why.
+func TestPoisonReachable(t *testing.T) {
+	testenv.RequireRoot(t)
+	i32 := &Int{Name: "int", Size: 4, Encoding: Signed, Bits: 32}
+	local, err := NewSpec(&Struct{Name: "gone", Size: 4, Members: []Member{{Name: "x", Type: i32}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := NewSpec(&Struct{Name: "other", Size: 4, Members: []Member{{Name: "x", Type: i32}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, _ := local.TypeByName("gone", KindStruct)
+	id, _ := local.TypeID(gone)
+	prog := insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}
+	prog, res, err := CORERelocate(prog, []CORERelocation{{InsnOff: 0, TypeID: id, Type: gone, Access: "0:0", Kind: FieldByteOffset}}, local, &COREOptions{Targets: []*Spec{target}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Poisoned || !strings.Contains(res[0].Reason, "gone") || !strings.Contains(res[0].Reason, `"0:0"`) {
+		t.Fatalf("result %+v", res[0])
+	}
+	b, _ := prog.Marshal()
+	license := []byte("GPL\x00")
+	_, log, _, err := sys.LoadWithLog(0, 0, func(level uint32, buf []byte) (*sys.FD, uint32, error) {
+		attr := sys.ProgLoadAttr{ProgType: sys.ProgTypeRawTracepoint, InsnCnt: uint32(len(b) / 8), Insns: sys.NewSlicePointer(b), License: sys.NewSlicePointer(license)}
+		if level != 0 {
+			attr.LogLevel, attr.LogSize, attr.LogBuf = level, uint32(len(buf)), sys.NewSlicePointer(buf)
+		}
+		fd, err := sys.ProgLoad(&attr)
+		return fd, attr.LogTrueSize, err
+	})
+	if err == nil {
+		t.Fatal("the verifier accepted a reachable poisoned instruction")
+	}
+	if !strings.Contains(log, "unknown#195896080") {
+		t.Fatalf("verifier log does not show the poison marker: %v\n%s", err, log)
 	}
 }

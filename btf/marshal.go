@@ -207,14 +207,16 @@ func (e *encoder) encode(t Type) error {
 				return err
 			}
 			for i, p := range t.Params {
-				// The kernel insists on enumerator names; clang names
-				// the parameters of functions, vmlinux does not.
+				// Each parameter becomes an enumerator named after it
+				// whose value is its type id, as in libbpf. The kernel
+				// insists on enumerator names: clang names parameters,
+				// vmlinux does not, so unnamed ones become argN.
 				name := p.Name
 				if name == "" {
 					name = "arg" + strconv.Itoa(i)
 				}
 				e.u32(e.str(name))
-				e.u32(0)
+				e.u32(e.ref(p.Type))
 			}
 			return nil
 		}
@@ -255,13 +257,10 @@ func (e *encoder) encode(t Type) error {
 				return err
 			}
 			for _, v := range t.Vars {
-				vname := ""
-				var vt Type = voidType
-				if vv, ok := v.Type.(*Var); ok {
-					vname, vt = vv.Name, vv.Type
-				}
-				e.u32(e.str(vname))
-				e.u32(e.ref(vt))
+				// Members named after the variables, whose types are
+				// the VARs themselves (replaced by INTs), as in libbpf.
+				e.u32(e.str(v.Type.TypeName()))
+				e.u32(e.ref(v.Type))
 				e.u32(v.Offset * 8)
 			}
 			return nil

@@ -2,6 +2,12 @@ package btf
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -230,4 +236,65 @@ func TestHandles(t *testing.T) {
 	if !strings.Contains(hl.Log(), "magic") {
 		t.Errorf("log of a successful load: %q", hl.Log())
 	}
+}
+
+var libbpfKcfg = regexp.MustCompile(`extern \(kcfg\) #\d+: symbol \d+, off (\d+), name (\w+)`)
+
+// TestFixupExterns: .kconfig is laid out as libbpf lays out its kconfig
+// map (offsets compared with libbpf's debug output), .ksyms is rewritten
+// so that the kernel accepts it, and the hidden function becomes static.
+func TestFixupExterns(t *testing.T) {
+	const obj = "testdata/externs.bpf.o"
+	raw := loadObject(t, obj)
+	if _, err := NewHandle(raw.spec, nil); err == nil && unix.Geteuid() == 0 {
+		t.Error("the kernel accepted the object's BTF before FixupELF")
+	}
+	o := fixedObject(t, obj)
+	kc, err := TypeByName[*Datasec](o.spec, KconfigSection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint32{}
+	for _, v := range kc.Vars {
+		vv := v.Type.(*Var)
+		got[vv.Name] = v.Offset
+		if vv.Linkage != GlobalVar {
+			t.Errorf("kconfig %s has linkage %s", vv.Name, vv.Linkage)
+		}
+	}
+	if kc.Size != 23 {
+		t.Errorf(".kconfig size %d, want 23", kc.Size)
+	}
+	if bpftool, err := exec.LookPath("bpftool"); err == nil && unix.Geteuid() == 0 {
+		pin := filepath.Join("/sys/fs/bpf", fmt.Sprintf("purebpf_btf_externs_%d", os.Getpid()))
+		defer os.RemoveAll(pin)
+		out, _ := exec.Command(bpftool, "-d", "prog", "loadall", obj, pin).CombinedOutput()
+		ms := libbpfKcfg.FindAllStringSubmatch(string(out), -1)
+		if len(ms) != len(kc.Vars) {
+			t.Fatalf("libbpf placed %d kconfig externs, the DATASEC has %d:\n%s", len(ms), len(kc.Vars), out)
+		}
+		for _, m := range ms {
+			if off, _ := strconv.Atoi(m[1]); got[m[2]] != uint32(off) {
+				t.Errorf("kconfig %s at %d, libbpf puts it at %d", m[2], got[m[2]], off)
+			}
+		}
+	} else {
+		testenv.SkipOrFail(t, "bpftool (as root) is needed to compare with libbpf")
+	}
+	ks, _ := TypeByName[*Datasec](o.spec, KsymsSection)
+	if ks.Size != 12 || len(ks.Vars) != 3 {
+		t.Fatalf(".ksyms after fixup: %+v", ks)
+	}
+	for i, v := range ks.Vars {
+		vv, ok := v.Type.(*Var)
+		if !ok || v.Offset != uint32(4*i) || v.Size != 4 || vv.Linkage != GlobalVar {
+			t.Errorf(".ksyms entry %d: %+v", i, v)
+		}
+	}
+	for name, want := range map[string]FuncLinkage{"twice": StaticFunc, "thrice": GlobalFunc, "bpf_task_acquire": GlobalFunc, "externs": GlobalFunc} {
+		if f, err := TypeByName[*Func](o.spec, name); err != nil || f.Linkage != want {
+			t.Errorf("func %s: linkage %v (%v), want %s", name, f, err, want)
+		}
+	}
+	testLoads(t, o.spec, 0)
 }

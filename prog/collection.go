@@ -205,7 +205,6 @@ type Extern struct {
 
 	typeID    uint32   // BTF VAR or FUNC in the object
 	typeless  bool     // ksym: `extern const void x __ksym`, an address from kallsyms
-	align     uint32   // kconfig: alignment of the type
 	valueType btf.Type // kconfig: the variable's type
 }
 

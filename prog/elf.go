@@ -68,8 +68,10 @@ type elfReader struct {
 
 	pendingCode []pendingCode
 	textInsns   int // instructions in .text, which programs may link in
-	mapRelocs   []mapReloc
-	imms        map[elf.SectionIndex]map[int]int32 // original immediates of relocated instructions
+
+	kconfigExterns []*Extern
+	mapRelocs      []mapReloc
+	imms           map[elf.SectionIndex]map[int]int32 // original immediates of relocated instructions
 }
 
 // codeSection is an executable section: its decoded instructions and
@@ -273,6 +275,9 @@ func (er *elfReader) read() error {
 		// wrote them.
 		if err := er.btf.spec.FixupELF(er.layout()); err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidObject, err)
+		}
+		if err := er.layoutKconfig(); err != nil {
+			return err
 		}
 	}
 	if er.legacy != 0 {

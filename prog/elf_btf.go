@@ -2,7 +2,6 @@ package prog
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/purebpf/purebpf/btf"
 )
@@ -48,28 +47,4 @@ func (ob *objectBTF) typeID(t btf.Type) uint32 {
 		return 0
 	}
 	return uint32(id)
-}
-
-// layoutKconfig gives the .kconfig DATASEC the layout the loader chose
-// for the kconfig externs, with allocated linkage, as libbpf does.
-func (ob *objectBTF) layoutKconfig(externs []*Extern, size uint32) {
-	t, err := ob.spec.TypeByName(btf.KconfigSection, btf.KindDatasec)
-	if err != nil {
-		return
-	}
-	ds := t.(*btf.Datasec)
-	ds.Size = size
-	for i := range ds.Vars {
-		v, ok := ds.Vars[i].Type.(*btf.Var)
-		if !ok {
-			continue
-		}
-		for _, e := range externs {
-			if e.Kind == "kconfig" && e.Name == v.Name {
-				ds.Vars[i].Offset, ds.Vars[i].Size = e.Offset, e.Size
-				v.Linkage = btf.GlobalVar
-			}
-		}
-	}
-	sort.SliceStable(ds.Vars, func(i, j int) bool { return ds.Vars[i].Offset < ds.Vars[j].Offset })
 }

@@ -284,14 +284,10 @@ func (er *elfReader) readExterns() error {
 			if err != nil {
 				return objErr("kconfig extern %q: %v", s.Name, err)
 			}
-			align, err := btf.Alignof(v.Type)
-			if err != nil {
-				return objErr("kconfig extern %q: %v", s.Name, err)
-			}
-			if size <= 0 || size > 1<<16 || align <= 0 {
+			if size <= 0 || size > 1<<16 {
 				return objErr("kconfig extern %q: size %d", s.Name, size)
 			}
-			e.Size, e.align = uint32(size), uint32(align)
+			e.Size = uint32(size)
 			e.valueType = v.Type
 			kconfig = append(kconfig, e)
 		case ".ksyms":
@@ -306,34 +302,38 @@ func (er *elfReader) readExterns() error {
 		er.externs[s.Name] = e
 		er.cs.Externs = append(er.cs.Externs, e)
 	}
-	if len(kconfig) == 0 {
+	er.kconfigExterns = kconfig
+	return nil
+}
+
+// layoutKconfig places the kconfig externs where btf.Spec.FixupELF put
+// them in the .kconfig DATASEC (libbpf's layout: by alignment, largest
+// first, then size, then name) and adds the .kconfig map they live in.
+func (er *elfReader) layoutKconfig() error {
+	if len(er.kconfigExterns) == 0 {
 		return nil
 	}
-	// libbpf's layout: by alignment (largest first), then size, then name.
-	sort.Slice(kconfig, func(i, j int) bool {
-		a, b := kconfig[i], kconfig[j]
-		if a.align != b.align {
-			return a.align > b.align
+	t, err := er.btf.spec.TypeByName(btf.KconfigSection, btf.KindDatasec)
+	if err != nil {
+		return objErr("kconfig externs but no .kconfig DATASEC: %v", err)
+	}
+	ds := t.(*btf.Datasec)
+	off := map[string]uint32{}
+	for _, vs := range ds.Vars {
+		off[vs.Type.TypeName()] = vs.Offset
+	}
+	for _, e := range er.kconfigExterns {
+		o, ok := off[e.Name]
+		if !ok || uint64(o)+uint64(e.Size) > uint64(ds.Size) {
+			return objErr("kconfig extern %q is not laid out in the .kconfig DATASEC", e.Name)
 		}
-		if a.Size != b.Size {
-			return a.Size < b.Size
-		}
-		return a.Name < b.Name
-	})
-	off := uint32(0)
-	for _, e := range kconfig {
-		off = (off + e.align - 1) / e.align * e.align
-		e.Offset = off
-		off += e.Size
+		e.Offset = o
 	}
 	m := &ObjectMapSpec{
-		MapSpec: MapSpec{Name: ".kconfig", Type: Array, KeySize: 4, ValueSize: off, MaxEntries: 1, Flags: mapFlagMmapable | mapFlagRdonlyProg},
-		Section: ".kconfig", Freeze: true, Data: make([]byte, off),
+		MapSpec: MapSpec{Name: ".kconfig", Type: Array, KeySize: 4, ValueSize: ds.Size, MaxEntries: 1, Flags: mapFlagMmapable | mapFlagRdonlyProg},
+		Section: ".kconfig", Freeze: true, Data: make([]byte, ds.Size),
 	}
-	if id, ok := er.btf.datasecID(".kconfig"); ok {
-		m.ValueTypeID = id
-	}
-	er.btf.layoutKconfig(kconfig, off)
+	m.ValueTypeID = er.btf.typeID(ds)
 	er.cs.Maps[".kconfig"] = m
 	return nil
 }
