@@ -447,15 +447,6 @@ func ExampleNewCollection() {
 	fmt.Println(res.Retval, runs)
 }
 
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
-
 // TestCollectionCloseLeavesNoFD checks that Close releases every fd a
 // collection holds, and that a load failing half way (the last program
 // refused after the maps, the BTF and the other programs are in the
@@ -464,12 +455,12 @@ func TestCollectionCloseLeavesNoFD(t *testing.T) {
 	testenv.RequireRoot(t)
 	for _, obj := range []string{"tailcall", "bootstrap", "globals"} {
 		cs := mustSpec(t, obj)
-		before := openFDs(t)
+		before := testenv.OpenFDs(t)
 		c, err := NewCollection(cs, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if openFDs(t) <= before {
+		if testenv.OpenFDs(t) <= before {
 			t.Fatalf("%s: no fds opened", obj)
 		}
 		if err := c.Close(); err != nil {
@@ -478,18 +469,18 @@ func TestCollectionCloseLeavesNoFD(t *testing.T) {
 		if err := c.Close(); err != nil {
 			t.Fatalf("second Close: %v", err)
 		}
-		if after := openFDs(t); after != before {
+		if after := testenv.OpenFDs(t); after != before {
 			t.Fatalf("%s: %d fds open after Close, %d before", obj, after, before)
 		}
 	}
 	cs := mustSpec(t, "tailcall")
 	cs.Programs["tail_1"].Type = XDP // loaded last; the verifier refuses __sk_buff as XDP's context
 	cs.Programs["tail_1"].Instructions = cs.Programs["entry"].Instructions
-	before := openFDs(t)
+	before := testenv.OpenFDs(t)
 	if _, err := NewCollection(cs, nil); err == nil {
 		t.Fatal("loaded")
 	}
-	if after := openFDs(t); after != before {
+	if after := testenv.OpenFDs(t); after != before {
 		t.Fatalf("%d fds open after a failed load, %d before", after, before)
 	}
 }
