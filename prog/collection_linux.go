@@ -866,6 +866,13 @@ func (c *Collection) mapVariables() error {
 	return nil
 }
 
+func unmap(mem []byte) error {
+	if err := unix.Munmap(mem); err != nil {
+		return fmt.Errorf("munmap variables: %w", err)
+	}
+	return nil
+}
+
 // abort undoes a failed NewCollection.
 func (c *Collection) abort() {
 	for _, path := range c.pinned {
@@ -888,7 +895,7 @@ func (c *Collection) Close() error {
 		v.mem = nil
 	}
 	for _, mem := range c.mmaps {
-		if err := unix.Munmap(mem); err != nil {
+		if err := unmap(mem); err != nil {
 			errs = append(errs, err)
 		}
 	}

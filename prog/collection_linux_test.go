@@ -564,3 +564,40 @@ func TestCollectionAutoload(t *testing.T) {
 		t.Fatalf("optional: %v, %v", res, err)
 	}
 }
+
+// TestLoadAndAssign fills a struct the way bpf2go's generated code does.
+func TestLoadAndAssign(t *testing.T) {
+	testenv.RequireRoot(t)
+	var objs struct {
+		Entry    *Program `ebpf:"entry"`
+		JumpTab  *Map     `ebpf:"jump_table"`
+		InnerA   *Map     `ebpf:"inner_a"`
+		Untagged int
+	}
+	before := testenv.OpenFDs(t)
+	if err := mustSpec(t, "tailcall").LoadAndAssign(&objs, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := objs.Entry.Run(&RunOptions{Data: make([]byte, 64)})
+	if err != nil || res.Retval != 33 {
+		t.Fatalf("entry: %v, %v", res, err)
+	}
+	var n uint32
+	if err := objs.InnerA.Lookup(uint32(0), &n); err != nil || n != 1 {
+		t.Fatalf("inner_a[0] = %d, %v", n, err)
+	}
+	for _, c := range []interface{ Close() error }{objs.Entry, objs.JumpTab, objs.InnerA} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := testenv.OpenFDs(t); after != before {
+		t.Fatalf("%d fds open after closing the assigned objects, %d before", after, before)
+	}
+	var bad struct {
+		P *Program `ebpf:"no_such_program"`
+	}
+	if err := mustSpec(t, "tailcall").LoadAndAssign(&bad, nil); err == nil || !strings.Contains(err.Error(), "no_such_program") {
+		t.Fatalf("missing program: %v", err)
+	}
+}
