@@ -72,6 +72,11 @@ func (cs *CollectionSpec) LoadAndAssign(to any, opts *CollectionOptions) error {
 			f.v.Set(reflect.ValueOf(m))
 		}
 	}
+	if len(c.registered) > 0 {
+		// A registered struct_ops structure would outlive every fd.
+		c.Close()
+		return fmt.Errorf("%w: LoadAndAssign cannot hand over registered struct_ops maps; use NewCollection", ErrInvalidSpec)
+	}
 	// Hand the assigned objects over and close the rest.
 	var errs []error
 	for _, mem := range c.mmaps {

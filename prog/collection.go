@@ -156,6 +156,9 @@ type ObjectMapSpec struct {
 	// Data is the initial value of a global data section's single
 	// element; Variables are views into it.
 	Data []byte
+	// StructOps is set for struct_ops maps (SEC(".struct_ops")): the
+	// kernel structure and the programs implementing its members.
+	StructOps *StructOpsSpec
 }
 
 // PinType says whether and how a map is pinned.
@@ -395,5 +398,14 @@ func (m *ObjectMapSpec) copy() *ObjectMapSpec {
 	c.Data = append(m.Data[:0:0], m.Data...)
 	c.Contents = append(m.Contents[:0:0], m.Contents...)
 	c.InnerMap = m.InnerMap.copy()
+	if m.StructOps != nil {
+		so := *m.StructOps
+		so.Data = append(m.StructOps.Data[:0:0], m.StructOps.Data...)
+		so.Programs = make(map[string]string, len(m.StructOps.Programs))
+		for k, v := range m.StructOps.Programs {
+			so.Programs[k] = v
+		}
+		c.StructOps = &so
+	}
 	return &c
 }

@@ -58,10 +58,13 @@ type Collection struct {
 	modules   map[string]*btf.Handle
 	kconfig   []byte // the .kconfig map's value for this load
 	ksymAddrs map[string]uint64
-	mmaps     [][]byte
-	spec      *CollectionSpec
-	closed    bool
-	created   map[string]bool
+	// registered are the struct_ops maps whose structure this collection
+	// registered; Close unregisters them.
+	registered []*Map
+	mmaps      [][]byte
+	spec       *CollectionSpec
+	closed     bool
+	created    map[string]bool
 }
 
 // Variable is a global variable of a loaded collection, read and written
@@ -182,6 +185,9 @@ func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, 
 	for _, name := range spec.ProgramNames() {
 		if !spec.Programs[name].Autoload {
 			continue
+		}
+		if _, used := spec.structOpsUseOf(name); spec.Programs[name].Type == StructOps && !used {
+			continue // as libbpf: a struct_ops program no struct_ops map uses is not loaded
 		}
 		p, err := c.loadProgram(spec.Programs[name], opts)
 		if err != nil {
@@ -407,6 +413,12 @@ func (c *Collection) createMap(ms *ObjectMapSpec) (*Map, error) {
 		attr.InnerMapFD = inner.fd.Uint()
 		defer runtime.KeepAlive(inner.fd)
 	}
+	if ms.StructOps != nil {
+		if err := c.structOpsMapAttr(ms, &attr); err != nil {
+			return nil, err
+		}
+		spec.ValueSize = attr.ValueSize
+	}
 	if c.btfFD != nil && ms.ValueTypeID != 0 && !noBTFMapType(spec.Type) {
 		attr.BTFFD = c.btfFD.Uint()
 		attr.BTFKeyTypeID = ms.KeyTypeID
@@ -444,9 +456,6 @@ func (c *Collection) createMap(ms *ObjectMapSpec) (*Map, error) {
 func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Program, error) {
 	if ps.Type == UnspecifiedProgram {
 		return nil, fmt.Errorf("%w: program %q: section %q names no program type libbpf knows; set ProgramSpec.Type", ErrInvalidSpec, ps.Name, ps.SectionName)
-	}
-	if ps.Type == StructOps {
-		return nil, fmt.Errorf("program %q (section %q): struct_ops programs are loaded with their SEC(\".struct_ops\") map, which purebpf does not support yet: %w", ps.Name, ps.SectionName, ErrNotSupported)
 	}
 	if err := ps.checkMetadata(); err != nil {
 		return nil, err
@@ -527,6 +536,13 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 	if ps.Type == Kprobe && attr.KernVersion == 0 {
 		attr.KernVersion = kernelCode()
 	}
+	if ps.Type == StructOps {
+		id, member, err := c.structOpsAttach(ps)
+		if err != nil {
+			return nil, fmt.Errorf("load program %q: %w", ps.Name, err)
+		}
+		attr.AttachBTFID, attr.ExpectedAttachType = id, member
+	}
 	if ps.Type == Tracing || ps.Type == LSM {
 		id, h, err := c.attachBTFID(ps)
 		if err != nil {
@@ -536,6 +552,7 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 		if h != nil {
 			attr.AttachProgOrBTFObjFD = h.FD().Uint()
 		}
+
 	}
 	var fdBytes []byte
 	if len(fdArray) > 0 {
@@ -764,8 +781,6 @@ func (c *Collection) attachBTFID(ps *ProgramSpec) (uint32, *btf.Handle, error) {
 		name = "bpf_lsm_" + name
 	case ps.AttachType == sys.AttachTraceIter:
 		name = "bpf_iter_" + name
-	case ps.Type == StructOps:
-		return 0, nil, nil
 	}
 	if ps.AttachTo == "" {
 		return 0, nil, fmt.Errorf("%w: section %q names no attach target", ErrInvalidSpec, ps.SectionName)
@@ -781,6 +796,12 @@ func (c *Collection) attachBTFID(ps *ProgramSpec) (uint32, *btf.Handle, error) {
 func (c *Collection) initialise() error {
 	for _, name := range c.spec.MapNames() {
 		ms := c.spec.Maps[name]
+		if ms.StructOps != nil && c.created[name] {
+			if err := c.fillStructOps(ms); err != nil {
+				return err
+			}
+			continue
+		}
 		if len(ms.Contents) == 0 || !c.created[name] {
 			continue
 		}
@@ -882,15 +903,19 @@ func (c *Collection) abort() {
 	c.Close()
 }
 
-// Close closes every program and map of the collection (not the maps
-// given in CollectionOptions.Maps) and unmaps the variables. Pinned maps
-// stay in the kernel. Closing twice is a no-op.
+// Close unregisters the struct_ops structures the collection registered,
+// closes every program and map of the collection (not the maps given in
+// CollectionOptions.Maps) and unmaps the variables. Pinned maps stay in
+// the kernel. Closing twice is a no-op.
 func (c *Collection) Close() error {
 	if c == nil || c.closed {
 		return nil
 	}
 	c.closed = true
 	var errs []error
+	if err := c.unregisterStructOps(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, v := range c.Variables {
 		v.mem = nil
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/purebpf/purebpf/btf"
 	"github.com/purebpf/purebpf/internal/testenv"
@@ -109,6 +110,7 @@ func TestCollectionCorpusXlated(t *testing.T) {
 		{name: "minimal"},
 		{name: "sections"},
 		{name: "sections_tracing"},
+		{name: "struct_ops"},
 		{name: "subprogs"},
 		{name: "tailcall"},
 		{name: "typeless_ksyms"},
@@ -126,6 +128,12 @@ func TestCollectionCorpusXlated(t *testing.T) {
 			out, lerr := exec.Command(bpftool, "prog", "loadall", corpusPath(tc.name), dir).CombinedOutput()
 			if tc.libbpf != "" && (lerr == nil || !strings.Contains(string(out), tc.libbpf)) {
 				t.Fatalf("bpftool prog loadall: %v\n%s\nwant a refusal containing %q", lerr, out, tc.libbpf)
+			}
+			if tc.name == "struct_ops" {
+				// libbpf loads but does not register (that is
+				// bpf_map__attach_struct_ops); NewCollection registers
+				// and Close unregisters.
+				waitCCGone(t, "purebpf_cc")
 			}
 			cs, err := LoadCollectionSpec(corpusPath(tc.name))
 			var c *Collection
@@ -599,5 +607,50 @@ func TestLoadAndAssign(t *testing.T) {
 	}
 	if err := mustSpec(t, "tailcall").LoadAndAssign(&bad, nil); err == nil || !strings.Contains(err.Error(), "no_such_program") {
 		t.Fatalf("missing program: %v", err)
+	}
+}
+
+// TestCollectionStructOps registers a TCP congestion control written as
+// struct_ops programs, and unregisters it by closing the collection.
+func TestCollectionStructOps(t *testing.T) {
+	testenv.RequireRoot(t)
+	const avail = "/proc/sys/net/ipv4/tcp_available_congestion_control"
+	cs := mustSpec(t, "struct_ops")
+	so := cs.Maps["purebpf_cc"].StructOps
+	if so == nil || so.TypeName != "tcp_congestion_ops" || so.Programs["ssthresh"] != "pb_ssthresh" || len(so.Programs) != 3 {
+		t.Fatalf("struct_ops spec %+v", so)
+	}
+	waitCCGone(t, "purebpf_cc")
+	c, err := NewCollection(cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(avail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "purebpf_cc") {
+		t.Fatalf("purebpf_cc is not registered: %s", b)
+	}
+	c.Close()
+	waitCCGone(t, "purebpf_cc")
+}
+
+// waitCCGone waits until a TCP congestion control is no longer
+// registered: the kernel unregisters a struct_ops map's structure when
+// the map is freed, after an RCU grace period.
+func waitCCGone(t *testing.T, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_available_congestion_control")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), name) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still registered: %s", name, b)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -70,8 +71,11 @@ type elfReader struct {
 	textInsns   int // instructions in .text, which programs may link in
 
 	kconfigExterns []*Extern
-	mapRelocs      []mapReloc
-	imms           map[elf.SectionIndex]map[int]int32 // original immediates of relocated instructions
+
+	structOps       []elf.SectionIndex // .struct_ops and .struct_ops.link
+	structOpsRelocs map[elf.SectionIndex][]mapReloc
+	mapRelocs       []mapReloc
+	imms            map[elf.SectionIndex]map[int]int32 // original immediates of relocated instructions
 }
 
 // codeSection is an executable section: its decoded instructions and
@@ -159,6 +163,8 @@ func loadCollectionSpec(r io.ReaderAt, objName string) (cs *CollectionSpec, err 
 		dataSec: map[elf.SectionIndex]*ObjectMapSpec{},
 		externs: map[string]*Extern{},
 		imms:    map[elf.SectionIndex]map[int]int32{},
+
+		structOpsRelocs: map[elf.SectionIndex][]mapReloc{},
 	}
 	if err := er.read(); err != nil {
 		return nil, err
@@ -240,6 +246,9 @@ func (er *elfReader) read() error {
 		case s.Name == ".maps":
 			kind = "maps"
 			er.mapsIdx = idx
+		case s.Name == ".struct_ops" || s.Name == ".struct_ops.link":
+			kind = "struct_ops"
+			er.structOps = append(er.structOps, idx)
 		case s.Name == "maps":
 			kind = "legacy maps"
 			er.legacy = idx
@@ -291,6 +300,9 @@ func (er *elfReader) read() error {
 		}
 	}
 	if err := er.readVariables(); err != nil {
+		return err
+	}
+	if err := er.readStructOps(); err != nil {
 		return err
 	}
 	return er.linkPrograms()
@@ -423,7 +435,8 @@ func (er *elfReader) readRelocations() error {
 		}
 		target := elf.SectionIndex(s.Info)
 		cs := er.code[target]
-		if cs == nil && target != er.mapsIdx {
+		isStructOps := slices.Contains(er.structOps, target)
+		if cs == nil && target != er.mapsIdx && !isStructOps {
 			// Debug info, BTF.ext and data relocations are not needed.
 			continue
 		}
@@ -442,11 +455,15 @@ func (er *elfReader) readRelocations() error {
 				return objErr("relocation section %q, entry %d: %v", s.Name, off/16, err)
 			}
 			typ := uint32(info)
-			if target == er.mapsIdx {
+			if target == er.mapsIdx || isStructOps {
 				if typ != relBPF64Abs64 {
-					return objErr("relocation section %q, entry %d: type %d, want R_BPF_64_ABS64 in .maps", s.Name, off/16, typ)
+					return objErr("relocation section %q, entry %d: type %d, want R_BPF_64_ABS64", s.Name, off/16, typ)
 				}
-				er.mapRelocs = append(er.mapRelocs, mapReloc{off: roff, sym: sym})
+				if isStructOps {
+					er.structOpsRelocs[target] = append(er.structOpsRelocs[target], mapReloc{off: roff, sym: sym})
+				} else {
+					er.mapRelocs = append(er.mapRelocs, mapReloc{off: roff, sym: sym})
+				}
 				continue
 			}
 			if typ != relBPF64_64 && typ != relBPF64_32 {

@@ -95,6 +95,17 @@ func writeObjdump(w io.Writer, path string, cs *prog.CollectionSpec, disasm bool
 		for _, e := range m.Contents {
 			fmt.Fprintf(w, "      [%d] = %v\n", e.Key, e.Value)
 		}
+		if so := m.StructOps; so != nil {
+			members := make([]string, 0, len(so.Programs))
+			for member := range so.Programs {
+				members = append(members, member)
+			}
+			sort.Strings(members)
+			fmt.Fprintf(w, "      struct %s\n", so.TypeName)
+			for _, member := range members {
+				fmt.Fprintf(w, "      .%s = %s\n", member, so.Programs[member])
+			}
+		}
 	}
 
 	if len(cs.Variables) > 0 {
