@@ -1,9 +1,3 @@
-// Command purebpf is purebpf's command-line tool.
-//
-//	purebpf btf dump FILE    print FILE's BTF as "bpftool btf dump file FILE" does
-//
-// Each subcommand lives in its own file and registers itself in
-// commands; main only dispatches.
 package main
 
 import (
