@@ -415,7 +415,6 @@ func (er *elfReader) readData(s *elf.Section, idx elf.SectionIndex) error {
 // minus the stack for BPF_F_MMAPABLE bookkeeping); 16 MiB leaves room.
 const maxDataSection = 16 << 20
 
-
 func (er *elfReader) symbol(i uint32) (elf.Symbol, error) {
 	if i == 0 || int(i) > len(er.syms) {
 		return elf.Symbol{}, fmt.Errorf("symbol index %d is outside the symbol table's %d entries", i, len(er.syms))
