@@ -507,9 +507,15 @@ func (o op) straight() bool {
 // offset. When its value can go anywhere else (another register, memory, a
 // helper, a comparison) the program can form any stack address, and the
 // answer is the whole frame; so it is for tail calls and callx (the target
-// runs in this frame) and for r10-relative accesses at or above r10 (which
-// reach a caller's frame from a bpf-to-bpf callee). Callees' frames are
-// zeroed when they are entered (Env.pushFrame).
+// runs in this frame), for bpf-to-bpf calls (a callee's stack region spans
+// the frames above it, the whole main frame included) and for r10-relative
+// accesses at or above r10. Callees' frames are zeroed when they are
+// entered (Env.pushFrame).
+//
+// The main frame's region (region 0 at depth 0) is exactly these bytes:
+// an address below them is outside every region, whatever route the
+// program takes to it (a guessed pointer, a helper such as
+// probe_read_kernel), so no run can see stack bytes an earlier run left.
 func (p *program) stackReach() uint32 {
 	depth := int64(0)
 	base := func(off int32, sz uint8) bool { // reports whether the access stays in one frame below r10
@@ -531,9 +537,11 @@ func (p *program) stackReach() uint32 {
 			esc = in.dst == 10 && !base(in.off, in.sz)
 		case o >= opStxB && o <= opStxDW || o == opStoreRel || o == opAtomicW || o == opAtomicDW:
 			esc = in.src == 10 || in.dst == 10 && !base(in.off, in.sz)
-		case o == opTailCall || o == opCallX:
+		case o == opTailCall || o == opCallX || o == opCallLocal:
+			// A tail-call target runs in this frame; a callee's stack
+			// region reaches up through the whole main frame.
 			esc = true
-		case o == opCall || o == opCallLocal || o == opExit || o == opMayGoto || o == opJa:
+		case o == opCall || o == opExit || o == opMayGoto || o == opJa:
 			// r10 is no argument of calls; the other fields hold no register.
 		default: // ALU, conditional jumps, lddw, LD_ABS/LD_IND
 			esc = in.dst == 10 || in.src == 10
@@ -542,7 +550,9 @@ func (p *program) stackReach() uint32 {
 			return StackSize
 		}
 	}
-	return uint32(min(depth, StackSize))
+	// Rounded up to whole 8-byte slots, at least one: the fast path's
+	// bounds checks assume a stack region of at least 8 bytes.
+	return uint32(min(max((depth+7)&^7, 8), StackSize))
 }
 
 // onlyStack reports whether the program's loads, stores and atomics all

@@ -61,8 +61,11 @@
 //
 // A run zeroes only the part of its 512-byte frame the program can reach:
 // New computes it from the r10-relative accesses when r10 is used for
-// nothing else, and takes the whole frame otherwise (r10 copied, stored,
-// compared or passed on, tail calls, callx).
+// nothing else (rounded up to 8-byte slots, at least one), and takes the
+// whole frame otherwise (r10 copied, stored, compared or passed on,
+// bpf-to-bpf calls, tail calls, callx). The main frame's region is exactly
+// that part, so no route to the stack (a guessed address, probe_read_kernel
+// of the whole frame) reaches bytes an earlier run left.
 //
 // The JIT builds the same state with VM.AcquireEnv / VM.ReleaseEnv (its
 // own per-run state rides along in Env.Engine), or VM.AcquireStack (and,

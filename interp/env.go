@@ -135,11 +135,25 @@ func (e *Env) resetState() {
 	// Region 0 (the stack) keeps its data from newEnv; EndEnv leaves it.
 	e.regions = e.regions[:1]
 	r := &e.regions[0]
-	r.Start, r.End, r.Perm = top-StackSize, top, PermRead|PermWrite
+	r.Start, r.End, r.Perm = e.mainLo(), top, PermRead|PermWrite
 	e.hot, e.hotLo = nil, 0
 	e.tailCalls = 0
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
 	e.ctxAddr = 0
+}
+
+// mainLo is the lowest address of the main frame's region: only the bytes
+// the program can reach, which every run zeroes (program.stackDepth).
+func (e *Env) mainLo() uint64 {
+	return e.stackBase + uint64(len(e.stack)) - uint64(e.vm.prog.stackDepth)
+}
+
+// frameLo is the lowest address of the stack region at call depth d.
+func (e *Env) frameLo(d int) uint64 {
+	if d == 0 {
+		return e.mainLo()
+	}
+	return e.stackBase + uint64(len(e.stack)) - uint64(d+1)*StackSize
 }
 
 // Engine returns what SetEngine stored in e, nil at first. It survives
@@ -324,6 +338,14 @@ const (
 // MapHandle returns the value an LD_IMM64 map load of the VM's map number
 // idx puts in a register (for the JIT).
 func MapHandle(idx int) uint64 { return mapHandleBase + uint64(idx)*mapHandleStride }
+
+// SetRunning makes vm the program now running in e, whose maps resolve
+// map handles and whose registry resolves helper numbers (Map, Call,
+// MapValue and the helpers): a tail-call target, or the caller again
+// after a return from a bpf-to-bpf call into it. The interpreter switches
+// it itself; an engine that leaves its code for Go (the JIT) sets it at
+// every exit.
+func (e *Env) SetRunning(vm *VM) { e.curVM = vm }
 
 // VM returns the VM the run belongs to.
 func (e *Env) VM() *VM { return e.vm }

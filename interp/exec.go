@@ -192,7 +192,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 fail:
 	regs.save(r)
 	e.executed = e.budget - left - e.rest
-	e.regions[0].Start = e.StackTop() - StackSize
+	e.regions[0].Start = e.mainLo()
 	return 0, &RunError{PC: pc, Err: err}
 }
 
@@ -1255,7 +1255,7 @@ func (e *Env) pushFrame(ret int, regs *regFile) error {
 	f.saved = [5]uint64{regs[6], regs[7], regs[8], regs[9], regs[10]}
 	e.depth++
 	e.loops = MaxLoops
-	lo := e.regions[0].Start - StackSize
+	lo := e.frameLo(e.depth)
 	e.regions[0].Start = lo
 	off := lo - e.stackBase
 	clear(e.stack[off : off+StackSize])
@@ -1269,6 +1269,6 @@ func (e *Env) popFrame(regs *regFile) int {
 	f := &e.frames[e.depth]
 	e.cur, e.curVM, e.loops = f.p, f.vm, f.loops
 	regs[6], regs[7], regs[8], regs[9], regs[10] = f.saved[0], f.saved[1], f.saved[2], f.saved[3], f.saved[4]
-	e.regions[0].Start += StackSize
+	e.regions[0].Start = e.frameLo(e.depth)
 	return f.ret
 }

@@ -3,6 +3,7 @@ package interp
 import (
 	"fmt"
 	"syscall"
+	"unsafe"
 
 	"github.com/purebpf/purebpf/interp/maps"
 )
@@ -45,7 +46,11 @@ func helperRingbufOutput(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
 
 // helperRingbufReserve is bpf_ringbuf_reserve(rb, size, flags): it returns
 // a pointer to size writable bytes, or NULL when the buffer is full or
-// flags is not 0 (kernel/bpf/ringbuf.c, Linux 6.x).
+// flags is not 0 (kernel/bpf/ringbuf.c, Linux 6.x). A reservation of 0
+// bytes is a real record, as in __bpf_ringbuf_reserve (the verifier's
+// ARG_CONST_ALLOC_SIZE_OR_ZERO allows it): its pointer is not NULL, it
+// grants no bytes, and it is pending until submit or discard, or until
+// the run ends (EndEnv discards it), like any other reservation.
 func helperRingbufReserve(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 	rb, err := e.ringBuffer(r1)
 	if err != nil {
@@ -55,13 +60,15 @@ func helperRingbufReserve(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 		return 0, nil
 	}
 	buf, err := rb.Reserve(r2)
-	if err != nil || len(buf) == 0 {
-		return 0, nil
-	}
-	addr, err := e.AddRegion(buf, PermRead|PermWrite)
 	if err != nil {
-		_ = rb.Discard(buf)
-		return 0, err
+		return 0, nil // nothing is pending: the ring is unchanged
+	}
+	addr := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(buf))))
+	if len(buf) > 0 {
+		if _, err := e.addRegion(buf, PermRead|PermWrite); err != nil {
+			_ = rb.Discard(buf)
+			return 0, err
+		}
 	}
 	e.reserved = append(e.reserved, reservation{addr: addr, rb: rb, buf: buf})
 	return addr, nil

@@ -12,7 +12,7 @@ func TestStackReach(t *testing.T) {
 		is   insn.Instructions
 		want uint32
 	}{
-		{"no stack", insn.Instructions{insn.Mov.Imm(r0, 1), insn.Exit()}, 0},
+		{"no stack", insn.Instructions{insn.Mov.Imm(r0, 1), insn.Exit()}, 8}, // one slot at least
 		{"store and load through r10", insn.Instructions{
 			insn.StoreImm(r10, -16, 7, insn.DW), insn.LoadMem(r0, r10, -12, insn.W), insn.Exit()}, 16},
 		{"byte at the bottom", insn.Instructions{insn.LoadMem(r0, r10, -512, insn.B), insn.Exit()}, 512},
@@ -22,6 +22,7 @@ func TestStackReach(t *testing.T) {
 		{"r10 compared", insn.Instructions{insn.Mov.Imm(r0, 0), insn.JEq.Reg(r1, r10, "x"), insn.Exit().WithLabel("x")}, StackSize},
 		{"at r10", insn.Instructions{insn.LoadMem(r0, r10, -4, insn.DW), insn.Exit()}, StackSize},
 		{"atomic", insn.Instructions{insn.Mov.Imm(r1, 1), insn.Atomic(insn.AtomicAdd, insn.DW, r10, -24, r1), insn.Mov.Imm(r0, 0), insn.Exit()}, 24},
+		{"local call", insn.Instructions{insn.CallLocal("f"), insn.Exit(), insn.Mov.Imm(r0, 0).WithLabel("f"), insn.Exit()}, StackSize},
 		{"tail call", insn.Instructions{insn.Mov.Imm(r3, 0), insn.Call(int32(insn.FnTailCall)), insn.Mov.Imm(r0, 0), insn.Exit()}, StackSize},
 	} {
 		vm := mustVM(t, c.is, nil)

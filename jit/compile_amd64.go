@@ -55,13 +55,19 @@ type compiler struct {
 	opts  compileOptions
 	stubs []func()
 
-	exitLbl   Label // exit instruction: return from a call or finish
-	doneLbl   Label // finish with r0 as the result
-	budgetLbl Label // budget exhausted, pc already stored
-	depthLbl  Label // call depth exceeded, pc already stored
-	search    [2][4]Label
-	used      [2][4]bool
-	out       compiled
+	exitLbl  Label // exit instruction: return from a call or finish
+	doneLbl  Label // finish with r0 as the result
+	depthLbl Label // call depth exceeded, pc already stored
+	search   [2][4]Label
+	used     [2][4]bool
+	out      compiled
+
+	// subStart is the first slot of the callee region: the slots from
+	// the lowest bpf-to-bpf call target on (len(at) without calls).
+	// blockCharge[s] is what the basic block starting at callee-region
+	// slot s charges when it is entered (see blocks).
+	subStart    int
+	blockCharge []int
 }
 
 // compile translates a validated, resolved program into machine code.
@@ -82,7 +88,6 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	}
 	c.exitLbl = c.a.NewLabel()
 	c.doneLbl = c.a.NewLabel()
-	c.budgetLbl = c.a.NewLabel()
 	c.depthLbl = c.a.NewLabel()
 	for w := range c.search {
 		for k := range c.search[w] {
@@ -100,10 +105,14 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	if !last.IsExit() && !(last.OpCode == insn.OpJa || last.OpCode == insn.OpGotol) {
 		return nil, &CompileError{Slot: c.slots[len(is)-1], Err: fmt.Errorf("%w: the last instruction must be exit or an unconditional jump", ErrCompile)}
 	}
+	c.blocks()
 	for k, i := range is {
 		s := c.slots[k]
 		c.a.Bind(c.lbl[s])
 		c.out.starts[s] = c.a.Len()
+		if n := c.blockCharge[s]; n > 0 {
+			c.charge(s, n)
+		}
 		if err := c.insn(s, i); err != nil {
 			return nil, &CompileError{Slot: s, Err: err}
 		}
@@ -385,9 +394,12 @@ var jumpConds = map[insn.JumpOp]Cond{
 	insn.JSLT: CondL, insn.JSLE: CondLE, insn.JSet: CondNE,
 }
 
-// charge emits the budget accounting of a backward jump or call: n
-// instructions are taken from the budget, and the run stops at slot s when
-// it goes negative.
+// charge emits budget accounting: n instructions are taken from the
+// budget in rdx, and when it goes negative the code leaves to Go with
+// exitBudget at slot s. The code holds only a slice of the run's budget
+// at a time (see budgetSlice), so Go usually grants the next slice and
+// resumes right after the check; only when the run's whole budget is
+// spent does the run fail. Nothing but rdx is live at a charge.
 func (c *compiler) charge(s int, n int) {
 	if c.opts.noBudget {
 		return
@@ -395,19 +407,88 @@ func (c *compiler) charge(s int, n int) {
 	a := &c.a
 	a.ALURI(W64, SUB, regBudget, int32(n))
 	stub := a.NewLabel()
+	resume := a.NewLabel()
 	a.Jcc(CondS, stub)
+	a.Bind(resume)
 	c.stubs = append(c.stubs, func() {
 		a.Bind(stub)
 		a.StoreImm(W64, M(regState, offPC), int32(s))
-		a.Jmp(c.budgetLbl)
+		a.LeaRIP(tmp1, resume)
+		a.Store(W64, M(regState, offEntry), tmp1)
+		a.StoreImm(W64, M(regState, offExit), exitBudget)
+		a.Ret()
 	})
 }
 
-// chargeJump charges a jump from slot s to slot t if it goes backward, by
-// the length of the loop it closes.
+// chargeJump charges a jump from slot s to slot t if it goes backward
+// into the main region, by the length of the loop it closes. Blocks of
+// the callee region charge themselves when they are entered.
 func (c *compiler) chargeJump(s, t int) {
-	if t <= s {
+	if t <= s && t < c.subStart {
 		c.charge(s, s-t+1)
+	}
+}
+
+// blocks finds the callee region and the charge of each of its basic
+// blocks. The main region (slots before the first bpf-to-bpf call
+// target) is charged at its backward jumps by the length of the loop they
+// close, and at calls; code after a return into it runs forward only, so
+// the loops and calls that lead to it bound it. A callee, though, can run
+// its whole straight-line body per call, however long, so the callee
+// region is charged exactly as interp counts: every basic block, when it
+// is entered, by its number of instructions (its terminating jump, call
+// or exit included). Leaders are jump and call targets, the slot after
+// any jump, call or exit, and the start of the region.
+func (c *compiler) blocks() {
+	n := len(c.at)
+	c.subStart = n
+	leader := make([]bool, n+1)
+	mark := func(t int64) {
+		if t >= 0 && t < int64(n) {
+			leader[t] = true
+		}
+	}
+	for k, i := range c.is {
+		s := int64(c.slots[k])
+		if cl := i.OpCode.Class(); cl != insn.ClassJmp && cl != insn.ClassJmp32 {
+			continue
+		}
+		mark(s + 1)
+		switch {
+		case i.OpCode == insn.OpGotol:
+			mark(s + 1 + int64(int32(i.Imm)))
+		case i.IsLocalCall():
+			t := s + 1 + int64(int32(i.Imm))
+			mark(t)
+			if t >= 0 && t < int64(c.subStart) {
+				c.subStart = int(t)
+			}
+		case i.OpCode.Code() == 0x80 || i.IsExit():
+		default: // ja, may_goto, conditional jumps
+			mark(s + 1 + int64(i.Offset))
+		}
+	}
+	leader[c.subStart] = true
+	c.blockCharge = make([]int, n)
+	if c.opts.noBudget {
+		return
+	}
+	run := make([]int, n+1)
+	for k := len(c.is) - 1; k >= 0; k-- {
+		i := c.is[k]
+		s := c.slots[k]
+		if s < c.subStart {
+			break
+		}
+		run[s] = 1
+		if cl := i.OpCode.Class(); cl != insn.ClassJmp && cl != insn.ClassJmp32 {
+			if next := s + int(i.Slots()); next < n && !leader[next] {
+				run[s] += run[next]
+			}
+		}
+		if leader[s] {
+			c.blockCharge[s] = run[s]
+		}
 	}
 }
 
@@ -514,7 +595,9 @@ func (c *compiler) leave(s int, reason int32) {
 func (c *compiler) localCall(s, t int) {
 	a := &c.a
 	ret := a.NewLabel()
-	c.charge(s, 1)
+	if s < c.subStart { // a callee's calls are part of its blocks' charge
+		c.charge(s, 1)
+	}
 	a.Load(W64, tmp1, M(regState, offDepth))
 	a.ALURI(W64, CMP, tmp1, maxCallFrames-1)
 	stub := a.NewLabel()
@@ -818,10 +901,6 @@ func (c *compiler) tail() {
 
 	a.Bind(c.doneLbl)
 	a.StoreImm(W64, M(regState, offExit), exitDone)
-	a.Ret()
-
-	a.Bind(c.budgetLbl)
-	a.StoreImm(W64, M(regState, offExit), exitBudget)
 	a.Ret()
 
 	a.Bind(c.depthLbl)

@@ -25,7 +25,8 @@
 // regions, errors) are handled exactly as in VM.RunMemory, with the same
 // results and errors. A Runner is NOT safe for concurrent use: make one
 // per goroutine. Close gives its Env back; a closed Runner, or one whose
-// VM is closed, returns an error wrapping ErrClosed. Runners cover
+// VM is closed, returns an error wrapping ErrClosed. An open Runner keeps
+// its VM's code mapped. Runners cover
 // raw-memory programs; socket filters and kprobes run through the VM.
 // Entering and leaving a two-instruction program through a Runner takes
 // under 10 ns on the development machine (BenchmarkEnterExit/Runner),
@@ -78,8 +79,14 @@
 //
 // Generated code runs without preemption points: the goroutine cannot be
 // preempted, and a garbage collection waits for it, until it returns to Go.
-// The instruction budget bounds how long that is; Options.NoBudget removes
-// the bound for trusted programs.
+// The code therefore holds only a slice of the run's budget at a time
+// (1<<15 units) and leaves to Go when it is spent; Go grants the next
+// slice and re-enters through the trampoline, whose stack check lets the
+// scheduler and a stop-the-world in. A long run leaves to Go every few
+// hundred microseconds at most, and runtime.GC() during it completes in
+// about a millisecond (TestLongRunLetsGCIn). Options.NoBudget removes the
+// budget, and with it these exits, for trusted programs: such a run blocks
+// garbage collection until it ends.
 //
 // # Memory safety
 //
@@ -100,17 +107,43 @@
 // # Budget
 //
 // The instruction budget (interp.Options.MaxInstructions, default
-// interp.DefaultMaxInstructions) is counted at backward jumps (by the
-// length of the loop they close) and at bpf-to-bpf calls, not at every
-// instruction as interp counts it, so both stop runaway loops but at
-// slightly different points: a budget error names the pc of the backward
-// jump or call where the count ran out.
+// interp.DefaultMaxInstructions) bounds the time of a run, as in interp.
+// In the main program (the slots before the first bpf-to-bpf call target)
+// it is counted at backward jumps (by the length of the loop they close)
+// and at calls. Callees (every slot from the first call target on) are
+// counted as interp counts: each basic block by its number of
+// instructions when it is entered, so a call to a long straight-line
+// function costs its length, not 1. Both engines stop runaway programs,
+// but at slightly different points: a budget error names the pc of the
+// backward jump, call or block where the count ran out. At the default
+// budget every program ends within a second or so.
+//
+// # Tail calls
+//
+// A tail call through a program array (maps.ProgArray) runs the *VM
+// stored there, or the JIT VM of a stored *interp.VM while that VM is
+// alive, in place of the current program, with its own maps and helpers;
+// a bpf-to-bpf return into a caller whose program a tail call had left
+// runs the caller's code with the caller's maps and helpers again. The
+// index is the low 32 bits of r3, as in the kernel. A run keeps every VM
+// it entered alive and mapped until it ends: neither Close nor the garbage
+// collector can unmap code a frame may return into. A closed VM is an
+// empty slot for tail calls made after its Close. A checked program may
+// not tail-call an unchecked VM (a program that reads and writes any
+// address it is given, with registers the caller chose): that run fails
+// with ErrUncheckedTailCall, unless the caller was compiled with
+// Options.AllowUncheckedTailCalls. Never put an unchecked VM in a program
+// array that untrusted programs can reach.
 //
 // # Executable memory
 //
 // Code is mapped writable, filled, then made read-execute (W^X) with
-// mprotect; Close unmaps it, and a runtime cleanup unmaps it if a VM is
-// dropped without Close.
+// mprotect. Close unmaps it once no run is executing it or may return
+// into it and no Runner is open (a reference count taken by each run, each
+// tail-call target a run enters and each Runner); runs that start after
+// Close fail with ErrClosed. A runtime cleanup unmaps the code of a VM
+// dropped without Close; runs and Runners hold the VM, so the cleanup
+// cannot run under them.
 //
 // # Platforms
 //

@@ -3,7 +3,6 @@
 package jit
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/purebpf/purebpf/insn"
@@ -16,10 +15,20 @@ import (
 // code uses and the interp.Env it runs in. It lives in that Env
 // (interp.Env.Engine), so that taking an Env from the interp VM gives both.
 type run struct {
-	st        state
-	vm        *VM // the VM whose code is running (changes on tail calls)
-	root      *VM // the VM the run started in
-	env       *interp.Env
+	st state
+	// vm is the VM whose code is running: at every exit to Go, the one
+	// whose machine code holds the resume address (vmAt), so that after a
+	// bpf-to-bpf return into a caller that a tail call had left, maps,
+	// map values and helpers are the caller's again.
+	vm   *VM
+	root *VM // the VM the run started in
+	env  *interp.Env
+	// entered lists the VMs whose code this run has entered: the root,
+	// then each tail-call target, which holds a reference (VM.acquire)
+	// until the run ends. While a VM is listed neither its Close nor a
+	// garbage-collection cleanup can unmap its code, so every frame the
+	// run may still return into stays mapped.
+	entered   []*VM
 	tailCalls int
 	// lazy says that env has only its stack prepared (RunMemory) and
 	// needs BindEnv and BindMemory(mem) before Go uses it (ready).
@@ -43,6 +52,7 @@ type run struct {
 	xm     *execMem
 	budget int64
 	top    uint64
+	lo     uint64 // the main frame's lowest address: top - len(zero)
 	zero   []byte
 }
 
@@ -65,6 +75,9 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	if vm.typ != prog.UnspecifiedProgram {
 		return 0, vm.wantType(prog.UnspecifiedProgram)
 	}
+	if !vm.acquire() {
+		return 0, errFreed()
+	}
 	// Only the stack is prepared: a run that never leaves the machine
 	// code needs nothing else from the Env.
 	env := vm.ivm.AcquireStack()
@@ -74,6 +87,7 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	} else {
 		vm.ivm.ReleaseStack(env) // the program never left the machine code
 	}
+	vm.release()
 	return ret, err
 }
 
@@ -90,7 +104,7 @@ func (rn *Runner) other(mem []byte) (uint64, error) {
 	if rn.ir != nil {
 		return rn.ir.RunMemory(mem)
 	}
-	if rn.r == nil {
+	if rn.r == nil || rn.vm.closed.Load() {
 		return 0, errRunnerClosed()
 	}
 	return 0, rn.vm.wantType(prog.UnspecifiedProgram)
@@ -107,6 +121,7 @@ func (r *run) cache(vm *VM) {
 	r.owner, r.xm, r.budget = vm, vm.code.mem, vm.budget
 	r.top = r.env.StackTop()
 	r.zero = vm.ivm.ReachableStack(r.env)
+	r.lo = r.top - uint64(len(r.zero))
 }
 
 // runMemory is a raw-memory run in r, for Runner rn or (rn nil) for
@@ -120,8 +135,8 @@ func (r *run) cache(vm *VM) {
 // calls out only for exits other than the end of the program.
 func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool, err error) {
 	if rn != nil {
-		if r == nil || r.owner != vm {
-			if r == nil || vm.typ != prog.UnspecifiedProgram {
+		if r == nil || r.owner != vm || vm.closed.Load() {
+			if r == nil || vm.typ != prog.UnspecifiedProgram || vm.closed.Load() {
 				ret, err = rn.other(mem)
 				return ret, false, err
 			}
@@ -133,8 +148,8 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 	}
 	st := &r.st
 	a, n := addrOfSlice(mem), uint64(len(mem))
-	st.setStack(r.top)
-	st.budget = r.budget
+	st.setStack(r.top, r.lo)
+	st.setBudget(r.budget)
 	st.pkt, st.pktLen = a, n
 	if !r.tabOK || a != r.tabA || n != r.tabN {
 		r.memTables(a, n)
@@ -161,12 +176,58 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 // something other than its end; only then does the run state need the
 // VM and the memory (to bind the Env).
 func (vm *VM) resumeMemory(r *run, mem []byte) (ret uint64, bound bool, err error) {
-	r.vm, r.root, r.tailCalls, r.lazy, r.mem = vm, vm, 0, true, mem
+	r.begin(vm)
+	r.lazy, r.mem = true, mem
 	r.tabOK = false
 	ret, err = vm.code.handle(&r.st, r)
 	bound = !r.lazy
-	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false // an idle Env keeps no JIT VM or buffer alive
+	r.end()
 	return ret, bound, err
+}
+
+// begin starts the Go side of a run of vm in r.
+func (r *run) begin(vm *VM) {
+	r.vm, r.root, r.tailCalls = vm, vm, 0
+	r.entered = append(r.entered[:0], vm) // the caller holds vm's reference
+}
+
+// end ends the Go side of a run: it drops the references to the
+// tail-call targets the run entered (no frame can return into them any
+// more), and everything else, so that an idle Env keeps no JIT VM or
+// buffer alive.
+func (r *run) end() {
+	for k := 1; k < len(r.entered); k++ {
+		r.entered[k].release()
+		r.entered[k] = nil
+	}
+	if len(r.entered) > 0 {
+		r.entered[0] = nil
+		r.entered = r.entered[:0]
+	}
+	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false
+}
+
+// vmAt returns the entered VM whose machine code holds pc.
+func (r *run) vmAt(pc uintptr) *VM {
+	for k := len(r.entered) - 1; k > 0; k-- {
+		if v := r.entered[k]; v.code.holds(pc) {
+			return v
+		}
+	}
+	return r.root
+}
+
+// sync prepares the Go side for an exit at st: it binds a lazily
+// prepared Env, makes the VM whose code the exit left from the running
+// one (for the Env too: its maps and helpers), and sets the Env's stack
+// region to the current frame.
+func (r *run) sync(st *state) {
+	r.ready()
+	r.vm = r.vmAt(st.entry)
+	r.env.SetRunning(r.vm.ivm)
+	if regs := r.env.Regions(); len(regs) > 0 {
+		regs[0].Start = st.stkLo
+	}
 }
 
 // memTables makes [a, a+n) the only region of the tables and forgets the
@@ -211,9 +272,14 @@ func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) 
 	if vm.typ != prog.SocketFilter {
 		return 0, vm.wantType(prog.SocketFilter)
 	}
+	if !vm.acquire() {
+		return 0, errFreed()
+	}
 	env := vm.ivm.AcquireEnv()
 	r1 := env.BindSocketFilter(pkt, meta)
-	return vm.run(env, r1, 0)
+	ret, err := vm.run(env, r1, 0)
+	vm.release()
+	return ret, err
 }
 
 // RunKprobe runs a kprobe program on a pt_regs context, like
@@ -225,9 +291,14 @@ func (vm *VM) RunKprobe(regs *interp.PtRegs) (uint64, error) {
 	if vm.typ != prog.Kprobe {
 		return 0, vm.wantType(prog.Kprobe)
 	}
+	if !vm.acquire() {
+		return 0, errFreed()
+	}
 	env := vm.ivm.AcquireEnv()
 	r1 := env.BindKprobe(regs)
-	return vm.run(env, r1, 0)
+	ret, err := vm.run(env, r1, 0)
+	vm.release()
+	return ret, err
 }
 
 // wantType returns the error interp gives for running a program of another
@@ -260,30 +331,35 @@ func (vm *VM) run(env *interp.Env, r1, r2 uint64) (uint64, error) {
 // prepare sets up the machine state of a run of vm with r1 and r2 and the
 // packet LD_ABS and LD_IND read.
 func (vm *VM) prepare(r *run, r1, r2 uint64, pkt []byte) {
-	r.vm, r.root, r.tailCalls = vm, vm, 0
+	r.begin(vm)
 	st := &r.st
-	st.setRegs(r1, r2, r.env.StackTop())
-	st.budget = vm.budget
+	top := r.env.StackTop()
+	st.setRegs(r1, r2, top, top-uint64(len(vm.ivm.ReachableStack(r.env))))
+	st.setBudget(vm.budget)
 	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
 }
 
 // setRegs sets the registers, the stack and the call depth a run starts
 // with.
-func (st *state) setRegs(r1, r2, top uint64) {
+func (st *state) setRegs(r1, r2, top, lo uint64) {
 	// One 8-byte store per register, as the trampoline loads them: a
 	// composite literal would be zeroed with 16-byte stores, which the
 	// trampoline's loads right after cannot always forward from.
 	st.regs[0], st.regs[1], st.regs[2], st.regs[3] = 0, r1, r2, 0
 	st.regs[4], st.regs[5], st.regs[6], st.regs[7] = 0, 0, 0, 0
 	st.regs[8], st.regs[9], st.regs[10] = 0, 0, top
-	st.setStack(top)
+	st.setStack(top, lo)
 }
 
 // setStack resets the call stack state for a run whose frame pointer is
-// top: one frame, no calls, a full may_goto allowance.
-func (st *state) setStack(top uint64) {
+// top: one frame, no calls, a full may_goto allowance. The main frame's
+// region is [lo, top): the bytes the program can reach, which the run
+// zeroed (interp.VM.ReachableStack); an address below them is outside
+// every region, so no route (a guessed pointer, probe_read_kernel) leads
+// to bytes an earlier run left.
+func (st *state) setStack(top, lo uint64) {
 	st.stkTop = top
-	st.stkLo = top - stackSize
+	st.stkLo = lo
 	st.depth = 0
 	st.loops = maxLoops
 }
@@ -292,7 +368,7 @@ func (st *state) setStack(top uint64) {
 func (vm *VM) finish(r *run) (uint64, error) {
 	ret, err := vm.code.exec(&r.st, r)
 	env, unbound := r.env, r.lazy
-	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false // an idle Env keeps no JIT VM or buffer alive
+	r.end()
 	if unbound {
 		vm.ivm.ReleaseStack(env) // the program never left the machine code
 	} else {
@@ -336,31 +412,20 @@ func (r *run) runErr(err error) error {
 	return &interp.RunError{PC: int(r.st.pc), Err: err}
 }
 
-// call runs a helper the way interp's run loop does, with the same
-// errors; helper 12 (tail_call) switches to the target program.
+// call runs a helper through the Env exactly as interp's run loop does
+// (interp.Env.Call: the same registry, the same errors); helper 12
+// (tail_call) switches to the target program.
 func (r *run) call(st *state, callx bool) (bool, error) {
-	r.ready()
+	r.sync(st)
 	num := int64(st.arg)
 	if !callx && insn.HelperFunc(num) == insn.FnTailCall {
 		return false, r.tailCall(st)
 	}
-	h := r.vm.ivm.Helpers().Lookup(insn.HelperFunc(num))
-	if h == nil {
-		return false, r.runErr(fmt.Errorf("%w %d (%s): not in the VM's helper registry", interp.ErrUnknownHelper, num, insn.HelperFunc(num)))
-	}
-	if regs := r.env.Regions(); len(regs) > 0 {
-		regs[0].Start = st.stkLo
-	}
-	ret, err := h(r.env, st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
+	ret, err := r.env.Call(insn.HelperFunc(num), st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
 	if err != nil {
-		if errors.Is(err, interp.ErrHalt) {
+		if err == interp.ErrHalt {
 			st.regs[0] = ret
 			return true, nil
-		}
-		if !errors.Is(err, interp.ErrMemoryAccess) {
-			err = fmt.Errorf("%w: %s: %w", interp.ErrHelper, insn.HelperFunc(num), err)
-		} else {
-			err = fmt.Errorf("helper %s: %w", insn.HelperFunc(num), err)
 		}
 		return false, r.runErr(err)
 	}
@@ -369,37 +434,59 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 	return false, nil
 }
 
-// tailCall resolves a tail call through program array r2 at index r3 as
-// interp does; on success the run continues at the target's first
-// instruction, otherwise after the call.
+// tailCall resolves a tail call through program array r2 at index r3 (its
+// low 32 bits, as in the kernel and interp) as interp does; on success the
+// run continues at the target's first instruction, otherwise after the
+// call. A target that is closed (and not already running in this run)
+// is an empty slot. A checked program may not tail-call an unchecked VM
+// unless its Options.AllowUncheckedTailCalls says so.
 func (r *run) tailCall(st *state) error {
 	m, err := r.env.Map(st.regs[2])
 	if err != nil {
 		return nil
 	}
 	pa, ok := m.(*maps.ProgArray)
-	index := st.regs[3]
-	if !ok || index >= uint64(m.MapSpec().MaxEntries) || r.tailCalls >= interp.MaxTailCalls {
+	index := uint32(st.regs[3])
+	if !ok || index >= m.MapSpec().MaxEntries || r.tailCalls >= interp.MaxTailCalls {
 		return nil
 	}
-	target := lookupTarget(pa.Program(uint32(index)))
-	if target == nil || target.code == nil || target.ivm.Spec().Type != r.root.ivm.Spec().Type || target.code.mem.mem == nil {
+	target := lookupTarget(pa.Program(index))
+	if target == nil || target.code == nil || target.typ != r.root.typ {
+		return nil
+	}
+	if target.opts.Unchecked && !r.vm.opts.Unchecked && !r.vm.opts.AllowUncheckedTailCalls {
+		return r.runErr(fmt.Errorf("%w: entry %d of %s holds an unchecked VM, and this checked program may not run it (Options.AllowUncheckedTailCalls)", ErrUncheckedTailCall, index, m.MapSpec().Name))
+	}
+	if !r.enter(target) {
 		return nil
 	}
 	r.tailCalls++
 	r.vm = target
+	r.env.SetRunning(target.ivm)
 	st.loops = maxLoops
-	st.entry = target.code.mem.addr()
+	st.entry = target.code.base
 	return nil
+}
+
+// enter adds vm to the VMs the run has entered, taking a reference that
+// keeps its code mapped until the run ends; false if vm is closed.
+func (r *run) enter(vm *VM) bool {
+	for _, v := range r.entered {
+		if v == vm {
+			return true
+		}
+	}
+	if !vm.acquire() {
+		return false
+	}
+	r.entered = append(r.entered, vm)
+	return true
 }
 
 // miss checks an access the generated code found in no cached region with
 // Env.Bytes, which gives interp's verdict and error.
 func (r *run) miss(st *state, addr uint64, n int, write bool) error {
-	r.ready()
-	if regs := r.env.Regions(); len(regs) > 0 {
-		regs[0].Start = st.stkLo
-	}
+	r.sync(st)
 	if _, err := r.env.Bytes(addr, n, write); err != nil {
 		return r.runErr(err)
 	}
@@ -411,29 +498,25 @@ func (r *run) miss(st *state, addr uint64, n int, write bool) error {
 // array's storage becomes a region, the result is its address plus the
 // offset.
 func (r *run) mapValue(st *state, idx int) (uint64, error) {
-	r.ready()
+	r.sync(st)
 	ref := r.vm.code.comp.mapValues[idx]
 	mi, err := mapIndex(r.vm.ivm, ref.ins)
 	if err != nil {
 		return 0, r.runErr(err)
 	}
-	arr, ok := r.vm.ivm.Maps()[mi].(*maps.Array)
-	if !ok {
-		return 0, r.runErr(fmt.Errorf("%w: direct value access needs an array map", interp.ErrMemoryAccess))
-	}
-	addr, err := r.env.AddRegion(arr.Storage(0), interp.PermRead|interp.PermWrite)
+	addr, err := r.env.MapValue(mi, uint64(ref.ins.MapValueOffset()))
 	if err != nil {
 		return 0, r.runErr(err)
 	}
 	r.syncRegions()
-	return addr + uint64(ref.ins.MapValueOffset()), nil
+	return addr, nil
 }
 
 func (r *run) fail(st *state, reason uint64) error {
 	r.ready()
 	switch reason {
 	case exitBudget:
-		return r.runErr(fmt.Errorf("%w after %d instructions", interp.ErrBudgetExhausted, r.vm.budget))
+		return r.runErr(fmt.Errorf("%w after %d instructions", interp.ErrBudgetExhausted, r.root.budget))
 	case exitDepth:
 		return r.runErr(fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", interp.ErrCallDepth, st.depth+2, interp.MaxCallFrames))
 	case exitAlign:

@@ -19,6 +19,8 @@ import (
 // interp/JIT comparison only requires that the other side did not return
 // a different result or error while the budgets differ in how they count
 // (see the package doc); the Runner must match VM.RunMemory exactly.
+// FuzzDiffCalls (fuzzcalls_amd64_test.go) extends it to tail calls,
+// calls, maps, helpers and garbage collections across programs.
 func FuzzDiff(f *testing.F) {
 	if dir := conformance.Dir(); dir != "" {
 		if tests, err := conformance.Load(dir); err == nil {

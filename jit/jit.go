@@ -23,4 +23,8 @@ var (
 	// ErrCompile is wrapped by every error about a program the JIT cannot
 	// compile.
 	ErrCompile = errors.New("jit: cannot compile program")
+	// ErrUncheckedTailCall is wrapped by the run error of a checked
+	// program that tail-calls a VM compiled with Options.Unchecked, unless
+	// it was compiled with Options.AllowUncheckedTailCalls.
+	ErrUncheckedTailCall = errors.New("jit: checked program tail-calls an unchecked VM")
 )

@@ -23,8 +23,6 @@ func newCode(insn.Instructions, compileOptions) (*code, error) { return nil, Err
 
 func (c *code) close() error { return nil }
 
-func (c *code) closed() bool { return true }
-
 // run has no back end on this platform: Runners are interp.Runners.
 type run struct{}
 

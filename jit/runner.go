@@ -19,9 +19,10 @@ import (
 //
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its state back to the VM. After Close,
-// or after the VM's Close, its methods return an error wrapping ErrClosed;
-// closing the VM while one of its Runners runs is not allowed, as for any
-// run.
+// or after the VM's Close, its methods return an error wrapping ErrClosed.
+// An open Runner keeps the VM's code mapped: closing the VM while one of
+// its Runners runs is safe, and the code is unmapped when the last Runner
+// is closed.
 //
 // A Runner covers raw-memory programs (prog.UnspecifiedProgram): for
 // socket filters and kprobes use VM.RunSocketFilter and VM.RunKprobe, and
@@ -48,9 +49,7 @@ func (vm *VM) NewRunner() (*Runner, error) {
 		}
 		return &Runner{vm: vm, ir: ir}, nil
 	}
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	if vm.code.closed() {
+	if !vm.acquire() { // held until Close: the code stays mapped for the Runner
 		return nil, fmt.Errorf("jit: NewRunner: %w", ErrClosed)
 	}
 	return &Runner{vm: vm, r: vm.newRun()}, nil
@@ -67,6 +66,7 @@ func (rn *Runner) Close() error {
 	if rn.r != nil {
 		rn.vm.releaseRun(rn.r)
 		rn.r = nil
+		rn.vm.release()
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	"github.com/purebpf/purebpf/insn"
@@ -23,12 +24,23 @@ type Options struct {
 	// Unchecked turns off the region checks of loads, stores and atomics.
 	// Only for trusted programs: an unchecked program can read and write
 	// any memory of the process. Misaligned atomics are still rejected,
-	// helpers still check their pointer arguments.
+	// helpers still check their pointer arguments. An unchecked VM must
+	// never sit in a program array that untrusted (checked) programs can
+	// reach: they could forge its registers. Checked callers refuse such
+	// tail calls unless they set AllowUncheckedTailCalls.
 	Unchecked bool
 	// NoBudget removes the instruction budget: a program that loops
 	// forever then never returns, and the goroutine running it cannot be
 	// preempted. Only for trusted programs.
 	NoBudget bool
+	// AllowUncheckedTailCalls lets this program, when it is checked,
+	// tail-call VMs compiled with Unchecked. Without it such a tail call
+	// fails with ErrUncheckedTailCall: a checked program is untrusted
+	// code, and it could forge r1 and the other registers and hand them
+	// to an unchecked program, which then reads and writes any host
+	// address it is given. Set it only when every program that can reach
+	// the program arrays holding unchecked VMs is trusted too.
+	AllowUncheckedTailCalls bool
 	// Fallback runs the program in package interp when it cannot be
 	// compiled (or there is no JIT for this platform) instead of failing.
 	// It is never implied: without it, anything the JIT cannot compile is
@@ -45,7 +57,14 @@ type VM struct {
 	code   *code     // nil when running in interp (Fallback)
 	typ    prog.Type // the program type, which selects the context
 	budget int64     // the instruction budget a run starts with
-	mu     sync.Mutex
+	// refs counts what may be executing the code or return into it: runs
+	// in flight (their root VM and the tail-call targets they entered)
+	// and open Runners. closed is set by Close; the code is unmapped
+	// (free) once both say so, by whichever comes last.
+	refs     atomic.Int64
+	closed   atomic.Bool
+	freeOnce sync.Once
+	freeErr  error
 }
 
 // New loads spec like interp.New (with the same load-time checks and
@@ -108,17 +127,46 @@ func (vm *VM) Compiled() bool { return vm.code != nil }
 // Map returns the map called name, or nil.
 func (vm *VM) Map(name string) maps.Map { return vm.ivm.Map(name) }
 
-// Close frees the machine code. Runs must not be in progress; later runs
-// fail.
+// Close frees the machine code. It is safe while runs are in progress
+// (on this VM, or in other VMs' runs that tail-called into it): runs that
+// start after Close fail with an error wrapping ErrClosed, a program
+// array entry holding the VM becomes empty for tail calls that follow,
+// and the code is unmapped when the last run has left it and the last
+// Runner is closed. Closing twice is a no-op.
 func (vm *VM) Close() error {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	if vm.code == nil {
+	if vm.code == nil || vm.closed.Swap(true) {
 		return nil
 	}
 	unregister(vm)
-	err := vm.code.close()
-	return err
+	if vm.refs.Load() == 0 {
+		return vm.free()
+	}
+	return nil
+}
+
+// acquire takes a reference that keeps the code mapped (see refs); false,
+// without one, when the VM is closed.
+func (vm *VM) acquire() bool {
+	vm.refs.Add(1)
+	if vm.closed.Load() {
+		vm.release()
+		return false
+	}
+	return true
+}
+
+// release drops a reference from acquire, freeing the code if it was
+// the last one of a closed VM.
+func (vm *VM) release() {
+	if vm.refs.Add(-1) == 0 && vm.closed.Load() {
+		vm.free()
+	}
+}
+
+// free unmaps the code, once.
+func (vm *VM) free() error {
+	vm.freeOnce.Do(func() { vm.freeErr = vm.code.close() })
+	return vm.freeErr
 }
 
 // mapIndex resolves an LD_IMM64 map reference to an index into the VM's
