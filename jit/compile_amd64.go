@@ -264,7 +264,7 @@ func (c *compiler) alu(i insn.Instruction) error {
 				a.MovRR(W32, dst, dst)
 			}
 		}
-	case 0x80: // neg
+	case insn.ALUNeg:
 		a.UnaryR(w, NEG, dst)
 	case insn.Mov:
 		switch {
@@ -287,7 +287,7 @@ func (c *compiler) alu(i insn.Instruction) error {
 		default:
 			return unsupported("movsx offset %d", i.Offset)
 		}
-	case 0xd0: // end, bswap
+	case insn.ALUEnd: // end, bswap
 		toLE := !is64 && !x
 		switch {
 		case toLE && imm == 16:
@@ -463,7 +463,7 @@ func (c *compiler) blocks() {
 			if t >= 0 && t < int64(c.subStart) {
 				c.subStart = int(t)
 			}
-		case i.OpCode.Code() == 0x80 || i.IsExit():
+		case insn.JumpOp(i.OpCode.Code()) == insn.JCall || i.IsExit():
 		default: // ja, may_goto, conditional jumps
 			mark(s + 1 + int64(i.Offset))
 		}
@@ -499,7 +499,7 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 	jop := insn.JumpOp(i.OpCode.Code())
 	x := i.OpCode.Source() == insn.SourceX
 	switch jop {
-	case 0x00: // ja, gotol
+	case insn.JA: // ja, gotol
 		rel := int64(i.Offset)
 		if is32 {
 			rel = int64(int32(i.Imm))
@@ -511,7 +511,7 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 		c.chargeJump(s, t)
 		a.Jmp(c.lbl[t])
 		return nil
-	case 0x80: // call
+	case insn.JCall:
 		if is32 {
 			return unsupported("opcode 0x%02x", uint8(i.OpCode))
 		}
@@ -535,10 +535,10 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 			return unsupported("calls of kernel functions (kfunc, BTF id %d) cannot run in userspace", i.Imm)
 		}
 		return nil
-	case 0x90: // exit
+	case insn.JExit:
 		a.Jmp(c.exitLbl)
 		return nil
-	case 0xe0: // may_goto
+	case insn.JCond: // may_goto
 		t, err := c.target(s, int64(i.Offset))
 		if err != nil {
 			return err

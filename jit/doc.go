@@ -5,9 +5,11 @@
 // userspace maps, the same call-depth limit (MaxCallFrames frames of 512
 // bytes) and the same errors (*interp.RunError wrapping
 // interp.ErrMemoryAccess naming the pc, address and size, ErrBudgetExhausted,
-// ErrCallDepth, ...). New builds an interp.VM from Options.Interp and
-// compiles its program; runs take an interp.Env from that VM (the JIT's
-// machine state lives in it, interp.Env.Engine). A RunMemory run prepares
+// ErrCallDepth, ...): both engines run on one core, internal/engine, which
+// holds the run state, the exits to Go (helpers, tail calls, map values),
+// the maps and the errors. New builds an interp.VM from Options.Interp and
+// compiles its program; runs take the core's run state (an Env, in which
+// the JIT's machine state lives) from that VM. A RunMemory run prepares
 // only the Env's stack and binds the rest when the code first leaves to
 // Go, so a program that never does pays only for the stack, the registers
 // and the trampoline (the region tables are rebuilt only when the memory
@@ -121,14 +123,18 @@
 // # Tail calls
 //
 // A tail call through a program array (maps.ProgArray) runs the *VM
-// stored there, or the JIT VM of a stored *interp.VM while that VM is
-// alive, in place of the current program, with its own maps and helpers;
+// stored there, or the JIT VM compiled from a stored *interp.VM (which
+// that interp.VM keeps alive; if there is none, or it was closed, a
+// checked one is compiled at the first such tail call, so that the JIT
+// runs every target interp runs), in place of the current program, with
+// its own maps and helpers;
 // a bpf-to-bpf return into a caller whose program a tail call had left
 // runs the caller's code with the caller's maps and helpers again. The
 // index is the low 32 bits of r3, as in the kernel. A run keeps every VM
 // it entered alive and mapped until it ends: neither Close nor the garbage
-// collector can unmap code a frame may return into. A closed VM is an
-// empty slot for tail calls made after its Close. A checked program may
+// collector can unmap code a frame may return into. A closed *VM stored
+// in a program array is an empty slot for tail calls made after its Close,
+// in interp as in the JIT. A checked program may
 // not tail-call an unchecked VM (a program that reads and writes any
 // address it is given, with registers the caller chose): that run fails
 // with ErrUncheckedTailCall, unless the caller was compiled with
@@ -150,7 +156,7 @@
 // The back end is amd64 on Unix systems. Elsewhere New returns
 // ErrNotSupported, unless Options.Fallback is set.
 //
-// Package jit may import insn, prog, interp, interp/maps,
+// Package jit may import insn, prog, interp, interp/maps, internal/engine,
 // jit/internal/amd64, golang.org/x/sys/unix, golang.org/x/arch (for
 // disassembly) and the standard library.
 package jit

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -13,7 +14,7 @@ import (
 
 // run is the per-run state of the JIT: the machine state the generated
 // code uses and the interp.Env it runs in. It lives in that Env
-// (interp.Env.Engine), so that taking an Env from the interp VM gives both.
+// (engine.EngineState), so that taking an Env from the interp VM gives both.
 type run struct {
 	st state
 	// vm is the VM whose code is running: at every exit to Go, the one
@@ -22,7 +23,7 @@ type run struct {
 	// map values and helpers are the caller's again.
 	vm   *VM
 	root *VM // the VM the run started in
-	env  *interp.Env
+	env  *engine.Env
 	// entered lists the VMs whose code this run has entered: the root,
 	// then each tail-call target, which holds a reference (VM.acquire)
 	// until the run ends. While a VM is listed neither its Close nor a
@@ -57,11 +58,11 @@ type run struct {
 }
 
 // runOf returns the run state kept in env, creating it on first use.
-func runOf(env *interp.Env) *run {
-	r, _ := env.Engine().(*run)
+func runOf(env *engine.Env) *run {
+	r, _ := engine.EngineState(env).(*run)
 	if r == nil {
 		r = &run{env: env}
-		env.SetEngine(r)
+		engine.SetEngineState(env, r)
 	}
 	return r
 }
@@ -119,7 +120,7 @@ func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
 // cache fills in what the raw-memory runs of vm in r need.
 func (r *run) cache(vm *VM) {
 	r.owner, r.xm, r.budget = vm, vm.code.mem, vm.budget
-	r.top = r.env.StackTop()
+	r.top = engine.StackTop(r.env)
 	r.zero = vm.ivm.ReachableStack(r.env)
 	r.lo = r.top - uint64(len(r.zero))
 }
@@ -224,8 +225,8 @@ func (r *run) vmAt(pc uintptr) *VM {
 func (r *run) sync(st *state) {
 	r.ready()
 	r.vm = r.vmAt(st.entry)
-	r.env.SetRunning(r.vm.ivm)
-	if regs := r.env.Regions(); len(regs) > 0 {
+	engine.SetRunning(r.env, r.vm.ivm)
+	if regs := engine.Regions(r.env); len(regs) > 0 {
 		regs[0].Start = st.stkLo
 	}
 }
@@ -259,7 +260,7 @@ func (r *run) ready() {
 func (r *run) bind() {
 	r.lazy = false
 	r.root.ivm.BindEnv(r.env)
-	r.env.BindMemory(r.mem)
+	engine.BindMemory(r.env, r.mem)
 	r.syncRegions()
 }
 
@@ -276,7 +277,7 @@ func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) 
 		return 0, errFreed()
 	}
 	env := vm.ivm.AcquireEnv()
-	r1 := env.BindSocketFilter(pkt, meta)
+	r1 := engine.BindSocketFilter(env, pkt, meta)
 	ret, err := vm.run(env, r1, 0)
 	vm.release()
 	return ret, err
@@ -295,7 +296,7 @@ func (vm *VM) RunKprobe(regs *interp.PtRegs) (uint64, error) {
 		return 0, errFreed()
 	}
 	env := vm.ivm.AcquireEnv()
-	r1 := env.BindKprobe(regs)
+	r1 := engine.BindKprobe(env, regs)
 	ret, err := vm.run(env, r1, 0)
 	vm.release()
 	return ret, err
@@ -321,7 +322,7 @@ func (vm *VM) wantType(t prog.Type) error {
 	return nil
 }
 
-func (vm *VM) run(env *interp.Env, r1, r2 uint64) (uint64, error) {
+func (vm *VM) run(env *engine.Env, r1, r2 uint64) (uint64, error) {
 	r := runOf(env)
 	vm.prepare(r, r1, r2, env.Packet())
 	r.syncRegions()
@@ -333,7 +334,7 @@ func (vm *VM) run(env *interp.Env, r1, r2 uint64) (uint64, error) {
 func (vm *VM) prepare(r *run, r1, r2 uint64, pkt []byte) {
 	r.begin(vm)
 	st := &r.st
-	top := r.env.StackTop()
+	top := engine.StackTop(r.env)
 	st.setRegs(r1, r2, top, top-uint64(len(vm.ivm.ReachableStack(r.env))))
 	st.setBudget(vm.budget)
 	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
@@ -384,7 +385,7 @@ func (vm *VM) finish(r *run) (uint64, error) {
 func (r *run) syncRegions() {
 	st := &r.st
 	r.tabOK = false
-	regs := r.env.Regions()
+	regs := engine.Regions(r.env)
 	if len(regs) > 0 {
 		regs[0].Start = st.stkLo
 	}
@@ -413,7 +414,7 @@ func (r *run) runErr(err error) error {
 }
 
 // call runs a helper through the Env exactly as interp's run loop does
-// (interp.Env.Call: the same registry, the same errors); helper 12
+// (engine.Call: the same registry, the same errors); helper 12
 // (tail_call) switches to the target program.
 func (r *run) call(st *state, callx bool) (bool, error) {
 	r.sync(st)
@@ -421,7 +422,7 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 	if !callx && insn.HelperFunc(num) == insn.FnTailCall {
 		return false, r.tailCall(st)
 	}
-	ret, err := r.env.Call(insn.HelperFunc(num), st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
+	ret, err := engine.Call(r.env, insn.HelperFunc(num), st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
 	if err != nil {
 		if err == interp.ErrHalt {
 			st.regs[0] = ret
@@ -462,7 +463,7 @@ func (r *run) tailCall(st *state) error {
 	}
 	r.tailCalls++
 	r.vm = target
-	r.env.SetRunning(target.ivm)
+	engine.SetRunning(r.env, target.ivm)
 	st.loops = maxLoops
 	st.entry = target.code.base
 	return nil
@@ -504,7 +505,7 @@ func (r *run) mapValue(st *state, idx int) (uint64, error) {
 	if err != nil {
 		return 0, r.runErr(err)
 	}
-	addr, err := r.env.MapValue(mi, uint64(ref.ins.MapValueOffset()))
+	addr, err := engine.MapValue(r.env, mi, uint64(ref.ins.MapValueOffset()))
 	if err != nil {
 		return 0, r.runErr(err)
 	}
@@ -520,7 +521,7 @@ func (r *run) fail(st *state, reason uint64) error {
 	case exitDepth:
 		return r.runErr(fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", interp.ErrCallDepth, st.depth+2, interp.MaxCallFrames))
 	case exitAlign:
-		return r.runErr(interp.MisalignedAtomic(int(st.info&0xff), st.arg))
+		return r.runErr(engine.MisalignedAtomic(int(st.info&0xff), st.arg))
 	}
 	return r.runErr(fmt.Errorf("jit: unexpected exit reason %d", reason))
 }

@@ -25,8 +25,8 @@ import (
 //
 // In chaos mode (the input's first byte is odd) the helper also closes
 // program 1's JIT VM, and program 2's JIT VM is dropped (the array holds
-// only its interp.VM), during the run: nothing may crash, and the runs
-// must end with a result or an error wrapping one of interp's sentinels.
+// only its interp.VM), during the JIT runs: they must still agree with
+// interp.
 func FuzzDiffCalls(f *testing.F) {
 	f.Add([]byte{0, 4, 0, 5, 1, 9, 3, 2, 8, 8, 6, 1, 7, 4, 2, 9, 4, 1, 5, 5, 5})
 	f.Add([]byte{1, 5, 4, 1, 9, 8, 4, 2, 0, 7, 3, 6, 2, 2, 1, 9, 4, 0, 4, 2, 8})
@@ -243,8 +243,10 @@ func diffCalls(t *testing.T, data []byte) {
 	want, werr := vms[0].Interp().RunMemory(nil)
 	wmaps := snapshot()
 	if chaos {
-		// Close program 1 and drop program 2 during the run.
-		ivm2 := vms[2].Interp()
+		// Close program 1 and drop program 2 during the JIT runs: the
+		// program array holds their interp.VMs, which tail calls from
+		// machine code still run (compiling program 1 again), as interp
+		// does.
 		vms[2] = nil
 		w.hook = func() {
 			vms[1].Close()
@@ -253,19 +255,6 @@ func diffCalls(t *testing.T, data []byte) {
 				gcs++
 			}
 		}
-		reset()
-		gcs = 0
-		_, err := vms[0].RunMemory(nil)
-		checkSentinel(t, err, progs)
-		rn, err := vms[0].NewRunner()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rn.Close()
-		_, err = rn.RunMemory(nil)
-		checkSentinel(t, err, progs)
-		runtime.KeepAlive(ivm2)
-		return
 	}
 	reset()
 	gcs = 0
@@ -289,21 +278,6 @@ func diffCalls(t *testing.T, data []byte) {
 	if got != want || !sameErr(gerr, werr) || gmaps != wmaps {
 		t.Fatalf("jit = %#x, %v, maps %v; interp = %#x, %v, maps %v\n%s", got, gerr, gmaps, want, werr, wmaps, dump(progs))
 	}
-}
-
-// checkSentinel fails unless err is nil or wraps one of interp's run
-// error sentinels.
-func checkSentinel(t *testing.T, err error, progs [3]insn.Instructions) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	for _, s := range sentinels {
-		if errors.Is(err, s) {
-			return
-		}
-	}
-	t.Fatalf("chaos run: %v wraps no sentinel\n%s", err, dump(progs))
 }
 
 func dump(progs [3]insn.Instructions) string {

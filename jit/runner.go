@@ -43,7 +43,7 @@ var ErrClosed = interp.ErrClosed
 // ErrClosed if vm is closed.
 func (vm *VM) NewRunner() (*Runner, error) {
 	if vm.code == nil {
-		ir, err := vm.ivm.NewRunner()
+		ir, err := vm.pub.NewRunner()
 		if err != nil {
 			return nil, err
 		}

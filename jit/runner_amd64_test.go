@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -172,7 +173,7 @@ func TestRunnerInterp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := &VM{ivm: ivm, typ: prog.UnspecifiedProgram}
+	vm := &VM{ivm: engine.HandleVM(ivm), pub: ivm, typ: prog.UnspecifiedProgram}
 	rn := newRunnerT(t, vm)
 	for k := range 3 {
 		if r, err := rn.RunMemory([]byte{byte(k)}); r != uint64(k) || err != nil {

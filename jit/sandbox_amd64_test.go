@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -375,17 +376,21 @@ func TestLongRunLetsGCIn(t *testing.T) {
 	for name, is := range progs {
 		t.Run(name, func(t *testing.T) {
 			// Calibrate a budget that keeps the program busy for about
-			// half a second.
+			// a second (less on a loaded machine).
 			spec := &prog.Spec{Type: prog.UnspecifiedProgram, Instructions: is}
 			probe, err := New(spec, &Options{Interp: &interp.Options{MaxInstructions: 1 << 22}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			start := time.Now()
-			probe.RunMemory(nil)
-			per := float64(time.Since(start)) / (1 << 22)
+			fastest := time.Hour
+			for range 3 {
+				start := time.Now()
+				probe.RunMemory(nil)
+				fastest = min(fastest, time.Since(start))
+			}
+			per := float64(fastest) / (1 << 22)
 			probe.Close()
-			budget := uint64(float64(500*time.Millisecond) / per)
+			budget := uint64(float64(time.Second) / per)
 			t.Logf("%.2f ns per budget unit, budget %d", per, budget)
 			vm, err := New(spec, &Options{Interp: &interp.Options{MaxInstructions: budget}})
 			if err != nil {
@@ -620,9 +625,9 @@ func TestStackDoesNotSurviveRuns(t *testing.T) {
 	}
 	defer rn.Close()
 	env := vm.ivm.AcquireStack()
-	vmTop := env.StackTop()
+	vmTop := engine.StackTop(env)
 	vm.ivm.ReleaseStack(env)
-	rnTop := rn.r.env.StackTop()
+	rnTop := engine.StackTop(rn.r.env)
 	for _, e := range []struct {
 		name string
 		top  uint64

@@ -2,12 +2,11 @@ package jit
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"weak"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -52,7 +51,8 @@ type Options struct {
 // its environment. It is safe for concurrent runs from several goroutines.
 // Close frees the machine code.
 type VM struct {
-	ivm    *interp.VM
+	ivm    *engine.VM // the engine's VM: environment, maps, helpers
+	pub    *interp.VM // ivm as package interp shows it (Interp)
 	opts   Options
 	code   *code     // nil when running in interp (Fallback)
 	typ    prog.Type // the program type, which selects the context
@@ -75,16 +75,22 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 	if opts != nil {
 		vm.opts = *opts
 	}
-	ivm, err := interp.New(spec, vm.opts.Interp)
+	pub, err := interp.New(spec, vm.opts.Interp)
 	if err != nil {
 		return nil, err
 	}
-	return vm.compile(ivm)
+	return vm.compile(pub)
 }
 
-// compile compiles the program of ivm into vm.
-func (vm *VM) compile(ivm *interp.VM) (*VM, error) {
-	vm.ivm = ivm
+// compile compiles the program of pub into vm.
+func (vm *VM) compile(pub *interp.VM) (*VM, error) {
+	return vm.compileEngine(engine.HandleVM(pub), pub)
+}
+
+// compileEngine compiles the program of ivm, which pub (possibly nil)
+// shows to users, into vm.
+func (vm *VM) compileEngine(ivm *engine.VM, pub *interp.VM) (*VM, error) {
+	vm.ivm, vm.pub = ivm, pub
 	vm.typ = ivm.Spec().Type
 	vm.budget = runBudget(&vm.opts)
 	c, err := newCode(ivm.Instructions(), compileOptions{
@@ -92,7 +98,7 @@ func (vm *VM) compile(ivm *interp.VM) (*VM, error) {
 		noBudget:  vm.opts.NoBudget,
 		mapHandle: func(i insn.Instruction) (uint64, error) {
 			idx, err := mapIndex(ivm, i)
-			return interp.MapHandle(idx), err
+			return engine.MapHandle(idx), err
 		},
 	})
 	if err != nil {
@@ -102,7 +108,7 @@ func (vm *VM) compile(ivm *interp.VM) (*VM, error) {
 		return nil, err
 	}
 	vm.code = c
-	register(vm)
+	engine.SetCompiled(ivm, vm)
 	return vm, nil
 }
 
@@ -118,7 +124,7 @@ func Load(raw []byte, opts *Options) (*VM, error) {
 
 // Interp returns the interp.VM that holds the program's environment. Its
 // Run methods interpret the same program.
-func (vm *VM) Interp() *interp.VM { return vm.ivm }
+func (vm *VM) Interp() *interp.VM { return vm.pub }
 
 // Compiled reports whether the program runs as machine code (false after a
 // Fallback to interp).
@@ -137,7 +143,6 @@ func (vm *VM) Close() error {
 	if vm.code == nil || vm.closed.Swap(true) {
 		return nil
 	}
-	unregister(vm)
 	if vm.refs.Load() == 0 {
 		return vm.free()
 	}
@@ -172,7 +177,7 @@ func (vm *VM) free() error {
 // mapIndex resolves an LD_IMM64 map reference to an index into the VM's
 // maps the way interp does: by Ref (the map's name, in the order of
 // spec.Maps), or for raw bytecode by the fd/index in the immediate.
-func mapIndex(ivm *interp.VM, i insn.Instruction) (int, error) {
+func mapIndex(ivm *engine.VM, i insn.Instruction) (int, error) {
 	if i.Ref != "" {
 		for k, ms := range ivm.Spec().Maps {
 			if ms.Name == i.Ref {
@@ -188,33 +193,39 @@ func mapIndex(ivm *interp.VM, i insn.Instruction) (int, error) {
 	return fd, nil
 }
 
-// registry finds the JIT VM of an interp VM (by interp.VM.ID), so that a
-// tail call through a program array holding the interp VM continues in
-// machine code. It holds weak pointers: it does not keep VMs alive.
-var registry sync.Map // uint32 -> weak.Pointer[VM]
-
-func register(vm *VM) {
-	registry.Store(vm.ivm.ID(), weak.Make(vm))
-	runtime.AddCleanup(vm, func(id uint32) { registry.Delete(id) }, vm.ivm.ID())
+// lookupTarget returns the JIT VM a program array entry stands for: a
+// *VM itself; for an *interp.VM, the JIT VM compiled from it (which the
+// interp VM keeps alive while the array holds it), compiled now, checked,
+// if there is none or it is closed, so that the JIT runs every program
+// interp would run. nil means an empty slot.
+func lookupTarget(p any) *VM {
+	if t, ok := p.(*VM); ok {
+		return t
+	}
+	ev := engine.HandleVM(p)
+	if ev == nil {
+		return nil
+	}
+	if v, ok := engine.Compiled(ev).(*VM); ok && !v.closed.Load() {
+		return v
+	}
+	pub, _ := p.(*interp.VM)
+	v := &VM{}
+	if _, err := v.compileEngine(ev, pub); err != nil || v.code == nil {
+		return nil
+	}
+	return v // compileEngine recorded it as ev's compiled program
 }
 
-func unregister(vm *VM) { registry.Delete(vm.ivm.ID()) }
-
-// lookupTarget returns the JIT VM a program array entry stands for: a
-// *VM, or the *interp.VM of a live, compiled *VM.
-func lookupTarget(p any) *VM {
-	switch t := p.(type) {
-	case *VM:
-		return t
-	case *interp.VM:
-		if t == nil {
-			return nil
+func init() {
+	// A program array may hold a *VM: interp runs its program too, unless
+	// the VM is closed (an empty slot, as for the JIT).
+	engine.RegisterHandle(func(p any) *engine.VM {
+		if v, ok := p.(*VM); ok && v != nil && !v.closed.Load() {
+			return v.ivm
 		}
-		if v, ok := registry.Load(t.ID()); ok {
-			return v.(weak.Pointer[VM]).Value()
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // runBudget is the instruction budget a run starts with.

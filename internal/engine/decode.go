@@ -1,0 +1,583 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// op is a pre-decoded operation. Variants that the encoding selects through
+// the offset field (sdiv, smod, movsx) or the source bit (le/be) get their
+// own op, so that the run loop is one dense switch.
+type op uint8
+
+const (
+	opInvalid op = iota // second slot of lddw; never executed
+
+	// 64-bit ALU, register and immediate forms.
+	opAdd64X
+	opAdd64K
+	opSub64X
+	opSub64K
+	opMul64X
+	opMul64K
+	opDiv64X
+	opDiv64K
+	opSDiv64X
+	opSDiv64K
+	opOr64X
+	opOr64K
+	opAnd64X
+	opAnd64K
+	opLsh64X
+	opLsh64K
+	opRsh64X
+	opRsh64K
+	opNeg64
+	opMod64X
+	opMod64K
+	opSMod64X
+	opSMod64K
+	opXor64X
+	opXor64K
+	opMov64X
+	opMov64K
+	opMovSX8_64
+	opMovSX16_64
+	opMovSX32_64
+	opArsh64X
+	opArsh64K
+	opBswap16
+	opBswap32
+	opBswap64
+
+	// 32-bit ALU.
+	opAdd32X
+	opAdd32K
+	opSub32X
+	opSub32K
+	opMul32X
+	opMul32K
+	opDiv32X
+	opDiv32K
+	opSDiv32X
+	opSDiv32K
+	opOr32X
+	opOr32K
+	opAnd32X
+	opAnd32K
+	opLsh32X
+	opLsh32K
+	opRsh32X
+	opRsh32K
+	opNeg32
+	opMod32X
+	opMod32K
+	opSMod32X
+	opSMod32K
+	opXor32X
+	opXor32K
+	opMov32X
+	opMov32K
+	opMovSX8_32
+	opMovSX16_32
+	opArsh32X
+	opArsh32K
+	opTrunc16 // le16 on a little-endian host
+	opTrunc32 // le32 on a little-endian host
+	opNop     // le64 on a little-endian host
+
+	// Jumps. off holds the absolute target slot.
+	opJa
+	opJeq64X
+	opJeq64K
+	opJgt64X
+	opJgt64K
+	opJge64X
+	opJge64K
+	opJset64X
+	opJset64K
+	opJne64X
+	opJne64K
+	opJsgt64X
+	opJsgt64K
+	opJsge64X
+	opJsge64K
+	opJlt64X
+	opJlt64K
+	opJle64X
+	opJle64K
+	opJslt64X
+	opJslt64K
+	opJsle64X
+	opJsle64K
+	opJeq32X
+	opJeq32K
+	opJgt32X
+	opJgt32K
+	opJge32X
+	opJge32K
+	opJset32X
+	opJset32K
+	opJne32X
+	opJne32K
+	opJsgt32X
+	opJsgt32K
+	opJsge32X
+	opJsge32K
+	opJlt32X
+	opJlt32K
+	opJle32X
+	opJle32K
+	opJslt32X
+	opJslt32K
+	opJsle32X
+	opJsle32K
+	opMayGoto
+	opCall      // helper, imm = number
+	opCallLocal // off = target slot
+	opCallX     // helper number in dst
+	opTailCall
+	opExit
+
+	// Memory.
+	opLdxB
+	opLdxH
+	opLdxW
+	opLdxDW
+	opLdxSB
+	opLdxSH
+	opLdxSW
+	opStB
+	opStH
+	opStW
+	opStDW
+	opStxB
+	opStxH
+	opStxW
+	opStxDW
+	opAtomicW  // imm = atomic op
+	opAtomicDW // imm = atomic op
+	opLoadAcq  // size in src2
+	opStoreRel // size in src2
+	opLdImm64  // imm = value
+	opLdMapVal // imm = map index, off = value offset
+	opLdAbs    // size in sz, imm = offset
+	opLdInd    // size in sz, imm = offset
+)
+
+// dinsn is one pre-decoded instruction slot.
+type dinsn struct {
+	op  op
+	dst uint8
+	src uint8
+	sz  uint8 // access size in bytes of loads, stores, atomics, LD_ABS/LD_IND
+	off int32 // memory displacement or absolute jump target
+	imm int64
+}
+
+var hostLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// program is a decoded program ready to run.
+type program struct {
+	code   []dinsn
+	runlen []uint32          // instructions from a slot to the end of its basic block
+	ones   []uint32          // runlen for step mode: all 1
+	insns  insn.Instructions // the resolved program
+	slots  []int             // slot -> instruction index, -1 for second lddw slots
+	// stackDepth is how many bytes below r10 the program can reach in
+	// the main frame: what a run must zero (see stackReach).
+	stackDepth uint32
+	// memOnlyStack says that the program reads and writes memory only
+	// through r10 and calls nothing: it cannot see its context's bytes
+	// (see memOnlyStack).
+	memOnlyStack bool
+}
+
+var aluOps = map[uint8][2]op{ // code -> {64-bit X, 32-bit X}; K form is X+1
+	uint8(insn.Add):  {opAdd64X, opAdd32X},
+	uint8(insn.Sub):  {opSub64X, opSub32X},
+	uint8(insn.Mul):  {opMul64X, opMul32X},
+	uint8(insn.Or):   {opOr64X, opOr32X},
+	uint8(insn.And):  {opAnd64X, opAnd32X},
+	uint8(insn.LSh):  {opLsh64X, opLsh32X},
+	uint8(insn.RSh):  {opRsh64X, opRsh32X},
+	uint8(insn.Xor):  {opXor64X, opXor32X},
+	uint8(insn.ArSh): {opArsh64X, opArsh32X},
+}
+
+var jmpOps = map[insn.JumpOp][2]op{ // {64-bit X, 32-bit X}; K form is X+1
+	insn.JEq:  {opJeq64X, opJeq32X},
+	insn.JGT:  {opJgt64X, opJgt32X},
+	insn.JGE:  {opJge64X, opJge32X},
+	insn.JSet: {opJset64X, opJset32X},
+	insn.JNE:  {opJne64X, opJne32X},
+	insn.JSGT: {opJsgt64X, opJsgt32X},
+	insn.JSGE: {opJsge64X, opJsge32X},
+	insn.JLT:  {opJlt64X, opJlt32X},
+	insn.JLE:  {opJle64X, opJle32X},
+	insn.JSLT: {opJslt64X, opJslt32X},
+	insn.JSLE: {opJsle64X, opJsle32X},
+}
+
+// decoder holds what decoding needs to know about the VM.
+type decoder struct {
+	ctx      contextKind
+	typ      prog.Type
+	mapIndex func(i insn.Instruction) (int, error)
+	helpers  *Registry
+}
+
+// decode validates and pre-decodes a program.
+func (d *decoder) decode(is insn.Instructions) (*program, error) {
+	if len(is) == 0 {
+		return nil, loadErr(-1, "program has no instructions")
+	}
+	resolved, err := is.Resolve()
+	if err != nil {
+		return nil, &LoadError{Slot: slotOf(err), Err: err}
+	}
+	if err := resolved.Validate(); err != nil {
+		return nil, &LoadError{Slot: slotOf(err), Err: err}
+	}
+	n := resolved.Slots()
+	p := &program{code: make([]dinsn, n), insns: resolved, slots: make([]int, n)}
+	pc := 0
+	for k, i := range resolved {
+		p.slots[pc] = k
+		di, err := d.decodeOne(i, pc)
+		if err != nil {
+			return nil, &LoadError{Slot: pc, Err: err}
+		}
+		p.code[pc] = di
+		if i.IsLoadImm64() {
+			p.slots[pc+1] = -1
+			p.code[pc+1] = dinsn{op: opInvalid}
+			pc++
+		}
+		pc++
+	}
+	p.runlen, p.ones = make([]uint32, n), make([]uint32, n)
+	for pc := n - 1; pc >= 0; pc-- {
+		p.ones[pc] = 1
+		if p.slots[pc] < 0 {
+			continue // second slot of lddw
+		}
+		p.runlen[pc] = 1
+		if o := p.code[pc].op; o.straight() {
+			next := pc + 1
+			if o == opLdImm64 {
+				next = pc + 2
+			}
+			if next < n {
+				p.runlen[pc] += p.runlen[next]
+			}
+		}
+	}
+	p.stackDepth = p.stackReach()
+	p.memOnlyStack = p.onlyStack()
+	last := resolved[len(resolved)-1]
+	if !last.IsExit() && !(last.OpCode == insn.OpJa || last.OpCode == insn.OpGotol) {
+		return nil, loadErr(n-1, "last instruction is %q; it must be exit or an unconditional jump, or the program could fall off its end", last.String())
+	}
+	return p, nil
+}
+
+func slotOf(err error) int {
+	if ie, ok := err.(*insn.Error); ok {
+		return ie.Slot
+	}
+	return -1
+}
+
+func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
+	di := dinsn{dst: uint8(i.Dst), src: uint8(i.Src), off: int32(i.Offset), imm: i.Imm}
+	o := i.OpCode
+	x := o.Source() == insn.SourceX
+	k := op(1)
+	if x {
+		k = 0
+	}
+	switch o.Class() {
+	case insn.ClassALU64, insn.ClassALU:
+		w := 0
+		if o.Class() == insn.ClassALU {
+			w = 1
+		}
+		code := o.Code()
+		if ops, ok := aluOps[code]; ok {
+			di.op = ops[w] + k
+			return di, nil
+		}
+		switch insn.ALUOp(code) {
+		case insn.Div, insn.Mod:
+			base := [2][2]op{{opDiv64X, opDiv32X}, {opSDiv64X, opSDiv32X}}
+			if insn.ALUOp(code) == insn.Mod {
+				base = [2][2]op{{opMod64X, opMod32X}, {opSMod64X, opSMod32X}}
+			}
+			di.op = base[i.Offset][w] + k
+		case insn.Mov:
+			switch {
+			case !x:
+				di.op = [2]op{opMov64K, opMov32K}[w]
+			case i.Offset == 0:
+				di.op = [2]op{opMov64X, opMov32X}[w]
+			case i.Offset == 8:
+				di.op = [2]op{opMovSX8_64, opMovSX8_32}[w]
+			case i.Offset == 16:
+				di.op = [2]op{opMovSX16_64, opMovSX16_32}[w]
+			default:
+				di.op = opMovSX32_64
+			}
+		case insn.ALUNeg:
+			di.op = [2]op{opNeg64, opNeg32}[w]
+		case insn.ALUEnd: // end / bswap
+			swap := w == 0 || (x != !hostLittle) // bswap, to-be on LE, to-le on BE
+			switch {
+			case swap && i.Imm == 16:
+				di.op = opBswap16
+			case swap && i.Imm == 32:
+				di.op = opBswap32
+			case swap:
+				di.op = opBswap64
+			case i.Imm == 16:
+				di.op = opTrunc16
+			case i.Imm == 32:
+				di.op = opTrunc32
+			default:
+				di.op = opNop
+			}
+		default:
+			return di, fmt.Errorf("unknown ALU opcode 0x%02x", uint8(o))
+		}
+		return di, nil
+	case insn.ClassJmp, insn.ClassJmp32:
+		w := 0
+		if o.Class() == insn.ClassJmp32 {
+			w = 1
+		}
+		switch {
+		case o == insn.OpJa:
+			di.op, di.off = opJa, int32(pc+1+int(i.Offset))
+		case o == insn.OpGotol:
+			di.op, di.off = opJa, int32(pc+1+int(int32(i.Imm)))
+		case o == insn.OpMayGoto:
+			di.op, di.off = opMayGoto, int32(pc+1+int(i.Offset))
+		case o == insn.OpExit:
+			di.op = opExit
+		case o == insn.OpCallX:
+			di.op = opCallX
+		case i.IsLocalCall():
+			di.op, di.off = opCallLocal, int32(pc+1+int(int32(i.Imm)))
+		case i.IsKfuncCall():
+			return di, fmt.Errorf("call to kfunc with BTF id %d: kernel functions are not available in userspace", i.Imm)
+		case i.IsHelperCall():
+			if insn.HelperFunc(i.Imm) == insn.FnTailCall {
+				di.op = opTailCall
+				return di, nil
+			}
+			if d.helpers.lookup(insn.HelperFunc(i.Imm)) == nil {
+				return di, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, i.Imm, insn.HelperFunc(i.Imm))
+			}
+			di.op = opCall
+		default:
+			ops, ok := jmpOps[insn.JumpOp(o.Code())]
+			if !ok {
+				return di, fmt.Errorf("unknown jump opcode 0x%02x", uint8(o))
+			}
+			di.op = ops[w] + k
+			di.off = int32(pc + 1 + int(i.Offset))
+			if w == 1 && !x {
+				di.imm = int64(uint32(i.Imm)) // compared with the low 32 bits
+			}
+		}
+		return di, nil
+	case insn.ClassLd:
+		switch o.Mode() {
+		case insn.ModeImm:
+			switch insn.PseudoSrc(i.Src) {
+			case insn.PseudoNone:
+				di.op = opLdImm64
+			case insn.PseudoMapFD, insn.PseudoMapIdx, insn.PseudoMapValue, insn.PseudoMapIdxValue:
+				idx, err := d.mapIndex(i)
+				if err != nil {
+					return di, err
+				}
+				// A map pointer is an opaque handle: an LD_IMM64 of it.
+				di.imm = int64(MapHandle(idx))
+				di.op = opLdImm64
+				if s := insn.PseudoSrc(i.Src); s == insn.PseudoMapValue || s == insn.PseudoMapIdxValue {
+					di.op = opLdMapVal
+					di.imm = int64(idx)
+					di.off = int32(i.MapValueOffset())
+					if di.off < 0 {
+						return di, fmt.Errorf("map value offset %d is too large", i.MapValueOffset())
+					}
+				}
+			default:
+				return di, fmt.Errorf("lddw with src %d (%s) is not supported in userspace", i.Src, pseudoName(insn.PseudoSrc(i.Src)))
+			}
+		case insn.ModeAbs, insn.ModeInd:
+			if d.ctx == ctxKprobe {
+				return di, fmt.Errorf("%w: legacy packet load %q needs a socket filter (or raw memory) context, not %s", ErrContext, i.String(), d.typ)
+			}
+			di.op = opLdAbs
+			if o.Mode() == insn.ModeInd {
+				di.op = opLdInd
+			}
+			di.sz = uint8(o.Size().Bytes())
+		default:
+			return di, fmt.Errorf("unknown opcode 0x%02x", uint8(o))
+		}
+		return di, nil
+	case insn.ClassLdX:
+		di.sz = uint8(o.Size().Bytes())
+		sx := o.Mode() == insn.ModeMemSX
+		switch o.Size() {
+		case insn.B:
+			di.op = opLdxB
+			if sx {
+				di.op = opLdxSB
+			}
+		case insn.H:
+			di.op = opLdxH
+			if sx {
+				di.op = opLdxSH
+			}
+		case insn.W:
+			di.op = opLdxW
+			if sx {
+				di.op = opLdxSW
+			}
+		default:
+			di.op = opLdxDW
+		}
+		return di, nil
+	case insn.ClassSt:
+		di.sz = uint8(o.Size().Bytes())
+		di.op = [4]op{opStW, opStH, opStB, opStDW}[o.Size()>>3]
+		return di, nil
+	default: // ClassStX
+		if o.Mode() == insn.ModeAtomic {
+			switch insn.AtomicOp(i.Imm) {
+			case insn.AtomicLoadAcquire:
+				di.op = opLoadAcq
+			case insn.AtomicStoreRelease:
+				di.op = opStoreRel
+			default:
+				di.op = opAtomicW
+				if o.Size() == insn.DW {
+					di.op = opAtomicDW
+				}
+			}
+			di.sz = uint8(o.Size().Bytes())
+			return di, nil
+		}
+		di.sz = uint8(o.Size().Bytes())
+		di.op = [4]op{opStxW, opStxH, opStxB, opStxDW}[o.Size()>>3]
+		return di, nil
+	}
+}
+
+func pseudoName(s insn.PseudoSrc) string {
+	switch s {
+	case insn.PseudoBTFID:
+		return "BTF id of a kernel variable"
+	case insn.PseudoFunc:
+		return "function address"
+	}
+	return "unknown"
+}
+
+// straight reports whether fast runs op and continues with the next slot
+// without leaving its basic block: arithmetic, lddw, loads and stores, and
+// LD_ABS/LD_IND (a read past the packet leaves to exec, which ends the run,
+// with the unexecuted rest of the block refunded as for a failed load).
+func (o op) straight() bool {
+	return o >= opAdd64X && o <= opNop || o >= opLdxB && o <= opStxDW || o == opLdImm64 || o == opLdAbs || o == opLdInd
+}
+
+// stackReach returns how many bytes below r10 the program can read or
+// write in the main frame, so that a run needs to zero only those (the
+// rest of the frame is still zero from the Env's allocation and earlier
+// runs, which never wrote it). When r10 is used only as the base of loads,
+// stores and atomics with constant offsets, that is the deepest such
+// offset. When its value can go anywhere else (another register, memory, a
+// helper, a comparison) the program can form any stack address, and the
+// answer is the whole frame; so it is for tail calls and callx (the target
+// runs in this frame), for bpf-to-bpf calls (a callee's stack region spans
+// the frames above it, the whole main frame included) and for r10-relative
+// accesses at or above r10. Callees' frames are zeroed when they are
+// entered (Env.pushFrame).
+//
+// The main frame's region (region 0 at depth 0) is exactly these bytes:
+// an address below them is outside every region, whatever route the
+// program takes to it (a guessed pointer, a helper such as
+// probe_read_kernel), so no run can see stack bytes an earlier run left.
+func (p *program) stackReach() uint32 {
+	depth := int64(0)
+	base := func(off int32, sz uint8) bool { // reports whether the access stays in one frame below r10
+		if int64(off)+int64(sz) > 0 {
+			return false
+		}
+		depth = max(depth, -int64(off))
+		return true
+	}
+	for pc, in := range p.code {
+		if p.slots[pc] < 0 {
+			continue // second slot of lddw
+		}
+		esc := false
+		switch o := in.op; {
+		case o >= opLdxB && o <= opLdxSW || o == opLoadAcq:
+			esc = in.dst == 10 || in.src == 10 && !base(in.off, in.sz)
+		case o >= opStB && o <= opStDW:
+			esc = in.dst == 10 && !base(in.off, in.sz)
+		case o >= opStxB && o <= opStxDW || o == opStoreRel || o == opAtomicW || o == opAtomicDW:
+			esc = in.src == 10 || in.dst == 10 && !base(in.off, in.sz)
+		case o == opTailCall || o == opCallX || o == opCallLocal:
+			// A tail-call target runs in this frame; a callee's stack
+			// region reaches up through the whole main frame.
+			esc = true
+		case o == opCall || o == opExit || o == opMayGoto || o == opJa:
+			// r10 is no argument of calls; the other fields hold no register.
+		default: // ALU, conditional jumps, lddw, LD_ABS/LD_IND
+			esc = in.dst == 10 || in.src == 10
+		}
+		if esc {
+			return StackSize
+		}
+	}
+	// Rounded up to whole 8-byte slots, at least one: the fast path's
+	// bounds checks assume a stack region of at least 8 bytes.
+	return uint32(min(max((depth+7)&^7, 8), StackSize))
+}
+
+// onlyStack reports whether the program's loads, stores and atomics all
+// use r10 as their base and it makes no helper, tail or indirect calls, so
+// that nothing it does can read the context's memory (LD_ABS and LD_IND
+// read the packet, not the context). BindSocketFilter then leaves the
+// __sk_buff bytes unwritten; the context region and its address are the
+// same either way.
+func (p *program) onlyStack() bool {
+	for pc, in := range p.code {
+		if p.slots[pc] < 0 {
+			continue // second slot of lddw
+		}
+		switch o := in.op; {
+		case o >= opLdxB && o <= opLdxSW || o == opLoadAcq:
+			if in.src != 10 {
+				return false
+			}
+		case o >= opStB && o <= opStxDW || o == opStoreRel || o == opAtomicW || o == opAtomicDW:
+			if in.dst != 10 {
+				return false
+			}
+		case o == opCall || o == opCallX || o == opTailCall:
+			return false
+		}
+	}
+	return true
+}
