@@ -248,7 +248,7 @@ func (vm *VM) Maps() []maps.Map { return vm.e.Maps() }
 // report it as the program's ID (maps.ProgArray.Lookup).
 func (vm *VM) ID() uint32 { return vm.e.ID() }
 
-// Runner runs a VM's raw-memory program on one goroutine, run after run,
+// Runner runs a VM's program on one goroutine, run after run,
 // in a machine state (stack, registers, region table) it owns, so that a
 // run skips the atomic operations VM.RunMemory uses to take that state
 // from the VM and give it back. Results, errors and memory effects are
@@ -259,8 +259,8 @@ func (vm *VM) ID() uint32 { return vm.e.ID() }
 // may have any number). Close gives its state back to the VM; after
 // Close its methods return an error wrapping ErrClosed.
 //
-// A Runner covers raw-memory programs (prog.UnspecifiedProgram) only; for
-// other program types RunMemory returns the error VM.RunMemory gives.
+// A Runner has the VM's three Run methods; each takes the programs the
+// VM's method of the same name takes and gives the same error for others.
 type Runner struct {
 	r *engine.Runner
 }
@@ -279,6 +279,17 @@ func (vm *VM) NewRunner() (*Runner, error) {
 // RunMemory runs the program with r1 = the address of mem and
 // r2 = len(mem), exactly like VM.RunMemory.
 func (r *Runner) RunMemory(mem []byte) (uint64, error) { return r.r.RunMemory(mem) }
+
+// RunSocketFilter runs a socket filter on pkt, exactly like
+// VM.RunSocketFilter. The __sk_buff context is built only if the program
+// reads it.
+func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+	return r.r.RunSocketFilter(pkt, meta)
+}
+
+// RunKprobe runs a kprobe program on regs, exactly like VM.RunKprobe.
+// The pt_regs context is built only if the program reads it.
+func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) { return r.r.RunKprobe(regs) }
 
 // Close gives the Runner's machine state back to its VM. Closing twice is
 // a no-op.

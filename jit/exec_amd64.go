@@ -35,6 +35,12 @@ type run struct {
 	// needs BindEnv and BindMemory(mem) before Go uses it (ready).
 	lazy bool
 	mem  []byte
+	// kind is the context a lazily prepared Env binds: ctxMem (mem),
+	// ctxSKB (pkt and meta) or ctxKprobe (kregs).
+	kind  int
+	pkt   []byte
+	meta  *interp.SKBMeta
+	kregs *interp.PtRegs
 	// tabOK says that the region tables hold exactly the memory region
 	// [tabA, tabA+tabN) of the last raw-memory run and that the cached
 	// regions hold nothing a new run on the same memory could not use:
@@ -166,6 +172,10 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 		r.tabOK = true
 		return st.regs[0], false, nil
 	}
+	if st.exit == exitAbort { // as in runContext
+		r.tabOK = false
+		return st.regs[0], false, nil
+	}
 	ret, bound, err = vm.resumeMemory(r, mem)
 	if bound && rn != nil {
 		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
@@ -178,7 +188,7 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 // VM and the memory (to bind the Env).
 func (vm *VM) resumeMemory(r *run, mem []byte) (ret uint64, bound bool, err error) {
 	r.begin(vm)
-	r.lazy, r.mem = true, mem
+	r.lazy, r.kind, r.mem = true, ctxMem, mem
 	r.tabOK = false
 	ret, err = vm.code.handle(&r.st, r)
 	bound = !r.lazy
@@ -206,6 +216,7 @@ func (r *run) end() {
 		r.entered = r.entered[:0]
 	}
 	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false
+	r.pkt, r.meta, r.kregs = nil, nil, nil
 }
 
 // vmAt returns the entered VM whose machine code holds pc.
@@ -256,12 +267,135 @@ func (r *run) ready() {
 }
 
 // bind gives a lazily prepared Env the same state and region tables as an
-// eager BindMemory, with the stack as the program left it.
+// eager bind of its context would, with the stack as the program left it.
 func (r *run) bind() {
 	r.lazy = false
 	r.root.ivm.BindEnv(r.env)
-	engine.BindMemory(r.env, r.mem)
+	switch r.kind {
+	case ctxSKB:
+		engine.BindSocketFilter(r.env, r.pkt, r.meta)
+	case ctxKprobe:
+		engine.BindKprobe(r.env, r.kregs)
+	default:
+		engine.BindMemory(r.env, r.mem)
+	}
 	r.syncRegions()
+}
+
+// The contexts a lazily prepared run binds (run.kind).
+const (
+	ctxMem = iota
+	ctxSKB
+	ctxKprobe
+)
+
+// runContext is a socket-filter (kind ctxSKB, on pkt and meta) or kprobe
+// (ctxKprobe, on regs) run in r, for Runner rn or (rn nil) for the VM's
+// method, which took r's Env with AcquireStack. As runMemory does, it
+// enters the code with only the stack prepared: r1 is the address the
+// context will have in the Env, and the context itself is bound, and its
+// bytes written, only when the code first leaves to Go (and then only
+// when the program reads them), so a filter that reads only the packet
+// pays for neither. bound reports whether the Env was bound.
+func (vm *VM) runContext(r *run, rn *Runner, kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (ret uint64, bound bool, err error) {
+	if r.owner != vm {
+		r.cache(vm)
+	}
+	if rn != nil {
+		clear(r.zero)
+	}
+	st := &r.st
+	var r1 uint64
+	if kind == ctxSKB {
+		r1 = engine.SocketFilterContext(r.env)
+	} else {
+		r1 = engine.KprobeContext(r.env)
+	}
+	st.setStack(r.top, r.lo)
+	st.setBudget(r.budget)
+	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
+	if !r.tabOK || r.tabA != 0 || r.tabN != 0 {
+		r.memTables(0, 0) // no region but the stack until the bind
+	}
+	// enterMem sets the registers: r1 = the context, r10 = the stack top,
+	// the rest zero.
+	if !r.xm.enterMem(st, r1, 0, r.top) {
+		return 0, false, errFreed()
+	}
+	if st.exit == exitDone {
+		r.tabOK = true
+		return st.regs[0], false, nil
+	}
+	if st.exit == exitAbort {
+		// LD_ABS/LD_IND past the packet: r0 = 0, no Go needed. The run
+		// may have ended in a callee, with its frame cached: the tables
+		// are rebuilt next time.
+		r.tabOK = false
+		return st.regs[0], false, nil
+	}
+	r.begin(vm)
+	r.lazy, r.kind, r.pkt, r.meta, r.kregs = true, kind, pkt, meta, regs
+	r.tabOK = false
+	ret, err = vm.code.handle(st, r)
+	bound = !r.lazy
+	r.end()
+	if bound && rn != nil {
+		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
+	}
+	return ret, bound, err
+}
+
+// runVM is a VM's (not a Runner's) socket-filter or kprobe run.
+func (vm *VM) runVM(kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (uint64, error) {
+	if !vm.acquire() {
+		return 0, errFreed()
+	}
+	env := vm.ivm.AcquireStack()
+	ret, bound, err := vm.runContext(runOf(env), nil, kind, pkt, meta, regs)
+	if bound {
+		vm.ivm.ReleaseEnv(env)
+	} else {
+		vm.ivm.ReleaseStack(env) // the program never left the machine code
+	}
+	vm.release()
+	return ret, err
+}
+
+// RunSocketFilter runs a socket filter on pkt, exactly like
+// VM.RunSocketFilter, in the Runner's own state.
+func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+	r, vm := rn.r, rn.vm
+	if r == nil || vm.typ != prog.SocketFilter || vm.closed.Load() {
+		return rn.otherContext(prog.SocketFilter, pkt, meta, nil)
+	}
+	ret, _, err := vm.runContext(r, rn, ctxSKB, pkt, meta, nil)
+	return ret, err
+}
+
+// RunKprobe runs a kprobe program on regs, exactly like VM.RunKprobe, in
+// the Runner's own state.
+func (rn *Runner) RunKprobe(regs *interp.PtRegs) (uint64, error) {
+	r, vm := rn.r, rn.vm
+	if r == nil || vm.typ != prog.Kprobe || vm.closed.Load() {
+		return rn.otherContext(prog.Kprobe, nil, nil, regs)
+	}
+	ret, _, err := vm.runContext(r, rn, ctxKprobe, nil, nil, regs)
+	return ret, err
+}
+
+// otherContext is a Runner's RunSocketFilter or RunKprobe (t) when it is
+// closed, runs in interp, or its program takes another context.
+func (rn *Runner) otherContext(t prog.Type, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (uint64, error) {
+	if rn.ir != nil {
+		if t == prog.SocketFilter {
+			return rn.ir.RunSocketFilter(pkt, meta)
+		}
+		return rn.ir.RunKprobe(regs)
+	}
+	if rn.r == nil || rn.vm.closed.Load() {
+		return 0, errRunnerClosed()
+	}
+	return 0, rn.vm.wantType(t)
 }
 
 // RunSocketFilter runs a socket filter on pkt with an __sk_buff context,
@@ -273,14 +407,7 @@ func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) 
 	if vm.typ != prog.SocketFilter {
 		return 0, vm.wantType(prog.SocketFilter)
 	}
-	if !vm.acquire() {
-		return 0, errFreed()
-	}
-	env := vm.ivm.AcquireEnv()
-	r1 := engine.BindSocketFilter(env, pkt, meta)
-	ret, err := vm.run(env, r1, 0)
-	vm.release()
-	return ret, err
+	return vm.runVM(ctxSKB, pkt, meta, nil)
 }
 
 // RunKprobe runs a kprobe program on a pt_regs context, like
@@ -292,14 +419,7 @@ func (vm *VM) RunKprobe(regs *interp.PtRegs) (uint64, error) {
 	if vm.typ != prog.Kprobe {
 		return 0, vm.wantType(prog.Kprobe)
 	}
-	if !vm.acquire() {
-		return 0, errFreed()
-	}
-	env := vm.ivm.AcquireEnv()
-	r1 := engine.BindKprobe(env, regs)
-	ret, err := vm.run(env, r1, 0)
-	vm.release()
-	return ret, err
+	return vm.runVM(ctxKprobe, nil, nil, regs)
 }
 
 // wantType returns the error interp gives for running a program of another
@@ -320,24 +440,6 @@ func (vm *VM) wantType(t prog.Type) error {
 		}
 	}
 	return nil
-}
-
-func (vm *VM) run(env *engine.Env, r1, r2 uint64) (uint64, error) {
-	r := runOf(env)
-	vm.prepare(r, r1, r2, env.Packet())
-	r.syncRegions()
-	return vm.finish(r)
-}
-
-// prepare sets up the machine state of a run of vm with r1 and r2 and the
-// packet LD_ABS and LD_IND read.
-func (vm *VM) prepare(r *run, r1, r2 uint64, pkt []byte) {
-	r.begin(vm)
-	st := &r.st
-	top := engine.StackTop(r.env)
-	st.setRegs(r1, r2, top, top-uint64(len(vm.ivm.ReachableStack(r.env))))
-	st.setBudget(vm.budget)
-	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
 }
 
 // setRegs sets the registers, the stack and the call depth a run starts
@@ -363,19 +465,6 @@ func (st *state) setStack(top, lo uint64) {
 	st.stkLo = lo
 	st.depth = 0
 	st.loops = maxLoops
-}
-
-// finish runs the prepared machine state and gives the Env back.
-func (vm *VM) finish(r *run) (uint64, error) {
-	ret, err := vm.code.exec(&r.st, r)
-	env, unbound := r.env, r.lazy
-	r.end()
-	if unbound {
-		vm.ivm.ReleaseStack(env) // the program never left the machine code
-	} else {
-		vm.ivm.ReleaseEnv(env)
-	}
-	return ret, err
 }
 
 // syncRegions copies the Env's region table (except region 0, the stack,
@@ -488,8 +577,12 @@ func (r *run) enter(vm *VM) bool {
 // Env.Bytes, which gives interp's verdict and error.
 func (r *run) miss(st *state, addr uint64, n int, write bool) error {
 	r.sync(st)
+	pending := engine.ContextPending(r.env)
 	if _, err := r.env.Bytes(addr, n, write); err != nil {
 		return r.runErr(err)
+	}
+	if pending && !engine.ContextPending(r.env) {
+		r.syncRegions() // the context is built: its region may join the tables
 	}
 	st.grantAccess(addr, n, write)
 	return nil

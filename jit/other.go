@@ -38,6 +38,22 @@ func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
 	return rn.ir.RunMemory(mem)
 }
 
+// RunSocketFilter runs the program in interp (no JIT on this platform).
+func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+	if rn.ir == nil {
+		return 0, errRunnerClosed()
+	}
+	return rn.ir.RunSocketFilter(pkt, meta)
+}
+
+// RunKprobe runs the program in interp (no JIT on this platform).
+func (rn *Runner) RunKprobe(regs *interp.PtRegs) (uint64, error) {
+	if rn.ir == nil {
+		return 0, errRunnerClosed()
+	}
+	return rn.ir.RunKprobe(regs)
+}
+
 // RunMemory runs the program in interp (this platform has no JIT; New only
 // succeeds here with Options.Fallback).
 func (vm *VM) RunMemory(mem []byte) (uint64, error) { return vm.ivm.RunMemory(mem) }

@@ -93,3 +93,15 @@ func Compiled(vm *VM) any {
 
 // SetCompiled records c as vm's compiled program.
 func SetCompiled(vm *VM, c any) { vm.compiled.Store(&c) }
+
+// SocketFilterContext returns the address BindSocketFilter gives e's
+// context (r1), without binding it.
+func SocketFilterContext(e *Env) uint64 { return addrOf(e.skb[:]) }
+
+// KprobeContext returns the address BindKprobe gives e's context (r1),
+// without binding it.
+func KprobeContext(e *Env) uint64 { return addrOf(e.regs[:]) }
+
+// ContextPending reports whether e's context is bound but its bytes are
+// not written yet: they are on the first access through Env.Bytes.
+func ContextPending(e *Env) bool { return e.ctxRegion >= 0 }

@@ -68,24 +68,52 @@ type SKBMeta struct {
 	GSOSize        uint32
 }
 
-// BindSocketFilter fills the __sk_buff context from pkt and meta, installs
-// it as a region and returns its address (r1). The packet itself is not a
-// region: socket filters read it with LD_ABS, LD_IND and skb_load_bytes.
+// bindSocketFilter installs the __sk_buff context of pkt and meta as a
+// region and returns its address (r1). The context's bytes are written
+// only when the program (or a helper) first reads them (fillContext), so
+// a filter that reads only the packet, as translated classic filters do,
+// does not pay for them. The packet itself is not a region: socket
+// filters read it with LD_ABS, LD_IND and skb_load_bytes.
 func (e *Env) bindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	e.ctxKind = ctxSocketFilter
 	e.packet = pkt
 	e.fc.pkt = pkt // what LD_ABS and LD_IND read
 	b := &e.skb
 	e.ctxAddr = addrOf(b[:])
+	e.ctxRegion = len(e.regions)
 	r := e.fixedRegion()
 	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+skbSize, PermRead
-	r.data, r.check = b[:], checkSKBAccess
-	if e.vm.prog.memOnlyStack {
-		return e.ctxAddr // the program cannot read the context's bytes
-	}
+	r.data, r.check, r.pending = b[:], checkSKBAccess, true
 	if meta == nil {
 		meta = &zeroSKBMeta
 	}
+	e.skbMeta = meta
+	return e.ctxAddr
+}
+
+// fillContext writes the bytes of the context a Bind method recorded.
+func (e *Env) fillContext() {
+	k := e.ctxRegion
+	if k < 0 {
+		return
+	}
+	e.ctxRegion = -1
+	e.regions[k].pending = false
+	if e.ctxKind == ctxKprobe {
+		var r PtRegs
+		if e.kregs != nil {
+			r = *e.kregs
+		}
+		e.kregs = nil
+		vals := [21]uint64{r.R15, r.R14, r.R13, r.R12, r.BP, r.BX, r.R11, r.R10, r.R9, r.R8,
+			r.AX, r.CX, r.DX, r.SI, r.DI, r.OrigAX, r.IP, r.CS, r.Flags, r.SP, r.SS}
+		for k, v := range vals {
+			ne.PutUint64(e.regs[8*k:], v)
+		}
+		return
+	}
+	meta, pkt, b := e.skbMeta, e.packet, &e.skb
+	e.skbMeta = nil
 	n := meta.Len
 	if n == 0 {
 		n = uint32(len(pkt))
@@ -114,7 +142,6 @@ func (e *Env) bindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	ne.PutUint32(b[skbNapiID:], meta.NapiID)
 	ne.PutUint32(b[skbGSOSegs:], meta.GSOSegs)
 	ne.PutUint32(b[skbGSOSize:], meta.GSOSize)
-	return e.ctxAddr
 }
 
 var zeroSKBMeta SKBMeta
@@ -196,21 +223,15 @@ type PtRegs struct {
 
 const ptRegsSize = 21 * 8
 
-// BindKprobe copies regs into a read-only pt_regs context, installs it as
-// a region and returns its address (r1).
+// bindKprobe installs a read-only pt_regs context for regs as a region
+// and returns its address (r1); its bytes are written on first access
+// (fillContext).
 func (e *Env) bindKprobe(regs *PtRegs) uint64 {
 	e.ctxKind = ctxKprobe
-	var r PtRegs
-	if regs != nil {
-		r = *regs
-	}
-	vals := [21]uint64{r.R15, r.R14, r.R13, r.R12, r.BP, r.BX, r.R11, r.R10, r.R9, r.R8,
-		r.AX, r.CX, r.DX, r.SI, r.DI, r.OrigAX, r.IP, r.CS, r.Flags, r.SP, r.SS}
-	for k, v := range vals {
-		ne.PutUint64(e.regs[8*k:], v)
-	}
+	e.kregs = regs
 	e.ctxAddr = addrOf(e.regs[:])
-	e.regions = append(e.regions, Region{Start: e.ctxAddr, End: e.ctxAddr + ptRegsSize, Perm: PermRead, data: e.regs[:]})
+	e.ctxRegion = len(e.regions)
+	e.regions = append(e.regions, Region{Start: e.ctxAddr, End: e.ctxAddr + ptRegsSize, Perm: PermRead, data: e.regs[:], pending: true})
 	e.fixed = len(e.regions)
 	return e.ctxAddr
 }

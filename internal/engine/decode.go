@@ -190,10 +190,6 @@ type program struct {
 	// stackDepth is how many bytes below r10 the program can reach in
 	// the main frame: what a run must zero (see stackReach).
 	stackDepth uint32
-	// memOnlyStack says that the program reads and writes memory only
-	// through r10 and calls nothing: it cannot see its context's bytes
-	// (see memOnlyStack).
-	memOnlyStack bool
 }
 
 var aluOps = map[uint8][2]op{ // code -> {64-bit X, 32-bit X}; K form is X+1
@@ -277,7 +273,6 @@ func (d *decoder) decode(is insn.Instructions) (*program, error) {
 		}
 	}
 	p.stackDepth = p.stackReach()
-	p.memOnlyStack = p.onlyStack()
 	last := resolved[len(resolved)-1]
 	if !last.IsExit() && !(last.OpCode == insn.OpJa || last.OpCode == insn.OpGotol) {
 		return nil, loadErr(n-1, "last instruction is %q; it must be exit or an unconditional jump, or the program could fall off its end", last.String())
@@ -553,31 +548,4 @@ func (p *program) stackReach() uint32 {
 	// Rounded up to whole 8-byte slots, at least one: the fast path's
 	// bounds checks assume a stack region of at least 8 bytes.
 	return uint32(min(max((depth+7)&^7, 8), StackSize))
-}
-
-// onlyStack reports whether the program's loads, stores and atomics all
-// use r10 as their base and it makes no helper, tail or indirect calls, so
-// that nothing it does can read the context's memory (LD_ABS and LD_IND
-// read the packet, not the context). BindSocketFilter then leaves the
-// __sk_buff bytes unwritten; the context region and its address are the
-// same either way.
-func (p *program) onlyStack() bool {
-	for pc, in := range p.code {
-		if p.slots[pc] < 0 {
-			continue // second slot of lddw
-		}
-		switch o := in.op; {
-		case o >= opLdxB && o <= opLdxSW || o == opLoadAcq:
-			if in.src != 10 {
-				return false
-			}
-		case o >= opStB && o <= opStxDW || o == opStoreRel || o == opAtomicW || o == opAtomicDW:
-			if in.dst != 10 {
-				return false
-			}
-		case o == opCall || o == opCallX || o == opTailCall:
-			return false
-		}
-	}
-	return true
 }

@@ -45,12 +45,16 @@ type Region struct {
 	Perm       Perm
 	data       []byte
 	check      func(off uint64, n int, write bool) error
+	// pending says that the region is a context whose bytes are not
+	// written yet: the first access writes them (Env.fillContext).
+	pending bool
 }
 
-// Checked reports whether the region has per-field access rules (the
-// socket-filter __sk_buff context): every access to it must go through
-// Env.Bytes, and the JIT leaves it out of the tables its code checks.
-func (r *Region) Checked() bool { return r.check != nil }
+// Checked reports whether every access to the region must go through
+// Env.Bytes: it has per-field access rules (the socket-filter __sk_buff
+// context) or is a context not built yet. The JIT leaves such regions out
+// of the tables its code checks.
+func (r *Region) Checked() bool { return r.check != nil || r.pending }
 
 // Env is the state of one run: the region table, the stack, the context
 // and the packet. Helpers receive it to access program memory. A VM keeps a
@@ -95,6 +99,12 @@ type Env struct {
 	strBuf    []byte
 	outBuf    []byte
 	reserved  []reservation
+	// The context a Bind method recorded, built on first access
+	// (fillContext): ctxRegion is its region's index, -1 when it is
+	// built or there is none.
+	ctxRegion int
+	skbMeta   *SKBMeta
+	kregs     *PtRegs
 	engine    any // see Engine
 }
 
@@ -106,7 +116,7 @@ func addrOf(b []byte) uint64 {
 }
 
 func newEnv(vm *VM) *Env {
-	e := &Env{vm: vm, stack: make([]byte, MaxCallFrames*StackSize)}
+	e := &Env{vm: vm, stack: make([]byte, MaxCallFrames*StackSize), ctxRegion: -1}
 	e.stackBase = addrOf(e.stack)
 	e.regions = make([]Region, 1, 16)
 	e.regions[0] = Region{data: e.stack} // the stack; reset sets its bounds
@@ -140,6 +150,7 @@ func (e *Env) resetState() {
 	e.tailCalls = 0
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
 	e.ctxAddr = 0
+	e.ctxRegion, e.skbMeta, e.kregs = -1, nil, nil
 }
 
 // mainLo is the lowest address of the main frame's region: only the bytes
@@ -284,6 +295,9 @@ func (e *Env) access(k int, addr uint64, n int, write bool) ([]byte, error) {
 		return nil, accessErr(write, n, addr, "")
 	}
 	off := addr - r.Start
+	if r.pending {
+		e.fillContext()
+	}
 	if r.check != nil {
 		if err := r.check(off, n, write); err != nil {
 			return nil, err

@@ -14,8 +14,8 @@ import "fmt"
 // not be used after Close (its methods then return an error wrapping
 // ErrClosed).
 //
-// A Runner covers raw-memory programs (prog.UnspecifiedProgram) only; for
-// other program types RunMemory returns the error VM.RunMemory gives.
+// Each Run method takes the programs VM's method of the same name takes,
+// and returns the error it gives for other program types.
 type Runner struct {
 	vm  *VM
 	env *Env // nil after Close
@@ -39,6 +39,38 @@ func (r *Runner) RunMemory(mem []byte) (uint64, error) {
 		return 0, err
 	}
 	return r.vm.runMemory(e, mem)
+}
+
+// RunSocketFilter runs a socket filter on pkt, exactly like
+// VM.RunSocketFilter, in the Runner's Env.
+func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+	e := r.env
+	if e == nil {
+		return 0, fmt.Errorf("interp: Runner.RunSocketFilter: %w", ErrClosed)
+	}
+	if err := r.vm.wantCtx(ctxSocketFilter); err != nil {
+		return 0, err
+	}
+	r.vm.StartEnv(e)
+	ret, err := r.vm.exec(e, e.bindSocketFilter(pkt, meta), 0)
+	r.vm.EndEnv(e)
+	return ret, err
+}
+
+// RunKprobe runs a kprobe program on regs, exactly like VM.RunKprobe, in
+// the Runner's Env.
+func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) {
+	e := r.env
+	if e == nil {
+		return 0, fmt.Errorf("interp: Runner.RunKprobe: %w", ErrClosed)
+	}
+	if err := r.vm.wantCtx(ctxKprobe); err != nil {
+		return 0, err
+	}
+	r.vm.StartEnv(e)
+	ret, err := r.vm.exec(e, e.bindKprobe(regs), 0)
+	r.vm.EndEnv(e)
+	return ret, err
 }
 
 // Close gives the Runner's Env back to its VM. Closing twice is a no-op.

@@ -73,22 +73,3 @@ func TestStackZeroedEveryRun(t *testing.T) {
 		}
 	}
 }
-
-func TestOnlyStack(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		is   insn.Instructions
-		want bool
-	}{
-		{"packet loads and stack", insn.Instructions{insn.Mov.Reg(r6, r1), insn.LoadAbs(12, insn.H),
-			insn.StoreMem(r10, -8, r0, insn.W), insn.LoadMem(r0, r10, -8, insn.W), insn.Exit()}, true},
-		{"context load", insn.Instructions{insn.LoadMem(r0, r1, 0, insn.W), insn.Exit()}, false},
-		{"store through a copy", insn.Instructions{insn.Mov.Reg(r2, r10), insn.StoreImm(r2, -8, 1, insn.W), insn.Mov.Imm(r0, 0), insn.Exit()}, false},
-		{"helper", insn.Instructions{insn.Call(int32(insn.FnGetPrandomU32)), insn.Exit()}, false},
-	} {
-		vm := mustVM(t, c.is, nil)
-		if got := vm.prog.memOnlyStack; got != c.want {
-			t.Errorf("%s: memOnlyStack %v, want %v\n%s", c.name, got, c.want, c.is)
-		}
-	}
-}

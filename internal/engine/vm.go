@@ -338,6 +338,7 @@ func (vm *VM) EndEnv(e *Env) {
 	}
 	e.hot, e.cur, e.curVM = nil, nil, nil
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
+	e.skbMeta, e.kregs, e.ctxRegion = nil, nil, -1
 	for k := 1; k < len(e.regions); k++ { // region 0 is the Env's own stack
 		e.regions[k].data, e.regions[k].check = nil, nil
 	}
