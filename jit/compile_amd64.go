@@ -536,7 +536,13 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 		}
 		return nil
 	case insn.JExit:
-		a.Jmp(c.exitLbl)
+		// At depth 0 (the common case) finish right here; a return
+		// from a call goes through the shared exit routine.
+		a.Load(W64, tmp1, M(regState, offDepth))
+		a.TestRR(W64, tmp1, tmp1)
+		a.Jcc(CondNE, c.exitLbl)
+		a.StoreImm(W64, M(regState, offExit), exitDone)
+		a.Ret()
 		return nil
 	case insn.JCond: // may_goto
 		t, err := c.target(s, int64(i.Offset))
@@ -833,21 +839,31 @@ func (c *compiler) ldPacket(i insn.Instruction) error {
 		return unsupported("opcode 0x%02x", uint8(i.OpCode))
 	}
 	n := int32(sz.Bytes())
-	if i.OpCode.Mode() == insn.ModeAbs {
-		a.MovImm(tmp1, int64(int32(i.Imm)))
+	abort := a.NewLabel()
+	var m Mem
+	if k := int64(int32(i.Imm)); i.OpCode.Mode() == insn.ModeAbs {
+		// A constant offset: one comparison with the packet length.
+		if k < 0 {
+			a.Jmp(abort) // negative (SKF_*_OFF) offsets read nothing here
+		} else {
+			a.Load(W64, tmp2, M(regState, offPktLen))
+			a.ALURI(W64, CMP, tmp2, int32(k)+n)
+			a.Jcc(CondB, abort)
+		}
+		a.Load(W64, tmp2, M(regState, offPkt))
+		m = M(tmp2, int32(k))
 	} else {
 		a.MovRR(W32, tmp1, bpfReg[i.Src])
 		a.ALURI(W32, ADD, tmp1, int32(i.Imm))
 		a.Movsx(W64, W32, tmp1, tmp1)
+		a.TestRR(W64, tmp1, tmp1)
+		a.Jcc(CondS, abort)
+		a.Lea(tmp2, M(tmp1, n))
+		a.ALURM(W64, CMP, tmp2, M(regState, offPktLen))
+		a.Jcc(CondA, abort)
+		a.Load(W64, tmp2, M(regState, offPkt))
+		m = MI(tmp2, tmp1, 0)
 	}
-	abort := a.NewLabel()
-	a.TestRR(W64, tmp1, tmp1)
-	a.Jcc(CondS, abort)
-	a.Lea(tmp2, M(tmp1, n))
-	a.ALURM(W64, CMP, tmp2, M(regState, offPktLen))
-	a.Jcc(CondA, abort)
-	a.Load(W64, tmp2, M(regState, offPkt))
-	m := MI(tmp2, tmp1, 0)
 	switch n {
 	case 1:
 		a.Load(W8, RAX, m)

@@ -4,6 +4,7 @@ package jit
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/engine"
@@ -61,6 +62,16 @@ type run struct {
 	top    uint64
 	lo     uint64 // the main frame's lowest address: top - len(zero)
 	zero   []byte
+}
+
+// zeroStack zeroes b, the stack bytes a Runner's program can reach,
+// without a call to memclr for the common one-slot case.
+func zeroStack(b []byte) {
+	if len(b) == 8 {
+		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
+		return
+	}
+	clear(b)
 }
 
 // runOf returns the run state kept in env, creating it on first use.
@@ -149,7 +160,7 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 			}
 			r.cache(vm)
 		}
-		clear(r.zero)
+		zeroStack(r.zero)
 	} else if r.owner != vm {
 		r.cache(vm)
 	}
@@ -302,7 +313,7 @@ func (vm *VM) runContext(r *run, rn *Runner, kind int, pkt []byte, meta *interp.
 		r.cache(vm)
 	}
 	if rn != nil {
-		clear(r.zero)
+		zeroStack(r.zero)
 	}
 	st := &r.st
 	var r1 uint64
