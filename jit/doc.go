@@ -156,7 +156,7 @@
 // The back end is amd64 on Unix systems. Elsewhere New returns
 // ErrNotSupported, unless Options.Fallback is set.
 //
-// Package jit may import insn, prog, interp, interp/maps, internal/engine,
-// jit/internal/amd64, golang.org/x/sys/unix, golang.org/x/arch (for
-// disassembly) and the standard library.
+// Package jit may import insn, sys (for ErrNotSupported), prog, interp,
+// interp/maps, internal/engine, jit/internal/amd64, golang.org/x/sys/unix,
+// golang.org/x/arch (for disassembly) and the standard library.
 package jit

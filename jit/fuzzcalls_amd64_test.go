@@ -18,8 +18,9 @@ import (
 // program array holding all three, an array map and a single-entry array
 // used through direct value loads, and that make tail calls (from main
 // parts and from subprograms, with indexes of 2^32 and above), bpf-to-bpf
-// calls, call-heavy loops, map lookups and updates, helper calls and
-// callx, and call a helper that forces garbage collections. Program 0
+// calls, call-heavy loops, map lookups and updates, helper calls (among
+// them one that fails with each error sentinel, a plain error or ErrHalt)
+// and callx, and call a helper that forces garbage collections. Program 0
 // runs in interp, in the JIT VM and in a JIT Runner: results, errors (by
 // sentinel and pc, see sameErr) and the maps afterwards must be equal.
 //
@@ -147,8 +148,12 @@ func (g *gen) block(n int, subs []string, depth int) {
 		case 11: // callx of a helper number: prandom, smp id, tail_call, unknown
 			num := []int32{int32(insn.FnGetPrandomU32), int32(insn.FnGetSMPProcessorID), int32(insn.FnTailCall), 999}[g.r.next()%4]
 			g.emit(insn.Mov.Imm(insn.R5, num), insn.CallX(insn.R5))
-		case 12: // a helper
-			g.emit(insn.Call(int32([]insn.HelperFunc{insn.FnKtimeGetNs, insn.FnGetPrandomU32, fnTestCtxErr}[g.r.next()%3])))
+		case 12: // a helper, or one that fails with each sentinel (fnTestErr)
+			if k := g.r.next() % 10; k < 3 {
+				g.emit(insn.Call(int32([]insn.HelperFunc{insn.FnKtimeGetNs, insn.FnGetPrandomU32, fnTestCtxErr}[k])))
+			} else {
+				g.emit(insn.Mov.Imm(insn.R1, int32(g.r.next()%len(testErrs))), insn.Call(fnTestErr))
+			}
 		case 13: // arr[key] = reg
 			g.emit(
 				insn.StoreImm(insn.R10, -4, int32(g.r.next()%5), insn.W),

@@ -19,7 +19,9 @@ type compileOptions struct {
 	mapHandle func(i insn.Instruction) (uint64, error)
 }
 
-func newCode(insn.Instructions, compileOptions) (*code, error) { return nil, ErrNotSupported }
+func newCode(insn.Instructions, compileOptions) (*code, error) {
+	return nil, fmt.Errorf("jit: no back end for this platform: %w", ErrNotSupported)
+}
 
 func (c *code) close() error { return nil }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +31,19 @@ const (
 	fnTestGC       = 200 // runs the test's hook (a GC, a Close), returns r1
 	fnTestOnlyMain = 201 // registered in some programs' registries only
 	fnTestCtxErr   = 202 // fails with an error wrapping interp.ErrContext
+	fnTestErr      = 203 // r1 % 7 selects a result: value, each sentinel, a plain error, ErrHalt
 )
+
+// testErrs are fnTestErr's errors, by r1 % len(testErrs) (nil: r0 = r1).
+var testErrs = []error{
+	nil,
+	fmt.Errorf("bad pointer: %w", interp.ErrMemoryAccess),
+	fmt.Errorf("wrong context: %w", interp.ErrContext),
+	fmt.Errorf("gave up: %w", interp.ErrHelper),
+	errors.New("a plain Go error"),
+	fmt.Errorf("stop: %w", interp.ErrHalt),
+	fmt.Errorf("no such thing: %w", interp.ErrUnknownHelper),
+}
 
 // world is a set of programs sharing maps, each compiled by the JIT and
 // loadable into program arrays.
@@ -64,6 +77,9 @@ func (w *world) registry(withMain bool) *interp.Registry {
 	})
 	reg.Register(fnTestCtxErr, func(_ *interp.Env, _, _, _, _, _ uint64) (uint64, error) {
 		return 0, fmt.Errorf("%w: not the right context", interp.ErrContext)
+	})
+	reg.Register(fnTestErr, func(_ *interp.Env, r1, _, _, _, _ uint64) (uint64, error) {
+		return r1 + 1, testErrs[r1%uint64(len(testErrs))]
 	})
 	if withMain {
 		reg.Register(fnTestOnlyMain, func(_ *interp.Env, r1, _, _, _, _ uint64) (uint64, error) { return r1 + 1000, nil })
@@ -327,9 +343,9 @@ func TestBudgetBoundsCalls(t *testing.T) {
 			{"interp", func() (uint64, error) { return vm.Interp().RunMemory(nil) }},
 			{"jit", func() (uint64, error) { return vm.RunMemory(nil) }},
 		} {
-			start := time.Now()
+			start := threadCPUTime()
 			_, err := eng.run()
-			d := time.Since(start)
+			d := threadCPUTime() - start
 			if !errors.Is(err, interp.ErrBudgetExhausted) {
 				t.Fatalf("budget %d, %s: %v, want ErrBudgetExhausted", budget, eng.name, err)
 			}
@@ -337,12 +353,24 @@ func TestBudgetBoundsCalls(t *testing.T) {
 			if budget != 0 {
 				limit = 50 * time.Millisecond
 			}
-			t.Logf("budget %d, %s: %v", budget, eng.name, d)
+			t.Logf("budget %d, %s: %v of CPU time", budget, eng.name, d)
 			if d > limit {
-				t.Errorf("budget %d, %s: ran %v, want at most %v", budget, eng.name, d, limit)
+				t.Errorf("budget %d, %s: ran %v of CPU time, want at most %v", budget, eng.name, d, limit)
 			}
 		}
 	}
+}
+
+// threadCPUTime returns the CPU time of the calling thread, to which it
+// locks the goroutine: run time that does not count the time a loaded
+// machine leaves the thread waiting.
+func threadCPUTime() time.Duration {
+	runtime.LockOSThread()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // TestLongRunLetsGCIn is the other half of finding 4: generated code
@@ -430,8 +458,8 @@ func TestLongRunLetsGCIn(t *testing.T) {
 			// checked against 10 ms plus what a GC takes right now beside
 			// a busy, preemptible Go loop; the time each stop-the-world
 			// waited for the running code to stop is the precise measure.
-			if limit := 10*time.Millisecond + idle; gcs[0] > limit {
-				t.Errorf("runtime.GC() during a long JIT run took at least %v, want at most %v (10 ms + %v, the fastest GC beside a Go loop)", gcs[0], limit, idle)
+			if limit := 10*time.Millisecond + 2*idle; gcs[0] > limit {
+				t.Errorf("runtime.GC() during a long JIT run took at least %v, want at most %v (10 ms + twice %v, the fastest GC beside a Go loop)", gcs[0], limit, idle)
 			}
 			// The median, because the OS of a loaded machine can
 			// deschedule the thread running the code for a while.
@@ -692,17 +720,21 @@ func TestUncheckedTailCallRefused(t *testing.T) {
 // wrapped the same way in both engines.
 func TestHelperErrorsSame(t *testing.T) {
 	w := newWorld(t)
-	for _, is := range []insn.Instructions{
+	progs := []insn.Instructions{
 		{insn.Call(fnTestCtxErr), insn.Exit()},
 		{insn.Mov.Imm(insn.R1, 0), insn.Mov.Imm(insn.R2, 0), insn.Call(int32(insn.FnMapLookupElem)), insn.Exit()}, // a bad map pointer
 		{insn.Mov.Imm(insn.R6, 12), insn.CallX(insn.R6), insn.Exit()},                                             // tail_call through callx: unknown helper
-	} {
+	}
+	for k := range testErrs { // each sentinel, a plain error and ErrHalt
+		progs = append(progs, insn.Instructions{insn.Mov.Imm(insn.R1, int32(k)), insn.Call(fnTestErr), insn.Add.Imm(insn.R0, 100), insn.Exit()})
+	}
+	for _, is := range progs {
 		vm := w.jit(w.spec("e", nil, is...), nil)
 		defer vm.Close()
-		_, ierr := vm.Interp().RunMemory(nil)
-		_, jerr := vm.RunMemory(nil)
-		if ierr == nil || errText(ierr) != errText(jerr) {
-			t.Fatalf("interp: %v\njit:    %v\n%s", ierr, jerr, is)
+		iv, ierr := vm.Interp().RunMemory(nil)
+		jv, jerr := vm.RunMemory(nil)
+		if iv != jv || errText(ierr) != errText(jerr) {
+			t.Fatalf("interp: %d, %v\njit:    %d, %v\n%s", iv, ierr, jv, jerr, is)
 		}
 		for _, s := range sentinels {
 			if errors.Is(ierr, s) != errors.Is(jerr, s) {
