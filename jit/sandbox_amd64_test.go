@@ -725,6 +725,8 @@ func TestHelperErrorsSame(t *testing.T) {
 		{insn.Mov.Imm(insn.R1, 0), insn.Mov.Imm(insn.R2, 0), insn.Call(int32(insn.FnMapLookupElem)), insn.Exit()}, // a bad map pointer
 		{insn.Mov.Imm(insn.R6, 12), insn.CallX(insn.R6), insn.Exit()},                                             // tail_call through callx: unknown helper
 	}
+	// callx of helper 7 plus 2^32: no such helper (not helper 7).
+	progs = append(progs, insn.Instructions{insn.LoadImm64(insn.R6, 1<<32+int64(insn.FnGetPrandomU32)), insn.CallX(insn.R6), insn.Exit()})
 	for k := range testErrs { // each sentinel, a plain error and ErrHalt
 		progs = append(progs, insn.Instructions{insn.Mov.Imm(insn.R1, int32(k)), insn.Call(fnTestErr), insn.Add.Imm(insn.R0, 100), insn.Exit()})
 	}

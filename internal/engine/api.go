@@ -1,7 +1,5 @@
 package engine
 
-import "github.com/purebpf/purebpf/insn"
-
 // This file is the engine's interface for the JIT (package jit): the
 // machine state of a run (Env) as machine code sees it, the exits to Go,
 // and binding contexts. They are functions rather than methods of Env so
@@ -45,12 +43,13 @@ func Regions(e *Env) []Region { return e.regions }
 // it. The interpreter switches it itself; the JIT sets it at every exit.
 func SetRunning(e *Env, vm *VM) { e.curVM = vm }
 
-// Call calls helper fn from the running VM's registry exactly as the
-// interpreter does: a helper's ErrHalt comes back as ErrHalt with r0 as
-// the result; other errors wrap ErrMemoryAccess, ErrHelper or ErrContext
-// and name the helper.
-func Call(e *Env, fn insn.HelperFunc, r1, r2, r3, r4, r5 uint64) (uint64, error) {
-	return e.call(fn, r1, r2, r3, r4, r5)
+// Call calls helper number num (a call's immediate or a callx register)
+// from the running VM's registry exactly as the interpreter does: a
+// helper's ErrHalt comes back as ErrHalt with r0 as the result; other
+// errors wrap ErrMemoryAccess, ErrHelper or ErrContext and name the
+// helper.
+func Call(e *Env, num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	return e.call(num, r1, r2, r3, r4, r5)
 }
 
 // MapValue returns the address of byte off of the value of the running

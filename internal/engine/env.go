@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"unsafe"
 
-	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp/maps"
 )
 
@@ -372,10 +371,8 @@ func permFor(write bool) Perm {
 // wrapping ErrHalt with r0 as the result; other errors wrap
 // ErrMemoryAccess, ErrHelper or ErrContext and name the helper. For the
 // JIT; the interpreter calls helpers itself.
-func (e *Env) call(fn insn.HelperFunc, r1, r2, r3, r4, r5 uint64) (uint64, error) {
-	var regs regFile
-	regs[1], regs[2], regs[3], regs[4], regs[5] = r1, r2, r3, r4, r5
-	ret, err := e.callHelper(&dinsn{op: opCall, imm: int64(fn)}, &regs)
+func (e *Env) call(num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	ret, err := e.callNum(num, r1, r2, r3, r4, r5)
 	if err == errHalted {
 		return ret, ErrHalt
 	}

@@ -38,7 +38,7 @@ func TestEnvAPI(t *testing.T) {
 	if vm.MapIndex("h") != 0 || vm.MapIndex("g") != 1 || vm.MapIndex("x") != -1 {
 		t.Fatal("MapIndex")
 	}
-	v, err := e.call(insn.FnMapLookupElem, MapHandle(vm.MapIndex("h")), e.stackTop()-4, 0, 0, 0)
+	v, err := e.call(int64(insn.FnMapLookupElem), MapHandle(vm.MapIndex("h")), e.stackTop()-4, 0, 0, 0)
 	if err != nil || v == 0 {
 		t.Fatalf("lookup: %#x, %v", v, err)
 	}

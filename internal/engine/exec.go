@@ -1216,15 +1216,30 @@ func (e *Env) callHelper(in *dinsn, regs *regFile) (uint64, error) {
 	if in.op == opCallX {
 		num = int64(regs[in.dst])
 	}
-	h := e.curVM.helpers.lookup(insn.HelperFunc(num))
+	ret, err := e.callNum(num, regs[1], regs[2], regs[3], regs[4], regs[5])
+	if err == errHalted {
+		regs[0] = ret
+	}
+	return ret, err
+}
+
+// callNum calls helper number num (a call's immediate or a callx
+// register) from the running VM's registry with r1..r5. A helper's ErrHalt
+// comes back as errHalted with r0 as the result; other errors wrap
+// ErrMemoryAccess, ErrHelper or ErrContext and name the helper. Both
+// engines call helpers through it.
+func (e *Env) callNum(num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	var h Helper
+	if num == int64(int32(num)) {
+		h = e.curVM.helpers.lookup(insn.HelperFunc(num))
+	}
 	if h == nil {
 		return 0, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, num, insn.HelperFunc(num))
 	}
-	ret, err := h(e, regs[1], regs[2], regs[3], regs[4], regs[5])
+	ret, err := h(e, r1, r2, r3, r4, r5)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrHalt):
-			regs[0] = ret
 			return ret, errHalted
 		case errors.Is(err, ErrMemoryAccess), errors.Is(err, ErrHelper), errors.Is(err, ErrContext):
 			return 0, fmt.Errorf("helper %s: %w", insn.HelperFunc(num), err)
