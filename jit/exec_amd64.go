@@ -93,13 +93,24 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	if vm.typ != prog.UnspecifiedProgram {
 		return 0, vm.wantType(prog.UnspecifiedProgram)
 	}
+	if r := vm.slot.Swap(nil); r != nil {
+		// The VM's own run state, for a run that does not overlap
+		// another: one atomic exchange each way, as for a Runner's Env.
+		if vm.closed.Load() {
+			vm.putSlot(r)
+			return 0, errFreed()
+		}
+		ret, _, err := vm.runMemory(r, mem, nil, true)
+		vm.putSlot(r)
+		return ret, err
+	}
 	if !vm.acquire() {
 		return 0, errFreed()
 	}
 	// Only the stack is prepared: a run that never leaves the machine
 	// code needs nothing else from the Env.
 	env := vm.ivm.AcquireStack()
-	ret, bound, err := vm.runMemory(runOf(env), mem, nil)
+	ret, bound, err := vm.runMemory(runOf(env), mem, nil, false)
 	if bound {
 		vm.ivm.ReleaseEnv(env)
 	} else {
@@ -112,7 +123,7 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 // RunMemory runs the program with r1 = the address of mem and
 // r2 = len(mem), exactly like VM.RunMemory, in the Runner's own state.
 func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
-	ret, _, err := rn.vm.runMemory(rn.r, mem, rn)
+	ret, _, err := rn.vm.runMemory(rn.r, mem, rn, true)
 	return ret, err
 }
 
@@ -151,18 +162,16 @@ func (r *run) cache(vm *VM) {
 // what syncRegions builds after BindMemory: mem, readable and writable.
 // This is the path of every short run, so it enters the code itself and
 // calls out only for exits other than the end of the program.
-func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool, err error) {
-	if rn != nil {
-		if r == nil || r.owner != vm || vm.closed.Load() {
-			if r == nil || vm.typ != prog.UnspecifiedProgram || vm.closed.Load() {
-				ret, err = rn.other(mem)
-				return ret, false, err
-			}
-			r.cache(vm)
-		}
-		zeroStack(r.zero)
-	} else if r.owner != vm {
+func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, bound bool, err error) {
+	if rn != nil && (r == nil || vm.typ != prog.UnspecifiedProgram || vm.closed.Load()) {
+		ret, err = rn.other(mem)
+		return ret, false, err
+	}
+	if r.owner != vm {
 		r.cache(vm)
+	}
+	if kept {
+		zeroStack(r.zero)
 	}
 	st := &r.st
 	a, n := addrOfSlice(mem), uint64(len(mem))
@@ -188,7 +197,7 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 		return st.regs[0], false, nil
 	}
 	ret, bound, err = vm.resumeMemory(r, mem)
-	if bound && rn != nil {
+	if bound && kept {
 		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
 	}
 	return ret, bound, err
@@ -308,11 +317,11 @@ const (
 // bytes written, only when the code first leaves to Go (and then only
 // when the program reads them), so a filter that reads only the packet
 // pays for neither. bound reports whether the Env was bound.
-func (vm *VM) runContext(r *run, rn *Runner, kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (ret uint64, bound bool, err error) {
+func (vm *VM) runContext(r *run, kept bool, kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (ret uint64, bound bool, err error) {
 	if r.owner != vm {
 		r.cache(vm)
 	}
-	if rn != nil {
+	if kept {
 		zeroStack(r.zero)
 	}
 	st := &r.st
@@ -350,7 +359,7 @@ func (vm *VM) runContext(r *run, rn *Runner, kind int, pkt []byte, meta *interp.
 	ret, err = vm.code.handle(st, r)
 	bound = !r.lazy
 	r.end()
-	if bound && rn != nil {
+	if bound && kept {
 		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
 	}
 	return ret, bound, err
@@ -358,11 +367,20 @@ func (vm *VM) runContext(r *run, rn *Runner, kind int, pkt []byte, meta *interp.
 
 // runVM is a VM's (not a Runner's) socket-filter or kprobe run.
 func (vm *VM) runVM(kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (uint64, error) {
+	if r := vm.slot.Swap(nil); r != nil { // see RunMemory
+		if vm.closed.Load() {
+			vm.putSlot(r)
+			return 0, errFreed()
+		}
+		ret, _, err := vm.runContext(r, true, kind, pkt, meta, regs)
+		vm.putSlot(r)
+		return ret, err
+	}
 	if !vm.acquire() {
 		return 0, errFreed()
 	}
 	env := vm.ivm.AcquireStack()
-	ret, bound, err := vm.runContext(runOf(env), nil, kind, pkt, meta, regs)
+	ret, bound, err := vm.runContext(runOf(env), false, kind, pkt, meta, regs)
 	if bound {
 		vm.ivm.ReleaseEnv(env)
 	} else {
@@ -379,7 +397,7 @@ func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, err
 	if r == nil || vm.typ != prog.SocketFilter || vm.closed.Load() {
 		return rn.otherContext(prog.SocketFilter, pkt, meta, nil)
 	}
-	ret, _, err := vm.runContext(r, rn, ctxSKB, pkt, meta, nil)
+	ret, _, err := vm.runContext(r, true, ctxSKB, pkt, meta, nil)
 	return ret, err
 }
 
@@ -390,7 +408,7 @@ func (rn *Runner) RunKprobe(regs *interp.PtRegs) (uint64, error) {
 	if r == nil || vm.typ != prog.Kprobe || vm.closed.Load() {
 		return rn.otherContext(prog.Kprobe, nil, nil, regs)
 	}
-	ret, _, err := vm.runContext(r, rn, ctxKprobe, nil, nil, regs)
+	ret, _, err := vm.runContext(r, true, ctxKprobe, nil, nil, regs)
 	return ret, err
 }
 

@@ -245,7 +245,7 @@ func diffCalls(t *testing.T, data []byte) {
 
 	reset()
 	gcs = 0
-	want, werr := vms[0].Interp().RunMemory(nil)
+	want, werr := interpInSlot(vms[0], nil)
 	wmaps := snapshot()
 	if chaos {
 		// Close program 1 and drop program 2 during the JIT runs: the

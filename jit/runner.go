@@ -33,6 +33,8 @@ type Runner struct {
 	vm *VM
 	r  *run           // the compiled program's run state; nil after Close
 	ir *interp.Runner // when the program runs in interp
+	// slot says that r is the VM's own run state, borrowed (VM.slot).
+	slot bool
 }
 
 // ErrClosed is wrapped by the error of a run on a closed VM or Runner. It
@@ -52,6 +54,12 @@ func (vm *VM) NewRunner() (*Runner, error) {
 	if !vm.acquire() { // held until Close: the code stays mapped for the Runner
 		return nil, fmt.Errorf("jit: NewRunner: %w", ErrClosed)
 	}
+	if r := vm.slot.Swap(nil); r != nil {
+		// The VM's own run state is idle: the Runner borrows it (VM runs
+		// meanwhile take state from the pool), so that Runner and VM runs
+		// see the same stack addresses.
+		return &Runner{vm: vm, r: r, slot: true}, nil
+	}
 	return &Runner{vm: vm, r: vm.newRun()}, nil
 }
 
@@ -64,7 +72,11 @@ func (rn *Runner) Close() error {
 		return err
 	}
 	if rn.r != nil {
-		rn.vm.releaseRun(rn.r)
+		if rn.slot {
+			rn.vm.putSlot(rn.r)
+		} else {
+			rn.vm.releaseRun(rn.r)
+		}
 		rn.r = nil
 		rn.vm.release()
 	}

@@ -65,6 +65,13 @@ type VM struct {
 	closed   atomic.Bool
 	freeOnce sync.Once
 	freeErr  error
+	// slot holds the VM's own run state (with an Env it keeps), taken
+	// with an atomic exchange by a VM run that overlaps no other and put
+	// back when it ends: while it is out, the code cannot be unmapped
+	// (Close finds the slot empty); slotGone says that Close (or the run
+	// that put it back after Close) has removed it for good.
+	slot     atomic.Pointer[run]
+	slotGone atomic.Bool
 }
 
 // New loads spec like interp.New (with the same load-time checks and
@@ -108,6 +115,7 @@ func (vm *VM) compileEngine(ivm *engine.VM, pub *interp.VM) (*VM, error) {
 		return nil, err
 	}
 	vm.code = c
+	vm.slot.Store(vm.newRun())
 	engine.SetCompiled(ivm, vm)
 	return vm, nil
 }
@@ -143,10 +151,26 @@ func (vm *VM) Close() error {
 	if vm.code == nil || vm.closed.Swap(true) {
 		return nil
 	}
-	if vm.refs.Load() == 0 {
+	if vm.slot.Swap(nil) != nil { // no run holds it: remove it
+		vm.slotGone.Store(true)
+	}
+	if vm.slotGone.Load() && vm.refs.Load() == 0 {
 		return vm.free()
 	}
 	return nil
+}
+
+// putSlot gives back the run state taken from vm.slot. If vm was closed
+// meanwhile, it removes it for good and frees the code if nothing else
+// holds it.
+func (vm *VM) putSlot(r *run) {
+	vm.slot.Store(r)
+	if vm.closed.Load() && vm.slot.Swap(nil) != nil {
+		vm.slotGone.Store(true)
+		if vm.refs.Load() == 0 {
+			vm.free()
+		}
+	}
 }
 
 // acquire takes a reference that keeps the code mapped (see refs); false,
@@ -163,7 +187,7 @@ func (vm *VM) acquire() bool {
 // release drops a reference from acquire, freeing the code if it was
 // the last one of a closed VM.
 func (vm *VM) release() {
-	if vm.refs.Add(-1) == 0 && vm.closed.Load() {
+	if vm.refs.Add(-1) == 0 && vm.closed.Load() && vm.slotGone.Load() {
 		vm.free()
 	}
 }

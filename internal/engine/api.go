@@ -104,3 +104,13 @@ func KprobeContext(e *Env) uint64 { return addrOf(e.regs[:]) }
 // ContextPending reports whether e's context is bound but its bytes are
 // not written yet: they are on the first access through Env.Bytes.
 func ContextPending(e *Env) bool { return e.ctxRegion >= 0 }
+
+// RunMemoryIn is VM.RunMemory in the given Env, which must come from vm
+// and be idle: for tests that compare the engines on one Env (one stack
+// address), since programs may compute with addresses.
+func RunMemoryIn(vm *VM, e *Env, mem []byte) (uint64, error) {
+	if err := vm.wantCtx(ctxMemory); err != nil {
+		return 0, err
+	}
+	return vm.runMemory(e, mem)
+}
