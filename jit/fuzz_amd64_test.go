@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/internal/conformance"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
