@@ -192,30 +192,144 @@ type program struct {
 	stackDepth uint32
 }
 
-var aluOps = map[uint8][2]op{ // code -> {64-bit X, 32-bit X}; K form is X+1
-	uint8(insn.Add):  {opAdd64X, opAdd32X},
-	uint8(insn.Sub):  {opSub64X, opSub32X},
-	uint8(insn.Mul):  {opMul64X, opMul32X},
-	uint8(insn.Or):   {opOr64X, opOr32X},
-	uint8(insn.And):  {opAnd64X, opAnd32X},
-	uint8(insn.LSh):  {opLsh64X, opLsh32X},
-	uint8(insn.RSh):  {opRsh64X, opRsh32X},
-	uint8(insn.Xor):  {opXor64X, opXor32X},
-	uint8(insn.ArSh): {opArsh64X, opArsh32X},
+// xk is an operation's register (X) and immediate (K) forms, for 64 and
+// 32 bits: [width][source], width 0 for ALU64/JMP, 1 for ALU/JMP32,
+// source 0 for X, 1 for K.
+type xk [2][2]op
+
+// aluOps gives the ops of the ALU codes with X and K forms and no
+// variants.
+var aluOps = map[insn.ALUOp]xk{
+	insn.Add:  {{opAdd64X, opAdd64K}, {opAdd32X, opAdd32K}},
+	insn.Sub:  {{opSub64X, opSub64K}, {opSub32X, opSub32K}},
+	insn.Mul:  {{opMul64X, opMul64K}, {opMul32X, opMul32K}},
+	insn.Or:   {{opOr64X, opOr64K}, {opOr32X, opOr32K}},
+	insn.And:  {{opAnd64X, opAnd64K}, {opAnd32X, opAnd32K}},
+	insn.LSh:  {{opLsh64X, opLsh64K}, {opLsh32X, opLsh32K}},
+	insn.RSh:  {{opRsh64X, opRsh64K}, {opRsh32X, opRsh32K}},
+	insn.Xor:  {{opXor64X, opXor64K}, {opXor32X, opXor32K}},
+	insn.ArSh: {{opArsh64X, opArsh64K}, {opArsh32X, opArsh32K}},
 }
 
-var jmpOps = map[insn.JumpOp][2]op{ // {64-bit X, 32-bit X}; K form is X+1
-	insn.JEq:  {opJeq64X, opJeq32X},
-	insn.JGT:  {opJgt64X, opJgt32X},
-	insn.JGE:  {opJge64X, opJge32X},
-	insn.JSet: {opJset64X, opJset32X},
-	insn.JNE:  {opJne64X, opJne32X},
-	insn.JSGT: {opJsgt64X, opJsgt32X},
-	insn.JSGE: {opJsge64X, opJsge32X},
-	insn.JLT:  {opJlt64X, opJlt32X},
-	insn.JLE:  {opJle64X, opJle32X},
-	insn.JSLT: {opJslt64X, opJslt32X},
-	insn.JSLE: {opJsle64X, opJsle32X},
+// divModOps gives division and modulo by [signed][width][source].
+var divOps = [2]xk{
+	{{opDiv64X, opDiv64K}, {opDiv32X, opDiv32K}},
+	{{opSDiv64X, opSDiv64K}, {opSDiv32X, opSDiv32K}},
+}
+var modOps = [2]xk{
+	{{opMod64X, opMod64K}, {opMod32X, opMod32K}},
+	{{opSMod64X, opSMod64K}, {opSMod32X, opSMod32K}},
+}
+
+// jmpOps gives the conditional jumps.
+var jmpOps = map[insn.JumpOp]xk{
+	insn.JEq:  {{opJeq64X, opJeq64K}, {opJeq32X, opJeq32K}},
+	insn.JGT:  {{opJgt64X, opJgt64K}, {opJgt32X, opJgt32K}},
+	insn.JGE:  {{opJge64X, opJge64K}, {opJge32X, opJge32K}},
+	insn.JSet: {{opJset64X, opJset64K}, {opJset32X, opJset32K}},
+	insn.JNE:  {{opJne64X, opJne64K}, {opJne32X, opJne32K}},
+	insn.JSGT: {{opJsgt64X, opJsgt64K}, {opJsgt32X, opJsgt32K}},
+	insn.JSGE: {{opJsge64X, opJsge64K}, {opJsge32X, opJsge32K}},
+	insn.JLT:  {{opJlt64X, opJlt64K}, {opJlt32X, opJlt32K}},
+	insn.JLE:  {{opJle64X, opJle64K}, {opJle32X, opJle32K}},
+	insn.JSLT: {{opJslt64X, opJslt64K}, {opJslt32X, opJslt32K}},
+	insn.JSLE: {{opJsle64X, opJsle64K}, {opJsle32X, opJsle32K}},
+}
+
+// The other op families, in the order of their size (B, H, W, DW) or
+// width.
+var (
+	ldxOps     = [4]op{opLdxB, opLdxH, opLdxW, opLdxDW}
+	ldxSXOps   = [4]op{opLdxSB, opLdxSH, opLdxSW, opInvalid}
+	stOps      = [4]op{opStB, opStH, opStW, opStDW}
+	stxOps     = [4]op{opStxB, opStxH, opStxW, opStxDW}
+	movOps     = xk{{opMov64X, opMov64K}, {opMov32X, opMov32K}}
+	movSXOps   = map[int16][2]op{8: {opMovSX8_64, opMovSX8_32}, 16: {opMovSX16_64, opMovSX16_32}, 32: {opMovSX32_64, opInvalid}}
+	negOps     = [2]op{opNeg64, opNeg32}
+	byteOrders = []op{opBswap16, opBswap32, opBswap64, opTrunc16, opTrunc32, opNop}
+)
+
+// opKind is what an op does, for the analyses of a program (basic blocks,
+// stack reach) and the slow path: a table (opKinds) rather than ranges of
+// the op enum, so that nothing depends on the order of the ops.
+type opKind uint8
+
+const (
+	kindInvalid   opKind = iota // second slot of lddw
+	kindALU                     // register arithmetic and byte order
+	kindLoadImm                 // lddw of a value or a map handle
+	kindMapValue                // lddw of a map value's address (Go finds it)
+	kindPacket                  // LD_ABS, LD_IND
+	kindLoad                    // ldx, ldsx: src is the base
+	kindLoadAcq                 // load-acquire: src is the base
+	kindStoreImm                // st: dst is the base, imm the value
+	kindStoreReg                // stx: dst is the base, src the value
+	kindStoreRel                // store-release: as stx
+	kindAtomic                  // atomic read-modify-write: as stx
+	kindJump                    // ja and conditional jumps
+	kindMayGoto                 // may_goto
+	kindCall                    // helper call
+	kindCallX                   // callx
+	kindCallLocal               // bpf-to-bpf call
+	kindTailCall                // tail_call
+	kindExit                    // exit
+)
+
+// opKinds is the kind of every op.
+var opKinds [256]opKind
+
+func init() {
+	set := func(k opKind, ops ...op) {
+		for _, o := range ops {
+			if o != opInvalid {
+				opKinds[o] = k
+			}
+		}
+	}
+	for _, t := range aluOps {
+		set(kindALU, t[0][0], t[0][1], t[1][0], t[1][1])
+	}
+	for _, t := range append(divOps[:], append(modOps[:], movOps)...) {
+		set(kindALU, t[0][0], t[0][1], t[1][0], t[1][1])
+	}
+	for _, t := range movSXOps {
+		set(kindALU, t[:]...)
+	}
+	set(kindALU, negOps[:]...)
+	set(kindALU, byteOrders...)
+	for _, t := range jmpOps {
+		set(kindJump, t[0][0], t[0][1], t[1][0], t[1][1])
+	}
+	set(kindJump, opJa)
+	set(kindLoad, ldxOps[:]...)
+	set(kindLoad, ldxSXOps[:]...)
+	set(kindStoreImm, stOps[:]...)
+	set(kindStoreReg, stxOps[:]...)
+	set(kindLoadImm, opLdImm64)
+	set(kindMapValue, opLdMapVal)
+	set(kindPacket, opLdAbs, opLdInd)
+	set(kindLoadAcq, opLoadAcq)
+	set(kindStoreRel, opStoreRel)
+	set(kindAtomic, opAtomicW, opAtomicDW)
+	set(kindMayGoto, opMayGoto)
+	set(kindCall, opCall)
+	set(kindCallX, opCallX)
+	set(kindCallLocal, opCallLocal)
+	set(kindTailCall, opTailCall)
+	set(kindExit, opExit)
+}
+
+// sizeIndex is the index of an access size in the B, H, W, DW tables.
+func sizeIndex(sz insn.Size) int {
+	switch sz {
+	case insn.B:
+		return 0
+	case insn.H:
+		return 1
+	case insn.W:
+		return 2
+	}
+	return 3
 }
 
 // decoder holds what decoding needs to know about the VM.
@@ -291,7 +405,7 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 	di := dinsn{dst: uint8(i.Dst), src: uint8(i.Src), off: int32(i.Offset), imm: i.Imm}
 	o := i.OpCode
 	x := o.Source() == insn.SourceX
-	k := op(1)
+	k := 1 // the K form's index in xk
 	if x {
 		k = 0
 	}
@@ -301,33 +415,24 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 		if o.Class() == insn.ClassALU {
 			w = 1
 		}
-		code := o.Code()
+		code := insn.ALUOp(o.Code())
 		if ops, ok := aluOps[code]; ok {
-			di.op = ops[w] + k
+			di.op = ops[w][k]
 			return di, nil
 		}
-		switch insn.ALUOp(code) {
-		case insn.Div, insn.Mod:
-			base := [2][2]op{{opDiv64X, opDiv32X}, {opSDiv64X, opSDiv32X}}
-			if insn.ALUOp(code) == insn.Mod {
-				base = [2][2]op{{opMod64X, opMod32X}, {opSMod64X, opSMod32X}}
-			}
-			di.op = base[i.Offset][w] + k
+		switch code {
+		case insn.Div:
+			di.op = divOps[i.Offset][w][k] // Validate allows offsets 0 and 1
+		case insn.Mod:
+			di.op = modOps[i.Offset][w][k]
 		case insn.Mov:
-			switch {
-			case !x:
-				di.op = [2]op{opMov64K, opMov32K}[w]
-			case i.Offset == 0:
-				di.op = [2]op{opMov64X, opMov32X}[w]
-			case i.Offset == 8:
-				di.op = [2]op{opMovSX8_64, opMovSX8_32}[w]
-			case i.Offset == 16:
-				di.op = [2]op{opMovSX16_64, opMovSX16_32}[w]
-			default:
-				di.op = opMovSX32_64
+			if !x || i.Offset == 0 {
+				di.op = movOps[w][k]
+			} else {
+				di.op = movSXOps[i.Offset][w]
 			}
 		case insn.ALUNeg:
-			di.op = [2]op{opNeg64, opNeg32}[w]
+			di.op = negOps[w]
 		case insn.ALUEnd: // end / bswap
 			swap := w == 0 || (x != !hostLittle) // bswap, to-be on LE, to-le on BE
 			switch {
@@ -382,7 +487,7 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 			if !ok {
 				return di, fmt.Errorf("unknown jump opcode 0x%02x", uint8(o))
 			}
-			di.op = ops[w] + k
+			di.op = ops[w][k]
 			di.off = int32(pc + 1 + int(i.Offset))
 			if w == 1 && !x {
 				di.imm = int64(uint32(i.Imm)) // compared with the low 32 bits
@@ -429,30 +534,14 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 		return di, nil
 	case insn.ClassLdX:
 		di.sz = uint8(o.Size().Bytes())
-		sx := o.Mode() == insn.ModeMemSX
-		switch o.Size() {
-		case insn.B:
-			di.op = opLdxB
-			if sx {
-				di.op = opLdxSB
-			}
-		case insn.H:
-			di.op = opLdxH
-			if sx {
-				di.op = opLdxSH
-			}
-		case insn.W:
-			di.op = opLdxW
-			if sx {
-				di.op = opLdxSW
-			}
-		default:
-			di.op = opLdxDW
+		di.op = ldxOps[sizeIndex(o.Size())]
+		if o.Mode() == insn.ModeMemSX {
+			di.op = ldxSXOps[sizeIndex(o.Size())] // Validate rejects ldsx of 8 bytes
 		}
 		return di, nil
 	case insn.ClassSt:
 		di.sz = uint8(o.Size().Bytes())
-		di.op = [4]op{opStW, opStH, opStB, opStDW}[o.Size()>>3]
+		di.op = stOps[sizeIndex(o.Size())]
 		return di, nil
 	default: // ClassStX
 		if o.Mode() == insn.ModeAtomic {
@@ -471,7 +560,7 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 			return di, nil
 		}
 		di.sz = uint8(o.Size().Bytes())
-		di.op = [4]op{opStxW, opStxH, opStxB, opStxDW}[o.Size()>>3]
+		di.op = stxOps[sizeIndex(o.Size())]
 		return di, nil
 	}
 }
@@ -491,7 +580,11 @@ func pseudoName(s insn.PseudoSrc) string {
 // LD_ABS/LD_IND (a read past the packet leaves to exec, which ends the run,
 // with the unexecuted rest of the block refunded as for a failed load).
 func (o op) straight() bool {
-	return o >= opAdd64X && o <= opNop || o >= opLdxB && o <= opStxDW || o == opLdImm64 || o == opLdAbs || o == opLdInd
+	switch opKinds[o] {
+	case kindALU, kindLoadImm, kindPacket, kindLoad, kindStoreImm, kindStoreReg:
+		return true
+	}
+	return false
 }
 
 // stackReach returns how many bytes below r10 the program can read or
@@ -525,18 +618,18 @@ func (p *program) stackReach() uint32 {
 			continue // second slot of lddw
 		}
 		esc := false
-		switch o := in.op; {
-		case o >= opLdxB && o <= opLdxSW || o == opLoadAcq:
+		switch k := opKinds[in.op]; {
+		case k == kindLoad || k == kindLoadAcq:
 			esc = in.dst == 10 || in.src == 10 && !base(in.off, in.sz)
-		case o >= opStB && o <= opStDW:
+		case k == kindStoreImm:
 			esc = in.dst == 10 && !base(in.off, in.sz)
-		case o >= opStxB && o <= opStxDW || o == opStoreRel || o == opAtomicW || o == opAtomicDW:
+		case k == kindStoreReg || k == kindStoreRel || k == kindAtomic:
 			esc = in.src == 10 || in.dst == 10 && !base(in.off, in.sz)
-		case o == opTailCall || o == opCallX || o == opCallLocal:
+		case k == kindTailCall || k == kindCallX || k == kindCallLocal:
 			// A tail-call target runs in this frame; a callee's stack
 			// region reaches up through the whole main frame.
 			esc = true
-		case o == opCall || o == opExit || o == opMayGoto || o == opJa:
+		case k == kindCall || k == kindExit || k == kindMayGoto || in.op == opJa:
 			// r10 is no argument of calls; the other fields hold no register.
 		default: // ALU, conditional jumps, lddw, LD_ABS/LD_IND
 			esc = in.dst == 10 || in.src == 10

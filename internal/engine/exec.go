@@ -146,7 +146,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 				goto fail
 			}
 			v := regs[in.src]
-			if in.op >= opStB && in.op <= opStDW {
+			if opKinds[in.op] == kindStoreImm {
 				v = uint64(in.imm)
 			}
 			storeN(b, v)
@@ -159,13 +159,8 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			pc += 2
 			continue
 		case opLdAbs, opLdInd:
-			off := int64(int32(in.imm))
-			if in.op == opLdInd {
-				off = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
-			}
-			pkt := e.Packet()
-			n := int64(in.sz)
-			if off < 0 || off > int64(len(pkt))-n {
+			v, ok := packetLoad(e.Packet(), in, regs)
+			if !ok {
 				// The kernel's LD_ABS/LD_IND sequence exits with r0 = 0
 				// on a read past the packet (net/core/filter.c,
 				// bpf_gen_ld_abs).
@@ -174,15 +169,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 				e.executed = e.budget - left - e.rest
 				return 0, nil
 			}
-			b := pkt[off : off+n]
-			switch n {
-			case 1:
-				regs[0] = uint64(b[0])
-			case 2:
-				regs[0] = uint64(binary.BigEndian.Uint16(b))
-			default:
-				regs[0] = uint64(binary.BigEndian.Uint32(b))
-			}
+			regs[0] = v
 		default:
 			err = fmt.Errorf("%w: cannot execute opcode at this slot", ErrLoad)
 			goto fail
@@ -982,22 +969,11 @@ outer:
 			// Legacy packet loads; a read past the packet ends the run
 			// in exec.
 			case opLdAbs, opLdInd:
-				o := int64(int32(in.imm))
-				if in.op == opLdInd {
-					o = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
-				}
-				pkt := c.pkt
-				if o < 0 || o > int64(len(pkt))-int64(in.sz) {
+				v, ok := packetLoad(c.pkt, in, regs)
+				if !ok {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				switch in.sz {
-				case 1:
-					regs[0] = uint64(pkt[o])
-				case 2:
-					regs[0] = uint64(binary.BigEndian.Uint16(pkt[o:]))
-				default:
-					regs[0] = uint64(binary.BigEndian.Uint32(pkt[o:]))
-				}
+				regs[0] = v
 				pc++
 				continue
 			default:
@@ -1006,6 +982,26 @@ outer:
 			pc++
 		}
 	}
+}
+
+// packetLoad is LD_ABS and LD_IND, for both levels of the run loop: the
+// big-endian value of in.sz bytes at the instruction's offset in pkt, or
+// false when the read is outside it.
+func packetLoad(pkt []byte, in *dinsn, regs *regFile) (uint64, bool) {
+	o := int64(int32(in.imm))
+	if in.op == opLdInd {
+		o = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
+	}
+	if o < 0 || o > int64(len(pkt))-int64(in.sz) {
+		return 0, false
+	}
+	switch in.sz {
+	case 1:
+		return uint64(pkt[o]), true
+	case 2:
+		return uint64(binary.BigEndian.Uint16(pkt[o:])), true
+	}
+	return uint64(binary.BigEndian.Uint32(pkt[o:])), true
 }
 
 func div64(d, s uint64) uint64 {
