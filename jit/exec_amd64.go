@@ -58,7 +58,8 @@ type run struct {
 	// each run.
 	owner  *VM
 	xm     *execMem
-	budget int64
+	slice   int64 // the budget slice a run starts with (see budgetSlice)
+	reserve int64 // and the rest of the budget
 	top    uint64
 	lo     uint64 // the main frame's lowest address: top - len(zero)
 	zero   []byte
@@ -147,7 +148,9 @@ func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
 
 // cache fills in what the raw-memory runs of vm in r need.
 func (r *run) cache(vm *VM) {
-	r.owner, r.xm, r.budget = vm, vm.code.mem, vm.budget
+	r.owner, r.xm = vm, vm.code.mem
+	r.slice = min(vm.budget, budgetSlice)
+	r.reserve = vm.budget - r.slice
 	r.top = engine.StackTop(r.env)
 	r.zero = vm.ivm.ReachableStack(r.env)
 	r.lo = r.top - uint64(len(r.zero))
@@ -176,7 +179,7 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 	st := &r.st
 	a, n := addrOfSlice(mem), uint64(len(mem))
 	st.setStack(r.top, r.lo)
-	st.setBudget(r.budget)
+	st.budget, st.reserve = r.slice, r.reserve
 	st.pkt, st.pktLen = a, n
 	if !r.tabOK || a != r.tabA || n != r.tabN {
 		r.memTables(a, n)
@@ -332,7 +335,7 @@ func (vm *VM) runContext(r *run, kept bool, kind int, pkt []byte, meta *interp.S
 		r1 = engine.KprobeContext(r.env)
 	}
 	st.setStack(r.top, r.lo)
-	st.setBudget(r.budget)
+	st.budget, st.reserve = r.slice, r.reserve
 	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
 	if !r.tabOK || r.tabA != 0 || r.tabN != 0 {
 		r.memTables(0, 0) // no region but the stack until the bind

@@ -103,12 +103,6 @@ type state struct {
 // short run nothing (TestLongRunLetsGCIn measures it).
 const budgetSlice = 1 << 15
 
-// setBudget hands the code the first slice of a run's budget b.
-func (st *state) setBudget(b int64) {
-	st.budget = min(b, budgetSlice)
-	st.reserve = b - st.budget
-}
-
 // refill handles an exitBudget: the code charged more than its slice
 // (st.budget is negative). It takes the overdraft and a new slice from
 // the reserve and reports whether the run may go on.
