@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	. "github.com/purebpf/purebpf/jit/internal/amd64"
 )
 
@@ -200,17 +201,6 @@ func sizeWidth(sz insn.Size) Width {
 	return W64
 }
 
-func log2Size(sz insn.Size) int {
-	switch sz {
-	case insn.B:
-		return 0
-	case insn.H:
-		return 1
-	case insn.W:
-		return 2
-	}
-	return 3
-}
 
 var aluOps = map[insn.ALUOp]ALUOp{insn.Add: ADD, insn.Sub: SUB, insn.Or: OR, insn.And: AND, insn.Xor: XOR}
 
@@ -657,7 +647,7 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 		a.Lea(tmp2, M(bpfReg[base], int32(off)))
 		return M(tmp2, 0)
 	}
-	k := log2Size(sz)
+	k := engine.SizeIndex(sz) // log2 of the size
 	wi := 0
 	mru := offMruR
 	if write {

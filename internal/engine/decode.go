@@ -319,8 +319,9 @@ func init() {
 	set(kindExit, opExit)
 }
 
-// sizeIndex is the index of an access size in the B, H, W, DW tables.
-func sizeIndex(sz insn.Size) int {
+// SizeIndex is the index of an access size in tables by B, H, W, DW:
+// log2 of its bytes.
+func SizeIndex(sz insn.Size) int {
 	switch sz {
 	case insn.B:
 		return 0
@@ -534,14 +535,14 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 		return di, nil
 	case insn.ClassLdX:
 		di.sz = uint8(o.Size().Bytes())
-		di.op = ldxOps[sizeIndex(o.Size())]
+		di.op = ldxOps[SizeIndex(o.Size())]
 		if o.Mode() == insn.ModeMemSX {
-			di.op = ldxSXOps[sizeIndex(o.Size())] // Validate rejects ldsx of 8 bytes
+			di.op = ldxSXOps[SizeIndex(o.Size())] // Validate rejects ldsx of 8 bytes
 		}
 		return di, nil
 	case insn.ClassSt:
 		di.sz = uint8(o.Size().Bytes())
-		di.op = stOps[sizeIndex(o.Size())]
+		di.op = stOps[SizeIndex(o.Size())]
 		return di, nil
 	default: // ClassStX
 		if o.Mode() == insn.ModeAtomic {
@@ -560,7 +561,7 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 			return di, nil
 		}
 		di.sz = uint8(o.Size().Bytes())
-		di.op = stxOps[sizeIndex(o.Size())]
+		di.op = stxOps[SizeIndex(o.Size())]
 		return di, nil
 	}
 }
