@@ -201,7 +201,6 @@ func sizeWidth(sz insn.Size) Width {
 	return W64
 }
 
-
 var aluOps = map[insn.ALUOp]ALUOp{insn.Add: ADD, insn.Sub: SUB, insn.Or: OR, insn.And: AND, insn.Xor: XOR}
 
 func (c *compiler) alu(i insn.Instruction) error {
