@@ -56,13 +56,13 @@ type run struct {
 	// cached to keep them off the path of a short run: its code, its
 	// budget, the stack top (r10), the stack bytes a Runner zeroes before
 	// each run.
-	owner  *VM
-	xm     *execMem
+	owner   *VM
+	xm      *execMem
 	slice   int64 // the budget slice a run starts with (see budgetSlice)
 	reserve int64 // and the rest of the budget
-	top    uint64
-	lo     uint64 // the main frame's lowest address: top - len(zero)
-	zero   []byte
+	top     uint64
+	lo      uint64 // the main frame's lowest address: top - len(zero)
+	zero    []byte
 }
 
 // zeroStack zeroes b, the stack bytes a Runner's program can reach,
