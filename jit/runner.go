@@ -7,15 +7,17 @@ import (
 )
 
 // Runner is the single-goroutine fast path of a VM: it owns one machine
-// state (an interp.Env with the JIT's registers, region tables and stack)
-// for as many runs as its user makes, so that a run does not take that
-// state from the VM and give it back with atomic operations, and rebinds
-// only what changes between runs: the memory region and r1/r2, the
-// budget, and the stack bytes the program can reach (zeroed, as in every
-// run, so that no run sees what an earlier one left there). Everything
-// else, and everything that leaves the machine code for Go (helpers,
-// memory accesses outside the cached regions, errors), is exactly what
-// VM.RunMemory does, with the same results and errors.
+// state (the engine's Env with the JIT's registers, region tables and
+// stack) for as many runs as its user makes, so that a run does not take
+// that state from the VM and give it back with atomic operations, and
+// rebinds only what changes between runs: r1 and the memory region or
+// packet, the budget, and the stack bytes the program can reach (zeroed,
+// as in every run, so that no run sees what an earlier one left there).
+// A socket filter's or kprobe's context is bound only when the code
+// first leaves to Go. Everything else, and everything that leaves the
+// machine code for Go (helpers, memory accesses outside the cached
+// regions, errors), is exactly what the VM's methods do, with the same
+// results and errors.
 //
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its state back to the VM. After Close,
@@ -24,11 +26,9 @@ import (
 // its Runners runs is safe, and the code is unmapped when the last Runner
 // is closed.
 //
-// A Runner covers raw-memory programs (prog.UnspecifiedProgram): for
-// socket filters and kprobes use VM.RunSocketFilter and VM.RunKprobe, and
-// RunMemory on such a program returns the error VM.RunMemory gives. When
-// the VM runs in interp (Options.Fallback), the Runner is an
-// interp.Runner.
+// Each Run method takes the programs the VM's method of the same name
+// takes and returns the error it gives for other program types. When the
+// VM runs in interp (Options.Fallback), the Runner is an interp.Runner.
 type Runner struct {
 	vm *VM
 	r  *run           // the compiled program's run state; nil after Close
