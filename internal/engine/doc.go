@@ -28,10 +28,12 @@
 // gets a fresh, zeroed 512-byte frame; r6..r9 and r10 are restored on
 // return and at most MaxCallFrames frames may be active. may_goto falls
 // through MaxLoops times per frame and then jumps, as the kernel's
-// count-based rewrite does (Linux 6.9+). tail_call runs the *VM stored in a
-// program array (maps.ProgArray.SetProgram) in place of the current
-// program, at most MaxTailCalls times per run; a missing entry continues
-// with the next instruction. LD_ABS and LD_IND read the packet big-endian
+// count-based rewrite does (Linux 6.9+). tail_call runs the VM a program
+// array entry stands for (maps.ProgArray.SetProgram: a *VM, or a public
+// handle resolved by RegisterHandle: *interp.VM, *jit.VM) in place of the
+// current program, with its maps and helpers, at most MaxTailCalls times
+// per run; the index is the low 32 bits of r3, and a missing entry
+// continues with the next instruction. LD_ABS and LD_IND read the packet big-endian
 // (the memory buffer for raw-memory programs) and end the program with
 // r0 = 0 when the read is out of bounds.
 //

@@ -57,8 +57,10 @@ func (r *Region) Checked() bool { return r.check != nil || r.pending }
 
 // Env is the state of one run: the region table, the stack, the context
 // and the packet. Helpers receive it to access program memory. A VM keeps a
-// pool of them; the JIT uses the same type through VM.AcquireEnv,
-// Env.Bind* and VM.ReleaseEnv. An Env is used by one goroutine at a time.
+// pool of them; the JIT uses the same type through VM.AcquireEnv, the
+// Bind functions and VM.ReleaseEnv (api.go). An Env is used by one
+// goroutine at a time. A socket-filter or kprobe context is written on its
+// first access (fillContext).
 type Env struct {
 	vm      *VM
 	regions []Region // regions[0] is the stack, from the current frame up
