@@ -152,9 +152,10 @@ func (e *Env) resetState() {
 	r.Start, r.End, r.Perm = e.mainLo(), top, PermRead|PermWrite
 	e.hot, e.hotLo = nil, 0
 	e.tailCalls = 0
-	e.packet, e.mem, e.fc.pkt = nil, nil, nil
+	// The packet, memory and context references are nil: EndEnv dropped
+	// them when the Env's last run ended (or it never had one).
 	e.ctxAddr = 0
-	e.ctxRegion, e.skbMeta, e.kregs = -1, nil, nil
+	e.ctxRegion = -1
 }
 
 // mainLo is the lowest address of the main frame's region: only the bytes
