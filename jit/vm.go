@@ -74,6 +74,9 @@ type VM struct {
 	slotGone atomic.Bool
 }
 
+// A *VM runs anything an *interp.VM runs, through the same interface.
+var _ interp.Program = (*VM)(nil)
+
 // New loads spec like interp.New (with the same load-time checks and
 // errors) and compiles it. A compile error is a *CompileError wrapping
 // ErrCompile, unless Options.Fallback is set.
