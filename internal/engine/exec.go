@@ -41,12 +41,13 @@ type frame struct {
 
 var ne = binary.NativeEndian
 
-// exec runs p with the registers in r until exit and returns r0. The
+// exec runs p with r1 and r2 (r10 at the stack top, the other registers
+// zero) until exit and returns r0. The
 // common instructions run in fast, a loop without calls; everything else
 // (calls, exit, atomics, packet loads, accesses outside the stack and the
 // most recently used region, budget refills) runs here. Rarely changing
 // state (frames, may_goto allowance, the current program) lives in e.
-func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
+func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 	e.cur, e.curVM, e.depth, e.loops = p, e.vm, 0, MaxLoops
 	e.budget, e.rest = e.vm.budget, 0
 	left := e.budget
@@ -54,7 +55,7 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 		left, e.rest = 0, e.budget
 	}
 	regs := &e.reg
-	regs.load(r) // only r0..r10 are ever used
+	regs.start(r1, r2, e.stackTop()) // only r0..r10 are ever used
 
 	pc := 0
 	var err error
@@ -91,7 +92,6 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			var ret uint64
 			if ret, err = e.callHelper(in, regs); err != nil {
 				if err == errHalted {
-					regs.save(r)
 					e.executed = e.budget - left - e.rest
 					return ret, nil
 				}
@@ -112,7 +112,6 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 			continue
 		case opExit:
 			if e.depth == 0 {
-				regs.save(r)
 				e.executed = e.budget - left - e.rest
 				if e.tracer != nil {
 					copy(e.traceRegs[:], regs[:11])
@@ -165,7 +164,6 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 				// on a read past the packet (net/core/filter.c,
 				// bpf_gen_ld_abs).
 				regs[0] = 0
-				regs.save(r)
 				e.executed = e.budget - left - e.rest
 				return 0, nil
 			}
@@ -177,7 +175,6 @@ func (e *Env) exec(p *program, r *[11]uint64) (uint64, error) {
 		pc++
 	}
 fail:
-	regs.save(r)
 	e.executed = e.budget - left - e.rest
 	e.regions[0].Start = e.mainLo()
 	return 0, &RunError{PC: pc, Err: err}
@@ -1176,17 +1173,12 @@ func atomicOp(e *Env, in *dinsn, regs *regFile) error {
 // used.
 type regFile [256]uint64
 
-// load sets r0..r10 from r, element by element: the compiler turns an
-// 88-byte array copy into a call of memmove, which costs more.
-func (f *regFile) load(r *[11]uint64) {
-	f[0], f[1], f[2], f[3], f[4], f[5] = r[0], r[1], r[2], r[3], r[4], r[5]
-	f[6], f[7], f[8], f[9], f[10] = r[6], r[7], r[8], r[9], r[10]
-}
-
-// save copies r0..r10 into r (see load).
-func (f *regFile) save(r *[11]uint64) {
-	r[0], r[1], r[2], r[3], r[4], r[5] = f[0], f[1], f[2], f[3], f[4], f[5]
-	r[6], r[7], r[8], r[9], r[10] = f[6], f[7], f[8], f[9], f[10]
+// start sets the registers a run begins with: r1 and r2, r10 = top, and
+// zero in the others (element by element: the compiler turns an array
+// copy or clear into a call of memmove or memclr, which costs more).
+func (f *regFile) start(r1, r2, top uint64) {
+	f[0], f[1], f[2], f[3], f[4], f[5] = 0, r1, r2, 0, 0, 0
+	f[6], f[7], f[8], f[9], f[10] = 0, 0, 0, 0, top
 }
 
 // errHalted is the internal marker of a helper that returned ErrHalt.

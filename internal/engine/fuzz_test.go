@@ -82,10 +82,8 @@ func FuzzRun(f *testing.F) {
 			e.releaseAll()
 			e.tracer = tr
 			copy(m, mem)
-			var regs [11]uint64
-			regs[1], regs[2] = e.bindMemory(m)
-			regs[10] = e.stackTop()
-			ret, err := e.exec(vm.prog, &regs)
+			r1, r2 := e.bindMemory(m)
+			ret, err := e.exec(vm.prog, r1, r2)
 			return ret, e.executed, err
 		}
 		r0, n0, err0 := once(nil)

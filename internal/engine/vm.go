@@ -380,9 +380,7 @@ func (vm *VM) run(e *Env, r1, r2 uint64) (uint64, error) {
 
 // exec runs the program in the prepared e with r1 and r2, leaving e bound.
 func (vm *VM) exec(e *Env, r1, r2 uint64) (uint64, error) {
-	var regs [11]uint64
-	regs[1], regs[2], regs[10] = r1, r2, e.stackTop()
-	return e.exec(vm.prog, &regs)
+	return e.exec(vm.prog, r1, r2)
 }
 
 // runMemory is one raw-memory run in e, which stays with the caller:
@@ -446,9 +444,7 @@ func (vm *VM) RunMemoryStats(mem []byte) (uint64, Stats, error) {
 	}
 	e := vm.AcquireEnv()
 	r1, r2 := e.bindMemory(mem)
-	var regs [11]uint64
-	regs[1], regs[2], regs[10] = r1, r2, e.stackTop()
-	ret, err := e.exec(vm.prog, &regs)
+	ret, err := e.exec(vm.prog, r1, r2)
 	st := Stats{Instructions: e.executed}
 	vm.ReleaseEnv(e)
 	return ret, st, err
