@@ -185,7 +185,7 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 		r.memTables(a, n)
 	}
 	// enterMem sets the registers itself: r1 = mem, r2 = its length,
-	// r10 = the stack top, the rest zero (what setRegs stores).
+	// r10 = the stack top, the rest zero.
 	if !r.xm.enterMem(st, a, n, r.top) {
 		return 0, false, errFreed()
 	}
@@ -472,18 +472,6 @@ func (vm *VM) wantType(t prog.Type) error {
 		}
 	}
 	return nil
-}
-
-// setRegs sets the registers, the stack and the call depth a run starts
-// with.
-func (st *state) setRegs(r1, r2, top, lo uint64) {
-	// One 8-byte store per register, as the trampoline loads them: a
-	// composite literal would be zeroed with 16-byte stores, which the
-	// trampoline's loads right after cannot always forward from.
-	st.regs[0], st.regs[1], st.regs[2], st.regs[3] = 0, r1, r2, 0
-	st.regs[4], st.regs[5], st.regs[6], st.regs[7] = 0, 0, 0, 0
-	st.regs[8], st.regs[9], st.regs[10] = 0, 0, top
-	st.setStack(top, lo)
 }
 
 // setStack resets the call stack state for a run whose frame pointer is

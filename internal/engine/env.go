@@ -342,14 +342,6 @@ const (
 // idx puts in a register (for the JIT).
 func MapHandle(idx int) uint64 { return mapHandleBase + uint64(idx)*mapHandleStride }
 
-// SetRunning makes vm the program now running in e, whose maps resolve
-// map handles and whose registry resolves helper numbers (Map, Call,
-// MapValue and the helpers): a tail-call target, or the caller again
-// after a return from a bpf-to-bpf call into it. The interpreter switches
-// it itself; an engine that leaves its code for Go (the JIT) sets it at
-// every exit.
-func (e *Env) setRunning(vm *VM) { e.curVM = vm }
-
 // Options returns the VM's options (never nil).
 func (e *Env) Options() *Options { return &e.vm.opts }
 
