@@ -137,7 +137,9 @@
 // it entered alive and mapped until it ends: neither Close nor the garbage
 // collector can unmap code a frame may return into. A closed *VM stored
 // in a program array is an empty slot for tail calls made after its Close,
-// in interp as in the JIT. A checked program may
+// in interp as in the JIT. (One difference remains: a *VM that runs in
+// interp because of Options.Fallback is an empty slot for tail calls from
+// machine code, while interp runs it.) A checked program may
 // not tail-call an unchecked VM (a program that reads and writes any
 // address it is given, with registers the caller chose): that run fails
 // with ErrUncheckedTailCall, unless the caller was compiled with
