@@ -465,9 +465,12 @@ func TestLongRunLetsGCIn(t *testing.T) {
 				t.Errorf("runtime.GC() during a long JIT run took at least %v, want at most %v (10 ms + twice %v, the fastest GC beside a Go loop)", gcs[0], limit, idle)
 			}
 			// The median, because the OS of a loaded machine can
-			// deschedule the thread running the code for a while.
-			if stopping > 10*time.Millisecond || worstStop > 100*time.Millisecond {
-				t.Errorf("stop-the-worlds waited %v (median), %v (max) for the JIT code to stop, want at most 10 ms (100 ms for the slowest)", stopping, worstStop)
+			// deschedule the thread running the code for a while (single
+			// waits of 100-200 ms were seen with the load average at 10 on
+			// two cores). Before the fix every stop-the-world during the
+			// run waited for its end, and the run check below fails.
+			if stopping > 10*time.Millisecond {
+				t.Errorf("stop-the-worlds waited %v (median), %v (max) for the JIT code to stop, want at most 10 ms", stopping, worstStop)
 			}
 			// The sleeping goroutine's gaps are logged only: with two Ps
 			// it does not wait for the JIT code, only for the machine.
