@@ -3,99 +3,73 @@
 // 9669 as the Linux kernel implements them, on a raw memory buffer, a
 // socket-filter __sk_buff context or a kprobe pt_regs context, with
 // userspace maps from package interp/maps and a replaceable registry of
-// helpers.
+// helpers. Package jit runs the same programs as x86-64 machine code on
+// the same core, with the same results and errors.
+//
+// # Not a verifier
+//
+// interp does not verify programs. The kernel's verifier is the authority
+// on which programs may load and run; a program interp runs may be one the
+// kernel rejects (unbounded loops, reads of uninitialised stack, pointer
+// arithmetic the verifier forbids). What interp guarantees instead is a
+// sandbox: whatever the program's bytes, a run touches only memory it was
+// given (its stack, its context, the memory buffer, map values and ring
+// buffer records helpers granted), every other access ends the run with
+// an error wrapping ErrMemoryAccess, an instruction budget
+// (Options.MaxInstructions) bounds its time, and no run sees stack bytes
+// an earlier run left. Test programs against the kernel too (prog can load
+// them; BPF_PROG_TEST_RUN runs them).
 //
 // # Loading
 //
-// New (and Load/Bytes for raw bytecode) checks the program once: encodings
-// (insn.Validate), jump targets, that the last instruction is exit or an
-// unconditional jump, that every helper it calls is registered, that it
-// calls no kfunc (kernel functions do not exist in userspace) and that its
-// map references resolve. The program is then pre-decoded into a compact
-// array of {op, dst, src, size, off, imm} in which variants selected by
-// the offset field (sdiv, smod, movsx) have their own op and jump offsets
-// are absolute, so that the run loop is a single dense switch.
+// New (and Load/LoadBytes for raw bytecode) checks the program once:
+// encodings (insn.Validate), jump targets, that the last instruction is
+// exit or an unconditional jump, that every helper it calls is
+// registered, that it calls no kfunc (kernel functions do not exist in
+// userspace) and that its map references resolve.
 //
 // # Semantics
 //
 // Division by zero gives 0, modulo by zero leaves dst (truncated to 32 bits
 // for ALU32); INT_MIN s/ -1 is INT_MIN and INT_MIN s% -1 is 0; shift counts
-// are masked; 32-bit results zero-extend. Atomics use sync/atomic, must be
-// aligned (as the verifier demands) and 32-bit cmpxchg compares the low
-// half of r0 and zero-extends the old value into r0. A bpf-to-bpf call
-// gets a fresh, zeroed 512-byte frame; r6..r9 and r10 are restored on
-// return and at most MaxCallFrames frames may be active. may_goto falls
-// through MaxLoops times per frame and then jumps, as the kernel's
-// count-based rewrite does (Linux 6.9+). tail_call runs the *VM stored in a
-// program array (maps.ProgArray.SetProgram) in place of the current
-// program, at most MaxTailCalls times per run; a missing entry continues
-// with the next instruction. LD_ABS and LD_IND read the packet big-endian
-// (the memory buffer for raw-memory programs) and end the program with
-// r0 = 0 when the read is out of bounds.
+// are masked; 32-bit results zero-extend. Atomics are atomic between
+// concurrent runs and must be aligned (as the verifier demands). A
+// bpf-to-bpf call gets a fresh, zeroed 512-byte frame; r6..r9 and r10 are
+// restored on return and at most MaxCallFrames frames may be active.
+// may_goto falls through MaxLoops times per frame and then jumps, as the
+// kernel's count-based rewrite does (Linux 6.9+). tail_call runs the
+// program stored in a program array (maps.ProgArray.SetProgram: a *VM, or
+// a *jit.VM) in place of the current program, with its maps and helpers,
+// at most MaxTailCalls times per run; the index is the low 32 bits of r3,
+// and a missing entry continues with the next instruction. LD_ABS and
+// LD_IND read the packet big-endian (the memory buffer for raw-memory
+// programs) and end the program with r0 = 0 when the read is out of
+// bounds.
 //
-// # Memory model (shared with package jit)
+// # Memory
 //
-// Programs see real host addresses. Every run owns an Env: a heap-allocated
-// stack of MaxCallFrames × 512 bytes, the context buffer, and a region table
-// of [Start, End) address ranges with permissions (Region). Region 0 is the
-// stack from the current frame up to the main frame's top (r10). The
-// memory buffer, the context (read-only except __sk_buff cb[]), map values
-// that map_lookup_elem returned, the storage of single-entry arrays loaded
-// with LD_IMM64 BPF_PSEUDO_MAP_VALUE and ring buffer reservations (until
-// submit or discard) are added as regions. Every load, store and atomic
-// is checked against the table first (stack fast path, then a scan); an
-// access outside is a *RunError wrapping ErrMemoryAccess naming the pc,
-// the size and the address. Map pointers (LD_IMM64 BPF_PSEUDO_MAP_FD) are
-// opaque handles (MapHandle) in a range no user-space mapping can have, so
-// they are never dereferenceable. Regions added by helpers are kept sorted
-// for binary search and bounded by MaxDynamicRegions per run.
-//
-// The run loop has two levels: Env.fast executes ALU operations, jumps,
-// may_goto, LD_ABS/LD_IND inside the packet and loads and stores that hit
-// the current stack frames or the most recently used read-write region, in
-// a loop that makes no calls (so the Go compiler keeps its state in
-// registers); everything else (helper, local and tail calls, exit,
-// atomics, packet reads past the end, direct map values and accesses
-// needing the full region search) returns to Env.exec, which runs that
-// instruction and re-enters the fast loop.
-//
-// A run zeroes only the part of its 512-byte frame the program can reach:
-// New computes it from the r10-relative accesses when r10 is used for
-// nothing else, and takes the whole frame otherwise (r10 copied, stored,
-// compared or passed on, tail calls, callx).
-//
-// The JIT builds the same state with VM.AcquireEnv / VM.ReleaseEnv (its
-// own per-run state rides along in Env.Engine), or VM.AcquireStack (and,
-// for an Env it keeps across runs, VM.ReachableStack to zero) and, at
-// its first exit to Go, VM.BindEnv (VM.ReleaseStack if it never needed
-// one), Env.BindMemory / BindSocketFilter / BindKprobe, Env.StackTop,
-// Env.Regions and Region.Checked; it reports
-// errors it finds itself with AccessError and MisalignedAtomic; it resolves
-// map loads with VM.MapIndex and MapHandle (and Env.MapValue for direct
-// value loads), calls helpers through Env.Call (or the Registry with the
-// Helper signature), checks pointers with Env.Bytes, and returns the Env
-// with VM.ReleaseEnv (a Runner's Env is ended with VM.EndEnv after a
-// bound run and kept).
+// Programs see real host addresses, checked on every access against the
+// regions the run owns; map pointers are opaque handles that no access can
+// dereference. Helpers check their pointer arguments with Env.Bytes and
+// grant memory with Env.AddRegion.
 //
 // # Time
 //
 // Each run has an instruction budget (Options.MaxInstructions, default
 // DefaultMaxInstructions), counted per executed instruction; exhausting it
 // is a *RunError wrapping ErrBudgetExhausted that names the pc of the first
-// instruction over budget. VM.RunMemoryStats reports the count. Options.Trace
-// sees every instruction before it runs (bpfvm run --trace uses it).
+// instruction over budget. VM.RunMemoryStats reports the count.
+// Options.Trace sees every instruction before it runs (bpfvm run --trace
+// uses it).
 //
 // # Concurrency
 //
-// A VM is safe for concurrent runs from several goroutines: each run takes
-// its own Env, the one the VM keeps idle (an atomic swap) or, when runs
-// overlap, one from a sync.Pool; a steady-state run allocates nothing.
-// VM.NewRunner returns a Runner, which owns one Env for all its runs and
-// so skips those atomic operations; a Runner is not safe for concurrent
-// use (one per goroutine) and covers raw-memory programs (RunMemory).
-// Maps are shared between runs and are themselves safe for concurrent use.
-// A Registry must not be changed while runs are in progress.
+// A VM is safe for concurrent runs from several goroutines; a steady-state
+// run allocates nothing. VM.NewRunner returns a Runner, a single-goroutine
+// fast path for raw-memory programs. Maps are shared between runs and are
+// themselves safe for concurrent use. A Registry must not be changed
+// while runs are in progress.
 //
-// Package interp may import insn, prog, interp/maps, internal/mapvalue and
+// Package interp may import insn, prog, interp/maps, internal/engine and
 // the standard library.
 package interp

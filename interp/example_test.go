@@ -56,6 +56,10 @@ func packet(proto uint8, dport uint16) []byte {
 	return p
 }
 
+// Example runs a socket filter on packets built in memory. interp checks
+// what it needs to run the program safely, but it is not a verifier: the
+// kernel's verifier decides whether the program may load (try it with
+// prog.NewProgram), and a program that runs here may be one it rejects.
 func Example() {
 	vm, err := interp.New(dnsFilter(), nil)
 	if err != nil {
@@ -104,6 +108,31 @@ func ExampleLoad() {
 	r0, err := vm.RunMemory([]byte{40, 0, 0, 0, 0, 0})
 	fmt.Println(r0, err)
 	// Output: 46 <nil>
+}
+
+// ExampleVM_NewRunner runs a filter on one goroutine through a Runner, the
+// fast path for many runs: it keeps its machine state between runs, and
+// builds the socket's __sk_buff context only if the program reads it.
+func ExampleVM_NewRunner() {
+	vm, err := interp.New(dnsFilter(), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rn, err := vm.NewRunner()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rn.Close()
+	kept := 0
+	for range 1000 {
+		if n, err := rn.RunSocketFilter(packet(17, 53), nil); err == nil && n > 0 {
+			kept++
+		}
+	}
+	fmt.Println("kept", kept)
+	// Output: kept 1000
 }
 
 // ExampleRegistry_Register replaces a helper with a test double.

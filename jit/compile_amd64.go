@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	. "github.com/purebpf/purebpf/jit/internal/amd64"
 )
 
@@ -55,13 +56,19 @@ type compiler struct {
 	opts  compileOptions
 	stubs []func()
 
-	exitLbl   Label // exit instruction: return from a call or finish
-	doneLbl   Label // finish with r0 as the result
-	budgetLbl Label // budget exhausted, pc already stored
-	depthLbl  Label // call depth exceeded, pc already stored
-	search    [2][4]Label
-	used      [2][4]bool
-	out       compiled
+	exitLbl  Label // exit instruction: return from a call or finish
+	doneLbl  Label // finish with r0 as the result
+	depthLbl Label // call depth exceeded, pc already stored
+	search   [2][4]Label
+	used     [2][4]bool
+	out      compiled
+
+	// subStart is the first slot of the callee region: the slots from
+	// the lowest bpf-to-bpf call target on (len(at) without calls).
+	// blockCharge[s] is what the basic block starting at callee-region
+	// slot s charges when it is entered (see blocks).
+	subStart    int
+	blockCharge []int
 }
 
 // compile translates a validated, resolved program into machine code.
@@ -82,7 +89,6 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	}
 	c.exitLbl = c.a.NewLabel()
 	c.doneLbl = c.a.NewLabel()
-	c.budgetLbl = c.a.NewLabel()
 	c.depthLbl = c.a.NewLabel()
 	for w := range c.search {
 		for k := range c.search[w] {
@@ -100,10 +106,14 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	if !last.IsExit() && !(last.OpCode == insn.OpJa || last.OpCode == insn.OpGotol) {
 		return nil, &CompileError{Slot: c.slots[len(is)-1], Err: fmt.Errorf("%w: the last instruction must be exit or an unconditional jump", ErrCompile)}
 	}
+	c.blocks()
 	for k, i := range is {
 		s := c.slots[k]
 		c.a.Bind(c.lbl[s])
 		c.out.starts[s] = c.a.Len()
+		if n := c.blockCharge[s]; n > 0 {
+			c.charge(s, n)
+		}
 		if err := c.insn(s, i); err != nil {
 			return nil, &CompileError{Slot: s, Err: err}
 		}
@@ -191,18 +201,6 @@ func sizeWidth(sz insn.Size) Width {
 	return W64
 }
 
-func log2Size(sz insn.Size) int {
-	switch sz {
-	case insn.B:
-		return 0
-	case insn.H:
-		return 1
-	case insn.W:
-		return 2
-	}
-	return 3
-}
-
 var aluOps = map[insn.ALUOp]ALUOp{insn.Add: ADD, insn.Sub: SUB, insn.Or: OR, insn.And: AND, insn.Xor: XOR}
 
 func (c *compiler) alu(i insn.Instruction) error {
@@ -255,7 +253,7 @@ func (c *compiler) alu(i insn.Instruction) error {
 				a.MovRR(W32, dst, dst)
 			}
 		}
-	case 0x80: // neg
+	case insn.ALUNeg:
 		a.UnaryR(w, NEG, dst)
 	case insn.Mov:
 		switch {
@@ -278,7 +276,7 @@ func (c *compiler) alu(i insn.Instruction) error {
 		default:
 			return unsupported("movsx offset %d", i.Offset)
 		}
-	case 0xd0: // end, bswap
+	case insn.ALUEnd: // end, bswap
 		toLE := !is64 && !x
 		switch {
 		case toLE && imm == 16:
@@ -385,9 +383,12 @@ var jumpConds = map[insn.JumpOp]Cond{
 	insn.JSLT: CondL, insn.JSLE: CondLE, insn.JSet: CondNE,
 }
 
-// charge emits the budget accounting of a backward jump or call: n
-// instructions are taken from the budget, and the run stops at slot s when
-// it goes negative.
+// charge emits budget accounting: n instructions are taken from the
+// budget in rdx, and when it goes negative the code leaves to Go with
+// exitBudget at slot s. The code holds only a slice of the run's budget
+// at a time (see budgetSlice), so Go usually grants the next slice and
+// resumes right after the check; only when the run's whole budget is
+// spent does the run fail. Nothing but rdx is live at a charge.
 func (c *compiler) charge(s int, n int) {
 	if c.opts.noBudget {
 		return
@@ -395,19 +396,88 @@ func (c *compiler) charge(s int, n int) {
 	a := &c.a
 	a.ALURI(W64, SUB, regBudget, int32(n))
 	stub := a.NewLabel()
+	resume := a.NewLabel()
 	a.Jcc(CondS, stub)
+	a.Bind(resume)
 	c.stubs = append(c.stubs, func() {
 		a.Bind(stub)
 		a.StoreImm(W64, M(regState, offPC), int32(s))
-		a.Jmp(c.budgetLbl)
+		a.LeaRIP(tmp1, resume)
+		a.Store(W64, M(regState, offEntry), tmp1)
+		a.StoreImm(W64, M(regState, offExit), exitBudget)
+		a.Ret()
 	})
 }
 
-// chargeJump charges a jump from slot s to slot t if it goes backward, by
-// the length of the loop it closes.
+// chargeJump charges a jump from slot s to slot t if it goes backward
+// into the main region, by the length of the loop it closes. Blocks of
+// the callee region charge themselves when they are entered.
 func (c *compiler) chargeJump(s, t int) {
-	if t <= s {
+	if t <= s && t < c.subStart {
 		c.charge(s, s-t+1)
+	}
+}
+
+// blocks finds the callee region and the charge of each of its basic
+// blocks. The main region (slots before the first bpf-to-bpf call
+// target) is charged at its backward jumps by the length of the loop they
+// close, and at calls; code after a return into it runs forward only, so
+// the loops and calls that lead to it bound it. A callee, though, can run
+// its whole straight-line body per call, however long, so the callee
+// region is charged exactly as interp counts: every basic block, when it
+// is entered, by its number of instructions (its terminating jump, call
+// or exit included). Leaders are jump and call targets, the slot after
+// any jump, call or exit, and the start of the region.
+func (c *compiler) blocks() {
+	n := len(c.at)
+	c.subStart = n
+	leader := make([]bool, n+1)
+	mark := func(t int64) {
+		if t >= 0 && t < int64(n) {
+			leader[t] = true
+		}
+	}
+	for k, i := range c.is {
+		s := int64(c.slots[k])
+		if cl := i.OpCode.Class(); cl != insn.ClassJmp && cl != insn.ClassJmp32 {
+			continue
+		}
+		mark(s + 1)
+		switch {
+		case i.OpCode == insn.OpGotol:
+			mark(s + 1 + int64(int32(i.Imm)))
+		case i.IsLocalCall():
+			t := s + 1 + int64(int32(i.Imm))
+			mark(t)
+			if t >= 0 && t < int64(c.subStart) {
+				c.subStart = int(t)
+			}
+		case insn.JumpOp(i.OpCode.Code()) == insn.JCall || i.IsExit():
+		default: // ja, may_goto, conditional jumps
+			mark(s + 1 + int64(i.Offset))
+		}
+	}
+	leader[c.subStart] = true
+	c.blockCharge = make([]int, n)
+	if c.opts.noBudget {
+		return
+	}
+	run := make([]int, n+1)
+	for k := len(c.is) - 1; k >= 0; k-- {
+		i := c.is[k]
+		s := c.slots[k]
+		if s < c.subStart {
+			break
+		}
+		run[s] = 1
+		if cl := i.OpCode.Class(); cl != insn.ClassJmp && cl != insn.ClassJmp32 {
+			if next := s + int(i.Slots()); next < n && !leader[next] {
+				run[s] += run[next]
+			}
+		}
+		if leader[s] {
+			c.blockCharge[s] = run[s]
+		}
 	}
 }
 
@@ -418,7 +488,7 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 	jop := insn.JumpOp(i.OpCode.Code())
 	x := i.OpCode.Source() == insn.SourceX
 	switch jop {
-	case 0x00: // ja, gotol
+	case insn.JA: // ja, gotol
 		rel := int64(i.Offset)
 		if is32 {
 			rel = int64(int32(i.Imm))
@@ -430,7 +500,7 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 		c.chargeJump(s, t)
 		a.Jmp(c.lbl[t])
 		return nil
-	case 0x80: // call
+	case insn.JCall:
 		if is32 {
 			return unsupported("opcode 0x%02x", uint8(i.OpCode))
 		}
@@ -454,10 +524,16 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 			return unsupported("calls of kernel functions (kfunc, BTF id %d) cannot run in userspace", i.Imm)
 		}
 		return nil
-	case 0x90: // exit
-		a.Jmp(c.exitLbl)
+	case insn.JExit:
+		// At depth 0 (the common case) finish right here; a return
+		// from a call goes through the shared exit routine.
+		a.Load(W64, tmp1, M(regState, offDepth))
+		a.TestRR(W64, tmp1, tmp1)
+		a.Jcc(CondNE, c.exitLbl)
+		a.StoreImm(W64, M(regState, offExit), exitDone)
+		a.Ret()
 		return nil
-	case 0xe0: // may_goto
+	case insn.JCond: // may_goto
 		t, err := c.target(s, int64(i.Offset))
 		if err != nil {
 			return err
@@ -514,7 +590,9 @@ func (c *compiler) leave(s int, reason int32) {
 func (c *compiler) localCall(s, t int) {
 	a := &c.a
 	ret := a.NewLabel()
-	c.charge(s, 1)
+	if s < c.subStart { // a callee's calls are part of its blocks' charge
+		c.charge(s, 1)
+	}
 	a.Load(W64, tmp1, M(regState, offDepth))
 	a.ALURI(W64, CMP, tmp1, maxCallFrames-1)
 	stub := a.NewLabel()
@@ -568,7 +646,7 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 		a.Lea(tmp2, M(bpfReg[base], int32(off)))
 		return M(tmp2, 0)
 	}
-	k := log2Size(sz)
+	k := engine.SizeIndex(sz) // log2 of the size
 	wi := 0
 	mru := offMruR
 	if write {
@@ -750,21 +828,31 @@ func (c *compiler) ldPacket(i insn.Instruction) error {
 		return unsupported("opcode 0x%02x", uint8(i.OpCode))
 	}
 	n := int32(sz.Bytes())
-	if i.OpCode.Mode() == insn.ModeAbs {
-		a.MovImm(tmp1, int64(int32(i.Imm)))
+	abort := a.NewLabel()
+	var m Mem
+	if k := int64(int32(i.Imm)); i.OpCode.Mode() == insn.ModeAbs {
+		// A constant offset: one comparison with the packet length.
+		if k < 0 {
+			a.Jmp(abort) // negative (SKF_*_OFF) offsets read nothing here
+		} else {
+			a.Load(W64, tmp2, M(regState, offPktLen))
+			a.ALURI(W64, CMP, tmp2, int32(k)+n)
+			a.Jcc(CondB, abort)
+		}
+		a.Load(W64, tmp2, M(regState, offPkt))
+		m = M(tmp2, int32(k))
 	} else {
 		a.MovRR(W32, tmp1, bpfReg[i.Src])
 		a.ALURI(W32, ADD, tmp1, int32(i.Imm))
 		a.Movsx(W64, W32, tmp1, tmp1)
+		a.TestRR(W64, tmp1, tmp1)
+		a.Jcc(CondS, abort)
+		a.Lea(tmp2, M(tmp1, n))
+		a.ALURM(W64, CMP, tmp2, M(regState, offPktLen))
+		a.Jcc(CondA, abort)
+		a.Load(W64, tmp2, M(regState, offPkt))
+		m = MI(tmp2, tmp1, 0)
 	}
-	abort := a.NewLabel()
-	a.TestRR(W64, tmp1, tmp1)
-	a.Jcc(CondS, abort)
-	a.Lea(tmp2, M(tmp1, n))
-	a.ALURM(W64, CMP, tmp2, M(regState, offPktLen))
-	a.Jcc(CondA, abort)
-	a.Load(W64, tmp2, M(regState, offPkt))
-	m := MI(tmp2, tmp1, 0)
 	switch n {
 	case 1:
 		a.Load(W8, RAX, m)
@@ -818,10 +906,6 @@ func (c *compiler) tail() {
 
 	a.Bind(c.doneLbl)
 	a.StoreImm(W64, M(regState, offExit), exitDone)
-	a.Ret()
-
-	a.Bind(c.budgetLbl)
-	a.StoreImm(W64, M(regState, offExit), exitBudget)
 	a.Ret()
 
 	a.Bind(c.depthLbl)

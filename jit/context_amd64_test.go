@@ -33,6 +33,28 @@ func bothSpec(t *testing.T, spec *prog.Spec, run func(r interface {
 	if got != want || normErr(gerr, nil) != normErr(werr, nil) {
 		t.Errorf("jit = %#x, %v; interp = %#x, %v\n%s", got, gerr, want, werr, spec.Instructions)
 	}
+	// The Runners of both engines, twice each: the same results (a
+	// Runner binds the context only when the program needs it).
+	irn, err := ivm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer irn.Close()
+	jrn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jrn.Close()
+	for k := range 2 {
+		for name, rn := range map[string]interface {
+			RunSocketFilter([]byte, *interp.SKBMeta) (uint64, error)
+			RunKprobe(*interp.PtRegs) (uint64, error)
+		}{"interp Runner": irn, "jit Runner": jrn} {
+			if r, err := run(rn); r != want || normErr(err, nil) != normErr(werr, nil) {
+				t.Errorf("%s, run %d = %#x, %v; interp = %#x, %v\n%s", name, k, r, err, want, werr, spec.Instructions)
+			}
+		}
+	}
 	return got, gerr
 }
 

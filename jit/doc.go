@@ -5,9 +5,11 @@
 // userspace maps, the same call-depth limit (MaxCallFrames frames of 512
 // bytes) and the same errors (*interp.RunError wrapping
 // interp.ErrMemoryAccess naming the pc, address and size, ErrBudgetExhausted,
-// ErrCallDepth, ...). New builds an interp.VM from Options.Interp and
-// compiles its program; runs take an interp.Env from that VM (the JIT's
-// machine state lives in it, interp.Env.Engine). A RunMemory run prepares
+// ErrCallDepth, ...): both engines run on one core, internal/engine, which
+// holds the run state, the exits to Go (helpers, tail calls, map values),
+// the maps and the errors. New builds an interp.VM from Options.Interp and
+// compiles its program; runs take the core's run state (an Env, in which
+// the JIT's machine state lives) from that VM. A RunMemory run prepares
 // only the Env's stack and binds the rest when the code first leaves to
 // Go, so a program that never does pays only for the stack, the registers
 // and the trampoline (the region tables are rebuilt only when the memory
@@ -15,21 +17,25 @@
 //
 // # Runners
 //
-// A VM is safe for concurrent runs, which costs every run an atomic swap
-// and compare-and-swap to take an Env from the VM and give it back.
-// VM.NewRunner returns a Runner, the single-goroutine fast path: it owns
-// one Env for all its runs, and Runner.RunMemory rebinds only what
-// changes per run (the memory region and r1/r2, the budget, the stack
-// bytes the program can reach, zeroed as in every run), enters the code
-// and returns r0; exits to Go (helpers, accesses outside the cached
-// regions, errors) are handled exactly as in VM.RunMemory, with the same
-// results and errors. A Runner is NOT safe for concurrent use: make one
-// per goroutine. Close gives its Env back; a closed Runner, or one whose
-// VM is closed, returns an error wrapping ErrClosed. Runners cover
-// raw-memory programs; socket filters and kprobes run through the VM.
-// Entering and leaving a two-instruction program through a Runner takes
-// under 10 ns on the development machine (BenchmarkEnterExit/Runner),
-// with no allocations.
+// A VM is safe for concurrent runs. A run that overlaps no other uses
+// the VM's own run state, taken and given back with one atomic exchange
+// each; overlapping runs take one from a pool and a reference to the
+// code. VM.NewRunner returns a Runner, the single-goroutine fast path: it
+// owns its run state (the first Runner borrows the VM's), and its
+// RunMemory, RunSocketFilter and RunKprobe rebind only what changes per
+// run (r1, the memory region or packet, the budget, the stack bytes the
+// program can reach, zeroed as in every run), enter the code and return
+// r0. The context of a socket filter or kprobe is bound, and its bytes
+// written, only when the code first leaves to Go, so a filter that reads
+// only the packet never pays for it. Exits to Go (helpers, accesses
+// outside the cached regions, errors) are handled exactly as in the VM's
+// methods, with the same results and errors. A Runner is NOT safe for
+// concurrent use: make one per goroutine. Close gives its state back; a
+// closed Runner, or one whose VM is closed, returns an error wrapping
+// ErrClosed. An open Runner keeps its VM's code mapped. Entering and
+// leaving a two-instruction program through a Runner takes 6.5-7.5 ns on
+// the development machine (BenchmarkEnterExit/Runner), with no
+// allocations.
 //
 // # Code generation
 //
@@ -78,8 +84,14 @@
 //
 // Generated code runs without preemption points: the goroutine cannot be
 // preempted, and a garbage collection waits for it, until it returns to Go.
-// The instruction budget bounds how long that is; Options.NoBudget removes
-// the bound for trusted programs.
+// The code therefore holds only a slice of the run's budget at a time
+// (1<<15 units) and leaves to Go when it is spent; Go grants the next
+// slice and re-enters through the trampoline, whose stack check lets the
+// scheduler and a stop-the-world in. A long run leaves to Go every few
+// hundred microseconds at most, and runtime.GC() during it completes in
+// about a millisecond (TestLongRunLetsGCIn). Options.NoBudget removes the
+// budget, and with it these exits, for trusted programs: such a run blocks
+// garbage collection until it ends.
 //
 // # Memory safety
 //
@@ -100,24 +112,56 @@
 // # Budget
 //
 // The instruction budget (interp.Options.MaxInstructions, default
-// interp.DefaultMaxInstructions) is counted at backward jumps (by the
-// length of the loop they close) and at bpf-to-bpf calls, not at every
-// instruction as interp counts it, so both stop runaway loops but at
-// slightly different points: a budget error names the pc of the backward
-// jump or call where the count ran out.
+// interp.DefaultMaxInstructions) bounds the time of a run, as in interp.
+// In the main program (the slots before the first bpf-to-bpf call target)
+// it is counted at backward jumps (by the length of the loop they close)
+// and at calls. Callees (every slot from the first call target on) are
+// counted as interp counts: each basic block by its number of
+// instructions when it is entered, so a call to a long straight-line
+// function costs its length, not 1. Both engines stop runaway programs,
+// but at slightly different points: a budget error names the pc of the
+// backward jump, call or block where the count ran out. At the default
+// budget every program ends within a second or so.
+//
+// # Tail calls
+//
+// A tail call through a program array (maps.ProgArray) runs the *VM
+// stored there, or the JIT VM compiled from a stored *interp.VM (which
+// that interp.VM keeps alive; if there is none, or it was closed, a
+// checked one is compiled at the first such tail call, so that the JIT
+// runs every target interp runs), in place of the current program, with
+// its own maps and helpers;
+// a bpf-to-bpf return into a caller whose program a tail call had left
+// runs the caller's code with the caller's maps and helpers again. The
+// index is the low 32 bits of r3, as in the kernel. A run keeps every VM
+// it entered alive and mapped until it ends: neither Close nor the garbage
+// collector can unmap code a frame may return into. A closed *VM stored
+// in a program array is an empty slot for tail calls made after its Close,
+// in interp as in the JIT. (One difference remains: a *VM that runs in
+// interp because of Options.Fallback is an empty slot for tail calls from
+// machine code, while interp runs it.) A checked program may
+// not tail-call an unchecked VM (a program that reads and writes any
+// address it is given, with registers the caller chose): that run fails
+// with ErrUncheckedTailCall, unless the caller was compiled with
+// Options.AllowUncheckedTailCalls. Never put an unchecked VM in a program
+// array that untrusted programs can reach.
 //
 // # Executable memory
 //
 // Code is mapped writable, filled, then made read-execute (W^X) with
-// mprotect; Close unmaps it, and a runtime cleanup unmaps it if a VM is
-// dropped without Close.
+// mprotect. Close unmaps it once no run is executing it or may return
+// into it and no Runner is open (a reference count taken by each run, each
+// tail-call target a run enters and each Runner); runs that start after
+// Close fail with ErrClosed. A runtime cleanup unmaps the code of a VM
+// dropped without Close; runs and Runners hold the VM, so the cleanup
+// cannot run under them.
 //
 // # Platforms
 //
 // The back end is amd64 on Unix systems. Elsewhere New returns
 // ErrNotSupported, unless Options.Fallback is set.
 //
-// Package jit may import insn, prog, interp, interp/maps,
-// jit/internal/amd64, golang.org/x/sys/unix, golang.org/x/arch (for
-// disassembly) and the standard library.
+// Package jit may import insn, sys (for ErrNotSupported), prog, interp,
+// interp/maps, internal/engine, jit/internal/amd64, golang.org/x/sys/unix,
+// golang.org/x/arch (for disassembly) and the standard library.
 package jit

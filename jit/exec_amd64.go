@@ -3,10 +3,11 @@
 package jit
 
 import (
-	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -14,17 +15,33 @@ import (
 
 // run is the per-run state of the JIT: the machine state the generated
 // code uses and the interp.Env it runs in. It lives in that Env
-// (interp.Env.Engine), so that taking an Env from the interp VM gives both.
+// (engine.EngineState), so that taking an Env from the interp VM gives both.
 type run struct {
-	st        state
-	vm        *VM // the VM whose code is running (changes on tail calls)
-	root      *VM // the VM the run started in
-	env       *interp.Env
+	st state
+	// vm is the VM whose code is running: at every exit to Go, the one
+	// whose machine code holds the resume address (vmAt), so that after a
+	// bpf-to-bpf return into a caller that a tail call had left, maps,
+	// map values and helpers are the caller's again.
+	vm   *VM
+	root *VM // the VM the run started in
+	env  *engine.Env
+	// entered lists the VMs whose code this run has entered: the root,
+	// then each tail-call target, which holds a reference (VM.acquire)
+	// until the run ends. While a VM is listed neither its Close nor a
+	// garbage-collection cleanup can unmap its code, so every frame the
+	// run may still return into stays mapped.
+	entered   []*VM
 	tailCalls int
 	// lazy says that env has only its stack prepared (RunMemory) and
 	// needs BindEnv and BindMemory(mem) before Go uses it (ready).
 	lazy bool
 	mem  []byte
+	// kind is the context a lazily prepared Env binds: ctxMem (mem),
+	// ctxSKB (pkt and meta) or ctxKprobe (kregs).
+	kind  int
+	pkt   []byte
+	meta  *interp.SKBMeta
+	kregs *interp.PtRegs
 	// tabOK says that the region tables hold exactly the memory region
 	// [tabA, tabA+tabN) of the last raw-memory run and that the cached
 	// regions hold nothing a new run on the same memory could not use:
@@ -39,19 +56,31 @@ type run struct {
 	// cached to keep them off the path of a short run: its code, its
 	// budget, the stack top (r10), the stack bytes a Runner zeroes before
 	// each run.
-	owner  *VM
-	xm     *execMem
-	budget int64
-	top    uint64
-	zero   []byte
+	owner   *VM
+	xm      *execMem
+	slice   int64 // the budget slice a run starts with (see budgetSlice)
+	reserve int64 // and the rest of the budget
+	top     uint64
+	lo      uint64 // the main frame's lowest address: top - len(zero)
+	zero    []byte
+}
+
+// zeroStack zeroes b, the stack bytes a Runner's program can reach,
+// without a call to memclr for the common one-slot case.
+func zeroStack(b []byte) {
+	if len(b) == 8 {
+		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
+		return
+	}
+	clear(b)
 }
 
 // runOf returns the run state kept in env, creating it on first use.
-func runOf(env *interp.Env) *run {
-	r, _ := env.Engine().(*run)
+func runOf(env *engine.Env) *run {
+	r, _ := engine.EngineState(env).(*run)
 	if r == nil {
 		r = &run{env: env}
-		env.SetEngine(r)
+		engine.SetEngineState(env, r)
 	}
 	return r
 }
@@ -65,22 +94,37 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 	if vm.typ != prog.UnspecifiedProgram {
 		return 0, vm.wantType(prog.UnspecifiedProgram)
 	}
+	if r := vm.slot.Swap(nil); r != nil {
+		// The VM's own run state, for a run that does not overlap
+		// another: one atomic exchange each way, as for a Runner's Env.
+		if vm.closed.Load() {
+			vm.putSlot(r)
+			return 0, errFreed()
+		}
+		ret, _, err := vm.runMemory(r, mem, nil, true)
+		vm.putSlot(r)
+		return ret, err
+	}
+	if !vm.acquire() {
+		return 0, errFreed()
+	}
 	// Only the stack is prepared: a run that never leaves the machine
 	// code needs nothing else from the Env.
 	env := vm.ivm.AcquireStack()
-	ret, bound, err := vm.runMemory(runOf(env), mem, nil)
+	ret, bound, err := vm.runMemory(runOf(env), mem, nil, false)
 	if bound {
 		vm.ivm.ReleaseEnv(env)
 	} else {
 		vm.ivm.ReleaseStack(env) // the program never left the machine code
 	}
+	vm.release()
 	return ret, err
 }
 
 // RunMemory runs the program with r1 = the address of mem and
 // r2 = len(mem), exactly like VM.RunMemory, in the Runner's own state.
 func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
-	ret, _, err := rn.vm.runMemory(rn.r, mem, rn)
+	ret, _, err := rn.vm.runMemory(rn.r, mem, rn, true)
 	return ret, err
 }
 
@@ -90,7 +134,7 @@ func (rn *Runner) other(mem []byte) (uint64, error) {
 	if rn.ir != nil {
 		return rn.ir.RunMemory(mem)
 	}
-	if rn.r == nil {
+	if rn.r == nil || rn.vm.closed.Load() {
 		return 0, errRunnerClosed()
 	}
 	return 0, rn.vm.wantType(prog.UnspecifiedProgram)
@@ -104,9 +148,12 @@ func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
 
 // cache fills in what the raw-memory runs of vm in r need.
 func (r *run) cache(vm *VM) {
-	r.owner, r.xm, r.budget = vm, vm.code.mem, vm.budget
-	r.top = r.env.StackTop()
+	r.owner, r.xm = vm, vm.code.mem
+	r.slice = min(vm.budget, budgetSlice)
+	r.reserve = vm.budget - r.slice
+	r.top = engine.StackTop(r.env)
 	r.zero = vm.ivm.ReachableStack(r.env)
+	r.lo = r.top - uint64(len(r.zero))
 }
 
 // runMemory is a raw-memory run in r, for Runner rn or (rn nil) for
@@ -118,29 +165,27 @@ func (r *run) cache(vm *VM) {
 // what syncRegions builds after BindMemory: mem, readable and writable.
 // This is the path of every short run, so it enters the code itself and
 // calls out only for exits other than the end of the program.
-func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool, err error) {
-	if rn != nil {
-		if r == nil || r.owner != vm {
-			if r == nil || vm.typ != prog.UnspecifiedProgram {
-				ret, err = rn.other(mem)
-				return ret, false, err
-			}
-			r.cache(vm)
-		}
-		clear(r.zero)
-	} else if r.owner != vm {
+func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, bound bool, err error) {
+	if rn != nil && (r == nil || vm.typ != prog.UnspecifiedProgram || vm.closed.Load()) {
+		ret, err = rn.other(mem)
+		return ret, false, err
+	}
+	if r.owner != vm {
 		r.cache(vm)
+	}
+	if kept {
+		zeroStack(r.zero)
 	}
 	st := &r.st
 	a, n := addrOfSlice(mem), uint64(len(mem))
-	st.setStack(r.top)
-	st.budget = r.budget
+	st.setStack(r.top, r.lo)
+	st.budget, st.reserve = r.slice, r.reserve
 	st.pkt, st.pktLen = a, n
 	if !r.tabOK || a != r.tabA || n != r.tabN {
 		r.memTables(a, n)
 	}
 	// enterMem sets the registers itself: r1 = mem, r2 = its length,
-	// r10 = the stack top, the rest zero (what setRegs stores).
+	// r10 = the stack top, the rest zero.
 	if !r.xm.enterMem(st, a, n, r.top) {
 		return 0, false, errFreed()
 	}
@@ -150,8 +195,12 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 		r.tabOK = true
 		return st.regs[0], false, nil
 	}
+	if st.exit == exitAbort { // as in runContext
+		r.tabOK = false
+		return st.regs[0], false, nil
+	}
 	ret, bound, err = vm.resumeMemory(r, mem)
-	if bound && rn != nil {
+	if bound && kept {
 		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
 	}
 	return ret, bound, err
@@ -161,12 +210,59 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner) (ret uint64, bound bool,
 // something other than its end; only then does the run state need the
 // VM and the memory (to bind the Env).
 func (vm *VM) resumeMemory(r *run, mem []byte) (ret uint64, bound bool, err error) {
-	r.vm, r.root, r.tailCalls, r.lazy, r.mem = vm, vm, 0, true, mem
+	r.begin(vm)
+	r.lazy, r.kind, r.mem = true, ctxMem, mem
 	r.tabOK = false
 	ret, err = vm.code.handle(&r.st, r)
 	bound = !r.lazy
-	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false // an idle Env keeps no JIT VM or buffer alive
+	r.end()
 	return ret, bound, err
+}
+
+// begin starts the Go side of a run of vm in r.
+func (r *run) begin(vm *VM) {
+	r.vm, r.root, r.tailCalls = vm, vm, 0
+	r.entered = append(r.entered[:0], vm) // the caller holds vm's reference
+}
+
+// end ends the Go side of a run: it drops the references to the
+// tail-call targets the run entered (no frame can return into them any
+// more), and everything else, so that an idle Env keeps no JIT VM or
+// buffer alive.
+func (r *run) end() {
+	for k := 1; k < len(r.entered); k++ {
+		r.entered[k].release()
+		r.entered[k] = nil
+	}
+	if len(r.entered) > 0 {
+		r.entered[0] = nil
+		r.entered = r.entered[:0]
+	}
+	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false
+	r.pkt, r.meta, r.kregs = nil, nil, nil
+}
+
+// vmAt returns the entered VM whose machine code holds pc.
+func (r *run) vmAt(pc uintptr) *VM {
+	for k := len(r.entered) - 1; k > 0; k-- {
+		if v := r.entered[k]; v.code.holds(pc) {
+			return v
+		}
+	}
+	return r.root
+}
+
+// sync prepares the Go side for an exit at st: it binds a lazily
+// prepared Env, makes the VM whose code the exit left from the running
+// one (for the Env too: its maps and helpers), and sets the Env's stack
+// region to the current frame.
+func (r *run) sync(st *state) {
+	r.ready()
+	r.vm = r.vmAt(st.entry)
+	engine.SetRunning(r.env, r.vm.ivm)
+	if regs := engine.Regions(r.env); len(regs) > 0 {
+		regs[0].Start = st.stkLo
+	}
 }
 
 // memTables makes [a, a+n) the only region of the tables and forgets the
@@ -194,12 +290,144 @@ func (r *run) ready() {
 }
 
 // bind gives a lazily prepared Env the same state and region tables as an
-// eager BindMemory, with the stack as the program left it.
+// eager bind of its context would, with the stack as the program left it.
 func (r *run) bind() {
 	r.lazy = false
 	r.root.ivm.BindEnv(r.env)
-	r.env.BindMemory(r.mem)
+	switch r.kind {
+	case ctxSKB:
+		engine.BindSocketFilter(r.env, r.pkt, r.meta)
+	case ctxKprobe:
+		engine.BindKprobe(r.env, r.kregs)
+	default:
+		engine.BindMemory(r.env, r.mem)
+	}
 	r.syncRegions()
+}
+
+// The contexts a lazily prepared run binds (run.kind).
+const (
+	ctxMem = iota
+	ctxSKB
+	ctxKprobe
+)
+
+// runContext is a socket-filter (kind ctxSKB, on pkt and meta) or kprobe
+// (ctxKprobe, on regs) run in r, for Runner rn or (rn nil) for the VM's
+// method, which took r's Env with AcquireStack. As runMemory does, it
+// enters the code with only the stack prepared: r1 is the address the
+// context will have in the Env, and the context itself is bound, and its
+// bytes written, only when the code first leaves to Go (and then only
+// when the program reads them), so a filter that reads only the packet
+// pays for neither. bound reports whether the Env was bound.
+func (vm *VM) runContext(r *run, kept bool, kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (ret uint64, bound bool, err error) {
+	if r.owner != vm {
+		r.cache(vm)
+	}
+	if kept {
+		zeroStack(r.zero)
+	}
+	st := &r.st
+	var r1 uint64
+	if kind == ctxSKB {
+		r1 = engine.SocketFilterContext(r.env)
+	} else {
+		r1 = engine.KprobeContext(r.env)
+	}
+	st.setStack(r.top, r.lo)
+	st.budget, st.reserve = r.slice, r.reserve
+	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
+	if !r.tabOK || r.tabA != 0 || r.tabN != 0 {
+		r.memTables(0, 0) // no region but the stack until the bind
+	}
+	// enterMem sets the registers: r1 = the context, r10 = the stack top,
+	// the rest zero.
+	if !r.xm.enterMem(st, r1, 0, r.top) {
+		return 0, false, errFreed()
+	}
+	if st.exit == exitDone {
+		r.tabOK = true
+		return st.regs[0], false, nil
+	}
+	if st.exit == exitAbort {
+		// LD_ABS/LD_IND past the packet: r0 = 0, no Go needed. The run
+		// may have ended in a callee, with its frame cached: the tables
+		// are rebuilt next time.
+		r.tabOK = false
+		return st.regs[0], false, nil
+	}
+	r.begin(vm)
+	r.lazy, r.kind, r.pkt, r.meta, r.kregs = true, kind, pkt, meta, regs
+	r.tabOK = false
+	ret, err = vm.code.handle(st, r)
+	bound = !r.lazy
+	r.end()
+	if bound && kept {
+		vm.ivm.EndEnv(r.env) // as ReleaseEnv does, keeping the Env
+	}
+	return ret, bound, err
+}
+
+// runVM is a VM's (not a Runner's) socket-filter or kprobe run.
+func (vm *VM) runVM(kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (uint64, error) {
+	if r := vm.slot.Swap(nil); r != nil { // see RunMemory
+		if vm.closed.Load() {
+			vm.putSlot(r)
+			return 0, errFreed()
+		}
+		ret, _, err := vm.runContext(r, true, kind, pkt, meta, regs)
+		vm.putSlot(r)
+		return ret, err
+	}
+	if !vm.acquire() {
+		return 0, errFreed()
+	}
+	env := vm.ivm.AcquireStack()
+	ret, bound, err := vm.runContext(runOf(env), false, kind, pkt, meta, regs)
+	if bound {
+		vm.ivm.ReleaseEnv(env)
+	} else {
+		vm.ivm.ReleaseStack(env) // the program never left the machine code
+	}
+	vm.release()
+	return ret, err
+}
+
+// RunSocketFilter runs a socket filter on pkt, exactly like
+// VM.RunSocketFilter, in the Runner's own state.
+func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+	r, vm := rn.r, rn.vm
+	if r == nil || vm.typ != prog.SocketFilter || vm.closed.Load() {
+		return rn.otherContext(prog.SocketFilter, pkt, meta, nil)
+	}
+	ret, _, err := vm.runContext(r, true, ctxSKB, pkt, meta, nil)
+	return ret, err
+}
+
+// RunKprobe runs a kprobe program on regs, exactly like VM.RunKprobe, in
+// the Runner's own state.
+func (rn *Runner) RunKprobe(regs *interp.PtRegs) (uint64, error) {
+	r, vm := rn.r, rn.vm
+	if r == nil || vm.typ != prog.Kprobe || vm.closed.Load() {
+		return rn.otherContext(prog.Kprobe, nil, nil, regs)
+	}
+	ret, _, err := vm.runContext(r, true, ctxKprobe, nil, nil, regs)
+	return ret, err
+}
+
+// otherContext is a Runner's RunSocketFilter or RunKprobe (t) when it is
+// closed, runs in interp, or its program takes another context.
+func (rn *Runner) otherContext(t prog.Type, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (uint64, error) {
+	if rn.ir != nil {
+		if t == prog.SocketFilter {
+			return rn.ir.RunSocketFilter(pkt, meta)
+		}
+		return rn.ir.RunKprobe(regs)
+	}
+	if rn.r == nil || rn.vm.closed.Load() {
+		return 0, errRunnerClosed()
+	}
+	return 0, rn.vm.wantType(t)
 }
 
 // RunSocketFilter runs a socket filter on pkt with an __sk_buff context,
@@ -211,9 +439,7 @@ func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) 
 	if vm.typ != prog.SocketFilter {
 		return 0, vm.wantType(prog.SocketFilter)
 	}
-	env := vm.ivm.AcquireEnv()
-	r1 := env.BindSocketFilter(pkt, meta)
-	return vm.run(env, r1, 0)
+	return vm.runVM(ctxSKB, pkt, meta, nil)
 }
 
 // RunKprobe runs a kprobe program on a pt_regs context, like
@@ -225,9 +451,7 @@ func (vm *VM) RunKprobe(regs *interp.PtRegs) (uint64, error) {
 	if vm.typ != prog.Kprobe {
 		return 0, vm.wantType(prog.Kprobe)
 	}
-	env := vm.ivm.AcquireEnv()
-	r1 := env.BindKprobe(regs)
-	return vm.run(env, r1, 0)
+	return vm.runVM(ctxKprobe, nil, nil, regs)
 }
 
 // wantType returns the error interp gives for running a program of another
@@ -250,55 +474,17 @@ func (vm *VM) wantType(t prog.Type) error {
 	return nil
 }
 
-func (vm *VM) run(env *interp.Env, r1, r2 uint64) (uint64, error) {
-	r := runOf(env)
-	vm.prepare(r, r1, r2, env.Packet())
-	r.syncRegions()
-	return vm.finish(r)
-}
-
-// prepare sets up the machine state of a run of vm with r1 and r2 and the
-// packet LD_ABS and LD_IND read.
-func (vm *VM) prepare(r *run, r1, r2 uint64, pkt []byte) {
-	r.vm, r.root, r.tailCalls = vm, vm, 0
-	st := &r.st
-	st.setRegs(r1, r2, r.env.StackTop())
-	st.budget = vm.budget
-	st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
-}
-
-// setRegs sets the registers, the stack and the call depth a run starts
-// with.
-func (st *state) setRegs(r1, r2, top uint64) {
-	// One 8-byte store per register, as the trampoline loads them: a
-	// composite literal would be zeroed with 16-byte stores, which the
-	// trampoline's loads right after cannot always forward from.
-	st.regs[0], st.regs[1], st.regs[2], st.regs[3] = 0, r1, r2, 0
-	st.regs[4], st.regs[5], st.regs[6], st.regs[7] = 0, 0, 0, 0
-	st.regs[8], st.regs[9], st.regs[10] = 0, 0, top
-	st.setStack(top)
-}
-
 // setStack resets the call stack state for a run whose frame pointer is
-// top: one frame, no calls, a full may_goto allowance.
-func (st *state) setStack(top uint64) {
+// top: one frame, no calls, a full may_goto allowance. The main frame's
+// region is [lo, top): the bytes the program can reach, which the run
+// zeroed (interp.VM.ReachableStack); an address below them is outside
+// every region, so no route (a guessed pointer, probe_read_kernel) leads
+// to bytes an earlier run left.
+func (st *state) setStack(top, lo uint64) {
 	st.stkTop = top
-	st.stkLo = top - stackSize
+	st.stkLo = lo
 	st.depth = 0
 	st.loops = maxLoops
-}
-
-// finish runs the prepared machine state and gives the Env back.
-func (vm *VM) finish(r *run) (uint64, error) {
-	ret, err := vm.code.exec(&r.st, r)
-	env, unbound := r.env, r.lazy
-	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false // an idle Env keeps no JIT VM or buffer alive
-	if unbound {
-		vm.ivm.ReleaseStack(env) // the program never left the machine code
-	} else {
-		vm.ivm.ReleaseEnv(env)
-	}
-	return ret, err
 }
 
 // syncRegions copies the Env's region table (except region 0, the stack,
@@ -308,7 +494,7 @@ func (vm *VM) finish(r *run) (uint64, error) {
 func (r *run) syncRegions() {
 	st := &r.st
 	r.tabOK = false
-	regs := r.env.Regions()
+	regs := engine.Regions(r.env)
 	if len(regs) > 0 {
 		regs[0].Start = st.stkLo
 	}
@@ -336,31 +522,20 @@ func (r *run) runErr(err error) error {
 	return &interp.RunError{PC: int(r.st.pc), Err: err}
 }
 
-// call runs a helper the way interp's run loop does, with the same
-// errors; helper 12 (tail_call) switches to the target program.
+// call runs a helper through the Env exactly as interp's run loop does
+// (engine.Call: the same registry, the same errors); helper 12
+// (tail_call) switches to the target program.
 func (r *run) call(st *state, callx bool) (bool, error) {
-	r.ready()
+	r.sync(st)
 	num := int64(st.arg)
 	if !callx && insn.HelperFunc(num) == insn.FnTailCall {
 		return false, r.tailCall(st)
 	}
-	h := r.vm.ivm.Helpers().Lookup(insn.HelperFunc(num))
-	if h == nil {
-		return false, r.runErr(fmt.Errorf("%w %d (%s): not in the VM's helper registry", interp.ErrUnknownHelper, num, insn.HelperFunc(num)))
-	}
-	if regs := r.env.Regions(); len(regs) > 0 {
-		regs[0].Start = st.stkLo
-	}
-	ret, err := h(r.env, st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
+	ret, err := engine.Call(r.env, num, st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
 	if err != nil {
-		if errors.Is(err, interp.ErrHalt) {
+		if err == interp.ErrHalt {
 			st.regs[0] = ret
 			return true, nil
-		}
-		if !errors.Is(err, interp.ErrMemoryAccess) {
-			err = fmt.Errorf("%w: %s: %w", interp.ErrHelper, insn.HelperFunc(num), err)
-		} else {
-			err = fmt.Errorf("helper %s: %w", insn.HelperFunc(num), err)
 		}
 		return false, r.runErr(err)
 	}
@@ -369,39 +544,65 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 	return false, nil
 }
 
-// tailCall resolves a tail call through program array r2 at index r3 as
-// interp does; on success the run continues at the target's first
-// instruction, otherwise after the call.
+// tailCall resolves a tail call through program array r2 at index r3 (its
+// low 32 bits, as in the kernel and interp) as interp does; on success the
+// run continues at the target's first instruction, otherwise after the
+// call. A target that is closed (and not already running in this run)
+// is an empty slot. A checked program may not tail-call an unchecked VM
+// unless its Options.AllowUncheckedTailCalls says so.
 func (r *run) tailCall(st *state) error {
 	m, err := r.env.Map(st.regs[2])
 	if err != nil {
 		return nil
 	}
 	pa, ok := m.(*maps.ProgArray)
-	index := st.regs[3]
-	if !ok || index >= uint64(m.MapSpec().MaxEntries) || r.tailCalls >= interp.MaxTailCalls {
+	index := uint32(st.regs[3])
+	if !ok || index >= m.MapSpec().MaxEntries || r.tailCalls >= interp.MaxTailCalls {
 		return nil
 	}
-	target := lookupTarget(pa.Program(uint32(index)))
-	if target == nil || target.code == nil || target.ivm.Spec().Type != r.root.ivm.Spec().Type || target.code.mem.mem == nil {
+	target := lookupTarget(pa.Program(index))
+	if target == nil || target.code == nil || target.typ != r.root.typ {
+		return nil
+	}
+	if target.opts.Unchecked && !r.vm.opts.Unchecked && !r.vm.opts.AllowUncheckedTailCalls {
+		return r.runErr(fmt.Errorf("%w: entry %d of %s holds an unchecked VM, and this checked program may not run it (Options.AllowUncheckedTailCalls)", ErrUncheckedTailCall, index, m.MapSpec().Name))
+	}
+	if !r.enter(target) {
 		return nil
 	}
 	r.tailCalls++
 	r.vm = target
+	engine.SetRunning(r.env, target.ivm)
 	st.loops = maxLoops
-	st.entry = target.code.mem.addr()
+	st.entry = target.code.base
 	return nil
+}
+
+// enter adds vm to the VMs the run has entered, taking a reference that
+// keeps its code mapped until the run ends; false if vm is closed.
+func (r *run) enter(vm *VM) bool {
+	for _, v := range r.entered {
+		if v == vm {
+			return true
+		}
+	}
+	if !vm.acquire() {
+		return false
+	}
+	r.entered = append(r.entered, vm)
+	return true
 }
 
 // miss checks an access the generated code found in no cached region with
 // Env.Bytes, which gives interp's verdict and error.
 func (r *run) miss(st *state, addr uint64, n int, write bool) error {
-	r.ready()
-	if regs := r.env.Regions(); len(regs) > 0 {
-		regs[0].Start = st.stkLo
-	}
+	r.sync(st)
+	pending := engine.ContextPending(r.env)
 	if _, err := r.env.Bytes(addr, n, write); err != nil {
 		return r.runErr(err)
+	}
+	if pending && !engine.ContextPending(r.env) {
+		r.syncRegions() // the context is built: its region may join the tables
 	}
 	st.grantAccess(addr, n, write)
 	return nil
@@ -411,33 +612,29 @@ func (r *run) miss(st *state, addr uint64, n int, write bool) error {
 // array's storage becomes a region, the result is its address plus the
 // offset.
 func (r *run) mapValue(st *state, idx int) (uint64, error) {
-	r.ready()
+	r.sync(st)
 	ref := r.vm.code.comp.mapValues[idx]
 	mi, err := mapIndex(r.vm.ivm, ref.ins)
 	if err != nil {
 		return 0, r.runErr(err)
 	}
-	arr, ok := r.vm.ivm.Maps()[mi].(*maps.Array)
-	if !ok {
-		return 0, r.runErr(fmt.Errorf("%w: direct value access needs an array map", interp.ErrMemoryAccess))
-	}
-	addr, err := r.env.AddRegion(arr.Storage(0), interp.PermRead|interp.PermWrite)
+	addr, err := engine.MapValue(r.env, mi, uint64(ref.ins.MapValueOffset()))
 	if err != nil {
 		return 0, r.runErr(err)
 	}
 	r.syncRegions()
-	return addr + uint64(ref.ins.MapValueOffset()), nil
+	return addr, nil
 }
 
 func (r *run) fail(st *state, reason uint64) error {
 	r.ready()
 	switch reason {
 	case exitBudget:
-		return r.runErr(fmt.Errorf("%w after %d instructions", interp.ErrBudgetExhausted, r.vm.budget))
+		return r.runErr(fmt.Errorf("%w after %d instructions", interp.ErrBudgetExhausted, r.root.budget))
 	case exitDepth:
 		return r.runErr(fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", interp.ErrCallDepth, st.depth+2, interp.MaxCallFrames))
 	case exitAlign:
-		return r.runErr(interp.MisalignedAtomic(int(st.info&0xff), st.arg))
+		return r.runErr(engine.MisalignedAtomic(int(st.info&0xff), st.arg))
 	}
 	return r.runErr(fmt.Errorf("jit: unexpected exit reason %d", reason))
 }

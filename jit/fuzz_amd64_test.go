@@ -8,6 +8,7 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/conformance"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -19,6 +20,8 @@ import (
 // interp/JIT comparison only requires that the other side did not return
 // a different result or error while the budgets differ in how they count
 // (see the package doc); the Runner must match VM.RunMemory exactly.
+// FuzzDiffCalls (fuzzcalls_amd64_test.go) extends it to tail calls,
+// calls, maps, helpers and garbage collections across programs.
 func FuzzDiff(f *testing.F) {
 	if dir := conformance.Dir(); dir != "" {
 		if tests, err := conformance.Load(dir); err == nil {
@@ -52,9 +55,8 @@ func diffRun(t *testing.T, is insn.Instructions, mem []byte) {
 	if ierr != nil {
 		return
 	}
-	// Share the interp VM, so that both runs get the same pooled Env (and
-	// stack address), and run on the same buffer: programs may compute
-	// with addresses.
+	// All three engines run in the JIT VM's own Env (the same stack
+	// address) on the same buffer: programs may compute with addresses.
 	vm, err := (&VM{opts: Options{Interp: opts}}).compile(ivm)
 	if err != nil {
 		t.Fatal(err)
@@ -62,12 +64,12 @@ func diffRun(t *testing.T, is insn.Instructions, mem []byte) {
 	defer vm.Close()
 	buf := make([]byte, len(mem))
 	copy(buf, mem)
-	want, werr := ivm.RunMemory(buf)
+	want, werr := interpInSlot(vm, buf)
 	imem := append([]byte(nil), buf...)
 	copy(buf, mem)
 	got, gerr := vm.RunMemory(buf)
 	jmem := append([]byte(nil), buf...)
-	// The third engine: a Runner, which takes the same idle Env (and
+	// The third engine: a Runner, which borrows the same idle Env (and
 	// stack address) the runs above used. Its runs count the budget as
 	// VM.RunMemory does, so they must agree exactly, and twice in a row
 	// (nothing leaks from one run into the next).
@@ -123,4 +125,11 @@ func sameErr(a, b error) bool {
 		}
 	}
 	return true
+}
+
+// interpInSlot runs vm's program in interp in the Env of vm's own run
+// state, which VM runs and the first Runner use too.
+func interpInSlot(vm *VM, mem []byte) (uint64, error) {
+	r := vm.slot.Load()
+	return engine.RunMemoryIn(vm.ivm, r.env, mem)
 }

@@ -1,6 +1,10 @@
 package jit
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/purebpf/purebpf/sys"
+)
 
 // maxCallFrames is the deepest bpf-to-bpf nesting counting the main
 // program's frame: MAX_CALL_FRAMES (8 since Linux 4.16), the same limit
@@ -17,10 +21,15 @@ const maxLoops = 8 * 1024 * 1024
 // package interp returns (interp.RunError wrapping interp.ErrMemoryAccess
 // and so on); these are about compiling.
 var (
-	// ErrNotSupported is returned on architectures and systems without
-	// a JIT back end (everything but amd64 Unix).
-	ErrNotSupported = errors.New("jit: not supported on this platform")
+	// ErrNotSupported is wrapped by the error of New on architectures and
+	// systems without a JIT back end (everything but amd64 Unix). It is
+	// sys.ErrNotSupported, the module's one such sentinel.
+	ErrNotSupported = sys.ErrNotSupported
 	// ErrCompile is wrapped by every error about a program the JIT cannot
 	// compile.
 	ErrCompile = errors.New("jit: cannot compile program")
+	// ErrUncheckedTailCall is wrapped by the run error of a checked
+	// program that tail-calls a VM compiled with Options.Unchecked, unless
+	// it was compiled with Options.AllowUncheckedTailCalls.
+	ErrUncheckedTailCall = errors.New("jit: checked program tail-calls an unchecked VM")
 )

@@ -19,11 +19,11 @@ type compileOptions struct {
 	mapHandle func(i insn.Instruction) (uint64, error)
 }
 
-func newCode(insn.Instructions, compileOptions) (*code, error) { return nil, ErrNotSupported }
+func newCode(insn.Instructions, compileOptions) (*code, error) {
+	return nil, fmt.Errorf("jit: no back end for this platform: %w", ErrNotSupported)
+}
 
 func (c *code) close() error { return nil }
-
-func (c *code) closed() bool { return true }
 
 // run has no back end on this platform: Runners are interp.Runners.
 type run struct{}
@@ -38,6 +38,22 @@ func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
 		return 0, errRunnerClosed()
 	}
 	return rn.ir.RunMemory(mem)
+}
+
+// RunSocketFilter runs the program in interp (no JIT on this platform).
+func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+	if rn.ir == nil {
+		return 0, errRunnerClosed()
+	}
+	return rn.ir.RunSocketFilter(pkt, meta)
+}
+
+// RunKprobe runs the program in interp (no JIT on this platform).
+func (rn *Runner) RunKprobe(regs *interp.PtRegs) (uint64, error) {
+	if rn.ir == nil {
+		return 0, errRunnerClosed()
+	}
+	return rn.ir.RunKprobe(regs)
 }
 
 // RunMemory runs the program in interp (this platform has no JIT; New only

@@ -15,7 +15,13 @@ type code struct {
 	mem  *execMem
 	comp *compiled
 	ins  insn.Instructions
+	// base and size are the address and length of the mapping, for
+	// finding the code a resume address lies in.
+	base, size uintptr
 }
+
+// holds reports whether pc lies in the code's mapping.
+func (c *code) holds(pc uintptr) bool { return pc-c.base < c.size }
 
 func newCode(is insn.Instructions, opts compileOptions) (*code, error) {
 	comp, err := compile(is, opts)
@@ -26,16 +32,13 @@ func newCode(is insn.Instructions, opts compileOptions) (*code, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &code{mem: mem, comp: comp, ins: is}
+	c := &code{mem: mem, comp: comp, ins: is, base: mem.addr(), size: uintptr(len(mem.mem))}
 	// Safety net: unmap the code if its owner is dropped without Close.
 	runtime.AddCleanup(c, func(m *execMem) { m.free() }, mem)
 	return c, nil
 }
 
 func (c *code) close() error { return c.mem.free() }
-
-// closed reports whether close freed the code.
-func (c *code) closed() bool { return c.mem.mem == nil }
 
 // host is what a run needs from its environment when the generated code
 // leaves to Go.
@@ -112,6 +115,10 @@ func (c *code) handle(st *state, h host) (uint64, error) {
 		case exitMiss:
 			if err := h.miss(st, st.arg, int(st.info&0xff), st.info>>8 != 0); err != nil {
 				return 0, err
+			}
+		case exitBudget:
+			if !st.refill() {
+				return 0, h.fail(st, exitBudget)
 			}
 		case exitMapValue:
 			addr, err := h.mapValue(st, int(st.arg))

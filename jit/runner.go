@@ -7,31 +7,34 @@ import (
 )
 
 // Runner is the single-goroutine fast path of a VM: it owns one machine
-// state (an interp.Env with the JIT's registers, region tables and stack)
-// for as many runs as its user makes, so that a run does not take that
-// state from the VM and give it back with atomic operations, and rebinds
-// only what changes between runs: the memory region and r1/r2, the
-// budget, and the stack bytes the program can reach (zeroed, as in every
-// run, so that no run sees what an earlier one left there). Everything
-// else, and everything that leaves the machine code for Go (helpers,
-// memory accesses outside the cached regions, errors), is exactly what
-// VM.RunMemory does, with the same results and errors.
+// state (the engine's Env with the JIT's registers, region tables and
+// stack) for as many runs as its user makes, so that a run does not take
+// that state from the VM and give it back with atomic operations, and
+// rebinds only what changes between runs: r1 and the memory region or
+// packet, the budget, and the stack bytes the program can reach (zeroed,
+// as in every run, so that no run sees what an earlier one left there).
+// A socket filter's or kprobe's context is bound only when the code
+// first leaves to Go. Everything else, and everything that leaves the
+// machine code for Go (helpers, memory accesses outside the cached
+// regions, errors), is exactly what the VM's methods do, with the same
+// results and errors.
 //
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its state back to the VM. After Close,
-// or after the VM's Close, its methods return an error wrapping ErrClosed;
-// closing the VM while one of its Runners runs is not allowed, as for any
-// run.
+// or after the VM's Close, its methods return an error wrapping ErrClosed.
+// An open Runner keeps the VM's code mapped: closing the VM while one of
+// its Runners runs is safe, and the code is unmapped when the last Runner
+// is closed.
 //
-// A Runner covers raw-memory programs (prog.UnspecifiedProgram): for
-// socket filters and kprobes use VM.RunSocketFilter and VM.RunKprobe, and
-// RunMemory on such a program returns the error VM.RunMemory gives. When
-// the VM runs in interp (Options.Fallback), the Runner is an
-// interp.Runner.
+// Each Run method takes the programs the VM's method of the same name
+// takes and returns the error it gives for other program types. When the
+// VM runs in interp (Options.Fallback), the Runner is an interp.Runner.
 type Runner struct {
 	vm *VM
 	r  *run           // the compiled program's run state; nil after Close
 	ir *interp.Runner // when the program runs in interp
+	// slot says that r is the VM's own run state, borrowed (VM.slot).
+	slot bool
 }
 
 // ErrClosed is wrapped by the error of a run on a closed VM or Runner. It
@@ -42,16 +45,20 @@ var ErrClosed = interp.ErrClosed
 // ErrClosed if vm is closed.
 func (vm *VM) NewRunner() (*Runner, error) {
 	if vm.code == nil {
-		ir, err := vm.ivm.NewRunner()
+		ir, err := vm.pub.NewRunner()
 		if err != nil {
 			return nil, err
 		}
 		return &Runner{vm: vm, ir: ir}, nil
 	}
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	if vm.code.closed() {
+	if !vm.acquire() { // held until Close: the code stays mapped for the Runner
 		return nil, fmt.Errorf("jit: NewRunner: %w", ErrClosed)
+	}
+	if r := vm.slot.Swap(nil); r != nil {
+		// The VM's own run state is idle: the Runner borrows it (VM runs
+		// meanwhile take state from the pool), so that Runner and VM runs
+		// see the same stack addresses.
+		return &Runner{vm: vm, r: r, slot: true}, nil
 	}
 	return &Runner{vm: vm, r: vm.newRun()}, nil
 }
@@ -65,8 +72,13 @@ func (rn *Runner) Close() error {
 		return err
 	}
 	if rn.r != nil {
-		rn.vm.releaseRun(rn.r)
+		if rn.slot {
+			rn.vm.putSlot(rn.r)
+		} else {
+			rn.vm.releaseRun(rn.r)
+		}
 		rn.r = nil
+		rn.vm.release()
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -84,7 +85,6 @@ func TestRunnerCachedRegions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer vm.Close()
-	ivm := vm.Interp()
 	rn := newRunnerT(t, vm)
 	a, b := make([]byte, 16), make([]byte, 16)
 	for k, step := range []struct {
@@ -92,7 +92,7 @@ func TestRunnerCachedRegions(t *testing.T) {
 		first byte
 	}{{a, 1}, {a, 0}, {a, 1}, {b, 0}, {a, 1}, {b, 1}, {b, 0}} {
 		step.mem[0] = step.first
-		want, werr := ivm.RunMemory(step.mem)
+		want, werr := engine.RunMemoryIn(vm.ivm, rn.r.env, step.mem) // the same stack
 		got, gerr := rn.RunMemory(step.mem)
 		if got != want || !sameErr(gerr, werr) {
 			t.Fatalf("step %d: Runner = %#x, %v; interp = %#x, %v", k, got, gerr, want, werr)
@@ -172,7 +172,7 @@ func TestRunnerInterp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vm := &VM{ivm: ivm, typ: prog.UnspecifiedProgram}
+	vm := &VM{ivm: engine.HandleVM(ivm), pub: ivm, typ: prog.UnspecifiedProgram}
 	rn := newRunnerT(t, vm)
 	for k := range 3 {
 		if r, err := rn.RunMemory([]byte{byte(k)}); r != uint64(k) || err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	. "github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -82,7 +83,7 @@ func TestMemoryErrors(t *testing.T) {
 		{"load below stack", Instructions{LoadMem(R0, R10, -520, DW), Exit()}},
 		{"store above stack", Instructions{Mov.Reg(R2, R10), StoreMem(R2, 0, R1, W), Exit()}},
 		{"null", Instructions{Mov.Imm(R3, 0), LoadMem(R0, R3, 0, H), Exit()}},
-		{"map handle", Instructions{LoadImm64(R3, int64(interp.MapHandle(0))), LoadMem(R0, R3, 0, DW), Exit()}},
+		{"map handle", Instructions{LoadImm64(R3, int64(engine.MapHandle(0))), LoadMem(R0, R3, 0, DW), Exit()}},
 		{"atomic misaligned", Instructions{Mov.Imm(R2, 1), Atomic(AtomicAdd, DW, R1, 4, R2), Exit()}},
 		{"atomic out of bounds", Instructions{Mov.Imm(R2, 1), Atomic(AtomicFetchAdd, W, R1, 16, R2), Exit()}},
 		{"store-release past end", Instructions{StoreRelease(R1, 15, R1, H), Exit()}},

@@ -86,6 +86,35 @@ type state struct {
 	rtab   [maxRegions]region // readable regions
 	wtab   [maxRegions]region // writable regions
 	frames [maxCallFrames]frameRec
+	// reserve is the part of the run's budget not yet handed to the code
+	// (which holds at most budgetSlice in budget); Go only.
+	reserve int64
+}
+
+// budgetSlice is the most budget the generated code holds at a time.
+// When it runs out the code leaves to Go (exitBudget), which grants the
+// next slice from state.reserve and resumes, or fails the run when the
+// whole budget is spent. Each such exit re-enters the code through the
+// trampoline's stack check, where the goroutine can be preempted and a
+// stop-the-world (a garbage collection) can proceed, so a long run lets
+// the Go runtime in at least once per slice: 1<<15 budget units is at
+// most a few hundred microseconds on a 2020s x86-64 core, even when each
+// unit is a bpf-to-bpf call that zeroes a 512-byte frame, and costs a
+// short run nothing (TestLongRunLetsGCIn measures it).
+const budgetSlice = 1 << 15
+
+// refill handles an exitBudget: the code charged more than its slice
+// (st.budget is negative). It takes the overdraft and a new slice from
+// the reserve and reports whether the run may go on.
+func (st *state) refill() bool {
+	over := -st.budget
+	if st.reserve < over {
+		return false
+	}
+	st.reserve -= over
+	st.budget = min(st.reserve, budgetSlice)
+	st.reserve -= st.budget
+	return true
 }
 
 // Offsets of state fields used by the generated code.

@@ -2,11 +2,11 @@ package jit
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
-	"weak"
+	"sync/atomic"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -23,12 +23,23 @@ type Options struct {
 	// Unchecked turns off the region checks of loads, stores and atomics.
 	// Only for trusted programs: an unchecked program can read and write
 	// any memory of the process. Misaligned atomics are still rejected,
-	// helpers still check their pointer arguments.
+	// helpers still check their pointer arguments. An unchecked VM must
+	// never sit in a program array that untrusted (checked) programs can
+	// reach: they could forge its registers. Checked callers refuse such
+	// tail calls unless they set AllowUncheckedTailCalls.
 	Unchecked bool
 	// NoBudget removes the instruction budget: a program that loops
 	// forever then never returns, and the goroutine running it cannot be
 	// preempted. Only for trusted programs.
 	NoBudget bool
+	// AllowUncheckedTailCalls lets this program, when it is checked,
+	// tail-call VMs compiled with Unchecked. Without it such a tail call
+	// fails with ErrUncheckedTailCall: a checked program is untrusted
+	// code, and it could forge r1 and the other registers and hand them
+	// to an unchecked program, which then reads and writes any host
+	// address it is given. Set it only when every program that can reach
+	// the program arrays holding unchecked VMs is trusted too.
+	AllowUncheckedTailCalls bool
 	// Fallback runs the program in package interp when it cannot be
 	// compiled (or there is no JIT for this platform) instead of failing.
 	// It is never implied: without it, anything the JIT cannot compile is
@@ -40,13 +51,31 @@ type Options struct {
 // its environment. It is safe for concurrent runs from several goroutines.
 // Close frees the machine code.
 type VM struct {
-	ivm    *interp.VM
+	ivm    *engine.VM // the engine's VM: environment, maps, helpers
+	pub    *interp.VM // ivm as package interp shows it (Interp)
 	opts   Options
 	code   *code     // nil when running in interp (Fallback)
 	typ    prog.Type // the program type, which selects the context
 	budget int64     // the instruction budget a run starts with
-	mu     sync.Mutex
+	// refs counts what may be executing the code or return into it: runs
+	// in flight (their root VM and the tail-call targets they entered)
+	// and open Runners. closed is set by Close; the code is unmapped
+	// (free) once both say so, by whichever comes last.
+	refs     atomic.Int64
+	closed   atomic.Bool
+	freeOnce sync.Once
+	freeErr  error
+	// slot holds the VM's own run state (with an Env it keeps), taken
+	// with an atomic exchange by a VM run that overlaps no other and put
+	// back when it ends: while it is out, the code cannot be unmapped
+	// (Close finds the slot empty); slotGone says that Close (or the run
+	// that put it back after Close) has removed it for good.
+	slot     atomic.Pointer[run]
+	slotGone atomic.Bool
 }
+
+// A *VM runs anything an *interp.VM runs, through the same interface.
+var _ interp.Program = (*VM)(nil)
 
 // New loads spec like interp.New (with the same load-time checks and
 // errors) and compiles it. A compile error is a *CompileError wrapping
@@ -56,16 +85,22 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 	if opts != nil {
 		vm.opts = *opts
 	}
-	ivm, err := interp.New(spec, vm.opts.Interp)
+	pub, err := interp.New(spec, vm.opts.Interp)
 	if err != nil {
 		return nil, err
 	}
-	return vm.compile(ivm)
+	return vm.compile(pub)
 }
 
-// compile compiles the program of ivm into vm.
-func (vm *VM) compile(ivm *interp.VM) (*VM, error) {
-	vm.ivm = ivm
+// compile compiles the program of pub into vm.
+func (vm *VM) compile(pub *interp.VM) (*VM, error) {
+	return vm.compileEngine(engine.HandleVM(pub), pub)
+}
+
+// compileEngine compiles the program of ivm, which pub (possibly nil)
+// shows to users, into vm.
+func (vm *VM) compileEngine(ivm *engine.VM, pub *interp.VM) (*VM, error) {
+	vm.ivm, vm.pub = ivm, pub
 	vm.typ = ivm.Spec().Type
 	vm.budget = runBudget(&vm.opts)
 	c, err := newCode(ivm.Instructions(), compileOptions{
@@ -73,7 +108,7 @@ func (vm *VM) compile(ivm *interp.VM) (*VM, error) {
 		noBudget:  vm.opts.NoBudget,
 		mapHandle: func(i insn.Instruction) (uint64, error) {
 			idx, err := mapIndex(ivm, i)
-			return interp.MapHandle(idx), err
+			return engine.MapHandle(idx), err
 		},
 	})
 	if err != nil {
@@ -83,7 +118,8 @@ func (vm *VM) compile(ivm *interp.VM) (*VM, error) {
 		return nil, err
 	}
 	vm.code = c
-	register(vm)
+	vm.slot.Store(vm.newRun())
+	engine.SetCompiled(ivm, vm)
 	return vm, nil
 }
 
@@ -99,7 +135,7 @@ func Load(raw []byte, opts *Options) (*VM, error) {
 
 // Interp returns the interp.VM that holds the program's environment. Its
 // Run methods interpret the same program.
-func (vm *VM) Interp() *interp.VM { return vm.ivm }
+func (vm *VM) Interp() *interp.VM { return vm.pub }
 
 // Compiled reports whether the program runs as machine code (false after a
 // Fallback to interp).
@@ -108,23 +144,67 @@ func (vm *VM) Compiled() bool { return vm.code != nil }
 // Map returns the map called name, or nil.
 func (vm *VM) Map(name string) maps.Map { return vm.ivm.Map(name) }
 
-// Close frees the machine code. Runs must not be in progress; later runs
-// fail.
+// Close frees the machine code. It is safe while runs are in progress
+// (on this VM, or in other VMs' runs that tail-called into it): runs that
+// start after Close fail with an error wrapping ErrClosed, a program
+// array entry holding the VM becomes empty for tail calls that follow,
+// and the code is unmapped when the last run has left it and the last
+// Runner is closed. Closing twice is a no-op.
 func (vm *VM) Close() error {
-	vm.mu.Lock()
-	defer vm.mu.Unlock()
-	if vm.code == nil {
+	if vm.code == nil || vm.closed.Swap(true) {
 		return nil
 	}
-	unregister(vm)
-	err := vm.code.close()
-	return err
+	if vm.slot.Swap(nil) != nil { // no run holds it: remove it
+		vm.slotGone.Store(true)
+	}
+	if vm.slotGone.Load() && vm.refs.Load() == 0 {
+		return vm.free()
+	}
+	return nil
+}
+
+// putSlot gives back the run state taken from vm.slot. If vm was closed
+// meanwhile, it removes it for good and frees the code if nothing else
+// holds it.
+func (vm *VM) putSlot(r *run) {
+	vm.slot.Store(r)
+	if vm.closed.Load() && vm.slot.Swap(nil) != nil {
+		vm.slotGone.Store(true)
+		if vm.refs.Load() == 0 {
+			vm.free()
+		}
+	}
+}
+
+// acquire takes a reference that keeps the code mapped (see refs); false,
+// without one, when the VM is closed.
+func (vm *VM) acquire() bool {
+	vm.refs.Add(1)
+	if vm.closed.Load() {
+		vm.release()
+		return false
+	}
+	return true
+}
+
+// release drops a reference from acquire, freeing the code if it was
+// the last one of a closed VM.
+func (vm *VM) release() {
+	if vm.refs.Add(-1) == 0 && vm.closed.Load() && vm.slotGone.Load() {
+		vm.free()
+	}
+}
+
+// free unmaps the code, once.
+func (vm *VM) free() error {
+	vm.freeOnce.Do(func() { vm.freeErr = vm.code.close() })
+	return vm.freeErr
 }
 
 // mapIndex resolves an LD_IMM64 map reference to an index into the VM's
 // maps the way interp does: by Ref (the map's name, in the order of
 // spec.Maps), or for raw bytecode by the fd/index in the immediate.
-func mapIndex(ivm *interp.VM, i insn.Instruction) (int, error) {
+func mapIndex(ivm *engine.VM, i insn.Instruction) (int, error) {
 	if i.Ref != "" {
 		for k, ms := range ivm.Spec().Maps {
 			if ms.Name == i.Ref {
@@ -140,33 +220,39 @@ func mapIndex(ivm *interp.VM, i insn.Instruction) (int, error) {
 	return fd, nil
 }
 
-// registry finds the JIT VM of an interp VM (by interp.VM.ID), so that a
-// tail call through a program array holding the interp VM continues in
-// machine code. It holds weak pointers: it does not keep VMs alive.
-var registry sync.Map // uint32 -> weak.Pointer[VM]
-
-func register(vm *VM) {
-	registry.Store(vm.ivm.ID(), weak.Make(vm))
-	runtime.AddCleanup(vm, func(id uint32) { registry.Delete(id) }, vm.ivm.ID())
+// lookupTarget returns the JIT VM a program array entry stands for: a
+// *VM itself; for an *interp.VM, the JIT VM compiled from it (which the
+// interp VM keeps alive while the array holds it), compiled now, checked,
+// if there is none or it is closed, so that the JIT runs every program
+// interp would run. nil means an empty slot.
+func lookupTarget(p any) *VM {
+	if t, ok := p.(*VM); ok {
+		return t
+	}
+	ev := engine.HandleVM(p)
+	if ev == nil {
+		return nil
+	}
+	if v, ok := engine.Compiled(ev).(*VM); ok && !v.closed.Load() {
+		return v
+	}
+	pub, _ := p.(*interp.VM)
+	v := &VM{}
+	if _, err := v.compileEngine(ev, pub); err != nil || v.code == nil {
+		return nil
+	}
+	return v // compileEngine recorded it as ev's compiled program
 }
 
-func unregister(vm *VM) { registry.Delete(vm.ivm.ID()) }
-
-// lookupTarget returns the JIT VM a program array entry stands for: a
-// *VM, or the *interp.VM of a live, compiled *VM.
-func lookupTarget(p any) *VM {
-	switch t := p.(type) {
-	case *VM:
-		return t
-	case *interp.VM:
-		if t == nil {
-			return nil
+func init() {
+	// A program array may hold a *VM: interp runs its program too, unless
+	// the VM is closed (an empty slot, as for the JIT).
+	engine.RegisterHandle(func(p any) *engine.VM {
+		if v, ok := p.(*VM); ok && v != nil && !v.closed.Load() {
+			return v.ivm
 		}
-		if v, ok := registry.Load(t.ID()); ok {
-			return v.(weak.Pointer[VM]).Value()
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // runBudget is the instruction budget a run starts with.

@@ -57,30 +57,7 @@ func helperProg(t *testing.T, mapFD int, helper insn.HelperFunc) int {
 		is = append(is, insn.Mov.Reg(insn.R2, insn.R10), insn.Add.Imm(insn.R2, -8))
 	}
 	is = append(is, insn.Call(int32(helper)), insn.Exit().WithLabel("out"))
-	is, err := is.Resolve()
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := is.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	license := []byte("GPL\x00")
-	logBuf := make([]byte, 1<<16)
-	a := progLoadAttr{
-		ProgType: uint32(prog.SocketFilter),
-		InsnCnt:  uint32(len(code) / 8),
-		Insns:    uint64(uintptr(unsafe.Pointer(&code[0]))),
-		License:  uint64(uintptr(unsafe.Pointer(&license[0]))),
-		LogLevel: 1,
-		LogSize:  uint32(len(logBuf)),
-		LogBuf:   uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
-	}
-	fd, err := bpf(cmdProgLoad, unsafe.Pointer(&a), unsafe.Sizeof(a))
-	if err != nil {
-		t.Fatalf("load helper %d program: %v\n%s", helper, err, bytes.TrimRight(logBuf, "\x00"))
-	}
-	return int(fd)
+	return loadSocketFilter(t, is)
 }
 
 // runHelper runs prog with key, flags and value in the packet (after the

@@ -65,6 +65,16 @@ func ringbufOutputProg(t *testing.T, mapFD int, size int32) int {
 		insn.Call(int32(insn.FnRingbufOutput)),
 		insn.Exit(),
 	)
+	return loadSocketFilter(t, is)
+}
+
+// loadSocketFilter loads is (resolving its labels) as a socket filter.
+func loadSocketFilter(t *testing.T, is insn.Instructions) int {
+	t.Helper()
+	is, err := is.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
 	code, err := is.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -82,9 +92,42 @@ func ringbufOutputProg(t *testing.T, mapFD int, size int32) int {
 	}
 	fd, err := bpf(cmdProgLoad, unsafe.Pointer(&a), unsafe.Sizeof(a))
 	if err != nil {
-		t.Fatalf("load ringbuf_output program: %v\n%s", err, bytes.TrimRight(logBuf, "\x00"))
+		t.Fatalf("load: %v\n%s", err, bytes.TrimRight(logBuf, "\x00"))
 	}
 	return int(fd)
+}
+
+// TestKernelRingbufReserveZero asks the kernel what interp's
+// ringbuf_reserve of 0 bytes follows: the verifier accepts a constant size
+// of 0 (ARG_CONST_ALLOC_SIZE_OR_ZERO) and the helper returns a record, not
+// NULL, which the program must then submit or discard.
+func TestKernelRingbufReserveZero(t *testing.T) {
+	testenv.RequireRoot(t)
+	km, err := kcreate(prog.MapSpec{Type: prog.RingBuf, MaxEntries: 4096})
+	if err != nil {
+		t.Fatalf("kernel ringbuf: %v", err)
+	}
+	defer km.Close()
+	ld := insn.LoadMapPtr(insn.R1, "rb")
+	ld.SetMapFD(int32(km.fd))
+	pfd := loadSocketFilter(t, insn.Instructions{
+		ld,
+		insn.Mov.Imm(insn.R2, 0),
+		insn.Mov.Imm(insn.R3, 0),
+		insn.Call(int32(insn.FnRingbufReserve)),
+		insn.JEq.Imm(insn.R0, 0, "null"),
+		insn.Mov.Reg(insn.R1, insn.R0),
+		insn.Mov.Imm(insn.R2, 0),
+		insn.Call(int32(insn.FnRingbufDiscard)),
+		insn.Mov.Imm(insn.R0, 1),
+		insn.Exit(),
+		insn.Mov.Imm(insn.R0, 0).WithLabel("null"),
+		insn.Exit(),
+	})
+	defer unix.Close(pfd)
+	if got := testRun(t, pfd); got != 1 {
+		t.Fatalf("kernel: ringbuf_reserve(rb, 0, 0) returned NULL (%d), want a record", got)
+	}
 }
 
 func testRun(t *testing.T, progFD int) int32 {

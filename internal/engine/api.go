@@ -1,0 +1,116 @@
+package engine
+
+// This file is the engine's interface for the JIT (package jit): the
+// machine state of a run (Env) as machine code sees it, the exits to Go,
+// and binding contexts. They are functions rather than methods of Env so
+// that interp.Env, an alias of Env that helpers receive, shows only what a
+// helper needs.
+
+// BindMemory installs mem as a readable and writable region of e and
+// returns the r1 and r2 a raw-memory program starts with: mem's address
+// and length (both 0 for an empty mem).
+func BindMemory(e *Env, mem []byte) (r1, r2 uint64) { return e.bindMemory(mem) }
+
+// BindSocketFilter installs the __sk_buff context of pkt and meta in e and
+// returns its address (r1).
+func BindSocketFilter(e *Env, pkt []byte, meta *SKBMeta) uint64 {
+	return e.bindSocketFilter(pkt, meta)
+}
+
+// BindKprobe installs a read-only copy of regs as the pt_regs context of
+// e and returns its address (r1).
+func BindKprobe(e *Env, regs *PtRegs) uint64 { return e.bindKprobe(regs) }
+
+// EngineState returns what SetEngineState stored in e, nil at first. It
+// survives runs: an engine that runs programs in the VM's Envs (the JIT)
+// keeps its own per-run state there, so that taking an Env from the VM
+// gives it both with one acquisition.
+func EngineState(e *Env) any { return e.engine }
+
+// SetEngineState stores v in e for EngineState.
+func SetEngineState(e *Env, v any) { e.engine = v }
+
+// StackTop returns the address r10 holds in the main program's frame.
+func StackTop(e *Env) uint64 { return e.stackTop() }
+
+// Regions returns e's region table. Element 0 is the stack; its Start
+// moves down by StackSize per active bpf-to-bpf call.
+func Regions(e *Env) []Region { return e.regions }
+
+// SetRunning makes vm the program now running in e, whose maps resolve
+// map handles and whose registry resolves helper numbers: a tail-call
+// target, or the caller again after a return from a bpf-to-bpf call into
+// it. The interpreter switches it itself; the JIT sets it at every exit.
+func SetRunning(e *Env, vm *VM) { e.curVM = vm }
+
+// Call calls helper number num (a call's immediate or a callx register)
+// from the running VM's registry exactly as the interpreter does: a
+// helper's ErrHalt comes back as ErrHalt with r0 as the result; other
+// errors wrap ErrMemoryAccess, ErrHelper or ErrContext and name the
+// helper.
+func Call(e *Env, num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	return e.call(num, r1, r2, r3, r4, r5)
+}
+
+// MapValue returns the address of byte off of the value of the running
+// VM's single-entry array map number idx, as an LD_IMM64
+// BPF_PSEUDO_MAP_VALUE loads it, and grants the program that storage.
+func MapValue(e *Env, idx int, off uint64) (uint64, error) { return e.mapValue(idx, off) }
+
+// handles resolve program array entries other than *VM (RegisterHandle).
+var handles []func(p any) *VM
+
+// RegisterHandle adds a way to find the VM of a program array entry: the
+// public packages register their VM types (interp.VM, jit.VM) in their
+// init functions. f returns nil for values it does not know, and for a
+// VM that must not run any more (a closed jit.VM).
+func RegisterHandle(f func(p any) *VM) { handles = append(handles, f) }
+
+// HandleVM returns the VM a program array entry stands for, or nil (an
+// empty slot for tail calls).
+func HandleVM(p any) *VM {
+	if v, ok := p.(*VM); ok {
+		return v
+	}
+	for _, f := range handles {
+		if v := f(p); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// Compiled returns what SetCompiled stored for vm: the JIT's compiled
+// program, which a tail call from machine code into vm runs. nil at
+// first.
+func Compiled(vm *VM) any {
+	if p := vm.compiled.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetCompiled records c as vm's compiled program.
+func SetCompiled(vm *VM, c any) { vm.compiled.Store(&c) }
+
+// SocketFilterContext returns the address BindSocketFilter gives e's
+// context (r1), without binding it.
+func SocketFilterContext(e *Env) uint64 { return addrOf(e.skb[:]) }
+
+// KprobeContext returns the address BindKprobe gives e's context (r1),
+// without binding it.
+func KprobeContext(e *Env) uint64 { return addrOf(e.regs[:]) }
+
+// ContextPending reports whether e's context is bound but its bytes are
+// not written yet: they are on the first access through Env.Bytes.
+func ContextPending(e *Env) bool { return e.ctxRegion >= 0 }
+
+// RunMemoryIn is VM.RunMemory in the given Env, which must come from vm
+// and be idle: for tests that compare the engines on one Env (one stack
+// address), since programs may compute with addresses.
+func RunMemoryIn(vm *VM, e *Env, mem []byte) (uint64, error) {
+	if err := vm.wantCtx(ctxMemory); err != nil {
+		return 0, err
+	}
+	return vm.runMemory(e, mem)
+}

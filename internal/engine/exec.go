@@ -1,0 +1,1277 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/purebpf/purebpf/insn"
+)
+
+// Tracer, set in Options.Trace, is called before every executed
+// instruction with its slot, the instruction and the registers, and once
+// more with pc -1 and a zero instruction when the program exits normally,
+// so that the effect of the last instruction can be seen. It may read the
+// registers but must not keep the pointer.
+type Tracer func(pc int, ins insn.Instruction, regs *[11]uint64)
+
+// fastCache holds what fast's memory cases need, read through a pointer so
+// that the loop keeps few values live: the current stack frame and above
+// (stack[0] is at address stkLo) and the hot region.
+type fastCache struct {
+	stack []byte
+	stkLo uint64
+	stkN  uint64
+	hot   []byte
+	hotLo uint64
+	pkt   []byte // what LD_ABS and LD_IND read (set by Bind*)
+}
+
+// frame is a suspended caller of a bpf-to-bpf call.
+type frame struct {
+	p     *program
+	vm    *VM
+	ret   int
+	saved [5]uint64 // r6..r10
+	loops uint64    // the caller's may_goto allowance
+}
+
+var ne = binary.NativeEndian
+
+// exec runs p with r1 and r2 (r10 at the stack top, the other registers
+// zero) until exit and returns r0. The
+// common instructions run in fast, a loop without calls; everything else
+// (calls, exit, atomics, packet loads, accesses outside the stack and the
+// most recently used region, budget refills) runs here. Rarely changing
+// state (frames, may_goto allowance, the current program) lives in e.
+func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
+	e.cur, e.curVM, e.depth, e.loops = p, e.vm, 0, MaxLoops
+	e.budget, e.rest = e.vm.budget, 0
+	left := e.budget
+	if e.tracer != nil {
+		left, e.rest = 0, e.budget
+	}
+	regs := &e.reg
+	regs.start(r1, r2, e.stackTop()) // only r0..r10 are ever used
+
+	pc := 0
+	var err error
+	step := e.tracer != nil
+	for {
+		if e.tracer != nil {
+			// Trace: report the instruction and grant exactly it.
+			if left, err = e.refill(pc, regs); err != nil {
+				goto fail
+			}
+		}
+		var why fastExit
+		pc, left, why = e.fast(pc, left, step)
+		switch why {
+		case fastStepped:
+			step = e.tracer != nil
+			continue
+		case fastNoFit:
+			if left == 0 {
+				err = fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
+				goto fail
+			}
+			step = true
+			continue
+		}
+		if left == 0 {
+			err = fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
+			goto fail
+		}
+		left--
+		in := &e.cur.code[pc]
+		switch in.op {
+		case opCall, opCallX:
+			var ret uint64
+			if ret, err = e.callHelper(in, regs); err != nil {
+				if err == errHalted {
+					e.executed = e.budget - left - e.rest
+					return ret, nil
+				}
+				goto fail
+			}
+			regs[0] = ret
+		case opTailCall:
+			if e.tailCall(regs) {
+				pc = 0
+				continue
+			}
+			// kernel: a failed tail call continues with the next instruction
+		case opCallLocal:
+			if err = e.pushFrame(pc+1, regs); err != nil {
+				goto fail
+			}
+			pc = int(in.off)
+			continue
+		case opExit:
+			if e.depth == 0 {
+				e.executed = e.budget - left - e.rest
+				if e.tracer != nil {
+					copy(e.traceRegs[:], regs[:11])
+					e.tracer(-1, insn.Instruction{}, &e.traceRegs)
+				}
+				return regs[0], nil
+			}
+			pc = e.popFrame(regs)
+			continue
+		case opAtomicW, opAtomicDW:
+			if err = atomicOp(e, in, regs); err != nil {
+				goto fail
+			}
+		case opLdxB, opLdxH, opLdxW, opLdxDW, opLoadAcq:
+			var b []byte
+			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+				goto fail
+			}
+			regs[in.dst] = loadN(b)
+		case opLdxSB, opLdxSH, opLdxSW:
+			var b []byte
+			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+				goto fail
+			}
+			v := loadN(b)
+			sh := 64 - 8*uint(in.sz)
+			regs[in.dst] = uint64(int64(v<<sh) >> sh)
+		case opStB, opStH, opStW, opStDW, opStxB, opStxH, opStxW, opStxDW, opStoreRel:
+			var b []byte
+			if b, err = e.find(regs[in.dst]+uint64(int64(in.off)), int(in.sz), true); err != nil {
+				goto fail
+			}
+			v := regs[in.src]
+			if opKinds[in.op] == kindStoreImm {
+				v = uint64(in.imm)
+			}
+			storeN(b, v)
+		case opLdMapVal:
+			var addr uint64
+			if addr, err = e.mapValueAddr(e.curVM, int(in.imm), uint64(in.off)); err != nil {
+				goto fail
+			}
+			regs[in.dst] = addr
+			pc += 2
+			continue
+		case opLdAbs, opLdInd:
+			v, ok := packetLoad(e.Packet(), in, regs)
+			if !ok {
+				// The kernel's LD_ABS/LD_IND sequence exits with r0 = 0
+				// on a read past the packet (net/core/filter.c,
+				// bpf_gen_ld_abs).
+				regs[0] = 0
+				e.executed = e.budget - left - e.rest
+				return 0, nil
+			}
+			regs[0] = v
+		default:
+			err = fmt.Errorf("%w: cannot execute opcode at this slot", ErrLoad)
+			goto fail
+		}
+		pc++
+	}
+fail:
+	e.executed = e.budget - left - e.rest
+	e.regions[0].Start = e.mainLo()
+	return 0, &RunError{PC: pc, Err: err}
+}
+
+// fastExit says why fast returned.
+type fastExit uint8
+
+const (
+	fastSlow    fastExit = iota // the instruction at pc needs exec's slow path
+	fastNoFit                   // the basic block at pc does not fit in the budget left
+	fastStepped                 // step mode ran its one instruction
+)
+
+// fast runs instructions from pc until one needs exec's slow path and
+// returns that pc and the budget left (the instruction at pc has not run).
+// The budget is charged per basic block on entry (p.runlen: the
+// instructions from a slot to the end of its block) and the unexecuted
+// rest refunded when it leaves early, so that counting is exact without a
+// per-instruction check. A block that does not fit, and tracing, use step
+// mode, which runs one instruction. fast makes no calls, so that the Go
+// compiler keeps its state in registers.
+func (e *Env) fast(pc int, left uint64, step bool) (int, uint64, fastExit) {
+	regs := &e.reg
+	p := e.cur
+	code, runs := p.code, p.runlen
+	if step {
+		code, runs = code[:pc+1], p.ones
+	}
+	c := &e.fc
+	c.stkLo = e.regions[0].Start
+	c.stkN = e.regions[0].End - c.stkLo
+	c.stack = e.stack[c.stkLo-e.stackBase:]
+	c.hot = e.hot
+	c.hotLo = e.hotLo
+	entered := false
+outer:
+	for {
+		if uint(pc) >= uint(len(code)) || (step && entered) {
+			return pc, left, fastStepped
+		}
+		rl := uint64(runs[pc])
+		if rl > left {
+			return pc, left, fastNoFit
+		}
+		left -= rl
+		entered = true
+		for uint(pc) < uint(len(code)) {
+			in := &code[pc]
+			switch in.op {
+			case opInvalid:
+				return pc, left + uint64(runs[pc]), fastSlow
+			// 64-bit ALU
+			case opAdd64X:
+				regs[in.dst] += regs[in.src]
+				pc++
+				continue
+			case opAdd64K:
+				regs[in.dst] += uint64(in.imm)
+				pc++
+				continue
+			case opSub64X:
+				regs[in.dst] -= regs[in.src]
+				pc++
+				continue
+			case opSub64K:
+				regs[in.dst] -= uint64(in.imm)
+				pc++
+				continue
+			case opMul64X:
+				regs[in.dst] *= regs[in.src]
+				pc++
+				continue
+			case opMul64K:
+				regs[in.dst] *= uint64(in.imm)
+				pc++
+				continue
+			case opDiv64X:
+				regs[in.dst] = div64(regs[in.dst], regs[in.src])
+				pc++
+				continue
+			case opDiv64K:
+				regs[in.dst] = div64(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
+			case opSDiv64X:
+				regs[in.dst] = sdiv64(regs[in.dst], regs[in.src])
+				pc++
+				continue
+			case opSDiv64K:
+				regs[in.dst] = sdiv64(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
+			case opOr64X:
+				regs[in.dst] |= regs[in.src]
+				pc++
+				continue
+			case opOr64K:
+				regs[in.dst] |= uint64(in.imm)
+				pc++
+				continue
+			case opAnd64X:
+				regs[in.dst] &= regs[in.src]
+				pc++
+				continue
+			case opAnd64K:
+				regs[in.dst] &= uint64(in.imm)
+				pc++
+				continue
+			case opLsh64X:
+				regs[in.dst] <<= regs[in.src] & 63
+				pc++
+				continue
+			case opLsh64K:
+				regs[in.dst] <<= uint64(in.imm) & 63
+				pc++
+				continue
+			case opRsh64X:
+				regs[in.dst] >>= regs[in.src] & 63
+				pc++
+				continue
+			case opRsh64K:
+				regs[in.dst] >>= uint64(in.imm) & 63
+				pc++
+				continue
+			case opNeg64:
+				regs[in.dst] = -regs[in.dst]
+				pc++
+				continue
+			case opMod64X:
+				regs[in.dst] = mod64(regs[in.dst], regs[in.src])
+				pc++
+				continue
+			case opMod64K:
+				regs[in.dst] = mod64(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
+			case opSMod64X:
+				regs[in.dst] = smod64(regs[in.dst], regs[in.src])
+				pc++
+				continue
+			case opSMod64K:
+				regs[in.dst] = smod64(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
+			case opXor64X:
+				regs[in.dst] ^= regs[in.src]
+				pc++
+				continue
+			case opXor64K:
+				regs[in.dst] ^= uint64(in.imm)
+				pc++
+				continue
+			case opMov64X:
+				regs[in.dst] = regs[in.src]
+				pc++
+				continue
+			case opMov64K:
+				regs[in.dst] = uint64(in.imm)
+				pc++
+				continue
+			case opMovSX8_64:
+				regs[in.dst] = uint64(int64(int8(regs[in.src])))
+				pc++
+				continue
+			case opMovSX16_64:
+				regs[in.dst] = uint64(int64(int16(regs[in.src])))
+				pc++
+				continue
+			case opMovSX32_64:
+				regs[in.dst] = uint64(int64(int32(regs[in.src])))
+				pc++
+				continue
+			case opArsh64X:
+				regs[in.dst] = uint64(int64(regs[in.dst]) >> (regs[in.src] & 63))
+				pc++
+				continue
+			case opArsh64K:
+				regs[in.dst] = uint64(int64(regs[in.dst]) >> (uint64(in.imm) & 63))
+				pc++
+				continue
+			case opBswap16:
+				regs[in.dst] = uint64(bits.ReverseBytes16(uint16(regs[in.dst])))
+				pc++
+				continue
+			case opBswap32:
+				regs[in.dst] = uint64(bits.ReverseBytes32(uint32(regs[in.dst])))
+				pc++
+				continue
+			case opBswap64:
+				regs[in.dst] = bits.ReverseBytes64(regs[in.dst])
+
+				// 32-bit ALU: results are zero-extended.
+				pc++
+				continue
+			case opAdd32X:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) + uint32(regs[in.src]))
+				pc++
+				continue
+			case opAdd32K:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) + uint32(in.imm))
+				pc++
+				continue
+			case opSub32X:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) - uint32(regs[in.src]))
+				pc++
+				continue
+			case opSub32K:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) - uint32(in.imm))
+				pc++
+				continue
+			case opMul32X:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) * uint32(regs[in.src]))
+				pc++
+				continue
+			case opMul32K:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) * uint32(in.imm))
+				pc++
+				continue
+			case opDiv32X:
+				regs[in.dst] = div32(regs[in.dst], regs[in.src])
+				pc++
+				continue
+			case opDiv32K:
+				regs[in.dst] = div32(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
+			case opSDiv32X:
+				regs[in.dst] = sdiv32(regs[in.dst], regs[in.src])
+				pc++
+				continue
+			case opSDiv32K:
+				regs[in.dst] = sdiv32(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
+			case opOr32X:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) | uint32(regs[in.src]))
+				pc++
+				continue
+			case opOr32K:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) | uint32(in.imm))
+				pc++
+				continue
+			case opAnd32X:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) & uint32(regs[in.src]))
+				pc++
+				continue
+			case opAnd32K:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) & uint32(in.imm))
+				pc++
+				continue
+			case opLsh32X:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) << (regs[in.src] & 31))
+				pc++
+				continue
+			case opLsh32K:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) << (uint64(in.imm) & 31))
+				pc++
+				continue
+			case opRsh32X:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) >> (regs[in.src] & 31))
+				pc++
+				continue
+			case opRsh32K:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) >> (uint64(in.imm) & 31))
+				pc++
+				continue
+			case opNeg32:
+				regs[in.dst] = uint64(-uint32(regs[in.dst]))
+				pc++
+				continue
+			case opMod32X:
+				regs[in.dst] = mod32(regs[in.dst], regs[in.src])
+				pc++
+				continue
+			case opMod32K:
+				regs[in.dst] = mod32(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
+			case opSMod32X:
+				regs[in.dst] = smod32(regs[in.dst], regs[in.src])
+				pc++
+				continue
+			case opSMod32K:
+				regs[in.dst] = smod32(regs[in.dst], uint64(in.imm))
+				pc++
+				continue
+			case opXor32X:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) ^ uint32(regs[in.src]))
+				pc++
+				continue
+			case opXor32K:
+				regs[in.dst] = uint64(uint32(regs[in.dst]) ^ uint32(in.imm))
+				pc++
+				continue
+			case opMov32X:
+				regs[in.dst] = uint64(uint32(regs[in.src]))
+				pc++
+				continue
+			case opMov32K:
+				regs[in.dst] = uint64(uint32(in.imm))
+				pc++
+				continue
+			case opMovSX8_32:
+				regs[in.dst] = uint64(uint32(int32(int8(regs[in.src]))))
+				pc++
+				continue
+			case opMovSX16_32:
+				regs[in.dst] = uint64(uint32(int32(int16(regs[in.src]))))
+				pc++
+				continue
+			case opArsh32X:
+				regs[in.dst] = uint64(uint32(int32(regs[in.dst]) >> (regs[in.src] & 31)))
+				pc++
+				continue
+			case opArsh32K:
+				regs[in.dst] = uint64(uint32(int32(regs[in.dst]) >> (uint64(in.imm) & 31)))
+				pc++
+				continue
+			case opTrunc16:
+				regs[in.dst] = uint64(uint16(regs[in.dst]))
+				pc++
+				continue
+			case opTrunc32:
+				regs[in.dst] = uint64(uint32(regs[in.dst]))
+				pc++
+				continue
+			case opNop:
+
+			// Jumps.
+			case opJa:
+				pc = int(in.off)
+				continue outer
+			case opJeq64X:
+				if regs[in.dst] == regs[in.src] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJeq64K:
+				if regs[in.dst] == uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJgt64X:
+				if regs[in.dst] > regs[in.src] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJgt64K:
+				if regs[in.dst] > uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJge64X:
+				if regs[in.dst] >= regs[in.src] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJge64K:
+				if regs[in.dst] >= uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJset64X:
+				if regs[in.dst]&regs[in.src] != 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJset64K:
+				if regs[in.dst]&uint64(in.imm) != 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJne64X:
+				if regs[in.dst] != regs[in.src] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJne64K:
+				if regs[in.dst] != uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsgt64X:
+				if int64(regs[in.dst]) > int64(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsgt64K:
+				if int64(regs[in.dst]) > in.imm {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsge64X:
+				if int64(regs[in.dst]) >= int64(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsge64K:
+				if int64(regs[in.dst]) >= in.imm {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJlt64X:
+				if regs[in.dst] < regs[in.src] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJlt64K:
+				if regs[in.dst] < uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJle64X:
+				if regs[in.dst] <= regs[in.src] {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJle64K:
+				if regs[in.dst] <= uint64(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJslt64X:
+				if int64(regs[in.dst]) < int64(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJslt64K:
+				if int64(regs[in.dst]) < in.imm {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsle64X:
+				if int64(regs[in.dst]) <= int64(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsle64K:
+				if int64(regs[in.dst]) <= in.imm {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJeq32X:
+				if uint32(regs[in.dst]) == uint32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJeq32K:
+				if uint32(regs[in.dst]) == uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJgt32X:
+				if uint32(regs[in.dst]) > uint32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJgt32K:
+				if uint32(regs[in.dst]) > uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJge32X:
+				if uint32(regs[in.dst]) >= uint32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJge32K:
+				if uint32(regs[in.dst]) >= uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJset32X:
+				if uint32(regs[in.dst])&uint32(regs[in.src]) != 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJset32K:
+				if uint32(regs[in.dst])&uint32(in.imm) != 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJne32X:
+				if uint32(regs[in.dst]) != uint32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJne32K:
+				if uint32(regs[in.dst]) != uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsgt32X:
+				if int32(regs[in.dst]) > int32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsgt32K:
+				if int32(regs[in.dst]) > int32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsge32X:
+				if int32(regs[in.dst]) >= int32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsge32K:
+				if int32(regs[in.dst]) >= int32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJlt32X:
+				if uint32(regs[in.dst]) < uint32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJlt32K:
+				if uint32(regs[in.dst]) < uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJle32X:
+				if uint32(regs[in.dst]) <= uint32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJle32K:
+				if uint32(regs[in.dst]) <= uint32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJslt32X:
+				if int32(regs[in.dst]) < int32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJslt32K:
+				if int32(regs[in.dst]) < int32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsle32X:
+				if int32(regs[in.dst]) <= int32(regs[in.src]) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opJsle32K:
+				if int32(regs[in.dst]) <= int32(in.imm) {
+					pc = int(in.off)
+					continue outer
+				}
+				pc++
+				continue outer
+			case opMayGoto:
+				if e.loops == 0 {
+					pc = int(in.off)
+					continue outer
+				}
+				e.loops--
+				pc++
+				continue outer
+			case opLdImm64:
+				regs[in.dst] = uint64(in.imm)
+				pc += 2
+				continue
+
+			// Memory: the stack and the hot region inline, the rest in exec.
+			case opLdxB, opLdxSB:
+				a := regs[in.src] + uint64(in.off)
+				var v uint8
+				if a-c.stkLo < c.stkN {
+					v = c.stack[a-c.stkLo]
+				} else if a-c.hotLo < uint64(len(c.hot)) {
+					v = c.hot[a-c.hotLo]
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				if in.op == opLdxSB {
+					regs[in.dst] = uint64(int64(int8(v)))
+				} else {
+					regs[in.dst] = uint64(v)
+				}
+				pc++
+				continue
+			case opLdxH, opLdxSH:
+				a := regs[in.src] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-2 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				v := ne.Uint16(b)
+				if in.op == opLdxSH {
+					regs[in.dst] = uint64(int64(int16(v)))
+				} else {
+					regs[in.dst] = uint64(v)
+				}
+				pc++
+				continue
+			case opLdxW, opLdxSW:
+				a := regs[in.src] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-4 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				v := ne.Uint32(b)
+				if in.op == opLdxSW {
+					regs[in.dst] = uint64(int64(int32(v)))
+				} else {
+					regs[in.dst] = uint64(v)
+				}
+				pc++
+				continue
+			case opLdxDW:
+				a := regs[in.src] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-8 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				regs[in.dst] = ne.Uint64(b)
+				pc++
+				continue
+			case opStB, opStxB:
+				v := regs[in.src]
+				if in.op == opStB {
+					v = uint64(in.imm)
+				}
+				a := regs[in.dst] + uint64(in.off)
+				if a-c.stkLo < c.stkN {
+					c.stack[a-c.stkLo] = uint8(v)
+				} else if a-c.hotLo < uint64(len(c.hot)) {
+					c.hot[a-c.hotLo] = uint8(v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStH, opStxH:
+				v := regs[in.src]
+				if in.op == opStH {
+					v = uint64(in.imm)
+				}
+				a := regs[in.dst] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-2 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				ne.PutUint16(b, uint16(v))
+				pc++
+				continue
+			case opStW, opStxW:
+				v := regs[in.src]
+				if in.op == opStW {
+					v = uint64(in.imm)
+				}
+				a := regs[in.dst] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-4 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				ne.PutUint32(b, uint32(v))
+				pc++
+				continue
+			case opStDW, opStxDW:
+				v := regs[in.src]
+				if in.op == opStDW {
+					v = uint64(in.imm)
+				}
+				a := regs[in.dst] + uint64(in.off)
+				var b []byte
+				if a-c.stkLo <= c.stkN-8 {
+					b = c.stack[a-c.stkLo:]
+				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
+					b = c.hot[a-c.hotLo:]
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				ne.PutUint64(b, v)
+				pc++
+				continue
+
+			// Legacy packet loads; a read past the packet ends the run
+			// in exec.
+			case opLdAbs, opLdInd:
+				v, ok := packetLoad(c.pkt, in, regs)
+				if !ok {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				regs[0] = v
+				pc++
+				continue
+			default:
+				return pc, left + uint64(runs[pc]), fastSlow
+			}
+			pc++
+		}
+	}
+}
+
+// packetLoad is LD_ABS and LD_IND, for both levels of the run loop: the
+// big-endian value of in.sz bytes at the instruction's offset in pkt, or
+// false when the read is outside it.
+func packetLoad(pkt []byte, in *dinsn, regs *regFile) (uint64, bool) {
+	o := int64(int32(in.imm))
+	if in.op == opLdInd {
+		o = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
+	}
+	if o < 0 || o > int64(len(pkt))-int64(in.sz) {
+		return 0, false
+	}
+	switch in.sz {
+	case 1:
+		return uint64(pkt[o]), true
+	case 2:
+		return uint64(binary.BigEndian.Uint16(pkt[o:])), true
+	}
+	return uint64(binary.BigEndian.Uint32(pkt[o:])), true
+}
+
+func div64(d, s uint64) uint64 {
+	if s == 0 {
+		return 0
+	}
+	return d / s
+}
+
+func sdiv64(d, s uint64) uint64 {
+	if s == 0 {
+		return 0
+	}
+	return uint64(int64(d) / int64(s)) // Go: MinInt64 / -1 == MinInt64
+}
+
+func mod64(d, s uint64) uint64 {
+	if s == 0 {
+		return d
+	}
+	return d % s
+}
+
+func smod64(d, s uint64) uint64 {
+	if s == 0 {
+		return d
+	}
+	return uint64(int64(d) % int64(s)) // Go: MinInt64 % -1 == 0
+}
+
+func div32(d, s uint64) uint64 {
+	if uint32(s) == 0 {
+		return 0
+	}
+	return uint64(uint32(d) / uint32(s))
+}
+
+func sdiv32(d, s uint64) uint64 {
+	if uint32(s) == 0 {
+		return 0
+	}
+	return uint64(uint32(int32(d) / int32(s)))
+}
+
+func mod32(d, s uint64) uint64 {
+	if uint32(s) == 0 {
+		return uint64(uint32(d))
+	}
+	return uint64(uint32(d) % uint32(s))
+}
+
+func smod32(d, s uint64) uint64 {
+	if uint32(s) == 0 {
+		return uint64(uint32(d))
+	}
+	return uint64(uint32(int32(d) % int32(s)))
+}
+
+func loadN(b []byte) uint64 {
+	switch len(b) {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(ne.Uint16(b))
+	case 4:
+		return uint64(ne.Uint32(b))
+	}
+	return ne.Uint64(b)
+}
+
+func storeN(b []byte, v uint64) {
+	switch len(b) {
+	case 1:
+		b[0] = uint8(v)
+	case 2:
+		ne.PutUint16(b, uint16(v))
+	case 4:
+		ne.PutUint32(b, uint32(v))
+	default:
+		ne.PutUint64(b, v)
+	}
+}
+
+// atomicOp executes a BPF_ATOMIC read-modify-write with sync/atomic, so
+// that concurrent runs sharing a map see kernel-like atomicity.
+func atomicOp(e *Env, in *dinsn, regs *regFile) error {
+	a := regs[in.dst] + uint64(in.off)
+	n := int(in.sz)
+	b, err := e.find(a, n, true)
+	if err != nil {
+		return err
+	}
+	if a%uint64(n) != 0 {
+		// The verifier rejects misaligned atomics (check_atomic ->
+		// check_mem_access with strict alignment).
+		return MisalignedAtomic(n, a)
+	}
+	op := insn.AtomicOp(in.imm)
+	src := regs[in.src]
+	if n == 4 {
+		p := (*uint32)(unsafe.Pointer(&b[0]))
+		s := uint32(src)
+		var old uint32
+		switch op &^ insn.Fetch {
+		case insn.AtomicAdd:
+			old = atomic.AddUint32(p, s) - s
+		case insn.AtomicOr:
+			old = atomic.OrUint32(p, s)
+		case insn.AtomicAnd:
+			old = atomic.AndUint32(p, s)
+		case insn.AtomicXor:
+			for {
+				old = atomic.LoadUint32(p)
+				if atomic.CompareAndSwapUint32(p, old, old^s) {
+					break
+				}
+			}
+		case insn.AtomicXchg &^ insn.Fetch:
+			old = atomic.SwapUint32(p, s)
+		case insn.AtomicCmpXchg &^ insn.Fetch:
+			want := uint32(regs[0])
+			for {
+				old = atomic.LoadUint32(p)
+				if old != want || atomic.CompareAndSwapUint32(p, old, s) {
+					break
+				}
+			}
+			regs[0] = uint64(old)
+			return nil
+		}
+		if op&insn.Fetch != 0 {
+			regs[in.src] = uint64(old)
+		}
+		return nil
+	}
+	p := (*uint64)(unsafe.Pointer(&b[0]))
+	var old uint64
+	switch op &^ insn.Fetch {
+	case insn.AtomicAdd:
+		old = atomic.AddUint64(p, src) - src
+	case insn.AtomicOr:
+		old = atomic.OrUint64(p, src)
+	case insn.AtomicAnd:
+		old = atomic.AndUint64(p, src)
+	case insn.AtomicXor:
+		for {
+			old = atomic.LoadUint64(p)
+			if atomic.CompareAndSwapUint64(p, old, old^src) {
+				break
+			}
+		}
+	case insn.AtomicXchg &^ insn.Fetch:
+		old = atomic.SwapUint64(p, src)
+	case insn.AtomicCmpXchg &^ insn.Fetch:
+		for {
+			old = atomic.LoadUint64(p)
+			if old != regs[0] || atomic.CompareAndSwapUint64(p, old, src) {
+				break
+			}
+		}
+		regs[0] = old
+		return nil
+	}
+	if op&insn.Fetch != 0 {
+		regs[in.src] = old
+	}
+	return nil
+}
+
+// regFile is the register file. It has 256 entries so that indexing it
+// with a uint8 register number needs no bounds check; only r0..r10 are
+// used.
+type regFile [256]uint64
+
+// start sets the registers a run begins with: r1 and r2, r10 = top, and
+// zero in the others (element by element: the compiler turns an array
+// copy or clear into a call of memmove or memclr, which costs more).
+func (f *regFile) start(r1, r2, top uint64) {
+	f[0], f[1], f[2], f[3], f[4], f[5] = 0, r1, r2, 0, 0, 0
+	f[6], f[7], f[8], f[9], f[10] = 0, 0, 0, 0, top
+}
+
+// errHalted is the internal marker of a helper that returned ErrHalt.
+var errHalted = errors.New("halted")
+
+// refill runs before every instruction of a traced run: it reports the
+// instruction about to run and grants it from the remaining budget.
+func (e *Env) refill(pc int, regs *regFile) (uint64, error) {
+	if e.rest == 0 {
+		return 0, fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
+	}
+	e.rest--
+	if k := e.cur.slots[pc]; k >= 0 {
+		copy(e.traceRegs[:], regs[:11])
+		e.tracer(pc, e.cur.insns[k], &e.traceRegs)
+	}
+	return 1, nil
+}
+
+// callHelper calls the helper of a call or callx instruction.
+func (e *Env) callHelper(in *dinsn, regs *regFile) (uint64, error) {
+	num := in.imm
+	if in.op == opCallX {
+		num = int64(regs[in.dst])
+	}
+	ret, err := e.callNum(num, regs[1], regs[2], regs[3], regs[4], regs[5])
+	if err == errHalted {
+		regs[0] = ret
+	}
+	return ret, err
+}
+
+// callNum calls helper number num (a call's immediate or a callx
+// register) from the running VM's registry with r1..r5. A helper's ErrHalt
+// comes back as errHalted with r0 as the result; other errors wrap
+// ErrMemoryAccess, ErrHelper or ErrContext and name the helper. Both
+// engines call helpers through it.
+func (e *Env) callNum(num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	var h Helper
+	if num == int64(int32(num)) {
+		h = e.curVM.helpers.lookup(insn.HelperFunc(num))
+	}
+	if h == nil {
+		return 0, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, num, insn.HelperFunc(num))
+	}
+	ret, err := h(e, r1, r2, r3, r4, r5)
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrHalt):
+			return ret, errHalted
+		case errors.Is(err, ErrMemoryAccess), errors.Is(err, ErrHelper), errors.Is(err, ErrContext):
+			return 0, fmt.Errorf("helper %s: %w", insn.HelperFunc(num), err)
+		}
+		return 0, fmt.Errorf("%w: %s: %w", ErrHelper, insn.HelperFunc(num), err)
+	}
+	return ret, nil
+}
+
+// tailCall performs a tail call; false means it falls through.
+func (e *Env) tailCall(regs *regFile) bool {
+	np, nvm, ok := e.tailCallTarget(regs[2], regs[3])
+	if !ok {
+		return false
+	}
+	e.tailCalls++
+	e.cur, e.curVM, e.loops = np, nvm, MaxLoops
+	return true
+}
+
+// pushFrame enters a bpf-to-bpf call returning to slot ret.
+func (e *Env) pushFrame(ret int, regs *regFile) error {
+	if e.depth == MaxCallFrames-1 {
+		return fmt.Errorf("%w: a bpf-to-bpf call would make %d frames, the limit is %d (MAX_CALL_FRAMES)", ErrCallDepth, e.depth+2, MaxCallFrames)
+	}
+	f := &e.frames[e.depth]
+	f.p, f.vm, f.ret, f.loops = e.cur, e.curVM, ret, e.loops
+	f.saved = [5]uint64{regs[6], regs[7], regs[8], regs[9], regs[10]}
+	e.depth++
+	e.loops = MaxLoops
+	lo := e.frameLo(e.depth)
+	e.regions[0].Start = lo
+	off := lo - e.stackBase
+	clear(e.stack[off : off+StackSize])
+	regs[10] = lo + StackSize
+	return nil
+}
+
+// popFrame returns from a bpf-to-bpf call.
+func (e *Env) popFrame(regs *regFile) int {
+	e.depth--
+	f := &e.frames[e.depth]
+	e.cur, e.curVM, e.loops = f.p, f.vm, f.loops
+	regs[6], regs[7], regs[8], regs[9], regs[10] = f.saved[0], f.saved[1], f.saved[2], f.saved[3], f.saved[4]
+	e.regions[0].Start = e.frameLo(e.depth)
+	return f.ret
+}
