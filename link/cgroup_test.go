@@ -122,7 +122,7 @@ func runConnectChild(t *testing.T, cgfd, n int) {
 func cgroupCounter(t *testing.T, name string, typ prog.Type, attach sys.AttachType) *prog.Program {
 	code := append(countInsns(0), insn.Mov.Imm(insn.R0, 1), insn.Exit())
 	return load(t, &prog.Spec{Name: name, Type: typ, Instructions: code, Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
-		&prog.ProgramOptions{ExpectedAttachType: uint32(attach)})
+		&prog.ProgramOptions{ExpectedAttachType: prog.AttachType(attach)})
 }
 
 func TestCgroup(t *testing.T) {
