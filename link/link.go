@@ -100,4 +100,3 @@ type Info struct {
 	Priority uint16
 	Handle   uint32
 }
-

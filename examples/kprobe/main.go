@@ -143,7 +143,7 @@ func runOpensnoop(ctx context.Context, cfg config, out, diag io.Writer) error {
 
 // attachOpen loads and attaches the kprobe flavour, or the tracepoint one
 // when asked or when the kernel has no kprobes.
-func attachOpen(cfg config, events *prog.MapSpec, eventsMap *prog.Map, diag io.Writer) (*perf.Link, error) {
+func attachOpen(cfg config, events *prog.MapSpec, eventsMap *prog.Map, diag io.Writer) (io.Closer, error) {
 	opts := &prog.ProgramOptions{Maps: map[string]*prog.Map{eventsMapName: eventsMap}}
 	if !cfg.Tracepoint {
 		if runtime.GOARCH != "amd64" {
