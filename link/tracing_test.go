@@ -15,7 +15,6 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/prog"
-	"github.com/purebpf/purebpf/sys"
 )
 
 // sysEnterCounter counts sys_enter events of syscall nr on thread tid.
@@ -135,41 +134,16 @@ func TestTracepointBTF(t *testing.T) {
 		Maps:         []*prog.MapSpec{counterSpec("counts", 1)}}, nil)
 	counts := p0.Map("counts")
 
-	// prog.NewProgram has no attach_btf_id option, so load through sys.
-	code := sysEnterCounter(unix.Gettid(), unix.SYS_GETPID)
-	for k := range code {
-		if code[k].IsMapReference() {
-			code[k].SetMapFD(int32(counts.FD()))
-		}
-	}
-	raw, err := code.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	license, _ := sys.NewStringPointer("GPL")
-	logBuf := make([]byte, 1<<16)
-	attr := sys.ProgLoadAttr{
-		ProgType:           sys.ProgTypeTracing,
-		InsnCnt:            uint32(len(raw) / sys.InsnSize),
-		Insns:              sys.NewSlicePointer(raw),
-		License:            license,
-		ProgName:           sys.NewObjName("tpbtf_getpid"),
-		ExpectedAttachType: sys.AttachTraceRawTp,
-		AttachBTFID:        vmlinuxTypeID(t, 8 /* TYPEDEF */, "btf_trace_sys_enter"),
-		LogLevel:           1,
-		LogSize:            uint32(len(logBuf)),
-		LogBuf:             sys.NewSlicePointer(logBuf),
-	}
-	fd, err := sys.ProgLoad(&attr)
-	runtime.KeepAlive(counts)
-	if err != nil {
-		t.Fatalf("load tp_btf program: %v\n%s", err, unix.ByteSliceToString(logBuf))
-	}
-	p, err := prog.NewProgramFromFD(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	// A tp_btf program: type tracing, expected attach type
+	// BPF_TRACE_RAW_TP and the tracepoint's btf_trace_ typedef as its
+	// attach_btf_id.
+	p := load(t, &prog.Spec{Name: "tpbtf_getpid", Type: prog.Tracing,
+		Instructions: sysEnterCounter(unix.Gettid(), unix.SYS_GETPID), Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
+		&prog.ProgramOptions{
+			Maps:               map[string]*prog.Map{"counts": counts},
+			ExpectedAttachType: prog.AttachTraceRawTp,
+			AttachBTFID:        vmlinuxTypeID(t, 8 /* TYPEDEF */, "btf_trace_sys_enter"),
+		})
 
 	l, err := AttachTracepointBTF(p)
 	if err != nil {
