@@ -23,6 +23,10 @@
 //     cgroup/connect4 and /connect6 through cgroup links (Linux 5.7+).
 //   - AttachRawTracepoint and AttachTracepointBTF: BPF_RAW_TRACEPOINT_OPEN
 //     (Linux 4.17+ and 5.5+).
+//   - AttachTracing: fentry, fexit, fmod_ret and LSM programs, also
+//     through BPF_RAW_TRACEPOINT_OPEN (Linux 5.5+, LSM 5.7+). tp_btf and
+//     these programs name their target when they load
+//     (prog.ProgramOptions.AttachBTFID).
 //
 // Every attach function checks the program's type before any system call
 // and fails with an error wrapping ErrProgramType that names both the

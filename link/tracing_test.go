@@ -14,7 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
+	"github.com/purebpf/purebpf/sys"
 )
 
 // sysEnterCounter counts sys_enter events of syscall nr on thread tid.
@@ -177,5 +179,75 @@ func TestTracepointBTF(t *testing.T) {
 
 	if _, err := AttachTracepointBTF(p0); !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "tracing") {
 		t.Fatalf("socket filter as tp_btf: %v, want ErrProgramType naming tracing", err)
+	}
+}
+
+// fentry and fexit programs, loaded through prog.NewProgram with their
+// target's BTF ID, count this thread's getpgid calls.
+func TestTracingFentryFexit(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("the target, __x64_sys_getpgid, is amd64's syscall entry; not %s", runtime.GOARCH)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	target := vmlinuxTypeID(t, 12 /* FUNC */, "__x64_sys_getpgid")
+	code := insn.Instructions{
+		insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+		insn.Mov.Reg32(insn.R0, insn.R0),
+		insn.JNE.Imm(insn.R0, int32(unix.Gettid()), "out"),
+	}
+	code = append(code, countInsns(0)...)
+	code = append(code, insn.Mov.Imm(insn.R0, 0).WithLabel("out"), insn.Exit())
+	for _, c := range []struct {
+		name   string
+		attach prog.AttachType
+	}{{"fentry", prog.AttachTraceFentry}, {"fexit", prog.AttachTraceFexit}} {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.RequireRoot(t)
+			p, err := prog.NewProgram(&prog.Spec{Name: c.name + "_getpgid", Type: prog.Tracing, License: "GPL", Instructions: code,
+				Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
+				&prog.ProgramOptions{ExpectedAttachType: c.attach, AttachBTFID: target})
+			if errors.Is(err, unix.EPERM) {
+				// The project's 6.18 host (CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY)
+				// refuses every fentry and fexit load, libbpf's too; the
+				// 6.1 and 6.12 VMs of make vmtest take them.
+				t.Skipf("this kernel refuses %s programs as root (EPERM, lockdown?): %v", c.name, err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			l, err := AttachTracing(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			for range 6 {
+				unix.Getpgid(0)
+			}
+			if n := counter(t, p, 0); n != 6 {
+				t.Fatalf("%s counted %d getpgid calls, want 6", c.name, n)
+			}
+			info, err := l.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Type != TypeTracing || info.AttachType != sys.AttachType(c.attach) {
+				t.Fatalf("Info = %+v, want a tracing link with attach type %v", info, c.attach)
+			}
+			if err := l.Update(p); !errors.Is(err, ErrNotSupported) {
+				t.Fatalf("Update: %v, want ErrNotSupported", err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			unix.Getpgid(0)
+			if n := counter(t, p, 0); n != 6 {
+				t.Fatalf("after Close counted %d, want still 6", n)
+			}
+		})
+	}
+	if _, err := AttachTracing(socketFilter(t)); !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "tracing") {
+		t.Fatalf("socket filter as fentry: %v, want ErrProgramType naming tracing", err)
 	}
 }
