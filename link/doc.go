@@ -40,7 +40,9 @@
 // The cls_bpf fallback talks rtnetlink directly: the messages (tcmsg,
 // nested attributes, dumps, extended acks carrying the kernel's error
 // text) are written by hand on golang.org/x/sys/unix's netlink socket
-// calls and constants, in netlink.go, about 250 lines. A netlink library
+// calls and constants: the client, about 250 lines, is internal/rtnl
+// (shared with internal/netns, which makes the veth pairs of the tests
+// and examples), the tc messages are in tc.go. A netlink library
 // (vishvananda/netlink, mdlayher/netlink) would bring hundreds of
 // generated types for the five messages this package sends. AttachTCFilter
 // adds the clsact qdisc only when the interface has none, and Close
@@ -54,6 +56,6 @@
 // tcFilter here) implements Link itself and returns errors wrapping
 // ErrNotSupported from the methods it cannot honour.
 //
-// Dependencies: the standard library, golang.org/x/sys/unix, sys, prog
-// and internal/bpffs. No cgo.
+// Dependencies: the standard library, golang.org/x/sys/unix, sys, prog,
+// internal/bpffs and internal/rtnl. No cgo.
 package link

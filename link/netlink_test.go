@@ -8,33 +8,35 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/internal/rtnl"
 )
 
 func TestAttrsRoundTrip(t *testing.T) {
-	var a attrs
-	a.str(unix.TCA_KIND, "bpf")
-	a.nested(unix.TCA_OPTIONS, func(o *attrs) {
-		o.u32(tcaBPFFD, 7)
-		o.str(tcaBPFName, "abcde") // 6 bytes with the NUL: padded to 8
+	var a rtnl.Attrs
+	a.Str(unix.TCA_KIND, "bpf")
+	a.Nested(unix.TCA_OPTIONS, func(o *rtnl.Attrs) {
+		o.U32(tcaBPFFD, 7)
+		o.Str(tcaBPFName, "abcde") // 6 bytes with the NUL: padded to 8
 	})
-	if len(a.b)%4 != 0 {
-		t.Fatalf("attributes are %d bytes, not 4-aligned", len(a.b))
+	if len(a.B)%4 != 0 {
+		t.Fatalf("attributes are %d bytes, not 4-aligned", len(a.B))
 	}
-	as := parseAttrs(a.b)
-	if len(as) != 2 || string(findAttr(as, unix.TCA_KIND)) != "bpf\x00" {
+	as := rtnl.ParseAttrs(a.B)
+	if len(as) != 2 || string(rtnl.FindAttr(as, unix.TCA_KIND)) != "bpf\x00" {
 		t.Fatalf("parsed %+v", as)
 	}
-	if typ := binary.NativeEndian.Uint16(a.b[8+2:]); typ&unix.NLA_F_NESTED == 0 {
+	if typ := binary.NativeEndian.Uint16(a.B[8+2:]); typ&unix.NLA_F_NESTED == 0 {
 		t.Fatalf("nested attribute type %#x lacks NLA_F_NESTED", typ)
 	}
-	in := parseAttrs(findAttr(as, unix.TCA_OPTIONS))
-	if fd := findAttr(in, tcaBPFFD); len(fd) != 4 || binary.NativeEndian.Uint32(fd) != 7 {
+	in := rtnl.ParseAttrs(rtnl.FindAttr(as, unix.TCA_OPTIONS))
+	if fd := rtnl.FindAttr(in, tcaBPFFD); len(fd) != 4 || binary.NativeEndian.Uint32(fd) != 7 {
 		t.Fatalf("TCA_BPF_FD = %v", fd)
 	}
-	if name := unix.ByteSliceToString(findAttr(in, tcaBPFName)); name != "abcde" {
+	if name := unix.ByteSliceToString(rtnl.FindAttr(in, tcaBPFName)); name != "abcde" {
 		t.Fatalf("TCA_BPF_NAME = %q", name)
 	}
-	if findAttr(in, tcaBPFFlags) != nil {
+	if rtnl.FindAttr(in, tcaBPFFlags) != nil {
 		t.Fatal("found an attribute that is not there")
 	}
 }
@@ -42,9 +44,9 @@ func TestAttrsRoundTrip(t *testing.T) {
 // Attributes come from the kernel, but a malformed tail must neither
 // panic nor be read past.
 func TestParseAttrsMalformed(t *testing.T) {
-	var a attrs
-	a.u32(1, 1)
-	good := a.b
+	var a rtnl.Attrs
+	a.U32(1, 1)
+	good := a.B
 	for _, b := range [][]byte{
 		nil,
 		{1, 0},
@@ -54,30 +56,30 @@ func TestParseAttrsMalformed(t *testing.T) {
 		append(bytes.Clone(good), 0xff, 0xff),    // stray bytes
 		append(bytes.Clone(good), 5, 0, 2, 0, 1), // unpadded last attribute
 	} {
-		as := parseAttrs(b)
+		as := rtnl.ParseAttrs(b)
 		for _, x := range as {
-			if len(x.data) > len(b) {
+			if len(x.Data) > len(b) {
 				t.Fatalf("%v: attribute longer than the input", b)
 			}
 		}
 	}
-	if as := parseAttrs(append(bytes.Clone(good), 5, 0, 2, 0, 1)); len(as) != 2 || len(as[1].data) != 1 {
+	if as := rtnl.ParseAttrs(append(bytes.Clone(good), 5, 0, 2, 0, 1)); len(as) != 2 || len(as[1].Data) != 1 {
 		t.Fatalf("unpadded last attribute: %+v", as)
 	}
 }
 
 func TestParseFilters(t *testing.T) {
-	var a attrs
-	a.str(unix.TCA_KIND, "bpf")
-	a.nested(unix.TCA_OPTIONS, func(o *attrs) {
-		o.u32(tcaBPFID, 42)
-		o.str(tcaBPFName, "cls")
+	var a rtnl.Attrs
+	a.Str(unix.TCA_KIND, "bpf")
+	a.Nested(unix.TCA_OPTIONS, func(o *rtnl.Attrs) {
+		o.U32(tcaBPFID, 42)
+		o.Str(tcaBPFName, "cls")
 	})
-	msgs := []nlMsg{
-		{typ: unix.RTM_NEWTFILTER, data: append(tcmsg(3, 0, 0xfffffff2, 1<<16|0x0300), a.b...)}, // chain header
-		{typ: unix.RTM_NEWTFILTER, data: append(tcmsg(3, 1, 0xfffffff2, 1<<16|0x0300), a.b...)},
-		{typ: unix.RTM_NEWQDISC, data: tcmsg(3, 1, 0, 0)},
-		{typ: unix.RTM_NEWTFILTER, data: []byte{1, 2}}, // short
+	msgs := []rtnl.Msg{
+		{Type: unix.RTM_NEWTFILTER, Data: append(tcmsg(3, 0, 0xfffffff2, 1<<16|0x0300), a.B...)}, // chain header
+		{Type: unix.RTM_NEWTFILTER, Data: append(tcmsg(3, 1, 0xfffffff2, 1<<16|0x0300), a.B...)},
+		{Type: unix.RTM_NEWQDISC, Data: tcmsg(3, 1, 0, 0)},
+		{Type: unix.RTM_NEWTFILTER, Data: []byte{1, 2}}, // short
 	}
 	fs := parseFilters(msgs)
 	if len(fs) != 1 || fs[0] != (tcFilterEntry{prio: 1, handle: 1, kind: "bpf", progID: 42, name: "cls"}) {
@@ -106,18 +108,18 @@ func TestNames(t *testing.T) {
 // FuzzParseNetlink feeds arbitrary bytes to the parsers of kernel
 // answers: they must not panic and must return only slices of the input.
 func FuzzParseNetlink(f *testing.F) {
-	var a attrs
-	a.str(unix.TCA_KIND, "bpf")
-	a.nested(unix.TCA_OPTIONS, func(o *attrs) { o.u32(tcaBPFID, 1) })
-	f.Add(append(tcmsg(1, 1, 0xfffffff2, 1<<16), a.b...))
+	var a rtnl.Attrs
+	a.Str(unix.TCA_KIND, "bpf")
+	a.Nested(unix.TCA_OPTIONS, func(o *rtnl.Attrs) { o.U32(tcaBPFID, 1) })
+	f.Add(append(tcmsg(1, 1, 0xfffffff2, 1<<16), a.B...))
 	f.Add([]byte{4, 0, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, x := range parseAttrs(b) {
-			if len(x.data) > len(b) {
+		for _, x := range rtnl.ParseAttrs(b) {
+			if len(x.Data) > len(b) {
 				t.Fatal("attribute longer than the input")
 			}
-			parseAttrs(x.data)
+			rtnl.ParseAttrs(x.Data)
 		}
-		parseFilters([]nlMsg{{typ: unix.RTM_NEWTFILTER, data: b}})
+		parseFilters([]rtnl.Msg{{Type: unix.RTM_NEWTFILTER, Data: b}})
 	})
 }
