@@ -178,30 +178,37 @@ func TestTracepointLink(t *testing.T) {
 	})
 }
 
-func TestUprobeLink(t *testing.T) {
-	testenv.RequireRoot(t)
+// checkProbeLinks runs checkPerfLink on probes made with each probe
+// method by attach, for a program that counts the calls of this thread;
+// fire makes the probed function run n times.
+func checkProbeLinks(t *testing.T, attach func(p *prog.Program, probe ProbeMethod, m AttachMethod) (link.Link, error), fire func(n int)) {
 	defer noLeftoverEvents(t)
-	exe, off := uprobeTargetOffset(t)
 	for _, probe := range []ProbeMethod{ProbePMU, ProbeTraceFS} {
 		t.Run(probe.String(), func(t *testing.T) {
 			onThread(func(tid int) {
 				counts := newMap(t, prog.Array, 4, 8, 1)
 				p := loadProg(t, prog.Kprobe, countProg(tid), map[string]*testMap{"counts": counts})
 				checkPerfLink(t, perfLinkCase{
-					p: p,
-					attach: func(m AttachMethod) (link.Link, error) {
-						return Uprobe(exe, "", p, &UprobeOptions{Offset: off, PID: os.Getpid(), Probe: probe, Attach: m})
-					},
-					fire: func(n int) {
-						for i := range n {
-							uprobeTarget(i)
-						}
-					},
-					count: func() uint64 { return counts.lookupU64(t, 0) },
+					p:      p,
+					attach: func(m AttachMethod) (link.Link, error) { return attach(p, probe, m) },
+					fire:   fire,
+					count:  func() uint64 { return counts.lookupU64(t, 0) },
 				})
 			})
 		})
 	}
+}
+
+func TestUprobeLink(t *testing.T) {
+	testenv.RequireRoot(t)
+	exe, off := uprobeTargetOffset(t)
+	checkProbeLinks(t, func(p *prog.Program, probe ProbeMethod, m AttachMethod) (link.Link, error) {
+		return Uprobe(exe, "", p, &UprobeOptions{Offset: off, PID: os.Getpid(), Probe: probe, Attach: m})
+	}, func(n int) {
+		for i := range n {
+			uprobeTarget(i)
+		}
+	})
 }
 
 // TestKprobeLink runs where the kernel has kprobes: in make vmtest's
@@ -218,23 +225,9 @@ func TestKprobeLink(t *testing.T) {
 		t.Log("the kernel has no kprobes (CONFIG_KPROBES off): the link checks run under make vmtest")
 		return
 	}
-	defer noLeftoverEvents(t)
-	for _, probe := range []ProbeMethod{ProbePMU, ProbeTraceFS} {
-		t.Run(probe.String(), func(t *testing.T) {
-			onThread(func(tid int) {
-				counts := newMap(t, prog.Array, 4, 8, 1)
-				p := loadProg(t, prog.Kprobe, countProg(tid), map[string]*testMap{"counts": counts})
-				checkPerfLink(t, perfLinkCase{
-					p: p,
-					attach: func(m AttachMethod) (link.Link, error) {
-						return Kprobe("sys_getpid", p, &KprobeOptions{Probe: probe, Attach: m})
-					},
-					fire:  func(n int) { getpids(n) },
-					count: func() uint64 { return counts.lookupU64(t, 0) },
-				})
-			})
-		})
-	}
+	checkProbeLinks(t, func(p *prog.Program, probe ProbeMethod, m AttachMethod) (link.Link, error) {
+		return Kprobe("sys_getpid", p, &KprobeOptions{Probe: probe, Attach: m})
+	}, getpids)
 }
 
 // A nil *Link is a link.Link whose Close does nothing and whose other
