@@ -188,22 +188,24 @@ func TestTracingFentryFexit(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skipf("the target, __x64_sys_getpgid, is amd64's syscall entry; not %s", runtime.GOARCH)
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	target := vmlinuxTypeID(t, 12 /* FUNC */, "__x64_sys_getpgid")
-	code := insn.Instructions{
-		insn.Call(int32(insn.FnGetCurrentPIDTGID)),
-		insn.Mov.Reg32(insn.R0, insn.R0),
-		insn.JNE.Imm(insn.R0, int32(unix.Gettid()), "out"),
-	}
-	code = append(code, countInsns(0)...)
-	code = append(code, insn.Mov.Imm(insn.R0, 0).WithLabel("out"), insn.Exit())
 	for _, c := range []struct {
 		name   string
 		attach prog.AttachType
 	}{{"fentry", prog.AttachTraceFentry}, {"fexit", prog.AttachTraceFexit}} {
 		t.Run(c.name, func(t *testing.T) {
 			testenv.RequireRoot(t)
+			// The program counts this thread's calls: a subtest runs on a
+			// goroutine of its own, so lock it here.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			code := insn.Instructions{
+				insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+				insn.Mov.Reg32(insn.R0, insn.R0),
+				insn.JNE.Imm(insn.R0, int32(unix.Gettid()), "out"),
+			}
+			code = append(code, countInsns(0)...)
+			code = append(code, insn.Mov.Imm(insn.R0, 0).WithLabel("out"), insn.Exit())
 			p, err := prog.NewProgram(&prog.Spec{Name: c.name + "_getpgid", Type: prog.Tracing, License: "GPL", Instructions: code,
 				Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
 				&prog.ProgramOptions{ExpectedAttachType: c.attach, AttachBTFID: target})
