@@ -81,13 +81,8 @@ func inNetns(nsFD int, f func() error) error {
 	return <-errc
 }
 
-// newNetns creates a network namespace, with lo up, that lives as long
-// as the test (package internal/netns), and returns a descriptor for it.
-func newNetns(t testing.TB) int {
-	t.Helper()
-	return newNS(t).FD()
-}
-
+// newNS creates a network namespace, with lo up, that lives as long as
+// the test (package internal/netns).
 func newNS(t testing.TB) *netns.NS {
 	t.Helper()
 	ns, err := netns.New()

@@ -206,10 +206,13 @@ func TestUprobeLink(t *testing.T) {
 		return Uprobe(exe, "", p, &UprobeOptions{Offset: off, PID: os.Getpid(), Probe: probe, Attach: m})
 	}, func(n int) {
 		for i := range n {
-			uprobeTarget(i)
+			uprobeSink += uprobeTarget(i)
 		}
 	})
 }
+
+// uprobeSink keeps uprobeTarget's calls from being optimised away.
+var uprobeSink int
 
 // TestKprobeLink runs where the kernel has kprobes: in make vmtest's
 // 6.1 and 6.12 VMs (the host kernel has CONFIG_KPROBES off; TestKprobe
