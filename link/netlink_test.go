@@ -3,70 +3,12 @@
 package link
 
 import (
-	"bytes"
-	"encoding/binary"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/internal/rtnl"
 )
-
-func TestAttrsRoundTrip(t *testing.T) {
-	var a rtnl.Attrs
-	a.Str(unix.TCA_KIND, "bpf")
-	a.Nested(unix.TCA_OPTIONS, func(o *rtnl.Attrs) {
-		o.U32(tcaBPFFD, 7)
-		o.Str(tcaBPFName, "abcde") // 6 bytes with the NUL: padded to 8
-	})
-	if len(a.B)%4 != 0 {
-		t.Fatalf("attributes are %d bytes, not 4-aligned", len(a.B))
-	}
-	as := rtnl.ParseAttrs(a.B)
-	if len(as) != 2 || string(rtnl.FindAttr(as, unix.TCA_KIND)) != "bpf\x00" {
-		t.Fatalf("parsed %+v", as)
-	}
-	if typ := binary.NativeEndian.Uint16(a.B[8+2:]); typ&unix.NLA_F_NESTED == 0 {
-		t.Fatalf("nested attribute type %#x lacks NLA_F_NESTED", typ)
-	}
-	in := rtnl.ParseAttrs(rtnl.FindAttr(as, unix.TCA_OPTIONS))
-	if fd := rtnl.FindAttr(in, tcaBPFFD); len(fd) != 4 || binary.NativeEndian.Uint32(fd) != 7 {
-		t.Fatalf("TCA_BPF_FD = %v", fd)
-	}
-	if name := unix.ByteSliceToString(rtnl.FindAttr(in, tcaBPFName)); name != "abcde" {
-		t.Fatalf("TCA_BPF_NAME = %q", name)
-	}
-	if rtnl.FindAttr(in, tcaBPFFlags) != nil {
-		t.Fatal("found an attribute that is not there")
-	}
-}
-
-// Attributes come from the kernel, but a malformed tail must neither
-// panic nor be read past.
-func TestParseAttrsMalformed(t *testing.T) {
-	var a rtnl.Attrs
-	a.U32(1, 1)
-	good := a.B
-	for _, b := range [][]byte{
-		nil,
-		{1, 0},
-		{3, 0, 1, 0},                             // length below the header
-		{200, 0, 1, 0, 0, 0, 0, 0},               // length past the end
-		append(bytes.Clone(good), 9, 0, 2, 0),    // second attribute truncated
-		append(bytes.Clone(good), 0xff, 0xff),    // stray bytes
-		append(bytes.Clone(good), 5, 0, 2, 0, 1), // unpadded last attribute
-	} {
-		as := rtnl.ParseAttrs(b)
-		for _, x := range as {
-			if len(x.Data) > len(b) {
-				t.Fatalf("%v: attribute longer than the input", b)
-			}
-		}
-	}
-	if as := rtnl.ParseAttrs(append(bytes.Clone(good), 5, 0, 2, 0, 1)); len(as) != 2 || len(as[1].Data) != 1 {
-		t.Fatalf("unpadded last attribute: %+v", as)
-	}
-}
 
 func TestParseFilters(t *testing.T) {
 	var a rtnl.Attrs

@@ -4,11 +4,13 @@
 // between them, for tests and examples whose traffic must stay in
 // namespaces they created.
 //
-// A namespace made by New has no name: nothing refers to it but the
-// descriptor and the OS thread that NS holds, so it and everything in it
-// (interfaces, addresses, XDP programs on them, sockets' bindings) is gone
-// when Close drops both, or when the process dies however it dies. Nothing
-// is left behind under /run/netns or in the caller's namespace.
+// A namespace made by New has no name: nothing refers to it but NS's
+// descriptor and the sockets opened inside it, so it and everything in it
+// (interfaces, addresses, XDP programs on them) is gone once Close and
+// the sockets' Close drop those, or when the process dies however it
+// dies. Nothing is left behind under /run/netns or in the caller's
+// namespace. Threads that enter a namespace to run Do's function go back
+// to their own before they are released.
 //
 // Dependencies: the standard library, golang.org/x/sys/unix and
 // internal/rtnl.
@@ -16,6 +18,7 @@ package netns
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -27,96 +30,121 @@ import (
 	"github.com/purebpf/purebpf/internal/rtnl"
 )
 
-// NS is a network namespace with one OS thread inside it that runs the
-// functions given to Do. Sockets opened there stay in the namespace
-// whichever goroutine uses them later.
+// NS is a network namespace held by a descriptor. Do runs functions
+// inside it; sockets opened there stay in the namespace whichever
+// goroutine uses them later.
 type NS struct {
-	fd    int
-	calls chan func()
-	once  sync.Once
-	done  chan struct{}
+	mu sync.Mutex
+	fd int
 }
 
-// New creates a network namespace with lo up (unshare(CLONE_NEWNET) on a
-// dedicated thread, which needs CAP_SYS_ADMIN).
+// New creates a network namespace with lo up (unshare(CLONE_NEWNET),
+// which needs CAP_SYS_ADMIN). The calling thread is not moved.
 func New() (*NS, error) {
-	ns := &NS{fd: -1, calls: make(chan func()), done: make(chan struct{})}
+	var fd int
+	err := onThread(func() error {
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
+		}
+		var err error
+		if fd, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			return err
+		}
+		if err := setUp(1); err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("set lo up: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new network namespace: %w", err)
+	}
+	return &NS{fd: fd}, nil
+}
+
+// onThread runs f on a locked OS thread of its own and then returns the
+// thread to the namespace it came from. If it cannot, the thread stays
+// locked and ends with its goroutine (the main thread, which cannot end,
+// would stay in the namespace: restoring is what keeps it out).
+func onThread(f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		// Never unlocked: the thread ends with this goroutine, and no other
-		// goroutine ever runs in the namespace.
 		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
-			return
-		}
-		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
+			runtime.UnlockOSThread()
 			errc <- err
 			return
 		}
-		ns.fd = fd
-		if err := setUp(1); err != nil {
-			unix.Close(fd)
-			errc <- fmt.Errorf("set lo up: %w", err)
-			return
+		defer unix.Close(orig)
+		var ferr error
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					ferr = fmt.Errorf("netns: panic: %v", r)
+				}
+			}()
+			ferr = f()
+		}()
+		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
+			errc <- errors.Join(ferr, fmt.Errorf("netns: returning the thread to its namespace: %w", err))
+			return // still locked: the thread ends with this goroutine
 		}
-		errc <- nil
-		for {
-			select {
-			case f := <-ns.calls:
-				f()
-			case <-ns.done:
-				return
-			}
-		}
+		runtime.UnlockOSThread()
+		errc <- ferr
 	}()
-	if err := <-errc; err != nil {
-		return nil, fmt.Errorf("new network namespace: %w", err)
-	}
-	return ns, nil
+	return <-errc
 }
 
 // FD is a descriptor of the namespace (for IFLA_NET_NS_FD, setns), or -1
 // after Close.
-func (ns *NS) FD() int { return ns.fd }
+func (ns *NS) FD() int {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.fd
+}
 
-// Do runs f on the namespace's thread and returns its error. After Close
-// it returns os.ErrClosed.
+// Do runs f on a thread inside the namespace and returns its error. After
+// Close it returns an error wrapping os.ErrClosed.
 func (ns *NS) Do(f func() error) error {
 	if ns == nil {
 		return fmt.Errorf("netns: nil *NS: %w", os.ErrInvalid)
 	}
-	errc := make(chan error, 1)
-	call := func() {
-		defer func() {
-			if r := recover(); r != nil {
-				errc <- fmt.Errorf("netns: panic: %v", r)
-			}
-		}()
-		errc <- f()
-	}
-	select {
-	case ns.calls <- call:
-		return <-errc
-	case <-ns.done:
+	// A duplicate keeps the namespace for this call even if Close runs
+	// meanwhile; calls run concurrently.
+	ns.mu.Lock()
+	if ns.fd < 0 {
+		ns.mu.Unlock()
 		return fmt.Errorf("netns: %w", os.ErrClosed)
 	}
+	fd, err := unix.FcntlInt(uintptr(ns.fd), unix.F_DUPFD_CLOEXEC, 0)
+	ns.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("netns: dup: %w", err)
+	}
+	defer unix.Close(fd)
+	return onThread(func() error {
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("setns: %w", err)
+		}
+		return f()
+	})
 }
 
-// Close ends the namespace's thread and closes its descriptor. The
-// namespace goes away with its last reference: sockets still open in it
-// keep it alive until they are closed. Close twice does nothing more.
+// Close closes the namespace's descriptor. The namespace goes away with
+// its last reference: sockets still open in it keep it alive until they
+// are closed. A second Close does nothing.
 func (ns *NS) Close() error {
 	if ns == nil {
 		return nil
 	}
-	var err error
-	ns.once.Do(func() {
-		close(ns.done)
-		err = unix.Close(ns.fd)
-		ns.fd = -1
-	})
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.fd < 0 {
+		return nil
+	}
+	err := unix.Close(ns.fd)
+	ns.fd = -1
 	return err
 }
 
