@@ -4,12 +4,12 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose privileged tests also run inside the qemu VMs (Linux 6.1
 # and 6.12, booted one after the other; VMTEST_KERNELS picks them).
 VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
-               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./link/...
+               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./link/... ./btf/...
 VMTEST_KERNELS ?= 6.1,6.12
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build test unit vet vmtest vmtest-auto demo bench lint fuzz bpf
+.PHONY: all build test unit vet vmtest vmtest-auto demo bench bench-peers lint fuzz bpf bpf-objs
 
 all: build
 
@@ -40,15 +40,6 @@ vmtest-auto:
 vmtest:
 	$(GO) run ./internal/vmtest -kernels=$(VMTEST_KERNELS) $(VMTEST_PKGS)
 
-# bpf rebuilds the committed BPF objects from their C sources (clang-19 and
-# libbpf-dev's bpf/*.h).
-CLANG       ?= clang-19
-BPF_CFLAGS  ?= -target bpf -O2 -g -Wall -I/usr/include/$(shell uname -m)-linux-gnu
-BPF_OBJS    := examples/xdp/bpf/xdp_http.o
-bpf: $(BPF_OBJS)
-$(BPF_OBJS): %.o: %.c
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
 # demo runs the loopback socket-filter demo; without root it runs the same
 # filter in the interpreter over packets built in memory.
 demo:
@@ -71,3 +62,37 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDiff$$' -fuzztime=$(FUZZTIME) ./jit/
 	$(GO) test -run='^$$' -fuzz='^FuzzTranslate$$' -fuzztime=$(FUZZTIME) ./socket/classic/
 	$(GO) test -run='^$$' -fuzz='^FuzzParseNetlink$$' -fuzztime=$(FUZZTIME) ./link/
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzParseExt$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzCORERelocate$$' -fuzztime=$(FUZZTIME) ./btf/
+	$(GO) test -run='^$$' -fuzz='^FuzzLoadCollectionSpec$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=0s ./prog/
+
+# bpf rebuilds the committed BPF objects from their C sources when clang-19
+# is installed: btf/testdata/*.o, and the object corpus prog/testdata/bpf
+# and examples/*/bpf (DWARF stripped; .BTF and .BTF.ext stay). The tests
+# use the committed objects and check that they match their sources.
+CLANG      ?= clang-19
+LLVM_STRIP ?= llvm-strip-19
+BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86 -fdebug-compilation-dir=.
+BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c examples/*/bpf/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
+bpf:
+	@if command -v $(CLANG) >/dev/null; then $(MAKE) --no-print-directory -C btf/testdata && $(MAKE) --no-print-directory bpf-objs; \
+	else echo "make bpf: clang-19 is not installed; the committed objects are used as they are"; fi
+bpf-objs: $(BPF_OBJS)
+%.bpf.o: %.bpf.c $(wildcard prog/testdata/bpf/*.h)
+	$(CLANG) $(BPF_CFLAGS) -I$(dir $<) -Iprog/testdata/bpf/ -c $< -o $@
+	$(LLVM_STRIP) -g $@
+# The XDP HTTP tracer includes the kernel's uapi headers (linux/if_ether.h, ...).
+BPF_OBJS   += examples/xdp/bpf/xdp_http.o
+examples/xdp/bpf/xdp_http.o: examples/xdp/bpf/xdp_http.c
+	$(CLANG) $(BPF_CFLAGS) -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+	$(LLVM_STRIP) -g $@
+# A big-endian object, which the loader must refuse with a clear error.
+prog/testdata/bpf/minimal.bpfeb.o: prog/testdata/bpf/minimal.bpf.c
+	$(CLANG) $(subst -target bpf ,-target bpfeb ,$(BPF_CFLAGS)) -I$(dir $<) -c $< -o $@
+	$(LLVM_STRIP) -g $@
+
+# bench-peers runs the side-by-side benchmarks against cilium/ebpf, a
+# separate module so that the library does not depend on cilium.
+bench-peers:
+	cd bench/peers && $(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) .

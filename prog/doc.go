@@ -51,6 +51,17 @@
 // caching each answer. Programs and Maps list what is loaded, as bpftool
 // does.
 //
-// Package prog may import insn, sys, internal packages, the standard
+// # Objects built by clang
+//
+// LoadCollectionSpec reads an ELF object as clang -target bpf writes it
+// into a CollectionSpec: programs by function name (section names follow
+// libbpf's conventions, ParseSectionName; .text subprograms are linked
+// in), maps by name (BTF-defined, legacy SEC("maps") and the global data
+// sections), variables, kconfig and ksym externs, BTF. NewCollection
+// loads it as libbpf does: BTF, maps with BTF types, pins, .rodata
+// frozen, CO-RE against the kernel's BTF, programs with func and line
+// info, prog array and map-in-map initialisers.
+//
+// Package prog may import insn, sys, btf, internal packages, the standard
 // library and golang.org/x/sys/unix.
 package prog

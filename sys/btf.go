@@ -27,3 +27,35 @@ func BTFLoad(attr *BTFLoadAttr) (*FD, error) {
 	}
 	return bpfFD(CmdBTFLoad, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
 }
+
+// BTFInfo is struct bpf_btf_info, filled by BPF_OBJ_GET_INFO_BY_FD for a
+// BTF fd. Set BTF/BTFSize and Name/NameLen to have the kernel copy the
+// blob and the name out.
+type BTFInfo struct {
+	BTF       Pointer // btf: buffer for the raw BTF blob
+	BTFSize   uint32  // btf_size: size of the blob (in: buffer size)
+	ID        uint32  // id: kernel-wide BTF object ID
+	Name      Pointer // name: buffer for the name, "vmlinux" or a module's (5.11+)
+	NameLen   uint32  // name_len: size of the name (in: buffer size)
+	KernelBTF uint32  // kernel_btf: 1 for vmlinux and module BTF (5.11+)
+}
+
+// BTFGetInfoByFD fills info for the BTF object fd refers to.
+func BTFGetInfoByFD(fd *FD, info *BTFInfo) error {
+	if info == nil {
+		return nilAttr(CmdObjGetInfoByFD)
+	}
+	return ObjGetInfoByFD(fd, unsafe.Pointer(info), uint32(unsafe.Sizeof(*info)))
+}
+
+// BTFGetNextID returns the ID of the BTF object following start
+// (BPF_BTF_GET_NEXT_ID); after the last one the error wraps unix.ENOENT.
+func BTFGetNextID(start uint32) (uint32, error) {
+	return getNextID(CmdBTFGetNextID, start)
+}
+
+// BTFGetFDByID opens the BTF object with the given ID
+// (BPF_BTF_GET_FD_BY_ID).
+func BTFGetFDByID(id uint32) (*FD, error) {
+	return getFDByID(CmdBTFGetFDByID, id, 0)
+}

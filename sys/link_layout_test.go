@@ -1,70 +1,102 @@
 //go:build linux
 
-package sys
+package sys_test
 
 import (
 	"testing"
 	"unsafe"
+
+	"github.com/purebpf/purebpf/btf"
+	"github.com/purebpf/purebpf/sys"
 )
 
-// Offsets of the attributes in link.go. The Linux 6.1 fields were checked
-// with gcc against /usr/include/linux/bpf.h (linux-libc-dev 6.1); the
-// later fields (relative_fd, expected_revision, link_ids, revision,
-// raw_tracepoint.cookie) come from include/uapi/linux/bpf.h of Linux
-// 6.12.
+// The attributes in link.go, checked against the running kernel's BTF like
+// every other layout (kernel_layout_test.go). Members newer than the
+// running kernel (relative_fd, expected_revision, link_ids, revision: 6.6;
+// raw_tracepoint.cookie: 6.10) are logged there and checked on newer ones.
 
-func TestLayoutLinkCommands(t *testing.T) {
-	var u LinkUpdateAttr
-	checkLayout(t, "LinkUpdateAttr", unsafe.Sizeof(u), 16, []offset{
-		{"link_update.link_fd", unsafe.Offsetof(u.LinkFD), 0},
-		{"link_update.new_prog_fd", unsafe.Offsetof(u.NewProgFD), 4},
-		{"link_update.flags", unsafe.Offsetof(u.Flags), 8},
-		{"link_update.old_prog_fd", unsafe.Offsetof(u.OldProgFD), 12},
+func TestLayoutLinkUpdateAttr(t *testing.T) {
+	var u sys.LinkUpdateAttr
+	kernelLayout(t, "union bpf_attr", "link_update", unsafe.Sizeof(u), unsafe.Alignof(u), false, []field{
+		{"link_fd", unsafe.Offsetof(u.LinkFD)},
+		{"new_prog_fd/new_map_fd", unsafe.Offsetof(u.NewProgFD)},
+		{"flags", unsafe.Offsetof(u.Flags)},
+		{"old_prog_fd/old_map_fd", unsafe.Offsetof(u.OldProgFD)},
 	})
-	var r RawTracepointOpenAttr
-	checkLayout(t, "RawTracepointOpenAttr", unsafe.Sizeof(r), 24, []offset{
-		{"raw_tracepoint.name", unsafe.Offsetof(r.Name), 0},
-		{"raw_tracepoint.prog_fd", unsafe.Offsetof(r.ProgFD), 8},
-		{"raw_tracepoint.cookie", unsafe.Offsetof(r.Cookie), 16},
+}
+
+func TestLayoutRawTracepointOpenAttr(t *testing.T) {
+	var r sys.RawTracepointOpenAttr
+	kernelLayout(t, "union bpf_attr", "raw_tracepoint", unsafe.Sizeof(r), unsafe.Alignof(r), false, []field{
+		{"name", unsafe.Offsetof(r.Name)},
+		{"prog_fd", unsafe.Offsetof(r.ProgFD)},
+		{"cookie", unsafe.Offsetof(r.Cookie)},
 	})
-	var a ProgAttachAttr
-	checkLayout(t, "ProgAttachAttr", unsafe.Sizeof(a), 32, []offset{
-		{"target_fd", unsafe.Offsetof(a.TargetFD), 0},
-		{"attach_bpf_fd", unsafe.Offsetof(a.AttachBPFFD), 4},
-		{"attach_type", unsafe.Offsetof(a.AttachType), 8},
-		{"attach_flags", unsafe.Offsetof(a.AttachFlags), 12},
-		{"replace_bpf_fd", unsafe.Offsetof(a.ReplaceBPFFD), 16},
-		{"relative_fd", unsafe.Offsetof(a.RelativeFDOrID), 20},
-		{"expected_revision", unsafe.Offsetof(a.ExpectedRevision), 24},
+}
+
+func TestLayoutProgAttachAttr(t *testing.T) {
+	var a sys.ProgAttachAttr
+	kernelLayout(t, "union bpf_attr", "", unsafe.Sizeof(a), unsafe.Alignof(a), false, []field{
+		{"target_fd/target_ifindex", unsafe.Offsetof(a.TargetFD)},
+		{"attach_bpf_fd", unsafe.Offsetof(a.AttachBPFFD)},
+		{"attach_type", unsafe.Offsetof(a.AttachType)},
+		{"attach_flags", unsafe.Offsetof(a.AttachFlags)},
+		{"replace_bpf_fd", unsafe.Offsetof(a.ReplaceBPFFD)},
+		{"relative_fd/relative_id", unsafe.Offsetof(a.RelativeFDOrID)},
+		{"expected_revision", unsafe.Offsetof(a.ExpectedRevision)},
 	})
-	var q ProgQueryAttr
-	checkLayout(t, "ProgQueryAttr", unsafe.Sizeof(q), 64, []offset{
-		{"query.target_fd", unsafe.Offsetof(q.TargetFD), 0},
-		{"query.attach_type", unsafe.Offsetof(q.AttachType), 4},
-		{"query.query_flags", unsafe.Offsetof(q.QueryFlags), 8},
-		{"query.attach_flags", unsafe.Offsetof(q.AttachFlags), 12},
-		{"query.prog_ids", unsafe.Offsetof(q.ProgIDs), 16},
-		{"query.prog_cnt", unsafe.Offsetof(q.Count), 24},
-		{"query.prog_attach_flags", unsafe.Offsetof(q.ProgAttachFlags), 32},
-		{"query.link_ids", unsafe.Offsetof(q.LinkIDs), 40},
-		{"query.link_attach_flags", unsafe.Offsetof(q.LinkAttachFlags), 48},
-		{"query.revision", unsafe.Offsetof(q.Revision), 56},
+}
+
+func TestLayoutProgQueryAttr(t *testing.T) {
+	var q sys.ProgQueryAttr
+	kernelLayout(t, "union bpf_attr", "query", unsafe.Sizeof(q), unsafe.Alignof(q), false, []field{
+		{"target_fd/target_ifindex", unsafe.Offsetof(q.TargetFD)},
+		{"attach_type", unsafe.Offsetof(q.AttachType)},
+		{"query_flags", unsafe.Offsetof(q.QueryFlags)},
+		{"attach_flags", unsafe.Offsetof(q.AttachFlags)},
+		{"prog_ids", unsafe.Offsetof(q.ProgIDs)},
+		{"prog_cnt/count", unsafe.Offsetof(q.Count)},
+		{"prog_attach_flags", unsafe.Offsetof(q.ProgAttachFlags)},
+		{"link_ids", unsafe.Offsetof(q.LinkIDs)},
+		{"link_attach_flags", unsafe.Offsetof(q.LinkAttachFlags)},
+		{"revision", unsafe.Offsetof(q.Revision)},
 	})
-	var i LinkInfo
-	checkLayout(t, "LinkInfo", unsafe.Sizeof(i), 64, []offset{
-		{"type", unsafe.Offsetof(i.Type), 0},
-		{"id", unsafe.Offsetof(i.ID), 4},
-		{"prog_id", unsafe.Offsetof(i.ProgID), 8},
-		{"(union)", unsafe.Offsetof(i.Extra), 16},
-	})
-	var rt RawTracepointLinkInfo
-	checkLayout(t, "RawTracepointLinkInfo", unsafe.Sizeof(rt), 64, []offset{
-		{"raw_tracepoint.tp_name", unsafe.Offsetof(rt.TPName), 16},
-		{"raw_tracepoint.tp_name_len", unsafe.Offsetof(rt.TPNameLen), 24},
-	})
-	// cgroup.attach_type sits at 24 in struct bpf_link_info.
-	i.Extra[8] = 7
-	if _, at := i.Cgroup(); at != 7 {
-		t.Errorf("LinkInfo.Cgroup attach_type read from the wrong offset: %d", at)
+}
+
+func TestLayoutLinkInfo(t *testing.T) {
+	var i sys.LinkInfo
+	var rt sys.RawTracepointLinkInfo
+	for _, m := range []struct {
+		name string
+		got  uintptr
+	}{
+		{"type", unsafe.Offsetof(i.Type)},
+		{"id", unsafe.Offsetof(i.ID)},
+		{"prog_id", unsafe.Offsetof(i.ProgID)},
+		{"raw_tracepoint.tp_name", unsafe.Offsetof(rt.TPName)},
+		{"raw_tracepoint.tp_name_len", unsafe.Offsetof(rt.TPNameLen)},
+	} {
+		if off, _ := kernelMember(t, "struct bpf_link_info", m.name); off != m.got {
+			t.Errorf("bpf_link_info %s: Go offset %d, kernel %d", m.name, m.got, off)
+		}
+	}
+	// Extra is the union that follows prog_id; it must not reach past the
+	// kernel's struct.
+	union, _ := kernelMember(t, "struct bpf_link_info", "raw_tracepoint")
+	if off := unsafe.Offsetof(i.Extra); off != union {
+		t.Errorf("LinkInfo.Extra at %d, the kernel's union at %d", off, union)
+	}
+	size, err := btf.Sizeof(rootType(t, kernelSpec(t), "struct bpf_link_info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.Sizeof(i) > uintptr(size) {
+		t.Errorf("LinkInfo is %d bytes, the kernel's bpf_link_info %d", unsafe.Sizeof(i), size)
+	}
+	// cgroup.attach_type is read out of Extra by LinkInfo.Cgroup.
+	at, _ := kernelMember(t, "struct bpf_link_info", "cgroup.attach_type")
+	i.Extra[at-union] = 7
+	if _, got := i.Cgroup(); got != 7 {
+		t.Errorf("LinkInfo.Cgroup reads attach_type from the wrong offset (kernel: %d)", at)
 	}
 }

@@ -21,10 +21,14 @@
 //
 //	sudo go run ./examples/kprobe -count -func malloc -duration 3s
 //
-// All BPF programs are built with the insn package's builders and loaded
-// with prog. The BPF_PROG_TYPE_KPROBE program reads the syscall's
-// arguments from the user pt_regs that x86-64 syscall wrappers get (Linux
-// 4.17+), so the kprobe path is amd64 only; the tracepoint path is not.
+// The opensnoop programs are C (bpf/opensnoop.bpf.c, built by "make bpf" with
+// clang-19 and committed as opensnoop.bpf.o), embedded and loaded as a
+// collection: prog.LoadCollectionSpecFromReader, the const volatile
+// use_ringbuf set before load, prog.NewCollection. The kprobe program
+// reads the syscall's arguments through BPF_KSYSCALL from the user pt_regs
+// that x86-64 syscall wrappers get (Linux 4.17+), so the kprobe path is
+// amd64 only; the tracepoint path is not. The call counter is built with
+// the insn package's builders and loaded with prog.NewProgram.
 //
 // Dependencies: the standard library, golang.org/x/sys/unix, and purebpf's
 // insn, prog and perf packages.

@@ -75,29 +75,24 @@ type recordReader interface {
 // runOpensnoop attaches the open tracer and prints events to out until ctx
 // is done. Notes such as the kprobe fallback go to diag.
 func runOpensnoop(ctx context.Context, cfg config, out, diag io.Writer) error {
-	events := &prog.MapSpec{Name: eventsMapName}
-	switch cfg.Output {
-	case "perf":
-		events.Type = prog.PerfEventArray
-		events.KeySize, events.ValueSize = 4, 4
-		n, err := prog.PossibleCPUs()
-		if err != nil {
-			return err
-		}
-		events.MaxEntries = uint32(n)
-	case "ringbuf":
-		events.Type = prog.RingBuf
-		events.MaxEntries = 1 << 20
-	default:
+	if cfg.Output != "perf" && cfg.Output != "ringbuf" {
 		return fmt.Errorf("-output must be perf or ringbuf, not %q", cfg.Output)
 	}
-	eventsMap, err := prog.NewMap(events)
+	spec, err := prog.LoadCollectionSpecFromReader(bytes.NewReader(opensnoopObject))
 	if err != nil {
 		return err
 	}
-	defer eventsMap.Close()
+	// const volatile bool use_ringbuf, fixed before load.
+	if err := spec.Variables["use_ringbuf"].Set(cfg.Output == "ringbuf"); err != nil {
+		return err
+	}
+	coll, err := prog.NewCollection(spec, nil)
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
 
-	link, err := attachOpen(cfg, events, eventsMap, diag)
+	link, err := attachOpen(cfg, coll, diag)
 	if err != nil {
 		return err
 	}
@@ -105,9 +100,9 @@ func runOpensnoop(ctx context.Context, cfg config, out, diag io.Writer) error {
 
 	var rd recordReader
 	if cfg.Output == "ringbuf" {
-		rd, err = perf.NewRingBufReader(eventsMap)
+		rd, err = perf.NewRingBufReader(coll.Maps["events_rb"])
 	} else {
-		rd, err = perf.NewPerfReader(eventsMap, perf.PerfReaderOptions{Pages: 16})
+		rd, err = perf.NewPerfReader(coll.Maps["events"], perf.PerfReaderOptions{Pages: 16})
 	}
 	if err != nil {
 		return err
@@ -141,21 +136,14 @@ func runOpensnoop(ctx context.Context, cfg config, out, diag io.Writer) error {
 	}
 }
 
-// attachOpen loads and attaches the kprobe flavour, or the tracepoint one
-// when asked or when the kernel has no kprobes.
-func attachOpen(cfg config, events *prog.MapSpec, eventsMap *prog.Map, diag io.Writer) (io.Closer, error) {
-	opts := &prog.ProgramOptions{Maps: map[string]*prog.Map{eventsMapName: eventsMap}}
+// attachOpen attaches the kprobe program, or the tracepoint one when asked
+// or when the kernel has no kprobes.
+func attachOpen(cfg config, coll *prog.Collection, diag io.Writer) (io.Closer, error) {
 	if !cfg.Tracepoint {
 		if runtime.GOARCH != "amd64" {
 			fmt.Fprintf(diag, "kprobe mode reads x86-64 registers; using the syscalls/sys_enter_openat tracepoint on %s\n", runtime.GOARCH)
 		} else {
-			p, err := prog.NewProgram(openSpec(true, cfg.Output == "ringbuf", events), opts)
-			if err != nil {
-				return nil, err
-			}
-			// The link holds its own reference to the program.
-			defer p.Close()
-			link, err := perf.Kprobe("sys_openat", p, nil)
+			link, err := perf.Kprobe("sys_openat", coll.Programs["kprobe_openat"], nil)
 			if err == nil {
 				return link, nil
 			}
@@ -165,12 +153,7 @@ func attachOpen(cfg config, events *prog.MapSpec, eventsMap *prog.Map, diag io.W
 			fmt.Fprintln(diag, "this kernel has no kprobes (CONFIG_KPROBES off): using the syscalls/sys_enter_openat tracepoint")
 		}
 	}
-	p, err := prog.NewProgram(openSpec(false, cfg.Output == "ringbuf", events), opts)
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
-	return perf.Tracepoint("syscalls", "sys_enter_openat", p, nil)
+	return perf.Tracepoint("syscalls", "sys_enter_openat", coll.Programs["tracepoint_openat"], nil)
 }
 
 type event struct {

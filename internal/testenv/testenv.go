@@ -75,3 +75,14 @@ func CaptureStdout(t testing.TB, f func()) string {
 	r.Close()
 	return out
 }
+
+// OpenFDs returns how many file descriptors the process has open, for
+// tests that check that nothing leaks.
+func OpenFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
