@@ -3,9 +3,7 @@
 package link
 
 import (
-	"encoding/binary"
 	"errors"
-	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -84,50 +82,6 @@ func TestRawTracepoint(t *testing.T) {
 	}
 }
 
-// vmlinuxTypeID finds the ID of the named type of the given BTF kind in
-// /sys/kernel/btf/vmlinux, walking the type section (the encoding of
-// Documentation/bpf/btf.rst).
-func vmlinuxTypeID(t *testing.T, kind uint32, name string) uint32 {
-	t.Helper()
-	b, err := os.ReadFile("/sys/kernel/btf/vmlinux")
-	if err != nil {
-		t.Fatalf("kernel BTF: %v", err)
-	}
-	le := binary.LittleEndian
-	if len(b) < 24 || le.Uint16(b) != 0xeb9f {
-		t.Fatal("kernel BTF: bad magic")
-	}
-	hdrLen := le.Uint32(b[4:])
-	typeOff, typeLen := le.Uint32(b[8:]), le.Uint32(b[12:])
-	strOff := le.Uint32(b[16:])
-	types := b[hdrLen+typeOff : hdrLen+typeOff+typeLen]
-	strs := b[hdrLen+strOff:]
-	id := uint32(1)
-	for off := 0; off+12 <= len(types); id++ {
-		nameOff, info := le.Uint32(types[off:]), le.Uint32(types[off+4:])
-		k, vlen := info>>24&0x1f, int(info&0xffff)
-		if k == kind {
-			n := strs[nameOff:]
-			if end := strings.IndexByte(string(n[:min(len(n), 256)]), 0); end >= 0 && string(n[:end]) == name {
-				return id
-			}
-		}
-		off += 12
-		switch k {
-		case 1, 14, 17: // INT, VAR, DECL_TAG
-			off += 4
-		case 3: // ARRAY
-			off += 12
-		case 4, 5, 15, 19: // STRUCT, UNION, DATASEC, ENUM64
-			off += 12 * vlen
-		case 6, 13: // ENUM, FUNC_PROTO
-			off += 8 * vlen
-		}
-	}
-	t.Fatalf("kernel BTF has no type %q of kind %d", name, kind)
-	return 0
-}
-
 func TestTracepointBTF(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -138,13 +92,13 @@ func TestTracepointBTF(t *testing.T) {
 
 	// A tp_btf program: type tracing, expected attach type
 	// BPF_TRACE_RAW_TP and the tracepoint's btf_trace_ typedef as its
-	// attach_btf_id.
+	// attach_btf_id, which NewProgram finds from the tracepoint's name.
 	p := load(t, &prog.Spec{Name: "tpbtf_getpid", Type: prog.Tracing,
 		Instructions: sysEnterCounter(unix.Gettid(), unix.SYS_GETPID), Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
 		&prog.ProgramOptions{
 			Maps:               map[string]*prog.Map{"counts": counts},
 			ExpectedAttachType: prog.AttachTraceRawTp,
-			AttachBTFID:        vmlinuxTypeID(t, 8 /* TYPEDEF */, "btf_trace_sys_enter"),
+			AttachTo:           "sys_enter",
 		})
 
 	l, err := AttachTracepointBTF(p)
@@ -183,12 +137,11 @@ func TestTracepointBTF(t *testing.T) {
 }
 
 // fentry and fexit programs, loaded through prog.NewProgram with their
-// target's BTF ID, count this thread's getpgid calls.
+// target's name, count this thread's getpgid calls.
 func TestTracingFentryFexit(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skipf("the target, __x64_sys_getpgid, is amd64's syscall entry; not %s", runtime.GOARCH)
 	}
-	target := vmlinuxTypeID(t, 12 /* FUNC */, "__x64_sys_getpgid")
 	for _, c := range []struct {
 		name   string
 		attach prog.AttachType
@@ -208,7 +161,7 @@ func TestTracingFentryFexit(t *testing.T) {
 			code = append(code, insn.Mov.Imm(insn.R0, 0).WithLabel("out"), insn.Exit())
 			p, err := prog.NewProgram(&prog.Spec{Name: c.name + "_getpgid", Type: prog.Tracing, License: "GPL", Instructions: code,
 				Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
-				&prog.ProgramOptions{ExpectedAttachType: c.attach, AttachBTFID: target})
+				&prog.ProgramOptions{ExpectedAttachType: c.attach, AttachTo: "__x64_sys_getpgid"})
 			if errors.Is(err, unix.EPERM) {
 				// The project's 6.18 host (CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY)
 				// refuses every fentry and fexit load, libbpf's too; the

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purebpf/purebpf/btf"
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/testenv"
 )
@@ -22,7 +23,8 @@ func TestAttachTargetRequired(t *testing.T) {
 		opts   *ProgramOptions
 		option string
 	}{
-		{Tracing, &ProgramOptions{ExpectedAttachType: AttachTraceRawTp}, "AttachBTFID"},
+		{Tracing, &ProgramOptions{ExpectedAttachType: AttachTraceRawTp}, "AttachTo"},
+		{Tracing, &ProgramOptions{ExpectedAttachType: AttachTraceRawTp, AttachTo: "sys_enter", AttachBTFID: 5}, "AttachBTFID"},
 		{Tracing, &ProgramOptions{ExpectedAttachType: AttachTraceFentry}, "AttachBTFID"},
 		{LSM, &ProgramOptions{ExpectedAttachType: AttachLSMMac}, "AttachBTFID"},
 		{Ext, nil, "AttachBTFID"},
@@ -43,5 +45,35 @@ func TestAttachProgramClosed(t *testing.T) {
 		&ProgramOptions{AttachBTFID: 1, AttachProgram: target})
 	if !errors.Is(err, os.ErrClosed) || !strings.Contains(err.Error(), "AttachProgram") {
 		t.Fatalf("closed AttachProgram: %v, want os.ErrClosed naming AttachProgram", err)
+	}
+}
+
+// A tp_btf program loads with its target named (AttachTo) or given as a
+// BTF ID looked up in the kernel's BTF (AttachBTFID); an unknown name is
+// an error naming it.
+func TestAttachToTracepoint(t *testing.T) {
+	testenv.RequireRoot(t)
+	spec := &Spec{Name: "tpbtf", Type: Tracing, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
+	p := mustLoad(t, spec, &ProgramOptions{ExpectedAttachType: AttachTraceRawTp, AttachTo: "sys_enter"})
+	if info, err := p.Info(); err != nil || info.Type != Tracing {
+		t.Fatalf("Info = %+v, %v", info, err)
+	}
+	ks, err := btf.KernelSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, err := ks.TypeByName("btf_trace_sys_enter", btf.KindTypedef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := ks.TypeID(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, spec, &ProgramOptions{ExpectedAttachType: AttachTraceRawTp, AttachBTFID: uint32(id)})
+
+	_, err = NewProgram(spec, &ProgramOptions{ExpectedAttachType: AttachTraceRawTp, AttachTo: "no_such_tracepoint_purebpf"})
+	if !errors.Is(err, btf.ErrNotFound) || !strings.Contains(err.Error(), "no_such_tracepoint_purebpf") {
+		t.Fatalf("unknown target: %v, want btf.ErrNotFound naming it", err)
 	}
 }

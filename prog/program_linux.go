@@ -57,9 +57,17 @@ type ProgramOptions struct {
 	// all in the kernel's BTF (/sys/kernel/btf/vmlinux). With
 	// AttachProgram it is the BTF ID of a function of that program
 	// (fentry and fexit on a BPF program, or the function an Ext program
-	// replaces). Tracing, LSM and Ext programs cannot load without it, and
-	// NewProgram says so before any system call.
+	// replaces). Tracing, LSM and Ext programs cannot load without it (or
+	// AttachTo), and NewProgram says so before any system call.
 	AttachBTFID uint32
+	// AttachTo names a kernel attach target the way a section name does
+	// (SEC("fentry/do_unlinkat") names "do_unlinkat"): for tp_btf the
+	// tracepoint, for fentry, fexit and fmod_ret the function, for LSM the
+	// hook, for iterators the iterator, chosen by ExpectedAttachType.
+	// NewProgram finds its BTF ID as libbpf does, in vmlinux's BTF and then
+	// the modules' (passing a module's BTF object as attach_btf_obj_fd,
+	// Linux 5.11+), and sets AttachBTFID. Set one of the two.
+	AttachTo string
 	// AttachProgram is attach_prog_fd: the loaded BPF program whose
 	// function AttachBTFID names, for fentry or fexit on a BPF program
 	// and for Ext (freplace) programs (Linux 5.5+). nil means the
@@ -144,7 +152,9 @@ func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
 		// Required before Linux 5.0, ignored since.
 		attr.KernVersion = kernelCode()
 	}
-	if err := setAttachTarget(&attr, spec, opts); err != nil {
+	var kb kernelBTF
+	defer kb.closeModules() // after the load, which needs a module's BTF object
+	if err := setAttachTarget(&attr, spec, opts, &kb); err != nil {
 		return nil, fmt.Errorf("load program %q: %w", spec.Name, err)
 	}
 	fd, log, err := p.load(&attr, opts)
@@ -166,17 +176,31 @@ func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
 // LSM program needs a target (bpf_check_attach_target, "Tracing programs
 // must provide btf_id"), and an AttachProgram must be open. Ext
 // programs also need an AttachProgram.
-func setAttachTarget(attr *sys.ProgLoadAttr, spec *Spec, opts *ProgramOptions) error {
+func setAttachTarget(attr *sys.ProgLoadAttr, spec *Spec, opts *ProgramOptions, kb *kernelBTF) error {
+	attr.AttachBTFID = opts.AttachBTFID
+	if opts.AttachTo != "" {
+		if opts.AttachBTFID != 0 || opts.AttachProgram != nil {
+			return fmt.Errorf("%w: ProgramOptions.AttachTo %q names a kernel target; AttachBTFID and AttachProgram must then be unset", ErrInvalidSpec, opts.AttachTo)
+		}
+		id, h, err := kb.attachTarget(opts.AttachTo, opts.ExpectedAttachType)
+		if err != nil {
+			return err
+		}
+		attr.AttachBTFID = id
+		if h != nil {
+			attr.AttachProgOrBTFObjFD = h.FD().Uint()
+		}
+		return nil
+	}
 	switch spec.Type {
 	case Tracing, LSM, Ext:
 		if opts.AttachBTFID == 0 {
-			return fmt.Errorf("%w: a %s program attaches to a BTF type fixed at load time: set ProgramOptions.AttachBTFID (for tp_btf the ID of btf_trace_<tracepoint>, for fentry/fexit the function's)", ErrInvalidSpec, spec.Type)
+			return fmt.Errorf("%w: a %s program attaches to a BTF type fixed at load time: set ProgramOptions.AttachTo (the target's name) or AttachBTFID", ErrInvalidSpec, spec.Type)
 		}
 		if spec.Type == Ext && opts.AttachProgram == nil {
 			return fmt.Errorf("%w: an extension (freplace) program replaces a function of a loaded program: set ProgramOptions.AttachProgram", ErrInvalidSpec)
 		}
 	}
-	attr.AttachBTFID = opts.AttachBTFID
 	if opts.AttachProgram != nil {
 		fd := opts.AttachProgram.FD()
 		if fd < 0 {
