@@ -55,8 +55,8 @@ type Collection struct {
 	pinned    []string
 	btf       *btf.Handle // the object's BTF in the kernel
 	btfFD     *sys.FD     // btf's descriptor, nil without BTF
-	kernelBTF // module BTF objects opened for ksyms, kfuncs and attach targets
-	kconfig   []byte // the .kconfig map's value for this load
+	kernelBTF             // module BTF objects opened for ksyms, kfuncs and attach targets
+	kconfig   []byte      // the .kconfig map's value for this load
 	ksymAddrs map[string]uint64
 	// registered are the struct_ops maps whose structure this collection
 	// registered; Close unregisters them.
