@@ -30,6 +30,9 @@ func main() {
 	defer cancel()
 	err := run(ctx, cfg, os.Stdout)
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintln(os.Stderr, "xdp:", err)
+		os.Exit(1)
 	case errors.Is(err, errInterrupted):
 		fmt.Fprintln(os.Stderr, "xdp:", err)
 		os.Exit(130)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -510,4 +511,22 @@ func TestUnprivileged(t *testing.T) {
 		return
 	}
 	testenv.RunUnprivileged(t)
+}
+
+// The timeout stops the requests like Ctrl-C does, with an error that
+// says it was the timeout, and nothing is left behind.
+func TestTimeout(t *testing.T) {
+	testenv.RequireRoot(t)
+	before := snapshot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	var out bytes.Buffer
+	err := run(ctx, config{requests: maxRequests, interval: 50 * time.Millisecond, timeout: 500 * time.Millisecond}, &out)
+	if !errors.Is(err, errInterrupted) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "-timeout") {
+		t.Fatalf("run: %v, want an interruption by the timeout\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "per-method counters") {
+		t.Fatalf("no counters:\n%s", out.String())
+	}
+	checkNothingLeft(t, before, nil)
 }

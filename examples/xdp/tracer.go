@@ -308,6 +308,9 @@ func trace(ctx context.Context, cfg config, w io.Writer) (err error) {
 	}
 	fmt.Fprintf(w, "%d requests traced; detaching and removing the veth pair and namespaces\n", printed)
 	if interrupted {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%w by -timeout %v after %d requests: detached and cleaned up: %w", errInterrupted, cfg.timeout, printed, ctx.Err())
+		}
 		return fmt.Errorf("%w after %d requests: detached and cleaned up", errInterrupted, printed)
 	}
 	return nil
