@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,26 +59,9 @@ func kernelAtLeast(t testing.TB, major, minor int) bool {
 	return ma > major || (ma == major && mi >= minor)
 }
 
-// inNetns runs f on a fresh OS thread that has joined the network
-// namespace nsFD. The thread is never unlocked, so it ends with the
-// goroutine and no other code runs in the namespace by accident.
-func inNetns(nsFD int, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(nsFD, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns: %w", err)
-			return
-		}
-		defer func() {
-			if r := recover(); r != nil {
-				errc <- fmt.Errorf("panic: %v", r)
-			}
-		}()
-		errc <- f()
-	}()
-	return <-errc
-}
+// inNetns runs f on a thread that has joined the network namespace nsFD
+// (netns.Enter, which returns the thread to its own namespace after).
+func inNetns(nsFD int, f func() error) error { return netns.Enter(nsFD, f) }
 
 // newNS creates a network namespace, with lo up, that lives as long as
 // the test (package internal/netns).

@@ -123,6 +123,12 @@ func (ns *NS) Do(f func() error) error {
 		return fmt.Errorf("netns: dup: %w", err)
 	}
 	defer unix.Close(fd)
+	return Enter(fd, f)
+}
+
+// Enter runs f on a thread inside the network namespace fd refers to,
+// then returns the thread to its own namespace.
+func Enter(fd int, f func() error) error {
 	return onThread(func() error {
 		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("setns: %w", err)
