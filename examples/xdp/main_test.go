@@ -313,11 +313,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// state is what the demo could leave behind: interfaces and pins in this
-// namespace, named namespaces, and loaded xdp_http programs.
+// state is what the demo could leave behind: interfaces in this
+// namespace, named namespaces, and its programs and maps still loaded
+// (held by a pin or a link, or leaked). Pins are not compared as a
+// directory listing: other tests running at the same time pin and unpin
+// their own objects.
 type state struct {
-	ifaces, pins, netnsNames []string
-	programs                 int
+	ifaces, netnsNames []string
+	programs, maps     int
 }
 
 func snapshot(t *testing.T) state {
@@ -330,12 +333,6 @@ func snapshot(t *testing.T) state {
 	for _, i := range ifs {
 		s.ifaces = append(s.ifaces, i.Name)
 	}
-	filepath.WalkDir(prog.BPFFSPath, func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			s.pins = append(s.pins, path)
-		}
-		return nil
-	})
 	if ents, err := os.ReadDir("/run/netns"); err == nil {
 		for _, e := range ents {
 			s.netnsNames = append(s.netnsNames, e.Name())
@@ -350,21 +347,33 @@ func snapshot(t *testing.T) state {
 			s.programs++
 		}
 	}
+	maps, err := prog.Maps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range maps {
+		// The counts map; "events" is too common a name (opensnoop's
+		// perf event array has it too) to tell the demo's apart.
+		if m.Name == countsMap && m.Type == prog.Array && m.ValueSize == 8 && m.MaxEntries == uint32(len(methods)) {
+			s.maps++
+		}
+	}
 	return s
 }
 
 // checkNothingLeft waits up to 5 s (the kernel frees programs and
 // namespaces after their last reference, asynchronously) until the state
-// is as before: no new interface, pin or named namespace, no xdp_http
-// program, and none of the network namespaces in gone still in use.
+// is as before: no new interface or named namespace, no xdp_http program
+// or its maps (which a pin or a link would keep), and none of the network
+// namespaces in gone still in use.
 func checkNothingLeft(t *testing.T, before state, gone []string) {
 	t.Helper()
 	var now state
 	var left []string
 	for try := 0; try < 50; try++ {
 		now, left = snapshot(t), liveNamespaces(gone)
-		if fmt.Sprint(now.ifaces, now.pins, now.netnsNames) == fmt.Sprint(before.ifaces, before.pins, before.netnsNames) &&
-			now.programs == 0 && len(left) == 0 {
+		if fmt.Sprint(now.ifaces, now.netnsNames) == fmt.Sprint(before.ifaces, before.netnsNames) &&
+			now.programs == 0 && now.maps == 0 && len(left) == 0 {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
