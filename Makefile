@@ -4,12 +4,13 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose privileged tests also run inside the qemu VMs (Linux 6.1
 # and 6.12, booted one after the other; VMTEST_KERNELS picks them).
 VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
-               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./link/... ./btf/...
+               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./link/... ./btf/... \
+               ./examples/xdp/...
 VMTEST_KERNELS ?= 6.1,6.12
 BENCH       ?= .
 BENCHTIME   ?= 1s
 
-.PHONY: all build test unit vet vmtest vmtest-auto demo bench bench-peers lint fuzz bpf bpf-objs
+.PHONY: all build test unit vet vmtest vmtest-auto demo xdp-demo bench bench-peers lint fuzz bpf bpf-objs
 
 all: build
 
@@ -44,6 +45,11 @@ vmtest:
 # filter in the interpreter over packets built in memory.
 demo:
 	$(GO) run ./examples/socketfilter
+
+# xdp-demo runs the XDP HTTP tracer between two throwaway network
+# namespaces; without root it says what is missing and falls back.
+xdp-demo:
+	$(GO) run ./examples/xdp
 
 bench:
 	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) ./...

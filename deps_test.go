@@ -143,7 +143,9 @@ func allowed(sentence string, pkgs map[string]string) func(string) bool {
 
 // The library packages build on every GOOS: perf, like prog and sys, has
 // a portable API whose kernel features return errors wrapping
-// ErrNotSupported off Linux.
+// ErrNotSupported off Linux. Off Linux link has only its Link interface,
+// Type and Info (which perf's attach functions return), and prog only an
+// opaque Program type.
 func TestBuildsOffLinux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cross-compiles the library; -short skips it")
@@ -152,7 +154,7 @@ func TestBuildsOffLinux(t *testing.T) {
 	if err != nil {
 		testenv.SkipOrFail(t, "the go command is not on PATH")
 	}
-	pkgs := []string{"./insn", "./sys", "./prog/...", "./perf/...", "./socket/...", "./interp/...", "./jit/...", "./cmd/...",
+	pkgs := []string{"./insn", "./sys", "./prog/...", "./perf/...", "./link", "./socket/...", "./interp/...", "./jit/...", "./cmd/...",
 		"./internal/testenv", "./internal/mapvalue", "./internal/conformance"}
 	for _, goos := range []string{"darwin", "windows", "freebsd"} {
 		cmd := exec.Command(gobin, append([]string{"build"}, pkgs...)...)

@@ -23,6 +23,10 @@
 //     cgroup/connect4 and /connect6 through cgroup links (Linux 5.7+).
 //   - AttachRawTracepoint and AttachTracepointBTF: BPF_RAW_TRACEPOINT_OPEN
 //     (Linux 4.17+ and 5.5+).
+//   - AttachTracing: fentry, fexit, fmod_ret and LSM programs, also
+//     through BPF_RAW_TRACEPOINT_OPEN (Linux 5.5+, LSM 5.7+). tp_btf and
+//     these programs name their target when they load
+//     (prog.ProgramOptions.AttachBTFID).
 //
 // Every attach function checks the program's type before any system call
 // and fails with an error wrapping ErrProgramType that names both the
@@ -36,7 +40,9 @@
 // The cls_bpf fallback talks rtnetlink directly: the messages (tcmsg,
 // nested attributes, dumps, extended acks carrying the kernel's error
 // text) are written by hand on golang.org/x/sys/unix's netlink socket
-// calls and constants, in netlink.go, about 250 lines. A netlink library
+// calls and constants: the client, about 250 lines, is internal/rtnl
+// (shared with internal/netns, which makes the veth pairs of the tests
+// and examples), the tc messages are in tc.go. A netlink library
 // (vishvananda/netlink, mdlayher/netlink) would bring hundreds of
 // generated types for the five messages this package sends. AttachTCFilter
 // adds the clsact qdisc only when the interface has none, and Close
@@ -50,6 +56,6 @@
 // tcFilter here) implements Link itself and returns errors wrapping
 // ErrNotSupported from the methods it cannot honour.
 //
-// Dependencies: the standard library, golang.org/x/sys/unix, sys, prog
-// and internal/bpffs. No cgo.
+// Dependencies: the standard library, golang.org/x/sys/unix, sys, prog,
+// internal/bpffs and internal/rtnl. No cgo.
 package link

@@ -3,12 +3,10 @@
 package link
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/netns"
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/sys"
@@ -60,78 +59,20 @@ func kernelAtLeast(t testing.TB, major, minor int) bool {
 	return ma > major || (ma == major && mi >= minor)
 }
 
-// inNetns runs f on a fresh OS thread that has joined the network
-// namespace nsFD. The thread is never unlocked, so it ends with the
-// goroutine and no other code runs in the namespace by accident.
-func inNetns(nsFD int, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Setns(nsFD, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns: %w", err)
-			return
-		}
-		defer func() {
-			if r := recover(); r != nil {
-				errc <- fmt.Errorf("panic: %v", r)
-			}
-		}()
-		errc <- f()
-	}()
-	return <-errc
-}
+// inNetns runs f on a thread that has joined the network namespace nsFD
+// (netns.Enter, which returns the thread to its own namespace after).
+func inNetns(nsFD int, f func() error) error { return netns.Enter(nsFD, f) }
 
-// newNetns creates a network namespace, with lo up, that lives as long
-// as the test, and returns a descriptor for it.
-func newNetns(t testing.TB) int {
+// newNS creates a network namespace, with lo up, that lives as long as
+// the test (package internal/netns).
+func newNS(t testing.TB) *netns.NS {
 	t.Helper()
-	type res struct {
-		fd  int
-		err error
-	}
-	c := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			c <- res{-1, fmt.Errorf("unshare(CLONE_NEWNET): %w", err)}
-			return
-		}
-		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			c <- res{-1, err}
-			return
-		}
-		if err := setLinkUp(1); err != nil {
-			unix.Close(fd)
-			c <- res{-1, fmt.Errorf("lo up: %w", err)}
-			return
-		}
-		c <- res{fd, nil}
-	}()
-	r := <-c
-	if r.err != nil {
-		t.Fatalf("new network namespace: %v", r.err)
-	}
-	t.Cleanup(func() { unix.Close(r.fd) })
-	return r.fd
-}
-
-func ifinfomsg(index int32, flags, change uint32) []byte {
-	b := make([]byte, unix.SizeofIfInfomsg)
-	binary.NativeEndian.PutUint32(b[4:], uint32(index))
-	binary.NativeEndian.PutUint32(b[8:], flags)
-	binary.NativeEndian.PutUint32(b[12:], change)
-	return b
-}
-
-func setLinkUp(ifindex int) error {
-	c, err := dialRoute()
+	ns, err := netns.New()
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	defer c.Close()
-	_, err = c.request(unix.RTM_NEWLINK, 0, ifinfomsg(int32(ifindex), unix.IFF_UP, unix.IFF_UP))
-	return err
+	t.Cleanup(func() { ns.Close() })
+	return ns
 }
 
 // veth is a veth pair whose ends live in two throwaway namespaces, with
@@ -165,46 +106,24 @@ func newVethNoWarm(t testing.TB) *veth {
 	t.Helper()
 	testenv.RequireRoot(t)
 	n := int(vethSeq.Add(1))
+	nsA, nsB := newNS(t), newNS(t)
 	v := &veth{
-		nsA: newNetns(t), nsB: newNetns(t),
+		nsA: nsA.FD(), nsB: nsB.FD(),
 		ipA: net.IPv4(10, 199, byte(n), 1).To4(), ipB: net.IPv4(10, 199, byte(n), 2).To4(),
 		nameA: "pbl0", nameB: "pbl1", port: 4000 + n,
 	}
-	err := inNetns(v.nsA, func() error {
-		c, err := dialRoute()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		var a attrs
-		a.str(unix.IFLA_IFNAME, v.nameA)
-		a.nested(unix.IFLA_LINKINFO, func(li *attrs) {
-			li.str(unix.IFLA_INFO_KIND, "veth")
-			li.nested(unix.IFLA_INFO_DATA, func(d *attrs) {
-				var peer attrs
-				peer.str(unix.IFLA_IFNAME, v.nameB)
-				peer.u32(unix.IFLA_NET_NS_FD, uint32(v.nsB))
-				d.add(1 /* VETH_INFO_PEER */, append(ifinfomsg(0, 0, 0), peer.b...))
-			})
-		})
-		if _, err := c.request(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL, append(ifinfomsg(0, 0, 0), a.b...)); err != nil {
-			return fmt.Errorf("create veth pair (is the veth module loaded?): %w", err)
-		}
-		v.ifA, err = configure(c, v.nameA, v.ipA)
-		return err
-	})
-	if err != nil {
+	if err := nsA.AddVeth(v.nameA, nsB, v.nameB); err != nil {
 		t.Fatal(err)
 	}
-	err = inNetns(v.nsB, func() error {
-		c, err := dialRoute()
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		if v.ifB, err = configure(c, v.nameB, v.ipB); err != nil {
-			return err
-		}
+	var err error
+	if v.ifA, err = nsA.Configure(v.nameA, v.ipA, 24); err != nil {
+		t.Fatal(err)
+	}
+	if v.ifB, err = nsB.Configure(v.nameB, v.ipB, 24); err != nil {
+		t.Fatal(err)
+	}
+	err = nsB.Do(func() error {
+		var err error
 		v.recv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: v.ipB, Port: v.port})
 		return err
 	})
@@ -234,27 +153,6 @@ func newVethNoWarm(t testing.TB) *veth {
 	}
 	t.Cleanup(func() { v.send.Close() })
 	return v
-}
-
-// configure assigns ip/24 to the interface called name and sets it up.
-func configure(c *nlConn, name string, ip net.IP) (int, error) {
-	ifi, err := net.InterfaceByName(name)
-	if err != nil {
-		return 0, err
-	}
-	msg := make([]byte, unix.SizeofIfAddrmsg)
-	msg[0], msg[1] = unix.AF_INET, 24
-	binary.NativeEndian.PutUint32(msg[4:], uint32(ifi.Index))
-	var a attrs
-	a.add(unix.IFA_LOCAL, ip)
-	a.add(unix.IFA_ADDRESS, ip)
-	if _, err := c.request(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, append(msg, a.b...)); err != nil {
-		return 0, fmt.Errorf("add address %s: %w", ip, err)
-	}
-	if _, err := c.request(unix.RTM_NEWLINK, 0, ifinfomsg(int32(ifi.Index), unix.IFF_UP, unix.IFF_UP)); err != nil {
-		return 0, fmt.Errorf("set %s up: %w", name, err)
-	}
-	return ifi.Index, nil
 }
 
 // exchange sends n datagrams "<tag> <k>" from A to B, one at a time, and

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purebpf/purebpf/internal/rtnl"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/sys"
 )
@@ -101,7 +102,7 @@ func AttachTCFilter(p *prog.Program, ifindex int, opts *TCFilterOptions) (Link, 
 	if o.Name == "" {
 		o.Name = p.Name()
 	}
-	conn, err := dialRoute()
+	conn, err := rtnl.Dial()
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -151,7 +152,7 @@ func netnsKey() (uint64, error) {
 // tcFilter is a cls_bpf filter made by AttachTCFilter.
 type tcFilter struct {
 	mu      sync.Mutex
-	conn    *nlConn // opened in the filter's network namespace
+	conn    *rtnl.Conn // opened in the filter's network namespace
 	ifindex int
 	parent  uint32
 	prio    uint16
@@ -173,12 +174,12 @@ func (f *tcFilter) info() uint32 { return uint32(f.prio)<<16 | uint32(htons(unix
 
 // ensureQdisc adds a clsact qdisc unless the interface has one.
 func (f *tcFilter) ensureQdisc() error {
-	var a attrs
-	a.str(unix.TCA_KIND, "clsact")
-	body := append(tcmsg(f.ifindex, tcHClsactQdisc, tcHClsact, 0), a.b...)
+	var a rtnl.Attrs
+	a.Str(unix.TCA_KIND, "clsact")
+	body := append(tcmsg(f.ifindex, tcHClsactQdisc, tcHClsact, 0), a.B...)
 	createdMu.Lock()
 	defer createdMu.Unlock()
-	_, err := f.conn.request(unix.RTM_NEWQDISC, unix.NLM_F_CREATE|unix.NLM_F_EXCL, body)
+	_, err := f.conn.Request(unix.RTM_NEWQDISC, unix.NLM_F_CREATE|unix.NLM_F_EXCL, body)
 	switch {
 	case err == nil:
 		createdQdiscs[f.qdisc] = true
@@ -199,15 +200,15 @@ func (f *tcFilter) change(p *prog.Program, flags uint16) error {
 	if err != nil {
 		return err
 	}
-	var a attrs
-	a.str(unix.TCA_KIND, "bpf")
-	a.nested(unix.TCA_OPTIONS, func(o *attrs) {
-		o.u32(tcaBPFFD, uint32(fd))
-		o.str(tcaBPFName, f.name)
-		o.u32(tcaBPFFlags, tcaBPFActDirect)
+	var a rtnl.Attrs
+	a.Str(unix.TCA_KIND, "bpf")
+	a.Nested(unix.TCA_OPTIONS, func(o *rtnl.Attrs) {
+		o.U32(tcaBPFFD, uint32(fd))
+		o.Str(tcaBPFName, f.name)
+		o.U32(tcaBPFFlags, tcaBPFActDirect)
 	})
-	body := append(tcmsg(f.ifindex, f.handle, f.parent, f.info()), a.b...)
-	_, err = f.conn.request(unix.RTM_NEWTFILTER, flags, body)
+	body := append(tcmsg(f.ifindex, f.handle, f.parent, f.info()), a.B...)
+	_, err = f.conn.Request(unix.RTM_NEWTFILTER, flags, body)
 	runtime.KeepAlive(p)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
 		return fmt.Errorf("add cls_bpf filter (is CONFIG_NET_CLS_BPF missing or the clsact qdisc gone?): %w", err)
@@ -217,7 +218,7 @@ func (f *tcFilter) change(p *prog.Program, flags uint16) error {
 
 // filters lists the filters on one clsact hook of the interface.
 func (f *tcFilter) filters(parent uint32) ([]tcFilterEntry, error) {
-	msgs, err := f.conn.request(unix.RTM_GETTFILTER, unix.NLM_F_DUMP, tcmsg(f.ifindex, 0, parent, 0))
+	msgs, err := f.conn.Request(unix.RTM_GETTFILTER, unix.NLM_F_DUMP, tcmsg(f.ifindex, 0, parent, 0))
 	if err != nil {
 		return nil, err
 	}
@@ -233,25 +234,25 @@ type tcFilterEntry struct {
 	name   string
 }
 
-func parseFilters(msgs []nlMsg) []tcFilterEntry {
+func parseFilters(msgs []rtnl.Msg) []tcFilterEntry {
 	var out []tcFilterEntry
 	for _, m := range msgs {
-		if m.typ != unix.RTM_NEWTFILTER || len(m.data) < tcmsgLen {
+		if m.Type != unix.RTM_NEWTFILTER || len(m.Data) < tcmsgLen {
 			continue
 		}
-		handle := binary.NativeEndian.Uint32(m.data[8:])
-		info := binary.NativeEndian.Uint32(m.data[16:])
+		handle := binary.NativeEndian.Uint32(m.Data[8:])
+		info := binary.NativeEndian.Uint32(m.Data[16:])
 		if handle == 0 {
 			continue // the chain's per-priority header, not a filter
 		}
-		as := parseAttrs(m.data[tcmsgLen:])
-		e := tcFilterEntry{prio: uint16(info >> 16), handle: handle, kind: unix.ByteSliceToString(findAttr(as, unix.TCA_KIND))}
-		if opts := findAttr(as, unix.TCA_OPTIONS); opts != nil {
-			bs := parseAttrs(opts)
-			if id := findAttr(bs, tcaBPFID); len(id) >= 4 {
+		as := rtnl.ParseAttrs(m.Data[tcmsgLen:])
+		e := tcFilterEntry{prio: uint16(info >> 16), handle: handle, kind: unix.ByteSliceToString(rtnl.FindAttr(as, unix.TCA_KIND))}
+		if opts := rtnl.FindAttr(as, unix.TCA_OPTIONS); opts != nil {
+			bs := rtnl.ParseAttrs(opts)
+			if id := rtnl.FindAttr(bs, tcaBPFID); len(id) >= 4 {
 				e.progID = binary.NativeEndian.Uint32(id)
 			}
-			e.name = unix.ByteSliceToString(findAttr(bs, tcaBPFName))
+			e.name = unix.ByteSliceToString(rtnl.FindAttr(bs, tcaBPFName))
 		}
 		out = append(out, e)
 	}
@@ -271,10 +272,10 @@ func (f *tcFilter) Close() error {
 		return f.errorf("close", os.ErrClosed)
 	}
 	f.closed = true
-	var a attrs
-	a.str(unix.TCA_KIND, "bpf")
-	body := append(tcmsg(f.ifindex, f.handle, f.parent, f.info()), a.b...)
-	_, err := f.conn.request(unix.RTM_DELTFILTER, 0, body)
+	var a rtnl.Attrs
+	a.Str(unix.TCA_KIND, "bpf")
+	body := append(tcmsg(f.ifindex, f.handle, f.parent, f.info()), a.B...)
+	_, err := f.conn.Request(unix.RTM_DELTFILTER, 0, body)
 	if err != nil && (errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL)) {
 		// The interface, its qdisc or the filter is gone already.
 		err = nil
@@ -313,9 +314,9 @@ func (f *tcFilter) dropQdiscIfUnused() error {
 			return nil
 		}
 	}
-	var a attrs
-	a.str(unix.TCA_KIND, "clsact")
-	_, err := f.conn.request(unix.RTM_DELQDISC, 0, append(tcmsg(f.ifindex, tcHClsactQdisc, tcHClsact, 0), a.b...))
+	var a rtnl.Attrs
+	a.Str(unix.TCA_KIND, "clsact")
+	_, err := f.conn.Request(unix.RTM_DELQDISC, 0, append(tcmsg(f.ifindex, tcHClsactQdisc, tcHClsact, 0), a.B...))
 	delete(createdQdiscs, f.qdisc)
 	if err != nil && !errors.Is(err, unix.ENODEV) && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("delete clsact qdisc: %w", err)
@@ -387,7 +388,7 @@ type TCFilter struct {
 // order they run (by priority, then handle), in the calling thread's
 // network namespace.
 func QueryTCFilters(ifindex int, dir Direction) ([]TCFilter, error) {
-	conn, err := dialRoute()
+	conn, err := rtnl.Dial()
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purebpf/purebpf/internal/rtnl"
 	"github.com/purebpf/purebpf/prog"
 )
 
@@ -218,18 +219,18 @@ func qdiscs(t *testing.T, ns, ifindex int) []string {
 	t.Helper()
 	var kinds []string
 	err := inNetns(ns, func() error {
-		c, err := dialRoute()
+		c, err := rtnl.Dial()
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		msgs, err := c.request(unix.RTM_GETQDISC, unix.NLM_F_DUMP, tcmsg(0, 0, 0, 0))
+		msgs, err := c.Request(unix.RTM_GETQDISC, unix.NLM_F_DUMP, tcmsg(0, 0, 0, 0))
 		if err != nil {
 			return err
 		}
 		for _, m := range msgs {
-			if len(m.data) >= tcmsgLen && int(int32(binary.NativeEndian.Uint32(m.data[4:]))) == ifindex {
-				kinds = append(kinds, unix.ByteSliceToString(findAttr(parseAttrs(m.data[tcmsgLen:]), unix.TCA_KIND)))
+			if len(m.Data) >= tcmsgLen && int(int32(binary.NativeEndian.Uint32(m.Data[4:]))) == ifindex {
+				kinds = append(kinds, unix.ByteSliceToString(rtnl.FindAttr(rtnl.ParseAttrs(m.Data[tcmsgLen:]), unix.TCA_KIND)))
 			}
 		}
 		return nil
@@ -361,14 +362,14 @@ func TestTCFilter(t *testing.T) {
 func TestTCFilterKeepsForeignQdisc(t *testing.T) {
 	v := newVeth(t)
 	err := inNetns(v.nsB, func() error {
-		c, err := dialRoute()
+		c, err := rtnl.Dial()
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		var a attrs
-		a.str(unix.TCA_KIND, "clsact")
-		_, err = c.request(unix.RTM_NEWQDISC, unix.NLM_F_CREATE|unix.NLM_F_EXCL, append(tcmsg(v.ifB, tcHClsactQdisc, tcHClsact, 0), a.b...))
+		var a rtnl.Attrs
+		a.Str(unix.TCA_KIND, "clsact")
+		_, err = c.Request(unix.RTM_NEWQDISC, unix.NLM_F_CREATE|unix.NLM_F_EXCL, append(tcmsg(v.ifB, tcHClsactQdisc, tcHClsact, 0), a.B...))
 		return err
 	})
 	if err != nil {

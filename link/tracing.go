@@ -43,6 +43,21 @@ func AttachTracepointBTF(p *prog.Program) (Link, error) {
 	return rawTracepointOpen(p, "", "tp_btf "+p.Name())
 }
 
+// AttachTracing attaches an fentry, fexit, fmod_ret or LSM program: a
+// program of type tracing or lsm loaded with its expected attach type
+// (AttachTraceFentry, AttachTraceFexit, AttachModifyReturn, AttachLSMMac)
+// and its target's BTF ID (prog.ProgramOptions.AttachBTFID), through
+// BPF_RAW_TRACEPOINT_OPEN without a name (Linux 5.5+; 5.7+ for LSM). The
+// target is fixed at load time. The link is of type tracing; Close
+// detaches it, and Update fails with ErrNotSupported.
+func AttachTracing(p *prog.Program) (Link, error) {
+	fail := func(err error) error { return fmt.Errorf("attach tracing program: %w", err) }
+	if err := checkProgram(p, "fentry/fexit/fmod_ret/lsm", prog.Tracing, prog.LSM); err != nil {
+		return nil, fail(err)
+	}
+	return rawTracepointOpen(p, "", "tracing "+p.Name())
+}
+
 func rawTracepointOpen(p *prog.Program, name, what string) (Link, error) {
 	attr := sys.RawTracepointOpenAttr{ProgFD: uint32(p.FD())}
 	if name != "" {

@@ -3,9 +3,7 @@
 package link
 
 import (
-	"encoding/binary"
 	"errors"
-	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -14,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/sys"
 )
@@ -83,50 +82,6 @@ func TestRawTracepoint(t *testing.T) {
 	}
 }
 
-// vmlinuxTypeID finds the ID of the named type of the given BTF kind in
-// /sys/kernel/btf/vmlinux, walking the type section (the encoding of
-// Documentation/bpf/btf.rst).
-func vmlinuxTypeID(t *testing.T, kind uint32, name string) uint32 {
-	t.Helper()
-	b, err := os.ReadFile("/sys/kernel/btf/vmlinux")
-	if err != nil {
-		t.Fatalf("kernel BTF: %v", err)
-	}
-	le := binary.LittleEndian
-	if len(b) < 24 || le.Uint16(b) != 0xeb9f {
-		t.Fatal("kernel BTF: bad magic")
-	}
-	hdrLen := le.Uint32(b[4:])
-	typeOff, typeLen := le.Uint32(b[8:]), le.Uint32(b[12:])
-	strOff := le.Uint32(b[16:])
-	types := b[hdrLen+typeOff : hdrLen+typeOff+typeLen]
-	strs := b[hdrLen+strOff:]
-	id := uint32(1)
-	for off := 0; off+12 <= len(types); id++ {
-		nameOff, info := le.Uint32(types[off:]), le.Uint32(types[off+4:])
-		k, vlen := info>>24&0x1f, int(info&0xffff)
-		if k == kind {
-			n := strs[nameOff:]
-			if end := strings.IndexByte(string(n[:min(len(n), 256)]), 0); end >= 0 && string(n[:end]) == name {
-				return id
-			}
-		}
-		off += 12
-		switch k {
-		case 1, 14, 17: // INT, VAR, DECL_TAG
-			off += 4
-		case 3: // ARRAY
-			off += 12
-		case 4, 5, 15, 19: // STRUCT, UNION, DATASEC, ENUM64
-			off += 12 * vlen
-		case 6, 13: // ENUM, FUNC_PROTO
-			off += 8 * vlen
-		}
-	}
-	t.Fatalf("kernel BTF has no type %q of kind %d", name, kind)
-	return 0
-}
-
 func TestTracepointBTF(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -135,41 +90,16 @@ func TestTracepointBTF(t *testing.T) {
 		Maps:         []*prog.MapSpec{counterSpec("counts", 1)}}, nil)
 	counts := p0.Map("counts")
 
-	// prog.NewProgram has no attach_btf_id option, so load through sys.
-	code := sysEnterCounter(unix.Gettid(), unix.SYS_GETPID)
-	for k := range code {
-		if code[k].IsMapReference() {
-			code[k].SetMapFD(int32(counts.FD()))
-		}
-	}
-	raw, err := code.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	license, _ := sys.NewStringPointer("GPL")
-	logBuf := make([]byte, 1<<16)
-	attr := sys.ProgLoadAttr{
-		ProgType:           sys.ProgTypeTracing,
-		InsnCnt:            uint32(len(raw) / sys.InsnSize),
-		Insns:              sys.NewSlicePointer(raw),
-		License:            license,
-		ProgName:           sys.NewObjName("tpbtf_getpid"),
-		ExpectedAttachType: sys.AttachTraceRawTp,
-		AttachBTFID:        vmlinuxTypeID(t, 8 /* TYPEDEF */, "btf_trace_sys_enter"),
-		LogLevel:           1,
-		LogSize:            uint32(len(logBuf)),
-		LogBuf:             sys.NewSlicePointer(logBuf),
-	}
-	fd, err := sys.ProgLoad(&attr)
-	runtime.KeepAlive(counts)
-	if err != nil {
-		t.Fatalf("load tp_btf program: %v\n%s", err, unix.ByteSliceToString(logBuf))
-	}
-	p, err := prog.NewProgramFromFD(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	// A tp_btf program: type tracing, expected attach type
+	// BPF_TRACE_RAW_TP and the tracepoint's btf_trace_ typedef as its
+	// attach_btf_id, which NewProgram finds from the tracepoint's name.
+	p := load(t, &prog.Spec{Name: "tpbtf_getpid", Type: prog.Tracing,
+		Instructions: sysEnterCounter(unix.Gettid(), unix.SYS_GETPID), Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
+		&prog.ProgramOptions{
+			Maps:               map[string]*prog.Map{"counts": counts},
+			ExpectedAttachType: prog.AttachTraceRawTp,
+			AttachTo:           "sys_enter",
+		})
 
 	l, err := AttachTracepointBTF(p)
 	if err != nil {
@@ -203,5 +133,76 @@ func TestTracepointBTF(t *testing.T) {
 
 	if _, err := AttachTracepointBTF(p0); !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "tracing") {
 		t.Fatalf("socket filter as tp_btf: %v, want ErrProgramType naming tracing", err)
+	}
+}
+
+// fentry and fexit programs, loaded through prog.NewProgram with their
+// target's name, count this thread's getpgid calls.
+func TestTracingFentryFexit(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skipf("the target, __x64_sys_getpgid, is amd64's syscall entry; not %s", runtime.GOARCH)
+	}
+	for _, c := range []struct {
+		name   string
+		attach prog.AttachType
+	}{{"fentry", prog.AttachTraceFentry}, {"fexit", prog.AttachTraceFexit}} {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.RequireRoot(t)
+			// The program counts this thread's calls: a subtest runs on a
+			// goroutine of its own, so lock it here.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			code := insn.Instructions{
+				insn.Call(int32(insn.FnGetCurrentPIDTGID)),
+				insn.Mov.Reg32(insn.R0, insn.R0),
+				insn.JNE.Imm(insn.R0, int32(unix.Gettid()), "out"),
+			}
+			code = append(code, countInsns(0)...)
+			code = append(code, insn.Mov.Imm(insn.R0, 0).WithLabel("out"), insn.Exit())
+			p, err := prog.NewProgram(&prog.Spec{Name: c.name + "_getpgid", Type: prog.Tracing, License: "GPL", Instructions: code,
+				Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
+				&prog.ProgramOptions{ExpectedAttachType: c.attach, AttachTo: "__x64_sys_getpgid"})
+			if errors.Is(err, unix.EPERM) {
+				// The project's 6.18 host (CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY)
+				// refuses every fentry and fexit load, libbpf's too; the
+				// 6.1 and 6.12 VMs of make vmtest take them.
+				t.Skipf("this kernel refuses %s programs as root (EPERM, lockdown?): %v", c.name, err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			l, err := AttachTracing(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			for range 6 {
+				unix.Getpgid(0)
+			}
+			if n := counter(t, p, 0); n != 6 {
+				t.Fatalf("%s counted %d getpgid calls, want 6", c.name, n)
+			}
+			info, err := l.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Type != TypeTracing || info.AttachType != sys.AttachType(c.attach) {
+				t.Fatalf("Info = %+v, want a tracing link with attach type %v", info, c.attach)
+			}
+			if err := l.Update(p); !errors.Is(err, ErrNotSupported) {
+				t.Fatalf("Update: %v, want ErrNotSupported", err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			unix.Getpgid(0)
+			if n := counter(t, p, 0); n != 6 {
+				t.Fatalf("after Close counted %d, want still 6", n)
+			}
+		})
+	}
+	if _, err := AttachTracing(socketFilter(t)); !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "tracing") {
+		t.Fatalf("socket filter as fentry: %v, want ErrProgramType naming tracing", err)
 	}
 }

@@ -5,6 +5,7 @@ package perf
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -12,20 +13,37 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purebpf/purebpf/link"
+	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/sys"
 )
 
-// Link is a program attached to a perf event. Close detaches the program
-// and frees the perf event, the BPF link and any tracefs event.
+// Link is a program attached to a perf event: what Kprobe, Tracepoint
+// and Uprobe return as a link.Link. Type-assert to *Link for the
+// accessors that say how the attachment was made (Attach, Probe,
+// TraceFSEvent).
+//
+// On Linux 5.15+ (AttachBPFLink) the program is bound through a BPF link
+// of type perf_event: Info reports its link and program IDs, Pin pins it
+// (the perf event then lives on with the pin; not for probes made through
+// tracefs, see Pin). With PERF_EVENT_IOC_SET_BPF (AttachIoctl) there is
+// no link object: Pin and Unpin return errors wrapping ErrNotSupported
+// and Info reports only the type and the program ID. The kernel cannot
+// swap the program of a perf event either way, so Update always returns
+// an error wrapping ErrNotSupported.
 type Link struct {
-	mu     sync.Mutex
-	perfFD *sys.FD
-	linkFD *sys.FD      // nil when attached with ioctl
-	event  *probeEvent  // tracefs probe event, nil otherwise
-	attach AttachMethod // AttachBPFLink or AttachIoctl
-	probe  ProbeMethod  // ProbePMU, ProbeTraceFS or probeTracepoint
-	target string       // what was attached to, for messages
+	mu      sync.Mutex
+	perfFD  *sys.FD
+	bpfLink link.Link    // the BPF_PERF_EVENT link; nil when attached with ioctl
+	event   *probeEvent  // tracefs probe event, nil otherwise
+	attach  AttachMethod // AttachBPFLink or AttachIoctl
+	probe   ProbeMethod  // ProbePMU, ProbeTraceFS or probeTracepoint
+	target  string       // what was attached to, for messages
+	progID  uint32       // the attached program's ID
+	closed  bool
 }
+
+var _ link.Link = (*Link)(nil)
 
 // Attach reports how the program was attached: AttachBPFLink or
 // AttachIoctl.
@@ -48,7 +66,12 @@ func (l *Link) Probe() ProbeMethod {
 // TraceFSEvent returns "group/name" of the tracefs probe event behind the
 // link, or "" when none was created.
 func (l *Link) TraceFSEvent() string {
-	if l == nil || l.event == nil {
+	if l == nil {
+		return ""
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.event == nil {
 		return ""
 	}
 	return l.event.group + "/" + l.event.name
@@ -62,18 +85,21 @@ func (l *Link) String() string {
 	return fmt.Sprintf("perf.Link(%s via %s, %s)", l.target, l.probe, l.attach)
 }
 
-// Close detaches the program and releases everything. It is safe to call
-// more than once, and on a nil *Link.
+// Close detaches the program and releases everything, in this order: the
+// BPF link, the perf event, the tracefs probe event. A pinned link stays
+// attached: the pin holds the BPF link and the link the perf event. Close
+// is safe to call more than once, and on a nil *Link.
 func (l *Link) Close() error {
 	if l == nil {
 		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.closed = true
 	var errs []error
-	if l.linkFD != nil {
-		errs = append(errs, l.linkFD.Close())
-		l.linkFD = nil
+	if l.bpfLink != nil {
+		errs = append(errs, l.bpfLink.Close())
+		l.bpfLink = nil
 	}
 	if l.perfFD != nil {
 		errs = append(errs, l.perfFD.Close())
@@ -86,36 +112,132 @@ func (l *Link) Close() error {
 	return errors.Join(errs...)
 }
 
+// usable returns an error for op on a nil or closed link, else nil.
+// l.mu must be held unless l is nil.
+func (l *Link) usable(op string) error {
+	if l == nil {
+		return fmt.Errorf("perf link: %s: nil *Link: %w", op, os.ErrInvalid)
+	}
+	if l.closed {
+		return fmt.Errorf("%s: %s: %w", l, op, os.ErrClosed)
+	}
+	return nil
+}
+
+// noLink is the error of Pin and Unpin on an ioctl attachment.
+func (l *Link) noLink(op string) error {
+	return fmt.Errorf("%s: %s: attached with PERF_EVENT_IOC_SET_BPF, which makes no BPF link (BPF_PERF_EVENT links need Linux 5.15+): %w", l, op, ErrNotSupported)
+}
+
+// Pin pins the BPF link at path on a bpffs (link.Link's rules: an
+// existing path is an error wrapping os.ErrExist). The program then stays
+// attached after Close and after this process exits, until the pin is
+// removed. Probes made through tracefs (ProbeTraceFS) cannot be pinned:
+// their kprobe_events or uprobe_events entry would outlive the process
+// that must remove it, so Pin refuses them with an error wrapping
+// ErrNotSupported; use ProbePMU. An ioctl attachment has no link to pin
+// (ErrNotSupported too).
+func (l *Link) Pin(path string) error {
+	if l != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+	}
+	if err := l.usable("pin"); err != nil {
+		return err
+	}
+	if l.bpfLink == nil {
+		return l.noLink("pin")
+	}
+	if l.event != nil {
+		return fmt.Errorf("%s: pin: the tracefs probe event %s/%s must be removed by this process when it detaches, so a pin could not outlive it; attach with ProbePMU to pin: %w",
+			l, l.event.group, l.event.name, ErrNotSupported)
+	}
+	return l.bpfLink.Pin(path)
+}
+
+// Unpin removes the pin made by Pin.
+func (l *Link) Unpin() error {
+	if l != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+	}
+	if err := l.usable("unpin"); err != nil {
+		return err
+	}
+	if l.bpfLink == nil {
+		return l.noLink("unpin")
+	}
+	return l.bpfLink.Unpin()
+}
+
+// Update returns an error wrapping ErrNotSupported: the kernel cannot
+// swap the program of a perf event (bpf_perf_link has no update_prog, and
+// PERF_EVENT_IOC_SET_BPF refuses a second program with EEXIST). Close the
+// link and attach the new program instead.
+func (l *Link) Update(p *prog.Program) error {
+	if l != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+	}
+	if err := l.usable("update"); err != nil {
+		return err
+	}
+	return fmt.Errorf("%s: update: the kernel cannot swap the program of a perf event; close the link and attach again: %w", l, ErrNotSupported)
+}
+
+// Info describes the attachment: a BPF link's kernel description (type
+// perf_event, link and program IDs), or for an ioctl attachment the type
+// perf_event and the program ID, with ID 0.
+func (l *Link) Info() (*link.Info, error) {
+	if l != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+	}
+	if err := l.usable("info"); err != nil {
+		return nil, err
+	}
+	if l.bpfLink != nil {
+		return l.bpfLink.Info()
+	}
+	return &link.Info{Type: link.TypePerfEvent, ProgramID: l.progID}, nil
+}
+
 // attachOptions are the options shared by all attach functions.
 type attachOptions struct {
 	attach AttachMethod
 	cookie uint64
 }
 
-// checkProgram returns prog's descriptor after checking, before any
+// checkProgram returns prog's descriptor and ID after checking, before any
 // perf event exists, that the kernel will take it for target: kprobe
 // and uprobe events take BPF_PROG_TYPE_KPROBE programs, tracepoints
 // BPF_PROG_TYPE_TRACEPOINT (kernel/events/core.c, perf_event_set_bpf_prog;
 // the kernel answers anything else with a bare EINVAL). The type comes
 // from BPF_OBJ_GET_INFO_BY_FD.
-func checkProgram(prog FDer, want sys.ProgType, target string) (int, error) {
+func checkProgram(prog FDer, want sys.ProgType, target string) (progFD, error) {
 	fd, err := sys.ObjectFD(prog, "program")
 	if err != nil {
-		return -1, fmt.Errorf("%s: %w", target, err)
+		return progFD{}, fmt.Errorf("%s: %w", target, err)
 	}
 	dup, err := dupFD(fd)
 	if err != nil {
-		return -1, fmt.Errorf("%s: %w", target, err)
+		return progFD{}, fmt.Errorf("%s: %w", target, err)
 	}
 	defer dup.Close()
 	var info sys.ProgInfo
 	if err := sys.ProgGetInfoByFD(dup, &info); err != nil {
-		return -1, fmt.Errorf("%s: program fd %d: %w", target, fd, err)
+		return progFD{}, fmt.Errorf("%s: program fd %d: %w", target, fd, err)
 	}
 	if info.Type != want {
-		return -1, fmt.Errorf("%s: %w: program %q is of type %s, want %s", target, ErrProgramType, info.Name.String(), typeName(info.Type), typeName(want))
+		return progFD{}, fmt.Errorf("%s: %w: program %q is of type %s, want %s", target, ErrProgramType, info.Name.String(), typeName(info.Type), typeName(want))
 	}
-	return fd, nil
+	return progFD{fd: fd, id: info.ID}, nil
+}
+
+// progFD is a checked program: its borrowed descriptor and its ID.
+type progFD struct {
+	fd int
+	id uint32
 }
 
 // typeName is a program type as bpftool and prog.Type name it.
@@ -126,9 +248,10 @@ func typeName(t sys.ProgType) string {
 // attachToEvent binds the program pfdProg (checked by checkProgram) to
 // the perf event pfd. On success the returned Link owns pfd and ev; on
 // failure both are released.
-func attachToEvent(pfdProg int, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, target string, o attachOptions) (*Link, error) {
-	l := &Link{perfFD: pfd, event: ev, probe: probe, target: target}
-	fail := func(err error) (*Link, error) {
+func attachToEvent(pf progFD, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, target string, o attachOptions) (link.Link, error) {
+	l := &Link{perfFD: pfd, event: ev, probe: probe, target: target, progID: pf.id}
+	pfdProg := pf.fd
+	fail := func(err error) (link.Link, error) {
 		return nil, errors.Join(fmt.Errorf("attaching to %s: %w", target, err), l.Close())
 	}
 	var linkErr error // the BPF_LINK_CREATE error AttachAuto falls back from
@@ -141,7 +264,12 @@ func attachToEvent(pfdProg int, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, 
 		})
 		switch {
 		case err == nil:
-			l.linkFD = fd
+			// NewFromFD owns fd from here on, and closes it on error.
+			bl, err := link.NewFromFD(fd)
+			if err != nil {
+				return fail(fmt.Errorf("BPF_PERF_EVENT link: %w", err))
+			}
+			l.bpfLink = bl
 			l.attach = AttachBPFLink
 		case o.attach == AttachBPFLink || o.cookie != 0 || !(errors.Is(err, unix.EINVAL) || errors.Is(err, ErrNotSupported)):
 			return fail(fmt.Errorf("BPF_LINK_CREATE with BPF_PERF_EVENT (Linux 5.15+): %w", err))
@@ -149,7 +277,7 @@ func attachToEvent(pfdProg int, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, 
 			linkErr = fmt.Errorf("BPF_LINK_CREATE with BPF_PERF_EVENT (Linux 5.15+): %w", err)
 		}
 	}
-	if l.linkFD == nil {
+	if l.bpfLink == nil {
 		// sys.PerfEventSetBPF takes an owned *sys.FD: lend it a duplicate.
 		dup, err := dupFD(pfdProg)
 		if err != nil {
@@ -209,7 +337,7 @@ func openEvent(attr *sys.PerfEventAttr, pid int) (*sys.FD, error) {
 // tracefs id (events/<group>/<name>/id). A missing tracepoint gives an
 // error wrapping ErrNotFound; a program of another type one wrapping
 // ErrProgramType that names both types. opts may be nil.
-func Tracepoint(group, name string, prog FDer, opts *TracepointOptions) (*Link, error) {
+func Tracepoint(group, name string, prog FDer, opts *TracepointOptions) (link.Link, error) {
 	if opts == nil {
 		opts = &TracepointOptions{}
 	}
@@ -273,7 +401,7 @@ func kprobeUnsupported(detail string) error {
 // symbol is the kernel function, as in /proc/kallsyms. A syscall symbol
 // such as "sys_openat" that the kernel does not know is retried with the
 // architecture prefix ("__x64_sys_openat" on amd64). opts may be nil.
-func Kprobe(symbol string, prog FDer, opts *KprobeOptions) (*Link, error) {
+func Kprobe(symbol string, prog FDer, opts *KprobeOptions) (link.Link, error) {
 	if opts == nil {
 		opts = &KprobeOptions{}
 	}

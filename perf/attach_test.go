@@ -29,8 +29,8 @@ func TestTracepointCountsGetpid(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if method != AttachAuto && l.Attach() != method {
-					t.Errorf("attached with %v, want %v", l.Attach(), method)
+				if got := l.(*Link).Attach(); method != AttachAuto && got != method {
+					t.Errorf("attached with %v, want %v", got, method)
 				}
 				for range calls {
 					unix.Getpid()
@@ -102,10 +102,10 @@ func TestUprobeCountsCalls(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if l.Probe() != probe {
-					t.Errorf("probe method %v, want %v", l.Probe(), probe)
+				if got := l.(*Link).Probe(); got != probe {
+					t.Errorf("probe method %v, want %v", got, probe)
 				}
-				ev := l.TraceFSEvent()
+				ev := l.(*Link).TraceFSEvent()
 				if probe == ProbeTraceFS && !probeEventsContain(t, "uprobe_events", ev) {
 					t.Errorf("uprobe_events lacks %s while attached", ev)
 				}
@@ -216,7 +216,7 @@ func TestKprobe(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					ev := l.TraceFSEvent()
+					ev := l.(*Link).TraceFSEvent()
 					if probe == ProbeTraceFS {
 						if ev == "" || !probeEventsContain(t, "kprobe_events", ev) {
 							t.Fatalf("kprobe_events lacks %q while attached", ev)
@@ -299,7 +299,7 @@ func TestAttachErrorRemovesEvent(t *testing.T) {
 			ev.remove()
 			t.Fatal(err)
 		}
-		_, err = attachToEvent(wrong.FD(), pfd, ev, ProbeTraceFS, "test uprobe", attachOptions{attach: attach})
+		_, err = attachToEvent(progFD{fd: wrong.FD()}, pfd, ev, ProbeTraceFS, "test uprobe", attachOptions{attach: attach})
 		if err == nil {
 			t.Fatalf("tracepoint program attached to a uprobe with %v", attach)
 		}

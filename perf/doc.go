@@ -22,11 +22,17 @@
 // anything else gives an error wrapping [ErrProgramType] that names both
 // types (the kernel would answer with a bare EINVAL).
 //
-// Each returns a [*Link]: the perf event plus a BPF link (BPF_LINK_CREATE
-// with BPF_PERF_EVENT, Linux 5.15+) or, on older kernels, the
-// PERF_EVENT_IOC_SET_BPF attachment; when AttachAuto falls back to the
-// ioctl and that fails too, the error keeps both causes. Close detaches
-// and frees everything.
+// Each returns a [link.Link], whose dynamic type is [*Link]: the perf
+// event plus a BPF link (BPF_LINK_CREATE with BPF_PERF_EVENT, Linux 5.15+)
+// or, on older kernels, the PERF_EVENT_IOC_SET_BPF attachment; when
+// AttachAuto falls back to the ioctl and that fails too, the error keeps
+// both causes. Close detaches and frees everything (BPF link, perf event,
+// tracefs event, in that order). Info reports the type perf_event and the
+// program ID (and the link ID with a BPF link); Pin works for BPF links
+// on events made without tracefs; Update, and Pin and Unpin where they
+// cannot work, return errors wrapping [ErrNotSupported]: the kernel
+// cannot swap a perf event's program. Type-assert to *Link for Attach,
+// Probe and TraceFSEvent.
 // A kernel without the feature gives an error wrapping [ErrNotSupported]
 // that names the missing piece.
 //
@@ -42,8 +48,8 @@
 // that unblocks a blocked Read.
 //
 // Programs and maps are passed as an [FDer] (sys.FDer, anything with an
-// FD() int method, such as *prog.Program and *prog.Map) so that this
-// package stays below prog. A nil one gives an error wrapping os.ErrInvalid
+// FD() int method, such as *prog.Program and *prog.Map), so descriptors
+// loaded by other means attach and read too. A nil one gives an error wrapping os.ErrInvalid
 // (a nil *prog.Map is what Program.Map returns for an unknown name), a
 // closed one an error wrapping os.ErrClosed; operations on closed readers
 // return os.ErrClosed too ([ErrClosed] is os.ErrClosed).
@@ -51,6 +57,7 @@
 // The package builds on every GOOS; off Linux every attach function and
 // reader constructor returns an error wrapping [ErrNotSupported].
 //
-// Dependencies: the Go standard library, golang.org/x/sys/unix and
-// purebpf/sys. It must not import prog or anything above it.
+// Dependencies: the Go standard library, golang.org/x/sys/unix, purebpf/sys,
+// link (for the Link interface its attach functions return) and prog (which
+// link's Update takes).
 package perf

@@ -105,7 +105,8 @@ func ExampleKprobe() {
 		return
 	}
 	defer link.Close()
-	fmt.Println("kprobe attached via", link.Probe())
+	// Kprobe returns a link.Link; *perf.Link says how it was made.
+	fmt.Println("kprobe attached via", link.(*perf.Link).Probe())
 }
 
 // Streaming events through a BPF ring buffer: the program sends the pid

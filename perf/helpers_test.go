@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/link"
 	"github.com/purebpf/purebpf/prog"
 )
 
@@ -84,7 +85,7 @@ func countProg(tid int) insn.Instructions {
 type emitter struct {
 	events *testMap // perf event array or ring buffer
 	seq    *testMap // [0] next sequence number, [1] failed outputs
-	link   *Link
+	link   link.Link
 }
 
 // newEmitter loads emitProg for thread tid and attaches it to

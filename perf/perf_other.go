@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/purebpf/purebpf/link"
+	"github.com/purebpf/purebpf/prog"
 )
 
 // errOS is the error of every attach and reader function on a system
@@ -33,23 +36,35 @@ func (l *Link) String() string { return "perf.Link(<none>)" }
 // Close does nothing.
 func (l *Link) Close() error { return nil }
 
+// Pin returns an error wrapping ErrNotSupported on this system.
+func (l *Link) Pin(path string) error { return errOS("perf links") }
+
+// Unpin returns an error wrapping ErrNotSupported on this system.
+func (l *Link) Unpin() error { return errOS("perf links") }
+
+// Update returns an error wrapping ErrNotSupported on this system.
+func (l *Link) Update(p *prog.Program) error { return errOS("perf links") }
+
+// Info returns an error wrapping ErrNotSupported on this system.
+func (l *Link) Info() (*link.Info, error) { return nil, errOS("perf links") }
+
 // Tracepoint returns an error wrapping ErrNotSupported on this system.
-func Tracepoint(group, name string, prog FDer, opts *TracepointOptions) (*Link, error) {
+func Tracepoint(group, name string, prog FDer, opts *TracepointOptions) (link.Link, error) {
 	return nil, errOS("tracepoints")
 }
 
 // Kprobe returns an error wrapping ErrNotSupported on this system.
-func Kprobe(symbol string, prog FDer, opts *KprobeOptions) (*Link, error) {
+func Kprobe(symbol string, prog FDer, opts *KprobeOptions) (link.Link, error) {
 	return nil, errOS("kprobes")
 }
 
 // Uprobe returns an error wrapping ErrNotSupported on this system.
-func Uprobe(path, symbol string, prog FDer, opts *UprobeOptions) (*Link, error) {
+func Uprobe(path, symbol string, prog FDer, opts *UprobeOptions) (link.Link, error) {
 	return nil, errOS("uprobes")
 }
 
 // Uprobe returns an error wrapping ErrNotSupported on this system.
-func (ex *Executable) Uprobe(symbol string, prog FDer, opts *UprobeOptions) (*Link, error) {
+func (ex *Executable) Uprobe(symbol string, prog FDer, opts *UprobeOptions) (link.Link, error) {
 	return nil, errOS("uprobes")
 }
 

@@ -121,6 +121,11 @@ func (r *RingBufReader) ReadInto(rec *Record) error {
 	if r.closed {
 		return ErrClosed
 	}
+	// The fast path, a record already in the ring, calls readPending
+	// directly: no method value, no poller.
+	if ok, err := r.readPending(rec); ok || err != nil {
+		return err
+	}
 	return r.poll.read(rec, r.readPending)
 }
 

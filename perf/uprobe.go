@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/purebpf/purebpf/link"
 	"github.com/purebpf/purebpf/sys"
 )
 
@@ -25,7 +26,7 @@ import (
 // With ProbeAuto the uprobe PMU is used when it exists (Linux 4.17+),
 // else a tracefs uprobe_events entry. A program of another type gives an
 // error wrapping ErrProgramType.
-func Uprobe(path, symbol string, prog FDer, opts *UprobeOptions) (*Link, error) {
+func Uprobe(path, symbol string, prog FDer, opts *UprobeOptions) (link.Link, error) {
 	ex, err := OpenExecutable(path)
 	if err != nil {
 		return nil, err
@@ -35,7 +36,7 @@ func Uprobe(path, symbol string, prog FDer, opts *UprobeOptions) (*Link, error) 
 
 // Uprobe is the package function Uprobe on ex's file, reusing the symbol
 // table OpenExecutable parsed.
-func (ex *Executable) Uprobe(symbol string, prog FDer, opts *UprobeOptions) (*Link, error) {
+func (ex *Executable) Uprobe(symbol string, prog FDer, opts *UprobeOptions) (link.Link, error) {
 	if ex == nil {
 		return nil, fmt.Errorf("uprobe: nil *Executable: %w", os.ErrInvalid)
 	}

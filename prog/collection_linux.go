@@ -55,8 +55,8 @@ type Collection struct {
 	pinned    []string
 	btf       *btf.Handle // the object's BTF in the kernel
 	btfFD     *sys.FD     // btf's descriptor, nil without BTF
-	modules   map[string]*btf.Handle
-	kconfig   []byte // the .kconfig map's value for this load
+	kernelBTF             // module BTF objects opened for ksyms, kfuncs and attach targets
+	kconfig   []byte      // the .kconfig map's value for this load
 	ksymAddrs map[string]uint64
 	// registered are the struct_ops maps whose structure this collection
 	// registered; Close unregisters them.
@@ -649,10 +649,24 @@ func (c *Collection) relocateCORE(ps *ProgramSpec, insns insn.Instructions, opts
 	return out, poisoned, nil
 }
 
+// kernelBTF finds types in the kernel's BTF, keeping open the module BTF
+// objects it found them in until close.
+type kernelBTF struct {
+	modules map[string]*btf.Handle
+}
+
+// closeModules closes the module BTF objects.
+func (c *kernelBTF) closeModules() {
+	for _, h := range c.modules {
+		h.Close()
+	}
+	c.modules = nil
+}
+
 // kernelType finds a type by name and kind in the kernel's BTF: vmlinux,
 // then the loaded modules. For a module it returns the module's BTF
 // object, which the load must name (fd_array, attach_btf_obj_fd).
-func (c *Collection) kernelType(name string, kind btf.Kind) (uint32, *btf.Handle, error) {
+func (c *kernelBTF) kernelType(name string, kind btf.Kind) (uint32, *btf.Handle, error) {
 	ks, err := btf.KernelSpec()
 	if err != nil {
 		return 0, nil, fmt.Errorf("kernel BTF: %w", err)
@@ -769,25 +783,33 @@ func (c *Collection) ksym(name string, fn bool) (uint32, *btf.Handle, error) {
 }
 
 // attachBTFID finds the kernel BTF id a tracing or LSM program attaches
-// to, as libbpf does: tp_btf/X is the typedef btf_trace_X, fentry, fexit
-// and fmod_ret/X the function X, lsm/X bpf_lsm_X, iter/X bpf_iter_X. A
-// target in a module comes with the module's BTF object.
+// to (attachTarget). A target in a module comes with the module's BTF
+// object.
 func (c *Collection) attachBTFID(ps *ProgramSpec) (uint32, *btf.Handle, error) {
-	name, kind := ps.AttachTo, btf.KindFunc
-	switch {
-	case sys.AttachType(ps.AttachType) == sys.AttachTraceRawTp:
-		name, kind = "btf_trace_"+name, btf.KindTypedef
-	case sys.AttachType(ps.AttachType) == sys.AttachLSMMac || sys.AttachType(ps.AttachType) == attachLSMCgroup:
-		name = "bpf_lsm_" + name
-	case sys.AttachType(ps.AttachType) == sys.AttachTraceIter:
-		name = "bpf_iter_" + name
-	}
 	if ps.AttachTo == "" {
 		return 0, nil, fmt.Errorf("%w: section %q names no attach target", ErrInvalidSpec, ps.SectionName)
 	}
+	return c.attachTarget(ps.AttachTo, ps.AttachType)
+}
+
+// attachTarget finds the kernel BTF id of target for a program with the
+// expected attach type at, as libbpf does: tp_btf/X is the typedef
+// btf_trace_X, fentry, fexit and fmod_ret/X the function X, lsm/X
+// bpf_lsm_X, iter/X bpf_iter_X. A target in a module comes with the
+// module's BTF object.
+func (c *kernelBTF) attachTarget(target string, at AttachType) (uint32, *btf.Handle, error) {
+	name, kind := target, btf.KindFunc
+	switch sys.AttachType(at) {
+	case sys.AttachTraceRawTp:
+		name, kind = "btf_trace_"+name, btf.KindTypedef
+	case sys.AttachLSMMac, attachLSMCgroup:
+		name = "bpf_lsm_" + name
+	case sys.AttachTraceIter:
+		name = "bpf_iter_" + name
+	}
 	id, h, err := c.kernelType(name, kind)
 	if err != nil {
-		return 0, nil, fmt.Errorf("attach target %q: %w", ps.AttachTo, err)
+		return 0, nil, fmt.Errorf("attach target %q: %w", target, err)
 	}
 	return id, h, nil
 }
@@ -940,10 +962,7 @@ func (c *Collection) Close() error {
 		errs = append(errs, err)
 	}
 	c.btf, c.btfFD = nil, nil
-	for _, h := range c.modules {
-		h.Close()
-	}
-	c.modules = nil
+	c.closeModules()
 	return errors.Join(errs...)
 }
 

@@ -18,7 +18,12 @@
 // reported as a *VerifierError. Errors explain EPERM (privilege, or
 // RLIMIT_MEMLOCK before Linux 5.11, which the loader raises itself when
 // allowed), E2BIG, unknown program types and unknown helpers (the last two
-// wrap ErrNotSupported).
+// wrap ErrNotSupported). Tracing (tp_btf, fentry, fexit, fmod_ret), LSM and
+// Ext programs name their target when they load: ProgramOptions.AttachTo
+// gives its name, found in the kernel's BTF (vmlinux, then modules) as
+// libbpf and NewCollection find section targets, or AttachBTFID and
+// AttachProgram give it directly. Pins follow package internal/bpffs's
+// rules, which package link's pins share.
 //
 // A *Program can be run on test input (Run, BPF_PROG_TEST_RUN; for socket
 // filters RunSocketFilter, which sees the Ethernet header as a socket does),

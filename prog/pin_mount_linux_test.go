@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purebpf/purebpf/internal/bpffs"
 	"github.com/purebpf/purebpf/internal/testenv"
 )
 
@@ -38,14 +39,14 @@ func TestPinMountsBPFFS(t *testing.T) {
 			if err := unix.Mount("tmpfs", BPFFSPath, "tmpfs", 0, ""); err != nil {
 				return err
 			}
-			if ok, err := isBPFFS(BPFFSPath); err != nil || ok {
+			if ok, err := bpffs.Is(BPFFSPath); err != nil || ok {
 				return errors.New("the tmpfs did not hide the bpffs")
 			}
 			path := filepath.Join(BPFFSPath, "purebpf-mount-test", "prog")
 			if err := p.Pin(path); err != nil {
 				return err
 			}
-			if ok, err := isBPFFS(BPFFSPath); err != nil || !ok {
+			if ok, err := bpffs.Is(BPFFSPath); err != nil || !ok {
 				return errors.New("Pin did not mount a bpffs")
 			}
 			q, err := LoadPinnedProgram(path)

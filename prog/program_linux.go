@@ -48,6 +48,31 @@ type ProgramOptions struct {
 	// ExpectedAttachType is the expected_attach_type the verifier checks
 	// against, for program types that need one (AttachXDP, ...).
 	ExpectedAttachType AttachType
+	// AttachBTFID is attach_btf_id: the BTF type a Tracing, LSM or Ext
+	// (freplace) program attaches to, fixed when it loads (Linux 5.5+).
+	// For tp_btf (ExpectedAttachType AttachTraceRawTp) it is the typedef
+	// btf_trace_<tracepoint>; for fentry, fexit and fmod_ret
+	// (AttachTraceFentry, AttachTraceFexit, AttachModifyReturn) the kernel
+	// function; for LSM (AttachLSMMac) the hook's bpf_lsm_<hook> function;
+	// all in the kernel's BTF (/sys/kernel/btf/vmlinux). With
+	// AttachProgram it is the BTF ID of a function of that program
+	// (fentry and fexit on a BPF program, or the function an Ext program
+	// replaces). Tracing, LSM and Ext programs cannot load without it (or
+	// AttachTo), and NewProgram says so before any system call.
+	AttachBTFID uint32
+	// AttachTo names a kernel attach target the way a section name does
+	// (SEC("fentry/do_unlinkat") names "do_unlinkat"): for tp_btf the
+	// tracepoint, for fentry, fexit and fmod_ret the function, for LSM the
+	// hook, for iterators the iterator, chosen by ExpectedAttachType.
+	// NewProgram finds its BTF ID as libbpf does, in vmlinux's BTF and then
+	// the modules' (passing a module's BTF object as attach_btf_obj_fd,
+	// Linux 5.11+), and sets AttachBTFID. Set one of the two.
+	AttachTo string
+	// AttachProgram is attach_prog_fd: the loaded BPF program whose
+	// function AttachBTFID names, for fentry or fexit on a BPF program
+	// and for Ext (freplace) programs (Linux 5.5+). nil means the
+	// kernel. The program must stay open while this one loads.
+	AttachProgram *Program
 }
 
 // Program is a BPF program loaded into the kernel. It holds a file
@@ -127,7 +152,13 @@ func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
 		// Required before Linux 5.0, ignored since.
 		attr.KernVersion = kernelCode()
 	}
+	var kb kernelBTF
+	defer kb.closeModules() // after the load, which needs a module's BTF object
+	if err := setAttachTarget(&attr, spec, opts, &kb); err != nil {
+		return nil, fmt.Errorf("load program %q: %w", spec.Name, err)
+	}
 	fd, log, err := p.load(&attr, opts)
+	runtime.KeepAlive(opts.AttachProgram)
 	// The map fds in code must stay open until the load is done.
 	for _, m := range p.maps {
 		runtime.KeepAlive(m.fd)
@@ -138,6 +169,46 @@ func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
 	p.fd, p.log = fd, log
 	ok = true
 	return p, nil
+}
+
+// setAttachTarget fills attach_btf_id and attach_prog_fd from opts,
+// checking what the kernel would answer with a bare EINVAL: a Tracing or
+// LSM program needs a target (bpf_check_attach_target, "Tracing programs
+// must provide btf_id"), and an AttachProgram must be open. Ext
+// programs also need an AttachProgram.
+func setAttachTarget(attr *sys.ProgLoadAttr, spec *Spec, opts *ProgramOptions, kb *kernelBTF) error {
+	attr.AttachBTFID = opts.AttachBTFID
+	if opts.AttachTo != "" {
+		if opts.AttachBTFID != 0 || opts.AttachProgram != nil {
+			return fmt.Errorf("%w: ProgramOptions.AttachTo %q names a kernel target; AttachBTFID and AttachProgram must then be unset", ErrInvalidSpec, opts.AttachTo)
+		}
+		id, h, err := kb.attachTarget(opts.AttachTo, opts.ExpectedAttachType)
+		if err != nil {
+			return err
+		}
+		attr.AttachBTFID = id
+		if h != nil {
+			attr.AttachProgOrBTFObjFD = h.FD().Uint()
+		}
+		return nil
+	}
+	switch spec.Type {
+	case Tracing, LSM, Ext:
+		if opts.AttachBTFID == 0 {
+			return fmt.Errorf("%w: a %s program attaches to a BTF type fixed at load time: set ProgramOptions.AttachTo (the target's name) or AttachBTFID", ErrInvalidSpec, spec.Type)
+		}
+		if spec.Type == Ext && opts.AttachProgram == nil {
+			return fmt.Errorf("%w: an extension (freplace) program replaces a function of a loaded program: set ProgramOptions.AttachProgram", ErrInvalidSpec)
+		}
+	}
+	if opts.AttachProgram != nil {
+		fd := opts.AttachProgram.FD()
+		if fd < 0 {
+			return fmt.Errorf("ProgramOptions.AttachProgram %q: %w", opts.AttachProgram.Name(), os.ErrClosed)
+		}
+		attr.AttachProgOrBTFObjFD = uint32(fd)
+	}
+	return nil
 }
 
 // mapFor returns the map for a spec's reference, creating it once.

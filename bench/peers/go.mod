@@ -7,6 +7,6 @@ require (
 	github.com/purebpf/purebpf v0.0.0
 )
 
-require golang.org/x/sys v0.43.0 // indirect
+require golang.org/x/sys v0.43.0
 
 replace github.com/purebpf/purebpf => ../..

@@ -138,7 +138,7 @@ func runOpensnoop(ctx context.Context, cfg config, out, diag io.Writer) error {
 
 // attachOpen attaches the kprobe program, or the tracepoint one when asked
 // or when the kernel has no kprobes.
-func attachOpen(cfg config, coll *prog.Collection, diag io.Writer) (*perf.Link, error) {
+func attachOpen(cfg config, coll *prog.Collection, diag io.Writer) (io.Closer, error) {
 	if !cfg.Tracepoint {
 		if runtime.GOARCH != "amd64" {
 			fmt.Fprintf(diag, "kprobe mode reads x86-64 registers; using the syscalls/sys_enter_openat tracepoint on %s\n", runtime.GOARCH)

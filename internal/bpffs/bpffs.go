@@ -4,9 +4,8 @@
 // at /sys/fs/bpf when a pin below it needs one, creates missing
 // directories and refuses to replace an existing pin.
 //
-// It holds the rules prog.Program.Pin and Map.Pin follow (prog keeps its
-// own copy today, in prog/pin_linux.go; moving prog onto this package is
-// left to prog's owner) so that package link pins the same way.
+// It is the one place for the rules prog.Program.Pin, prog.Map.Pin and
+// package link's Link.Pin follow.
 //
 // Dependencies: the standard library, golang.org/x/sys/unix and sys.
 package bpffs

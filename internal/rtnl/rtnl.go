@@ -1,6 +1,13 @@
 //go:build linux
 
-package link
+// Package rtnl is a minimal rtnetlink client on golang.org/x/sys/unix:
+// one NETLINK_ROUTE socket, requests with acknowledgements, dumps,
+// attributes and extended acks (the kernel's error text). Package link's
+// cls_bpf filters and internal/netns's veth pairs talk to the kernel
+// through it.
+//
+// Dependencies: the standard library and golang.org/x/sys/unix.
+package rtnl
 
 import (
 	"encoding/binary"
@@ -13,10 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file is a minimal rtnetlink client on golang.org/x/sys/unix: one
-// socket, requests with acknowledgements, dumps, attributes and extended
-// acks (the kernel's error text).
-
 // netlink socket options missing from x/sys/unix's names we use.
 const (
 	nlCapAck      = 10    // NETLINK_CAP_ACK: errors do not echo the request
@@ -28,16 +31,18 @@ const (
 	nlTimeout     = 10 * time.Second
 )
 
-// nlConn is a NETLINK_ROUTE socket. It belongs to the network namespace
+// Conn is a NETLINK_ROUTE socket. It belongs to the network namespace
 // of the thread that opened it, whatever thread uses it later.
-type nlConn struct {
+type Conn struct {
 	mu  sync.Mutex
 	fd  int
 	seq uint32
 	pid uint32
 }
 
-func dialRoute() (*nlConn, error) {
+// Dial opens a NETLINK_ROUTE socket in the calling thread's network
+// namespace, with extended acks and a bounded wait for answers.
+func Dial() (*Conn, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink socket: %w", err)
@@ -58,14 +63,16 @@ func dialRoute() (*nlConn, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("netlink getsockname: %w", err)
 	}
-	c := &nlConn{fd: fd}
+	c := &Conn{fd: fd}
 	if nl, ok := sa.(*unix.SockaddrNetlink); ok {
 		c.pid = nl.Pid
 	}
 	return c, nil
 }
 
-func (c *nlConn) Close() error {
+// Close closes the socket. Close on nil does nothing; a second Close
+// returns os.ErrClosed.
+func (c *Conn) Close() error {
 	if c == nil {
 		return nil
 	}
@@ -79,32 +86,32 @@ func (c *nlConn) Close() error {
 	return err
 }
 
-// nlMsg is one received message: its type and payload.
-type nlMsg struct {
-	typ  uint16
-	data []byte
+// Msg is one received message: its type and payload.
+type Msg struct {
+	Type uint16
+	Data []byte
 }
 
-// nlError is a failed netlink request: the errno and, when the kernel
+// Error is a failed netlink request: the errno and, when the kernel
 // sent one, its extended-ack message.
-type nlError struct {
+type Error struct {
 	errno unix.Errno
 	msg   string
 }
 
-func (e *nlError) Error() string {
+func (e *Error) Error() string {
 	if e.msg != "" {
 		return e.errno.Error() + " (kernel: " + e.msg + ")"
 	}
 	return e.errno.Error()
 }
 
-func (e *nlError) Unwrap() error { return e.errno }
+func (e *Error) Unwrap() error { return e.errno }
 
-// request sends one message and collects the answer: for a dump
+// Request sends one message and collects the answer: for a dump
 // (unix.NLM_F_DUMP in flags) every message up to NLMSG_DONE, otherwise
 // nothing but the acknowledgement.
-func (c *nlConn) request(typ, flags uint16, body []byte) ([]nlMsg, error) {
+func (c *Conn) Request(typ, flags uint16, body []byte) ([]Msg, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fd < 0 {
@@ -127,7 +134,7 @@ func (c *nlConn) request(typ, flags uint16, body []byte) ([]nlMsg, error) {
 	if err := unix.Sendto(c.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, fmt.Errorf("netlink send: %w", err)
 	}
-	var out []nlMsg
+	var out []Msg
 	buf := make([]byte, nlRecvBufSize)
 	for {
 		n, _, err := unix.Recvfrom(c.fd, buf, 0)
@@ -165,17 +172,17 @@ func (c *nlConn) request(typ, flags uint16, body []byte) ([]nlMsg, error) {
 				if code == 0 {
 					return out, nil
 				}
-				e := &nlError{errno: unix.Errno(-code)}
+				e := &Error{errno: unix.Errno(-code)}
 				if mflags&nlAckTLVs != 0 && len(data) >= nlmsgErrLen {
-					for _, a := range parseAttrs(data[nlmsgErrLen:]) {
-						if a.typ == unix.NLMSGERR_ATTR_MSG {
-							e.msg = unix.ByteSliceToString(a.data)
+					for _, a := range ParseAttrs(data[nlmsgErrLen:]) {
+						if a.Type == unix.NLMSGERR_ATTR_MSG {
+							e.msg = unix.ByteSliceToString(a.Data)
 						}
 					}
 				}
 				return nil, e
 			default:
-				out = append(out, nlMsg{typ: mtyp, data: append([]byte(nil), data...)})
+				out = append(out, Msg{Type: mtyp, Data: append([]byte(nil), data...)})
 			}
 		}
 	}
@@ -183,57 +190,63 @@ func (c *nlConn) request(typ, flags uint16, body []byte) ([]nlMsg, error) {
 
 func nlmAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
 
-// attrs builds a sequence of netlink attributes.
-type attrs struct{ b []byte }
+// Attrs builds a sequence of netlink attributes in B.
+type Attrs struct{ B []byte }
 
-func (a *attrs) add(typ uint16, data []byte) {
+// Add appends attribute typ with data, padded to 4 bytes.
+func (a *Attrs) Add(typ uint16, data []byte) {
 	hdr := make([]byte, nlAttrHdrLen)
 	binary.NativeEndian.PutUint16(hdr[0:], uint16(nlAttrHdrLen+len(data)))
 	binary.NativeEndian.PutUint16(hdr[2:], typ)
-	a.b = append(a.b, hdr...)
-	a.b = append(a.b, data...)
-	for len(a.b)%unix.NLA_ALIGNTO != 0 {
-		a.b = append(a.b, 0)
+	a.B = append(a.B, hdr...)
+	a.B = append(a.B, data...)
+	for len(a.B)%unix.NLA_ALIGNTO != 0 {
+		a.B = append(a.B, 0)
 	}
 }
 
-func (a *attrs) u32(typ uint16, v uint32) {
-	a.add(typ, binary.NativeEndian.AppendUint32(nil, v))
+// U32 appends a native-endian u32 attribute.
+func (a *Attrs) U32(typ uint16, v uint32) {
+	a.Add(typ, binary.NativeEndian.AppendUint32(nil, v))
 }
 
-func (a *attrs) str(typ uint16, s string) { a.add(typ, append([]byte(s), 0)) }
+// Str appends a NUL-terminated string attribute.
+func (a *Attrs) Str(typ uint16, s string) { a.Add(typ, append([]byte(s), 0)) }
 
-func (a *attrs) nested(typ uint16, f func(*attrs)) {
-	var in attrs
+// Nested appends a nested attribute whose content f builds.
+func (a *Attrs) Nested(typ uint16, f func(*Attrs)) {
+	var in Attrs
 	f(&in)
-	a.add(typ|unix.NLA_F_NESTED, in.b)
+	a.Add(typ|unix.NLA_F_NESTED, in.B)
 }
 
-type attr struct {
-	typ  uint16
-	data []byte
+// Attr is one parsed attribute.
+type Attr struct {
+	Type uint16
+	Data []byte
 }
 
-// parseAttrs splits b into attributes, ignoring a malformed tail. The
+// ParseAttrs splits b into attributes, ignoring a malformed tail. The
 // nested and byte-order flag bits are cleared from the types.
-func parseAttrs(b []byte) []attr {
-	var out []attr
+func ParseAttrs(b []byte) []Attr {
+	var out []Attr
 	for len(b) >= nlAttrHdrLen {
 		l := int(binary.NativeEndian.Uint16(b[0:]))
 		typ := binary.NativeEndian.Uint16(b[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
 		if l < nlAttrHdrLen || l > len(b) {
 			break
 		}
-		out = append(out, attr{typ: typ, data: b[nlAttrHdrLen:l]})
+		out = append(out, Attr{Type: typ, Data: b[nlAttrHdrLen:l]})
 		b = b[min((l+unix.NLA_ALIGNTO-1)&^(unix.NLA_ALIGNTO-1), len(b)):]
 	}
 	return out
 }
 
-func findAttr(as []attr, typ uint16) []byte {
+// FindAttr returns the data of the first attribute of type typ, or nil.
+func FindAttr(as []Attr, typ uint16) []byte {
 	for _, a := range as {
-		if a.typ == typ {
-			return a.data
+		if a.Type == typ {
+			return a.Data
 		}
 	}
 	return nil
