@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -15,7 +16,7 @@ import (
 //	map counts: hash key 4 value 8 max_entries 16, 2 entries
 //	  key 01 00 00 00  value 05 00 00 00 00 00 00 00
 //
-// Keys are listed in NextKey order. A per-CPU map prints one value per
+// Arrays list their entries by index, other maps sorted by key bytes. A per-CPU map prints one value per
 // CPU ("value[cpu1] ..."); queues and stacks are popped ("value ...",
 // in pop order) and userspace ring buffers and perf event arrays are
 // read ("record ...").
@@ -105,13 +106,21 @@ func mapLines(m prog.Mapper, spec *prog.MapSpec, cpus int) ([]string, error) {
 			err = m.NextKey(key, next)
 		}
 		if errors.Is(err, prog.ErrKeyNotExist) {
+			// Hash maps list keys in an order of their own (the
+			// kernel's differs from interp's); sorted, the dumps of
+			// the engines can be diffed.
+			if spec.Type != prog.Array && spec.Type != prog.PerCPUArray {
+				slices.Sort(lines)
+			}
 			return lines, nil
 		} else if err != nil {
 			return lines, err
 		}
 		key = next
 		v := make([]byte, valueSize)
-		if err := m.Lookup(key, v); err != nil {
+		if err := m.Lookup(key, v); errors.Is(err, prog.ErrKeyNotExist) {
+			continue // an empty slot of a prog array or array of maps
+		} else if err != nil {
 			return lines, fmt.Errorf("key %s: %w", hexBytes(key, -1), err)
 		}
 		line := "key " + hexBytes(key, -1) + " "

@@ -136,7 +136,7 @@ func loadProgram(path string, o *runOptions) (*program, error) {
 		if len(o.maps) > 0 {
 			return nil, fmt.Errorf("%w: --map declares maps for assembly programs; an object declares its own", errUsage)
 		}
-		p, err = loadObject(path)
+		p, err = loadObject(path, o.typ)
 	default:
 		if len(o.maps) > 0 {
 			return nil, fmt.Errorf("%w: --map needs an assembly program: raw bytecode has no map names", errUsage)
@@ -344,13 +344,15 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 		}
 	}
 	work := slices.Clone(in.mem)
+	var meta *interp.SKBMeta
 	if t == prog.SocketFilter {
 		work = slices.Clone(in.packet)
+		meta = frameMeta(work)
 	}
 	once := func(vm runner) (uint64, error) {
 		switch t {
 		case prog.SocketFilter:
-			return vm.RunSocketFilter(work, nil)
+			return vm.RunSocketFilter(work, meta)
 		case prog.Kprobe:
 			return vm.RunKprobe(regs)
 		}
@@ -375,7 +377,7 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 		fmt.Fprintf(stdout, "median %.1f ns per run over %d runs (%d batches of %d through a Runner)\n", per, batches*size, batches, size)
 	}
 	if o.dumpMaps {
-		return dumpMaps(stdout, p.spec.Maps, func(name string) prog.Mapper { return ms[name] }, runtime.NumCPU())
+		return dumpMaps(stdout, p.spec.Maps, func(name string) prog.Mapper { return ms[name] }, cpus())
 	}
 	return nil
 }
@@ -385,7 +387,7 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 func newUserspaceMaps(p *program) (map[string]maps.Map, error) {
 	ms := map[string]maps.Map{}
 	for _, spec := range p.spec.Maps {
-		m, err := maps.New(*spec, &maps.Options{CPUs: runtime.NumCPU()})
+		m, err := maps.New(*spec, &maps.Options{CPUs: cpus()})
 		if err != nil {
 			return nil, fmt.Errorf("map %q: %w", spec.Name, err)
 		}
@@ -397,6 +399,16 @@ func newUserspaceMaps(p *program) (map[string]maps.Map, error) {
 		ms[spec.Name] = m
 	}
 	return ms, nil
+}
+
+// cpus is the number of CPUs per-CPU userspace maps hold values for: the
+// kernel's possible CPUs where they can be read, as the kernel engine's
+// maps hold, so that dumps of every engine have the same layout.
+func cpus() int {
+	if n, err := prog.PossibleCPUs(); err == nil && n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
 }
 
 // ptRegs reads a kprobe context: x86-64 struct pt_regs, little-endian,

@@ -25,7 +25,7 @@ func isObject(arg string) bool {
 
 // loadObject loads one program of an object: OBJ.o:PROG, or OBJ.o when
 // the object holds exactly one program.
-func loadObject(arg string) (*program, error) {
+func loadObject(arg, typ string) (*program, error) {
 	path, name := arg, ""
 	if _, err := os.Stat(arg); err != nil {
 		i := strings.LastIndexByte(arg, ':')
@@ -45,6 +45,9 @@ func loadObject(arg string) (*program, error) {
 	ps := cs.Programs[name]
 	if ps == nil {
 		return nil, fmt.Errorf("%s: no program %q (the object has %s)", path, name, strings.Join(names, ", "))
+	}
+	if _, ok := prog.ParseSectionName(ps.SectionName); !ok && ps.Type == prog.UnspecifiedProgram && typ == "" {
+		return nil, fmt.Errorf("%w: %s: section %q of program %s does not say the program type; set it with --type", errUsage, path, ps.SectionName, name)
 	}
 	ps.Autoload = true
 	spec := ps.Spec
