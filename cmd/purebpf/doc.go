@@ -36,7 +36,8 @@
 // raw-memory, socket_filter and kprobe programs; other types run only in
 // the kernel. With --repeat, interp and jit time batches of runs through a
 // Runner and print the median per run, and the kernel prints the mean
-// BPF_PROG_TEST_RUN measured; the maps keep the effects of every run.
+// BPF_PROG_TEST_RUN measured; the maps keep the effects of every run, the
+// calibration runs that choose the batch size included.
 //
 // An assembly program's maps are declared in whole-line comments whose
 // first word is "map", and referred to as map_fd(NAME) or
