@@ -32,7 +32,9 @@
 // so that outputs can be diffed; a program of a kernel program type
 // reports r0 in 32 bits, as BPF_PROG_TEST_RUN does (a raw-memory program
 // in 64). A socket filter sees the whole Ethernet frame in every engine
-// (in the kernel through prog.Program.RunSocketFilter). interp and jit run
+// (in the kernel through prog.Program.RunSocketFilter), and the kernel
+// engine runs on CPU 0, as interp and jit do, so that per-CPU maps agree;
+// it pins no maps, whatever the object asks. interp and jit run
 // raw-memory, socket_filter and kprobe programs; other types run only in
 // the kernel. With --repeat, interp and jit time batches of runs through a
 // Runner and print the median per run, and the kernel prints the mean
@@ -65,5 +67,6 @@
 // Each subcommand lives in its own file and registers itself in
 // commands; main only dispatches.
 //
-// It may import btf, prog, insn, interp, interp/maps, jit, sys and the standard library.
+// It may import btf, prog, insn, interp, interp/maps, jit, sys,
+// golang.org/x/sys/unix and the standard library.
 package main

@@ -5,16 +5,19 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 
 	"github.com/purebpf/purebpf/prog"
+	"golang.org/x/sys/unix"
 )
 
 // runKernel runs p in the kernel with BPF_PROG_TEST_RUN: an object's
 // program through prog.NewCollection (with the object's maps, global
 // data and initialisers), an assembly or bytecode program through
 // prog.NewProgram with maps created from its declarations. It needs the
-// privileges BPF_PROG_LOAD does.
+// privileges BPF_PROG_LOAD does. Maps are never pinned, and the runs
+// happen on CPU 0, as in interp and jit.
 //
 // A socket filter runs through Program.RunSocketFilter, so that it sees
 // the whole Ethernet frame as it does in interp, in jit and on a socket
@@ -28,6 +31,11 @@ func runKernel(p *program, in *input, o *runOptions, stdout io.Writer) error {
 	var kp *prog.Program
 	kmaps := map[string]*prog.Map{}
 	if p.object != nil {
+		// A run leaves nothing behind: maps the object pins by name
+		// are created unpinned, fresh for this run.
+		for _, om := range p.object.Maps {
+			om.Pinning = prog.PinNone
+		}
 		coll, err := prog.NewCollection(p.object, nil)
 		if err != nil {
 			return err
@@ -54,6 +62,13 @@ func runKernel(p *program, in *input, o *runOptions, stdout io.Writer) error {
 		}
 		defer kp.Close()
 	}
+	// Runs happen on CPU 0, as in interp and jit (Options.CPU), so that
+	// per-CPU maps and get_smp_processor_id agree between the engines.
+	restore, err := onCPU0()
+	if err != nil {
+		return err
+	}
+	defer restore()
 	res := result{hasPkt: packetProgram(t)}
 	switch t {
 	case prog.SocketFilter:
@@ -100,4 +115,27 @@ func runKernel(p *program, in *input, o *runOptions, stdout io.Writer) error {
 		}, cpus)
 	}
 	return nil
+}
+
+// onCPU0 pins the calling goroutine to its thread and the thread to CPU
+// 0 (BPF_PROG_TEST_RUN runs the program on the caller's CPU; only some
+// program types take BPF_F_TEST_RUN_ON_CPU). restore gives the thread its
+// old affinity back and unlocks it.
+func onCPU0() (restore func(), err error) {
+	runtime.LockOSThread()
+	var old unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("sched_getaffinity: %w", err)
+	}
+	var cpu0 unix.CPUSet
+	cpu0.Set(0)
+	if err := unix.SchedSetaffinity(0, &cpu0); err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("running on CPU 0: sched_setaffinity: %w", err)
+	}
+	return func() {
+		unix.SchedSetaffinity(0, &old)
+		runtime.UnlockOSThread()
+	}, nil
 }
