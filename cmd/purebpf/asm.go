@@ -25,13 +25,9 @@ func runAsm(args []string, stdout io.Writer) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: asm takes one input file", errUsage)
 	}
-	src, err := os.ReadFile(pos[0])
+	_, is, err := assemble(pos[0])
 	if err != nil {
 		return err
-	}
-	is, err := insn.Parse(string(src))
-	if err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 	bin, err := is.Marshal()
 	if err != nil {
@@ -41,4 +37,18 @@ func runAsm(args []string, stdout io.Writer) error {
 		*out = strings.TrimSuffix(pos[0], filepath.Ext(pos[0])) + ".bin"
 	}
 	return os.WriteFile(*out, bin, 0o644)
+}
+
+// assemble reads and parses the assembly file path; it returns the
+// source too, for the map declarations in its comments.
+func assemble(path string) (string, insn.Instructions, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	is, err := insn.Parse(string(src))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return string(src), is, nil
 }

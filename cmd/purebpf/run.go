@@ -160,15 +160,11 @@ func loadProgram(path string, o *runOptions) (*program, error) {
 }
 
 func loadAssembly(path string, flagMaps []mapDecl) (*program, error) {
-	src, err := os.ReadFile(path)
+	src, is, err := assemble(path)
 	if err != nil {
 		return nil, err
 	}
-	is, err := insn.Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	decls, err := parseMapDirectives(string(src))
+	decls, err := parseMapDirectives(src)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -184,7 +180,7 @@ func loadAssembly(path string, flagMaps []mapDecl) (*program, error) {
 		ms := d.spec
 		spec.Maps = append(spec.Maps, &ms)
 	}
-	lines := mapRefLines(string(src))
+	lines := mapRefLines(src)
 	for _, name := range is.MapReferences() {
 		if spec.Map(name) == nil {
 			return nil, fmt.Errorf("%s:%d: map %q is not declared: add a line \"; map %s TYPE key=N value=N entries=N\" or the flag --map %s:TYPE:KEY:VALUE:ENTRIES", path, lines[name], name, name, name)
