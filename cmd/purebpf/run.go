@@ -50,7 +50,7 @@ func runRun(args []string, stdout io.Writer) error {
 	fs.BoolVar(&o.dumpMaps, "dump-maps", false, "after the runs, print every map's contents")
 	fs.StringVar(&o.engine, "engine", "", "`engine` to run in: interp (default), jit, or kernel (BPF_PROG_TEST_RUN, privileged)")
 	fs.StringVar(&o.typ, "type", "", "program `type` (bpftool's name, such as socket_filter or xdp), for objects whose section names do not say it and for assembly")
-	fs.Func("map", "declare a map for an assembly program: `NAME:TYPE:KEY:VALUE:ENTRIES` (repeatable)", func(s string) error {
+	fs.Func("map", "declare a map of an assembly program as `NAME:TYPE:KEY:VALUE:ENTRIES` (repeatable)", func(s string) error {
 		d, err := parseMapFlag(s)
 		if err != nil {
 			return err

@@ -100,6 +100,8 @@ func TestErrors(t *testing.T) {
 		{[]string{"disasm", odd}, 1, "trailing bytes"},
 		{[]string{"asm"}, 2, "asm takes one input file"},
 		{[]string{"run", "--repeat", "-1", oob}, 2, "negative"},
+		{[]string{"run", "-h"}, 2, "-dump-maps\n"},
+		{[]string{"disasm", "a", "b"}, 2, "usage: purebpf disasm FILE.bin"},
 	}
 	for _, c := range cases {
 		code, _, stderr := purebpf(t, c.args...)
