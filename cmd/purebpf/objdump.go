@@ -199,6 +199,8 @@ func writeDisasm(w io.Writer, p *prog.ProgramSpec) {
 
 func insnString(i insn.Instruction) string { return i.String() }
 
+// hexBytes prints b as bpftool does, two hex digits a byte, spaced,
+// and " ..." after limit bytes (never, for a negative limit).
 func hexBytes(b []byte, limit int) string {
 	var sb strings.Builder
 	for k, c := range b {

@@ -27,7 +27,7 @@ func write(t *testing.T, name, content string) string {
 	return p
 }
 
-func bpfvm(t *testing.T, args ...string) (int, string, string) {
+func purebpf(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
@@ -37,30 +37,30 @@ func bpfvm(t *testing.T, args ...string) (int, string, string) {
 func TestAsmDisasmRun(t *testing.T) {
 	src := write(t, "sum.s", sumProg)
 	bin := filepath.Join(filepath.Dir(src), "out.bin")
-	if code, _, stderr := bpfvm(t, "asm", src, "-o", bin); code != 0 {
+	if code, _, stderr := purebpf(t, "asm", src, "-o", bin); code != 0 {
 		t.Fatalf("asm: %d %s", code, stderr)
 	}
 	raw, err := os.ReadFile(bin)
 	if err != nil || len(raw) != 6*8 {
 		t.Fatalf("asm output: %d bytes, %v", len(raw), err)
 	}
-	code, out, _ := bpfvm(t, "disasm", bin)
+	code, out, _ := purebpf(t, "disasm", bin)
 	if code != 0 || !strings.Contains(out, "   2: r0 += r1\n") || !strings.Contains(out, "   4: if r1 != 0 goto -3\n") {
 		t.Errorf("disasm: %d\n%s", code, out)
 	}
 	// 10+9+...+1 = 55
 	for _, f := range []string{src, bin} {
-		code, out, stderr := bpfvm(t, "run", f)
+		code, out, stderr := purebpf(t, "run", f)
 		if code != 0 || out != "r0 = 0x37\n" {
 			t.Errorf("run %s: %d %q %s", f, code, out, stderr)
 		}
 	}
-	code, out, _ = bpfvm(t, "run", "--repeat", "5", bin)
+	code, out, _ = purebpf(t, "run", "--repeat", "5", bin)
 	if code != 0 || !strings.Contains(out, "median ") || !strings.Contains(out, "ns per run over 5 runs") {
 		t.Errorf("repeat: %d %q", code, out)
 	}
 	// The default asm output is next to the input.
-	if code, _, _ := bpfvm(t, "asm", src); code != 0 {
+	if code, _, _ := purebpf(t, "asm", src); code != 0 {
 		t.Errorf("asm default output failed")
 	} else if _, err := os.Stat(strings.TrimSuffix(src, ".s") + ".bin"); err != nil {
 		t.Errorf("default output: %v", err)
@@ -70,11 +70,11 @@ func TestAsmDisasmRun(t *testing.T) {
 func TestRunMemAndTrace(t *testing.T) {
 	prog := write(t, "ld.s", "r0 = *(u32 *)(r1 + 0)\nr0 += r2\nexit\n")
 	mem := write(t, "mem.bin", "\x01\x02\x00\x00\xff")
-	code, out, stderr := bpfvm(t, "run", "--mem", mem, prog)
+	code, out, stderr := purebpf(t, "run", "--mem", mem, prog)
 	if code != 0 || out != "r0 = 0x206\n" { // 0x0201 + length 5
 		t.Errorf("run --mem: %d %q %s", code, out, stderr)
 	}
-	code, out, _ = bpfvm(t, "run", prog, "--trace", "--mem", mem)
+	code, out, _ = purebpf(t, "run", prog, "--trace", "--mem", mem)
 	want := []string{"    0: r0 = *(u32 *)(r1 + 0)            r0=0x201", "    1: r0 += r2                         r0=0x206", "    2: exit", "r0 = 0x206"}
 	if code != 0 || out != strings.Join(want, "\n")+"\n" {
 		t.Errorf("trace: %d\n%s\nwant\n%s", code, out, strings.Join(want, "\n"))
@@ -100,26 +100,28 @@ func TestErrors(t *testing.T) {
 		{[]string{"disasm", odd}, 1, "trailing bytes"},
 		{[]string{"asm"}, 2, "asm takes one input file"},
 		{[]string{"run", "--repeat", "-1", oob}, 2, "negative"},
+		{[]string{"run", "-h"}, 2, "-dump-maps\n"},
+		{[]string{"disasm", "a", "b"}, 2, "usage: purebpf disasm FILE.bin"},
 	}
 	for _, c := range cases {
-		code, _, stderr := bpfvm(t, c.args...)
+		code, _, stderr := purebpf(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.msg) {
-			t.Errorf("bpfvm %q: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.msg)
+			t.Errorf("purebpf %q: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.msg)
 		}
 	}
 }
 
 func TestRunJIT(t *testing.T) {
 	prog := write(t, "sum.s", sumProg)
-	code, out, stderr := bpfvm(t, "run", "--jit", "--repeat", "3", prog)
+	code, out, stderr := purebpf(t, "run", "--jit", "--repeat", "3", prog)
 	if code != 0 || !strings.HasPrefix(out, "r0 = 0x37\nmedian ") {
 		t.Errorf("run --jit: %d %q %s", code, out, stderr)
 	}
-	code, out, stderr = bpfvm(t, "run", "--jit", "--dump", prog)
+	code, out, stderr = purebpf(t, "run", "--jit", "--dump", prog)
 	if code != 0 || !strings.Contains(out, "; ") || !strings.Contains(out, "add rax, rdi") || !strings.HasSuffix(out, "r0 = 0x37\n") {
 		t.Errorf("run --jit --dump: %d %s %s", code, out, stderr)
 	}
-	if code, _, stderr := bpfvm(t, "run", "--dump", prog); code != 2 || !strings.Contains(stderr, "--dump needs --jit") {
+	if code, _, stderr := purebpf(t, "run", "--dump", prog); code != 2 || !strings.Contains(stderr, "--dump needs --jit") {
 		t.Errorf("--dump without --jit: %d %s", code, stderr)
 	}
 }
