@@ -453,7 +453,8 @@ type BatchCursor struct {
 }
 
 // Done reports whether the last LookupBatch reached the end of the map.
-func (c *BatchCursor) Done() bool { return c.done }
+// A nil cursor is done: LookupBatch refuses it, so a loop on !Done ends.
+func (c *BatchCursor) Done() bool { return c == nil || c.done }
 
 // LookupBatch reads up to n entries in one system call
 // (BPF_MAP_LOOKUP_BATCH, Linux 5.6+; arrays 5.9+), continuing where

@@ -49,6 +49,15 @@ func TestNilHandles(t *testing.T) {
 	if it.Next(&u32, &u32) || !errors.Is(it.Err(), os.ErrInvalid) {
 		t.Errorf("nil Map.Iterate: %v", it.Err())
 	}
+	// A nil *Iterator or *BatchCursor (a zero-value variable never set).
+	var nit *Iterator
+	if nit.Next(&u32, &u32) || !errors.Is(nit.Err(), os.ErrInvalid) || !strings.Contains(nit.Err().Error(), "nil *prog.Iterator") {
+		t.Errorf("nil Iterator: Err = %v", nit.Err())
+	}
+	var nc *BatchCursor
+	if !nc.Done() {
+		t.Error("nil BatchCursor is not Done, so a loop on !Done never ends")
+	}
 	if m.FD() != -1 || m.String() != "map <nil>" || m.MapSpec() != (MapSpec{}) {
 		t.Errorf("nil Map: FD %d String %q", m.FD(), m.String())
 	}
