@@ -390,6 +390,11 @@ func TestNilAndClosedHandles(t *testing.T) {
 	var ex *Executable
 	_, err = ex.Uprobe("main", nilProg, nil)
 	mustErrorIs(t, err, os.ErrInvalid, "nil Executable.Uprobe")
+	_, err = ex.Offset("main")
+	mustErrorIs(t, err, os.ErrInvalid, "nil Executable.Offset")
+	if got := ex.Path(); got != "" {
+		t.Errorf("nil Executable.Path = %q, want \"\"", got)
+	}
 }
 
 // OpenExecutable parses the file once: its offsets stay valid after the
