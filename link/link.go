@@ -114,6 +114,12 @@ type Info struct {
 // fd and closes it on error. Packages that create link descriptors of
 // their own (perf's BPF_PERF_EVENT links) return them through this.
 func NewFromFD(fd *sys.FD) (Link, error) {
+	if fd == nil {
+		return nil, fmt.Errorf("link from fd: nil *sys.FD: %w", os.ErrInvalid)
+	}
+	if fd.Int() < 0 {
+		return nil, fmt.Errorf("link from fd: %v: %w", fd, os.ErrClosed)
+	}
 	l, err := newFDLink(fd, "")
 	if err != nil {
 		fd.Close()
