@@ -45,8 +45,8 @@ func (h CgroupHook) String() string { return h.name }
 
 // AttachType is the hook's kernel attach type; programs of type
 // cgroup_sock_addr and some cgroup_sock hooks must be loaded with it as
-// their expected attach type.
-func (h CgroupHook) AttachType() sys.AttachType { return h.attach }
+// their expected attach type (ProgramOptions.ExpectedAttachType).
+func (h CgroupHook) AttachType() prog.AttachType { return prog.AttachType(h.attach) }
 
 // AttachCgroup attaches p to the cgroup (v2) directory at path through a
 // BPF link (BPF_LINK_CREATE, Linux 5.7+). Links are multi-attach: other

@@ -19,7 +19,6 @@ import (
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
-	"github.com/purebpf/purebpf/sys"
 )
 
 // childConnect runs in a re-executed test binary placed in the test's
@@ -119,10 +118,10 @@ func runConnectChild(t *testing.T, cgfd, n int) {
 }
 
 // cgroupCounter counts its runs in counts[0] and returns 1 (allow).
-func cgroupCounter(t *testing.T, name string, typ prog.Type, attach sys.AttachType) *prog.Program {
+func cgroupCounter(t *testing.T, name string, typ prog.Type, attach prog.AttachType) *prog.Program {
 	code := append(countInsns(0), insn.Mov.Imm(insn.R0, 1), insn.Exit())
 	return load(t, &prog.Spec{Name: name, Type: typ, Instructions: code, Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
-		&prog.ProgramOptions{ExpectedAttachType: prog.AttachType(attach)})
+		&prog.ProgramOptions{ExpectedAttachType: attach})
 }
 
 func TestCgroup(t *testing.T) {
@@ -168,7 +167,7 @@ func TestCgroup(t *testing.T) {
 	}
 
 	// Update swaps the connect4 program.
-	connect2 := cgroupCounter(t, "connect4_b", prog.CgroupSockAddr, sys.AttachCgroupInet4Connect)
+	connect2 := cgroupCounter(t, "connect4_b", prog.CgroupSockAddr, prog.AttachCgroupInet4Connect)
 	if err := links[3].Update(connect2); err != nil {
 		t.Fatal(err)
 	}

@@ -97,8 +97,9 @@ type Info struct {
 	ID        uint32 // kernel-wide link ID; 0 for TypeTCFilter
 	ProgramID uint32 // the attached program's ID
 	// AttachType is the kernel attach type (cgroup, tcx, tracing links and
-	// tc filters, where it is sys.AttachTCXIngress or AttachTCXEgress).
-	AttachType sys.AttachType
+	// tc filters, where it is prog.AttachTCXIngress or AttachTCXEgress);
+	// compare it with prog's constants or a CgroupHook's AttachType.
+	AttachType prog.AttachType
 	Ifindex    int    // XDP, tcx and tc filter links
 	CgroupID   uint64 // cgroup links
 	// Tracepoint is the raw tracepoint's name (for a tp_btf program, the
@@ -283,11 +284,14 @@ func (l *fdLink) Info() (*Info, error) {
 		out.Ifindex = int(in.XDPIfindex())
 	case sys.LinkTypeTCX:
 		ifindex, at := in.TCX()
-		out.Ifindex, out.AttachType = int(ifindex), at
+		out.Ifindex, out.AttachType = int(ifindex), prog.AttachType(at)
 	case sys.LinkTypeCgroup:
-		out.CgroupID, out.AttachType = in.Cgroup()
+		var at sys.AttachType
+		out.CgroupID, at = in.Cgroup()
+		out.AttachType = prog.AttachType(at)
 	case sys.LinkTypeTracing:
-		out.AttachType, _, _ = in.Tracing()
+		at, _, _ := in.Tracing()
+		out.AttachType = prog.AttachType(at)
 	case sys.LinkTypeRawTracepoint:
 		buf := make([]byte, 256)
 		rt := sys.RawTracepointLinkInfo{TPName: sys.NewSlicePointer(buf), TPNameLen: uint32(len(buf))}

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/prog"
-	"github.com/purebpf/purebpf/sys"
 )
 
 // tc ABI values (include/uapi/linux/pkt_sched.h, pkt_cls.h) that
@@ -362,9 +361,9 @@ func (f *tcFilter) Info() (*Info, error) {
 	if err != nil {
 		return nil, f.errorf("info", err)
 	}
-	at := sys.AttachTCXIngress
+	at := prog.AttachTCXIngress
 	if f.dir == Egress {
-		at = sys.AttachTCXEgress
+		at = prog.AttachTCXEgress
 	}
 	for _, e := range fs {
 		if e.prio == f.prio && e.handle == f.handle && e.kind == "bpf" {

@@ -135,7 +135,7 @@ func TestTCX(t *testing.T) {
 	// Egress on the other end.
 	e := tcProgram(t, "tcx_egress", 0, tcNext)
 	le := attachIn(t, v.nsA, func() (Link, error) { return AttachTCX(e, v.ifA, &TCXOptions{Direction: Egress}) })
-	if info, err := le.Info(); err != nil || info.AttachType != 47 {
+	if info, err := le.Info(); err != nil || info.AttachType != prog.AttachTCXEgress {
 		t.Fatalf("egress Info = %+v, %v", info, err)
 	}
 	v.exchange(t, 2, "egress")
