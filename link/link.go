@@ -157,11 +157,8 @@ type fdLink struct {
 }
 
 func newFDLink(fd *sys.FD, what string) (*fdLink, error) {
-	// bpf(2) has no "what is this fd" call; the anonymous inode's name
-	// tells links from programs and maps: "bpf_link" for a new link
-	// (bpf_link_prime), "bpf-link" for one opened again (bpf_link_new_fd).
-	if kind, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd.Int())); err == nil && kind != "anon_inode:bpf_link" && kind != "anon_inode:bpf-link" {
-		return nil, fmt.Errorf("%v is %s, not a BPF link: %w", fd, kind, unix.EINVAL)
+	if err := sys.CheckKind(fd, sys.KindLink); err != nil {
+		return nil, err
 	}
 	l := &fdLink{fd: fd, what: what}
 	if err := sys.LinkGetInfoByFD(fd, &l.info); err != nil {

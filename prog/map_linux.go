@@ -115,6 +115,10 @@ func NewMapFromFD(fd *sys.FD) (*Map, error) {
 	if fd == nil {
 		return nil, fmt.Errorf("map from fd: nil *sys.FD: %w", os.ErrInvalid)
 	}
+	if err := sys.CheckKind(fd, sys.KindMap); err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("map from fd: %w", err)
+	}
 	var info sys.MapInfo
 	if err := sys.MapGetInfoByFD(fd, &info); err != nil {
 		fd.Close()

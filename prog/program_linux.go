@@ -283,6 +283,10 @@ func NewProgramFromFD(fd *sys.FD) (*Program, error) {
 	if fd == nil {
 		return nil, fmt.Errorf("program from fd: nil *sys.FD: %w", os.ErrInvalid)
 	}
+	if err := sys.CheckKind(fd, sys.KindProgram); err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("program from fd: %w", err)
+	}
 	var info sys.ProgInfo
 	if err := sys.ProgGetInfoByFD(fd, &info); err != nil {
 		fd.Close()

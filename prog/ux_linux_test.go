@@ -435,3 +435,38 @@ func TestNewMapAcceptsValidSpecs(t *testing.T) {
 		m.Close()
 	}
 }
+
+// A pinned program opened as a map (or the other way round) is refused,
+// naming what the pin holds: BPF_OBJ_GET_INFO_BY_FD would fill in the
+// other object's info and the wrong handle would pass for the right one.
+func TestLoadPinnedWrongKind(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := pinDir(t)
+	p := mustLoad(t, counterSpec(Array), nil)
+	progPin, mapPin := dir+"/prog", dir+"/map"
+	if err := p.Pin(progPin); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Map("counters").Pin(mapPin); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := LoadPinnedMap(progPin); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "is a BPF program, not a BPF map") {
+		t.Errorf("LoadPinnedMap(pinned program) = %v, %v; want an error saying it is a program", m, err)
+		m.Close()
+	}
+	if q, err := LoadPinnedProgram(mapPin); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "is a BPF map, not a BPF program") {
+		t.Errorf("LoadPinnedProgram(pinned map) = %v, %v; want an error saying it is a map", q, err)
+		q.Close()
+	}
+	// The right kinds still open.
+	m, err := LoadPinnedMap(mapPin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	q, err := LoadPinnedProgram(progPin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+}
