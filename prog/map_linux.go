@@ -214,16 +214,27 @@ func (m *Map) opError(op string, err error) error {
 	return fmt.Errorf("map %q: %s: %w", m.spec.Name, op, err)
 }
 
+// isArray reports whether t is indexed by a u32 below MaxEntries, whose
+// elements always exist: E2BIG means an index out of range and elements
+// cannot be deleted.
+func (t MapType) isArray() bool {
+	switch t {
+	case Array, PerCPUArray, ProgArray, PerfEventArray, CgroupArray, ArrayOfMaps, DevMap, CPUMap, XSKMap, SockMap, ReuseportSockArray:
+		return true
+	}
+	return false
+}
+
 // hint explains the errnos of map commands that say little on their own
 // (kernel/bpf/hashtab.c, arraymap.c and syscall.c, Linux 6.x).
 func (m *Map) hint(op string, err error) string {
 	writes := op == "update" || op == "delete" || op == "update batch" || op == "delete batch"
 	switch {
 	case errors.Is(err, unix.E2BIG) && writes:
-		switch m.spec.Type {
-		case Array, PerCPUArray, ProgArray, PerfEventArray, CgroupArray, ArrayOfMaps, DevMap, CPUMap, XSKMap, SockMap, ReuseportSockArray:
+		switch {
+		case m.spec.Type.isArray():
 			return fmt.Sprintf("an index is out of range: the %s has %d entries, indices 0 to %d", m.spec.Type, m.spec.MaxEntries, int64(m.spec.MaxEntries)-1)
-		case Queue, Stack:
+		case m.spec.Type == Queue || m.spec.Type == Stack:
 			return fmt.Sprintf("the %s is full (MaxEntries %d); UpdateExist drops the oldest element to make room", m.spec.Type, m.spec.MaxEntries)
 		default:
 			return fmt.Sprintf("the map is full: it holds at most %d elements (MaxEntries)", m.spec.MaxEntries)
@@ -238,6 +249,16 @@ func (m *Map) hint(op string, err error) string {
 		return "the map is read-only for user space: frozen (BPF_MAP_FREEZE, possibly by another holder) or opened read-only; " + permHint()
 	case errors.Is(err, unix.EPERM) && (op == "lookup" || op == "next key" || op == "lookup batch") && m.spec.Flags&MapWronly != 0:
 		return "the map was created write-only for user space (MapWronly)"
+	case errors.Is(err, unix.EINVAL) && (op == "delete" || op == "delete batch") && (m.spec.Type == Array || m.spec.Type == PerCPUArray):
+		// array_map_delete_elem; the fd arrays and device maps can delete.
+		return fmt.Sprintf("%s maps cannot delete elements; store a zero value instead", m.spec.Type)
+	case op == "freeze" && errors.Is(err, unix.EPERM):
+		if m.frozen.Load() {
+			return "the map is already frozen"
+		}
+		return "the map is frozen already (possibly by another holder) or read-only for user space; " + permHint()
+	case op == "freeze" && errors.Is(err, unix.EBUSY):
+		return "the map is memory-mapped writable (a global data map with BPF_F_MMAPABLE): unmap it first"
 	}
 	return ""
 }
@@ -359,6 +380,9 @@ func (m *Map) Update(key, value any, flags UpdateFlags) error {
 	if err != nil {
 		return fmt.Errorf("map %q: update: %w", m.spec.Name, err)
 	}
+	if flags&^UpdateLock > UpdateExist {
+		return fmt.Errorf("map %q: update: flags %#x: want UpdateAny, UpdateNoExist or UpdateExist, optionally with UpdateLock: %w", m.spec.Name, uint64(flags), unix.EINVAL)
+	}
 	if m.fd.Int() < 0 {
 		return m.closedError("update")
 	}
@@ -442,7 +466,7 @@ func (m *Map) Freeze() error {
 	err := sys.MapFreeze(&attr)
 	runtime.KeepAlive(m.fd)
 	if err != nil {
-		return fmt.Errorf("map %q: freeze: %w", m.spec.Name, err)
+		return m.opError("freeze", err)
 	}
 	m.frozen.Store(true)
 	return nil

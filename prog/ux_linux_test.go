@@ -245,8 +245,27 @@ func TestMapErrorHints(t *testing.T) {
 	if !errors.Is(err, unix.E2BIG) || !strings.Contains(err.Error(), "index is out of range: the array has 2 entries, indices 0 to 1") {
 		t.Errorf("update of array index 2 of 2: %v", err)
 	}
+	// Array elements cannot be deleted: a bare EINVAL said nothing.
+	err = a.Delete(uint32(0))
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "array maps cannot delete elements") {
+		t.Errorf("delete from an array: %v", err)
+	}
+	// Flags the kernel refuses with a bare EINVAL are named first.
+	err = h.Update(uint32(1), uint32(1), 3)
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "flags 0x3: want UpdateAny, UpdateNoExist or UpdateExist") {
+		t.Errorf("update with flags 3: %v", err)
+	}
+	if err := h.Update(uint32(1), uint32(1), UpdateExist); err != nil {
+		t.Errorf("update with UpdateExist: %v", err)
+	}
 	if err := a.Freeze(); err != nil {
 		t.Fatal(err)
+	}
+	// A second Freeze: the kernel answers EPERM (a frozen map is no
+	// longer writable from user space), which reads like a privilege error.
+	err = a.Freeze()
+	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "already frozen") {
+		t.Errorf("second Freeze: %v", err)
 	}
 	err = a.Update(uint32(0), uint32(2), UpdateAny)
 	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "frozen") {
