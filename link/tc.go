@@ -386,6 +386,14 @@ type TCFilter struct {
 // order they run (by priority, then handle), in the calling thread's
 // network namespace.
 func QueryTCFilters(ifindex int, dir Direction) ([]TCFilter, error) {
+	// The kernel's filter dump answers an empty list for an interface
+	// that does not exist (tc_dump_tfilter), so check first.
+	if ifindex <= 0 {
+		return nil, fmt.Errorf("list tc filters %s on ifindex %d: interface index must be positive: %w", dir, ifindex, unix.EINVAL)
+	}
+	if err := noInterface(ifindex); err != nil {
+		return nil, fmt.Errorf("list tc filters %s on ifindex %d: %w", dir, ifindex, err)
+	}
 	conn, err := dialRoute()
 	if err != nil {
 		return nil, err

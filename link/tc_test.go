@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
 )
 
@@ -381,5 +382,20 @@ func TestTCFilterKeepsForeignQdisc(t *testing.T) {
 	}
 	if !slices.Contains(qdiscs(t, v.nsB, v.ifB), "clsact") {
 		t.Fatal("closing the filter removed a clsact qdisc purebpf did not add")
+	}
+}
+
+// QueryTCFilters of an interface that does not exist is an error, not the
+// empty list the kernel's filter dump answers.
+func TestQueryTCFiltersNoInterface(t *testing.T) {
+	testenv.RequireRoot(t)
+	if fs, err := QueryTCFilters(1<<30, Ingress); !errors.Is(err, unix.ENODEV) {
+		t.Errorf("QueryTCFilters(missing interface) = %v, %v; want ENODEV", fs, err)
+	}
+	if fs, err := QueryTCFilters(0, Egress); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("QueryTCFilters(0) = %v, %v; want EINVAL", fs, err)
+	}
+	if _, err := QueryTCFilters(1, Ingress); err != nil {
+		t.Errorf("QueryTCFilters(lo): %v", err)
 	}
 }
