@@ -611,6 +611,12 @@ func (p *Program) Run(opts *RunOptions) (*RunResult, error) {
 			return nil, fmt.Errorf("program %q: run: BPF_PROG_TEST_RUN does not support %s programs on this kernel: %w", p.name, p.typ, ErrNotSupported)
 		case errors.Is(err, unix.EINVAL) && (p.typ == SocketFilter || p.typ == SchedCLS || p.typ == SchedACT):
 			return nil, fmt.Errorf("program %q: run: %w (%d bytes of data: %s test runs need at least 14 bytes, an Ethernet header, and after an IPv4/IPv6 ethertype a whole IP header; context fields other than those the kernel accepts must be zero)", p.name, err, len(opts.Data), p.typ)
+		case errors.Is(err, unix.EINVAL) && p.typ == XDP:
+			// bpf_test_init and bpf_prog_test_run_xdp (net/bpf/test_run.c).
+			return nil, fmt.Errorf("program %q: run: %w (%d bytes of data: xdp test runs need at least 14 bytes, an Ethernet header, and at most a page less 256 bytes of headroom and the skb_shared_info tail unless the program was loaded with ProgramXDPHasFrags; a Context (struct xdp_md) must be consistent with the data)", p.name, err, len(opts.Data))
+		case errors.Is(err, unix.EINVAL) && (p.typ == RawTracePoint || p.typ == RawTracePointWritable):
+			// bpf_prog_test_run_raw_tp refuses data and repeat.
+			return nil, fmt.Errorf("program %q: run: %w (%s test runs take only a Context, the tracepoint's arguments as u64s: no Data, DataOut, ContextOut or Repeat)", p.name, err, p.typ)
 		}
 		return nil, fmt.Errorf("program %q: run: %w", p.name, err)
 	}

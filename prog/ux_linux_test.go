@@ -489,3 +489,26 @@ func TestLoadPinnedWrongKind(t *testing.T) {
 	}
 	q.Close()
 }
+
+// BPF_PROG_TEST_RUN's bare EINVAL gets the rule it broke for xdp and raw
+// tracepoint programs, as it does for socket filters and tc.
+func TestRunErrorHints(t *testing.T) {
+	testenv.RequireRoot(t)
+	ret := insn.Instructions{insn.Mov.Imm(insn.R0, 2), insn.Exit()}
+	xdp := mustLoad(t, &Spec{Name: "xdp_hint", Type: XDP, License: "GPL", Instructions: ret}, nil)
+	_, err := xdp.Run(&RunOptions{Data: []byte{1}})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "xdp test runs need at least 14 bytes") {
+		t.Errorf("xdp run on 1 byte: %v", err)
+	}
+	if res, err := xdp.Run(&RunOptions{Data: make([]byte, 64)}); err != nil || res.Retval != 2 {
+		t.Errorf("xdp run on 64 bytes: %v, %v", res, err)
+	}
+	rtp := mustLoad(t, &Spec{Name: "rtp_hint", Type: RawTracePoint, License: "GPL", Instructions: ret}, nil)
+	_, err = rtp.Run(&RunOptions{Data: make([]byte, 64)})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "take only a Context") {
+		t.Errorf("raw tracepoint run with data: %v", err)
+	}
+	if res, err := rtp.Run(&RunOptions{Context: make([]byte, 8)}); err != nil || res.Retval != 2 {
+		t.Errorf("raw tracepoint run with a context: %v, %v", res, err)
+	}
+}
