@@ -19,6 +19,7 @@ import (
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
+	"github.com/purebpf/purebpf/sys"
 )
 
 // childConnect runs in a re-executed test binary placed in the test's
@@ -171,7 +172,7 @@ func TestCgroup(t *testing.T) {
 	if err := links[3].Update(connect2); err != nil {
 		t.Fatal(err)
 	}
-	if err := links[3].Update(progs[0]); !errors.Is(err, ErrProgramType) {
+	if err := links[3].Update(progs[0]); !errors.Is(err, sys.ErrProgramType) { // perf's refusals wrap it too
 		t.Fatalf("Update connect4 with a cgroup_skb program: %v, want ErrProgramType", err)
 	}
 	runConnectChild(t, cgfd, 2)

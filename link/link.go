@@ -23,8 +23,9 @@ var ErrNotSupported = sys.ErrNotSupported
 
 // ErrProgramType is wrapped by errors about attaching (or updating to) a
 // program whose type does not fit the hook. Such errors name both types
-// and are returned before any system call.
-var ErrProgramType = errors.New("wrong program type")
+// and are returned before any system call. It is sys.ErrProgramType,
+// which perf's refusals wrap too.
+var ErrProgramType = sys.ErrProgramType
 
 // Link is one attachment of a program to a kernel hook. Every attach
 // function of this package returns one, and so do perf's kprobes,

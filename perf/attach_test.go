@@ -14,6 +14,7 @@ import (
 
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
+	"github.com/purebpf/purebpf/sys"
 )
 
 const calls = 1000
@@ -324,7 +325,8 @@ func TestWrongProgramType(t *testing.T) {
 	exe, off := uprobeTargetOffset(t)
 	check := func(what string, err error, have, want string) {
 		t.Helper()
-		if !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "of type "+have+", want "+want) {
+		// sys.ErrProgramType is the sentinel link's refusals wrap too.
+		if !errors.Is(err, sys.ErrProgramType) || !strings.Contains(err.Error(), "of type "+have+", want "+want) {
 			t.Errorf("%s: %v; want ErrProgramType naming %s and %s", what, err, have, want)
 		}
 	}
