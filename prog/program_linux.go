@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,7 +187,7 @@ func (p *Program) load(attr *sys.ProgLoadAttr, opts *ProgramOptions) (*sys.FD, s
 		firstErr = err
 		if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.E2BIG) && !errors.Is(err, unix.ENOSPC) {
 			// EPERM, EFAULT, ENOMEM ...: the verifier never ran.
-			return nil, "", p.loadError(err, "", false)
+			return nil, "", p.loadError(attr, err, "", false)
 		}
 		level = sys.LogLevelBranch
 	}
@@ -213,7 +214,7 @@ func (p *Program) load(attr *sys.ProgLoadAttr, opts *ProgramOptions) (*sys.FD, s
 		if firstErr != nil && (truncated || !sameErrno(err, firstErr)) {
 			err = firstErr
 		}
-		return nil, log, p.loadError(err, log, truncated)
+		return nil, log, p.loadError(attr, err, log, truncated)
 	}
 }
 
@@ -231,12 +232,49 @@ func logString(buf []byte) string {
 	return string(buf)
 }
 
+// expectedAttachTypes are the expected attach types some program types
+// must be loaded with, and their names: bpf_prog_load_check_attach
+// (kernel/bpf/syscall.c) refuses others with EINVAL before the verifier
+// runs, so there is no log to explain it. A cgroup_sock program loaded
+// with 0 gets BPF_CGROUP_INET_SOCK_CREATE (bpf_prog_load_fixup_attach_type).
+var expectedAttachTypes = map[Type]struct {
+	ok    []AttachType
+	names string
+}{
+	CgroupSockAddr: {[]AttachType{AttachCgroupInet4Bind, AttachCgroupInet6Bind, AttachCgroupInet4Connect, AttachCgroupInet6Connect, AttachCgroupUDP4Sendmsg, AttachCgroupUDP6Sendmsg, AttachCgroupUDP4Recvmsg, AttachCgroupUDP6Recvmsg,
+		AttachCgroupInet4Getpeername, AttachCgroupInet6Getpeername, AttachCgroupInet4Getsockname, AttachCgroupInet6Getsockname,
+		AttachCgroupUnixConnect, AttachCgroupUnixSendmsg, AttachCgroupUnixRecvmsg, AttachCgroupUnixGetpeername, AttachCgroupUnixGetsockname},
+		"AttachCgroupInet4Connect, AttachCgroupInet6Connect, AttachCgroupInet4Bind, AttachCgroupUDP4Sendmsg, ..."},
+	CgroupSockopt: {[]AttachType{AttachCgroupGetsockopt, AttachCgroupSetsockopt}, "AttachCgroupGetsockopt or AttachCgroupSetsockopt"},
+	CgroupSock: {[]AttachType{AttachNone, AttachCgroupInetSockCreate, AttachCgroupInetSockRelease, AttachCgroupInet4PostBind, AttachCgroupInet6PostBind},
+		"AttachCgroupInetSockCreate, AttachCgroupInetSockRelease, AttachCgroupInet4PostBind or AttachCgroupInet6PostBind"},
+	Netfilter: {[]AttachType{AttachNetfilter}, "AttachNetfilter"},
+}
+
+// attachHint explains a load refused before the verifier ran (no log)
+// when the program type needs an expected attach type or attach target
+// that attr lacks; it returns "" otherwise.
+func attachHint(t Type, at AttachType, btfID uint32) string {
+	if want, ok := expectedAttachTypes[t]; ok && !slices.Contains(want.ok, at) {
+		return fmt.Sprintf("%s programs must be loaded with ProgramOptions.ExpectedAttachType set to the hook they will attach to (%s), not %d", t, want.names, uint32(at))
+	}
+	if (t == Tracing || t == LSM || t == Ext) && btfID == 0 {
+		return fmt.Sprintf("%s programs need a kernel attach target (a BTF ID), which NewProgram does not take: load them from an ELF object with a fentry/, fexit/, tp_btf/ or lsm/ section through NewCollection", t)
+	}
+	return ""
+}
+
 // loadError builds the error of a failed load.
-func (p *Program) loadError(err error, log string, truncated bool) error {
+func (p *Program) loadError(attr *sys.ProgLoadAttr, err error, log string, truncated bool) error {
 	what := fmt.Sprintf("load program %q (%s)", p.name, p.typ)
 	if errors.Is(err, unix.EINVAL) && log == "" {
 		if perr := HaveProgramType(p.typ); errors.Is(perr, ErrNotSupported) {
 			return fmt.Errorf("%s: %w", what, perr)
+		}
+	}
+	if log == "" {
+		if hint := attachHint(p.typ, AttachType(attr.ExpectedAttachType), attr.AttachBTFID); hint != "" {
+			return fmt.Errorf("%s: %w: %s", what, err, hint)
 		}
 	}
 	if log == "" {

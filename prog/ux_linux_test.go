@@ -512,3 +512,28 @@ func TestRunErrorHints(t *testing.T) {
 		t.Errorf("raw tracepoint run with a context: %v, %v", res, err)
 	}
 }
+
+// Program types the kernel refuses before its verifier runs, without a
+// log, when the expected attach type or attach target is missing get an
+// error that says what to set.
+func TestLoadAttachHints(t *testing.T) {
+	testenv.RequireRoot(t)
+	ret1 := insn.Instructions{insn.Mov.Imm(insn.R0, 1), insn.Exit()}
+	_, err := NewProgram(&Spec{Name: "sockaddr", Type: CgroupSockAddr, License: "GPL", Instructions: ret1}, nil)
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "ExpectedAttachType") || !strings.Contains(err.Error(), "AttachCgroupInet4Connect") {
+		t.Errorf("cgroup_sock_addr without an expected attach type: %v", err)
+	}
+	p, err := NewProgram(&Spec{Name: "sockaddr", Type: CgroupSockAddr, License: "GPL", Instructions: ret1}, &ProgramOptions{ExpectedAttachType: AttachCgroupInet4Connect})
+	if err != nil {
+		t.Fatalf("cgroup_sock_addr with AttachCgroupInet4Connect: %v", err)
+	}
+	p.Close()
+	_, err = NewProgram(&Spec{Name: "sockopt", Type: CgroupSockopt, License: "GPL", Instructions: ret1}, &ProgramOptions{ExpectedAttachType: AttachXDP})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "AttachCgroupGetsockopt or AttachCgroupSetsockopt") {
+		t.Errorf("cgroup_sockopt with AttachXDP: %v", err)
+	}
+	_, err = NewProgram(&Spec{Name: "fentry", Type: Tracing, License: "GPL", Instructions: ret1}, &ProgramOptions{ExpectedAttachType: AttachTraceFentry})
+	if err == nil || !strings.Contains(err.Error(), "need a kernel attach target") || strings.Contains(err.Error(), "security module") {
+		t.Errorf("tracing program without an attach target: %v", err)
+	}
+}
