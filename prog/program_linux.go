@@ -83,6 +83,10 @@ func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
 	if opts == nil {
 		opts = &ProgramOptions{}
 	}
+	if opts.LogLevel&^(LogBranch|LogInstruction|LogStats) != 0 {
+		// The kernel's bare EINVAL (bpf_vlog_init) would not say which field.
+		return nil, fmt.Errorf("load program %q: ProgramOptions.LogLevel %#x: want a combination of LogBranch, LogInstruction and LogStats: %w", spec.Name, uint32(opts.LogLevel), unix.EINVAL)
+	}
 	ensureMemlock()
 	p := &Program{name: spec.Name, typ: spec.Type, maps: map[string]*Map{}, license: spec.License}
 	ok := false

@@ -537,3 +537,21 @@ func TestLoadAttachHints(t *testing.T) {
 		t.Errorf("tracing program without an attach target: %v", err)
 	}
 }
+
+// A verifier log level the kernel does not know is named before the load.
+func TestLogLevelChecked(t *testing.T) {
+	testenv.RequireRoot(t)
+	spec := &Spec{Name: "loglevel", Type: SocketFilter, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
+	_, err := NewProgram(spec, &ProgramOptions{LogLevel: 99})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "ProgramOptions.LogLevel 0x63") {
+		t.Errorf("LogLevel 99: %v", err)
+	}
+	p, err := NewProgram(spec, &ProgramOptions{LogLevel: LogBranch | LogStats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !strings.Contains(p.VerifierLog(), "processed") {
+		t.Errorf("LogBranch|LogStats log lacks statistics: %q", p.VerifierLog())
+	}
+}
