@@ -399,3 +399,21 @@ func TestQueryTCFiltersNoInterface(t *testing.T) {
 		t.Errorf("QueryTCFilters(lo): %v", err)
 	}
 }
+
+// An anchor program of another type than sched_cls is named before the
+// syscall, which answers a bare EINVAL.
+func TestTCXAnchorWrongType(t *testing.T) {
+	testenv.RequireRoot(t)
+	if !TCXSupported() {
+		testenv.SkipOrFail(t, "tcx needs Linux 6.6+")
+	}
+	cls := tcProgram(t, "anchor_cls", 0, 0)
+	xdp := xdpProgram(t, "anchor_xdp", 9, xdpPass)
+	l, err := AttachTCX(cls, 1, &TCXOptions{Anchor: AfterProgram(xdp)})
+	if err == nil {
+		l.Close()
+	}
+	if !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "tcx anchor needs a sched_cls program") {
+		t.Errorf("xdp program as a tcx anchor: %v, want ErrProgramType naming the anchor", err)
+	}
+}
