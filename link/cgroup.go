@@ -41,7 +41,12 @@ var (
 )
 
 // String returns the hook's libbpf section name, e.g. "cgroup/connect4".
-func (h CgroupHook) String() string { return h.name }
+func (h CgroupHook) String() string {
+	if h.name == "" {
+		return "zero CgroupHook"
+	}
+	return h.name
+}
 
 // AttachType is the hook's kernel attach type; programs of type
 // cgroup_sock_addr and some cgroup_sock hooks must be loaded with it as
@@ -57,7 +62,7 @@ func AttachCgroup(p *prog.Program, path string, hook CgroupHook) (Link, error) {
 	what := fmt.Sprintf("%s on cgroup %s", hook, path)
 	fail := func(err error) error { return fmt.Errorf("attach %s: %w", what, err) }
 	if hook.name == "" {
-		return nil, fail(fmt.Errorf("zero CgroupHook: %w", unix.EINVAL))
+		return nil, fail(fmt.Errorf("use one of the Cgroup* hooks, such as CgroupInetIngress: %w", unix.EINVAL))
 	}
 	if err := checkProgram(p, hook.name, hook.prog); err != nil {
 		return nil, fail(err)

@@ -199,7 +199,7 @@ func TestCgroup(t *testing.T) {
 	if _, err := AttachCgroup(progs[0], filepath.Join(dir, "missing"), CgroupInetIngress); !errors.Is(err, unix.ENOENT) {
 		t.Fatalf("missing cgroup: %v, want ENOENT", err)
 	}
-	if _, err := AttachCgroup(progs[0], dir, CgroupHook{}); !errors.Is(err, unix.EINVAL) {
+	if _, err := AttachCgroup(progs[0], dir, CgroupHook{}); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "attach zero CgroupHook on cgroup") {
 		t.Fatalf("zero hook: %v, want EINVAL", err)
 	}
 }
