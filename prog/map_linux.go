@@ -89,6 +89,16 @@ func NewMap(spec *MapSpec) (*Map, error) {
 			if perr := HaveMapType(spec.Type); errors.Is(perr, ErrNotSupported) {
 				return nil, fmt.Errorf("%s: %w", what, perr)
 			}
+			if spec.Flags != 0 {
+				// Ask the kernel whether the same map without flags
+				// would do: then a flag is the cause.
+				plain := attr
+				plain.MapFlags = 0
+				if fd, perr := sys.MapCreate(&plain); perr == nil {
+					fd.Close()
+					return nil, fmt.Errorf("%s: %w: the kernel refuses flags %#x for %s maps (the map is created without them): a flag is unknown to this kernel or does not apply to the type", what, err, uint32(spec.Flags), spec.Type)
+				}
+			}
 		}
 		return nil, explainErrno(what, err, 0)
 	}

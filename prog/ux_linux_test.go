@@ -555,3 +555,18 @@ func TestLogLevelChecked(t *testing.T) {
 		t.Errorf("LogBranch|LogStats log lacks statistics: %q", p.VerifierLog())
 	}
 }
+
+// Map flags the kernel refuses for a map type are named as the cause: the
+// same map without them is created.
+func TestNewMapFlagsHint(t *testing.T) {
+	testenv.RequireRoot(t)
+	_, err := NewMap(&MapSpec{Name: "lru_flag", Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Flags: MapNoCommonLRU})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "refuses flags 0x2 for hash maps") {
+		t.Errorf("hash map with MapNoCommonLRU: %v", err)
+	}
+	m, err := NewMap(&MapSpec{Name: "lru_flag", Type: LRUHash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Flags: MapNoCommonLRU})
+	if err != nil {
+		t.Fatalf("LRU hash with MapNoCommonLRU: %v", err)
+	}
+	m.Close()
+}
