@@ -276,6 +276,16 @@ func (p *Program) loadError(attr *sys.ProgLoadAttr, err error, log string, trunc
 			return fmt.Errorf("%s: %w", what, perr)
 		}
 	}
+	if log == "" && errors.Is(err, unix.EINVAL) && attr.ProgFlags != 0 {
+		// Ask the kernel whether the program loads without its flags:
+		// then a flag is the cause of the bare EINVAL.
+		plain := *attr
+		plain.ProgFlags, plain.LogLevel, plain.LogSize, plain.LogBuf = 0, 0, 0, sys.Pointer{}
+		if fd, perr := sys.ProgLoad(&plain); perr == nil {
+			fd.Close()
+			return fmt.Errorf("%s: %w: the kernel refuses ProgramOptions.Flags %#x for %s programs (the program loads without them): a flag is unknown to this kernel or does not apply to the type", what, err, attr.ProgFlags, p.typ)
+		}
+	}
 	if log == "" {
 		if hint := attachHint(p.typ, AttachType(attr.ExpectedAttachType), attr.AttachBTFID); hint != "" {
 			return fmt.Errorf("%s: %w: %s", what, err, hint)

@@ -570,3 +570,14 @@ func TestNewMapFlagsHint(t *testing.T) {
 	}
 	m.Close()
 }
+
+// Program flags the kernel refuses are named as the cause: the program
+// loads without them.
+func TestProgramFlagsHint(t *testing.T) {
+	testenv.RequireRoot(t)
+	spec := &Spec{Name: "flags", Type: SocketFilter, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
+	_, err := NewProgram(spec, &ProgramOptions{Flags: 1 << 20})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "refuses ProgramOptions.Flags 0x100000 for socket_filter programs") {
+		t.Errorf("flags 1<<20: %v", err)
+	}
+}
