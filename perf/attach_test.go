@@ -444,3 +444,31 @@ func TestOpenExecutableParsesOnce(t *testing.T) {
 		t.Errorf("Path() = %q, want %q", ex.Path(), cp)
 	}
 }
+
+// An unknown attach method, and a cookie with AttachIoctl (which cannot
+// pass one, so bpf_get_attach_cookie would read 0), are refused, and
+// the perf event is not left behind.
+func TestAttachOptionsChecked(t *testing.T) {
+	testenv.RequireRoot(t)
+	defer noLeftoverEvents(t)
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	tp := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+	n0 := testenv.OpenFDs(t)
+	l, err := Tracepoint("syscalls", "sys_enter_getpid", tp, &TracepointOptions{Cookie: 5, Attach: AttachIoctl})
+	if err == nil {
+		l.Close()
+	}
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "Cookie needs a BPF link") {
+		t.Errorf("cookie with AttachIoctl: %v", err)
+	}
+	l, err = Tracepoint("syscalls", "sys_enter_getpid", tp, &TracepointOptions{Attach: 99})
+	if err == nil {
+		l.Close()
+	}
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "unknown attach method AttachMethod(99)") {
+		t.Errorf("attach method 99: %v", err)
+	}
+	if n := testenv.OpenFDs(t); n != n0 {
+		t.Errorf("%d descriptors left open", n-n0)
+	}
+}
