@@ -149,3 +149,14 @@ func TestPacketTypeValues(t *testing.T) {
 		}
 	}
 }
+
+// An unknown Direction is refused rather than read as DirectionBoth.
+func TestOpenUnknownDirection(t *testing.T) {
+	c, err := Open("lo", &Options{Direction: 9})
+	if err == nil {
+		c.Close()
+	}
+	if !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), "unknown Direction 9") {
+		t.Errorf("Open with Direction 9: %v", err)
+	}
+}
