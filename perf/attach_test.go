@@ -472,3 +472,12 @@ func TestAttachOptionsChecked(t *testing.T) {
 		t.Errorf("%d descriptors left open", n-n0)
 	}
 }
+
+// Every method of every perf handle on a nil receiver: no panic, Close
+// is a no-op, errors name the nil handle.
+func TestNilHandleMethods(t *testing.T) {
+	testenv.NilMethods(t, (*RingBufReader)(nil), "nil")
+	testenv.NilMethods(t, (*PerfReader)(nil), "nil")
+	testenv.NilMethods(t, (*Link)(nil), "nil")
+	testenv.NilMethods(t, (*Executable)(nil), "nil")
+}

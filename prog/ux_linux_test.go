@@ -581,3 +581,14 @@ func TestProgramFlagsHint(t *testing.T) {
 		t.Errorf("flags 1<<20: %v", err)
 	}
 }
+
+// Every method of every handle, present and future, on a nil receiver:
+// no panic, Close is a no-op, errors name the nil handle.
+func TestNilHandleMethods(t *testing.T) {
+	// Pin("")/Unpin on nil fail; accessors (FD, Name, String, ...) return
+	// no error. Iterate returns an iterator whose Err says nil.
+	testenv.NilMethods(t, (*Map)(nil), "nil")
+	testenv.NilMethods(t, (*Program)(nil), "nil")
+	testenv.NilMethods(t, (*Iterator)(nil), "nil")
+	testenv.NilMethods(t, (*BatchCursor)(nil), "nil")
+}

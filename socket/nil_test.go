@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/internal/testenv"
@@ -158,5 +159,17 @@ func TestOpenUnknownDirection(t *testing.T) {
 	}
 	if !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), "unknown Direction 9") {
 		t.Errorf("Open with Direction 9: %v", err)
+	}
+}
+
+// Every method of a nil *Conn: no panic, Close is a no-op, errors name
+// the nil handle.
+func TestNilConnMethods(t *testing.T) {
+	// The classic attaches check their (here empty) filter first.
+	testenv.NilMethods(t, (*Conn)(nil), "nil", "AttachClassic", "AttachClassicRaw")
+	var c *Conn
+	err := c.AttachClassicRaw([]bpf.RawInstruction{{Op: 0x06}})
+	if err == nil || !strings.Contains(err.Error(), "nil *socket.Conn") {
+		t.Errorf("nil Conn.AttachClassicRaw with a valid filter: %v", err)
 	}
 }
