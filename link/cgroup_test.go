@@ -203,3 +203,33 @@ func TestCgroup(t *testing.T) {
 		t.Fatalf("zero hook: %v, want EINVAL", err)
 	}
 }
+
+// Every cgroup hook attaches a program of its type loaded with its
+// attach type, and Info reports the hook.
+func TestCgroupEveryHook(t *testing.T) {
+	dir, _ := newCgroup(t)
+	hooks := []CgroupHook{CgroupInetIngress, CgroupInetEgress, CgroupSockCreate, CgroupInet4Connect, CgroupInet6Connect,
+		CgroupInet4Bind, CgroupInet6Bind, CgroupUDP4Sendmsg, CgroupUDP6Sendmsg, CgroupUDP4Recvmsg, CgroupUDP6Recvmsg,
+		CgroupInet4Getpeername, CgroupInet6Getpeername, CgroupInet4Getsockname, CgroupInet6Getsockname,
+		CgroupSockRelease, CgroupInet4PostBind, CgroupInet6PostBind, CgroupGetsockopt, CgroupSetsockopt,
+		CgroupSysctl, CgroupDevice, CgroupSockOps}
+	if kernelAtLeast(t, 6, 7) {
+		hooks = append(hooks, CgroupUnixConnect, CgroupUnixSendmsg, CgroupUnixRecvmsg, CgroupUnixGetpeername, CgroupUnixGetsockname)
+	}
+	for _, h := range hooks {
+		p := load(t, &prog.Spec{Name: "hook", Type: h.prog, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 1), insn.Exit()}},
+			&prog.ProgramOptions{ExpectedAttachType: h.AttachType()})
+		l, err := AttachCgroup(p, dir, h)
+		if err != nil {
+			t.Errorf("%s: %v", h, err)
+			continue
+		}
+		info, err := l.Info()
+		if err != nil || info.Type != TypeCgroup || info.AttachType != h.AttachType() {
+			t.Errorf("%s: Info = %+v, %v; want a cgroup link with attach type %d", h, info, err, h.AttachType())
+		}
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
