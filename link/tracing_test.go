@@ -135,41 +135,18 @@ func TestTracepointBTF(t *testing.T) {
 		Maps:         []*prog.MapSpec{counterSpec("counts", 1)}}, nil)
 	counts := p0.Map("counts")
 
-	// prog.NewProgram has no attach_btf_id option, so load through sys.
-	code := sysEnterCounter(unix.Gettid(), unix.SYS_GETPID)
-	for k := range code {
-		if code[k].IsMapReference() {
-			code[k].SetMapFD(int32(counts.FD()))
-		}
-	}
-	raw, err := code.Marshal()
-	if err != nil {
+	p := load(t, &prog.Spec{Name: "tpbtf_getpid", Type: prog.Tracing, Instructions: sysEnterCounter(unix.Gettid(), unix.SYS_GETPID),
+		Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
+		&prog.ProgramOptions{Maps: map[string]*prog.Map{"counts": counts}, ExpectedAttachType: prog.AttachTraceRawTp, AttachTo: "sys_enter"})
+	// The target NewProgram found is the one an independent walk of
+	// /sys/kernel/btf/vmlinux finds.
+	var pinfo sys.ProgInfo
+	if err := sys.ProgGetInfoByFD(sysFD(t, p), &pinfo); err != nil {
 		t.Fatal(err)
 	}
-	license, _ := sys.NewStringPointer("GPL")
-	logBuf := make([]byte, 1<<16)
-	attr := sys.ProgLoadAttr{
-		ProgType:           sys.ProgTypeTracing,
-		InsnCnt:            uint32(len(raw) / sys.InsnSize),
-		Insns:              sys.NewSlicePointer(raw),
-		License:            license,
-		ProgName:           sys.NewObjName("tpbtf_getpid"),
-		ExpectedAttachType: sys.AttachTraceRawTp,
-		AttachBTFID:        vmlinuxTypeID(t, 8 /* TYPEDEF */, "btf_trace_sys_enter"),
-		LogLevel:           1,
-		LogSize:            uint32(len(logBuf)),
-		LogBuf:             sys.NewSlicePointer(logBuf),
+	if want := vmlinuxTypeID(t, 8 /* TYPEDEF */, "btf_trace_sys_enter"); pinfo.AttachBTFID != want {
+		t.Fatalf("attach_btf_id %d, want %d (btf_trace_sys_enter)", pinfo.AttachBTFID, want)
 	}
-	fd, err := sys.ProgLoad(&attr)
-	runtime.KeepAlive(counts)
-	if err != nil {
-		t.Fatalf("load tp_btf program: %v\n%s", err, unix.ByteSliceToString(logBuf))
-	}
-	p, err := prog.NewProgramFromFD(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 
 	l, err := AttachTracepointBTF(p)
 	if err != nil {
@@ -204,4 +181,20 @@ func TestTracepointBTF(t *testing.T) {
 	if _, err := AttachTracepointBTF(p0); !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "tracing") {
 		t.Fatalf("socket filter as tp_btf: %v, want ErrProgramType naming tracing", err)
 	}
+}
+
+// sysFD duplicates p's descriptor into a *sys.FD closed at the end of the
+// test.
+func sysFD(t *testing.T, p *prog.Program) *sys.FD {
+	t.Helper()
+	raw, err := unix.FcntlInt(uintptr(p.FD()), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := sys.NewFD(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fd.Close() })
+	return fd
 }

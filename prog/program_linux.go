@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/purebpf/purebpf/btf"
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/sys"
 	"golang.org/x/sys/unix"
@@ -49,6 +50,16 @@ type ProgramOptions struct {
 	// ExpectedAttachType is the expected_attach_type the verifier checks
 	// against, for program types that need one (AttachXDP, ...).
 	ExpectedAttachType AttachType
+	// AttachTo is the kernel target of a tracing or LSM program, what
+	// follows the slash of its libbpf section name: the function of an
+	// fentry, fexit or fmod_ret program (ExpectedAttachType
+	// AttachTraceFentry, ...), the tracepoint of a tp_btf program
+	// (AttachTraceRawTp, such as "sys_enter"), the hook of an lsm program
+	// (AttachLSMMac, such as "file_open") or the iterator of an iter
+	// program (AttachTraceIter). It is looked up in the kernel's vmlinux
+	// BTF and passed as attach_btf_id; targets in modules need
+	// NewCollection. Other program types must leave it empty.
+	AttachTo string
 }
 
 // Program is a BPF program loaded into the kernel. It holds a file
@@ -131,6 +142,13 @@ func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
 	if spec.Type == Kprobe {
 		// Required before Linux 5.0, ignored since.
 		attr.KernVersion = kernelCode()
+	}
+	if opts.AttachTo != "" {
+		id, err := vmlinuxAttachTarget(spec.Type, opts.ExpectedAttachType, opts.AttachTo)
+		if err != nil {
+			return nil, fmt.Errorf("load program %q: %w", spec.Name, err)
+		}
+		attr.AttachBTFID = id
 	}
 	fd, log, err := p.load(&attr, opts)
 	// The map fds in code must stay open until the load is done.
@@ -236,6 +254,38 @@ func logString(buf []byte) string {
 	return string(buf)
 }
 
+// vmlinuxAttachTarget returns the vmlinux BTF ID that a tracing or LSM
+// program with expected attach type at attaches to for target, with
+// libbpf's naming: tp_btf/X is the typedef btf_trace_X, lsm/X the function
+// bpf_lsm_X, iter/X bpf_iter_X, fentry, fexit and fmod_ret/X the function X.
+func vmlinuxAttachTarget(t Type, at AttachType, target string) (uint32, error) {
+	if t != Tracing && t != LSM {
+		return 0, fmt.Errorf("ProgramOptions.AttachTo %q: only tracing and lsm programs take an attach target, not %s: %w", target, t, unix.EINVAL)
+	}
+	name, kind := target, btf.KindFunc
+	switch at {
+	case AttachTraceRawTp:
+		name, kind = "btf_trace_"+target, btf.KindTypedef
+	case AttachLSMMac:
+		name = "bpf_lsm_" + target
+	case AttachTraceIter:
+		name = "bpf_iter_" + target
+	case AttachTraceFentry, AttachTraceFexit, AttachModifyReturn:
+	default:
+		return 0, fmt.Errorf("ProgramOptions.AttachTo %q: ExpectedAttachType %d is none of AttachTraceRawTp, AttachTraceFentry, AttachTraceFexit, AttachModifyReturn, AttachLSMMac, AttachTraceIter: %w", target, uint32(at), unix.EINVAL)
+	}
+	ks, err := btf.KernelSpec()
+	if err != nil {
+		return 0, fmt.Errorf("ProgramOptions.AttachTo %q: kernel BTF: %w", target, err)
+	}
+	typ, err := ks.TypeByName(name, kind)
+	if err != nil {
+		return 0, fmt.Errorf("ProgramOptions.AttachTo %q: no %v %q in the kernel's vmlinux BTF (targets in modules need NewCollection): %w", target, kind, name, err)
+	}
+	id, err := ks.TypeID(typ)
+	return uint32(id), err
+}
+
 // expectedAttachTypes are the expected attach types some program types
 // must be loaded with, and their names: bpf_prog_load_check_attach
 // (kernel/bpf/syscall.c) refuses others with EINVAL before the verifier
@@ -263,7 +313,7 @@ func attachHint(t Type, at AttachType, btfID uint32) string {
 		return fmt.Sprintf("%s programs must be loaded with ProgramOptions.ExpectedAttachType set to the hook they will attach to (%s), not %d", t, want.names, uint32(at))
 	}
 	if (t == Tracing || t == LSM || t == Ext) && btfID == 0 {
-		return fmt.Sprintf("%s programs need a kernel attach target (a BTF ID), which NewProgram does not take: load them from an ELF object with a fentry/, fexit/, tp_btf/ or lsm/ section through NewCollection", t)
+		return fmt.Sprintf("%s programs need a kernel attach target: set ProgramOptions.AttachTo (and ExpectedAttachType), or load them from an ELF object with a fentry/, fexit/, tp_btf/ or lsm/ section through NewCollection", t)
 	}
 	return ""
 }

@@ -592,3 +592,33 @@ func TestNilHandleMethods(t *testing.T) {
 	testenv.NilMethods(t, (*Iterator)(nil), "nil")
 	testenv.NilMethods(t, (*BatchCursor)(nil), "nil")
 }
+
+// ProgramOptions.AttachTo loads tracing programs without an ELF object,
+// and names a bad target or a program type that takes none.
+func TestAttachTo(t *testing.T) {
+	testenv.RequireRoot(t)
+	ret := insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}
+	for _, c := range []struct {
+		at     AttachType
+		target string
+	}{{AttachTraceRawTp, "sys_enter"}, {AttachTraceRawTp, "sched_switch"}} {
+		p, err := NewProgram(&Spec{Name: "attach_to", Type: Tracing, License: "GPL", Instructions: ret}, &ProgramOptions{ExpectedAttachType: c.at, AttachTo: c.target})
+		if err != nil {
+			t.Errorf("tracing program, attach type %d, target %s: %v", c.at, c.target, err)
+			continue
+		}
+		p.Close()
+	}
+	_, err := NewProgram(&Spec{Name: "attach_to", Type: Tracing, License: "GPL", Instructions: ret}, &ProgramOptions{ExpectedAttachType: AttachTraceFentry, AttachTo: "no_such_function_purebpf"})
+	if !strings.Contains(err.Error(), `no FUNC "no_such_function_purebpf" in the kernel's vmlinux BTF`) {
+		t.Errorf("unknown target: %v", err)
+	}
+	_, err = NewProgram(&Spec{Name: "attach_to", Type: SocketFilter, License: "GPL", Instructions: ret}, &ProgramOptions{AttachTo: "sys_enter"})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "only tracing and lsm programs take an attach target") {
+		t.Errorf("AttachTo on a socket filter: %v", err)
+	}
+	_, err = NewProgram(&Spec{Name: "attach_to", Type: Tracing, License: "GPL", Instructions: ret}, &ProgramOptions{AttachTo: "sys_enter"})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "ExpectedAttachType 0 is none of") {
+		t.Errorf("AttachTo without an attach type: %v", err)
+	}
+}
