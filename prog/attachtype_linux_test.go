@@ -86,3 +86,31 @@ func TestAttachTypesMatchKernel(t *testing.T) {
 		}
 	}
 }
+
+// The update flags are the kernel's (an anonymous enum of uapi bpf.h,
+// found in its BTF by the names of its values), and prog's are insn's.
+func TestUpdateFlagsMatchKernel(t *testing.T) {
+	want := map[string]UpdateFlags{"BPF_ANY": UpdateAny, "BPF_NOEXIST": UpdateNoExist, "BPF_EXIST": UpdateExist, "BPF_F_LOCK": UpdateLock}
+	spec, err := btf.KernelSpec()
+	if err != nil {
+		testenv.SkipOrFail(t, "kernel BTF: %v", err)
+	}
+	found := 0
+	for _, typ := range spec.All() {
+		e, ok := typ.(*btf.Enum)
+		if !ok {
+			continue
+		}
+		for _, v := range e.Values {
+			if got, ok := want[v.Name]; ok {
+				found++
+				if uint64(got) != v.Value {
+					t.Errorf("%s: prog's constant is %d, the kernel's %d", v.Name, got, v.Value)
+				}
+			}
+		}
+	}
+	if found != len(want) {
+		t.Errorf("found %d of the %d update flags in kernel BTF", found, len(want))
+	}
+}
