@@ -38,15 +38,56 @@ var (
 	CgroupInet4Connect = CgroupHook{sys.AttachCgroupInet4Connect, prog.CgroupSockAddr, "cgroup/connect4"}
 	// CgroupInet6Connect is CgroupInet4Connect for IPv6.
 	CgroupInet6Connect = CgroupHook{sys.AttachCgroupInet6Connect, prog.CgroupSockAddr, "cgroup/connect6"}
+
+	// The other cgroup_sock_addr hooks: bind(2), sendmsg(2) and
+	// recvmsg(2) on UDP, getpeername(2) and getsockname(2) (Linux 5.8+),
+	// and the unix socket ones (Linux 6.7+). Each program must be loaded
+	// with the hook's AttachType as its expected attach type.
+	CgroupInet4Bind        = CgroupHook{sys.AttachCgroupInet4Bind, prog.CgroupSockAddr, "cgroup/bind4"}
+	CgroupInet6Bind        = CgroupHook{sys.AttachCgroupInet6Bind, prog.CgroupSockAddr, "cgroup/bind6"}
+	CgroupUDP4Sendmsg      = CgroupHook{sys.AttachCgroupUDP4Sendmsg, prog.CgroupSockAddr, "cgroup/sendmsg4"}
+	CgroupUDP6Sendmsg      = CgroupHook{sys.AttachCgroupUDP6Sendmsg, prog.CgroupSockAddr, "cgroup/sendmsg6"}
+	CgroupUDP4Recvmsg      = CgroupHook{sys.AttachCgroupUDP4Recvmsg, prog.CgroupSockAddr, "cgroup/recvmsg4"}
+	CgroupUDP6Recvmsg      = CgroupHook{sys.AttachCgroupUDP6Recvmsg, prog.CgroupSockAddr, "cgroup/recvmsg6"}
+	CgroupInet4Getpeername = CgroupHook{sys.AttachCgroupInet4Getpeername, prog.CgroupSockAddr, "cgroup/getpeername4"}
+	CgroupInet6Getpeername = CgroupHook{sys.AttachCgroupInet6Getpeername, prog.CgroupSockAddr, "cgroup/getpeername6"}
+	CgroupInet4Getsockname = CgroupHook{sys.AttachCgroupInet4Getsockname, prog.CgroupSockAddr, "cgroup/getsockname4"}
+	CgroupInet6Getsockname = CgroupHook{sys.AttachCgroupInet6Getsockname, prog.CgroupSockAddr, "cgroup/getsockname6"}
+	CgroupUnixConnect      = CgroupHook{sys.AttachCgroupUnixConnect, prog.CgroupSockAddr, "cgroup/connect_unix"}
+	CgroupUnixSendmsg      = CgroupHook{sys.AttachCgroupUnixSendmsg, prog.CgroupSockAddr, "cgroup/sendmsg_unix"}
+	CgroupUnixRecvmsg      = CgroupHook{sys.AttachCgroupUnixRecvmsg, prog.CgroupSockAddr, "cgroup/recvmsg_unix"}
+	CgroupUnixGetpeername  = CgroupHook{sys.AttachCgroupUnixGetpeername, prog.CgroupSockAddr, "cgroup/getpeername_unix"}
+	CgroupUnixGetsockname  = CgroupHook{sys.AttachCgroupUnixGetsockname, prog.CgroupSockAddr, "cgroup/getsockname_unix"}
+
+	// The other cgroup_sock hooks: socket release (Linux 5.9+) and the
+	// moment after bind(2) has chosen the address.
+	CgroupSockRelease   = CgroupHook{sys.AttachCgroupInetSockRelease, prog.CgroupSock, "cgroup/sock_release"}
+	CgroupInet4PostBind = CgroupHook{sys.AttachCgroupInet4PostBind, prog.CgroupSock, "cgroup/post_bind4"}
+	CgroupInet6PostBind = CgroupHook{sys.AttachCgroupInet6PostBind, prog.CgroupSock, "cgroup/post_bind6"}
+	// CgroupGetsockopt and CgroupSetsockopt run a cgroup_sockopt program
+	// on getsockopt(2) and setsockopt(2) (Linux 5.3+).
+	CgroupGetsockopt = CgroupHook{sys.AttachCgroupGetsockopt, prog.CgroupSockopt, "cgroup/getsockopt"}
+	CgroupSetsockopt = CgroupHook{sys.AttachCgroupSetsockopt, prog.CgroupSockopt, "cgroup/setsockopt"}
+	// CgroupSysctl runs a cgroup_sysctl program on /proc/sys accesses.
+	CgroupSysctl = CgroupHook{sys.AttachCgroupSysctl, prog.CgroupSysctl, "cgroup/sysctl"}
+	// CgroupDevice runs a cgroup_device program on device accesses.
+	CgroupDevice = CgroupHook{sys.AttachCgroupDevice, prog.CgroupDevice, "cgroup/dev"}
+	// CgroupSockOps runs a sock_ops program on TCP events.
+	CgroupSockOps = CgroupHook{sys.AttachCgroupSockOps, prog.SockOps, "sockops"}
 )
 
 // String returns the hook's libbpf section name, e.g. "cgroup/connect4".
-func (h CgroupHook) String() string { return h.name }
+func (h CgroupHook) String() string {
+	if h.name == "" {
+		return "zero CgroupHook"
+	}
+	return h.name
+}
 
 // AttachType is the hook's kernel attach type; programs of type
 // cgroup_sock_addr and some cgroup_sock hooks must be loaded with it as
-// their expected attach type.
-func (h CgroupHook) AttachType() sys.AttachType { return h.attach }
+// their expected attach type (ProgramOptions.ExpectedAttachType).
+func (h CgroupHook) AttachType() prog.AttachType { return prog.AttachType(h.attach) }
 
 // AttachCgroup attaches p to the cgroup (v2) directory at path through a
 // BPF link (BPF_LINK_CREATE, Linux 5.7+). Links are multi-attach: other
@@ -57,7 +98,7 @@ func AttachCgroup(p *prog.Program, path string, hook CgroupHook) (Link, error) {
 	what := fmt.Sprintf("%s on cgroup %s", hook, path)
 	fail := func(err error) error { return fmt.Errorf("attach %s: %w", what, err) }
 	if hook.name == "" {
-		return nil, fail(fmt.Errorf("zero CgroupHook: %w", unix.EINVAL))
+		return nil, fail(fmt.Errorf("use one of the Cgroup* hooks, such as CgroupInetIngress: %w", unix.EINVAL))
 	}
 	if err := checkProgram(p, hook.name, hook.prog); err != nil {
 		return nil, fail(err)

@@ -119,10 +119,10 @@ func runConnectChild(t *testing.T, cgfd, n int) {
 }
 
 // cgroupCounter counts its runs in counts[0] and returns 1 (allow).
-func cgroupCounter(t *testing.T, name string, typ prog.Type, attach sys.AttachType) *prog.Program {
+func cgroupCounter(t *testing.T, name string, typ prog.Type, attach prog.AttachType) *prog.Program {
 	code := append(countInsns(0), insn.Mov.Imm(insn.R0, 1), insn.Exit())
 	return load(t, &prog.Spec{Name: name, Type: typ, Instructions: code, Maps: []*prog.MapSpec{counterSpec("counts", 1)}},
-		&prog.ProgramOptions{ExpectedAttachType: prog.AttachType(attach)})
+		&prog.ProgramOptions{ExpectedAttachType: attach})
 }
 
 func TestCgroup(t *testing.T) {
@@ -168,11 +168,11 @@ func TestCgroup(t *testing.T) {
 	}
 
 	// Update swaps the connect4 program.
-	connect2 := cgroupCounter(t, "connect4_b", prog.CgroupSockAddr, sys.AttachCgroupInet4Connect)
+	connect2 := cgroupCounter(t, "connect4_b", prog.CgroupSockAddr, prog.AttachCgroupInet4Connect)
 	if err := links[3].Update(connect2); err != nil {
 		t.Fatal(err)
 	}
-	if err := links[3].Update(progs[0]); !errors.Is(err, ErrProgramType) {
+	if err := links[3].Update(progs[0]); !errors.Is(err, sys.ErrProgramType) { // perf's refusals wrap it too
 		t.Fatalf("Update connect4 with a cgroup_skb program: %v, want ErrProgramType", err)
 	}
 	runConnectChild(t, cgfd, 2)
@@ -199,7 +199,37 @@ func TestCgroup(t *testing.T) {
 	if _, err := AttachCgroup(progs[0], filepath.Join(dir, "missing"), CgroupInetIngress); !errors.Is(err, unix.ENOENT) {
 		t.Fatalf("missing cgroup: %v, want ENOENT", err)
 	}
-	if _, err := AttachCgroup(progs[0], dir, CgroupHook{}); !errors.Is(err, unix.EINVAL) {
+	if _, err := AttachCgroup(progs[0], dir, CgroupHook{}); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "attach zero CgroupHook on cgroup") {
 		t.Fatalf("zero hook: %v, want EINVAL", err)
+	}
+}
+
+// Every cgroup hook attaches a program of its type loaded with its
+// attach type, and Info reports the hook.
+func TestCgroupEveryHook(t *testing.T) {
+	dir, _ := newCgroup(t)
+	hooks := []CgroupHook{CgroupInetIngress, CgroupInetEgress, CgroupSockCreate, CgroupInet4Connect, CgroupInet6Connect,
+		CgroupInet4Bind, CgroupInet6Bind, CgroupUDP4Sendmsg, CgroupUDP6Sendmsg, CgroupUDP4Recvmsg, CgroupUDP6Recvmsg,
+		CgroupInet4Getpeername, CgroupInet6Getpeername, CgroupInet4Getsockname, CgroupInet6Getsockname,
+		CgroupSockRelease, CgroupInet4PostBind, CgroupInet6PostBind, CgroupGetsockopt, CgroupSetsockopt,
+		CgroupSysctl, CgroupDevice, CgroupSockOps}
+	if kernelAtLeast(t, 6, 7) {
+		hooks = append(hooks, CgroupUnixConnect, CgroupUnixSendmsg, CgroupUnixRecvmsg, CgroupUnixGetpeername, CgroupUnixGetsockname)
+	}
+	for _, h := range hooks {
+		p := load(t, &prog.Spec{Name: "hook", Type: h.prog, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 1), insn.Exit()}},
+			&prog.ProgramOptions{ExpectedAttachType: h.AttachType()})
+		l, err := AttachCgroup(p, dir, h)
+		if err != nil {
+			t.Errorf("%s: %v", h, err)
+			continue
+		}
+		info, err := l.Info()
+		if err != nil || info.Type != TypeCgroup || info.AttachType != h.AttachType() {
+			t.Errorf("%s: Info = %+v, %v; want a cgroup link with attach type %d", h, info, err, h.AttachType())
+		}
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 }

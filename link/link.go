@@ -1,7 +1,6 @@
 package link
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -15,8 +14,9 @@ var ErrNotSupported = sys.ErrNotSupported
 
 // ErrProgramType is wrapped by errors about attaching (or updating to) a
 // program whose type does not fit the hook. Such errors name both types
-// and are returned before any system call.
-var ErrProgramType = errors.New("wrong program type")
+// and are returned before any system call. It is sys.ErrProgramType,
+// which perf's refusals wrap too.
+var ErrProgramType = sys.ErrProgramType
 
 // Link is one attachment of a program to a kernel hook. Every attach
 // function of this package returns one, and so do perf's kprobes,
@@ -89,8 +89,9 @@ type Info struct {
 	ID        uint32 // kernel-wide link ID; 0 for TypeTCFilter
 	ProgramID uint32 // the attached program's ID
 	// AttachType is the kernel attach type (cgroup, tcx, tracing links and
-	// tc filters, where it is sys.AttachTCXIngress or AttachTCXEgress).
-	AttachType sys.AttachType
+	// tc filters, where it is prog.AttachTCXIngress or AttachTCXEgress);
+	// compare it with prog's constants or a CgroupHook's AttachType.
+	AttachType prog.AttachType
 	Ifindex    int    // XDP, tcx and tc filter links
 	CgroupID   uint64 // cgroup links
 	// Tracepoint is the raw tracepoint's name (for a tp_btf program, the

@@ -21,6 +21,12 @@ import (
 // fd and closes it on error. Packages that create link descriptors of
 // their own (perf's BPF_PERF_EVENT links) return them through this.
 func NewFromFD(fd *sys.FD) (Link, error) {
+	if fd == nil {
+		return nil, fmt.Errorf("link from fd: nil *sys.FD: %w", os.ErrInvalid)
+	}
+	if fd.Int() < 0 {
+		return nil, fmt.Errorf("link from fd: %v: %w", fd, os.ErrClosed)
+	}
 	l, err := newFDLink(fd, "")
 	if err != nil {
 		fd.Close()
@@ -57,11 +63,8 @@ type fdLink struct {
 }
 
 func newFDLink(fd *sys.FD, what string) (*fdLink, error) {
-	// bpf(2) has no "what is this fd" call; the anonymous inode's name
-	// tells links from programs and maps: "bpf_link" for a new link
-	// (bpf_link_prime), "bpf-link" for one opened again (bpf_link_new_fd).
-	if kind, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd.Int())); err == nil && kind != "anon_inode:bpf_link" && kind != "anon_inode:bpf-link" {
-		return nil, fmt.Errorf("%v is %s, not a BPF link: %w", fd, kind, unix.EINVAL)
+	if err := sys.CheckKind(fd, sys.KindLink); err != nil {
+		return nil, err
 	}
 	l := &fdLink{fd: fd, what: what}
 	if err := sys.LinkGetInfoByFD(fd, &l.info); err != nil {
@@ -184,11 +187,14 @@ func (l *fdLink) Info() (*Info, error) {
 		out.Ifindex = int(in.XDPIfindex())
 	case sys.LinkTypeTCX:
 		ifindex, at := in.TCX()
-		out.Ifindex, out.AttachType = int(ifindex), at
+		out.Ifindex, out.AttachType = int(ifindex), prog.AttachType(at)
 	case sys.LinkTypeCgroup:
-		out.CgroupID, out.AttachType = in.Cgroup()
+		var at sys.AttachType
+		out.CgroupID, at = in.Cgroup()
+		out.AttachType = prog.AttachType(at)
 	case sys.LinkTypeTracing:
-		out.AttachType, _, _ = in.Tracing()
+		at, _, _ := in.Tracing()
+		out.AttachType = prog.AttachType(at)
 	case sys.LinkTypeRawTracepoint:
 		buf := make([]byte, 256)
 		rt := sys.RawTracepointLinkInfo{TPName: sys.NewSlicePointer(buf), TPNameLen: uint32(len(buf))}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/purebpf/purebpf/internal/bpffs"
 	"github.com/purebpf/purebpf/prog"
+	"github.com/purebpf/purebpf/sys"
 )
 
 // pinDir returns a fresh directory on /sys/fs/bpf, removed after the test.
@@ -154,4 +155,27 @@ func TestLoadPinnedBadInput(t *testing.T) {
 	if _, err := LoadPinned(path); err == nil || !strings.Contains(err.Error(), "not a BPF link") {
 		t.Fatalf("pinned program: %v, want an error saying it is not a link", err)
 	}
+}
+
+// NewFromFD names a nil or closed descriptor instead of passing it to
+// BPF_OBJ_GET_INFO_BY_FD (which answers a bare EBADF).
+func TestNewFromFDBadInput(t *testing.T) {
+	if _, err := NewFromFD(nil); !errors.Is(err, os.ErrInvalid) || !strings.Contains(err.Error(), "nil *sys.FD") {
+		t.Errorf("NewFromFD(nil): %v, want an error naming the nil *sys.FD and wrapping os.ErrInvalid", err)
+	}
+	fd, err := sys.NewFD(int(must(unix.Dup(0))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd.Close()
+	if _, err := NewFromFD(fd); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("NewFromFD(closed): %v, want os.ErrClosed", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/purebpf/purebpf/internal/rtnl"
 	"github.com/purebpf/purebpf/prog"
-	"github.com/purebpf/purebpf/sys"
 )
 
 // tc ABI values (include/uapi/linux/pkt_sched.h, pkt_cls.h) that
@@ -363,9 +362,9 @@ func (f *tcFilter) Info() (*Info, error) {
 	if err != nil {
 		return nil, f.errorf("info", err)
 	}
-	at := sys.AttachTCXIngress
+	at := prog.AttachTCXIngress
 	if f.dir == Egress {
-		at = sys.AttachTCXEgress
+		at = prog.AttachTCXEgress
 	}
 	for _, e := range fs {
 		if e.prio == f.prio && e.handle == f.handle && e.kind == "bpf" {
@@ -388,6 +387,14 @@ type TCFilter struct {
 // order they run (by priority, then handle), in the calling thread's
 // network namespace.
 func QueryTCFilters(ifindex int, dir Direction) ([]TCFilter, error) {
+	// The kernel's filter dump answers an empty list for an interface
+	// that does not exist (tc_dump_tfilter), so check first.
+	if ifindex <= 0 {
+		return nil, fmt.Errorf("list tc filters %s on ifindex %d: interface index must be positive: %w", dir, ifindex, unix.EINVAL)
+	}
+	if err := noInterface(ifindex); err != nil {
+		return nil, fmt.Errorf("list tc filters %s on ifindex %d: %w", dir, ifindex, err)
+	}
 	conn, err := rtnl.Dial()
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/internal/rtnl"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
 )
 
@@ -136,7 +137,7 @@ func TestTCX(t *testing.T) {
 	// Egress on the other end.
 	e := tcProgram(t, "tcx_egress", 0, tcNext)
 	le := attachIn(t, v.nsA, func() (Link, error) { return AttachTCX(e, v.ifA, &TCXOptions{Direction: Egress}) })
-	if info, err := le.Info(); err != nil || info.AttachType != 47 {
+	if info, err := le.Info(); err != nil || info.AttachType != prog.AttachTCXEgress {
 		t.Fatalf("egress Info = %+v, %v", info, err)
 	}
 	v.exchange(t, 2, "egress")
@@ -382,5 +383,38 @@ func TestTCFilterKeepsForeignQdisc(t *testing.T) {
 	}
 	if !slices.Contains(qdiscs(t, v.nsB, v.ifB), "clsact") {
 		t.Fatal("closing the filter removed a clsact qdisc purebpf did not add")
+	}
+}
+
+// QueryTCFilters of an interface that does not exist is an error, not the
+// empty list the kernel's filter dump answers.
+func TestQueryTCFiltersNoInterface(t *testing.T) {
+	testenv.RequireRoot(t)
+	if fs, err := QueryTCFilters(1<<30, Ingress); !errors.Is(err, unix.ENODEV) {
+		t.Errorf("QueryTCFilters(missing interface) = %v, %v; want ENODEV", fs, err)
+	}
+	if fs, err := QueryTCFilters(0, Egress); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("QueryTCFilters(0) = %v, %v; want EINVAL", fs, err)
+	}
+	if _, err := QueryTCFilters(1, Ingress); err != nil {
+		t.Errorf("QueryTCFilters(lo): %v", err)
+	}
+}
+
+// An anchor program of another type than sched_cls is named before the
+// syscall, which answers a bare EINVAL.
+func TestTCXAnchorWrongType(t *testing.T) {
+	testenv.RequireRoot(t)
+	if !TCXSupported() {
+		testenv.SkipOrFail(t, "tcx needs Linux 6.6+")
+	}
+	cls := tcProgram(t, "anchor_cls", 0, 0)
+	xdp := xdpProgram(t, "anchor_xdp", 9, xdpPass)
+	l, err := AttachTCX(cls, 1, &TCXOptions{Anchor: AfterProgram(xdp)})
+	if err == nil {
+		l.Close()
+	}
+	if !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "tcx anchor needs a sched_cls program") {
+		t.Errorf("xdp program as a tcx anchor: %v, want ErrProgramType naming the anchor", err)
 	}
 }

@@ -72,8 +72,12 @@ func AfterProgram(p *prog.Program) Anchor { return programAnchor(sys.AttachFlagA
 
 func programAnchor(flag uint32, word string, p *prog.Program) Anchor {
 	return Anchor{flags: flag, desc: word + " a program", relative: func() (uint32, error) {
-		fd, err := progFD(p)
-		return uint32(fd), err
+		// BPF_LINK_CREATE answers a bare EINVAL for an anchor of
+		// another type (bpf_mprog_tuple_relative).
+		if err := checkProgram(p, "a tcx anchor", prog.SchedCLS); err != nil {
+			return 0, err
+		}
+		return uint32(p.FD()), nil
 	}}
 }
 

@@ -32,7 +32,7 @@ func AttachRawTracepoint(p *prog.Program, name string) (Link, error) {
 }
 
 // AttachTracepointBTF attaches a tp_btf program: a program of type
-// tracing loaded with expected attach type sys.AttachTraceRawTp and the
+// tracing loaded with expected attach type prog.AttachTraceRawTp and the
 // BTF ID of the tracepoint's btf_trace_<name> typedef as attach_btf_id
 // (Linux 5.5+). The target is fixed at load time, so no name is given.
 func AttachTracepointBTF(p *prog.Program) (Link, error) {

@@ -14,7 +14,6 @@ import (
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
-	"github.com/purebpf/purebpf/sys"
 )
 
 // sysEnterCounter counts sys_enter events of syscall nr on thread tid.
@@ -187,7 +186,7 @@ func TestTracingFentryFexit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if info.Type != TypeTracing || info.AttachType != sys.AttachType(c.attach) {
+			if info.Type != TypeTracing || info.AttachType != c.attach {
 				t.Fatalf("Info = %+v, want a tracing link with attach type %v", info, c.attach)
 			}
 			if err := l.Update(p); !errors.Is(err, ErrNotSupported) {

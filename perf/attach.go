@@ -208,6 +208,19 @@ type attachOptions struct {
 	cookie uint64
 }
 
+// check refuses an unknown attach method, and a cookie with AttachIoctl:
+// PERF_EVENT_IOC_SET_BPF has no way to pass one, so bpf_get_attach_cookie
+// would silently return 0.
+func (o attachOptions) check() error {
+	switch {
+	case o.attach != AttachAuto && o.attach != AttachBPFLink && o.attach != AttachIoctl:
+		return fmt.Errorf("unknown attach method %v: %w", o.attach, unix.EINVAL)
+	case o.attach == AttachIoctl && o.cookie != 0:
+		return fmt.Errorf("a Cookie needs a BPF link (AttachAuto or AttachBPFLink); %v cannot pass one: %w", o.attach, unix.EINVAL)
+	}
+	return nil
+}
+
 // checkProgram returns prog's descriptor and ID after checking, before any
 // perf event exists, that the kernel will take it for target: kprobe
 // and uprobe events take BPF_PROG_TYPE_KPROBE programs, tracepoints
@@ -253,6 +266,9 @@ func attachToEvent(pf progFD, pfd *sys.FD, ev *probeEvent, probe ProbeMethod, ta
 	pfdProg := pf.fd
 	fail := func(err error) (link.Link, error) {
 		return nil, errors.Join(fmt.Errorf("attaching to %s: %w", target, err), l.Close())
+	}
+	if err := o.check(); err != nil {
+		return fail(err)
 	}
 	var linkErr error // the BPF_LINK_CREATE error AttachAuto falls back from
 	if o.attach == AttachAuto || o.attach == AttachBPFLink {

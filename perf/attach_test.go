@@ -14,6 +14,7 @@ import (
 
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
+	"github.com/purebpf/purebpf/sys"
 )
 
 const calls = 1000
@@ -324,7 +325,8 @@ func TestWrongProgramType(t *testing.T) {
 	exe, off := uprobeTargetOffset(t)
 	check := func(what string, err error, have, want string) {
 		t.Helper()
-		if !errors.Is(err, ErrProgramType) || !strings.Contains(err.Error(), "of type "+have+", want "+want) {
+		// sys.ErrProgramType is the sentinel link's refusals wrap too.
+		if !errors.Is(err, sys.ErrProgramType) || !strings.Contains(err.Error(), "of type "+have+", want "+want) {
 			t.Errorf("%s: %v; want ErrProgramType naming %s and %s", what, err, have, want)
 		}
 	}
@@ -390,6 +392,11 @@ func TestNilAndClosedHandles(t *testing.T) {
 	var ex *Executable
 	_, err = ex.Uprobe("main", nilProg, nil)
 	mustErrorIs(t, err, os.ErrInvalid, "nil Executable.Uprobe")
+	_, err = ex.Offset("main")
+	mustErrorIs(t, err, os.ErrInvalid, "nil Executable.Offset")
+	if got := ex.Path(); got != "" {
+		t.Errorf("nil Executable.Path = %q, want \"\"", got)
+	}
 }
 
 // OpenExecutable parses the file once: its offsets stay valid after the
@@ -436,4 +443,41 @@ func TestOpenExecutableParsesOnce(t *testing.T) {
 	if ex.Path() != cp {
 		t.Errorf("Path() = %q, want %q", ex.Path(), cp)
 	}
+}
+
+// An unknown attach method, and a cookie with AttachIoctl (which cannot
+// pass one, so bpf_get_attach_cookie would read 0), are refused, and
+// the perf event is not left behind.
+func TestAttachOptionsChecked(t *testing.T) {
+	testenv.RequireRoot(t)
+	defer noLeftoverEvents(t)
+	counts := newMap(t, prog.Array, 4, 8, 1)
+	tp := loadProg(t, prog.TracePoint, countProg(1), map[string]*testMap{"counts": counts})
+	n0 := testenv.OpenFDs(t)
+	l, err := Tracepoint("syscalls", "sys_enter_getpid", tp, &TracepointOptions{Cookie: 5, Attach: AttachIoctl})
+	if err == nil {
+		l.Close()
+	}
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "Cookie needs a BPF link") {
+		t.Errorf("cookie with AttachIoctl: %v", err)
+	}
+	l, err = Tracepoint("syscalls", "sys_enter_getpid", tp, &TracepointOptions{Attach: 99})
+	if err == nil {
+		l.Close()
+	}
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "unknown attach method AttachMethod(99)") {
+		t.Errorf("attach method 99: %v", err)
+	}
+	if n := testenv.OpenFDs(t); n != n0 {
+		t.Errorf("%d descriptors left open", n-n0)
+	}
+}
+
+// Every method of every perf handle on a nil receiver: no panic, Close
+// is a no-op, errors name the nil handle.
+func TestNilHandleMethods(t *testing.T) {
+	testenv.NilMethods(t, (*RingBufReader)(nil), "nil")
+	testenv.NilMethods(t, (*PerfReader)(nil), "nil")
+	testenv.NilMethods(t, (*Link)(nil), "nil")
+	testenv.NilMethods(t, (*Executable)(nil), "nil")
 }

@@ -18,7 +18,8 @@ var ErrClosed = os.ErrClosed
 
 // ErrProgramType is wrapped when a program of the wrong type is attached,
 // for example a socket filter to a tracepoint. The error names both types.
-var ErrProgramType = errors.New("wrong program type")
+// It is sys.ErrProgramType, which link's refusals wrap too.
+var ErrProgramType = sys.ErrProgramType
 
 // ErrNotFound is wrapped by errors for a kernel symbol, tracepoint, file or
 // ELF symbol that does not exist.

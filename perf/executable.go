@@ -72,8 +72,13 @@ func OpenExecutable(path string) (*Executable, error) {
 	return ex, nil
 }
 
-// Path returns the file's absolute path.
-func (ex *Executable) Path() string { return ex.path }
+// Path returns the file's absolute path ("" for a nil *Executable).
+func (ex *Executable) Path() string {
+	if ex == nil {
+		return ""
+	}
+	return ex.path
+}
 
 // Offset returns the file offset of symbol: its address from .symtab
 // (preferred) or .dynsym, translated through the PT_LOAD segment that

@@ -52,7 +52,7 @@ func NewIterator(m Mapper) *Iterator {
 // as for Mapper.Lookup: []byte or pointers of the right size) and reports
 // whether there was one. It returns false at the end or on error; see Err.
 func (it *Iterator) Next(keyOut, valueOut any) bool {
-	if it.done {
+	if it == nil || it.done {
 		return false
 	}
 	if it.spec.KeySize == 0 {
@@ -103,4 +103,9 @@ func (it *Iterator) fail(err error) bool {
 
 // Err returns the error that stopped the iteration, or nil at a normal
 // end.
-func (it *Iterator) Err() error { return it.err }
+func (it *Iterator) Err() error {
+	if it == nil {
+		return fmt.Errorf("iterate: nil *prog.Iterator (use NewIterator or Map.Iterate): %w", os.ErrInvalid)
+	}
+	return it.err
+}

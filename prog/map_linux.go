@@ -89,6 +89,16 @@ func NewMap(spec *MapSpec) (*Map, error) {
 			if perr := HaveMapType(spec.Type); errors.Is(perr, ErrNotSupported) {
 				return nil, fmt.Errorf("%s: %w", what, perr)
 			}
+			if spec.Flags != 0 {
+				// Ask the kernel whether the same map without flags
+				// would do: then a flag is the cause.
+				plain := attr
+				plain.MapFlags = 0
+				if fd, perr := sys.MapCreate(&plain); perr == nil {
+					fd.Close()
+					return nil, fmt.Errorf("%s: %w: the kernel refuses flags %#x for %s maps (the map is created without them): a flag is unknown to this kernel or does not apply to the type", what, err, uint32(spec.Flags), spec.Type)
+				}
+			}
 		}
 		return nil, explainErrno(what, err, 0)
 	}
@@ -114,6 +124,10 @@ func newMap(fd *sys.FD, spec MapSpec) (*Map, error) {
 func NewMapFromFD(fd *sys.FD) (*Map, error) {
 	if fd == nil {
 		return nil, fmt.Errorf("map from fd: nil *sys.FD: %w", os.ErrInvalid)
+	}
+	if err := sys.CheckKind(fd, sys.KindMap); err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("map from fd: %w", err)
 	}
 	var info sys.MapInfo
 	if err := sys.MapGetInfoByFD(fd, &info); err != nil {
@@ -210,16 +224,27 @@ func (m *Map) opError(op string, err error) error {
 	return fmt.Errorf("map %q: %s: %w", m.spec.Name, op, err)
 }
 
+// isArray reports whether t is indexed by a u32 below MaxEntries, whose
+// elements always exist: E2BIG means an index out of range and elements
+// cannot be deleted.
+func (t MapType) isArray() bool {
+	switch t {
+	case Array, PerCPUArray, ProgArray, PerfEventArray, CgroupArray, ArrayOfMaps, DevMap, CPUMap, XSKMap, SockMap, ReuseportSockArray:
+		return true
+	}
+	return false
+}
+
 // hint explains the errnos of map commands that say little on their own
 // (kernel/bpf/hashtab.c, arraymap.c and syscall.c, Linux 6.x).
 func (m *Map) hint(op string, err error) string {
 	writes := op == "update" || op == "delete" || op == "update batch" || op == "delete batch"
 	switch {
 	case errors.Is(err, unix.E2BIG) && writes:
-		switch m.spec.Type {
-		case Array, PerCPUArray, ProgArray, PerfEventArray, CgroupArray, ArrayOfMaps, DevMap, CPUMap, XSKMap, SockMap, ReuseportSockArray:
+		switch {
+		case m.spec.Type.isArray():
 			return fmt.Sprintf("an index is out of range: the %s has %d entries, indices 0 to %d", m.spec.Type, m.spec.MaxEntries, int64(m.spec.MaxEntries)-1)
-		case Queue, Stack:
+		case m.spec.Type == Queue || m.spec.Type == Stack:
 			return fmt.Sprintf("the %s is full (MaxEntries %d); UpdateExist drops the oldest element to make room", m.spec.Type, m.spec.MaxEntries)
 		default:
 			return fmt.Sprintf("the map is full: it holds at most %d elements (MaxEntries)", m.spec.MaxEntries)
@@ -234,6 +259,16 @@ func (m *Map) hint(op string, err error) string {
 		return "the map is read-only for user space: frozen (BPF_MAP_FREEZE, possibly by another holder) or opened read-only; " + permHint()
 	case errors.Is(err, unix.EPERM) && (op == "lookup" || op == "next key" || op == "lookup batch") && m.spec.Flags&MapWronly != 0:
 		return "the map was created write-only for user space (MapWronly)"
+	case errors.Is(err, unix.EINVAL) && (op == "delete" || op == "delete batch") && (m.spec.Type == Array || m.spec.Type == PerCPUArray):
+		// array_map_delete_elem; the fd arrays and device maps can delete.
+		return fmt.Sprintf("%s maps cannot delete elements; store a zero value instead", m.spec.Type)
+	case op == "freeze" && errors.Is(err, unix.EPERM):
+		if m.frozen.Load() {
+			return "the map is already frozen"
+		}
+		return "the map is frozen already (possibly by another holder) or read-only for user space; " + permHint()
+	case op == "freeze" && errors.Is(err, unix.EBUSY):
+		return "the map is memory-mapped writable (a global data map with BPF_F_MMAPABLE): unmap it first"
 	}
 	return ""
 }
@@ -355,6 +390,9 @@ func (m *Map) Update(key, value any, flags UpdateFlags) error {
 	if err != nil {
 		return fmt.Errorf("map %q: update: %w", m.spec.Name, err)
 	}
+	if flags&^UpdateLock > UpdateExist {
+		return fmt.Errorf("map %q: update: flags %#x: want UpdateAny, UpdateNoExist or UpdateExist, optionally with UpdateLock: %w", m.spec.Name, uint64(flags), unix.EINVAL)
+	}
 	if m.fd.Int() < 0 {
 		return m.closedError("update")
 	}
@@ -438,7 +476,7 @@ func (m *Map) Freeze() error {
 	err := sys.MapFreeze(&attr)
 	runtime.KeepAlive(m.fd)
 	if err != nil {
-		return fmt.Errorf("map %q: freeze: %w", m.spec.Name, err)
+		return m.opError("freeze", err)
 	}
 	m.frozen.Store(true)
 	return nil
@@ -453,7 +491,8 @@ type BatchCursor struct {
 }
 
 // Done reports whether the last LookupBatch reached the end of the map.
-func (c *BatchCursor) Done() bool { return c.done }
+// A nil cursor is done: LookupBatch refuses it, so a loop on !Done ends.
+func (c *BatchCursor) Done() bool { return c == nil || c.done }
 
 // LookupBatch reads up to n entries in one system call
 // (BPF_MAP_LOOKUP_BATCH, Linux 5.6+; arrays 5.9+), continuing where

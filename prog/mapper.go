@@ -1,17 +1,22 @@
 package prog
 
-import "syscall"
+import (
+	"syscall"
+
+	"github.com/purebpf/purebpf/insn"
+)
 
 // UpdateFlags are the flags of a map update (BPF_ANY, BPF_NOEXIST,
 // BPF_EXIST, BPF_F_LOCK).
 type UpdateFlags uint64
 
-// Update flags.
+// Update flags: the values insn names for the map_update_elem helper
+// (insn.UpdateNoExist, ..., which BPF code loads into r4).
 const (
-	UpdateAny     UpdateFlags = 0 // create or replace
-	UpdateNoExist UpdateFlags = 1 // create only; EEXIST if the key exists
-	UpdateExist   UpdateFlags = 2 // replace only; ENOENT if it does not
-	UpdateLock    UpdateFlags = 4 // take the value's bpf_spin_lock
+	UpdateAny     = UpdateFlags(insn.UpdateAny)     // create or replace
+	UpdateNoExist = UpdateFlags(insn.UpdateNoExist) // create only; EEXIST if the key exists
+	UpdateExist   = UpdateFlags(insn.UpdateExist)   // replace only; ENOENT if it does not
+	UpdateLock    = UpdateFlags(insn.UpdateLock)    // take the value's bpf_spin_lock
 )
 
 // Mapper is the method set of a BPF map, kernel (*Map) or userspace

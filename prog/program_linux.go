@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,6 +107,10 @@ func NewProgram(spec *Spec, opts *ProgramOptions) (*Program, error) {
 	}
 	if opts == nil {
 		opts = &ProgramOptions{}
+	}
+	if opts.LogLevel&^(LogBranch|LogInstruction|LogStats) != 0 {
+		// The kernel's bare EINVAL (bpf_vlog_init) would not say which field.
+		return nil, fmt.Errorf("load program %q: ProgramOptions.LogLevel %#x: want a combination of LogBranch, LogInstruction and LogStats: %w", spec.Name, uint32(opts.LogLevel), unix.EINVAL)
 	}
 	ensureMemlock()
 	p := &Program{name: spec.Name, typ: spec.Type, maps: map[string]*Map{}, license: spec.License}
@@ -257,7 +262,7 @@ func (p *Program) load(attr *sys.ProgLoadAttr, opts *ProgramOptions) (*sys.FD, s
 		firstErr = err
 		if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.E2BIG) && !errors.Is(err, unix.ENOSPC) {
 			// EPERM, EFAULT, ENOMEM ...: the verifier never ran.
-			return nil, "", p.loadError(err, "", false)
+			return nil, "", p.loadError(attr, err, "", false)
 		}
 		level = sys.LogLevelBranch
 	}
@@ -284,7 +289,7 @@ func (p *Program) load(attr *sys.ProgLoadAttr, opts *ProgramOptions) (*sys.FD, s
 		if firstErr != nil && (truncated || !sameErrno(err, firstErr)) {
 			err = firstErr
 		}
-		return nil, log, p.loadError(err, log, truncated)
+		return nil, log, p.loadError(attr, err, log, truncated)
 	}
 }
 
@@ -302,12 +307,59 @@ func logString(buf []byte) string {
 	return string(buf)
 }
 
+// expectedAttachTypes are the expected attach types some program types
+// must be loaded with, and their names: bpf_prog_load_check_attach
+// (kernel/bpf/syscall.c) refuses others with EINVAL before the verifier
+// runs, so there is no log to explain it. A cgroup_sock program loaded
+// with 0 gets BPF_CGROUP_INET_SOCK_CREATE (bpf_prog_load_fixup_attach_type).
+var expectedAttachTypes = map[Type]struct {
+	ok    []AttachType
+	names string
+}{
+	CgroupSockAddr: {[]AttachType{AttachCgroupInet4Bind, AttachCgroupInet6Bind, AttachCgroupInet4Connect, AttachCgroupInet6Connect, AttachCgroupUDP4Sendmsg, AttachCgroupUDP6Sendmsg, AttachCgroupUDP4Recvmsg, AttachCgroupUDP6Recvmsg,
+		AttachCgroupInet4Getpeername, AttachCgroupInet6Getpeername, AttachCgroupInet4Getsockname, AttachCgroupInet6Getsockname,
+		AttachCgroupUnixConnect, AttachCgroupUnixSendmsg, AttachCgroupUnixRecvmsg, AttachCgroupUnixGetpeername, AttachCgroupUnixGetsockname},
+		"AttachCgroupInet4Connect, AttachCgroupInet6Connect, AttachCgroupInet4Bind, AttachCgroupUDP4Sendmsg, ..."},
+	CgroupSockopt: {[]AttachType{AttachCgroupGetsockopt, AttachCgroupSetsockopt}, "AttachCgroupGetsockopt or AttachCgroupSetsockopt"},
+	CgroupSock: {[]AttachType{AttachNone, AttachCgroupInetSockCreate, AttachCgroupInetSockRelease, AttachCgroupInet4PostBind, AttachCgroupInet6PostBind},
+		"AttachCgroupInetSockCreate, AttachCgroupInetSockRelease, AttachCgroupInet4PostBind or AttachCgroupInet6PostBind"},
+	Netfilter: {[]AttachType{AttachNetfilter}, "AttachNetfilter"},
+}
+
+// attachHint explains a load refused before the verifier ran (no log)
+// when the program type needs an expected attach type or attach target
+// that attr lacks; it returns "" otherwise.
+func attachHint(t Type, at AttachType, btfID uint32) string {
+	if want, ok := expectedAttachTypes[t]; ok && !slices.Contains(want.ok, at) {
+		return fmt.Sprintf("%s programs must be loaded with ProgramOptions.ExpectedAttachType set to the hook they will attach to (%s), not %d", t, want.names, uint32(at))
+	}
+	if (t == Tracing || t == LSM || t == Ext) && btfID == 0 {
+		return fmt.Sprintf("%s programs need a kernel attach target: set ProgramOptions.AttachTo (and ExpectedAttachType), or load them from an ELF object with a fentry/, fexit/, tp_btf/ or lsm/ section through NewCollection", t)
+	}
+	return ""
+}
+
 // loadError builds the error of a failed load.
-func (p *Program) loadError(err error, log string, truncated bool) error {
+func (p *Program) loadError(attr *sys.ProgLoadAttr, err error, log string, truncated bool) error {
 	what := fmt.Sprintf("load program %q (%s)", p.name, p.typ)
 	if errors.Is(err, unix.EINVAL) && log == "" {
 		if perr := HaveProgramType(p.typ); errors.Is(perr, ErrNotSupported) {
 			return fmt.Errorf("%s: %w", what, perr)
+		}
+	}
+	if log == "" && errors.Is(err, unix.EINVAL) && attr.ProgFlags != 0 {
+		// Ask the kernel whether the program loads without its flags:
+		// then a flag is the cause of the bare EINVAL.
+		plain := *attr
+		plain.ProgFlags, plain.LogLevel, plain.LogSize, plain.LogBuf = 0, 0, 0, sys.Pointer{}
+		if fd, perr := sys.ProgLoad(&plain); perr == nil {
+			fd.Close()
+			return fmt.Errorf("%s: %w: the kernel refuses ProgramOptions.Flags %#x for %s programs (the program loads without them): a flag is unknown to this kernel or does not apply to the type", what, err, attr.ProgFlags, p.typ)
+		}
+	}
+	if log == "" {
+		if hint := attachHint(p.typ, AttachType(attr.ExpectedAttachType), attr.AttachBTFID); hint != "" {
+			return fmt.Errorf("%s: %w: %s", what, err, hint)
 		}
 	}
 	if log == "" {
@@ -353,6 +405,10 @@ func NewProgramFromID(id uint32) (*Program, error) {
 func NewProgramFromFD(fd *sys.FD) (*Program, error) {
 	if fd == nil {
 		return nil, fmt.Errorf("program from fd: nil *sys.FD: %w", os.ErrInvalid)
+	}
+	if err := sys.CheckKind(fd, sys.KindProgram); err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("program from fd: %w", err)
 	}
 	var info sys.ProgInfo
 	if err := sys.ProgGetInfoByFD(fd, &info); err != nil {
@@ -678,6 +734,12 @@ func (p *Program) Run(opts *RunOptions) (*RunResult, error) {
 			return nil, fmt.Errorf("program %q: run: BPF_PROG_TEST_RUN does not support %s programs on this kernel: %w", p.name, p.typ, ErrNotSupported)
 		case errors.Is(err, unix.EINVAL) && (p.typ == SocketFilter || p.typ == SchedCLS || p.typ == SchedACT):
 			return nil, fmt.Errorf("program %q: run: %w (%d bytes of data: %s test runs need at least 14 bytes, an Ethernet header, and after an IPv4/IPv6 ethertype a whole IP header; context fields other than those the kernel accepts must be zero)", p.name, err, len(opts.Data), p.typ)
+		case errors.Is(err, unix.EINVAL) && p.typ == XDP:
+			// bpf_test_init and bpf_prog_test_run_xdp (net/bpf/test_run.c).
+			return nil, fmt.Errorf("program %q: run: %w (%d bytes of data: xdp test runs need at least 14 bytes, an Ethernet header, and at most a page less 256 bytes of headroom and the skb_shared_info tail unless the program was loaded with ProgramXDPHasFrags; a Context (struct xdp_md) must be consistent with the data)", p.name, err, len(opts.Data))
+		case errors.Is(err, unix.EINVAL) && (p.typ == RawTracePoint || p.typ == RawTracePointWritable):
+			// bpf_prog_test_run_raw_tp refuses data and repeat.
+			return nil, fmt.Errorf("program %q: run: %w (%s test runs take only a Context, the tracepoint's arguments as u64s: no Data, DataOut, ContextOut or Repeat)", p.name, err, p.typ)
 		}
 		return nil, fmt.Errorf("program %q: run: %w", p.name, err)
 	}

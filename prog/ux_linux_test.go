@@ -49,6 +49,15 @@ func TestNilHandles(t *testing.T) {
 	if it.Next(&u32, &u32) || !errors.Is(it.Err(), os.ErrInvalid) {
 		t.Errorf("nil Map.Iterate: %v", it.Err())
 	}
+	// A nil *Iterator or *BatchCursor (a zero-value variable never set).
+	var nit *Iterator
+	if nit.Next(&u32, &u32) || !errors.Is(nit.Err(), os.ErrInvalid) || !strings.Contains(nit.Err().Error(), "nil *prog.Iterator") {
+		t.Errorf("nil Iterator: Err = %v", nit.Err())
+	}
+	var nc *BatchCursor
+	if !nc.Done() {
+		t.Error("nil BatchCursor is not Done, so a loop on !Done never ends")
+	}
 	if m.FD() != -1 || m.String() != "map <nil>" || m.MapSpec() != (MapSpec{}) {
 		t.Errorf("nil Map: FD %d String %q", m.FD(), m.String())
 	}
@@ -236,8 +245,27 @@ func TestMapErrorHints(t *testing.T) {
 	if !errors.Is(err, unix.E2BIG) || !strings.Contains(err.Error(), "index is out of range: the array has 2 entries, indices 0 to 1") {
 		t.Errorf("update of array index 2 of 2: %v", err)
 	}
+	// Array elements cannot be deleted: a bare EINVAL said nothing.
+	err = a.Delete(uint32(0))
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "array maps cannot delete elements") {
+		t.Errorf("delete from an array: %v", err)
+	}
+	// Flags the kernel refuses with a bare EINVAL are named first.
+	err = h.Update(uint32(1), uint32(1), 3)
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "flags 0x3: want UpdateAny, UpdateNoExist or UpdateExist") {
+		t.Errorf("update with flags 3: %v", err)
+	}
+	if err := h.Update(uint32(1), uint32(1), UpdateExist); err != nil {
+		t.Errorf("update with UpdateExist: %v", err)
+	}
 	if err := a.Freeze(); err != nil {
 		t.Fatal(err)
+	}
+	// A second Freeze: the kernel answers EPERM (a frozen map is no
+	// longer writable from user space), which reads like a privilege error.
+	err = a.Freeze()
+	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "already frozen") {
+		t.Errorf("second Freeze: %v", err)
 	}
 	err = a.Update(uint32(0), uint32(2), UpdateAny)
 	if !errors.Is(err, unix.EPERM) || !strings.Contains(err.Error(), "frozen") {
@@ -424,5 +452,173 @@ func TestNewMapAcceptsValidSpecs(t *testing.T) {
 			continue
 		}
 		m.Close()
+	}
+}
+
+// A pinned program opened as a map (or the other way round) is refused,
+// naming what the pin holds: BPF_OBJ_GET_INFO_BY_FD would fill in the
+// other object's info and the wrong handle would pass for the right one.
+func TestLoadPinnedWrongKind(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := pinDir(t)
+	p := mustLoad(t, counterSpec(Array), nil)
+	progPin, mapPin := dir+"/prog", dir+"/map"
+	if err := p.Pin(progPin); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Map("counters").Pin(mapPin); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := LoadPinnedMap(progPin); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "is a BPF program, not a BPF map") {
+		t.Errorf("LoadPinnedMap(pinned program) = %v, %v; want an error saying it is a program", m, err)
+		m.Close()
+	}
+	if q, err := LoadPinnedProgram(mapPin); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "is a BPF map, not a BPF program") {
+		t.Errorf("LoadPinnedProgram(pinned map) = %v, %v; want an error saying it is a map", q, err)
+		q.Close()
+	}
+	// The right kinds still open.
+	m, err := LoadPinnedMap(mapPin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	q, err := LoadPinnedProgram(progPin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+}
+
+// BPF_PROG_TEST_RUN's bare EINVAL gets the rule it broke for xdp and raw
+// tracepoint programs, as it does for socket filters and tc.
+func TestRunErrorHints(t *testing.T) {
+	testenv.RequireRoot(t)
+	ret := insn.Instructions{insn.Mov.Imm(insn.R0, 2), insn.Exit()}
+	xdp := mustLoad(t, &Spec{Name: "xdp_hint", Type: XDP, License: "GPL", Instructions: ret}, nil)
+	_, err := xdp.Run(&RunOptions{Data: []byte{1}})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "xdp test runs need at least 14 bytes") {
+		t.Errorf("xdp run on 1 byte: %v", err)
+	}
+	if res, err := xdp.Run(&RunOptions{Data: make([]byte, 64)}); err != nil || res.Retval != 2 {
+		t.Errorf("xdp run on 64 bytes: %v, %v", res, err)
+	}
+	rtp := mustLoad(t, &Spec{Name: "rtp_hint", Type: RawTracePoint, License: "GPL", Instructions: ret}, nil)
+	_, err = rtp.Run(&RunOptions{Data: make([]byte, 64)})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "take only a Context") {
+		t.Errorf("raw tracepoint run with data: %v", err)
+	}
+	if res, err := rtp.Run(&RunOptions{Context: make([]byte, 8)}); err != nil || res.Retval != 2 {
+		t.Errorf("raw tracepoint run with a context: %v, %v", res, err)
+	}
+}
+
+// Program types the kernel refuses before its verifier runs, without a
+// log, when the expected attach type or attach target is missing get an
+// error that says what to set.
+func TestLoadAttachHints(t *testing.T) {
+	testenv.RequireRoot(t)
+	ret1 := insn.Instructions{insn.Mov.Imm(insn.R0, 1), insn.Exit()}
+	_, err := NewProgram(&Spec{Name: "sockaddr", Type: CgroupSockAddr, License: "GPL", Instructions: ret1}, nil)
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "ExpectedAttachType") || !strings.Contains(err.Error(), "AttachCgroupInet4Connect") {
+		t.Errorf("cgroup_sock_addr without an expected attach type: %v", err)
+	}
+	p, err := NewProgram(&Spec{Name: "sockaddr", Type: CgroupSockAddr, License: "GPL", Instructions: ret1}, &ProgramOptions{ExpectedAttachType: AttachCgroupInet4Connect})
+	if err != nil {
+		t.Fatalf("cgroup_sock_addr with AttachCgroupInet4Connect: %v", err)
+	}
+	p.Close()
+	_, err = NewProgram(&Spec{Name: "sockopt", Type: CgroupSockopt, License: "GPL", Instructions: ret1}, &ProgramOptions{ExpectedAttachType: AttachXDP})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "AttachCgroupGetsockopt or AttachCgroupSetsockopt") {
+		t.Errorf("cgroup_sockopt with AttachXDP: %v", err)
+	}
+	_, err = NewProgram(&Spec{Name: "fentry", Type: Tracing, License: "GPL", Instructions: ret1}, &ProgramOptions{ExpectedAttachType: AttachTraceFentry})
+	if err == nil || !strings.Contains(err.Error(), "need a kernel attach target") || strings.Contains(err.Error(), "security module") {
+		t.Errorf("tracing program without an attach target: %v", err)
+	}
+}
+
+// A verifier log level the kernel does not know is named before the load.
+func TestLogLevelChecked(t *testing.T) {
+	testenv.RequireRoot(t)
+	spec := &Spec{Name: "loglevel", Type: SocketFilter, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
+	_, err := NewProgram(spec, &ProgramOptions{LogLevel: 99})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "ProgramOptions.LogLevel 0x63") {
+		t.Errorf("LogLevel 99: %v", err)
+	}
+	p, err := NewProgram(spec, &ProgramOptions{LogLevel: LogBranch | LogStats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !strings.Contains(p.VerifierLog(), "processed") {
+		t.Errorf("LogBranch|LogStats log lacks statistics: %q", p.VerifierLog())
+	}
+}
+
+// Map flags the kernel refuses for a map type are named as the cause: the
+// same map without them is created.
+func TestNewMapFlagsHint(t *testing.T) {
+	testenv.RequireRoot(t)
+	_, err := NewMap(&MapSpec{Name: "lru_flag", Type: Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Flags: MapNoCommonLRU})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "refuses flags 0x2 for hash maps") {
+		t.Errorf("hash map with MapNoCommonLRU: %v", err)
+	}
+	m, err := NewMap(&MapSpec{Name: "lru_flag", Type: LRUHash, KeySize: 4, ValueSize: 4, MaxEntries: 1, Flags: MapNoCommonLRU})
+	if err != nil {
+		t.Fatalf("LRU hash with MapNoCommonLRU: %v", err)
+	}
+	m.Close()
+}
+
+// Program flags the kernel refuses are named as the cause: the program
+// loads without them.
+func TestProgramFlagsHint(t *testing.T) {
+	testenv.RequireRoot(t)
+	spec := &Spec{Name: "flags", Type: SocketFilter, License: "GPL", Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}}
+	_, err := NewProgram(spec, &ProgramOptions{Flags: 1 << 20})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "refuses ProgramOptions.Flags 0x100000 for socket_filter programs") {
+		t.Errorf("flags 1<<20: %v", err)
+	}
+}
+
+// Every method of every handle, present and future, on a nil receiver:
+// no panic, Close is a no-op, errors name the nil handle.
+func TestNilHandleMethods(t *testing.T) {
+	// Pin("")/Unpin on nil fail; accessors (FD, Name, String, ...) return
+	// no error. Iterate returns an iterator whose Err says nil.
+	testenv.NilMethods(t, (*Map)(nil), "nil")
+	testenv.NilMethods(t, (*Program)(nil), "nil")
+	testenv.NilMethods(t, (*Iterator)(nil), "nil")
+	testenv.NilMethods(t, (*BatchCursor)(nil), "nil")
+}
+
+// ProgramOptions.AttachTo loads tracing programs without an ELF object,
+// and names a bad target or a program type that takes none.
+func TestAttachTo(t *testing.T) {
+	testenv.RequireRoot(t)
+	ret := insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}
+	for _, c := range []struct {
+		at     AttachType
+		target string
+	}{{AttachTraceRawTp, "sys_enter"}, {AttachTraceRawTp, "sched_switch"}} {
+		p, err := NewProgram(&Spec{Name: "attach_to", Type: Tracing, License: "GPL", Instructions: ret}, &ProgramOptions{ExpectedAttachType: c.at, AttachTo: c.target})
+		if err != nil {
+			t.Errorf("tracing program, attach type %d, target %s: %v", c.at, c.target, err)
+			continue
+		}
+		p.Close()
+	}
+	_, err := NewProgram(&Spec{Name: "attach_to", Type: Tracing, License: "GPL", Instructions: ret}, &ProgramOptions{ExpectedAttachType: AttachTraceFentry, AttachTo: "no_such_function_purebpf"})
+	if !strings.Contains(err.Error(), `no FUNC "no_such_function_purebpf" in the kernel's vmlinux BTF`) {
+		t.Errorf("unknown target: %v", err)
+	}
+	_, err = NewProgram(&Spec{Name: "attach_to", Type: SocketFilter, License: "GPL", Instructions: ret}, &ProgramOptions{AttachTo: "sys_enter"})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "only tracing and lsm programs take an attach target") {
+		t.Errorf("AttachTo on a socket filter: %v", err)
+	}
+	_, err = NewProgram(&Spec{Name: "attach_to", Type: Tracing, License: "GPL", Instructions: ret}, &ProgramOptions{AttachTo: "sys_enter"})
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "ExpectedAttachType 0 is none of") {
+		t.Errorf("AttachTo without an attach type: %v", err)
 	}
 }

@@ -47,6 +47,9 @@ func Open(ifname string, opts *Options) (*Conn, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
+	if opts.Direction > DirectionOut {
+		return nil, fmt.Errorf("socket: open %q: unknown Direction %d (want DirectionBoth, DirectionIn or DirectionOut): %w", ifname, opts.Direction, unix.EINVAL)
+	}
 	iface, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("socket: open %q: %w (%v)", ifname, ErrNoInterface, err)

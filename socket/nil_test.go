@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/internal/testenv"
@@ -147,5 +148,28 @@ func TestPacketTypeValues(t *testing.T) {
 		if int(got) != want {
 			t.Errorf("%s = %d, want %d", got, got, want)
 		}
+	}
+}
+
+// An unknown Direction is refused rather than read as DirectionBoth.
+func TestOpenUnknownDirection(t *testing.T) {
+	c, err := Open("lo", &Options{Direction: 9})
+	if err == nil {
+		c.Close()
+	}
+	if !errors.Is(err, syscall.EINVAL) || !strings.Contains(err.Error(), "unknown Direction 9") {
+		t.Errorf("Open with Direction 9: %v", err)
+	}
+}
+
+// Every method of a nil *Conn: no panic, Close is a no-op, errors name
+// the nil handle.
+func TestNilConnMethods(t *testing.T) {
+	// The classic attaches check their (here empty) filter first.
+	testenv.NilMethods(t, (*Conn)(nil), "nil", "AttachClassic", "AttachClassicRaw")
+	var c *Conn
+	err := c.AttachClassicRaw([]bpf.RawInstruction{{Op: 0x06}})
+	if err == nil || !strings.Contains(err.Error(), "nil *socket.Conn") {
+		t.Errorf("nil Conn.AttachClassicRaw with a valid filter: %v", err)
 	}
 }

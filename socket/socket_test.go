@@ -19,6 +19,7 @@ import (
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/prog"
 	"github.com/purebpf/purebpf/socket/classic"
+	"github.com/purebpf/purebpf/sys"
 )
 
 func TestOpenUnknownInterface(t *testing.T) {
@@ -329,7 +330,7 @@ func TestBadInput(t *testing.T) {
 			Instructions: insn.Instructions{insn.Mov.Imm(insn.R0, 0), insn.Exit()}})
 		c := udpListener(t)
 		err := Attach(c, tp)
-		if !errors.Is(err, ErrNotSocketFilter) || !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "tracepoint") {
+		if !errors.Is(err, ErrNotSocketFilter) || !errors.Is(err, sys.ErrProgramType) || !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "tracepoint") {
 			t.Fatalf("got %v, want ErrNotSocketFilter naming tracepoint", err)
 		}
 		// Without a Type method the type comes from the kernel.
@@ -371,7 +372,7 @@ func TestPromiscuous(t *testing.T) {
 	promisc := func() bool {
 		b, err := os.ReadFile("/sys/class/net/lo/flags")
 		if err != nil {
-			t.Skipf("cannot read interface flags: %v", err)
+			testenv.SkipOrFail(t, "cannot read interface flags: %v", err)
 		}
 		var flags uint32
 		if _, err := fmt.Sscanf(strings.TrimSpace(string(b)), "0x%x", &flags); err != nil {

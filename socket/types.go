@@ -2,6 +2,7 @@ package socket
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"golang.org/x/net/bpf"
@@ -12,8 +13,9 @@ import (
 // Sentinel errors.
 var (
 	// ErrNotSocketFilter is wrapped when a program of another type than
-	// prog.SocketFilter is attached.
-	ErrNotSocketFilter = errors.New("program is not a socket filter")
+	// prog.SocketFilter is attached. It wraps sys.ErrProgramType, the
+	// sentinel of link's and perf's wrong-type refusals.
+	ErrNotSocketFilter = fmt.Errorf("%w: program is not a socket filter", sys.ErrProgramType)
 	// ErrNoSocket is wrapped when the value given as a socket has no file
 	// descriptor to reach.
 	ErrNoSocket = errors.New("not a socket")

@@ -148,3 +148,50 @@ func (f *FD) File(name string) (*os.File, error) {
 	runtime.KeepAlive(dup)
 	return os.NewFile(uintptr(raw), name), nil
 }
+
+// Kinds of BPF object descriptors, as CheckKind takes them.
+const (
+	KindMap     = "map"
+	KindProgram = "program"
+	KindLink    = "link"
+	KindBTF     = "BTF"
+)
+
+// anonInodeKinds maps the names of the anonymous inodes the kernel gives
+// BPF objects (/proc/self/fd/N reads "anon_inode:<name>") to a kind:
+// bpf_map_new_fd, bpf_prog_new_fd, bpf_link_prime ("bpf_link") and
+// bpf_link_new_fd ("bpf-link"), btf_new_fd in kernel/bpf/.
+var anonInodeKinds = map[string]string{
+	"anon_inode:bpf-map":  KindMap,
+	"anon_inode:bpf-prog": KindProgram,
+	"anon_inode:bpf_link": KindLink,
+	"anon_inode:bpf-link": KindLink,
+	"anon_inode:btf":      KindBTF,
+}
+
+// CheckKind returns an error unless f refers to a BPF object of kind
+// (KindMap, KindProgram, KindLink, KindBTF). bpf(2) has no "what is this
+// descriptor" call, and BPF_OBJ_GET_INFO_BY_FD fills in the info of
+// whatever object the descriptor is, so a pinned program opened as a map
+// would otherwise pass for one. The error names what f is instead and
+// wraps EINVAL (os.ErrClosed for a closed f). When /proc is not mounted
+// the check passes.
+func CheckKind(f *FD, kind string) error {
+	raw := f.Int()
+	if raw < 0 {
+		return fmt.Errorf("%v: %w", f, os.ErrClosed)
+	}
+	target, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(raw))
+	runtime.KeepAlive(f)
+	if err != nil {
+		return nil
+	}
+	got, ok := anonInodeKinds[target]
+	if got == kind {
+		return nil
+	}
+	if ok {
+		target = "a BPF " + got
+	}
+	return fmt.Errorf("%v is %s, not a BPF %s: %w", f, target, kind, unix.EINVAL)
+}

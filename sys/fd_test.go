@@ -6,10 +6,13 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 func pipeFD(t *testing.T) (*FD, *FD) {
@@ -202,4 +205,31 @@ func TestFDCleanupClosesLeak(t *testing.T) {
 		runtime.Gosched()
 	}
 	t.Errorf("leaked fd %d was not closed by the cleanup", p[0])
+}
+
+// CheckKind tells a program descriptor from a pipe and from other BPF
+// kinds, and names what the descriptor is.
+func TestCheckKind(t *testing.T) {
+	testenv.RequireRoot(t)
+	p := loadRetZero(t, ProgTypeSocketFilter, "kind")
+	defer p.Close()
+	if err := CheckKind(p, KindProgram); err != nil {
+		t.Errorf("program as program: %v", err)
+	}
+	if err := CheckKind(p, KindMap); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "is a BPF program, not a BPF map") {
+		t.Errorf("program as map: %v", err)
+	}
+	r, w := pipeFD(t)
+	defer r.Close()
+	defer w.Close()
+	if err := CheckKind(r, KindLink); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "pipe:") {
+		t.Errorf("pipe as link: %v", err)
+	}
+	w.Close()
+	if err := CheckKind(w, KindLink); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("closed fd: %v", err)
+	}
+	if err := CheckKind(nil, KindMap); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("nil fd: %v", err)
+	}
 }

@@ -7,27 +7,6 @@ import (
 	"unsafe"
 )
 
-// More attach types (enum bpf_attach_type) used by package link.
-const (
-	AttachCgroupInetSockCreate  AttachType = 2  // BPF_CGROUP_INET_SOCK_CREATE
-	AttachCgroupSockOps         AttachType = 3  // BPF_CGROUP_SOCK_OPS
-	AttachCgroupDevice          AttachType = 6  // BPF_CGROUP_DEVICE
-	AttachCgroupInet4Bind       AttachType = 8  // BPF_CGROUP_INET4_BIND
-	AttachCgroupInet6Bind       AttachType = 9  // BPF_CGROUP_INET6_BIND
-	AttachCgroupInet4Connect    AttachType = 10 // BPF_CGROUP_INET4_CONNECT
-	AttachCgroupInet6Connect    AttachType = 11 // BPF_CGROUP_INET6_CONNECT
-	AttachCgroupInet4PostBind   AttachType = 12 // BPF_CGROUP_INET4_POST_BIND
-	AttachCgroupInet6PostBind   AttachType = 13 // BPF_CGROUP_INET6_POST_BIND
-	AttachCgroupUDP4Sendmsg     AttachType = 14 // BPF_CGROUP_UDP4_SENDMSG
-	AttachCgroupUDP6Sendmsg     AttachType = 15 // BPF_CGROUP_UDP6_SENDMSG
-	AttachCgroupSysctl          AttachType = 18 // BPF_CGROUP_SYSCTL
-	AttachCgroupUDP4Recvmsg     AttachType = 19 // BPF_CGROUP_UDP4_RECVMSG
-	AttachCgroupUDP6Recvmsg     AttachType = 20 // BPF_CGROUP_UDP6_RECVMSG
-	AttachCgroupGetsockopt      AttachType = 21 // BPF_CGROUP_GETSOCKOPT
-	AttachCgroupSetsockopt      AttachType = 22 // BPF_CGROUP_SETSOCKOPT
-	AttachCgroupInetSockRelease AttachType = 34 // BPF_CGROUP_INET_SOCK_RELEASE
-)
-
 // XDP attach flags (XDP_FLAGS_* in include/uapi/linux/if_link.h), in
 // LinkCreateAttr.Flags for AttachXDP and in the IFLA_XDP_FLAGS netlink
 // attribute.

@@ -10,3 +10,9 @@ import "errors"
 // holds for all of them. It is defined without a build constraint so that
 // portable packages (interp, jit) can use it on every platform.
 var ErrNotSupported = errors.New("not supported")
+
+// ErrProgramType is the project-wide sentinel for "this program's type
+// does not fit the hook", such as a socket filter given to a tracepoint.
+// link and perf re-export it, so one errors.Is matches the refusals of
+// both, which name both types and come before any system call.
+var ErrProgramType = errors.New("wrong program type")

@@ -3,6 +3,7 @@
 package sys
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"unsafe"
@@ -254,7 +255,16 @@ func ObjGet(path string, flags MapFlags) (*FD, error) {
 		return nil, fmt.Errorf("%s: %w: %w", cmdOp(CmdObjGet), err, unix.EINVAL)
 	}
 	attr := ObjAttr{Pathname: name, FileFlags: uint32(flags)}
-	return bpfFD(CmdObjGet, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := bpfFD(CmdObjGet, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	if err != nil && errors.Is(err, unix.EACCES) {
+		// bpf_obj_do_get answers EACCES for a file that is not a pin
+		// (bpf_inode_type), which reads like a permission problem.
+		var st unix.Statfs_t
+		if unix.Statfs(path, &st) == nil && uint32(st.Type) != unix.BPF_FS_MAGIC {
+			err = fmt.Errorf("%w: %s is not on a BPF filesystem (bpffs), so it is no pin", err, path)
+		}
+	}
+	return fd, err
 }
 
 // ObjGetInfoByFD asks the kernel to describe the object fd refers to

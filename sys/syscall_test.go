@@ -644,3 +644,21 @@ func TestProgLoadUnderCPUProfile(t *testing.T) {
 		fd.Close()
 	}
 }
+
+// BPF_OBJ_GET on a file outside a bpffs answers EACCES, which reads like
+// a permission problem; ObjGet says the file is no pin.
+func TestObjGetNotBPFFS(t *testing.T) {
+	testenv.RequireRoot(t)
+	path := filepath.Join(t.TempDir(), "not-a-pin")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := ObjGet(path, 0)
+	if err == nil {
+		fd.Close()
+		t.Fatal("ObjGet of a regular file succeeded")
+	}
+	if !errors.Is(err, unix.EACCES) || !strings.Contains(err.Error(), "not on a BPF filesystem (bpffs)") {
+		t.Errorf("ObjGet(%s) = %v, want EACCES saying the file is not on a bpffs", path, err)
+	}
+}

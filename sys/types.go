@@ -149,6 +149,37 @@ const (
 	AttachTraceKprobeSess   AttachType = 56 // BPF_TRACE_KPROBE_SESSION
 )
 
+// Cgroup attach types (enum bpf_attach_type): the hooks of package link's
+// CgroupHook and the expected attach types their programs load with.
+const (
+	AttachCgroupInetSockCreate   AttachType = 2  // BPF_CGROUP_INET_SOCK_CREATE
+	AttachCgroupSockOps          AttachType = 3  // BPF_CGROUP_SOCK_OPS
+	AttachCgroupDevice           AttachType = 6  // BPF_CGROUP_DEVICE
+	AttachCgroupInet4Bind        AttachType = 8  // BPF_CGROUP_INET4_BIND
+	AttachCgroupInet6Bind        AttachType = 9  // BPF_CGROUP_INET6_BIND
+	AttachCgroupInet4Connect     AttachType = 10 // BPF_CGROUP_INET4_CONNECT
+	AttachCgroupInet6Connect     AttachType = 11 // BPF_CGROUP_INET6_CONNECT
+	AttachCgroupInet4PostBind    AttachType = 12 // BPF_CGROUP_INET4_POST_BIND
+	AttachCgroupInet6PostBind    AttachType = 13 // BPF_CGROUP_INET6_POST_BIND
+	AttachCgroupUDP4Sendmsg      AttachType = 14 // BPF_CGROUP_UDP4_SENDMSG
+	AttachCgroupUDP6Sendmsg      AttachType = 15 // BPF_CGROUP_UDP6_SENDMSG
+	AttachCgroupSysctl           AttachType = 18 // BPF_CGROUP_SYSCTL
+	AttachCgroupUDP4Recvmsg      AttachType = 19 // BPF_CGROUP_UDP4_RECVMSG
+	AttachCgroupUDP6Recvmsg      AttachType = 20 // BPF_CGROUP_UDP6_RECVMSG
+	AttachCgroupGetsockopt       AttachType = 21 // BPF_CGROUP_GETSOCKOPT
+	AttachCgroupSetsockopt       AttachType = 22 // BPF_CGROUP_SETSOCKOPT
+	AttachCgroupInet4Getpeername AttachType = 29 // BPF_CGROUP_INET4_GETPEERNAME
+	AttachCgroupInet6Getpeername AttachType = 30 // BPF_CGROUP_INET6_GETPEERNAME
+	AttachCgroupInet4Getsockname AttachType = 31 // BPF_CGROUP_INET4_GETSOCKNAME
+	AttachCgroupInet6Getsockname AttachType = 32 // BPF_CGROUP_INET6_GETSOCKNAME
+	AttachCgroupInetSockRelease  AttachType = 34 // BPF_CGROUP_INET_SOCK_RELEASE
+	AttachCgroupUnixConnect      AttachType = 49 // BPF_CGROUP_UNIX_CONNECT (Linux 6.7+)
+	AttachCgroupUnixSendmsg      AttachType = 50 // BPF_CGROUP_UNIX_SENDMSG (Linux 6.7+)
+	AttachCgroupUnixRecvmsg      AttachType = 51 // BPF_CGROUP_UNIX_RECVMSG (Linux 6.7+)
+	AttachCgroupUnixGetpeername  AttachType = 52 // BPF_CGROUP_UNIX_GETPEERNAME (Linux 6.7+)
+	AttachCgroupUnixGetsockname  AttachType = 53 // BPF_CGROUP_UNIX_GETSOCKNAME (Linux 6.7+)
+)
+
 // LinkType is a link type (enum bpf_link_type), reported by link info.
 type LinkType uint32
 

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -38,5 +40,48 @@ func TestCaptureStdout(t *testing.T) {
 	got := CaptureStdout(t, func() { os.Stdout.WriteString("hello\n") })
 	if got != "hello\n" || os.Stdout == nil {
 		t.Fatalf("CaptureStdout = %q", got)
+	}
+}
+
+type nilProbe struct{ n int }
+
+func (p *nilProbe) Close() error {
+	if p == nil {
+		return nil
+	}
+	return nil
+}
+func (p *nilProbe) Good(int, string) error {
+	if p == nil {
+		return errNilProbe
+	}
+	return nil
+}
+func (p *nilProbe) Panics() int { return p.n }
+
+var errNilProbe = errors.New("nil *nilProbe")
+
+type recorder struct{ errs []string }
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, a ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, a...))
+}
+func (r *recorder) Fatalf(format string, a ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, a...))
+}
+
+// NilMethods reports a method that panics on a nil receiver and passes
+// those that return an error naming the nil handle.
+func TestNilMethods(t *testing.T) {
+	var r recorder
+	NilMethods(&r, (*nilProbe)(nil), "nil")
+	if len(r.errs) != 1 || !strings.Contains(r.errs[0], "Panics on nil: panic") {
+		t.Errorf("NilMethods reported %q, want only the panic of Panics", r.errs)
+	}
+	r = recorder{}
+	NilMethods(&r, (*nilProbe)(nil), "closed")
+	if len(r.errs) != 2 {
+		t.Errorf("NilMethods with a word the error lacks reported %q", r.errs)
 	}
 }
