@@ -187,6 +187,15 @@ func setAttachTarget(attr *sys.ProgLoadAttr, spec *Spec, opts *ProgramOptions, k
 		if opts.AttachBTFID != 0 || opts.AttachProgram != nil {
 			return fmt.Errorf("%w: ProgramOptions.AttachTo %q names a kernel target; AttachBTFID and AttachProgram must then be unset", ErrInvalidSpec, opts.AttachTo)
 		}
+		if spec.Type != Tracing && spec.Type != LSM {
+			return fmt.Errorf("ProgramOptions.AttachTo %q: only tracing and lsm programs take an attach target, not %s: %w", opts.AttachTo, spec.Type, unix.EINVAL)
+		}
+		switch opts.ExpectedAttachType {
+		case AttachTraceRawTp, AttachTraceFentry, AttachTraceFexit, AttachModifyReturn, AttachTraceIter, AttachLSMMac, AttachType(attachLSMCgroup):
+		default:
+			return fmt.Errorf("ProgramOptions.AttachTo %q: ExpectedAttachType %d is none of AttachTraceRawTp (tp_btf), AttachTraceFentry, AttachTraceFexit, AttachModifyReturn, AttachTraceIter, AttachLSMMac: %w",
+				opts.AttachTo, opts.ExpectedAttachType, unix.EINVAL)
+		}
 		id, h, err := kb.attachTarget(opts.AttachTo, opts.ExpectedAttachType)
 		if err != nil {
 			return err
