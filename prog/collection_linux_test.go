@@ -5,7 +5,6 @@ package prog
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -432,27 +431,6 @@ func TestCollectionKconfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "the kernel configuration does not set it") {
 		t.Fatalf("missing kconfig: %v", err)
 	}
-}
-
-// ExampleNewCollection loads a clang-built object, sets its const
-// volatile configuration and reads a global variable after a run.
-func ExampleNewCollection() {
-	spec, err := LoadCollectionSpec("testdata/bpf/globals.bpf.o")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	spec.Variables["cfg_mult"].Set(uint32(2))
-	coll, err := NewCollection(spec, nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer coll.Close()
-	res, _ := coll.Programs["compute"].Run(&RunOptions{Data: make([]byte, 20)})
-	var runs uint64
-	coll.Variables["runs"].Get(&runs)
-	fmt.Println(res.Retval, runs)
 }
 
 // TestCollectionCloseLeavesNoFD checks that Close releases every fd a
