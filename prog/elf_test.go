@@ -213,6 +213,7 @@ func sectionIndex(ef *elf.File, name string) int {
 // each gives an error naming the cause and wrapping ErrInvalidObject.
 func TestLoadCollectionSpecBadObjects(t *testing.T) {
 	good := readCorpus(t, "maps.bpf.o")
+	bootstrap := readCorpus(t, "bootstrap.bpf.o")
 	for _, tc := range []struct {
 		name string
 		obj  []byte
@@ -263,6 +264,23 @@ func TestLoadCollectionSpecBadObjects(t *testing.T) {
 				}
 			}
 		}), `function "count_packets"`},
+		// As libbpf (bpf_object__relocate_core): a CO-RE record that does
+		// not start an instruction is refused, not silently dropped, which
+		// would leave the access unrelocated.
+		{"misaligned CO-RE record", patchELF(t, bootstrap, func(b []byte, ef *elf.File) {
+			binary.LittleEndian.PutUint32(b[firstCORERecord(t, b, ef):], 4) // insn_off
+		}), `CO-RE relocation at byte 4 of section "tp/sched/sched_process_exec"`},
+		{"CO-RE record inside LD_IMM64", patchELF(t, bootstrap, func(b []byte, ef *elf.File) {
+			sec := ef.Section("tp/sched/sched_process_exec")
+			code := b[sec.Offset : sec.Offset+sec.Size]
+			for i := 0; i+16 <= len(code); i += 8 {
+				if code[i] == 0x18 { // BPF_LD | BPF_IMM | BPF_DW
+					binary.LittleEndian.PutUint32(b[firstCORERecord(t, b, ef):], uint32(i+8))
+					return
+				}
+			}
+			t.Fatal("no LD_IMM64 in tp/sched/sched_process_exec")
+		}), "second half of an LD_IMM64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadCollectionSpecFromReader(bytes.NewReader(tc.obj))
@@ -440,4 +458,22 @@ func TestCollectionSpecCopy(t *testing.T) {
 	if cp.Programs["compute"].Map(".rodata") != &cp.Maps[".rodata"].MapSpec {
 		t.Fatal("the copy's program refers to the original's maps")
 	}
+}
+
+// firstCORERecord returns the file offset of the first CO-RE relocation
+// record in ef's .BTF.ext (the record for the first section listed).
+func firstCORERecord(t *testing.T, b []byte, ef *elf.File) int {
+	t.Helper()
+	ext := ef.Section(".BTF.ext")
+	if ext == nil {
+		t.Fatal("no .BTF.ext")
+	}
+	base := int(ext.Offset)
+	hdrLen := int(binary.LittleEndian.Uint32(b[base+4:]))
+	if hdrLen < 32 {
+		t.Fatal(".BTF.ext has no CO-RE part")
+	}
+	coreOff := int(binary.LittleEndian.Uint32(b[base+24:]))
+	// rec_size, then sec_name_off and num_info of the first section.
+	return base + hdrLen + coreOff + 4 + 8
 }
