@@ -316,7 +316,17 @@ func (c *Collection) mapFor(name string, opts *CollectionOptions) (*Map, error) 
 			if err != nil {
 				return nil, fmt.Errorf("map %q: reuse pin: %w", name, err)
 			}
-			if why := incompatible(m.MapSpec(), ms); why != "" {
+			why := incompatible(m.MapSpec(), ms)
+			var info sys.MapInfo
+			if err := sys.MapGetInfoByFD(m.fd, &info); err != nil {
+				m.Close()
+				return nil, fmt.Errorf("map %q: reuse pin %s: %w", name, path, err)
+			}
+			if info.MapExtra != ms.MapExtra {
+				// libbpf's map_is_reuse_compat compares map_extra too.
+				why = strings.TrimPrefix(why+fmt.Sprintf(", map_extra %#x, want %#x", info.MapExtra, ms.MapExtra), ", ")
+			}
+			if why != "" {
 				m.Close()
 				return nil, fmt.Errorf("%w: map %q: the map pinned at %s is incompatible: %s", ErrInvalidSpec, name, path, why)
 			}

@@ -632,3 +632,31 @@ func waitCCGone(t *testing.T, name string) {
 		}
 	}
 }
+
+// TestCollectionPinMapExtra: as libbpf's map_is_reuse_compat, a pinned
+// map is reused only if its map_extra matches too (here a bloom filter's
+// number of hash functions).
+func TestCollectionPinMapExtra(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := pinDir(t)
+	bloom := func(hashes uint64) *CollectionSpec {
+		return &CollectionSpec{Maps: map[string]*ObjectMapSpec{"seen": {
+			MapSpec: MapSpec{Name: "seen", Type: BloomFilter, ValueSize: 8, MaxEntries: 64},
+			Pinning: PinByName, MapExtra: hashes,
+		}}}
+	}
+	c1, err := NewCollection(bloom(3), &CollectionOptions{PinPath: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1.Close()
+	c2, err := NewCollection(bloom(3), &CollectionOptions{PinPath: dir})
+	if err != nil {
+		t.Fatalf("same map_extra: %v", err)
+	}
+	c2.Close()
+	_, err = NewCollection(bloom(5), &CollectionOptions{PinPath: dir})
+	if err == nil || !strings.Contains(err.Error(), "incompatible") || !strings.Contains(err.Error(), "map_extra 0x3, want 0x5") {
+		t.Fatalf("pinned bloom filter with 3 hashes reused for one with 5: %v", err)
+	}
+}
