@@ -3,6 +3,10 @@ package btf
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -120,24 +124,55 @@ func TestParseExtMalformed(t *testing.T) {
 }
 
 // TestObjectsUpToDate rebuilds the test objects with clang-19 and checks
-// that the committed ones match their sources.
+// that the committed ones match their sources byte for byte. clang-19
+// orders some BTF types (forward declarations) by heap addresses, which
+// depend on the length and depth of the build directory's path, so the
+// objects are built, here and by testdata/Makefile, in a directory of
+// one fixed shape, /tmp/purebpf-btf-XXXXXXXXXX, whatever the checkout's
+// path.
 func TestObjectsUpToDate(t *testing.T) {
 	clang, err := exec.LookPath("clang-19")
 	if err != nil {
 		// The objects are committed so that the tests run without clang
-		// (in the VM, say); this check needs it, even under CI.
+		// (in the VM, say); this check needs it. CI installs clang-19.
 		t.Skip("clang-19 is not installed; cannot check testdata/*.o against their sources")
 	}
 	for _, obj := range testObjects(t) {
 		src := filepath.Base(strings.TrimSuffix(obj, ".o") + ".c")
-		out := filepath.Join(t.TempDir(), filepath.Base(obj))
-		cmd := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-fdebug-compilation-dir=.", "-I.", "-c", src, "-o", out)
-		cmd.Dir = "testdata"
+		dir := canonicalBuildDir(t)
+		for _, f := range []string{src, "vmlinux.h"} {
+			if err := os.WriteFile(filepath.Join(dir, f), readFile(t, filepath.Join("testdata", f)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-fdebug-compilation-dir=.", "-I.", "-c", src, "-o", filepath.Base(obj))
+		cmd.Dir = dir
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", src, err, b)
 		}
-		if string(readFile(t, out)) != string(readFile(t, obj)) {
+		if string(readFile(t, filepath.Join(dir, filepath.Base(obj)))) != string(readFile(t, obj)) {
 			t.Errorf("%s is stale: run make -C btf/testdata", obj)
 		}
 	}
+}
+
+// canonicalBuildDir makes a directory /tmp/purebpf-btf-XXXXXXXXXX (ten
+// random digits, as testdata/Makefile's mktemp template), removed at the
+// end of the test.
+func canonicalBuildDir(t *testing.T) string {
+	t.Helper()
+	for range 100 {
+		dir := fmt.Sprintf("/tmp/purebpf-btf-%010d", rand.Uint32N(1e9))
+		err := os.Mkdir(dir, 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		return dir
+	}
+	t.Fatal("cannot make a build directory in /tmp")
+	return ""
 }
