@@ -153,6 +153,16 @@ func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, 
 	if spec == nil {
 		return nil, fmt.Errorf("%w: nil collection spec", ErrInvalidSpec)
 	}
+	for _, name := range spec.ProgramNames() {
+		if spec.Programs[name] == nil {
+			return nil, fmt.Errorf("%w: program %q is a nil *ProgramSpec", ErrInvalidSpec, name)
+		}
+	}
+	for _, name := range spec.MapNames() {
+		if spec.Maps[name] == nil {
+			return nil, fmt.Errorf("%w: map %q is a nil *ObjectMapSpec", ErrInvalidSpec, name)
+		}
+	}
 	if opts == nil {
 		opts = &CollectionOptions{}
 	}

@@ -660,3 +660,20 @@ func TestCollectionPinMapExtra(t *testing.T) {
 		t.Fatalf("pinned bloom filter with 3 hashes reused for one with 5: %v", err)
 	}
 }
+
+// TestNewCollectionNilEntries: a hand-built spec with a nil program or
+// map gives an error naming it, not a panic.
+func TestNewCollectionNilEntries(t *testing.T) {
+	for _, tc := range []struct {
+		cs   *CollectionSpec
+		want string
+	}{
+		{&CollectionSpec{Programs: map[string]*ProgramSpec{"p": nil}}, `program "p" is a nil *ProgramSpec`},
+		{&CollectionSpec{Maps: map[string]*ObjectMapSpec{"m": nil}}, `map "m" is a nil *ObjectMapSpec`},
+	} {
+		_, err := NewCollection(tc.cs, nil)
+		if !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewCollection: %v, want ErrInvalidSpec and %q", err, tc.want)
+		}
+	}
+}
