@@ -477,6 +477,10 @@ func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Pro
 	if ps.Type == UnspecifiedProgram {
 		return nil, fmt.Errorf("%w: program %q: section %q names no program type libbpf knows; set ProgramSpec.Type", ErrInvalidSpec, ps.Name, ps.SectionName)
 	}
+	if len(ps.Instructions) == 0 {
+		// BPF_PROG_LOAD's E2BIG would blame a size limit.
+		return nil, fmt.Errorf("%w: program %q (section %q) has no instructions", ErrInvalidSpec, ps.Name, ps.SectionName)
+	}
 	if err := ps.checkMetadata(); err != nil {
 		return nil, err
 	}

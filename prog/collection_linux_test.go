@@ -662,7 +662,8 @@ func TestCollectionPinMapExtra(t *testing.T) {
 }
 
 // TestNewCollectionNilEntries: a hand-built spec with a nil program or
-// map gives an error naming it, not a panic.
+// map, or a program without instructions, gives an error naming it, not
+// a panic or the kernel's E2BIG.
 func TestNewCollectionNilEntries(t *testing.T) {
 	for _, tc := range []struct {
 		cs   *CollectionSpec
@@ -670,6 +671,7 @@ func TestNewCollectionNilEntries(t *testing.T) {
 	}{
 		{&CollectionSpec{Programs: map[string]*ProgramSpec{"p": nil}}, `program "p" is a nil *ProgramSpec`},
 		{&CollectionSpec{Maps: map[string]*ObjectMapSpec{"m": nil}}, `map "m" is a nil *ObjectMapSpec`},
+		{&CollectionSpec{Programs: map[string]*ProgramSpec{"p": {Spec: Spec{Name: "p", Type: SocketFilter}, Autoload: true}}}, `program "p" (section "") has no instructions`},
 	} {
 		_, err := NewCollection(tc.cs, nil)
 		if !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), tc.want) {
