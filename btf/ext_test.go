@@ -3,14 +3,13 @@ package btf
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"io/fs"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // TestExtInfo checks func_info, line_info and CO-RE records of the test
@@ -139,7 +138,7 @@ func TestObjectsUpToDate(t *testing.T) {
 	}
 	for _, obj := range testObjects(t) {
 		src := filepath.Base(strings.TrimSuffix(obj, ".o") + ".c")
-		dir := canonicalBuildDir(t)
+		dir := testenv.BuildDir(t, "purebpf-btf")
 		for _, f := range []string{src, "vmlinux.h"} {
 			if err := os.WriteFile(filepath.Join(dir, f), readFile(t, filepath.Join("testdata", f)), 0o644); err != nil {
 				t.Fatal(err)
@@ -154,25 +153,4 @@ func TestObjectsUpToDate(t *testing.T) {
 			t.Errorf("%s is stale: run make -C btf/testdata", obj)
 		}
 	}
-}
-
-// canonicalBuildDir makes a directory /tmp/purebpf-btf-XXXXXXXXXX (ten
-// random digits, as testdata/Makefile's mktemp template), removed at the
-// end of the test.
-func canonicalBuildDir(t *testing.T) string {
-	t.Helper()
-	for range 100 {
-		dir := fmt.Sprintf("/tmp/purebpf-btf-%010d", rand.Uint32N(1e9))
-		err := os.Mkdir(dir, 0o700)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		return dir
-	}
-	t.Fatal("cannot make a build directory in /tmp")
-	return ""
 }

@@ -5,14 +5,13 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"io/fs"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/sys"
@@ -340,7 +339,7 @@ func TestCorpusObjectsMatchSources(t *testing.T) {
 				}
 				obj = strings.TrimSuffix(src, ".bpf.c") + ".bpfeb.o"
 			}
-			dir := canonicalBuildDir(t)
+			dir := testenv.BuildDir(t, "purebpf-bpf")
 			for _, f := range append([]string{src}, headers...) {
 				rel := f
 				if !strings.HasPrefix(f, "prog/") && !strings.HasPrefix(f, "examples/") {
@@ -379,27 +378,6 @@ func TestCorpusObjectsMatchSources(t *testing.T) {
 			}
 		}
 	}
-}
-
-// canonicalBuildDir makes a directory /tmp/purebpf-bpf-XXXXXXXXXX (ten
-// random digits, as the Makefile's mktemp template), removed at the end
-// of the test.
-func canonicalBuildDir(t *testing.T) string {
-	t.Helper()
-	for range 100 {
-		dir := fmt.Sprintf("/tmp/purebpf-bpf-%010d", rand.Uint32N(1e9))
-		err := os.Mkdir(dir, 0o700)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		return dir
-	}
-	t.Fatal("cannot make a build directory in /tmp")
-	return ""
 }
 
 // FuzzLoadCollectionSpec feeds mutated objects to the reader: it must
