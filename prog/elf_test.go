@@ -218,9 +218,10 @@ func TestLoadCollectionSpecBadObjects(t *testing.T) {
 		obj  []byte
 		want string
 	}{
-		{"empty", nil, "invalid object file"},
-		{"truncated header", good[:40], "invalid object file"},
-		{"truncated sections", good[:len(good)/2], "invalid object file"},
+		{"empty", nil, "truncated"},
+		{"truncated header", good[:40], "truncated"},
+		{"truncated sections", good[:len(good)/2], "truncated"},
+		{"not ELF", []byte("#!/bin/sh\necho this is not an object file\n"), "not an ELF file"},
 		{"wrong machine", patchELF(t, good, func(b []byte, _ *elf.File) { binary.LittleEndian.PutUint16(b[18:], uint16(elf.EM_X86_64)) }), "machine EM_X86_64, want EM_BPF"},
 		{"big-endian", readCorpus(t, "minimal.bpfeb.o"), "big-endian"},
 		{"not relocatable", patchELF(t, good, func(b []byte, _ *elf.File) { binary.LittleEndian.PutUint16(b[16:], uint16(elf.ET_EXEC)) }), "want ET_REL"},
