@@ -91,6 +91,8 @@ func TestCollectionCorpusXlated(t *testing.T) {
 	defer os.Remove(filepath.Join(BPFFSPath, "pinned_total"))
 	for _, tc := range []struct {
 		name string
+		// path is the object's path, corpusPath(name) if "".
+		path string
 		// libbpf: a substring of libbpf 1.1's refusal of the object
 		// itself, "" when it goes as far as the kernel.
 		libbpf string
@@ -118,13 +120,20 @@ func TestCollectionCorpusXlated(t *testing.T) {
 		// Newer than libbpf 1.1: purebpf reads them.
 		{name: "legacy_maps", libbpf: "legacy map definitions"},
 		{name: "sections_new", libbpf: "failed to guess program type"},
+		// btf's CO-RE test objects: every relocation kind, against
+		// vmlinux.h and against hand-written flavours.
+		{name: "core_vmlinux", path: "../btf/testdata/core_vmlinux.bpf.o"},
+		{name: "core_flavors", path: "../btf/testdata/core_flavors.bpf.o"},
 	} {
+		if tc.path == "" {
+			tc.path = corpusPath(tc.name)
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			dir := pinDir(t)
 			if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			out, lerr := exec.Command(bpftool, "prog", "loadall", corpusPath(tc.name), dir).CombinedOutput()
+			out, lerr := exec.Command(bpftool, "prog", "loadall", tc.path, dir).CombinedOutput()
 			if tc.libbpf != "" && (lerr == nil || !strings.Contains(string(out), tc.libbpf)) {
 				t.Fatalf("bpftool prog loadall: %v\n%s\nwant a refusal containing %q", lerr, out, tc.libbpf)
 			}
@@ -134,7 +143,7 @@ func TestCollectionCorpusXlated(t *testing.T) {
 				// and Close unregisters.
 				waitCCGone(t, "purebpf_cc")
 			}
-			cs, err := LoadCollectionSpec(corpusPath(tc.name))
+			cs, err := LoadCollectionSpec(tc.path)
 			var c *Collection
 			if err == nil {
 				c, err = NewCollection(cs, nil)
