@@ -86,9 +86,20 @@ bpf:
 	@if command -v $(CLANG) >/dev/null; then $(MAKE) --no-print-directory -C btf/testdata && $(MAKE) --no-print-directory bpf-objs; \
 	else echo "make bpf: clang-19 is not installed; the committed objects are used as they are"; fi
 bpf-objs: $(BPF_OBJS)
+# clang-19 orders some BTF types by heap addresses, which depend on the
+# length and depth of the build directory's path. So that an object is the
+# same bytes from any checkout, bpf_build compiles it in a directory of one
+# fixed shape, /tmp/purebpf-bpf-XXXXXXXXXX, holding the source and the
+# corpus headers at their repository paths (as TestCorpusObjectsMatchSources).
+define bpf_build
+	@d=$$(mktemp -d /tmp/purebpf-bpf-XXXXXXXXXX) && mkdir -p $$d/$(dir $<) $$d/prog/testdata/bpf && \
+	cp $< $$d/$< && cp prog/testdata/bpf/*.h $$d/prog/testdata/bpf/ && \
+	echo "(cd $$d && $(CLANG) $(1) -I$(dir $<) -Iprog/testdata/bpf/ -c $< -o $@)" && \
+	(cd $$d && $(CLANG) $(1) -I$(dir $<) -Iprog/testdata/bpf/ -c $< -o $@ && $(LLVM_STRIP) -g $@) && cp $$d/$@ $@; \
+	s=$$?; rm -rf $$d; exit $$s
+endef
 %.bpf.o: %.bpf.c $(wildcard prog/testdata/bpf/*.h)
-	$(CLANG) $(BPF_CFLAGS) -I$(dir $<) -Iprog/testdata/bpf/ -c $< -o $@
-	$(LLVM_STRIP) -g $@
+	$(call bpf_build,$(BPF_CFLAGS))
 # The XDP HTTP tracer includes the kernel's uapi headers (linux/if_ether.h, ...).
 BPF_OBJS   += examples/xdp/bpf/xdp_http.o
 examples/xdp/bpf/xdp_http.o: examples/xdp/bpf/xdp_http.c
@@ -96,8 +107,7 @@ examples/xdp/bpf/xdp_http.o: examples/xdp/bpf/xdp_http.c
 	$(LLVM_STRIP) -g $@
 # A big-endian object, which the loader must refuse with a clear error.
 prog/testdata/bpf/minimal.bpfeb.o: prog/testdata/bpf/minimal.bpf.c
-	$(CLANG) $(subst -target bpf ,-target bpfeb ,$(BPF_CFLAGS)) -I$(dir $<) -c $< -o $@
-	$(LLVM_STRIP) -g $@
+	$(call bpf_build,$(subst -target bpf ,-target bpfeb ,$(BPF_CFLAGS)))
 
 # bench-peers runs the side-by-side benchmarks against cilium/ebpf, a
 # separate module so that the library does not depend on cilium.

@@ -12,11 +12,19 @@ import (
 )
 
 // corpus returns the files DumpRaw and the round trip are checked on:
-// vmlinux, the loaded modules' BTF, the test objects, and raw blobs of
+// vmlinux, the loaded modules' BTF, the test objects, the object
+// loader's corpus, and raw blobs of
 // the sample types (both byte orders are covered by TestParseBigEndian).
 func corpus(t *testing.T) []string {
 	t.Helper()
 	files := testObjects(t)
+	// The object loader's corpus (prog/testdata/bpf, little- and
+	// big-endian) is clang output too.
+	loader, _ := filepath.Glob("../prog/testdata/bpf/*.o")
+	if len(loader) < 15 {
+		t.Fatalf("only %d objects in ../prog/testdata/bpf", len(loader))
+	}
+	files = append(files, loader...)
 	dir := t.TempDir()
 	b, err := MarshalTypes(sampleTypes(), nil)
 	if err != nil {

@@ -45,3 +45,44 @@ func ExampleCORERelocate() {
 	fmt.Println(prog[0])
 	// Output: r0 = *(u32 *)(r1 + 8)
 }
+
+// LoadSpec reads the BTF of a clang-built object (or a raw blob such as
+// /sys/kernel/btf/vmlinux); members point at their types.
+func ExampleLoadSpec() {
+	spec, err := btf.LoadSpec("testdata/core_flavors.bpf.o")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	task, err := btf.TypeByName[*btf.Struct](spec, "task_struct___old")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, m := range task.Members[:3] {
+		size, _ := btf.Sizeof(m.Type)
+		fmt.Printf("%s at byte %d, %d bytes\n", m.Name, m.Offset/8, size)
+	}
+	// Output:
+	// state at byte 0, 8 bytes
+	// flags at byte 8, 4 bytes
+	// pid at byte 12, 4 bytes
+}
+
+// KernelSpec parses the running kernel's BTF once per process; its types
+// give the kernel's layouts, here of a structure in the BPF ABI.
+func ExampleKernelSpec() {
+	spec, err := btf.KernelSpec()
+	if err != nil {
+		fmt.Println(err) // no /sys/kernel/btf/vmlinux: CONFIG_DEBUG_INFO_BTF is off
+		return
+	}
+	insn, err := btf.TypeByName[*btf.Struct](spec, "bpf_insn")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	size, _ := btf.Sizeof(insn)
+	fmt.Println("struct bpf_insn:", size, "bytes,", len(insn.Members), "members")
+	// Output: struct bpf_insn: 8 bytes, 5 members
+}

@@ -3,10 +3,13 @@ package btf
 import (
 	"encoding/binary"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/purebpf/purebpf/internal/testenv"
 )
 
 // TestExtInfo checks func_info, line_info and CO-RE records of the test
@@ -120,23 +123,33 @@ func TestParseExtMalformed(t *testing.T) {
 }
 
 // TestObjectsUpToDate rebuilds the test objects with clang-19 and checks
-// that the committed ones match their sources.
+// that the committed ones match their sources byte for byte. clang-19
+// orders some BTF types (forward declarations) by heap addresses, which
+// depend on the length and depth of the build directory's path, so the
+// objects are built, here and by testdata/Makefile, in a directory of
+// one fixed shape, /tmp/purebpf-btf-XXXXXXXXXX, whatever the checkout's
+// path.
 func TestObjectsUpToDate(t *testing.T) {
 	clang, err := exec.LookPath("clang-19")
 	if err != nil {
 		// The objects are committed so that the tests run without clang
-		// (in the VM, say); this check needs it, even under CI.
+		// (in the VM, say); this check needs it. CI installs clang-19.
 		t.Skip("clang-19 is not installed; cannot check testdata/*.o against their sources")
 	}
 	for _, obj := range testObjects(t) {
 		src := filepath.Base(strings.TrimSuffix(obj, ".o") + ".c")
-		out := filepath.Join(t.TempDir(), filepath.Base(obj))
-		cmd := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-fdebug-compilation-dir=.", "-I.", "-c", src, "-o", out)
-		cmd.Dir = "testdata"
+		dir := testenv.BuildDir(t, "purebpf-btf")
+		for _, f := range []string{src, "vmlinux.h"} {
+			if err := os.WriteFile(filepath.Join(dir, f), readFile(t, filepath.Join("testdata", f)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-fdebug-compilation-dir=.", "-I.", "-c", src, "-o", filepath.Base(obj))
+		cmd.Dir = dir
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", src, err, b)
 		}
-		if string(readFile(t, out)) != string(readFile(t, obj)) {
+		if string(readFile(t, filepath.Join(dir, filepath.Base(obj)))) != string(readFile(t, obj)) {
 			t.Errorf("%s is stale: run make -C btf/testdata", obj)
 		}
 	}

@@ -3,6 +3,7 @@ package btf
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -59,7 +60,7 @@ func (e *LoadError) Unwrap() error { return e.Err }
 // with BPF_BTF_LOAD.
 func NewHandle(spec *Spec, opts *HandleOptions) (*Handle, error) {
 	if spec == nil {
-		return nil, fmt.Errorf("btf: NewHandle: nil spec")
+		return nil, fmt.Errorf("btf: NewHandle: nil spec: %w", os.ErrInvalid)
 	}
 	if opts == nil {
 		opts = &HandleOptions{}
@@ -111,11 +112,22 @@ func NewHandleFromRaw(b []byte, opts *HandleOptions) (*Handle, error) {
 	return &Handle{fd: fd, log: log, size: uint32(len(b)), loaded: true}, nil
 }
 
-// FD returns the handle's descriptor, for btf_fd and prog_btf_fd.
-func (h *Handle) FD() *sys.FD { return h.fd }
+// FD returns the handle's descriptor, for btf_fd and prog_btf_fd; nil
+// for a nil handle.
+func (h *Handle) FD() *sys.FD {
+	if h == nil {
+		return nil
+	}
+	return h.fd
+}
 
 // Log returns the verifier log of a load made with HandleOptions.LogLevel.
-func (h *Handle) Log() string { return h.log }
+func (h *Handle) Log() string {
+	if h == nil {
+		return ""
+	}
+	return h.log
+}
 
 // Close releases the handle.
 func (h *Handle) Close() error {
@@ -136,7 +148,7 @@ type HandleInfo struct {
 // Info asks the kernel about the handle's object.
 func (h *Handle) Info() (*HandleInfo, error) {
 	if h == nil || h.fd == nil {
-		return nil, fmt.Errorf("btf: info of a nil handle")
+		return nil, fmt.Errorf("btf: info of a nil handle: %w", os.ErrInvalid)
 	}
 	name := make([]byte, 64)
 	info := sys.BTFInfo{Name: sys.NewSlicePointer(name), NameLen: uint32(len(name))}

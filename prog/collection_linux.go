@@ -153,6 +153,16 @@ func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, 
 	if spec == nil {
 		return nil, fmt.Errorf("%w: nil collection spec", ErrInvalidSpec)
 	}
+	for _, name := range spec.ProgramNames() {
+		if spec.Programs[name] == nil {
+			return nil, fmt.Errorf("%w: program %q is a nil *ProgramSpec", ErrInvalidSpec, name)
+		}
+	}
+	for _, name := range spec.MapNames() {
+		if spec.Maps[name] == nil {
+			return nil, fmt.Errorf("%w: map %q is a nil *ObjectMapSpec", ErrInvalidSpec, name)
+		}
+	}
 	if opts == nil {
 		opts = &CollectionOptions{}
 	}
@@ -316,7 +326,17 @@ func (c *Collection) mapFor(name string, opts *CollectionOptions) (*Map, error) 
 			if err != nil {
 				return nil, fmt.Errorf("map %q: reuse pin: %w", name, err)
 			}
-			if why := incompatible(m.MapSpec(), ms); why != "" {
+			why := incompatible(m.MapSpec(), ms)
+			var info sys.MapInfo
+			if err := sys.MapGetInfoByFD(m.fd, &info); err != nil {
+				m.Close()
+				return nil, fmt.Errorf("map %q: reuse pin %s: %w", name, path, err)
+			}
+			if info.MapExtra != ms.MapExtra {
+				// libbpf's map_is_reuse_compat compares map_extra too.
+				why = strings.TrimPrefix(why+fmt.Sprintf(", map_extra %#x, want %#x", info.MapExtra, ms.MapExtra), ", ")
+			}
+			if why != "" {
 				m.Close()
 				return nil, fmt.Errorf("%w: map %q: the map pinned at %s is incompatible: %s", ErrInvalidSpec, name, path, why)
 			}
@@ -456,6 +476,10 @@ func (c *Collection) createMap(ms *ObjectMapSpec) (*Map, error) {
 func (c *Collection) loadProgram(ps *ProgramSpec, opts *CollectionOptions) (*Program, error) {
 	if ps.Type == UnspecifiedProgram {
 		return nil, fmt.Errorf("%w: program %q: section %q names no program type libbpf knows; set ProgramSpec.Type", ErrInvalidSpec, ps.Name, ps.SectionName)
+	}
+	if len(ps.Instructions) == 0 {
+		// BPF_PROG_LOAD's E2BIG would blame a size limit.
+		return nil, fmt.Errorf("%w: program %q (section %q) has no instructions", ErrInvalidSpec, ps.Name, ps.SectionName)
 	}
 	if err := ps.checkMetadata(); err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ package prog
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,6 +91,8 @@ func TestCollectionCorpusXlated(t *testing.T) {
 	defer os.Remove(filepath.Join(BPFFSPath, "pinned_total"))
 	for _, tc := range []struct {
 		name string
+		// path is the object's path, corpusPath(name) if "".
+		path string
 		// libbpf: a substring of libbpf 1.1's refusal of the object
 		// itself, "" when it goes as far as the kernel.
 		libbpf string
@@ -119,13 +120,20 @@ func TestCollectionCorpusXlated(t *testing.T) {
 		// Newer than libbpf 1.1: purebpf reads them.
 		{name: "legacy_maps", libbpf: "legacy map definitions"},
 		{name: "sections_new", libbpf: "failed to guess program type"},
+		// btf's CO-RE test objects: every relocation kind, against
+		// vmlinux.h and against hand-written flavours.
+		{name: "core_vmlinux", path: "../btf/testdata/core_vmlinux.bpf.o"},
+		{name: "core_flavors", path: "../btf/testdata/core_flavors.bpf.o"},
 	} {
+		if tc.path == "" {
+			tc.path = corpusPath(tc.name)
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			dir := pinDir(t)
 			if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			out, lerr := exec.Command(bpftool, "prog", "loadall", corpusPath(tc.name), dir).CombinedOutput()
+			out, lerr := exec.Command(bpftool, "prog", "loadall", tc.path, dir).CombinedOutput()
 			if tc.libbpf != "" && (lerr == nil || !strings.Contains(string(out), tc.libbpf)) {
 				t.Fatalf("bpftool prog loadall: %v\n%s\nwant a refusal containing %q", lerr, out, tc.libbpf)
 			}
@@ -135,7 +143,7 @@ func TestCollectionCorpusXlated(t *testing.T) {
 				// and Close unregisters.
 				waitCCGone(t, "purebpf_cc")
 			}
-			cs, err := LoadCollectionSpec(corpusPath(tc.name))
+			cs, err := LoadCollectionSpec(tc.path)
 			var c *Collection
 			if err == nil {
 				c, err = NewCollection(cs, nil)
@@ -434,27 +442,6 @@ func TestCollectionKconfig(t *testing.T) {
 	}
 }
 
-// ExampleNewCollection loads a clang-built object, sets its const
-// volatile configuration and reads a global variable after a run.
-func ExampleNewCollection() {
-	spec, err := LoadCollectionSpec("testdata/bpf/globals.bpf.o")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	spec.Variables["cfg_mult"].Set(uint32(2))
-	coll, err := NewCollection(spec, nil)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer coll.Close()
-	res, _ := coll.Programs["compute"].Run(&RunOptions{Data: make([]byte, 20)})
-	var runs uint64
-	coll.Variables["runs"].Get(&runs)
-	fmt.Println(res.Retval, runs)
-}
-
 // TestCollectionCloseLeavesNoFD checks that Close releases every fd a
 // collection holds, and that a load failing half way (the last program
 // refused after the maps, the BTF and the other programs are in the
@@ -651,6 +638,53 @@ func waitCCGone(t *testing.T, name string) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s still registered: %s", name, b)
+		}
+	}
+}
+
+// TestCollectionPinMapExtra: as libbpf's map_is_reuse_compat, a pinned
+// map is reused only if its map_extra matches too (here a bloom filter's
+// number of hash functions).
+func TestCollectionPinMapExtra(t *testing.T) {
+	testenv.RequireRoot(t)
+	dir := pinDir(t)
+	bloom := func(hashes uint64) *CollectionSpec {
+		return &CollectionSpec{Maps: map[string]*ObjectMapSpec{"seen": {
+			MapSpec: MapSpec{Name: "seen", Type: BloomFilter, ValueSize: 8, MaxEntries: 64},
+			Pinning: PinByName, MapExtra: hashes,
+		}}}
+	}
+	c1, err := NewCollection(bloom(3), &CollectionOptions{PinPath: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1.Close()
+	c2, err := NewCollection(bloom(3), &CollectionOptions{PinPath: dir})
+	if err != nil {
+		t.Fatalf("same map_extra: %v", err)
+	}
+	c2.Close()
+	_, err = NewCollection(bloom(5), &CollectionOptions{PinPath: dir})
+	if err == nil || !strings.Contains(err.Error(), "incompatible") || !strings.Contains(err.Error(), "map_extra 0x3, want 0x5") {
+		t.Fatalf("pinned bloom filter with 3 hashes reused for one with 5: %v", err)
+	}
+}
+
+// TestNewCollectionNilEntries: a hand-built spec with a nil program or
+// map, or a program without instructions, gives an error naming it, not
+// a panic or the kernel's E2BIG.
+func TestNewCollectionNilEntries(t *testing.T) {
+	for _, tc := range []struct {
+		cs   *CollectionSpec
+		want string
+	}{
+		{&CollectionSpec{Programs: map[string]*ProgramSpec{"p": nil}}, `program "p" is a nil *ProgramSpec`},
+		{&CollectionSpec{Maps: map[string]*ObjectMapSpec{"m": nil}}, `map "m" is a nil *ObjectMapSpec`},
+		{&CollectionSpec{Programs: map[string]*ProgramSpec{"p": {Spec: Spec{Name: "p", Type: SocketFilter}, Autoload: true}}}, `program "p" (section "") has no instructions`},
+	} {
+		_, err := NewCollection(tc.cs, nil)
+		if !errors.Is(err, ErrInvalidSpec) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewCollection: %v, want ErrInvalidSpec and %q", err, tc.want)
 		}
 	}
 }

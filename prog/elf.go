@@ -128,8 +128,14 @@ func elfSymbols(f *elf.File) (syms []elf.Symbol, err error) {
 func loadCollectionSpec(r io.ReaderAt, objName string) (cs *CollectionSpec, err error) {
 	f, err := newELFFile(r)
 	if err != nil {
-		if errors.Is(err, ErrInvalidObject) {
+		var fe *elf.FormatError
+		switch {
+		case errors.Is(err, ErrInvalidObject):
 			return nil, err
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, fmt.Errorf("%w: truncated: the file ends inside its ELF header or section headers (%w)", ErrInvalidObject, err)
+		case errors.As(err, &fe) && strings.Contains(fe.Error(), "bad magic"):
+			return nil, fmt.Errorf("%w: not an ELF file (%v)", ErrInvalidObject, err)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrInvalidObject, err)
 	}

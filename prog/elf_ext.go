@@ -44,6 +44,16 @@ func (er *elfReader) attachBTFExt(ps *ProgramSpec) error {
 			}
 		}
 		for _, r := range ext.CORERelos[cs.name] {
+			// As libbpf (bpf_object__relocate_core): a record that does not
+			// start an instruction is an error; one outside every program
+			// (a subprogram the linker dropped) is ignored.
+			slot := int(r.InsnOff / 8)
+			if r.InsnOff%8 != 0 {
+				return objErr("CO-RE relocation at byte %d of section %q (%s of type [%d], access %q): not at an instruction boundary", r.InsnOff, cs.name, r.Kind, r.TypeID, r.Access)
+			}
+			if slot >= fn.slot && slot < fn.slot+fn.slots && cs.slotTo[slot] < 0 {
+				return objErr("CO-RE relocation at byte %d of section %q (%s of type [%d], access %q): the second half of an LD_IMM64", r.InsnOff, cs.name, r.Kind, r.TypeID, r.Access)
+			}
 			k := index(r.InsnOff)
 			if k < 0 {
 				continue

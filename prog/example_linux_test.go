@@ -159,6 +159,37 @@ func ExampleMap_UpdateBatch() {
 	fmt.Println("port 22:", m.Lookup(uint16(22), &v))
 }
 
+// ExampleNewCollection loads a clang-built object, sets its const
+// volatile configuration and reads a global variable after a run.
+func ExampleNewCollection() {
+	spec, err := prog.LoadCollectionSpec("testdata/bpf/globals.bpf.o")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := spec.Variables["cfg_mult"].Set(uint32(2)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	coll, err := prog.NewCollection(spec, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer coll.Close()
+	res, err := coll.Programs["compute"].Run(&prog.RunOptions{Data: make([]byte, 20)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var runs uint64
+	if err := coll.Variables["runs"].Get(&runs); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("retval", res.Retval, "runs", runs)
+}
+
 // TestExamples runs the examples above and checks what they print. They
 // carry no "Output:" comment, because go test would run them without
 // root too; this test runs them only as root (and fails under CI=true
@@ -174,6 +205,7 @@ func TestExamples(t *testing.T) {
 		{"NewIterator", ExampleNewIterator, "sum of squares: 14\n"},
 		{"HaveHelper", ExampleHaveHelper, "bpf_ringbuf_output is available\n"},
 		{"Program_RunSocketFilter", ExampleProgram_RunSocketFilter, "IPv4 frame: keep 0xffffffff bytes\nIPv6 frame: keep 0x0 bytes\n"},
+		{"NewCollection", ExampleNewCollection, "retval 40 runs 1\n"},
 		{"Map_UpdateBatch", ExampleMap_UpdateBatch, "stored: 4\ndeleted: 2\nport 22: map \"ports\": lookup: key does not exist\n"},
 	} {
 		if got := testenv.CaptureStdout(t, c.run); got != c.want {

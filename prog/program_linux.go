@@ -17,17 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Verifier log sizes. The kernel accepts log_size up to UINT_MAX >> 2
-// (Linux 5.2+; UINT_MAX >> 8 before). Before Linux 6.4 it also rejects a
-// log_size below 128 with EINVAL whenever log_level is set (bpf_check's
-// "log->len_total < 128" test, replaced by bpf_vlog_init in 6.4), so a
-// smaller ProgramOptions.LogSize is raised to minLogSize.
-const (
-	defaultLogSize = 64 << 10
-	minLogSize     = 128
-	maxLogSize     = (1<<32 - 1) >> 2
-)
-
 // ProgramOptions tunes NewProgram. A nil *ProgramOptions means the
 // defaults.
 type ProgramOptions struct {
@@ -254,57 +243,21 @@ func (p *Program) mapFor(ms *MapSpec, opts *ProgramOptions) (*Map, error) {
 	return m, nil
 }
 
-// load runs BPF_PROG_LOAD with the log policy described at NewProgram.
+// load runs BPF_PROG_LOAD with the log policy described at NewProgram,
+// which is sys.LoadWithLog's (shared with btf's BPF_BTF_LOAD).
 func (p *Program) load(attr *sys.ProgLoadAttr, opts *ProgramOptions) (*sys.FD, string, error) {
-	level := uint32(opts.LogLevel)
-	size := opts.LogSize
-	if size <= 0 {
-		size = defaultLogSize
-	}
-	size = min(max(size, minLogSize), maxLogSize)
-	var firstErr error
-	if level == 0 {
-		fd, err := sys.ProgLoad(attr)
-		if err == nil {
-			return fd, "", nil
-		}
-		firstErr = err
-		if !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.E2BIG) && !errors.Is(err, unix.ENOSPC) {
-			// EPERM, EFAULT, ENOMEM ...: the verifier never ran.
-			return nil, "", p.loadError(attr, err, "", false)
-		}
-		level = sys.LogLevelBranch
-	}
-	for {
-		buf := make([]byte, size)
+	fd, log, truncated, err := sys.LoadWithLog(uint32(opts.LogLevel), opts.LogSize, func(level uint32, buf []byte) (*sys.FD, uint32, error) {
 		attr.LogLevel = level
-		attr.LogSize = uint32(size)
+		attr.LogSize = uint32(len(buf))
 		attr.LogBuf = sys.NewSlicePointer(buf)
 		attr.LogTrueSize = 0
 		fd, err := sys.ProgLoad(attr)
-		log := logString(buf)
-		if err == nil {
-			return fd, log, nil
-		}
-		if errors.Is(err, unix.ENOSPC) && size < maxLogSize {
-			next := size * 4
-			if ts := int(attr.LogTrueSize); ts > size {
-				next = ts
-			}
-			size = min(next, maxLogSize)
-			continue
-		}
-		truncated := errors.Is(err, unix.ENOSPC)
-		if firstErr != nil && (truncated || !sameErrno(err, firstErr)) {
-			err = firstErr
-		}
+		return fd, attr.LogTrueSize, err
+	})
+	if err != nil {
 		return nil, log, p.loadError(attr, err, log, truncated)
 	}
-}
-
-func sameErrno(a, b error) bool {
-	var ea, eb *sys.Error
-	return errors.As(a, &ea) && errors.As(b, &eb) && ea.Errno == eb.Errno
+	return fd, log, nil
 }
 
 func logString(buf []byte) string {

@@ -5,8 +5,11 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -85,4 +88,28 @@ func OpenFDs(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// BuildDir makes an empty directory /tmp/PREFIX-XXXXXXXXXX (ten random
+// digits), removed at the end of the test, for rebuilding committed BPF
+// objects. clang-19 orders some BTF types by heap addresses, which depend
+// on the length and depth of the build directory's path; the Makefiles'
+// "mktemp -d /tmp/PREFIX-XXXXXXXXXX" has the same shape, so both builds
+// give the same bytes from any checkout.
+func BuildDir(t testing.TB, prefix string) string {
+	t.Helper()
+	for range 100 {
+		dir := fmt.Sprintf("/tmp/%s-%010d", prefix, rand.Uint32N(1e9))
+		err := os.Mkdir(dir, 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		return dir
+	}
+	t.Fatal("cannot make a build directory in /tmp")
+	return ""
 }
