@@ -90,8 +90,11 @@ func TestLayoutLinkInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The union grows with new link types (48 bytes in Linux 6.1, 96 in
+	// 6.18); a larger Go struct is fine on an older kernel as long as its
+	// tail is zero, which bpf_check_uarg_tail_zero accepts.
 	if unsafe.Sizeof(i) > uintptr(size) {
-		t.Errorf("LinkInfo is %d bytes, the kernel's bpf_link_info %d", unsafe.Sizeof(i), size)
+		t.Logf("LinkInfo is %d bytes, this kernel's bpf_link_info %d (an older kernel: the extra bytes stay zero)", unsafe.Sizeof(i), size)
 	}
 	// cgroup.attach_type is read out of Extra by LinkInfo.Cgroup.
 	at, _ := kernelMember(t, "struct bpf_link_info", "cgroup.attach_type")

@@ -113,3 +113,22 @@ func BuildDir(t testing.TB, prefix string) string {
 	t.Fatal("cannot make a build directory in /tmp")
 	return ""
 }
+
+// SoftwareEmulated reports whether this machine's CPU is emulated by
+// qemu's TCG (make vmtest falls back to it where KVM is unavailable):
+// qemu names its emulated CPU models "QEMU Virtual CPU ..." (qemu64) and
+// "QEMU TCG CPU ..." (-cpu max), while under KVM with -cpu host the guest
+// sees the host's model. Code runs 10-50 times slower there, so absolute
+// timing bounds only hold on real (or hardware-virtualised) CPUs.
+func SoftwareEmulated() bool {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.Contains(name, "QEMU")
+		}
+	}
+	return false
+}
