@@ -11,6 +11,9 @@ import (
 // that the outputs of the two tools can be diffed. It prints the wire
 // fields as they are, kind flags and all.
 func (s *Spec) DumpRaw(w io.Writer) error {
+	if s == nil {
+		return errNilSpec("DumpRaw")
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var b []byte
 	for i, off := range s.offsets {

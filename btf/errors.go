@@ -3,6 +3,9 @@ package btf
 import (
 	"errors"
 	"fmt"
+	"os"
+
+	"github.com/purebpf/purebpf/sys"
 )
 
 var (
@@ -15,8 +18,9 @@ var (
 	// ErrMultipleTypes is returned by TypeByName when the name is
 	// ambiguous.
 	ErrMultipleTypes = errors.New("multiple types match")
-	// ErrNotSupported is returned when the kernel lacks BTF support.
-	ErrNotSupported = errors.New("not supported")
+	// ErrNotSupported is returned when the kernel lacks BTF support. It
+	// is sys.ErrNotSupported, the module's one sentinel for that.
+	ErrNotSupported = sys.ErrNotSupported
 )
 
 // ParseError describes malformed BTF: where (the byte offset in the blob
@@ -36,3 +40,8 @@ func (e *ParseError) Error() string {
 
 // Unwrap returns ErrMalformed and the cause.
 func (e *ParseError) Unwrap() []error { return []error{ErrMalformed, e.Err} }
+
+// errNilSpec is returned by the methods of a nil *Spec.
+func errNilSpec(op string) error {
+	return fmt.Errorf("btf: %s on a nil *Spec: %w", op, os.ErrInvalid)
+}

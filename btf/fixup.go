@@ -85,6 +85,9 @@ const (
 //
 // Errors name the section and the variable.
 func (s *Spec) FixupELF(layout ELFLayout) error {
+	if s == nil {
+		return errNilSpec("FixupELF")
+	}
 	var intType Type
 	var dummy *Var
 	for id, t := range s.All() {

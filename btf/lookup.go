@@ -78,6 +78,9 @@ func (s *Spec) named(name string, yield func(TypeID, Type) bool) error {
 // TypesByName returns every type named name, in id order (the base's
 // first for split BTF).
 func (s *Spec) TypesByName(name string) ([]Type, error) {
+	if s == nil {
+		return nil, errNilSpec("TypesByName")
+	}
 	var ts []Type
 	if err := s.named(name, func(_ TypeID, t Type) bool {
 		ts = append(ts, t)
@@ -95,6 +98,9 @@ func (s *Spec) TypesByName(name string) ([]Type, error) {
 // if kind is KindUnknown). It fails with ErrNotFound or
 // ErrMultipleTypes.
 func (s *Spec) TypeByName(name string, kind Kind) (Type, error) {
+	if s == nil {
+		return nil, errNilSpec("TypeByName")
+	}
 	var found Type
 	var foundID TypeID
 	var err error
@@ -150,6 +156,9 @@ func TypeByName[T Type](s *Spec, name string) (T, error) {
 // All yields the types of s (not of its base) in id order.
 func (s *Spec) All() iter.Seq2[TypeID, Type] {
 	return func(yield func(TypeID, Type) bool) {
+		if s == nil {
+			return
+		}
 		for id := s.firstID; id < s.NextID(); id++ {
 			t, err := s.TypeByID(id)
 			if err != nil || !yield(id, t) {

@@ -395,6 +395,9 @@ func (e *encoder) blob() []byte {
 // Fix-ups made on the decoded types (FixupELF, or edits by the caller)
 // are written out.
 func (s *Spec) Marshal(opts *MarshalOptions) ([]byte, error) {
+	if s == nil {
+		return nil, errNilSpec("Marshal")
+	}
 	if opts == nil {
 		opts = &MarshalOptions{}
 	}

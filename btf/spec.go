@@ -415,17 +415,37 @@ func (s *Spec) checkLoops() error {
 
 // NextID returns the id the next type appended to s would get: the number
 // of types in s and its base, plus one for void.
-func (s *Spec) NextID() TypeID { return s.firstID + TypeID(len(s.offsets)) }
+func (s *Spec) NextID() TypeID {
+	if s == nil {
+		return 0
+	}
+	return s.firstID + TypeID(len(s.offsets))
+}
 
 // FirstID returns the id of the first type s itself holds: 1 for a base
 // spec, the base's NextID for split BTF.
-func (s *Spec) FirstID() TypeID { return s.firstID }
+func (s *Spec) FirstID() TypeID {
+	if s == nil {
+		return 0
+	}
+	return s.firstID
+}
 
 // Base returns the base of split BTF, or nil.
-func (s *Spec) Base() *Spec { return s.base }
+func (s *Spec) Base() *Spec {
+	if s == nil {
+		return nil
+	}
+	return s.base
+}
 
 // ByteOrder returns the byte order of the blob s was parsed from.
-func (s *Spec) ByteOrder() binary.ByteOrder { return byteOrder(s.le) }
+func (s *Spec) ByteOrder() binary.ByteOrder {
+	if s == nil {
+		return binary.LittleEndian
+	}
+	return byteOrder(s.le)
+}
 
 // name returns the string at off, aliasing the string section.
 func (s *Spec) name(off uint32) string {
@@ -445,6 +465,9 @@ func (s *Spec) name(off uint32) string {
 
 // TypeByID returns the type with the given id (void for 0).
 func (s *Spec) TypeByID(id TypeID) (Type, error) {
+	if s == nil {
+		return nil, errNilSpec("TypeByID")
+	}
 	if id == 0 {
 		return voidType, nil
 	}
@@ -461,6 +484,9 @@ func (s *Spec) TypeByID(id TypeID) (Type, error) {
 
 // TypeID returns the id of a type decoded from s (or its base).
 func (s *Spec) TypeID(t Type) (TypeID, error) {
+	if s == nil {
+		return 0, errNilSpec("TypeID")
+	}
 	if _, ok := t.(*Void); ok {
 		return 0, nil
 	}

@@ -991,10 +991,25 @@ func (c *Collection) Close() error {
 }
 
 // Program returns the program called name, or nil.
-func (c *Collection) Program(name string) *Program { return c.Programs[name] }
+func (c *Collection) Program(name string) *Program {
+	if c == nil {
+		return nil
+	}
+	return c.Programs[name]
+}
 
 // Map returns the map called name, or nil.
-func (c *Collection) Map(name string) *Map { return c.Maps[name] }
+func (c *Collection) Map(name string) *Map {
+	if c == nil {
+		return nil
+	}
+	return c.Maps[name]
+}
 
 // Variable returns the variable called name, or nil.
-func (c *Collection) Variable(name string) *Variable { return c.Variables[name] }
+func (c *Collection) Variable(name string) *Variable {
+	if c == nil {
+		return nil
+	}
+	return c.Variables[name]
+}

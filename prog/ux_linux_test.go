@@ -622,3 +622,13 @@ func TestAttachTo(t *testing.T) {
 		t.Errorf("AttachTo without an attach type: %v", err)
 	}
 }
+
+// A nil *Collection's accessors return nil, as a missing name does, and
+// Close is a no-op.
+func TestNilCollectionMethods(t *testing.T) {
+	testenv.NilMethods(t, (*Collection)(nil), "nil")
+	var c *Collection
+	if c.Program("x") != nil || c.Map("x") != nil || c.Variable("x") != nil {
+		t.Fatal("a nil *Collection returned a handle")
+	}
+}
