@@ -58,7 +58,7 @@ func countSpec(counts *prog.MapSpec) *prog.Spec {
 		insn.Add.Imm(insn.R2, -4),
 		insn.Mov.Reg(insn.R3, insn.RFP),
 		insn.Add.Imm(insn.R3, -16),
-		insn.Mov.Imm(insn.R4, int32(prog.UpdateNoExist)),
+		insn.Mov.Imm(insn.R4, insn.UpdateNoExist),
 		insn.FnMapUpdateElem.Call(),
 		insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
 		insn.Exit(),
