@@ -24,14 +24,7 @@ var conformanceHelpers = map[int64]func(r1, r2, r3, r4, r5 uint64) (uint64, erro
 // generator with the minimal raw-memory environment, in checked and
 // unchecked mode.
 func TestConformanceRaw(t *testing.T) {
-	dir := conformance.Dir()
-	if dir == "" {
-		t.Skip("conformance suite not found (../shared/conformance)")
-	}
-	tests, err := conformance.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := conformance.Require(t)
 	for _, unchecked := range []bool{false, true} {
 		failed := 0
 		for _, tc := range tests {

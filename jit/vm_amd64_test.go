@@ -32,14 +32,7 @@ func unwindHelpers() *interp.Registry {
 // TestConformanceVM runs the suite through the public API in both modes and
 // compares every result with interp's.
 func TestConformanceVM(t *testing.T) {
-	dir := conformance.Dir()
-	if dir == "" {
-		t.Skip("conformance suite not found (../shared/conformance)")
-	}
-	tests, err := conformance.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := conformance.Require(t)
 	for _, unchecked := range []bool{false, true} {
 		for _, tc := range tests {
 			vm, err := Load(tc.Program, &Options{Interp: &interp.Options{Helpers: unwindHelpers()}, Unchecked: unchecked})

@@ -19,14 +19,7 @@ func unwind(_ *Env, r1, _, _, _, _ uint64) (uint64, error) {
 }
 
 func TestConformance(t *testing.T) {
-	dir := conformance.Dir()
-	if dir == "" {
-		t.Skip("../shared/conformance is not present")
-	}
-	tests, err := conformance.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tests := conformance.Require(t)
 	reg := DefaultHelpers()
 	reg.Register(insn.FnKtimeGetNs, unwind)
 	for _, c := range tests {
