@@ -370,6 +370,28 @@ func (e *Env) bindMemory(mem []byte) (r1, r2 uint64) {
 	return addrOf(mem), uint64(len(mem))
 }
 
+// rebindable reports whether an Env that a raw-memory run left bound
+// (Env.rebindableRun) can take mem with rebindMemory: the memory region is
+// there exactly when mem is not empty.
+func (e *Env) rebindable(mem []byte) bool {
+	return e.ctxKind == ctxMemory && (len(mem) > 0) == (e.fixed == 2)
+}
+
+// rebindMemory is bindMemory for an Env that a raw-memory run left bound
+// (see Runner): it points the memory region at mem and clears the hot
+// region, without rebuilding the region table.
+func (e *Env) rebindMemory(mem []byte) (r1, r2 uint64) {
+	a := addrOf(mem)
+	e.mem, e.fc.pkt = mem, mem
+	e.hot, e.hotLo = mem, a
+	if len(mem) > 0 {
+		r := &e.regions[1]
+		r.Start, r.End, r.data = a, a+uint64(len(mem)), mem
+	}
+	e.ctxAddr = a
+	return a, uint64(len(mem))
+}
+
 // run runs the program in e, which StartEnv and a Bind method prepared,
 // with r1 and r2, and releases e.
 func (vm *VM) run(e *Env, r1, r2 uint64) (uint64, error) {
