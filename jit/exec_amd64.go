@@ -186,9 +186,10 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 	}
 	// enterMem sets the registers itself: r1 = mem, r2 = its length,
 	// r10 = the stack top, the rest zero.
-	if !r.xm.enterMem(st, a, n, r.top) {
+	if st.entry = r.xm.entry(); st.entry == 0 {
 		return 0, false, errFreed()
 	}
+	enterMem(st, a, n, r.top)
 	if st.exit == exitDone {
 		// Go was not needed: the Env is still unbound and the tables
 		// are as memTables left them.
@@ -342,9 +343,10 @@ func (vm *VM) runContext(r *run, kept bool, kind int, pkt []byte, meta *interp.S
 	}
 	// enterMem sets the registers: r1 = the context, r10 = the stack top,
 	// the rest zero.
-	if !r.xm.enterMem(st, r1, 0, r.top) {
+	if st.entry = r.xm.entry(); st.entry == 0 {
 		return 0, false, errFreed()
 	}
+	enterMem(st, r1, 0, r.top)
 	if st.exit == exitDone {
 		r.tabOK = true
 		return st.regs[0], false, nil
