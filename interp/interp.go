@@ -150,8 +150,9 @@ func Errno(errno syscall.Errno) uint64 { return engine.Errno(errno) }
 type Program interface {
 	// RunMemory runs a raw-memory program on mem.
 	RunMemory(mem []byte) (uint64, error)
-	// RunSocketFilter runs a socket filter on a packet.
-	RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error)
+	// RunSocketFilter runs a socket filter on a packet; the verdict is
+	// a u32, as in the kernel.
+	RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error)
 	// RunKprobe runs a kprobe program on registers.
 	RunKprobe(regs *PtRegs) (uint64, error)
 	// Map returns the map called name, or nil.
@@ -216,8 +217,9 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) { return vm.e.RunMemory(mem)
 // RunSocketFilter runs a socket filter on pkt: r1 points at an
 // __sk_buff-compatible context filled from meta (nil means zero metadata;
 // len is len(pkt) unless meta.Len says otherwise). The program returns
-// how many bytes of the packet to keep.
-func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+// how many bytes of the packet to keep, a u32 as in the kernel (which
+// drops the upper half of r0).
+func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 	return vm.e.RunSocketFilter(pkt, meta)
 }
 
@@ -283,7 +285,7 @@ func (r *Runner) RunMemory(mem []byte) (uint64, error) { return r.r.RunMemory(me
 // RunSocketFilter runs a socket filter on pkt, exactly like
 // VM.RunSocketFilter. The __sk_buff context is built only if the program
 // reads it.
-func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 	return r.r.RunSocketFilter(pkt, meta)
 }
 

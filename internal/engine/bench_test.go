@@ -87,7 +87,7 @@ func BenchmarkSocketFilter(b *testing.B) {
 	pkt := udpPacket(53)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if r0, err := vm.RunSocketFilter(pkt, nil); err != nil || r0 != uint64(len(pkt)) {
+		if r0, err := vm.RunSocketFilter(pkt, nil); err != nil || r0 != uint32(len(pkt)) {
 			b.Fatal(r0, err)
 		}
 	}

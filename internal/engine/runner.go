@@ -65,7 +65,7 @@ func (r *Runner) RunMemory(mem []byte) (uint64, error) {
 
 // RunSocketFilter runs a socket filter on pkt, exactly like
 // VM.RunSocketFilter, in the Runner's Env.
-func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 	e, vm := r.env, r.vm
 	if e == nil {
 		return 0, fmt.Errorf("interp: Runner.RunSocketFilter: %w", ErrClosed)
@@ -83,7 +83,7 @@ func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
 	}
 	ret, err := vm.exec(e, r1, 0)
 	r.keep(err)
-	return ret, err
+	return uint32(ret), err
 }
 
 // RunKprobe runs a kprobe program on regs, exactly like VM.RunKprobe, in

@@ -430,14 +430,16 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 // RunSocketFilter runs a socket filter on pkt: r1 points at an
 // __sk_buff-compatible context filled from meta (nil means zero metadata;
 // len is len(pkt) unless meta.Len says otherwise). The program returns
-// how many bytes of the packet to keep.
-func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+// how many bytes of the packet to keep: a u32, as the kernel's
+// bpf_prog_run returns it to sk_filter (the upper half of r0 is dropped).
+func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 	if err := vm.wantCtx(ctxSocketFilter); err != nil {
 		return 0, err
 	}
 	e := vm.AcquireEnv()
 	r1 := e.bindSocketFilter(pkt, meta)
-	return vm.run(e, r1, 0)
+	ret, err := vm.run(e, r1, 0)
+	return uint32(ret), err
 }
 
 // RunKprobe runs a kprobe program: r1 points at a read-only copy of regs
