@@ -257,6 +257,13 @@ func (vm *VM) ID() uint32 { return vm.e.ID() }
 // exactly VM.RunMemory's, and each run starts with a zeroed stack as
 // every VM run does.
 //
+// A run that leaves no helper-made regions, ring buffer reservations or
+// tail call behind keeps the state bound to its context for the next run,
+// which then rebinds only the memory, packet, metadata or registers: that
+// is most of the fixed cost of a short run. So until its next run or
+// Close, a Runner still refers to the last run's memory, packet, SKBMeta
+// or PtRegs (it never reads them outside a run).
+//
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its state back to the VM; after
 // Close its methods return an error wrapping ErrClosed.

@@ -68,11 +68,13 @@ type run struct {
 // zeroStack zeroes b, the stack bytes a Runner's program can reach,
 // without a call to memclr for the common one-slot case.
 func zeroStack(b []byte) {
-	if len(b) == 8 {
+	switch len(b) {
+	case 0: // a program that never touches its stack
+	case 8:
 		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
-		return
+	default:
+		clear(b)
 	}
-	clear(b)
 }
 
 // runOf returns the run state kept in env, creating it on first use.

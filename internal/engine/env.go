@@ -136,6 +136,7 @@ func (e *Env) reset() {
 // program.stackReach); the rest is still zero from the Env's allocation.
 func (e *Env) zeroStack(p *program) {
 	switch d := int(p.stackDepth); d {
+	case 0: // a program that never touches its stack
 	case 8: // one slot, the common case: no call of memclr
 		ne.PutUint64(e.stack[len(e.stack)-8:], 0)
 	default:
