@@ -65,8 +65,9 @@
 // # Concurrency
 //
 // A VM is safe for concurrent runs from several goroutines; a steady-state
-// run allocates nothing. VM.NewRunner returns a Runner, a single-goroutine
-// fast path for raw-memory programs. Maps are shared between runs and are
+// run allocates nothing. VM.NewRunner returns a Runner, the single-goroutine
+// fast path for every context (raw memory, socket filters, kprobes): it
+// owns its machine state and keeps it bound between runs. Maps are shared between runs and are
 // themselves safe for concurrent use. A Registry must not be changed
 // while runs are in progress.
 //

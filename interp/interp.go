@@ -150,8 +150,9 @@ func Errno(errno syscall.Errno) uint64 { return engine.Errno(errno) }
 type Program interface {
 	// RunMemory runs a raw-memory program on mem.
 	RunMemory(mem []byte) (uint64, error)
-	// RunSocketFilter runs a socket filter on a packet.
-	RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error)
+	// RunSocketFilter runs a socket filter on a packet; the verdict is
+	// a u32, as in the kernel.
+	RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error)
 	// RunKprobe runs a kprobe program on registers.
 	RunKprobe(regs *PtRegs) (uint64, error)
 	// Map returns the map called name, or nil.
@@ -216,8 +217,9 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) { return vm.e.RunMemory(mem)
 // RunSocketFilter runs a socket filter on pkt: r1 points at an
 // __sk_buff-compatible context filled from meta (nil means zero metadata;
 // len is len(pkt) unless meta.Len says otherwise). The program returns
-// how many bytes of the packet to keep.
-func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+// how many bytes of the packet to keep, a u32 as in the kernel (which
+// drops the upper half of r0).
+func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 	return vm.e.RunSocketFilter(pkt, meta)
 }
 
@@ -255,6 +257,13 @@ func (vm *VM) ID() uint32 { return vm.e.ID() }
 // exactly VM.RunMemory's, and each run starts with a zeroed stack as
 // every VM run does.
 //
+// A run that leaves no helper-made regions, ring buffer reservations or
+// tail call behind keeps the state bound to its context for the next run,
+// which then rebinds only the memory, packet, metadata or registers: that
+// is most of the fixed cost of a short run. So until its next run or
+// Close, a Runner still refers to the last run's memory, packet, SKBMeta
+// or PtRegs (it never reads them outside a run).
+//
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its state back to the VM; after
 // Close its methods return an error wrapping ErrClosed.
@@ -283,7 +292,7 @@ func (r *Runner) RunMemory(mem []byte) (uint64, error) { return r.r.RunMemory(me
 // RunSocketFilter runs a socket filter on pkt, exactly like
 // VM.RunSocketFilter. The __sk_buff context is built only if the program
 // reads it.
-func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 	return r.r.RunSocketFilter(pkt, meta)
 }
 

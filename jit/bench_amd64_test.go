@@ -21,7 +21,7 @@ func benchSpec(p benchprogs.Program, typ prog.Type) *prog.Spec {
 }
 
 // BenchmarkPrograms runs the shared benchmark programs in interp and in
-// the JIT, checked and unchecked, through VM.RunMemory and through a
+// the JIT, checked and unchecked, each through VM.RunMemory and through a
 // Runner.
 func BenchmarkPrograms(b *testing.B) {
 	for _, p := range benchprogs.All() {
@@ -35,6 +35,24 @@ func BenchmarkPrograms(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := vm.RunMemory(mem); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(p.Name+"/interp_runner", func(b *testing.B) {
+			vm, err := interp.New(spec, benchOpts())
+			if err != nil {
+				b.Fatal(err)
+			}
+			rn, err := vm.NewRunner()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rn.Close()
+			mem := append([]byte(nil), p.Memory...)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := rn.RunMemory(mem); err != nil {
 					b.Fatal(err)
 				}
 			}

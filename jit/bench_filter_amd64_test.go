@@ -77,7 +77,7 @@ func BenchmarkDNSFilter(b *testing.B) {
 	}
 	spec := &prog.Spec{Name: "dns", Type: prog.SocketFilter, License: "GPL", Instructions: is}
 	meta := &interp.SKBMeta{Protocol: 0x0800}
-	run := func(b *testing.B, filter func(pkt []byte) (uint64, error)) {
+	run := func(b *testing.B, filter func(pkt []byte) (uint32, error)) {
 		accepted := 0
 		b.ReportAllocs()
 		k := 0
@@ -106,33 +106,33 @@ func BenchmarkDNSFilter(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		run(b, func(pkt []byte) (uint64, error) {
+		run(b, func(pkt []byte) (uint32, error) {
 			n, err := vm.Run(pkt)
-			return uint64(n), err
+			return uint32(n), err
 		})
 	})
 	ivm, err := interp.New(spec, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("interp", func(b *testing.B) { run(b, func(p []byte) (uint64, error) { return ivm.RunSocketFilter(p, meta) }) })
+	b.Run("interp", func(b *testing.B) { run(b, func(p []byte) (uint32, error) { return ivm.RunSocketFilter(p, meta) }) })
 	b.Run("interp_runner", func(b *testing.B) {
 		rn, _ := ivm.NewRunner()
 		defer rn.Close()
-		run(b, func(p []byte) (uint64, error) { return rn.RunSocketFilter(p, meta) })
+		run(b, func(p []byte) (uint32, error) { return rn.RunSocketFilter(p, meta) })
 	})
 	vm, err := New(spec, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer vm.Close()
-	b.Run("jit", func(b *testing.B) { run(b, func(p []byte) (uint64, error) { return vm.RunSocketFilter(p, meta) }) })
+	b.Run("jit", func(b *testing.B) { run(b, func(p []byte) (uint32, error) { return vm.RunSocketFilter(p, meta) }) })
 	b.Run("jit_runner", func(b *testing.B) {
 		rn, err := vm.NewRunner()
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer rn.Close()
-		run(b, func(p []byte) (uint64, error) { return rn.RunSocketFilter(p, meta) })
+		run(b, func(p []byte) (uint32, error) { return rn.RunSocketFilter(p, meta) })
 	})
 }

@@ -15,7 +15,7 @@ import (
 )
 
 func bothSpec(t *testing.T, spec *prog.Spec, run func(r interface {
-	RunSocketFilter([]byte, *interp.SKBMeta) (uint64, error)
+	RunSocketFilter([]byte, *interp.SKBMeta) (uint32, error)
 	RunKprobe(*interp.PtRegs) (uint64, error)
 }) (uint64, error)) (uint64, error) {
 	t.Helper()
@@ -47,7 +47,7 @@ func bothSpec(t *testing.T, spec *prog.Spec, run func(r interface {
 	defer jrn.Close()
 	for k := range 2 {
 		for name, rn := range map[string]interface {
-			RunSocketFilter([]byte, *interp.SKBMeta) (uint64, error)
+			RunSocketFilter([]byte, *interp.SKBMeta) (uint32, error)
 			RunKprobe(*interp.PtRegs) (uint64, error)
 		}{"interp Runner": irn, "jit Runner": jrn} {
 			if r, err := run(rn); r != want || normErr(err, nil) != normErr(werr, nil) {
@@ -78,10 +78,11 @@ func TestSocketFilter(t *testing.T) {
 	}
 	spec := &prog.Spec{Name: "sf", Type: prog.SocketFilter, Instructions: is}
 	got, err := bothSpec(t, spec, func(r interface {
-		RunSocketFilter([]byte, *interp.SKBMeta) (uint64, error)
+		RunSocketFilter([]byte, *interp.SKBMeta) (uint32, error)
 		RunKprobe(*interp.PtRegs) (uint64, error)
 	}) (uint64, error) {
-		return r.RunSocketFilter(pkt, nil)
+		v, err := r.RunSocketFilter(pkt, nil)
+		return uint64(v), err
 	})
 	if err != nil || got != 60+5+0x800+0x7f {
 		t.Errorf("got %#x, %v", got, err)
@@ -89,10 +90,11 @@ func TestSocketFilter(t *testing.T) {
 	// LD_ABS past the packet ends the program with r0 = 0.
 	spec = &prog.Spec{Name: "sf2", Type: prog.SocketFilter, Instructions: Instructions{Mov.Imm(R0, 9), CallLocal("f"), Exit(), LoadAbs(1000, W).WithLabel("f"), Mov.Imm(R0, 7), Exit()}}
 	got, err = bothSpec(t, spec, func(r interface {
-		RunSocketFilter([]byte, *interp.SKBMeta) (uint64, error)
+		RunSocketFilter([]byte, *interp.SKBMeta) (uint32, error)
 		RunKprobe(*interp.PtRegs) (uint64, error)
 	}) (uint64, error) {
-		return r.RunSocketFilter(pkt, nil)
+		v, err := r.RunSocketFilter(pkt, nil)
+		return uint64(v), err
 	})
 	if err != nil || got != 0 {
 		t.Errorf("ld_abs out of bounds: %#x, %v", got, err)
@@ -100,10 +102,11 @@ func TestSocketFilter(t *testing.T) {
 	// A write to a read-only field is interp's error.
 	spec = &prog.Spec{Name: "sf3", Type: prog.SocketFilter, Instructions: Instructions{StoreImm(R1, 0, 1, W), Mov.Imm(R0, 0), Exit()}}
 	_, err = bothSpec(t, spec, func(r interface {
-		RunSocketFilter([]byte, *interp.SKBMeta) (uint64, error)
+		RunSocketFilter([]byte, *interp.SKBMeta) (uint32, error)
 		RunKprobe(*interp.PtRegs) (uint64, error)
 	}) (uint64, error) {
-		return r.RunSocketFilter(pkt, nil)
+		v, err := r.RunSocketFilter(pkt, nil)
+		return uint64(v), err
 	})
 	if !errors.Is(err, interp.ErrMemoryAccess) && !errors.Is(err, interp.ErrContext) {
 		t.Errorf("write to skb->len: %v", err)
@@ -118,7 +121,7 @@ func TestKprobe(t *testing.T) {
 	spec := &prog.Spec{Name: "kp", Type: prog.Kprobe, Instructions: is}
 	setRegs(regs)
 	got, err := bothSpec(t, spec, func(r interface {
-		RunSocketFilter([]byte, *interp.SKBMeta) (uint64, error)
+		RunSocketFilter([]byte, *interp.SKBMeta) (uint32, error)
 		RunKprobe(*interp.PtRegs) (uint64, error)
 	}) (uint64, error) {
 		return r.RunKprobe(regs)
@@ -246,3 +249,49 @@ func genALU(rng *rand.Rand, n int, v4 bool) Instructions {
 }
 
 func unsafePointer(p *interp.PtRegs) unsafe.Pointer { return unsafe.Pointer(p) }
+
+// TestSocketFilterVerdictIsU32 checks that a socket filter's verdict is
+// the low half of r0, as the kernel's bpf_prog_run returns it (a u32), in
+// interp, in the jit VM, in a jit Runner, and in the kernel through
+// BPF_PROG_TEST_RUN where it may load programs.
+func TestSocketFilterVerdictIsU32(t *testing.T) {
+	is := Instructions{LoadImm64(R0, 0x7_0000_0005), Exit()}
+	spec := &prog.Spec{Name: "u32", Type: prog.SocketFilter, License: "GPL", Instructions: is}
+	pkt := make([]byte, 64)
+	ivm, err := interp.New(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := New(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	rn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	irn, err := ivm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer irn.Close()
+	for name, run := range map[string]func([]byte, *interp.SKBMeta) (uint32, error){
+		"interp": ivm.RunSocketFilter, "interp Runner": irn.RunSocketFilter,
+		"jit": vm.RunSocketFilter, "jit Runner": rn.RunSocketFilter,
+	} {
+		if got, err := run(pkt, nil); err != nil || got != 5 {
+			t.Errorf("%s: verdict %#x, %v; want 5", name, got, err)
+		}
+	}
+	testenv.RequireRoot(t)
+	kp, err := prog.NewProgram(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kp.Close()
+	if got, err := kp.RunSocketFilter(pkt); err != nil || got != 5 {
+		t.Errorf("kernel: verdict %#x, %v; want 5", got, err)
+	}
+}

@@ -68,11 +68,13 @@ type run struct {
 // zeroStack zeroes b, the stack bytes a Runner's program can reach,
 // without a call to memclr for the common one-slot case.
 func zeroStack(b []byte) {
-	if len(b) == 8 {
+	switch len(b) {
+	case 0: // a program that never touches its stack
+	case 8:
 		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
-		return
+	default:
+		clear(b)
 	}
-	clear(b)
 }
 
 // runOf returns the run state kept in env, creating it on first use.
@@ -186,9 +188,10 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 	}
 	// enterMem sets the registers itself: r1 = mem, r2 = its length,
 	// r10 = the stack top, the rest zero.
-	if !r.xm.enterMem(st, a, n, r.top) {
+	if st.entry = r.xm.entry(); st.entry == 0 {
 		return 0, false, errFreed()
 	}
+	enterMem(st, a, n, r.top)
 	if st.exit == exitDone {
 		// Go was not needed: the Env is still unbound and the tables
 		// are as memTables left them.
@@ -342,9 +345,10 @@ func (vm *VM) runContext(r *run, kept bool, kind int, pkt []byte, meta *interp.S
 	}
 	// enterMem sets the registers: r1 = the context, r10 = the stack top,
 	// the rest zero.
-	if !r.xm.enterMem(st, r1, 0, r.top) {
+	if st.entry = r.xm.entry(); st.entry == 0 {
 		return 0, false, errFreed()
 	}
+	enterMem(st, r1, 0, r.top)
 	if st.exit == exitDone {
 		r.tabOK = true
 		return st.regs[0], false, nil
@@ -395,13 +399,16 @@ func (vm *VM) runVM(kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtR
 
 // RunSocketFilter runs a socket filter on pkt, exactly like
 // VM.RunSocketFilter, in the Runner's own state.
-func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error) {
 	r, vm := rn.r, rn.vm
 	if r == nil || vm.typ != prog.SocketFilter || vm.closed.Load() {
-		return rn.otherContext(prog.SocketFilter, pkt, meta, nil)
+		if rn.ir != nil {
+			return rn.ir.RunSocketFilter(pkt, meta)
+		}
+		return 0, rn.otherErr(prog.SocketFilter)
 	}
 	ret, _, err := vm.runContext(r, true, ctxSKB, pkt, meta, nil)
-	return ret, err
+	return uint32(ret), err
 }
 
 // RunKprobe runs a kprobe program on regs, exactly like VM.RunKprobe, in
@@ -409,37 +416,35 @@ func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, err
 func (rn *Runner) RunKprobe(regs *interp.PtRegs) (uint64, error) {
 	r, vm := rn.r, rn.vm
 	if r == nil || vm.typ != prog.Kprobe || vm.closed.Load() {
-		return rn.otherContext(prog.Kprobe, nil, nil, regs)
+		if rn.ir != nil {
+			return rn.ir.RunKprobe(regs)
+		}
+		return 0, rn.otherErr(prog.Kprobe)
 	}
 	ret, _, err := vm.runContext(r, true, ctxKprobe, nil, nil, regs)
 	return ret, err
 }
 
-// otherContext is a Runner's RunSocketFilter or RunKprobe (t) when it is
-// closed, runs in interp, or its program takes another context.
-func (rn *Runner) otherContext(t prog.Type, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (uint64, error) {
-	if rn.ir != nil {
-		if t == prog.SocketFilter {
-			return rn.ir.RunSocketFilter(pkt, meta)
-		}
-		return rn.ir.RunKprobe(regs)
-	}
+// otherErr is the error of a Runner's RunSocketFilter or RunKprobe (t)
+// when it is closed or its program takes another context.
+func (rn *Runner) otherErr(t prog.Type) error {
 	if rn.r == nil || rn.vm.closed.Load() {
-		return 0, errRunnerClosed()
+		return errRunnerClosed()
 	}
-	return 0, rn.vm.wantType(t)
+	return rn.vm.wantType(t)
 }
 
 // RunSocketFilter runs a socket filter on pkt with an __sk_buff context,
 // like interp.VM.RunSocketFilter.
-func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error) {
 	if vm.code == nil {
 		return vm.ivm.RunSocketFilter(pkt, meta)
 	}
 	if vm.typ != prog.SocketFilter {
 		return 0, vm.wantType(prog.SocketFilter)
 	}
-	return vm.runVM(ctxSKB, pkt, meta, nil)
+	ret, err := vm.runVM(ctxSKB, pkt, meta, nil)
+	return uint32(ret), err
 }
 
 // RunKprobe runs a kprobe program on a pt_regs context, like

@@ -41,7 +41,7 @@ func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
 }
 
 // RunSocketFilter runs the program in interp (no JIT on this platform).
-func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error) {
 	if rn.ir == nil {
 		return 0, errRunnerClosed()
 	}
@@ -61,7 +61,7 @@ func (rn *Runner) RunKprobe(regs *interp.PtRegs) (uint64, error) {
 func (vm *VM) RunMemory(mem []byte) (uint64, error) { return vm.ivm.RunMemory(mem) }
 
 // RunSocketFilter runs the program in interp (no JIT on this platform).
-func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error) {
+func (vm *VM) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error) {
 	return vm.ivm.RunSocketFilter(pkt, meta)
 }
 

@@ -79,16 +79,14 @@ func (m *execMem) enter(st *state) bool {
 	return true
 }
 
-// enterMem is enter for the start of a raw-memory run (see the function
-// enterMem).
-func (m *execMem) enterMem(st *state, r1, r2, r10 uint64) bool {
-	b := m.mem
-	if b == nil {
-		return false
+// entry returns the address of the first instruction of the code in m,
+// or 0 if m is freed. Callers enter the code themselves with enterMem, so
+// that the start of a short run is one Go frame deep (this is inlined).
+func (m *execMem) entry() uintptr {
+	if m.mem == nil {
+		return 0
 	}
-	st.entry = uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	enterMem(st, r1, r2, r10)
-	return true
+	return uintptr(unsafe.Pointer(unsafe.SliceData(m.mem)))
 }
 
 // errFreed is the error of a run of freed code (a closed VM).

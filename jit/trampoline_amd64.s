@@ -20,11 +20,15 @@
 
 // func enter(st *state)
 //
-// enter is the only way into generated code. It has a real, split-checked
-// Go frame, so the goroutine stack below it has at least the runtime's
-// StackGuard slack; the generated code uses a bounded 16 bytes of it (the
-// return address of the CALL below and that of the CALL into the region
-// search routine). It loads the BPF registers from st into the
+// enter is the way back into generated code after an exit to Go (and the
+// way in for everything but the start of a raw-memory or context run,
+// enterMem). It has a real, split-checked Go frame, so the goroutine stack
+// below it has at least the runtime's StackGuard slack; the generated code
+// uses a bounded 16 bytes of it (the return address of the CALL below and
+// that of the CALL into the region search routine). The split check is
+// also where a long run, which returns to Go at every budget slice, lets
+// the runtime preempt it (stackguard0 = stackPreempt): enter must keep it
+// (TestLongRunLetsGCIn). It loads the BPF registers from st into the
 // x86 registers they live in while generated code runs:
 //
 //	r0 AX  r1 DI  r2 SI  r3 BX  r4 R8  r5 R9
@@ -59,13 +63,20 @@ TEXT ·enter(SB), 0, $64-8
 
 // func enterMem(st *state, r1, r2, r10 uint64)
 //
-// enterMem is enter for the start of a raw-memory run: instead of loading
+// enterMem is enter for the start of a raw-memory or context run. It has
+// no stack-split check (NOSPLIT, one compare and branch less per run):
+// its callers are split-checked Go functions, which leave a nosplit chain
+// below them at least the runtime's StackLimit (800 bytes on linux/amd64,
+// checked by the linker), of which this frame and its return address take
+// 72 bytes and the generated code a bounded 16 more; and a run that lasts
+// returns to Go at its first budget slice and goes on through enter,
+// which keeps the split check where the runtime preempts it. Instead of loading
 // all eleven BPF registers from st it takes r1, r2 and r10 as arguments
 // and zeroes the others in place, and when the code finishes normally
 // (exit reason exitDone, 0) it stores back only r0, the result. Any other
 // exit stores every register and the budget, as enter does, for the Go
 // side to handle and resume with enter.
-TEXT ·enterMem(SB), 0, $64-32
+TEXT ·enterMem(SB), NOSPLIT, $64-32
 	MOVQ st+0(FP), R10
 	MOVQ r1+8(FP), DI
 	MOVQ r2+16(FP), SI

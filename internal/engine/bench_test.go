@@ -12,6 +12,13 @@ import (
 // bench runs vm on mem b.N times and reports ns per executed instruction.
 func bench(b *testing.B, vm *VM, mem []byte, want uint64) {
 	b.Helper()
+	benchRun(b, vm, mem, want, vm.RunMemory)
+}
+
+// benchRun is bench with the runs made by run (VM.RunMemory or a
+// Runner's).
+func benchRun(b *testing.B, vm *VM, mem []byte, want uint64, run func([]byte) (uint64, error)) {
+	b.Helper()
 	r0, st, err := vm.RunMemoryStats(mem)
 	if err != nil || r0 != want {
 		b.Fatalf("r0 = %#x, %v; want %#x", r0, err, want)
@@ -19,7 +26,7 @@ func bench(b *testing.B, vm *VM, mem []byte, want uint64) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := vm.RunMemory(mem); err != nil {
+		if _, err := run(mem); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -40,19 +47,32 @@ func udpPacket(dport uint16) []byte {
 // BenchmarkPrograms runs the programs every engine is measured on
 // (internal/benchprogs: an ALU loop, a stack dword hash, a byte FNV-1a hash,
 // a branchy UDP header parser, a div/mod loop and a helper-call loop) and
-// reports ns per executed instruction. Their results are checked against
-// the JIT and the kernel in jit's and prog's tests.
+// reports ns per executed instruction, through VM.RunMemory and through a
+// Runner. Their results are checked against the JIT and the kernel in
+// jit's and prog's tests.
 func BenchmarkPrograms(b *testing.B) {
 	for _, p := range benchprogs.All() {
-		b.Run(p.Name, func(b *testing.B) {
-			vm := mustVM(b, p.Instructions, &Options{Rand: func() uint32 { return 3 }})
-			mem := append([]byte(nil), p.Memory...)
-			want, _, err := vm.RunMemoryStats(mem)
-			if err != nil {
-				b.Fatal(err)
+		for _, runner := range []bool{false, true} {
+			name := p.Name
+			if runner {
+				name += "/runner"
 			}
-			bench(b, vm, mem, want)
-		})
+			b.Run(name, func(b *testing.B) {
+				vm := mustVM(b, p.Instructions, &Options{Rand: func() uint32 { return 3 }})
+				mem := append([]byte(nil), p.Memory...)
+				want, _, err := vm.RunMemoryStats(mem)
+				if err != nil {
+					b.Fatal(err)
+				}
+				run := vm.RunMemory
+				if runner {
+					rn, _ := vm.NewRunner()
+					defer rn.Close()
+					run = rn.RunMemory
+				}
+				benchRun(b, vm, mem, want, run)
+			})
+		}
 	}
 }
 
@@ -87,7 +107,7 @@ func BenchmarkSocketFilter(b *testing.B) {
 	pkt := udpPacket(53)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if r0, err := vm.RunSocketFilter(pkt, nil); err != nil || r0 != uint64(len(pkt)) {
+		if r0, err := vm.RunSocketFilter(pkt, nil); err != nil || r0 != uint32(len(pkt)) {
 			b.Fatal(r0, err)
 		}
 	}

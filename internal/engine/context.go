@@ -91,6 +91,35 @@ func (e *Env) bindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
 	return e.ctxAddr
 }
 
+// rebindSocketFilter is bindSocketFilter for an Env that a socket-filter
+// run left bound (see Runner): the context region stays, and is pending
+// again, to be filled from meta on first access.
+func (e *Env) rebindSocketFilter(pkt []byte, meta *SKBMeta) uint64 {
+	e.packet, e.fc.pkt = pkt, pkt
+	if meta == nil {
+		meta = &zeroSKBMeta
+	}
+	e.skbMeta = meta
+	e.repend()
+	return e.ctxAddr
+}
+
+// rebindKprobe is bindKprobe for an Env that a kprobe run left bound.
+func (e *Env) rebindKprobe(regs *PtRegs) uint64 {
+	e.kregs = regs
+	e.repend()
+	return e.ctxAddr
+}
+
+// repend makes the context region of a kept binding (the last fixed
+// region) pending again and forgets the hot region.
+func (e *Env) repend() {
+	k := e.fixed - 1
+	e.ctxRegion = k
+	e.regions[k].pending = true
+	e.hot, e.hotLo = nil, 0
+}
+
 // fillContext writes the bytes of the context a Bind method recorded.
 func (e *Env) fillContext() {
 	k := e.ctxRegion

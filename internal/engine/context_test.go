@@ -54,10 +54,19 @@ func TestSKBFields(t *testing.T) {
 		{"len low half", 0, insn.H, 60}, {"mark byte 1", 9, insn.B, 0}, {"cb[0..1] as u64", 48, insn.DW, cb01},
 	}
 	for _, f := range fields {
+		// The verdict is a u32: a dword field's upper half is read
+		// shifted down by a second program.
 		vm := sfVM(t, nil, insn.LoadMem(r0, r1, f.off, f.size), insn.Exit())
 		got, err := vm.RunSocketFilter(pkt, meta)
-		if err != nil || got != f.want {
-			t.Errorf("%s: r0 = %#x, %v; want %#x", f.name, got, err, f.want)
+		if err != nil || got != uint32(f.want) {
+			t.Errorf("%s: r0 = %#x, %v; want %#x", f.name, got, err, uint32(f.want))
+		}
+		if f.size != insn.DW {
+			continue
+		}
+		vm = sfVM(t, nil, insn.LoadMem(r0, r1, f.off, f.size), insn.RSh.Imm(r0, 32), insn.Exit())
+		if got, err := vm.RunSocketFilter(pkt, meta); err != nil || got != uint32(f.want>>32) {
+			t.Errorf("%s, upper half: r0 = %#x, %v; want %#x", f.name, got, err, uint32(f.want>>32))
 		}
 	}
 	denied := []struct {
@@ -129,8 +138,8 @@ func TestLdAbsInd(t *testing.T) {
 	}
 	for _, c := range cases {
 		vm := sfVM(t, nil, c.is...)
-		if got, err := vm.RunSocketFilter(pkt, nil); err != nil || got != c.want {
-			t.Errorf("%s: r0 = %#x, %v; want %#x", c.name, got, err, c.want)
+		if got, err := vm.RunSocketFilter(pkt, nil); err != nil || got != uint32(c.want) {
+			t.Errorf("%s: r0 = %#x, %v; want %#x", c.name, got, err, uint32(c.want))
 		}
 	}
 	// Raw-memory programs read their memory with LD_ABS, as uBPF does.

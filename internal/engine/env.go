@@ -136,6 +136,7 @@ func (e *Env) reset() {
 // program.stackReach); the rest is still zero from the Env's allocation.
 func (e *Env) zeroStack(p *program) {
 	switch d := int(p.stackDepth); d {
+	case 0: // a program that never touches its stack
 	case 8: // one slot, the common case: no call of memclr
 		ne.PutUint64(e.stack[len(e.stack)-8:], 0)
 	default:
@@ -389,3 +390,16 @@ func (e *Env) mapValue(idx int, off uint64) (uint64, error) {
 
 // stackTop returns the address r10 holds in the main program's frame.
 func (e *Env) stackTop() uint64 { return e.stackBase + uint64(len(e.stack)) }
+
+// rebindableRun reports whether the run that just ended in e (without an
+// error) left the Env as StartEnv and a Bind method made it, apart from
+// what the rebind methods set again (the stack's contents, the hot region,
+// the context's bytes and the references to the caller's memory): no
+// helper-made regions or ring buffer reservations, no tail call (which
+// changes the running program), and the main frame current (a helper's
+// halt or a packet load past the end can end a run in a callee). A Runner
+// keeps such an Env bound for its next run.
+func (e *Env) rebindableRun() bool {
+	return e.depth == 0 && e.tailCalls == 0 && len(e.regions) == e.fixed &&
+		len(e.reserved) == 0 && e.cur == e.vm.prog && e.curVM == e.vm
+}

@@ -520,11 +520,11 @@ func TestHelperEdges(t *testing.T) {
 	if recs := v.Map("ev").(*maps.PerfEventArray).Records(); len(recs) != 1 || string(recs[0].Sample) != "axyz" {
 		t.Errorf("sample with packet bytes: %+v", recs)
 	}
-	if r, _ := sf(9<<32).RunSocketFilter([]byte("xyz!"), nil); int64(r) != -int64(syscall.EFAULT) {
-		t.Errorf("ctxlen past the packet: %d", int64(r))
+	if r, _ := sf(9<<32).RunSocketFilter([]byte("xyz!"), nil); int32(r) != -int32(syscall.EFAULT) {
+		t.Errorf("ctxlen past the packet: %d", int32(r))
 	}
-	if r, _ := sf(1<<52).RunSocketFilter(nil, nil); int64(r) != -int64(syscall.EINVAL) {
-		t.Errorf("bad flags: %d", int64(r))
+	if r, _ := sf(1<<52).RunSocketFilter(nil, nil); int32(r) != -int32(syscall.EINVAL) {
+		t.Errorf("bad flags: %d", int32(r))
 	}
 	// Without TraceOutput printk still returns the length; %s can read
 	// simulated kernel memory.

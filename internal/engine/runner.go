@@ -2,12 +2,20 @@ package engine
 
 import "fmt"
 
-// Runner runs a VM's raw-memory program on one goroutine, run after run,
-// in a machine state (Env: stack, registers, region table) it owns, so
-// that a run skips the atomic operations VM.RunMemory uses to take an Env
-// from the VM and give it back. Results, errors and memory effects are
-// exactly VM.RunMemory's, and each run starts with a zeroed stack frame as
-// every VM run does.
+// Runner runs a VM's program on one goroutine, run after run, in a
+// machine state (Env: stack, registers, region table) it owns, so that a
+// run skips the atomic operations VM.RunMemory uses to take an Env from
+// the VM and give it back. Results, errors and memory effects are exactly
+// the VM's, and each run starts with a zeroed stack frame as every VM run
+// does.
+//
+// A run that leaves its binding as the Bind method made it (see
+// Env.rebindable) keeps the Env bound for the next run of the Runner,
+// which then only rebinds what changes (rebindMemory, rebindSocketFilter,
+// rebindKprobe) instead of starting, binding and ending the Env: that is
+// most of the fixed cost of a short run. Until its next run or Close, the
+// Runner therefore still refers to the last run's memory, packet,
+// metadata or registers.
 //
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its Env back to the VM; a Runner must
@@ -19,6 +27,9 @@ import "fmt"
 type Runner struct {
 	vm  *VM
 	env *Env // nil after Close
+	// bound says that env is still bound from the Runner's last run (to
+	// the context of the VM's program type).
+	bound bool
 }
 
 // NewRunner returns a Runner for vm with an Env of its own. The error is
@@ -31,51 +42,94 @@ func (vm *VM) NewRunner() (*Runner, error) {
 // RunMemory runs the program with r1 = the address of mem and
 // r2 = len(mem), exactly like VM.RunMemory.
 func (r *Runner) RunMemory(mem []byte) (uint64, error) {
-	e := r.env
+	e, vm := r.env, r.vm
 	if e == nil {
 		return 0, fmt.Errorf("interp: Runner.RunMemory: %w", ErrClosed)
 	}
-	if err := r.vm.wantCtx(ctxMemory); err != nil {
-		return 0, err
+	if vm.ctx != ctxMemory {
+		return 0, vm.wantCtx(ctxMemory)
 	}
-	return r.vm.runMemory(e, mem)
+	var r1, r2 uint64
+	if r.bound && e.rebindable(mem) {
+		e.zeroStack(vm.prog)
+		r1, r2 = e.rebindMemory(mem)
+	} else {
+		r.unbind()
+		vm.StartEnv(e)
+		r1, r2 = e.bindMemory(mem)
+	}
+	ret, err := vm.exec(e, r1, r2)
+	r.keep(err)
+	return ret, err
 }
 
 // RunSocketFilter runs a socket filter on pkt, exactly like
 // VM.RunSocketFilter, in the Runner's Env.
-func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
-	e := r.env
+func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
+	e, vm := r.env, r.vm
 	if e == nil {
 		return 0, fmt.Errorf("interp: Runner.RunSocketFilter: %w", ErrClosed)
 	}
-	if err := r.vm.wantCtx(ctxSocketFilter); err != nil {
-		return 0, err
+	if vm.ctx != ctxSocketFilter {
+		return 0, vm.wantCtx(ctxSocketFilter)
 	}
-	r.vm.StartEnv(e)
-	ret, err := r.vm.exec(e, e.bindSocketFilter(pkt, meta), 0)
-	r.vm.EndEnv(e)
-	return ret, err
+	var r1 uint64
+	if r.bound {
+		e.zeroStack(vm.prog)
+		r1 = e.rebindSocketFilter(pkt, meta)
+	} else {
+		vm.StartEnv(e)
+		r1 = e.bindSocketFilter(pkt, meta)
+	}
+	ret, err := vm.exec(e, r1, 0)
+	r.keep(err)
+	return uint32(ret), err
 }
 
 // RunKprobe runs a kprobe program on regs, exactly like VM.RunKprobe, in
 // the Runner's Env.
 func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) {
-	e := r.env
+	e, vm := r.env, r.vm
 	if e == nil {
 		return 0, fmt.Errorf("interp: Runner.RunKprobe: %w", ErrClosed)
 	}
-	if err := r.vm.wantCtx(ctxKprobe); err != nil {
-		return 0, err
+	if vm.ctx != ctxKprobe {
+		return 0, vm.wantCtx(ctxKprobe)
 	}
-	r.vm.StartEnv(e)
-	ret, err := r.vm.exec(e, e.bindKprobe(regs), 0)
-	r.vm.EndEnv(e)
+	var r1 uint64
+	if r.bound {
+		e.zeroStack(vm.prog)
+		r1 = e.rebindKprobe(regs)
+	} else {
+		vm.StartEnv(e)
+		r1 = e.bindKprobe(regs)
+	}
+	ret, err := vm.exec(e, r1, 0)
+	r.keep(err)
 	return ret, err
+}
+
+// keep ends a run of the Runner that ended with err: the Env stays bound
+// if the next run can rebind it, and is ended (EndEnv) otherwise.
+func (r *Runner) keep(err error) {
+	r.bound = err == nil && r.env.rebindableRun()
+	if !r.bound {
+		r.vm.EndEnv(r.env)
+	}
+}
+
+// unbind ends the binding a previous run kept, if any.
+func (r *Runner) unbind() {
+	if r.bound {
+		r.bound = false
+		r.vm.EndEnv(r.env)
+	}
 }
 
 // Close gives the Runner's Env back to its VM. Closing twice is a no-op.
 func (r *Runner) Close() error {
 	if r.env != nil {
+		r.unbind()
 		r.vm.put(r.env)
 		r.env = nil
 	}

@@ -370,6 +370,28 @@ func (e *Env) bindMemory(mem []byte) (r1, r2 uint64) {
 	return addrOf(mem), uint64(len(mem))
 }
 
+// rebindable reports whether an Env that a raw-memory run left bound
+// (Env.rebindableRun) can take mem with rebindMemory: the memory region is
+// there exactly when mem is not empty.
+func (e *Env) rebindable(mem []byte) bool {
+	return e.ctxKind == ctxMemory && (len(mem) > 0) == (e.fixed == 2)
+}
+
+// rebindMemory is bindMemory for an Env that a raw-memory run left bound
+// (see Runner): it points the memory region at mem and clears the hot
+// region, without rebuilding the region table.
+func (e *Env) rebindMemory(mem []byte) (r1, r2 uint64) {
+	a := addrOf(mem)
+	e.mem, e.fc.pkt = mem, mem
+	e.hot, e.hotLo = mem, a
+	if len(mem) > 0 {
+		r := &e.regions[1]
+		r.Start, r.End, r.data = a, a+uint64(len(mem)), mem
+	}
+	e.ctxAddr = a
+	return a, uint64(len(mem))
+}
+
 // run runs the program in e, which StartEnv and a Bind method prepared,
 // with r1 and r2, and releases e.
 func (vm *VM) run(e *Env, r1, r2 uint64) (uint64, error) {
@@ -408,14 +430,16 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 // RunSocketFilter runs a socket filter on pkt: r1 points at an
 // __sk_buff-compatible context filled from meta (nil means zero metadata;
 // len is len(pkt) unless meta.Len says otherwise). The program returns
-// how many bytes of the packet to keep.
-func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint64, error) {
+// how many bytes of the packet to keep: a u32, as the kernel's
+// bpf_prog_run returns it to sk_filter (the upper half of r0 is dropped).
+func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 	if err := vm.wantCtx(ctxSocketFilter); err != nil {
 		return 0, err
 	}
 	e := vm.AcquireEnv()
 	r1 := e.bindSocketFilter(pkt, meta)
-	return vm.run(e, r1, 0)
+	ret, err := vm.run(e, r1, 0)
+	return uint32(ret), err
 }
 
 // RunKprobe runs a kprobe program: r1 points at a read-only copy of regs

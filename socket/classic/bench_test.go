@@ -23,7 +23,7 @@ func benchSetup(b *testing.B) ([]bpf.RawInstruction, [][]byte) {
 
 // benchFilter runs filter over the corpus, one packet per op, and fails if
 // it accepted nothing (a broken setup would otherwise benchmark drops).
-func benchFilter(b *testing.B, pkts [][]byte, filter func(pkt []byte) (uint64, error)) {
+func benchFilter(b *testing.B, pkts [][]byte, filter func(pkt []byte) (uint32, error)) {
 	accepted := 0
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -51,9 +51,9 @@ func BenchmarkDNSFilterXNetVM(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchFilter(b, pkts, func(pkt []byte) (uint64, error) {
+	benchFilter(b, pkts, func(pkt []byte) (uint32, error) {
 		n, err := vm.Run(pkt)
-		return uint64(n), err
+		return uint32(n), err
 	})
 }
 
@@ -65,7 +65,7 @@ func BenchmarkDNSFilterInterp(b *testing.B) {
 	}
 	vm := loadInterp(b, is).vm
 	meta := interpMeta
-	benchFilter(b, pkts, func(pkt []byte) (uint64, error) { return vm.RunSocketFilter(pkt, &meta) })
+	benchFilter(b, pkts, func(pkt []byte) (uint32, error) { return vm.RunSocketFilter(pkt, &meta) })
 }
 
 func BenchmarkDNSFilterJIT(b *testing.B) {
@@ -79,7 +79,7 @@ func BenchmarkDNSFilterJIT(b *testing.B) {
 		b.Skip("no JIT on this platform")
 	}
 	meta := interpMeta
-	benchFilter(b, pkts, func(pkt []byte) (uint64, error) { return p.vm.RunSocketFilter(pkt, &meta) })
+	benchFilter(b, pkts, func(pkt []byte) (uint32, error) { return p.vm.RunSocketFilter(pkt, &meta) })
 }
 
 func BenchmarkTranslate(b *testing.B) {

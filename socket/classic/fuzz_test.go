@@ -59,7 +59,7 @@ func FuzzTranslate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if uint32(got) != uint32(want) {
+		if got != uint32(want) {
 			t.Fatalf("interp %#x, x/net/bpf %#x on % x\nclassic %v\neBPF\n%s", got, want, pkt, ins, is)
 		}
 	})

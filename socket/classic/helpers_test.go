@@ -60,10 +60,7 @@ func (p *interpProg) run(t testing.TB, pkt []byte, meta *interp.SKBMeta) uint32 
 	if err != nil {
 		t.Fatalf("interp: run: %v", err)
 	}
-	if r > 0xffffffff {
-		t.Fatalf("interp: return value %#x has bits above 32", r)
-	}
-	return uint32(r)
+	return r
 }
 
 // jitProg is a translated program compiled by package jit, or nil where
@@ -91,10 +88,7 @@ func (p *jitProg) run(t testing.TB, pkt []byte) uint32 {
 	if err != nil {
 		t.Fatalf("jit: run: %v", err)
 	}
-	if r > 0xffffffff {
-		t.Fatalf("jit: return value %#x has bits above 32", r)
-	}
-	return uint32(r)
+	return r
 }
 
 // kernelProg is a translated program loaded into the kernel as a socket
