@@ -283,7 +283,7 @@ func (r *result) print(w io.Writer, t prog.Type) {
 // runner is what both userspace engines' VMs and Runners offer.
 type runner interface {
 	RunMemory(mem []byte) (uint64, error)
-	RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint64, error)
+	RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error)
 	RunKprobe(regs *interp.PtRegs) (uint64, error)
 }
 
@@ -348,7 +348,8 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 	once := func(vm runner) (uint64, error) {
 		switch t {
 		case prog.SocketFilter:
-			return vm.RunSocketFilter(work, meta)
+			v, err := vm.RunSocketFilter(work, meta)
+			return uint64(v), err
 		case prog.Kprobe:
 			return vm.RunKprobe(regs)
 		}
