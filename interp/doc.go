@@ -59,7 +59,7 @@
 // DefaultMaxInstructions), counted per executed instruction; exhausting it
 // is a *RunError wrapping ErrBudgetExhausted that names the pc of the first
 // instruction over budget. VM.RunMemoryStats reports the count.
-// Options.Trace sees every instruction before it runs (bpfvm run --trace
+// Options.Trace sees every instruction before it runs (purebpf run --trace
 // uses it).
 //
 // # Concurrency

@@ -72,7 +72,7 @@ type Options struct {
 	// memory) can read.
 	KernelMemory, UserMemory []MemoryRegion
 	// Trace, when set, is called before every executed instruction. It
-	// slows runs down; use it for debugging (bpfvm run --trace).
+	// slows runs down; use it for debugging (purebpf run --trace).
 	Trace Tracer
 }
 
