@@ -14,10 +14,15 @@ import (
 // The objects of purebpf's C test corpus: bootstrap has CO-RE reads, a
 // hash map, a ring buffer and a perf event array; sections has 27
 // programs of 27 section kinds; subprogs links .text subprograms and
-// callbacks into four programs.
-var collectionObjects = []string{"bootstrap", "sections", "subprogs"}
+// callbacks into four programs. large (testdata/large.bpf.c, 104 KB) is a
+// tracing agent's shape: 32 programs, 35 maps, 224 CO-RE relocations,
+// global data and a shared static subprogram.
+var collectionObjects = []string{"bootstrap", "sections", "subprogs", "large"}
 
 func objectPath(name string) string {
+	if name == "large" {
+		return filepath.Join("testdata", name+".bpf.o")
+	}
 	return filepath.Join("..", "..", "prog", "testdata", "bpf", name+".bpf.o")
 }
 
@@ -50,7 +55,7 @@ func BenchmarkNewCollection(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("loading into the kernel needs root")
 	}
-	for _, name := range []string{"bootstrap", "subprogs"} {
+	for _, name := range []string{"bootstrap", "subprogs", "large"} {
 		b.Run(name+"/purebpf", func(b *testing.B) {
 			spec, err := prog.LoadCollectionSpec(objectPath(name))
 			if err != nil {
