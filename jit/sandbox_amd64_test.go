@@ -459,11 +459,19 @@ func TestLongRunLetsGCIn(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // the run is under way
 			runStart := time.Now()
 			before := stwStopping()
+			// Three rounds of five GCs, 10 ms apart: a loaded machine
+			// (go test runs two packages at once on two cores) can stretch
+			// every GC of one round to 15 ms beside a plain Go loop too.
 			var gcs []time.Duration
-			for range 5 {
-				start := time.Now()
-				runtime.GC()
-				gcs = append(gcs, time.Since(start))
+			for round := range 3 {
+				if round > 0 {
+					time.Sleep(10 * time.Millisecond)
+				}
+				for range 5 {
+					start := time.Now()
+					runtime.GC()
+					gcs = append(gcs, time.Since(start))
+				}
 			}
 			stopping, worstStop := stwStopping().since(before)
 			slices.Sort(gcs)
@@ -477,15 +485,6 @@ func TestLongRunLetsGCIn(t *testing.T) {
 				last = now
 			}
 			t.Logf("runtime.GC() took %v (sorted; %v beside a Go loop), waiting for all Ps to stop %v (median), %v (max); longest 1 ms sleep %v", gcs, idle, stopping, worstStop, gap)
-			// The wall time of a GC on a shared machine varies with its
-			// load (tens of ms beside a busy goroutine when other
-			// processes keep the cores busy), so the fastest of five is
-			// checked against 10 ms plus what a GC takes right now beside
-			// a busy, preemptible Go loop; the time each stop-the-world
-			// waited for the running code to stop is the precise measure.
-			if limit := 10*time.Millisecond + 2*idle; gcs[0] > limit {
-				t.Errorf("runtime.GC() during a long JIT run took at least %v, want at most %v (10 ms + twice %v, the fastest GC beside a Go loop)", gcs[0], limit, idle)
-			}
 			// The median, because the OS of a loaded machine can
 			// deschedule the thread running the code for a while (single
 			// waits of 100-200 ms were seen with the load average at 10 on
@@ -509,6 +508,21 @@ func TestLongRunLetsGCIn(t *testing.T) {
 			}
 			if vm.code.mem.mem != nil {
 				t.Fatal("the code is still mapped after Close and the end of the run")
+			}
+			// What a GC beside a busy, preemptible Go loop takes before the
+			// run and after it: the larger stands for the machine's load.
+			if after := gcBesideGo(); after > idle {
+				t.Logf("a GC beside a Go loop took %v after the run (%v before)", after, idle)
+				idle = after
+			}
+			// The wall time of a GC on a shared machine varies with its
+			// load (tens of ms beside a busy goroutine when other
+			// processes keep the cores busy), so the fastest of fifteen is
+			// checked against 10 ms plus what a GC takes right now beside
+			// a busy, preemptible Go loop; the time each stop-the-world
+			// waited for the running code to stop is the precise measure.
+			if limit := 10*time.Millisecond + 2*idle; gcs[0] > limit {
+				t.Errorf("runtime.GC() during a long JIT run took at least %v, want at most %v (10 ms + twice %v, the fastest GC beside a Go loop)", gcs[0], limit, idle)
 			}
 		})
 	}
