@@ -3,6 +3,7 @@ package btf
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -123,7 +124,9 @@ func ParseExt(b []byte, spec *Spec) (*ExtInfo, error) {
 		CORERelos: map[string][]CORERelocation{},
 	}
 	p := &extParser{b: b, bo: bo, spec: spec, hdrLen: hdrLen}
-	if err := p.section(8, funcInfoMin, func(sec string, off int, r []byte) error {
+	if err := p.section(8, funcInfoMin, func(sec string, n int) {
+		ext.FuncInfos[sec] = slices.Grow(ext.FuncInfos[sec], n)
+	}, func(sec string, off int, r []byte) error {
 		id := TypeID(bo.Uint32(r[4:]))
 		t, err := spec.TypeByID(id)
 		if err != nil {
@@ -138,7 +141,9 @@ func ParseExt(b []byte, spec *Spec) (*ExtInfo, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := p.section(16, lineInfoMin, func(sec string, off int, r []byte) error {
+	if err := p.section(16, lineInfoMin, func(sec string, n int) {
+		ext.LineInfos[sec] = slices.Grow(ext.LineInfos[sec], n)
+	}, func(sec string, off int, r []byte) error {
 		fileOff, lineOff, lc := bo.Uint32(r[4:]), bo.Uint32(r[8:]), bo.Uint32(r[12:])
 		if !spec.validName(fileOff) {
 			return &ParseError{Offset: off + 4, Err: fmt.Errorf("line_info of section %s: file name offset %d is past the string section", sec, fileOff)}
@@ -156,7 +161,9 @@ func ParseExt(b []byte, spec *Spec) (*ExtInfo, error) {
 		return nil, err
 	}
 	if hdrLen >= 32 {
-		if err := p.section(24, coreReloMin, func(sec string, off int, r []byte) error {
+		if err := p.section(24, coreReloMin, func(sec string, n int) {
+			ext.CORERelos[sec] = slices.Grow(ext.CORERelos[sec], n)
+		}, func(sec string, off int, r []byte) error {
 			id, accOff, kind := TypeID(bo.Uint32(r[4:])), bo.Uint32(r[8:]), COREKind(bo.Uint32(r[12:]))
 			if kind > TypeMatches {
 				return &ParseError{Offset: off + 12, TypeID: id, Err: fmt.Errorf("CO-RE relocation of section %s has unknown kind %d", sec, uint32(kind))}
@@ -189,7 +196,10 @@ type extParser struct {
 // section walks the info section whose offset and length are at header
 // offset at: a record size, then per ELF section its name, record count
 // and records.
-func (p *extParser) section(at int, minRec uint32, rec func(sec string, off int, r []byte) error) error {
+// reserve, if not nil, is told each section's record count before its
+// records, so that the caller can size its slice once (n is bounded by
+// the bytes present: the records were checked to fit).
+func (p *extParser) section(at int, minRec uint32, reserve func(sec string, n int), rec func(sec string, off int, r []byte) error) error {
 	if at+8 > int(p.hdrLen) {
 		return nil
 	}
@@ -225,6 +235,9 @@ func (p *extParser) section(at int, minRec uint32, rec func(sec string, off int,
 		pos += 8
 		if uint64(n)*uint64(recSize) > end-pos {
 			return &ParseError{Offset: int(pos - 4), Err: fmt.Errorf("section %s: %d records of %d bytes run past the end of the info section", name, n, recSize)}
+		}
+		if reserve != nil {
+			reserve(name, int(n))
 		}
 		for range n {
 			if err := rec(name, int(pos), p.b[pos:pos+uint64(recSize)]); err != nil {
