@@ -268,7 +268,13 @@ func (m *Map) hint(op string, err error) string {
 		}
 		return "the map is frozen already (possibly by another holder) or read-only for user space; " + permHint()
 	case op == "freeze" && errors.Is(err, unix.EBUSY):
-		return "the map is memory-mapped writable (a global data map with BPF_F_MMAPABLE): unmap it first"
+		// map_freeze answers EBUSY for a map already frozen on Linux 6.1
+		// (6.18 answers EPERM: its write-permission check comes first),
+		// and for a map with writable mmaps on both.
+		if m.frozen.Load() {
+			return "the map is already frozen"
+		}
+		return "the map is frozen already (possibly by another holder), or memory-mapped writable (a global data map with BPF_F_MMAPABLE): unmap it first"
 	}
 	return ""
 }
