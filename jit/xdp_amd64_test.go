@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
@@ -67,34 +68,31 @@ func loadXDPOps(t *testing.T) *prog.CollectionSpec {
 	return cs
 }
 
-// userXDP runs the frames in interp (jit false) or jit with one set of
-// userspace maps.
+// userXDP runs the frames in interp (jit false) or jit, in a collection
+// of the object (interp.NewCollection, NewCollection).
 func userXDP(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool) ([]xdpResult, maps.Map, *maps.PerfEventArray) {
+	res, ms := userXDPColl(t, cs, frames, useJIT)
+	return res, ms["protos"], ms["events"].(*maps.PerfEventArray)
+}
+
+func userXDPColl(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool) ([]xdpResult, map[string]maps.Map) {
 	t.Helper()
-	spec := &cs.Programs["xdp_ops"].Spec
-	ms := map[string]maps.Map{}
-	for _, name := range []string{"protos", "rets", "events"} {
-		m, err := maps.New(cs.Maps[name].MapSpec, &maps.Options{CPUs: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ms[name] = m
-	}
-	iopts := &interp.Options{Maps: ms}
+	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}}}
 	var p interp.Program
+	var ms map[string]maps.Map
 	if useJIT {
-		vm, err := New(spec, &Options{Interp: iopts})
+		c, err := NewCollection(cs, copts, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { vm.Close() })
-		p = vm
+		t.Cleanup(func() { c.Close() })
+		p, ms = c.Programs["xdp_ops"], c.Maps
 	} else {
-		vm, err := interp.New(spec, iopts)
+		c, err := interp.NewCollection(cs, copts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p = vm
+		p, ms = c.Programs["xdp_ops"], c.Maps
 	}
 	var res []xdpResult
 	for _, f := range frames {
@@ -110,7 +108,7 @@ func userXDP(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool
 		}
 		res = append(res, r)
 	}
-	return res, ms["protos"], ms["events"].(*maps.PerfEventArray)
+	return res, ms
 }
 
 // TestXDPEngines runs xdp_ops.c on generated frames in interp and jit:
@@ -306,5 +304,56 @@ func TestXDPBounds(t *testing.T) {
 		ir.Close()
 		jr.Close()
 		jv.Close()
+	}
+}
+
+// TestCollectionGlobals loads xdp_ops.o as a collection in interp and jit:
+// the global data sections are array maps with the object's bytes
+// (.rodata's ttl_floor, .data's seen_bytes = 7), the programs update
+// .data and .bss in them, and a .rodata value set in the spec before the
+// load changes the program's verdicts. Unsupported features are errors
+// that name them.
+func TestCollectionGlobals(t *testing.T) {
+	cs := loadXDPOps(t)
+	frames := xdpFrames(rand.New(rand.NewPCG(15, 3)), 50)
+	frames = slices.DeleteFunc(frames, func(f []byte) bool { return len(f) > interp.XDPMaxFrame || len(f) < 14 })
+	want := uint64(7)
+	for _, f := range frames {
+		want += uint64(len(f))
+	}
+	for _, useJIT := range []bool{false, true} {
+		_, ms := userXDPColl(t, cs, frames, useJIT)
+		zero := make([]byte, 4)
+		data, bss, ro := ms[".data"].LookupRaw(zero, 0), ms[".bss"].LookupRaw(zero, 0), ms[".rodata"].LookupRaw(zero, 0)
+		if binary.NativeEndian.Uint64(data) != want || binary.NativeEndian.Uint32(bss) != uint32(len(frames)) || ro[0] != 1 {
+			t.Fatalf("jit %v: .data % x (want seen_bytes %d), .bss % x (want %d frames), .rodata % x", useJIT, data, want, bss, len(frames), ro)
+		}
+	}
+	// ttl_floor = 255 drops every IPv4 frame with a whole header.
+	cs2 := loadXDPOps(t)
+	v := cs2.Variables["ttl_floor"]
+	cs2.Maps[v.Map].Data[v.Offset] = 255
+	for _, useJIT := range []bool{false, true} {
+		res, _ := userXDPColl(t, cs2, frames, useJIT)
+		for k, f := range frames {
+			if len(f) >= 34 && f[12] == 8 && f[13] == 0 && res[k].action != interp.XDPDrop {
+				t.Fatalf("jit %v: frame %d: action %d with ttl_floor 255", useJIT, k, res[k].action)
+			}
+		}
+	}
+
+	bad := loadXDPOps(t)
+	ps := bad.Programs["xdp_ops"]
+	ps.Relocations = append(ps.Relocations, prog.Relocation{Kind: "kfunc", Target: "bpf_xdp_metadata_rx_hash"})
+	if _, err := interp.NewCollection(bad, nil); !errors.Is(err, prog.ErrNotSupported) || !strings.Contains(err.Error(), "bpf_xdp_metadata_rx_hash") {
+		t.Fatalf("kfunc: %v", err)
+	}
+	bad = loadXDPOps(t)
+	bad.Maps["protos"].Type = prog.DevMap
+	if _, err := NewCollection(bad, nil, nil); err == nil || !strings.Contains(err.Error(), `"protos"`) {
+		t.Fatalf("devmap: %v", err)
+	}
+	if _, err := interp.NewCollection(nil, nil); err == nil {
+		t.Fatal("nil spec: no error")
 	}
 }

@@ -29,6 +29,10 @@ struct {
 	__uint(max_entries, 64);
 } events SEC(".maps");
 
+const volatile __u8 ttl_floor = 1; /* .rodata */
+__u64 seen_bytes = 7;              /* .data */
+__u32 frames;                      /* .bss */
+
 static void put(__u32 k, __s64 v)
 {
 	bpf_map_update_elem(&rets, &k, &v, BPF_ANY);
@@ -48,6 +52,8 @@ int xdp_ops(struct xdp_md *ctx)
 	put(3, 0);
 	put(6, ctx->ingress_ifindex + ctx->rx_queue_index);
 	put(7, data_end - data);
+	__sync_fetch_and_add(&seen_bytes, data_end - data);
+	frames++;
 	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = (void *)(eth + 1);
 		if ((void *)(ip + 1) <= data_end) {
@@ -57,7 +63,7 @@ int xdp_ops(struct xdp_md *ctx)
 				__sync_fetch_and_add(n, 1);
 			else
 				bpf_map_update_elem(&protos, &k, &one, BPF_NOEXIST);
-			if (ip->ttl <= 1)
+			if (ip->ttl <= ttl_floor)
 				return XDP_DROP;
 			ip->ttl--;
 		}
