@@ -3,6 +3,7 @@ package interp
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"sort"
 
 	"github.com/purebpf/purebpf/interp/maps"
@@ -107,7 +108,16 @@ func NewCollectionMaps(spec *prog.CollectionSpec, opts *CollectionOptions) (map[
 		if ms.StructOps != nil {
 			return nil, fmt.Errorf("interp: collection: map %q is a struct_ops map, which userspace does not support: %w", name, prog.ErrNotSupported)
 		}
-		m, err := maps.New(ms.MapSpec, mopts)
+		mspec := ms.MapSpec
+		if mspec.Type == prog.PerfEventArray && mspec.MaxEntries == 0 {
+			// One slot per possible CPU, as libbpf and prog.NewCollection
+			// size it.
+			mspec.MaxEntries = uint32(runtime.NumCPU())
+			if mopts != nil && mopts.CPUs > 0 {
+				mspec.MaxEntries = uint32(mopts.CPUs)
+			}
+		}
+		m, err := maps.New(mspec, mopts)
 		if err != nil {
 			return nil, fmt.Errorf("interp: collection: map %q (section %s): %w", name, ms.Section, err)
 		}

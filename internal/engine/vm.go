@@ -163,7 +163,8 @@ func (vm *VM) setupMaps() error {
 			}
 		} else if m == nil {
 			return loadErr(-1, "Options.Maps[%q] is nil", ms.Name)
-		} else if got := m.MapSpec(); got.Type != ms.Type || got.KeySize != ms.KeySize || got.ValueSize != ms.ValueSize || got.MaxEntries != ms.MaxEntries {
+		} else if got := m.MapSpec(); got.Type != ms.Type || got.KeySize != ms.KeySize || got.ValueSize != ms.ValueSize ||
+			got.MaxEntries != ms.MaxEntries && !(ms.Type == prog.PerfEventArray && ms.MaxEntries == 0) { // 0: one per CPU, as libbpf sizes it
 			return loadErr(-1, "Options.Maps[%q] is a %s map with key %d, value %d, %d entries; the spec wants %s, key %d, value %d, %d entries",
 				ms.Name, got.Type, got.KeySize, got.ValueSize, got.MaxEntries, ms.Type, ms.KeySize, ms.ValueSize, ms.MaxEntries)
 		}
