@@ -3,8 +3,9 @@ package interp
 import (
 	"encoding/binary"
 	"fmt"
+	stdmaps "maps"
 	"runtime"
-	"sort"
+	"slices"
 
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -48,7 +49,7 @@ func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collect
 		popts = *opts.Program
 	}
 	popts.Maps = ms
-	for _, name := range sortedKeys(spec.Programs) {
+	for _, name := range slices.Sorted(stdmaps.Keys(spec.Programs)) {
 		ps := spec.Programs[name]
 		if !ps.Autoload {
 			continue
@@ -79,7 +80,7 @@ func NewCollectionMaps(spec *prog.CollectionSpec, opts *CollectionOptions) (map[
 	if spec == nil {
 		return nil, fmt.Errorf("interp: collection: nil spec")
 	}
-	for _, name := range sortedKeys(spec.Programs) {
+	for _, name := range slices.Sorted(stdmaps.Keys(spec.Programs)) {
 		ps := spec.Programs[name]
 		if !ps.Autoload {
 			continue
@@ -99,7 +100,7 @@ func NewCollectionMaps(spec *prog.CollectionSpec, opts *CollectionOptions) (map[
 		given, mopts = opts.Program.Maps, opts.Program.MapOptions
 	}
 	out := map[string]maps.Map{}
-	for _, name := range sortedKeys(spec.Maps) {
+	for _, name := range slices.Sorted(stdmaps.Keys(spec.Maps)) {
 		ms := spec.Maps[name]
 		if m, ok := given[name]; ok {
 			out[name] = m
@@ -153,7 +154,7 @@ func NewCollectionMaps(spec *prog.CollectionSpec, opts *CollectionOptions) (map[
 // empty). Map-in-map initialisers are errors: package maps has no map
 // of maps yet.
 func FillProgramArrays(spec *prog.CollectionSpec, ms map[string]maps.Map, program func(name string) any) error {
-	for _, name := range sortedKeys(spec.Maps) {
+	for _, name := range slices.Sorted(stdmaps.Keys(spec.Maps)) {
 		s := spec.Maps[name]
 		for _, e := range s.Contents {
 			target, ok := e.Value.(string)
@@ -174,13 +175,4 @@ func FillProgramArrays(spec *prog.CollectionSpec, ms map[string]maps.Map, progra
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -2,7 +2,8 @@ package jit
 
 import (
 	"fmt"
-	"sort"
+	stdmaps "maps"
+	"slices"
 
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
@@ -38,12 +39,7 @@ func NewCollection(spec *prog.CollectionSpec, opts *interp.CollectionOptions, jo
 	}
 	iopts.Maps = ms
 	o.Interp = &iopts
-	names := make([]string, 0, len(spec.Programs))
-	for name := range spec.Programs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(stdmaps.Keys(spec.Programs)) {
 		ps := spec.Programs[name]
 		if !ps.Autoload {
 			continue

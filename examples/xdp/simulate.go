@@ -66,13 +66,9 @@ func simulate(cfg config, w io.Writer) error {
 			if rec.Sample == nil {
 				continue
 			}
-			e, err := parseEvent(rec.Sample)
+			r, err := sampleRequest(rec.Sample, rec.CPU)
 			if err != nil {
 				return err
-			}
-			r, err := decodeEvent(e)
-			if err != nil {
-				return fmt.Errorf("event on CPU %d: %w", rec.CPU, err)
 			}
 			fmt.Fprintln(w, r)
 			n++
