@@ -119,6 +119,27 @@ func KprobeContext(e *Env) uint64 { return addrOf(e.regs[:]) }
 // not written yet: they are on the first access through Env.Bytes.
 func ContextPending(e *Env) bool { return e.ctxRegion >= 0 }
 
+// RunXDPIn is VM.RunXDP in the given Env, which must come from vm and be
+// idle (see RunMemoryIn).
+func RunXDPIn(vm *VM, e *Env, frame []byte, meta *XDPMeta) (uint32, []byte, error) {
+	if err := vm.wantCtx(ctxXDP); err != nil {
+		return 0, nil, err
+	}
+	vm.StartEnv(e)
+	var out []byte
+	r1, err := e.bindXDP(frame, meta, &out)
+	if err != nil {
+		vm.EndEnv(e)
+		return 0, nil, err
+	}
+	ret, err := vm.exec(e, r1, 0)
+	vm.EndEnv(e)
+	if err != nil {
+		return uint32(ret), nil, err
+	}
+	return uint32(ret), out, nil
+}
+
 // RunMemoryIn is VM.RunMemory in the given Env, which must come from vm
 // and be idle: for tests that compare the engines on one Env (one stack
 // address), since programs may compute with addresses.

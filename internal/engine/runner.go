@@ -128,7 +128,10 @@ func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 		var ret uint64
 		ret, err = vm.exec(e, r1, 0)
 		vm.EndEnv(e)
-		return uint32(ret), out, err
+		if err != nil {
+			return uint32(ret), nil, err
+		}
+		return uint32(ret), out, nil
 	}
 	vm.EndEnv(e)
 	return 0, nil, err

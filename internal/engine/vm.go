@@ -470,7 +470,7 @@ func (vm *VM) RunKprobe(regs *PtRegs) (uint64, error) {
 // the metadata (none unless meta or bpf_xdp_adjust_meta made some) and
 // the packet as the program left it. frame must
 // hold at least an Ethernet header and at most XDPMaxFrame bytes; meta
-// may be nil.
+// may be nil. A run that fails has no output (nil).
 func (vm *VM) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	if err := vm.wantCtx(ctxXDP); err != nil {
 		return 0, nil, err
@@ -483,7 +483,10 @@ func (vm *VM) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 		return 0, nil, err
 	}
 	ret, err := vm.run(e, r1, 0)
-	return uint32(ret), out, err
+	if err != nil {
+		return uint32(ret), nil, err // a failed run has no output
+	}
+	return uint32(ret), out, nil
 }
 
 // Stats counts the instructions of one run.
