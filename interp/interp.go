@@ -47,6 +47,9 @@ type (
 	// PtRegs is the x86-64 struct pt_regs a kprobe program gets
 	// (RunKprobe).
 	PtRegs = engine.PtRegs
+	// XDPMeta is the part of an XDP program's xdp_md context besides
+	// the packet: interfaces, receive queue and metadata bytes (RunXDP).
+	XDPMeta = engine.XDPMeta
 	// Tracer, set in Options.Trace, is called before every executed
 	// instruction with its slot, the instruction and the registers, and
 	// once more with pc -1 and a zero instruction when the program exits
@@ -155,6 +158,9 @@ type Program interface {
 	RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error)
 	// RunKprobe runs a kprobe program on registers.
 	RunKprobe(regs *PtRegs) (uint64, error)
+	// RunXDP runs an XDP program on a frame; it returns the action and
+	// the packet as the program left it.
+	RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error)
 	// Map returns the map called name, or nil.
 	Map(name string) maps.Map
 }
@@ -226,6 +232,44 @@ func (vm *VM) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 // RunKprobe runs a kprobe program: r1 points at a read-only copy of regs
 // laid out as x86-64 struct pt_regs.
 func (vm *VM) RunKprobe(regs *PtRegs) (uint64, error) { return vm.e.RunKprobe(regs) }
+
+// The XDP actions a program returns (enum xdp_action).
+const (
+	XDPAborted  = engine.XDPAborted
+	XDPDrop     = engine.XDPDrop
+	XDPPass     = engine.XDPPass
+	XDPTX       = engine.XDPTX
+	XDPRedirect = engine.XDPRedirect
+)
+
+// XDPHeadroom is the headroom in front of the frame of an XDP run
+// (XDP_PACKET_HEADROOM, as BPF_PROG_TEST_RUN gives it), which
+// bpf_xdp_adjust_head and bpf_xdp_adjust_meta take from.
+const XDPHeadroom = engine.XDPHeadroom
+
+// XDPMaxFrame is the longest frame RunXDP takes, as the kernel's test run
+// does for programs without XDP frags.
+const XDPMaxFrame = engine.XDPMaxFrame
+
+// RunXDP runs an XDP program (prog.XDP) on a copy of frame, laid out as
+// BPF_PROG_TEST_RUN lays it out: XDPHeadroom bytes of headroom (with
+// meta.Meta at its end), the frame, and the page's tailroom. r1 points at
+// a read-only struct xdp_md whose data, data_meta and data_end, read as
+// the __u32 fields they are, are pointers to the packet (the frame lives
+// below 4 GiB for that; linux/amd64 only); every access through them is
+// checked against [data_meta, data_end). The helpers
+// bpf_xdp_adjust_head, bpf_xdp_adjust_tail, bpf_xdp_adjust_meta,
+// bpf_redirect and bpf_redirect_map behave as the kernel's, and
+// bpf_perf_event_output appends packet bytes when its flags carry a
+// length (BPF_F_CTXLEN_MASK). It returns the action (r0's low 32 bits)
+// and, as BPF_PROG_TEST_RUN does, the bytes from data_meta to data_end:
+// the metadata (none unless meta.Meta or bpf_xdp_adjust_meta made some)
+// and the packet as the program left it. meta may be nil. Frames longer
+// than XDPMaxFrame, which the kernel runs as multi-buffer (frags) frames,
+// are refused with ErrContext.
+func (vm *VM) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
+	return vm.e.RunXDP(frame, meta)
+}
 
 // RunMemoryStats is RunMemory that also reports how many instructions the
 // run executed (for benchmarks and tools).
@@ -299,6 +343,11 @@ func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 // RunKprobe runs a kprobe program on regs, exactly like VM.RunKprobe.
 // The pt_regs context is built only if the program reads it.
 func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) { return r.r.RunKprobe(regs) }
+
+// RunXDP runs an XDP program on frame, exactly like VM.RunXDP.
+func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
+	return r.r.RunXDP(frame, meta)
+}
 
 // Close gives the Runner's machine state back to its VM. Closing twice is
 // a no-op.

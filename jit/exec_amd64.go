@@ -471,6 +471,9 @@ func (vm *VM) wantType(t prog.Type) error {
 		case prog.SocketFilter:
 			_, err := vm.ivm.RunSocketFilter(nil, nil)
 			return err
+		case prog.XDP:
+			_, _, err := vm.ivm.RunXDP(nil, nil)
+			return err
 		default:
 			_, err := vm.ivm.RunKprobe(&interp.PtRegs{})
 			return err

@@ -76,3 +76,16 @@ func (vm *VM) Disassemble(w io.Writer) error {
 	_, err := fmt.Fprintln(w, "; not compiled: no JIT on this platform, the program runs in interp")
 	return err
 }
+
+// RunXDP runs the program in interp (no JIT on this platform).
+func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
+	if rn.ir == nil {
+		return 0, nil, errRunnerClosed()
+	}
+	return rn.ir.RunXDP(frame, meta)
+}
+
+// RunXDP runs the program in interp (no JIT on this platform).
+func (vm *VM) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
+	return vm.ivm.RunXDP(frame, meta)
+}

@@ -285,12 +285,13 @@ type runner interface {
 	RunMemory(mem []byte) (uint64, error)
 	RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error)
 	RunKprobe(regs *interp.PtRegs) (uint64, error)
+	RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error)
 }
 
 func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error {
 	t := p.spec.Type
-	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe {
-		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter and kprobe programs (use --engine kernel)", t, o.engine)
+	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe && t != prog.XDP {
+		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter, kprobe and xdp programs (use --engine kernel)", t, o.engine)
 	}
 	if err := checkUserspaceObject(p); err != nil {
 		return err
@@ -345,8 +346,13 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 		work = slices.Clone(in.packet)
 		meta = frameMeta(work)
 	}
+	var xdpOut []byte // an XDP run's output: data_meta to data_end, as the kernel's test run gives it
 	once := func(vm runner) (uint64, error) {
 		switch t {
+		case prog.XDP:
+			v, out, err := vm.RunXDP(in.packet, nil)
+			xdpOut = out
+			return uint64(v), err
 		case prog.SocketFilter:
 			v, err := vm.RunSocketFilter(work, meta)
 			return uint64(v), err
@@ -360,6 +366,9 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 		return err
 	}
 	res := result{r0: r0, packet: work, hasPkt: packetProgram(t)}
+	if t == prog.XDP {
+		res.packet = xdpOut
+	}
 	res.print(stdout, t)
 	if o.repeat > 0 {
 		rn, c, err := newRunner()

@@ -83,7 +83,8 @@ func TestRunEnginesAgree(t *testing.T) {
 	}
 }
 
-// TestRunKernel covers what only the kernel engine runs: XDP and tc
+// TestRunKernel covers what the kernel engine runs: XDP (also in interp
+// and jit: TestRunXDP) and tc
 // programs, prog array initialisers, --type for an unknown section, and
 // --repeat's BPF_PROG_TEST_RUN mean.
 func TestRunKernel(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -196,7 +197,6 @@ func TestRunObjectErrors(t *testing.T) {
 		{[]string{"--type", "frobnicator", dir + "unknown_section.bpf.o"}, 2, `unknown program type "frobnicator"`},
 		{[]string{dir + "maps.bpf.o:count_packets"}, 2, "a socket_filter program needs --packet FILE"},
 		{[]string{"--mem", pkt, dir + "maps.bpf.o:count_packets"}, 2, "a socket_filter program takes --packet"},
-		{[]string{"--packet", pkt, dir + "subprogs.bpf.o:xdp_first"}, 1, "xdp programs do not run in interp yet"},
 		{[]string{"--packet", pkt, dir + "tailcall.bpf.o:entry"}, 1, `map "jump_table" has initialisers naming programs or maps (prog_array)`},
 		{[]string{"--map", "m:hash:4:4:1", "--packet", pkt, dir + "maps.bpf.o:count_packets"}, 2, "an object declares its own"},
 		{[]string{"--jit", "--engine", "kernel", dir + "maps.bpf.o"}, 2, "--jit and --engine kernel contradict each other"},
@@ -237,3 +237,27 @@ var testFrame = []byte("\x01\x02\x03\x04\x05\x06\x0a\x0b\x0c\x0d\x0e\x0f\x08\x00
 	"\x45\x00\x00\x14\x00\x00\x00\x00\x40\x11\x00\x00\x7f\x00\x00\x01\x7f\x00\x00\x01")
 
 const hexFrame = "0102030405060a0b0c0d0e0f08004500001400000000401100007f0000017f000001"
+
+// TestRunXDP runs XDP programs of objects in interp and jit (and in the
+// kernel when privileged): the outputs, r0 and the packet as the program
+// left it, are the same text.
+func TestRunXDP(t *testing.T) {
+	pkt := write(t, "pkt.bin", string(testFrame))
+	// xdp_ops grows the head by 128 bytes and writes into it.
+	grow := write(t, "grow.bin", "\x01\x80wwwwwwwwww\x08\x00Eabcdefgh\x05\x06")
+	engines := []string{"interp", "jit"}
+	if os.Geteuid() == 0 {
+		engines = append(engines, "kernel")
+	}
+	for _, c := range []struct{ pkt, obj, want string }{
+		{pkt, "../../prog/testdata/bpf/subprogs.bpf.o:xdp_first", "r0 = 0x2\npacket = " + hexFrame + "\n"},
+		{grow, "../../jit/testdata/xdp_ops.o:xdp_ops", "r0 = 0x2\npacket = 00ee" + strings.Repeat("00", 126) + "01807777777777777777777708004561626364656667680506\n"},
+	} {
+		for _, e := range engines {
+			code, out, stderr := purebpf(t, "run", "--engine", e, "--packet", c.pkt, c.obj)
+			if code != 0 || out != c.want {
+				t.Errorf("%s on %s: exit %d %s\n%s\nwant\n%s", c.obj, e, code, stderr, out, c.want)
+			}
+		}
+	}
+}

@@ -22,12 +22,12 @@
 //
 // Without root (CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN), or with
 // -simulate, it says what is missing and falls back to what works
-// unprivileged: it parses the same object, offers its XDP program to
-// package interp, and decodes the same requests, built in memory as the
-// frames the client sends, with the tracer's own decoder. interp has no
-// XDP context yet (issue 15), so it refuses the program and the fallback
-// says so: the BPF program does not run in the fallback, and there are no
-// counters.
+// unprivileged: it loads the same object into package interp as a
+// collection (interp.NewCollection, with userspace maps), runs its XDP
+// program (interp.VM.RunXDP) on the same requests, built in memory as the
+// frames the client sends, reads the perf events the program emits and
+// the per-method counters from the userspace maps, and prints them in the
+// privileged path's format.
 //
 //	go run ./examples/xdp [-requests 8] [-timeout 30s] [-simulate]
 //

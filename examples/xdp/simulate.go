@@ -6,21 +6,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 
 	"github.com/purebpf/purebpf/interp"
-	"github.com/purebpf/purebpf/prog"
+	"github.com/purebpf/purebpf/interp/maps"
 )
 
-// simulate is the unprivileged fallback. It parses the embedded object
-// and offers its XDP program, with the maps it refers to, to interp. Today
-// interp has no XDP context (issue 15) and refuses it; the fallback says
-// so and then decodes the demo's requests, built in memory as the frames
-// the client sends, with the tracer's own decoder (parseFrame), cut to the
-// program's capture size. No BPF code runs in this path, and there are no
-// counters to show.
+// simulate is the unprivileged fallback. It loads the embedded object
+// into interp as a collection (interp.NewCollection: the program with
+// userspace maps events and counts), runs its XDP program on the demo's
+// requests, built in memory as the frames the client sends, reads the
+// perf events the program emitted and the per-method counters from the
+// userspace maps, and prints them as the privileged path does.
 func simulate(cfg config, w io.Writer) error {
 	spec, err := loadSpec()
 	if err != nil {
@@ -30,31 +30,65 @@ func simulate(cfg config, w io.Writer) error {
 	fmt.Fprintf(w, "object: bpf/xdp_http.o parses without privileges: program %s (%s, section %q, %d instructions), maps %s (%s) and %s (%s, %d entries)\n",
 		ps.Name, ps.Type, ps.SectionName, len(ps.Instructions),
 		eventsMap, spec.Maps[eventsMap].Type, countsMap, spec.Maps[countsMap].Type, spec.Maps[countsMap].MaxEntries)
-	if err := tryInterp(&ps.Spec); err != nil {
-		fmt.Fprintf(w, "interp: cannot run it: %v\n", err)
-	} else {
-		fmt.Fprintf(w, "interp: loaded the program, but this example has no XDP runner to call yet\n")
+	coll, err := interp.NewCollection(spec, nil)
+	if err != nil {
+		return fmt.Errorf("interp: %w", err)
 	}
-	fmt.Fprintf(w, "decoding the same %d requests, built in memory as the client's frames, with the tracer's decoder (the BPF program does not run here):\n", cfg.requests)
+	p := coll.Programs[programName]
+	events, ok := coll.Maps[eventsMap].(*maps.PerfEventArray)
+	if !ok {
+		return fmt.Errorf("interp: map %s is a %T, not a perf event array", eventsMap, coll.Maps[eventsMap])
+	}
+	fmt.Fprintf(w, "running %s in interp (no kernel) on the same %d requests, built in memory as the client's frames:\n", programName, cfg.requests)
 	addr := netip.AddrPortFrom(serverIP, serverPort)
+	printed := 0
 	for k := 0; k < cfg.requests; k++ {
 		frame, err := requestFrame(k, netip.AddrPortFrom(clientIP, uint16(40000+k)), addr)
 		if err != nil {
 			return err
 		}
-		r, _, err := parseFrame(frame[:min(len(frame), maxCapture)])
+		action, _, err := p.RunXDP(frame, nil)
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", k+1, err)
 		}
-		fmt.Fprintln(w, r)
+		if action != interp.XDPPass {
+			fmt.Fprintf(w, "note: request %d: action %d, not XDP_PASS\n", k+1, action)
+		}
+		n := 0
+		for {
+			rec, err := events.Read()
+			if errors.Is(err, maps.ErrNoRecord) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if rec.Sample == nil {
+				continue
+			}
+			r, err := sampleRequest(rec.Sample, rec.CPU)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, r)
+			n++
+		}
+		if n == 0 {
+			fmt.Fprintf(w, "no event for request %d\n", k+1)
+		}
+		printed += n
 	}
+	counts := make([]uint64, len(methods))
+	for i := range methods {
+		v := coll.Maps[countsMap].LookupRaw(binary.NativeEndian.AppendUint32(nil, uint32(i)), 0)
+		if len(v) != 8 {
+			return fmt.Errorf("map %s[%d]: no value", countsMap, i)
+		}
+		counts[i] = binary.NativeEndian.Uint64(v)
+	}
+	fmt.Fprintf(w, "per-method counters (map %s): %s\n", countsMap, formatCounts(counts))
+	fmt.Fprintf(w, "%d requests traced in interp\n", printed)
 	return nil
-}
-
-// tryInterp offers the program to interp.
-func tryInterp(spec *prog.Spec) error {
-	_, err := interp.New(spec, nil)
-	return err
 }
 
 // requestFrame builds the Ethernet frame carrying the k-th demo request

@@ -329,13 +329,9 @@ func readEvents(rd *perf.PerfReader, seen chan<- request, stop <-chan struct{}) 
 		if rec.LostSamples > 0 {
 			continue // counted by rd.Lost
 		}
-		e, err := parseEvent(rec.RawSample)
+		r, err := sampleRequest(rec.RawSample, rec.CPU)
 		if err != nil {
 			return err
-		}
-		r, err := decodeEvent(e)
-		if err != nil {
-			return fmt.Errorf("event on CPU %d: %w", rec.CPU, err)
 		}
 		select {
 		case seen <- r:
@@ -343,6 +339,20 @@ func readEvents(rd *perf.PerfReader, seen chan<- request, stop <-chan struct{}) 
 			return nil
 		}
 	}
+}
+
+// sampleRequest decodes the request in a perf sample the program sent
+// from cpu.
+func sampleRequest(raw []byte, cpu int) (request, error) {
+	e, err := parseEvent(raw)
+	if err != nil {
+		return request{}, err
+	}
+	r, err := decodeEvent(e)
+	if err != nil {
+		return request{}, fmt.Errorf("event on CPU %d: %w", cpu, err)
+	}
+	return r, nil
 }
 
 // readCounts reads the per-method counters.

@@ -21,6 +21,16 @@ func BindSocketFilter(e *Env, pkt []byte, meta *SKBMeta) uint64 {
 // e and returns its address (r1).
 func BindKprobe(e *Env, regs *PtRegs) uint64 { return e.bindKprobe(regs) }
 
+// BindXDP installs the xdp_md context and packet of frame and meta in e
+// and returns the context's address (r1); EndEnv copies the packet as the
+// program left it to *out.
+func BindXDP(e *Env, frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) {
+	return e.bindXDP(frame, meta, out)
+}
+
+// CheckXDPFrame reports why RunXDP would refuse frame and meta, or nil.
+func CheckXDPFrame(frame []byte, meta *XDPMeta) error { return checkXDPFrame(frame, meta) }
+
 // EngineState returns what SetEngineState stored in e, nil at first. It
 // survives runs: an engine that runs programs in the VM's Envs (the JIT)
 // keeps its own per-run state there, so that taking an Env from the VM
@@ -97,6 +107,10 @@ func SetCompiled(vm *VM, c any) { vm.compiled.Store(&c) }
 // context (r1), without binding it.
 func SocketFilterContext(e *Env) uint64 { return addrOf(e.skb[:]) }
 
+// XDPContext returns the address BindXDP gives e's context (r1), without
+// binding it.
+func XDPContext(e *Env) uint64 { return addrOf(e.skb[:]) }
+
 // KprobeContext returns the address BindKprobe gives e's context (r1),
 // without binding it.
 func KprobeContext(e *Env) uint64 { return addrOf(e.regs[:]) }
@@ -104,6 +118,27 @@ func KprobeContext(e *Env) uint64 { return addrOf(e.regs[:]) }
 // ContextPending reports whether e's context is bound but its bytes are
 // not written yet: they are on the first access through Env.Bytes.
 func ContextPending(e *Env) bool { return e.ctxRegion >= 0 }
+
+// RunXDPIn is VM.RunXDP in the given Env, which must come from vm and be
+// idle (see RunMemoryIn).
+func RunXDPIn(vm *VM, e *Env, frame []byte, meta *XDPMeta) (uint32, []byte, error) {
+	if err := vm.wantCtx(ctxXDP); err != nil {
+		return 0, nil, err
+	}
+	vm.StartEnv(e)
+	var out []byte
+	r1, err := e.bindXDP(frame, meta, &out)
+	if err != nil {
+		vm.EndEnv(e)
+		return 0, nil, err
+	}
+	ret, err := vm.exec(e, r1, 0)
+	vm.EndEnv(e)
+	if err != nil {
+		return uint32(ret), nil, err
+	}
+	return uint32(ret), out, nil
+}
 
 // RunMemoryIn is VM.RunMemory in the given Env, which must come from vm
 // and be idle: for tests that compare the engines on one Env (one stack

@@ -525,7 +525,7 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 				return di, fmt.Errorf("lddw with src %d (%s) is not supported in userspace", i.Src, pseudoName(insn.PseudoSrc(i.Src)))
 			}
 		case insn.ModeAbs, insn.ModeInd:
-			if d.ctx == ctxKprobe {
+			if d.ctx == ctxKprobe || d.ctx == ctxXDP {
 				return di, fmt.Errorf("%w: legacy packet load %q needs a socket filter (or raw memory) context, not %s", ErrContext, i.String(), d.typ)
 			}
 			di.op = opLdAbs

@@ -107,6 +107,7 @@ type Env struct {
 	skbMeta   *SKBMeta
 	kregs     *PtRegs
 	engine    any // see Engine
+	xdp       xdpState
 }
 
 func addrOf(b []byte) uint64 {
@@ -355,6 +356,9 @@ func (e *Env) Packet() []byte {
 	if e.ctxKind == ctxMemory {
 		return e.mem
 	}
+	if e.ctxKind == ctxXDP && e.xdp.page != nil {
+		return e.xdpPacket()
+	}
 	return e.packet
 }
 
@@ -400,6 +404,6 @@ func (e *Env) stackTop() uint64 { return e.stackBase + uint64(len(e.stack)) }
 // halt or a packet load past the end can end a run in a callee). A Runner
 // keeps such an Env bound for its next run.
 func (e *Env) rebindableRun() bool {
-	return e.depth == 0 && e.tailCalls == 0 && len(e.regions) == e.fixed &&
+	return e.ctxKind != ctxXDP && e.depth == 0 && e.tailCalls == 0 && len(e.regions) == e.fixed &&
 		len(e.reserved) == 0 && e.cur == e.vm.prog && e.curVM == e.vm
 }

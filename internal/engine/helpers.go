@@ -49,6 +49,11 @@ func DefaultHelpers() *Registry {
 	r.Register(insn.FnRingbufSubmit, helperRingbufSubmit)
 	r.Register(insn.FnRingbufDiscard, helperRingbufDiscard)
 	r.Register(insn.FnRingbufQuery, helperRingbufQuery)
+	r.Register(insn.FnXDPAdjustHead, helperXDPAdjustHead)
+	r.Register(insn.FnXDPAdjustTail, helperXDPAdjustTail)
+	r.Register(insn.FnXDPAdjustMeta, helperXDPAdjustMeta)
+	r.Register(insn.FnRedirect, helperRedirect)
+	r.Register(insn.FnRedirectMap, helperRedirectMap)
 	return r
 }
 

@@ -252,7 +252,7 @@ func helperPerfEventOutput(e *Env, r1, r2, r3, r4, r5 uint64) (uint64, error) {
 		return Errno(syscall.EINVAL), nil
 	}
 	allowed := uint64(flagIndexMask)
-	if e.ctxKind == ctxSocketFilter {
+	if e.ctxKind == ctxSocketFilter || e.ctxKind == ctxXDP {
 		allowed |= flagCtxLenMask
 	}
 	if r3&^allowed != 0 {
@@ -264,6 +264,9 @@ func helperPerfEventOutput(e *Env, r1, r2, r3, r4, r5 uint64) (uint64, error) {
 	}
 	if ctxLen := r3 >> 32; ctxLen > 0 {
 		pkt := e.packet
+		if e.ctxKind == ctxXDP {
+			pkt = e.xdpPacket() // bpf_xdp_event_output copies from data
+		}
 		if ctxLen > uint64(len(pkt)) {
 			return Errno(syscall.EFAULT), nil
 		}

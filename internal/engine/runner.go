@@ -109,6 +109,34 @@ func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) {
 	return ret, err
 }
 
+// RunXDP runs an XDP program on frame, exactly like VM.RunXDP, in the
+// Runner's Env. An XDP run never stays bound: its frame page goes back
+// at the end of each run.
+func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
+	e, vm := r.env, r.vm
+	if e == nil {
+		return 0, nil, fmt.Errorf("interp: Runner.RunXDP: %w", ErrClosed)
+	}
+	if vm.ctx != ctxXDP {
+		return 0, nil, vm.wantCtx(ctxXDP)
+	}
+	r.unbind()
+	vm.StartEnv(e)
+	var out []byte
+	r1, err := e.bindXDP(frame, meta, &out)
+	if err == nil {
+		var ret uint64
+		ret, err = vm.exec(e, r1, 0)
+		vm.EndEnv(e)
+		if err != nil {
+			return uint32(ret), nil, err
+		}
+		return uint32(ret), out, nil
+	}
+	vm.EndEnv(e)
+	return 0, nil, err
+}
+
 // keep ends a run of the Runner that ended with err: the Env stays bound
 // if the next run can rebind it, and is ended (EndEnv) otherwise.
 func (r *Runner) keep(err error) {

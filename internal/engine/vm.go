@@ -22,10 +22,11 @@ const (
 	ctxMemory contextKind = iota // r1 = buffer, r2 = length
 	ctxSocketFilter
 	ctxKprobe
+	ctxXDP
 )
 
 func (k contextKind) String() string {
-	return [...]string{"raw memory", "socket filter (__sk_buff)", "kprobe (pt_regs)"}[k]
+	return [...]string{"raw memory", "socket filter (__sk_buff)", "kprobe (pt_regs)", "XDP (xdp_md)"}[k]
 }
 
 // MemoryRegion is a range of simulated kernel or user memory that the
@@ -118,8 +119,10 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 		vm.ctx = ctxSocketFilter
 	case prog.Kprobe:
 		vm.ctx = ctxKprobe
+	case prog.XDP:
+		vm.ctx = ctxXDP
 	default:
-		return nil, loadErr(-1, "%w: program type %s has no userspace context (want UnspecifiedProgram, SocketFilter or Kprobe)", ErrContext, spec.Type)
+		return nil, loadErr(-1, "%w: program type %s has no userspace context (want UnspecifiedProgram, SocketFilter, Kprobe or XDP)", ErrContext, spec.Type)
 	}
 	vm.budget = vm.opts.MaxInstructions
 	if vm.budget == 0 {
@@ -160,7 +163,8 @@ func (vm *VM) setupMaps() error {
 			}
 		} else if m == nil {
 			return loadErr(-1, "Options.Maps[%q] is nil", ms.Name)
-		} else if got := m.MapSpec(); got.Type != ms.Type || got.KeySize != ms.KeySize || got.ValueSize != ms.ValueSize || got.MaxEntries != ms.MaxEntries {
+		} else if got := m.MapSpec(); got.Type != ms.Type || got.KeySize != ms.KeySize || got.ValueSize != ms.ValueSize ||
+			got.MaxEntries != ms.MaxEntries && !(ms.Type == prog.PerfEventArray && ms.MaxEntries == 0) { // 0: one per CPU, as libbpf sizes it
 			return loadErr(-1, "Options.Maps[%q] is a %s map with key %d, value %d, %d entries; the spec wants %s, key %d, value %d, %d entries",
 				ms.Name, got.Type, got.KeySize, got.ValueSize, got.MaxEntries, ms.Type, ms.KeySize, ms.ValueSize, ms.MaxEntries)
 		}
@@ -336,6 +340,9 @@ func (vm *VM) EndEnv(e *Env) {
 	if len(e.reserved) > 0 {
 		e.releaseAll()
 	}
+	if e.xdp.page != nil {
+		e.endXDP()
+	}
 	e.hot, e.cur, e.curVM = nil, nil, nil
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
 	e.skbMeta, e.kregs, e.ctxRegion = nil, nil, -1
@@ -451,6 +458,35 @@ func (vm *VM) RunKprobe(regs *PtRegs) (uint64, error) {
 	e := vm.AcquireEnv()
 	r1 := e.bindKprobe(regs)
 	return vm.run(e, r1, 0)
+}
+
+// RunXDP runs an XDP program on frame, as BPF_PROG_TEST_RUN does: r1
+// points at an xdp_md context whose data and data_end hold 32-bit
+// pointers to a copy of frame with XDPHeadroom bytes of headroom (and
+// meta.Meta in front of it), in one page as the kernel's test run lays it
+// out. Every access through those pointers is checked against the
+// packet [data_meta, data_end). It returns the action (the u32 of r0)
+// and the output as BPF_PROG_TEST_RUN gives it: data_meta to data_end,
+// the metadata (none unless meta or bpf_xdp_adjust_meta made some) and
+// the packet as the program left it. frame must
+// hold at least an Ethernet header and at most XDPMaxFrame bytes; meta
+// may be nil. A run that fails has no output (nil).
+func (vm *VM) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
+	if err := vm.wantCtx(ctxXDP); err != nil {
+		return 0, nil, err
+	}
+	e := vm.AcquireEnv()
+	var out []byte
+	r1, err := e.bindXDP(frame, meta, &out)
+	if err != nil {
+		vm.ReleaseEnv(e)
+		return 0, nil, err
+	}
+	ret, err := vm.run(e, r1, 0)
+	if err != nil {
+		return uint32(ret), nil, err // a failed run has no output
+	}
+	return uint32(ret), out, nil
 }
 
 // Stats counts the instructions of one run.

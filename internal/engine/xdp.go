@@ -1,0 +1,361 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"syscall"
+)
+
+// Layout of struct xdp_md (include/uapi/linux/bpf.h, Linux 5.18+): six
+// __u32 fields. The kernel rewrites the 32-bit loads of data, data_end and
+// data_meta into loads of the packet pointers (xdp_convert_ctx_access);
+// here the packet lives in a page mapped below 4 GiB, so that the 32-bit
+// value the program loads is the pointer itself.
+const (
+	xdpData           = 0
+	xdpDataEnd        = 4
+	xdpDataMeta       = 8
+	xdpIngressIfindex = 12
+	xdpRxQueueIndex   = 16
+	xdpEgressIfindex  = 20
+	xdpSize           = 24
+)
+
+// The XDP actions (enum xdp_action).
+const (
+	XDPAborted  = 0
+	XDPDrop     = 1
+	XDPPass     = 2
+	XDPTX       = 3
+	XDPRedirect = 4
+)
+
+// The frame layout of BPF_PROG_TEST_RUN for XDP (bpf_prog_test_run_xdp,
+// net/bpf/test_run.c, Linux 6.x): one page, the packet XDPHeadroom bytes
+// in, and the last xdpTailroom bytes (SKB_DATA_ALIGN(sizeof(struct
+// skb_shared_info)) on x86-64) out of reach of bpf_xdp_adjust_tail.
+const (
+	// XDPHeadroom is XDP_PACKET_HEADROOM: the bytes before the packet
+	// that bpf_xdp_adjust_head and bpf_xdp_adjust_meta may take.
+	XDPHeadroom  = 256
+	xdpFrameSize = 4096
+	xdpTailroom  = 320
+	// XDPMaxFrame is the longest frame RunXDP takes: the kernel's test
+	// run refuses longer ones for programs without XDP frags (EINVAL).
+	XDPMaxFrame = xdpFrameSize - XDPHeadroom - xdpTailroom
+	// sizeof(struct xdp_frame), which bpf_xdp_adjust_head and
+	// bpf_xdp_adjust_meta keep free at the start of the headroom.
+	xdpFrameStruct = 40
+	ethHLen        = 14
+	// xdpMaxMeta is the largest metadata bpf_xdp_adjust_meta accepts
+	// (xdp_metalen_invalid: the u8 skb_shared_info.meta_len, Linux 6.6+;
+	// 32 before).
+	xdpMaxMeta = 255
+)
+
+// XDPMeta is the part of the xdp_md context besides the packet: the
+// receive queue and interfaces, and metadata bytes placed before the
+// packet (data_meta), as BPF_PROG_TEST_RUN's ctx_in gives them.
+type XDPMeta struct {
+	// IngressIfindex 0 means 1, the loopback device, which the kernel's
+	// test run gives a frame without a context.
+	IngressIfindex uint32
+	RxQueueIndex   uint32
+	EgressIfindex  uint32
+	// Meta is the metadata in front of the packet: a multiple of 4 bytes,
+	// at most 252 (nil: data_meta == data).
+	Meta []byte
+}
+
+// xdpPage is the frame buffer of one XDP run: a page mapped below 4 GiB.
+type xdpPage struct {
+	buf  []byte
+	addr uint64
+}
+
+var xdpPages struct {
+	sync.Mutex
+	free []*xdpPage
+}
+
+// takeXDPPage returns a free frame page, mapping one if there is none.
+// Pages are never unmapped: there are at most as many as runs were ever
+// bound at once.
+func takeXDPPage() (*xdpPage, error) {
+	xdpPages.Lock()
+	if n := len(xdpPages.free); n > 0 {
+		p := xdpPages.free[n-1]
+		xdpPages.free = xdpPages.free[:n-1]
+		xdpPages.Unlock()
+		return p, nil
+	}
+	xdpPages.Unlock()
+	b, err := mmapLow(xdpFrameSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: mapping an XDP frame below 4 GiB: %w", ErrContext, err)
+	}
+	return &xdpPage{buf: b, addr: addrOf(b)}, nil
+}
+
+func putXDPPage(p *xdpPage) {
+	xdpPages.Lock()
+	xdpPages.free = append(xdpPages.free, p)
+	xdpPages.Unlock()
+}
+
+// xdpState is an XDP binding of an Env: the page, the pointers (as
+// offsets into the page) and where the output goes when the run ends.
+type xdpState struct {
+	page            *xdpPage
+	data, end, meta uint32 // offsets into page.buf
+	out             *[]byte
+	region          int // index of the packet region
+}
+
+// checkXDPFrame reports why RunXDP cannot take frame and meta, or nil.
+func checkXDPFrame(frame []byte, meta *XDPMeta) error {
+	if len(frame) < ethHLen {
+		return fmt.Errorf("%w: an XDP frame of %d bytes is shorter than an Ethernet header (the kernel's test run says EINVAL)", ErrContext, len(frame))
+	}
+	if len(frame) > XDPMaxFrame {
+		return fmt.Errorf("%w: an XDP frame of %d bytes is longer than %d, the most one page holds (the kernel runs such frames as multi-buffer frames with frags, which userspace does not support yet)", ErrContext, len(frame), XDPMaxFrame)
+	}
+	if meta != nil && (len(meta.Meta)%4 != 0 || len(meta.Meta) > xdpMaxMeta) {
+		return fmt.Errorf("%w: XDP metadata of %d bytes (want a multiple of 4, at most %d)", ErrContext, len(meta.Meta), xdpMaxMeta)
+	}
+	return nil
+}
+
+// bindXDP installs the xdp_md context of frame and meta and the packet
+// region, and returns the context's address (r1). The packet as the
+// program leaves it is copied to *out when the Env's run ends (EndEnv).
+func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) {
+	if err := checkXDPFrame(frame, meta); err != nil {
+		return 0, err
+	}
+	p, err := takeXDPPage()
+	if err != nil {
+		return 0, err
+	}
+	var m []byte
+	if meta != nil {
+		m = meta.Meta
+	}
+	b := p.buf
+	clear(b) // no byte of an earlier run is left in the headroom or tail
+	x := &e.xdp
+	x.page, x.out = p, out
+	x.data = XDPHeadroom
+	x.end = x.data + uint32(len(frame))
+	x.meta = x.data - uint32(len(m))
+	copy(b[x.data:], frame)
+	copy(b[x.meta:], m)
+
+	e.ctxKind = ctxXDP
+	c := &e.skb // the xdp_md bytes live in the __sk_buff buffer
+	e.ctxAddr = addrOf(c[:])
+	clear(c[:xdpSize])
+	ne.PutUint32(c[xdpIngressIfindex:], 1)
+	if meta != nil {
+		if meta.IngressIfindex != 0 {
+			ne.PutUint32(c[xdpIngressIfindex:], meta.IngressIfindex)
+		}
+		ne.PutUint32(c[xdpRxQueueIndex:], meta.RxQueueIndex)
+		ne.PutUint32(c[xdpEgressIfindex:], meta.EgressIfindex)
+	}
+	r := e.fixedRegion()
+	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+xdpSize, PermRead
+	r.data, r.check = c[:xdpSize], checkXDPAccess
+	x.region = len(e.regions)
+	r = e.fixedRegion()
+	r.Perm, r.data = PermRead|PermWrite, b
+	e.xdpSync()
+	return e.ctxAddr, nil
+}
+
+// xdpSync writes the packet pointers into xdp_md and sets the packet
+// region to [data_meta, data_end) after a bind or a helper moved them.
+func (e *Env) xdpSync() {
+	x := &e.xdp
+	c := e.skb[:]
+	ne.PutUint32(c[xdpData:], uint32(x.page.addr)+x.data)
+	ne.PutUint32(c[xdpDataEnd:], uint32(x.page.addr)+x.end)
+	ne.PutUint32(c[xdpDataMeta:], uint32(x.page.addr)+x.meta)
+	r := &e.regions[x.region]
+	r.Start, r.End = x.page.addr+uint64(x.meta), x.page.addr+uint64(x.end)
+	r.data = x.page.buf[x.meta:x.end]
+	e.hot, e.hotLo = nil, 0
+}
+
+// xdpPacket returns the packet, data to data_end, of an XDP binding.
+func (e *Env) xdpPacket() []byte {
+	x := &e.xdp
+	return x.page.buf[x.data:x.end:x.end]
+}
+
+// endXDP copies the output out and gives the page back (EndEnv). The
+// output is data_meta to data_end, the metadata and the packet, as
+// BPF_PROG_TEST_RUN returns it (bpf_prog_test_run_xdp, Linux 6.x).
+func (e *Env) endXDP() {
+	x := &e.xdp
+	if x.page == nil {
+		return
+	}
+	if x.out != nil {
+		*x.out = append([]byte(nil), x.page.buf[x.meta:x.end]...)
+	}
+	putXDPPage(x.page)
+	*x = xdpState{}
+}
+
+// checkXDPAccess applies xdp_is_valid_access (net/core/filter.c, Linux
+// 6.x): xdp_md is read-only here (egress_ifindex is writable only for
+// devmap programs, which do not run in userspace), and every field is
+// read as a whole aligned __u32.
+func checkXDPAccess(off uint64, n int, write bool) error {
+	bad := func(why string) error {
+		kind := "load"
+		if write {
+			kind = "store"
+		}
+		name := "?"
+		if off < xdpSize {
+			name = [...]string{"data", "data_end", "data_meta", "ingress_ifindex", "rx_queue_index", "egress_ifindex"}[off/4]
+		}
+		return fmt.Errorf("%w: %s of %d bytes at xdp_md offset %d (%s): %s", ErrContext, kind, n, off, name, why)
+	}
+	switch {
+	case write:
+		return bad("xdp_md is read-only")
+	case n != 4 || off%4 != 0:
+		return bad("xdp_md fields are read as whole aligned 4-byte values")
+	case off+4 > xdpSize:
+		return bad("past the end of xdp_md")
+	}
+	return nil
+}
+
+// xdpEnv returns e's XDP binding, or an error naming the helper when the
+// program does not run on an XDP context.
+func (e *Env) xdpEnv(helper string, ctx uint64) (*xdpState, error) {
+	if e.ctxKind != ctxXDP || e.xdp.page == nil {
+		return nil, fmt.Errorf("%w: %s needs an XDP context", ErrContext, helper)
+	}
+	if ctx != e.ctxAddr {
+		return nil, fmt.Errorf("%w: %s: r1 0x%x is not the xdp_md context", ErrContext, helper, ctx)
+	}
+	return &e.xdp, nil
+}
+
+func (x *xdpState) metalen() uint32 { return x.data - x.meta }
+
+// helperXDPAdjustHead is bpf_xdp_adjust_head (net/core/filter.c): it
+// moves data by delta, keeping sizeof(struct xdp_frame) and the metadata
+// in the headroom and at least an Ethernet header in the packet; the
+// metadata moves with it.
+func helperXDPAdjustHead(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+	x, err := e.xdpEnv("bpf_xdp_adjust_head", r1)
+	if err != nil {
+		return 0, err
+	}
+	delta := int64(int32(r2))
+	ml := x.metalen()
+	data := int64(x.data) + delta
+	if data < int64(xdpFrameStruct+ml) || data > int64(x.end)-ethHLen {
+		return Errno(syscall.EINVAL), nil
+	}
+	if ml > 0 {
+		b := x.page.buf
+		copy(b[int64(x.meta)+delta:], b[x.meta:x.data])
+	}
+	x.meta = uint32(int64(x.meta) + delta)
+	x.data = uint32(data)
+	e.xdpSync()
+	return 0, nil
+}
+
+// helperXDPAdjustTail is bpf_xdp_adjust_tail for a single-buffer frame:
+// data_end moves by delta, up to the frame's tailroom and down to an
+// Ethernet header; grown bytes are zeroed.
+func helperXDPAdjustTail(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+	x, err := e.xdpEnv("bpf_xdp_adjust_tail", r1)
+	if err != nil {
+		return 0, err
+	}
+	delta := int64(int32(r2))
+	end := int64(x.end) + delta
+	if end > xdpFrameSize-xdpTailroom || end < int64(x.data)+ethHLen {
+		return Errno(syscall.EINVAL), nil
+	}
+	if delta > 0 {
+		clear(x.page.buf[x.end:end])
+	}
+	x.end = uint32(end)
+	e.xdpSync()
+	return 0, nil
+}
+
+// helperXDPAdjustMeta is bpf_xdp_adjust_meta: data_meta moves by delta,
+// staying after sizeof(struct xdp_frame) and at or before data, and the
+// metadata stays a multiple of 4 bytes of at most 255.
+func helperXDPAdjustMeta(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+	x, err := e.xdpEnv("bpf_xdp_adjust_meta", r1)
+	if err != nil {
+		return 0, err
+	}
+	meta := int64(x.meta) + int64(int32(r2))
+	if meta < xdpFrameStruct || meta > int64(x.data) {
+		return Errno(syscall.EINVAL), nil
+	}
+	if ml := int64(x.data) - meta; ml%4 != 0 || ml > xdpMaxMeta {
+		return Errno(syscall.EACCES), nil
+	}
+	x.meta = uint32(meta)
+	e.xdpSync()
+	return 0, nil
+}
+
+// The flags of bpf_redirect_map (include/uapi/linux/bpf.h).
+const (
+	redirActionMask = XDPAborted | XDPDrop | XDPPass | XDPTX
+	redirFlagsMask  = 1<<3 | 1<<4 // BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS
+)
+
+// helperRedirect is bpf_redirect as XDP programs have it (bpf_xdp_redirect):
+// XDP_REDIRECT, or XDP_ABORTED when flags are set. The target is not
+// recorded: a userspace run has no devices.
+func helperRedirect(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+	if e.ctxKind != ctxXDP {
+		return 0, fmt.Errorf("%w: bpf_redirect is only available to XDP programs in userspace", ErrContext)
+	}
+	if r2 != 0 {
+		return XDPAborted, nil
+	}
+	return XDPRedirect, nil
+}
+
+// helperRedirectMap is bpf_redirect_map for XDP (__bpf_xdp_redirect_map):
+// unknown flags give XDP_ABORTED; a key with no entry in the map gives
+// the action in the flags' low two bits; an entry gives XDP_REDIRECT.
+// With BPF_F_BROADCAST the key is not looked up.
+func helperRedirectMap(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
+	if e.ctxKind != ctxXDP {
+		return 0, fmt.Errorf("%w: bpf_redirect_map is only available to XDP programs in userspace", ErrContext)
+	}
+	m, err := e.Map(r1)
+	if err != nil {
+		return 0, err
+	}
+	if r3&^(redirActionMask|redirFlagsMask) != 0 {
+		return XDPAborted, nil
+	}
+	if r3&(1<<3) != 0 {
+		return XDPRedirect, nil
+	}
+	var key [4]byte
+	ne.PutUint32(key[:], uint32(r2))
+	if m.MapSpec().KeySize != 4 || m.LookupRaw(key[:], e.cpu()) == nil {
+		return r3 & redirActionMask, nil
+	}
+	return XDPRedirect, nil
+}
