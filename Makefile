@@ -100,9 +100,10 @@ define bpf_build
 endef
 %.bpf.o: %.bpf.c $(wildcard prog/testdata/bpf/*.h)
 	$(call bpf_build,$(BPF_CFLAGS))
-# The XDP HTTP tracer includes the kernel's uapi headers (linux/if_ether.h, ...).
-BPF_OBJS   += examples/xdp/bpf/xdp_http.o
-examples/xdp/bpf/xdp_http.o: examples/xdp/bpf/xdp_http.c
+# The XDP HTTP tracer and jit's XDP test program include the kernel's uapi
+# headers (linux/if_ether.h, ...).
+BPF_OBJS   += examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o
+examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o: %.o: %.c
 	$(CLANG) $(BPF_CFLAGS) -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 	$(LLVM_STRIP) -g $@
 # A big-endian object, which the loader must refuse with a clear error.

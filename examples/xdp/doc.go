@@ -31,6 +31,6 @@
 //
 //	go run ./examples/xdp [-requests 8] [-timeout 30s] [-simulate]
 //
-// Command xdp may import prog, link, perf, interp, internal packages, the
+// Command xdp may import prog, link, perf, interp, interp/maps, internal packages, the
 // standard library and golang.org/x/sys/unix.
 package main

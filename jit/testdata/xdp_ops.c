@@ -1,7 +1,7 @@
 // xdp_ops.c: an XDP program that exercises direct packet access and the
 // XDP helpers, chosen by the frame's first bytes, for the differential
 // tests of interp and jit against BPF_PROG_TEST_RUN (xdp_amd64_test.go).
-// Build: clang-19 -target bpf -O2 -g -I/usr/include/x86_64-linux-gnu -c xdp_ops.c -o xdp_ops.o
+// Build: make bpf (or make jit/testdata/xdp_ops.o).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
