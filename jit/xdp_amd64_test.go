@@ -77,7 +77,7 @@ func userXDP(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool
 
 func userXDPColl(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool) ([]xdpResult, map[string]maps.Map) {
 	t.Helper()
-	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}}}
+	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}, XDPMaxMetadata: kernelXDPMaxMetadata()}}
 	var p interp.Program
 	var ms map[string]maps.Map
 	if useJIT {
@@ -355,5 +355,58 @@ func TestCollectionGlobals(t *testing.T) {
 	}
 	if _, err := interp.NewCollection(nil, nil); err == nil {
 		t.Fatal("nil spec: no error")
+	}
+}
+
+// kernelXDPMaxMetadata asks the running kernel for its limit on XDP
+// metadata, so that the kernel differential compares like with like: 255
+// bytes on recent kernels (6.18), 32 on older ones such as 6.1
+// (xdp_metalen_invalid answers EACCES). It returns 0 (the engine's
+// default, 255) when the kernel takes 36 bytes or cannot be asked.
+func kernelXDPMaxMetadata() int {
+	p, err := prog.NewProgram(&prog.Spec{Name: "meta_probe", Type: prog.XDP, License: "GPL", Instructions: insn.Instructions{
+		insn.Mov.Imm(insn.R2, -36),
+		insn.FnXDPAdjustMeta.Call(),
+		insn.Exit(),
+	}}, nil)
+	if err != nil {
+		return 0
+	}
+	defer p.Close()
+	res, err := p.Run(&prog.RunOptions{Data: make([]byte, 64)})
+	if err == nil && int32(res.Retval) == -13 { // -EACCES
+		return 32
+	}
+	return 0
+}
+
+// Options.XDPMaxMetadata gives bpf_xdp_adjust_meta an older kernel's
+// limit, in interp and in the JIT.
+func TestXDPMaxMetadataOption(t *testing.T) {
+	spec := &prog.Spec{Name: "meta36", Type: prog.XDP, License: "GPL", Instructions: insn.Instructions{
+		insn.Mov.Imm(insn.R2, -36),
+		insn.FnXDPAdjustMeta.Call(),
+		insn.Exit(),
+	}}
+	frame := make([]byte, 64)
+	for _, c := range []struct {
+		limit int
+		want  int32
+	}{{0, 0}, {32, -13}, {36, 0}} {
+		ivm, err := interp.New(spec, &interp.Options{XDPMaxMetadata: c.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jvm, err := New(spec, &Options{Interp: &interp.Options{XDPMaxMetadata: c.limit}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, vm := range map[string]interp.Program{"interp": ivm, "jit": jvm} {
+			got, _, err := vm.RunXDP(frame, nil)
+			if err != nil || int32(got) != c.want {
+				t.Errorf("%s, XDPMaxMetadata %d: adjust_meta(-36) = %d, %v; want %d", name, c.limit, int32(got), err, c.want)
+			}
+		}
+		jvm.Close()
 	}
 }

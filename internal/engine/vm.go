@@ -68,6 +68,11 @@ type Options struct {
 	Comm string
 	// TraceOutput receives bpf_trace_printk output. nil discards it.
 	TraceOutput io.Writer
+	// XDPMaxMetadata is the most metadata bytes bpf_xdp_adjust_meta
+	// accepts. 0 means 255, as Linux 6.18 (the u8
+	// skb_shared_info.meta_len); 32 behaves as older kernels such as 6.1,
+	// whose xdp_metalen_invalid refuses more with EACCES.
+	XDPMaxMetadata int
 	// KernelMemory and UserMemory are what probe_read_kernel and
 	// probe_read_user (and the legacy probe_read, which reads kernel
 	// memory) can read.

@@ -48,8 +48,8 @@ const (
 	xdpFrameStruct = 40
 	ethHLen        = 14
 	// xdpMaxMeta is the largest metadata bpf_xdp_adjust_meta accepts
-	// (xdp_metalen_invalid: the u8 skb_shared_info.meta_len, Linux 6.6+;
-	// 32 before).
+	// (xdp_metalen_invalid: the u8 skb_shared_info.meta_len on 6.18;
+	// 32 on older kernels such as 6.1, see Options.XDPMaxMetadata).
 	xdpMaxMeta = 255
 )
 
@@ -297,7 +297,8 @@ func helperXDPAdjustTail(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 
 // helperXDPAdjustMeta is bpf_xdp_adjust_meta: data_meta moves by delta,
 // staying after sizeof(struct xdp_frame) and at or before data, and the
-// metadata stays a multiple of 4 bytes of at most 255.
+// metadata stays a multiple of 4 bytes of at most 255
+// (Options.XDPMaxMetadata).
 func helperXDPAdjustMeta(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	x, err := e.xdpEnv("bpf_xdp_adjust_meta", r1)
 	if err != nil {
@@ -307,7 +308,11 @@ func helperXDPAdjustMeta(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	if meta < xdpFrameStruct || meta > int64(x.data) {
 		return Errno(syscall.EINVAL), nil
 	}
-	if ml := int64(x.data) - meta; ml%4 != 0 || ml > xdpMaxMeta {
+	limit := int64(xdpMaxMeta)
+	if m := e.vm.opts.XDPMaxMetadata; m > 0 && m < xdpMaxMeta {
+		limit = int64(m)
+	}
+	if ml := int64(x.data) - meta; ml%4 != 0 || ml > limit {
 		return Errno(syscall.EACCES), nil
 	}
 	x.meta = uint32(meta)
