@@ -56,19 +56,11 @@ func diffRun(t *testing.T, is insn.Instructions, mem []byte) {
 	t.Helper()
 	opts := &interp.Options{MaxInstructions: 20000, Helpers: unwindHelpers(), Now: func() uint64 { return 1 }, Rand: func() uint32 { return 4 }}
 	spec := &prog.Spec{Name: "fuzz", Type: prog.UnspecifiedProgram, Instructions: is}
-	ivm, ierr := interp.New(spec, opts)
-	_, jerr := New(spec, &Options{Interp: opts})
-	if (ierr == nil) != (jerr == nil) {
-		t.Fatalf("load: interp %v, jit %v\n%s", ierr, jerr, is)
-	}
-	if ierr != nil {
-		return
-	}
 	// All three engines run in the JIT VM's own Env (the same stack
 	// address) on the same buffer: programs may compute with addresses.
-	vm, err := (&VM{opts: Options{Interp: opts}}).compile(ivm)
-	if err != nil {
-		t.Fatal(err)
+	_, vm := loadBoth(t, spec, opts)
+	if vm == nil {
+		return
 	}
 	defer vm.Close()
 	buf := make([]byte, len(mem))
@@ -245,4 +237,27 @@ func r1free(is insn.Instructions) bool {
 		return in.Dst == insn.R1 && in.Src == 0 && (movK || op == insn.OpLdImm64)
 	}
 	return false
+}
+
+// loadBoth loads spec in interp and in the JIT, fails t if only one of
+// them refuses it, and returns the interp VM and a JIT VM compiled from it
+// (sharing its Env), or nils if both refuse the program.
+func loadBoth(t *testing.T, spec *prog.Spec, opts *interp.Options) (*interp.VM, *VM) {
+	t.Helper()
+	ivm, ierr := interp.New(spec, opts)
+	jvm, jerr := New(spec, &Options{Interp: opts})
+	if jerr == nil {
+		jvm.Close()
+	}
+	if (ierr == nil) != (jerr == nil) {
+		t.Fatalf("load: interp %v, jit %v\n%s", ierr, jerr, spec.Instructions)
+	}
+	if ierr != nil {
+		return nil, nil
+	}
+	vm, err := (&VM{opts: Options{Interp: opts}}).compile(ivm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ivm, vm
 }

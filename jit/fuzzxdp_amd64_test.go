@@ -56,17 +56,9 @@ func FuzzXDP(f *testing.F) {
 		is := append(append(insn.Instructions{}, xdpPrologue...), body...)
 		opts := &interp.Options{MaxInstructions: 20000, Now: func() uint64 { return 1 }, Rand: func() uint32 { return 4 }}
 		spec := &prog.Spec{Name: "fuzz", Type: prog.XDP, Instructions: is}
-		ivm, ierr := interp.New(spec, opts)
-		_, jerr := New(spec, &Options{Interp: opts})
-		if (ierr == nil) != (jerr == nil) {
-			t.Fatalf("load: interp %v, jit %v\n%s", ierr, jerr, is)
-		}
-		if ierr != nil {
+		ivm, vm := loadBoth(t, spec, opts)
+		if vm == nil {
 			return
-		}
-		vm, err := (&VM{opts: Options{Interp: opts}}).compile(ivm)
-		if err != nil {
-			t.Fatal(err)
 		}
 		defer vm.Close()
 		in := append([]byte(nil), frame...)
