@@ -115,17 +115,37 @@ var helperRe = regexp.MustCompile(`(?:invalid func|unknown func|program of this 
 
 // missingHelper returns the helper number a verifier log complains about,
 // or -1.
+//
+// The log of a long program runs to megabytes, so the regular expression
+// only reads the lines that contain one of its phrases, last first (the
+// complaint ends the log); a regexp over the whole log took seconds.
 func missingHelper(log string) insn.HelperFunc {
-	m := helperRe.FindAllStringSubmatch(log, -1)
-	if len(m) == 0 {
-		return -1
+	end := len(log)
+	for {
+		at := -1
+		for _, phrase := range helperPhrases {
+			at = max(at, strings.LastIndex(log[:end], phrase))
+		}
+		if at < 0 {
+			return -1
+		}
+		line := log[at:]
+		if j := strings.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		if m := helperRe.FindStringSubmatch(line); m != nil {
+			n, err := strconv.ParseInt(m[1], 10, 32)
+			if err != nil {
+				return -1
+			}
+			return insn.HelperFunc(n)
+		}
+		end = at
 	}
-	n, err := strconv.ParseInt(m[len(m)-1][1], 10, 32)
-	if err != nil {
-		return -1
-	}
-	return insn.HelperFunc(n)
 }
+
+// helperPhrases are the alternatives of helperRe.
+var helperPhrases = []string{"invalid func", "unknown func", "program of this type cannot use helper"}
 
 // explainErrno adds the likely cause to the errors of BPF_MAP_CREATE and
 // BPF_PROG_LOAD whose errno alone says little.
