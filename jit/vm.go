@@ -89,6 +89,15 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
+	if vm.opts.Interp != nil && vm.opts.Interp.Coverage != nil {
+		// Machine code does not count instructions.
+		if vm.opts.Fallback {
+			vm.ivm, vm.pub, vm.typ = engine.HandleVM(pub), pub, spec.Type
+			vm.budget = runBudget(&vm.opts)
+			return vm, nil
+		}
+		return nil, fmt.Errorf("jit: program %q: Options.Interp.Coverage is set, but compiled code cannot count the instructions it runs; run it in interp, or set Fallback: %w", spec.Name, ErrNotSupported)
+	}
 	return vm.compile(pub)
 }
 

@@ -51,7 +51,11 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 	e.cur, e.curVM, e.depth, e.loops = p, e.vm, 0, MaxLoops
 	e.budget, e.rest = e.vm.budget, 0
 	left := e.budget
-	if e.tracer != nil {
+	// single: Options.Trace and Options.Coverage see every instruction,
+	// so the run steps one instruction at a time through refill; runs
+	// without them never take this path.
+	single := e.tracer != nil || e.vm.cover != nil
+	if single {
 		left, e.rest = 0, e.budget
 	}
 	regs := &e.reg
@@ -59,10 +63,10 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 
 	pc := 0
 	var err error
-	step := e.tracer != nil
+	step := single
 	for {
-		if e.tracer != nil {
-			// Trace: report the instruction and grant exactly it.
+		if single {
+			// Trace or coverage: report the instruction and grant exactly it.
 			if left, err = e.refill(pc, regs); err != nil {
 				goto fail
 			}
@@ -71,7 +75,7 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 		pc, left, why = e.fast(pc, left, step)
 		switch why {
 		case fastStepped:
-			step = e.tracer != nil
+			step = single
 			continue
 		case fastNoFit:
 			if left == 0 {
@@ -1184,14 +1188,18 @@ func (f *regFile) start(r1, r2, top uint64) {
 // errHalted is the internal marker of a helper that returned ErrHalt.
 var errHalted = errors.New("halted")
 
-// refill runs before every instruction of a traced run: it reports the
-// instruction about to run and grants it from the remaining budget.
+// refill runs before every instruction of a traced run or one under
+// coverage: it counts the instruction (Options.Coverage), reports it
+// (Options.Trace) and grants it from the remaining budget.
 func (e *Env) refill(pc int, regs *regFile) (uint64, error) {
 	if e.rest == 0 {
 		return 0, fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
 	}
 	e.rest--
-	if k := e.cur.slots[pc]; k >= 0 {
+	if c := e.curVM.cover; c != nil { // coverage.go
+		c.hit(pc)
+	}
+	if k := e.cur.slots[pc]; k >= 0 && e.tracer != nil {
 		copy(e.traceRegs[:], regs[:11])
 		e.tracer(pc, e.cur.insns[k], &e.traceRegs)
 	}

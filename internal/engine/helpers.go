@@ -91,6 +91,10 @@ func (e *Env) mapAndKey(r1, r2 uint64) (maps.Map, []byte, error) {
 	return m, key, nil
 }
 
+// mapRdOnlyProg is BPF_F_RDONLY_PROG: programs may read the map's values
+// but not write them.
+const mapRdOnlyProg = 1 << 7
+
 func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	m, key, err := e.mapAndKey(r1, r2)
 	if err != nil {
@@ -99,6 +103,10 @@ func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	v := m.LookupRaw(key, e.cpu())
 	if v == nil {
 		return 0, nil
+	}
+	if m.MapSpec().Flags&mapRdOnlyProg != 0 {
+		// The verifier refuses stores through the value (devmaps).
+		return e.AddRegion(v, PermRead)
 	}
 	return e.AddRegion(v, PermRead|PermWrite)
 }

@@ -80,6 +80,11 @@ type Options struct {
 	// Trace, when set, is called before every executed instruction. It
 	// slows runs down; use it for debugging (purebpf run --trace).
 	Trace Tracer
+	// Coverage, when set, counts the instructions every run executes
+	// and maps them to C source lines (see Coverage). The program must
+	// be registered with it (Coverage.Add; collections do it). Like
+	// Trace, it makes runs step one instruction at a time.
+	Coverage *Coverage
 }
 
 // VM is a loaded program ready to run in userspace. A VM is safe for
@@ -103,6 +108,9 @@ type VM struct {
 	// compiled is the machine code of the program (a *jit.VM) when the
 	// JIT compiled it (Compiled, SetCompiled).
 	compiled atomic.Pointer[any]
+	// cover counts the program's executed instructions when
+	// Options.Coverage is set (coverage.go).
+	cover *coveredProgram
 }
 
 // New checks and loads spec. Errors are *LoadError values wrapping
@@ -146,6 +154,11 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 		return nil, err
 	}
 	vm.prog = p
+	if vm.opts.Coverage != nil {
+		if vm.cover, err = vm.opts.Coverage.attach(spec, p); err != nil {
+			return nil, loadErr(-1, "%w", err)
+		}
+	}
 	vm.pool.New = func() any { return newEnv(vm) }
 	return vm, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
+
+	"github.com/purebpf/purebpf/prog"
 )
 
 // Layout of struct xdp_md (include/uapi/linux/bpf.h, Linux 5.18+): six
@@ -65,6 +67,29 @@ type XDPMeta struct {
 	// Meta is the metadata in front of the packet: a multiple of 4 bytes,
 	// at most 252 (nil: data_meta == data).
 	Meta []byte
+	// Redirect, when not nil, receives the redirect target of the run:
+	// what the program's last successful bpf_redirect or
+	// bpf_redirect_map call chose, as the kernel keeps it in struct
+	// bpf_redirect_info for xdp_do_redirect, which acts on it when the
+	// program returns XDP_REDIRECT. A run zeroes it first.
+	Redirect *XDPTarget
+}
+
+// XDPTarget is where an XDP program redirected its frame (see
+// XDPMeta.Redirect). A userspace run has no devices: the frame goes
+// nowhere, and the test checks the target.
+type XDPTarget struct {
+	// Ifindex is the interface: bpf_redirect's argument, or the ifindex
+	// of the device map entry bpf_redirect_map found (0 for other maps
+	// and for BPF_F_BROADCAST).
+	Ifindex uint32
+	// Map is the name of the map bpf_redirect_map named ("" for
+	// bpf_redirect), and Key its key (a CPU for a cpumap).
+	Map string
+	Key uint32
+	// Flags are the call's flags (BPF_F_BROADCAST,
+	// BPF_F_EXCLUDE_INGRESS, the fallback action).
+	Flags uint64
 }
 
 // xdpPage is the frame buffer of one XDP run: a page mapped below 4 GiB.
@@ -109,7 +134,8 @@ type xdpState struct {
 	page            *xdpPage
 	data, end, meta uint32 // offsets into page.buf
 	out             *[]byte
-	region          int // index of the packet region
+	region          int          // index of the packet region
+	redirect        *XDPTarget // XDPMeta.Redirect
 }
 
 // checkXDPFrame reports why RunXDP cannot take frame and meta, or nil.
@@ -157,6 +183,9 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	clear(c[:xdpSize])
 	ne.PutUint32(c[xdpIngressIfindex:], 1)
 	if meta != nil {
+		if x.redirect = meta.Redirect; x.redirect != nil {
+			*x.redirect = XDPTarget{}
+		}
 		if meta.IngressIfindex != 0 {
 			ne.PutUint32(c[xdpIngressIfindex:], meta.IngressIfindex)
 		}
@@ -336,6 +365,9 @@ func helperRedirect(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	if r2 != 0 {
 		return XDPAborted, nil
 	}
+	if x := &e.xdp; x.redirect != nil {
+		*x.redirect = XDPTarget{Ifindex: uint32(r1)}
+	}
 	return XDPRedirect, nil
 }
 
@@ -354,13 +386,28 @@ func helperRedirectMap(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 	if r3&^(redirActionMask|redirFlagsMask) != 0 {
 		return XDPAborted, nil
 	}
-	if r3&(1<<3) != 0 {
-		return XDPRedirect, nil
+	ms := m.MapSpec()
+	target := XDPTarget{Map: ms.Name, Flags: r3}
+	if r3&(1<<3) == 0 {
+		var key [4]byte
+		ne.PutUint32(key[:], uint32(r2))
+		v := []byte(nil)
+		if ms.KeySize == 4 {
+			v = m.LookupRaw(key[:], e.cpu())
+		}
+		if v == nil {
+			if x := &e.xdp; x.redirect != nil {
+				*x.redirect = XDPTarget{} // the kernel forgets the map (map_type UNSPEC)
+			}
+			return r3 & redirActionMask, nil
+		}
+		target.Key = uint32(r2)
+		if (ms.Type == prog.DevMap || ms.Type == prog.DevMapHash) && len(v) >= 4 {
+			target.Ifindex = ne.Uint32(v)
+		}
 	}
-	var key [4]byte
-	ne.PutUint32(key[:], uint32(r2))
-	if m.MapSpec().KeySize != 4 || m.LookupRaw(key[:], e.cpu()) == nil {
-		return r3 & redirActionMask, nil
+	if x := &e.xdp; x.redirect != nil {
+		*x.redirect = target
 	}
 	return XDPRedirect, nil
 }
