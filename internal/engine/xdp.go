@@ -134,7 +134,7 @@ type xdpState struct {
 	page            *xdpPage
 	data, end, meta uint32 // offsets into page.buf
 	out             *[]byte
-	region          int          // index of the packet region
+	region          int        // index of the packet region
 	redirect        *XDPTarget // XDPMeta.Redirect
 }
 
