@@ -153,10 +153,12 @@ type LineCoverage struct {
 	Line uint32
 	Text string
 	// Count is how many times the line ran: per loaded program, the
-	// most times any instruction of the line ran (an instruction belongs
-	// to the line of the nearest line_info record at or before it, within
-	// its function), summed over the programs (a static function linked
-	// into two programs, or one program loaded twice, counts in each).
+	// most times the first instruction of one of the line's line_info
+	// records ran (clang starts a record where the line's code starts;
+	// the instructions up to the next record belong to it, and code it
+	// merged from several lines has no record of its own), summed over
+	// the programs (a static function linked into two programs, or one
+	// program loaded twice, counts in each).
 	Count uint64
 }
 
@@ -207,17 +209,17 @@ func (c *Coverage) snapshot() ([]LineCoverage, []FuncCoverage) {
 			counts[k] = cp.counts[k].Load()
 		}
 		perLine := map[lineKey]uint64{}
-		for k, l := range cp.lines {
+		for _, l := range cp.lines {
 			if l.File == "" || l.LineNum == 0 {
 				continue
 			}
-			first, end := cp.recordRange(k)
-			var most uint64
-			for i := first; i < end; i++ {
-				most = max(most, counts[cp.slotOf[i]])
-			}
+			// A record is entered through its first instruction; an
+			// instruction inside it that other code jumps to is code
+			// clang merged from several lines (line 0 in DWARF, which
+			// gets no record of its own) and does not say that the
+			// record's line ran.
 			key := lineKey{l.File, l.LineNum}
-			perLine[key] = max(perLine[key], most)
+			perLine[key] = max(perLine[key], counts[cp.slotOf[l.Instruction]])
 			if lines[key] == nil {
 				lines[key] = &LineCoverage{File: l.File, Line: l.LineNum, Text: l.Line}
 			}
@@ -254,24 +256,6 @@ func (c *Coverage) snapshot() ([]LineCoverage, []FuncCoverage) {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Name, b.Name))
 	})
 	return outL, outF
-}
-
-// recordRange returns the instructions [first, end) that line record k
-// covers: up to the next record, or the next function's start, or the
-// program's end.
-func (cp *coveredProgram) recordRange(k int) (first, end int) {
-	first = cp.lines[k].Instruction
-	end = len(cp.slotOf)
-	if k+1 < len(cp.lines) {
-		end = cp.lines[k+1].Instruction
-	}
-	for _, f := range cp.funcs {
-		if f.Instruction > first && f.Instruction < end {
-			end = f.Instruction
-			break
-		}
-	}
-	return first, end
 }
 
 // funcLine returns the file and line of function k: those of its first
