@@ -146,6 +146,11 @@ func Load(raw []byte, opts *Options) (*VM, error) {
 // Run methods interpret the same program.
 func (vm *VM) Interp() *interp.VM { return vm.pub }
 
+// ID returns a number unique to the program in this process, its
+// interp.VM's ID: what program arrays report for it
+// (maps.ProgArray.Lookup).
+func (vm *VM) ID() uint32 { return vm.ivm.ID() }
+
 // Compiled reports whether the program runs as machine code (false after a
 // Fallback to interp).
 func (vm *VM) Compiled() bool { return vm.code != nil }
