@@ -48,8 +48,13 @@ type (
 	// (RunKprobe).
 	PtRegs = engine.PtRegs
 	// XDPMeta is the part of an XDP program's xdp_md context besides
-	// the packet: interfaces, receive queue and metadata bytes (RunXDP).
+	// the packet: interfaces, receive queue and metadata bytes (RunXDP),
+	// and where to report the redirect target (Redirect).
 	XDPMeta = engine.XDPMeta
+	// XDPTarget is where an XDP program redirected its frame with
+	// bpf_redirect or bpf_redirect_map (XDPMeta.Redirect): an interface,
+	// or a map and key (a device map entry's interface).
+	XDPTarget = engine.XDPTarget
 	// Tracer, set in Options.Trace, is called before every executed
 	// instruction with its slot, the instruction and the registers, and
 	// once more with pc -1 and a zero instruction when the program exits

@@ -1,0 +1,123 @@
+package interp_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/interp/maps"
+	"github.com/purebpf/purebpf/jit"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// XDP programs that redirect into device maps load into interp and jit
+// collections, return XDP_REDIRECT and report the target
+// (XDPMeta.Redirect), as the kernel's bpf_redirect_info records it.
+func TestXDPRedirectTarget(t *testing.T) {
+	cs, err := prog.LoadCollectionSpec("testdata/cover.bpf.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, err := interp.NewCollection(cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc, err := jit.NewCollection(cs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jc.Close()
+	for name, c := range map[string]struct {
+		ms   map[string]maps.Map
+		main interp.Program
+	}{"interp": {ic.Maps, ic.Programs["cover_main"]}, "jit": {jc.Maps, jc.Programs["cover_main"]}} {
+		if err := c.ms["ports"].Update(uint32(2), []byte{7, 0, 0, 0, 0, 0, 0, 0}, prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ms["ports_hash"].Update(uint32(9), uint32(11), prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			mode, arg byte
+			action    uint32
+			target    interp.XDPTarget
+		}{
+			{1, 2, interp.XDPRedirect, interp.XDPTarget{Ifindex: 7, Map: "ports", Key: 2, Flags: interp.XDPDrop}},
+			{1, 3, interp.XDPDrop, interp.XDPTarget{}}, // empty slot: the flags' action, no target
+			{2, 9, interp.XDPRedirect, interp.XDPTarget{Ifindex: 11, Map: "ports_hash", Key: 9, Flags: interp.XDPPass}},
+			{2, 8, interp.XDPPass, interp.XDPTarget{}},
+			{5, 42, interp.XDPRedirect, interp.XDPTarget{Ifindex: 42}}, // bpf_redirect
+			{0, 0, interp.XDPPass, interp.XDPTarget{}},
+		} {
+			target := interp.XDPTarget{Map: "stale"} // a run zeroes it first
+			act, _, err := c.main.RunXDP(coverFrame(tc.mode, tc.arg), &interp.XDPMeta{Redirect: &target})
+			if err != nil || act != tc.action || target != tc.target {
+				t.Errorf("%s mode %d arg %d: action %d %+v, %v; want %d %+v", name, tc.mode, tc.arg, act, target, err, tc.action, tc.target)
+			}
+		}
+	}
+}
+
+// A program reads a device map entry (struct bpf_devmap_val) but cannot
+// write it: devmaps are BPF_F_RDONLY_PROG.
+func TestDevMapLookupReadOnly(t *testing.T) {
+	ms := prog.MapSpec{Name: "ports", Type: prog.DevMap, KeySize: 4, ValueSize: 8, MaxEntries: 4}
+	src := `
+		*(u32 *)(r10 - 4) = 2
+		r1 = map_fd(ports) ll
+		r2 = r10
+		r2 += -4
+		call map_lookup_elem
+		if r0 == 0 goto miss
+		r6 = r0
+		r0 = *(u32 *)(r6 + 0)
+		if r0 != 7 goto out
+		*(u32 *)(r6 + 0) = 9
+		goto out
+	miss:
+		r0 = 0xff
+	out:
+		exit
+	`
+	is, err := insn.Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := maps.New(ms, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &prog.Spec{Name: "devread", Type: prog.XDP, License: "GPL", Maps: []*prog.MapSpec{&ms}, Instructions: is}
+	opts := &interp.Options{Maps: map[string]maps.Map{"ports": m}}
+	ivm, err := interp.New(spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jvm, err := jit.New(spec, &jit.Options{Interp: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jvm.Close()
+	frame := coverFrame(0, 0)
+	for name, vm := range map[string]interp.Program{"interp": ivm, "jit": jvm} {
+		if err := m.Delete(uint32(2)); err != nil {
+			t.Fatal(err)
+		}
+		if act, _, err := vm.RunXDP(frame, nil); err != nil || act != 0xff {
+			t.Errorf("%s, empty slot: %#x %v", name, act, err)
+		}
+		if err := m.Update(uint32(2), []byte{8, 0, 0, 0, 0, 0, 0, 0}, prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		if act, _, err := vm.RunXDP(frame, nil); err != nil || act != 8 {
+			t.Errorf("%s, read: %d %v", name, act, err)
+		}
+		if err := m.Update(uint32(2), []byte{7, 0, 0, 0, 0, 0, 0, 0}, prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := vm.RunXDP(frame, nil); !errors.Is(err, interp.ErrMemoryAccess) {
+			t.Errorf("%s, write: %v, want ErrMemoryAccess", name, err)
+		}
+	}
+}
