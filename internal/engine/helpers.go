@@ -52,6 +52,9 @@ func DefaultHelpers() *Registry {
 	r.Register(insn.FnXDPAdjustHead, helperXDPAdjustHead)
 	r.Register(insn.FnXDPAdjustTail, helperXDPAdjustTail)
 	r.Register(insn.FnXDPAdjustMeta, helperXDPAdjustMeta)
+	r.Register(insn.FnXDPGetBuffLen, helperXDPGetBuffLen)
+	r.Register(insn.FnXDPLoadBytes, helperXDPLoadBytes)
+	r.Register(insn.FnXDPStoreBytes, helperXDPStoreBytes)
 	r.Register(insn.FnRedirect, helperRedirect)
 	r.Register(insn.FnRedirectMap, helperRedirectMap)
 	return r

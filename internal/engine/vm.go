@@ -486,9 +486,11 @@ func (vm *VM) RunKprobe(regs *PtRegs) (uint64, error) {
 // packet [data_meta, data_end). It returns the action (the u32 of r0)
 // and the output as BPF_PROG_TEST_RUN gives it: data_meta to data_end,
 // the metadata (none unless meta or bpf_xdp_adjust_meta made some) and
-// the packet as the program left it. frame must
-// hold at least an Ethernet header and at most XDPMaxFrame bytes; meta
-// may be nil. A run that fails has no output (nil).
+// the packet as the program left it, then the fragments of a
+// multi-buffer frame (xdpfrags.go: frames longer than XDPMaxFrame, or
+// meta.Frags). frame must hold at least an Ethernet header and at most
+// XDPMaxFragsFrame bytes; meta may be nil. A run that fails has no
+// output (nil).
 func (vm *VM) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	if err := vm.wantCtx(ctxXDP); err != nil {
 		return 0, nil, err
