@@ -155,53 +155,40 @@ func helperXDPGetBuffLen(e *Env, r1, _, _, _, _ uint64) (uint64, error) {
 	return uint64(x.buffLen()), nil
 }
 
-// xdpBytes checks the offset and length of bpf_xdp_load_bytes and
-// bpf_xdp_store_bytes as bpf_xdp_pointer does: above 0xffff is EFAULT,
-// past the frame EINVAL (0 when they fit).
-func xdpBytes(x *xdpState, off, n uint32) uint64 {
-	if off > 0xffff || n > 0xffff {
-		return Errno(syscall.EFAULT)
-	}
-	if int(off)+int(n) > x.buffLen() {
-		return Errno(syscall.EINVAL)
-	}
-	return 0
-}
-
 // helperXDPLoadBytes is bpf_xdp_load_bytes(ctx, offset, buf, len)
 // (Linux 5.18): len bytes of the frame from data + offset, across the
 // linear part and the fragments, into buf.
 func helperXDPLoadBytes(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
-	x, err := e.xdpEnv("bpf_xdp_load_bytes", r1)
-	if err != nil {
-		return 0, err
-	}
-	buf, err := e.Bytes(r3, int(uint32(r4)), true)
-	if err != nil {
-		return 0, err
-	}
-	if r := xdpBytes(x, uint32(r2), uint32(r4)); r != 0 {
-		return r, nil
-	}
-	x.copyBuf(int(uint32(r2)), buf, false)
-	return 0, nil
+	return e.xdpBytes("bpf_xdp_load_bytes", r1, r2, r3, r4, false)
 }
 
 // helperXDPStoreBytes is bpf_xdp_store_bytes(ctx, offset, buf, len)
 // (Linux 5.18): buf's len bytes into the frame at data + offset.
 func helperXDPStoreBytes(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
-	x, err := e.xdpEnv("bpf_xdp_store_bytes", r1)
+	return e.xdpBytes("bpf_xdp_store_bytes", r1, r2, r3, r4, true)
+}
+
+// xdpBytes copies between the frame at data + off and the program's
+// buffer at r3 (into the frame when toFrame is set), checking the offset
+// and length as bpf_xdp_pointer does: above 0xffff is EFAULT, past the
+// frame EINVAL.
+func (e *Env) xdpBytes(helper string, r1, off, r3, n uint64, toFrame bool) (uint64, error) {
+	x, err := e.xdpEnv(helper, r1)
 	if err != nil {
 		return 0, err
 	}
-	buf, err := e.Bytes(r3, int(uint32(r4)), false)
+	buf, err := e.Bytes(r3, int(uint32(n)), !toFrame)
 	if err != nil {
 		return 0, err
 	}
-	if r := xdpBytes(x, uint32(r2), uint32(r4)); r != 0 {
-		return r, nil
+	o, l := uint32(off), uint32(n)
+	if o > 0xffff || l > 0xffff {
+		return Errno(syscall.EFAULT), nil
 	}
-	x.copyBuf(int(uint32(r2)), buf, true)
+	if int(o)+int(l) > x.buffLen() {
+		return Errno(syscall.EINVAL), nil
+	}
+	x.copyBuf(int(o), buf, toFrame)
 	return 0, nil
 }
 
