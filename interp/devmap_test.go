@@ -121,3 +121,48 @@ func TestDevMapLookupReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// bpf_redirect_map into a CPU map redirects to the entry's CPU.
+func TestXDPRedirectCPUMap(t *testing.T) {
+	ms := prog.MapSpec{Name: "cpus", Type: prog.CPUMap, KeySize: 4, ValueSize: 8, MaxEntries: 4}
+	is, err := insn.Parse(`
+		r1 = map_fd(cpus) ll
+		r2 = 1
+		r3 = 1
+		call redirect_map
+		exit
+	`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := maps.New(ms, &maps.Options{CPUs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &prog.Spec{Name: "tocpu", Type: prog.XDP, License: "GPL", Maps: []*prog.MapSpec{&ms}, Instructions: is}
+	opts := &interp.Options{Maps: map[string]maps.Map{"cpus": m}}
+	ivm, err := interp.New(spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jvm, err := jit.New(spec, &jit.Options{Interp: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jvm.Close()
+	for name, vm := range map[string]interp.Program{"interp": ivm, "jit": jvm} {
+		if err := m.Delete(uint32(1)); err != nil {
+			t.Fatal(err)
+		}
+		var target interp.XDPTarget
+		if act, _, err := vm.RunXDP(coverFrame(0, 0), &interp.XDPMeta{Redirect: &target}); err != nil || act != interp.XDPDrop || target != (interp.XDPTarget{}) {
+			t.Errorf("%s, no entry: %d %+v %v", name, act, target, err)
+		}
+		if err := m.Update(uint32(1), []byte{0, 1, 0, 0, 0, 0, 0, 0}, prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		if act, _, err := vm.RunXDP(coverFrame(0, 0), &interp.XDPMeta{Redirect: &target}); err != nil || act != interp.XDPRedirect || target != (interp.XDPTarget{Map: "cpus", Key: 1, Flags: 1}) {
+			t.Errorf("%s: %d %+v %v", name, act, target, err)
+		}
+	}
+}

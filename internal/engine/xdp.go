@@ -90,7 +90,7 @@ type XDPTarget struct {
 	// and for BPF_F_BROADCAST).
 	Ifindex uint32
 	// Map is the name of the map bpf_redirect_map named ("" for
-	// bpf_redirect), and Key its key (a CPU for a cpumap).
+	// bpf_redirect), and Key its key (the CPU of a CPU map).
 	Map string
 	Key uint32
 	// Flags are the call's flags (BPF_F_BROADCAST,

@@ -15,10 +15,11 @@ import (
 )
 
 // TestDevMapKernel runs the same random operations on kernel and
-// userspace device maps and wants the same results and errnos. The
-// entries name the loopback device (ifindex 1) or none (0), which exist
-// in both (the kernel refuses other ifindexes it has no device for with
-// ENODEV; userspace has no devices and accepts any).
+// userspace device and CPU maps and wants the same results and errnos.
+// Device map entries name the loopback device (ifindex 1) or none (0),
+// which exist in both (the kernel refuses other ifindexes it has no
+// device for with ENODEV; userspace has no devices and accepts any).
+// CPU map keys go past the possible CPUs.
 func TestDevMapKernel(t *testing.T) {
 	testenv.RequireRoot(t)
 	for _, spec := range []prog.MapSpec{
@@ -26,6 +27,8 @@ func TestDevMapKernel(t *testing.T) {
 		{Name: "devmap4", Type: prog.DevMap, KeySize: 4, ValueSize: 4, MaxEntries: 6},
 		{Name: "devmap_hash", Type: prog.DevMapHash, KeySize: 4, ValueSize: 8, MaxEntries: 4},
 		{Name: "devmap_hash4", Type: prog.DevMapHash, KeySize: 4, ValueSize: 4, MaxEntries: 4},
+		{Name: "cpumap", Type: prog.CPUMap, KeySize: 4, ValueSize: 8, MaxEntries: 4},
+		{Name: "cpumap4", Type: prog.CPUMap, KeySize: 4, ValueSize: 4, MaxEntries: 4},
 	} {
 		t.Run(spec.Name, func(t *testing.T) {
 			km, err := kcreate(spec)
@@ -33,14 +36,18 @@ func TestDevMapKernel(t *testing.T) {
 				t.Fatalf("kernel create: %v", err)
 			}
 			defer km.Close()
-			um, err := New(spec, nil)
+			um, err := New(spec, &Options{CPUs: possibleCPUs(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(uint64(len(spec.Name)), uint64(spec.ValueSize)))
 			seen := map[string]int{}
 			vs := int(spec.ValueSize)
-			for i := range 3000 {
+			ops := 3000
+			if spec.Type == prog.CPUMap {
+				ops = 400 // each kernel entry starts a kthread: slow
+			}
+			for i := range ops {
 				key := make([]byte, 4)
 				binary.NativeEndian.PutUint32(key, uint32(rng.IntN(int(spec.MaxEntries)+3)))
 				var op string
@@ -50,6 +57,9 @@ func TestDevMapKernel(t *testing.T) {
 					op = "update"
 					v := make([]byte, vs)
 					binary.NativeEndian.PutUint32(v, uint32(rng.IntN(3)&1)) // mostly 0 or 1
+					if spec.Type == prog.CPUMap { // a queue size
+						binary.NativeEndian.PutUint32(v, []uint32{0, 1, 256, 16384, 16385}[rng.IntN(5)])
+					}
 					if vs == 8 {
 						binary.NativeEndian.PutUint32(v[4:], uint32(int32(-rng.IntN(2)))) // no program: fd 0 or -1
 					}

@@ -122,3 +122,45 @@ func TestDevMapSemantics(t *testing.T) {
 	check("hash delete missing", h.Delete(uint32(7)), prog.ErrKeyNotExist)
 	check("hash lookup missing", h.Lookup(uint32(7), &k), prog.ErrKeyNotExist)
 }
+
+func TestCPUMap(t *testing.T) {
+	spec := prog.MapSpec{Name: "c", Type: prog.CPUMap, KeySize: 4, ValueSize: 8, MaxEntries: 4}
+	for _, bad := range []prog.MapSpec{
+		{Name: "c", Type: prog.CPUMap, KeySize: 4, ValueSize: 12, MaxEntries: 4},
+		{Name: "c", Type: prog.CPUMap, KeySize: 4, ValueSize: 8, MaxEntries: 4, Flags: flagRdOnly},
+		{Name: "c", Type: prog.CPUMap, KeySize: 4, ValueSize: 8, MaxEntries: 0},
+		{Name: "c", Type: prog.CPUMap, KeySize: 4, ValueSize: 8, MaxEntries: cpumapMaxEntries + 1},
+	} {
+		if _, err := New(bad, nil); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+	m, err := New(spec, &Options{CPUs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, err, want error) {
+		t.Helper()
+		if !errors.Is(err, want) || (want == nil) != (err == nil) {
+			t.Errorf("%s: %v, want %v", what, err, want)
+		}
+	}
+	check("update", m.Update(uint32(1), devval(256, 0), prog.UpdateAny), nil)
+	check("impossible cpu", m.Update(uint32(2), devval(256, 0), prog.UpdateAny), syscall.ENODEV)
+	check("qsize", m.Update(uint32(0), devval(16385, 0), prog.UpdateAny), syscall.EOVERFLOW)
+	check("noexist", m.Update(uint32(0), devval(1, 0), prog.UpdateNoExist), syscall.EEXIST)
+	check("out of range", m.Update(uint32(4), devval(1, 0), prog.UpdateAny), syscall.E2BIG)
+	check("program fd", m.Update(uint32(0), devval(1, 3), prog.UpdateAny), ErrNotSupported)
+	v := make([]byte, 8)
+	check("lookup", m.Lookup(uint32(1), v), nil)
+	if binary.NativeEndian.Uint32(v) != 256 {
+		t.Errorf("lookup % x", v)
+	}
+	if m.LookupRaw([]byte{1, 0, 0, 0}, 0) == nil || m.LookupRaw([]byte{0, 0, 0, 0}, 0) != nil {
+		t.Errorf("LookupRaw")
+	}
+	check("qsize 0 deletes", m.Update(uint32(1), devval(0, 0), prog.UpdateAny), nil)
+	check("lookup deleted", m.Lookup(uint32(1), v), prog.ErrKeyNotExist)
+	check("delete empty", m.Delete(uint32(1)), nil)
+	check("delete out of range", m.Delete(uint32(4)), syscall.EINVAL)
+}

@@ -131,6 +131,8 @@ func New(spec prog.MapSpec, opts *Options) (Map, error) {
 		m, err = newPerfEventArray(spec, opts)
 	case prog.DevMap, prog.DevMapHash:
 		m, err = newDevMap(spec)
+	case prog.CPUMap:
+		m, err = newCPUMap(spec, opts)
 	default:
 		return nil, fmt.Errorf("map %q: map type %s: %w", spec.Name, spec.Type, ErrNotSupported)
 	}
