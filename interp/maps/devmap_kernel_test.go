@@ -57,7 +57,7 @@ func TestDevMapKernel(t *testing.T) {
 					op = "update"
 					v := make([]byte, vs)
 					binary.NativeEndian.PutUint32(v, uint32(rng.IntN(3)&1)) // mostly 0 or 1
-					if spec.Type == prog.CPUMap { // a queue size
+					if spec.Type == prog.CPUMap {                           // a queue size
 						binary.NativeEndian.PutUint32(v, []uint32{0, 1, 256, 16384, 16385}[rng.IntN(5)])
 					}
 					if vs == 8 {
