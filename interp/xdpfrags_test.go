@@ -220,11 +220,21 @@ func TestXDPFragsEngines(t *testing.T) {
 // bytes split as the kernel splits them, wherever the boundaries are.
 func TestXDPFragsExplicit(t *testing.T) {
 	cs := loadFrags(t)
-	c, err := interp.NewCollection(cs, nil)
+	ic, err := interp.NewCollection(cs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, res := c.Programs["xdp_frags"], c.Maps["res"]
+	jc, err := jit.NewCollection(cs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jc.Close()
+	t.Run("interp", func(t *testing.T) { fragsExplicit(t, ic.Programs["xdp_frags"], ic.Maps) })
+	t.Run("jit", func(t *testing.T) { fragsExplicit(t, jc.Programs["xdp_frags"], jc.Maps) })
+}
+
+func fragsExplicit(t *testing.T, p interp.Program, ms map[string]maps.Map) {
+	res := ms["res"]
 	rng := rand.New(rand.NewPCG(7, 7))
 	for range 200 {
 		n := 100 + rng.IntN(20000)
@@ -242,7 +252,7 @@ func TestXDPFragsExplicit(t *testing.T) {
 		r := readRes(t, res)
 		off := int(binary.LittleEndian.Uint32(full[16:]))
 		var loaded [300]byte
-		if err := c.Maps["buf"].Lookup(uint32(0), loaded[:]); err != nil {
+		if err := ms["buf"].Lookup(uint32(0), loaded[:]); err != nil {
 			t.Fatal(err)
 		}
 		if err != nil || act != interp.XDPPass || !bytes.Equal(out, full) || r[0] != int64(n) || r[4] != int64(lin) {
@@ -267,4 +277,62 @@ func TestXDPFragsExplicit(t *testing.T) {
 			t.Errorf("frame of %d bytes, %d frags: %v, want ErrContext", len(bad.frame), len(bad.frags), err)
 		}
 	}
+}
+
+// FuzzXDPFrags runs xdp_frags on frames of any length, split into
+// fragments anywhere, with any operation, offset and delta, in interp
+// and jit: no run may fail, both must agree, and the output must be as
+// long as the frame the program reports.
+func FuzzXDPFrags(f *testing.F) {
+	f.Add(uint32(5000), byte(3), byte(0), uint32(0), int32(-1500), uint64(1))
+	f.Add(uint32(60), byte(1), byte(3), uint32(30), int32(0), uint64(0))
+	f.Add(uint32(interp.XDPMaxFragsFrame), byte(4), byte(1), uint32(0), int32(-4096*16), uint64(2))
+	cs, err := prog.LoadCollectionSpec("testdata/xdp_frags.bpf.o")
+	if err != nil {
+		f.Fatal(err)
+	}
+	ic, err := interp.NewCollection(cs, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	jc, err := jit.NewCollection(cs, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer jc.Close()
+	f.Fuzz(func(t *testing.T, n uint32, op, sel byte, off uint32, delta int32, split uint64) {
+		size := 24 + int(n%uint32(interp.XDPMaxFragsFrame-23))
+		rng := rand.New(rand.NewPCG(split, uint64(size)))
+		frame := fragsFrame(rng, size, op%6, sel, off, delta)
+		var meta *interp.XDPMeta
+		if split&1 != 0 { // lay out fragments of random sizes
+			lin := 24 + rng.IntN(min(size, interp.XDPMaxFrame)-23)
+			var frags [][]byte
+			for rest := frame[lin:]; len(rest) > 0; {
+				k := min(len(rest), 1+rng.IntN(interp.XDPFragSize))
+				frags, rest = append(frags, rest[:k]), rest[k:]
+			}
+			if len(frags) <= interp.XDPMaxFrags {
+				meta, frame = &interp.XDPMeta{Frags: frags}, frame[:lin]
+			}
+		}
+		var rs [2]fragsResult
+		for k, c := range []struct {
+			p  interp.Program
+			ms map[string]maps.Map
+		}{{ic.Programs["xdp_frags"], ic.Maps}, {jc.Programs["xdp_frags"], jc.Maps}} {
+			if err := c.ms["buf"].Update(uint32(0), fragsBlob(), prog.UpdateAny); err != nil {
+				t.Fatal(err)
+			}
+			rs[k].action, rs[k].out, rs[k].err = c.p.RunXDP(frame, meta)
+			rs[k].res = readRes(t, c.ms["res"])
+		}
+		a, b := rs[0], rs[1]
+		if a.err != nil || b.err != nil || a.action != b.action || a.res != b.res || !bytes.Equal(a.out, b.out) {
+			t.Fatalf("interp %v, jit %v", a, b)
+		}
+		if int64(len(a.out)) != a.res[2] || a.res[0] != int64(size) {
+			t.Fatalf("%d-byte frame: output %d bytes, lengths %v", size, len(a.out), a.res)
+		}
+	})
 }
