@@ -442,3 +442,29 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// BenchmarkCoverage runs cover_main (a tail call into cover_tail) through
+// a Runner with and without a Coverage: what counting lines costs.
+func BenchmarkCoverage(b *testing.B) {
+	frame := coverFrame(3, 1)
+	for _, name := range []string{"off", "on"} {
+		b.Run(name, func(b *testing.B) {
+			var cov *interp.Coverage
+			if name == "on" {
+				cov = interp.NewCoverage()
+			}
+			_, c := loadCover(b, cov)
+			rn, err := c.Programs["cover_main"].NewRunner()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rn.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := rn.RunXDP(frame, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
