@@ -21,15 +21,12 @@ import (
 // CPU ("value[cpu1] ..."); queues and stacks are popped ("value ...",
 // in pop order) and userspace ring buffers and perf event arrays are
 // read ("record ...").
-func dumpMaps(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Mapper, cpus int) error {
-	return dumpMapsNamed(w, specs, get, cpus, nil)
-}
-
-// dumpMapsNamed is dumpMaps that prints a program array's entries as
-// "value program NAME", the name progName gives the program ID the entry
-// holds, so that the dumps of engines whose program IDs differ agree.
-// progName may be nil, and may return "" for an ID it does not know.
-func dumpMapsNamed(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Mapper, cpus int, progName func(id uint32) string) error {
+//
+// A program array's entries print as "value program NAME", the name
+// progName gives the program ID the entry holds, so that the dumps of
+// engines whose program IDs differ agree. progName may be nil, and may
+// return "" for an ID it does not know.
+func dumpMaps(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Mapper, cpus int, progName func(id uint32) string) error {
 	for _, spec := range specs {
 		m := get(spec.Name)
 		if m == nil {

@@ -108,7 +108,7 @@ func runKernel(p *program, in *input, o *runOptions, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return dumpMapsNamed(stdout, p.spec.Maps, func(name string) prog.Mapper {
+		return dumpMaps(stdout, p.spec.Maps, func(name string) prog.Mapper {
 			if m := kmaps[name]; m != nil {
 				return m
 			}
