@@ -7,7 +7,7 @@ import (
 
 // XDP multi-buffer frames (frags, Linux 5.18+). A frame longer than one
 // page holds is, as BPF_PROG_TEST_RUN builds it (bpf_prog_test_run_xdp,
-// net/bpf/test_run.c, checked against Linux 6.18): a linear part of at
+// net/bpf/test_run.c, checked against Linux 6.18 and 6.1): a linear part of at
 // most XDPMaxFrame bytes in the page, which the program reaches through
 // data and data_end, and the rest in fragments of at most one page
 // each (struct skb_shared_info frags), which it reaches only through
