@@ -468,3 +468,14 @@ func BenchmarkCoverage(b *testing.B) {
 		})
 	}
 }
+
+func TestCoverageNil(t *testing.T) {
+	var cov *interp.Coverage
+	cov.Add(nil)
+	cov.AddCollection(nil)
+	cov.Reset()
+	var b bytes.Buffer
+	if cov.Lines() != nil || cov.Functions() != nil || cov.WriteLCOV(&b, nil) != nil || b.Len() != 0 {
+		t.Error("a nil Coverage reported something")
+	}
+}

@@ -24,7 +24,8 @@ import (
 // Coverage, including the runs of programs entered through tail calls,
 // until Reset. A Coverage is safe for concurrent use: runs add to their
 // counts with atomic operations, and Lines, Functions and WriteLCOV
-// read a snapshot.
+// read a snapshot. The methods of a nil *Coverage do nothing and report
+// no lines.
 //
 // A program loaded with a Coverage runs one instruction at a time (as
 // with Options.Trace), several times slower than without: runs of VMs
@@ -40,7 +41,6 @@ type Coverage struct {
 // coveredProgram is one VM's program under a Coverage: its execution
 // counts by slot, and its source records.
 type coveredProgram struct {
-	name   string
 	counts []atomic.Uint64 // by slot; second lddw slots stay 0
 	slotOf []int           // instruction index -> slot
 	lines  []prog.LineInfo // sorted by instruction
@@ -55,7 +55,7 @@ func NewCoverage() *Coverage { return &Coverage{} }
 // and number of instructions, maps its counts to ps's C lines. The
 // collections of package interp add their programs themselves.
 func (c *Coverage) Add(ps *prog.ProgramSpec) {
-	if ps == nil {
+	if c == nil || ps == nil {
 		return
 	}
 	c.mu.Lock()
@@ -67,7 +67,7 @@ func (c *Coverage) Add(ps *prog.ProgramSpec) {
 
 // AddCollection registers every program of cs (Add).
 func (c *Coverage) AddCollection(cs *prog.CollectionSpec) {
-	if cs == nil {
+	if c == nil || cs == nil {
 		return
 	}
 	for _, name := range cs.ProgramNames() {
@@ -107,7 +107,6 @@ func (c *Coverage) attach(spec *prog.Spec, p *program) (*coveredProgram, error) 
 		}
 	}
 	cp := &coveredProgram{
-		name:   spec.Name,
 		counts: make([]atomic.Uint64, len(p.code)),
 		slotOf: make([]int, len(p.insns)),
 		lines:  slices.Clone(src.LineInfos()),
@@ -133,6 +132,9 @@ func (cp *coveredProgram) hit(slot int) { cp.counts[slot].Add(1) }
 // Reset sets every count to zero. The registered sources and the loaded
 // programs stay.
 func (c *Coverage) Reset() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, cp := range c.progs {
@@ -198,6 +200,9 @@ func (c *Coverage) Functions() []FuncCoverage {
 }
 
 func (c *Coverage) snapshot() ([]LineCoverage, []FuncCoverage) {
+	if c == nil {
+		return nil, nil
+	}
 	c.mu.Lock()
 	progs := slices.Clone(c.progs)
 	c.mu.Unlock()
