@@ -255,9 +255,9 @@ func newSourceLines(p *program, lv *userspaceVM) *sourceLines {
 		if ps == nil {
 			continue
 		}
-		is := ps.Instructions
-		if name == p.name {
-			is = p.spec.Instructions
+		is := resolved(vm)
+		if is == nil {
+			continue
 		}
 		pl := &progLines{insns: is, lines: slices.Clone(ps.LineInfos())}
 		slices.SortStableFunc(pl.lines, func(a, b prog.LineInfo) int { return cmp.Compare(a.Instruction, b.Instruction) })
@@ -282,6 +282,18 @@ func newSourceLines(p *program, lv *userspaceVM) *sourceLines {
 	return s
 }
 
+// resolved returns the instructions a loaded program runs (jump and
+// call offsets resolved), as the tracer sees them.
+func resolved(vm any) insn.Instructions {
+	switch vm := vm.(type) {
+	case *interp.VM:
+		return vm.Instructions()
+	case *jit.VM:
+		return vm.Interp().Instructions()
+	}
+	return nil
+}
+
 // step is told every traced instruction before it runs: it follows tail
 // calls and notes the instruction's source line for print.
 func (s *sourceLines) step(pc int, ins insn.Instruction, regs *[11]uint64) {
@@ -295,7 +307,7 @@ func (s *sourceLines) step(pc int, ins insn.Instruction, regs *[11]uint64) {
 		return
 	}
 	k := s.cur.slots[pc]
-	if s.cur.insns[k].OpCode != ins.OpCode || s.cur.insns[k].Imm != ins.Imm {
+	if i := s.cur.insns[k]; i.OpCode != ins.OpCode || i.Imm != ins.Imm || i.Offset != ins.Offset {
 		return // not the program we think runs: print no line rather than a wrong one
 	}
 	if l, ok := s.cur.line(k); ok {
@@ -332,7 +344,7 @@ func (s *sourceLines) tailTarget(ins insn.Instruction) *progLines {
 			continue
 		}
 		pl := s.progs[name]
-		if len(pl.insns) == 0 || pl.insns[0].OpCode != ins.OpCode || pl.insns[0].Imm != ins.Imm {
+		if i := pl.insns[0]; i.OpCode != ins.OpCode || i.Imm != ins.Imm || i.Offset != ins.Offset {
 			continue
 		}
 		if found != nil && found != pl {
