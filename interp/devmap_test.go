@@ -19,15 +19,7 @@ func TestXDPRedirectTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ic, err := interp.NewCollection(cs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jc, err := jit.NewCollection(cs, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer jc.Close()
+	ic, jc := bothCollections(t, cs)
 	for name, c := range map[string]struct {
 		ms   map[string]maps.Map
 		main interp.Program
@@ -90,17 +82,9 @@ func TestDevMapLookupReadOnly(t *testing.T) {
 	}
 	spec := &prog.Spec{Name: "devread", Type: prog.XDP, License: "GPL", Maps: []*prog.MapSpec{&ms}, Instructions: is}
 	opts := &interp.Options{Maps: map[string]maps.Map{"ports": m}}
-	ivm, err := interp.New(spec, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jvm, err := jit.New(spec, &jit.Options{Interp: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer jvm.Close()
+	vms := bothEngines(t, spec, opts)
 	frame := coverFrame(0, 0)
-	for name, vm := range map[string]interp.Program{"interp": ivm, "jit": jvm} {
+	for name, vm := range vms {
 		if err := m.Delete(uint32(2)); err != nil {
 			t.Fatal(err)
 		}
@@ -141,16 +125,8 @@ func TestXDPRedirectCPUMap(t *testing.T) {
 	}
 	spec := &prog.Spec{Name: "tocpu", Type: prog.XDP, License: "GPL", Maps: []*prog.MapSpec{&ms}, Instructions: is}
 	opts := &interp.Options{Maps: map[string]maps.Map{"cpus": m}}
-	ivm, err := interp.New(spec, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jvm, err := jit.New(spec, &jit.Options{Interp: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer jvm.Close()
-	for name, vm := range map[string]interp.Program{"interp": ivm, "jit": jvm} {
+	vms := bothEngines(t, spec, opts)
+	for name, vm := range vms {
 		if err := m.Delete(uint32(1)); err != nil {
 			t.Fatal(err)
 		}
@@ -165,4 +141,35 @@ func TestXDPRedirectCPUMap(t *testing.T) {
 			t.Errorf("%s: %d %+v %v", name, act, target, err)
 		}
 	}
+}
+
+// bothCollections loads cs into interp and jit; the jit collection is
+// closed when the test ends.
+func bothCollections(t testing.TB, cs *prog.CollectionSpec) (*interp.Collection, *jit.Collection) {
+	t.Helper()
+	ic, err := interp.NewCollection(cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc, err := jit.NewCollection(cs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { jc.Close() })
+	return ic, jc
+}
+
+// bothEngines loads spec with opts into interp and jit, by engine name.
+func bothEngines(t testing.TB, spec *prog.Spec, opts *interp.Options) map[string]interp.Program {
+	t.Helper()
+	ivm, err := interp.New(spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jvm, err := jit.New(spec, &jit.Options{Interp: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { jvm.Close() })
+	return map[string]interp.Program{"interp": ivm, "jit": jvm}
 }

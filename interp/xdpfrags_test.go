@@ -219,16 +219,7 @@ func TestXDPFragsEngines(t *testing.T) {
 // Fragments laid out by the test (XDPMeta.Frags) behave like the same
 // bytes split as the kernel splits them, wherever the boundaries are.
 func TestXDPFragsExplicit(t *testing.T) {
-	cs := loadFrags(t)
-	ic, err := interp.NewCollection(cs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jc, err := jit.NewCollection(cs, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer jc.Close()
+	ic, jc := bothCollections(t, loadFrags(t))
 	t.Run("interp", func(t *testing.T) { fragsExplicit(t, ic.Programs["xdp_frags"], ic.Maps) })
 	t.Run("jit", func(t *testing.T) { fragsExplicit(t, jc.Programs["xdp_frags"], jc.Maps) })
 }
@@ -291,15 +282,7 @@ func FuzzXDPFrags(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ic, err := interp.NewCollection(cs, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	jc, err := jit.NewCollection(cs, nil, nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer jc.Close()
+	ic, jc := bothCollections(f, cs)
 	f.Fuzz(func(t *testing.T, n uint32, op, sel byte, off uint32, delta int32, split uint64) {
 		size := 24 + int(n%uint32(interp.XDPMaxFragsFrame-23))
 		rng := rand.New(rand.NewPCG(split, uint64(size)))
