@@ -2,6 +2,7 @@ package interp_test
 
 import (
 	"errors"
+	"syscall"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
@@ -172,4 +173,66 @@ func bothEngines(t testing.TB, spec *prog.Spec, opts *interp.Options) map[string
 	}
 	t.Cleanup(func() { jvm.Close() })
 	return map[string]interp.Program{"interp": ivm, "jit": jvm}
+}
+
+// The AF_XDP pattern: redirect a frame to the socket of its receive
+// queue when there is one. Tests stand sockets in with SetSocket; the
+// program reads the socket's queue_id and cannot write it.
+func TestXDPRedirectXSKMap(t *testing.T) {
+	ms := prog.MapSpec{Name: "xsks", Type: prog.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: 8}
+	is, err := insn.Parse(`
+		r6 = *(u32 *)(r1 + 16)
+		*(u32 *)(r10 - 4) = r6
+		r1 = map_fd(xsks) ll
+		r2 = r10
+		r2 += -4
+		call map_lookup_elem
+		if r0 == 0 goto pass
+		r1 = *(u32 *)(r0 + 0)
+		if r1 != r6 goto write
+		r1 = map_fd(xsks) ll
+		r2 = r6
+		r3 = 2
+		call redirect_map
+		exit
+	write:
+		*(u32 *)(r0 + 0) = r6
+	pass:
+		r0 = 2
+		exit
+	`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := maps.New(ms, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xsks := m.(*maps.XSKMap)
+	spec := &prog.Spec{Name: "xsk", Type: prog.XDP, License: "GPL", Maps: []*prog.MapSpec{&ms}, Instructions: is}
+	for name, vm := range bothEngines(t, spec, &interp.Options{Maps: map[string]maps.Map{"xsks": m}}) {
+		if err := xsks.Delete(uint32(3)); err != nil {
+			t.Fatal(err)
+		}
+		var target interp.XDPTarget
+		meta := &interp.XDPMeta{RxQueueIndex: 3, Redirect: &target}
+		if act, _, err := vm.RunXDP(coverFrame(0, 0), meta); err != nil || act != interp.XDPPass || target != (interp.XDPTarget{}) {
+			t.Errorf("%s, no socket: %d %+v %v", name, act, target, err)
+		}
+		if err := xsks.SetSocket(3, 3); err != nil {
+			t.Fatal(err)
+		}
+		if act, _, err := vm.RunXDP(coverFrame(0, 0), meta); err != nil || act != interp.XDPRedirect || target != (interp.XDPTarget{Map: "xsks", Key: 3, Flags: 2}) {
+			t.Errorf("%s, socket: %d %+v %v", name, act, target, err)
+		}
+		if err := xsks.SetSocket(3, 5); err != nil { // queue_id 5: the program writes
+			t.Fatal(err)
+		}
+		if _, _, err := vm.RunXDP(coverFrame(0, 0), meta); !errors.Is(err, interp.ErrMemoryAccess) {
+			t.Errorf("%s, write to the socket: %v, want ErrMemoryAccess", name, err)
+		}
+	}
+	if err := xsks.SetSocket(8, 0); !errors.Is(err, syscall.E2BIG) {
+		t.Errorf("SetSocket out of range: %v", err)
+	}
 }

@@ -81,9 +81,10 @@
 //
 // RunXDP lays the frame out as the kernel's BPF_PROG_TEST_RUN does, with
 // multi-buffer frames (fragments past XDPMaxFrame bytes, or
-// XDPMeta.Frags) and the helpers that reach them; device and CPU maps
-// (package maps) take bpf_redirect_map, and XDPMeta.Redirect reports
-// where a program redirected its frame.
+// XDPMeta.Frags) and the helpers that reach them; device, CPU and AF_XDP
+// socket maps (package maps: DevMap, CPUMap, XSKMap) take
+// bpf_redirect_map, and XDPMeta.Redirect reports where a program
+// redirected its frame.
 //
 // # Concurrency
 //

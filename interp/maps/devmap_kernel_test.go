@@ -126,3 +126,59 @@ func userKeys(t *testing.T, m Map) []uint32 {
 	slices.Sort(out)
 	return out
 }
+
+// TestXSKMapKernel compares what an AF_XDP socket map does without
+// sockets in the kernel and in userspace: creation checks, updates whose
+// fd is not a socket, lookups, deletes and the key walk.
+func TestXSKMapKernel(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, spec := range []prog.MapSpec{
+		{Type: prog.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: 4},
+		{Type: prog.XSKMap, KeySize: 4, ValueSize: 8, MaxEntries: 4},
+		{Type: prog.XSKMap, KeySize: 8, ValueSize: 4, MaxEntries: 4},
+		{Type: prog.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: 0},
+		{Type: prog.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnlyProg},
+		{Type: prog.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: 4, Flags: flagRdOnly},
+	} {
+		km, kerr := kcreate(spec)
+		_, uerr := New(spec, nil)
+		if errnoOf(kerr) != errnoOf(uerr) {
+			t.Errorf("create %+v: kernel %v, userspace %v", spec, kerr, uerr)
+		}
+		if kerr == nil {
+			km.Close()
+		}
+	}
+	spec := prog.MapSpec{Name: "xsks", Type: prog.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: 4}
+	km, err := kcreate(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer km.Close()
+	um, err := New(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(i uint32) []byte { return binary.NativeEndian.AppendUint32(nil, i) }
+	fd := func(v int32) []byte { return binary.NativeEndian.AppendUint32(nil, uint32(v)) }
+	for _, c := range []struct {
+		what string
+		k, u error
+	}{
+		{"update fd -1", km.update(key(0), fd(-1), 0), um.Update(key(0), fd(-1), 0)},
+		{"update fd 9999", km.update(key(1), fd(9999), 0), um.Update(key(1), fd(9999), 0)},
+		{"update bad flags", km.update(key(0), fd(-1), 4), um.Update(key(0), fd(-1), 4)},
+		{"update out of range", km.update(key(4), fd(-1), 0), um.Update(key(4), fd(-1), 0)},
+		{"lookup", km.lookup(key(0), make([]byte, 4)), um.Lookup(key(0), make([]byte, 4))},
+		{"delete", km.delete(key(1)), um.Delete(key(1))},
+		{"delete out of range", km.delete(key(4)), um.Delete(key(4))},
+		{"next key", km.nextKey(key(1), make([]byte, 4)), um.NextKey(key(1), make([]byte, 4))},
+		{"next key of last", km.nextKey(key(3), make([]byte, 4)), um.NextKey(key(3), make([]byte, 4))},
+		{"lookup and delete", km.lookupAndDelete(key(0), make([]byte, 4)), um.LookupAndDelete(key(0), make([]byte, 4))},
+	} {
+		if errnoOf(c.k) != errnoOf(c.u) {
+			t.Errorf("%s: kernel %v, userspace %v", c.what, c.k, c.u)
+		}
+		t.Logf("%s: %d", c.what, errnoOf(c.k))
+	}
+}

@@ -133,6 +133,8 @@ func New(spec prog.MapSpec, opts *Options) (Map, error) {
 		m, err = newDevMap(spec)
 	case prog.CPUMap:
 		m, err = newCPUMap(spec, opts)
+	case prog.XSKMap:
+		m, err = newXSKMap(spec)
 	default:
 		return nil, fmt.Errorf("map %q: map type %s: %w", spec.Name, spec.Type, ErrNotSupported)
 	}
