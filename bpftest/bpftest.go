@@ -154,6 +154,10 @@ type Harness struct {
 	skipped  map[Engine]string
 	ignore   map[string]bool
 	maxDiffs int
+	runs     int
+	// diverged says since when the kernel's maps are not compared: an
+	// input only interp and jit ran may have changed theirs.
+	diverged string
 }
 
 // engineRunner is one engine's loaded program and maps.
@@ -372,20 +376,29 @@ func (h *Harness) Run(inputs ...Input) (*Result, error) {
 		}
 		res.Outcomes = append(res.Outcomes, runs)
 		res.compareOutcomes(i, runs)
+		if runs[0].KernelSkipped != "" && h.diverged == "" {
+			h.diverged = fmt.Sprintf("input %d of Run call %d ran in interp and jit only (%s), so the kernel's maps are compared no more", i, h.runs, runs[0].KernelSkipped)
+		}
+	}
+	h.runs++
+	engines := h.engines
+	if h.diverged != "" && engines[0].engine() == Kernel {
+		engines = engines[1:]
+		res.Notes = append(res.Notes, h.diverged)
 	}
 	for _, name := range h.spec.MapNames() {
 		if h.ignore[name] {
 			continue
 		}
-		dumps := make([]mapDump, len(h.engines))
-		for k, e := range h.engines {
+		dumps := make([]mapDump, len(engines))
+		for k, e := range engines {
 			d, err := e.dump(name)
 			if err != nil {
 				return nil, fmt.Errorf("bpftest: map %q: %s: %w", name, e.engine(), err)
 			}
 			dumps[k] = d
 		}
-		res.compareMaps(name, h.engines, dumps)
+		res.compareMaps(name, engines, dumps)
 	}
 	return res, nil
 }
@@ -438,9 +451,9 @@ func possibleCPUs() (int, error) {
 
 // userEngine is interp or jit: a loaded program and its maps.
 type userEngine struct {
-	e     Engine
-	prog  interp.Program
-	maps  map[string]maps.Map
+	e      Engine
+	prog   interp.Program
+	maps   map[string]maps.Map
 	closer func() error
 }
 
@@ -514,17 +527,20 @@ func (u *userEngine) close() error {
 }
 
 // skbMeta is the __sk_buff metadata the kernel's socket-filter test run
-// gives frame (see the package doc): eth_type_trans against the loopback
-// device (net/ethernet/eth.c), whose address is all zeros, and ifindex 1.
+// gives frame (see the package doc), as Linux 6.1-6.18 compute it:
+// eth_type_trans (net/ethernet/eth.c) against the loopback device, whose
+// address and broadcast address are all zeros, and ifindex 1. So every
+// group address, ff:ff:ff:ff:ff:ff too, is PACKET_MULTICAST. For a length
+// field (below 0x600) instead of an ethertype, eth_type_trans looks at
+// the two bytes after the header it consumed, which in the harness's
+// layout are the frame's own first two bytes: 0xffff gives ETH_P_802_3,
+// anything else ETH_P_802_2.
 func skbMeta(frame []byte) interp.SKBMeta {
 	m := interp.SKBMeta{Ifindex: 1}
 	if len(frame) < 14 {
 		return m
 	}
-	dst := frame[:6]
-	switch {
-	case dst[0]&1 != 0 && string(dst) == "\xff\xff\xff\xff\xff\xff":
-		m.PktType = 1 // PACKET_BROADCAST
+	switch dst := frame[:6]; {
 	case dst[0]&1 != 0:
 		m.PktType = 2 // PACKET_MULTICAST
 	case string(dst) != "\x00\x00\x00\x00\x00\x00":
@@ -534,7 +550,7 @@ func skbMeta(frame []byte) interp.SKBMeta {
 	switch {
 	case proto >= 0x600:
 		m.Protocol = proto
-	case len(frame) >= 16 && frame[14] == 0xff && frame[15] == 0xff:
+	case frame[0] == 0xff && frame[1] == 0xff:
 		m.Protocol = 0x0001 // ETH_P_802_3: raw 802.3 (Novell)
 	default:
 		m.Protocol = 0x0004 // ETH_P_802_2

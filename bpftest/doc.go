@@ -37,8 +37,13 @@
 //     header (prog.Program.RunSocketFilter), so all three see the frame
 //     from byte 0 with skb->len = len(frame). The __sk_buff fields the
 //     kernel derives, protocol and pkt_type from eth_type_trans against
-//     the loopback device (address 00:00:00:00:00:00) and ifindex 1, are
-//     given to interp and jit as SKBMeta.
+//     the loopback device and ifindex 1, are given to interp and jit as
+//     SKBMeta: the loopback's address and broadcast address are all
+//     zeros, so a frame to 00:00:00:00:00:00 is PACKET_HOST, every group
+//     address (ff:ff:ff:ff:ff:ff too) PACKET_MULTICAST, any other
+//     PACKET_OTHERHOST; a length field instead of an ethertype gives
+//     ETH_P_802_3 when the frame's first two bytes (what follows the
+//     consumed copy) are 0xffff, else ETH_P_802_2.
 //   - Socket-filter frames the kernel's test run refuses with EINVAL (shorter
 //     than 14 bytes, or an IPv4 or IPv6 ethertype without a whole IP header
 //     behind it: 20 or 40 bytes) run in interp and jit only;

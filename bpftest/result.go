@@ -24,6 +24,11 @@ type Result struct {
 	Diffs []Diff
 	// Dropped counts the differences not kept in Diffs (Options.MaxDiffs).
 	Dropped int
+	// Notes says what was not compared, and why: after an input the
+	// kernel's test run refuses (Outcome.KernelSkipped) has run in interp
+	// and jit only, their maps may differ from the kernel's, and only
+	// they are compared with each other from then on.
+	Notes []string
 
 	max     int
 	perMap  map[string]int
@@ -69,6 +74,9 @@ func (r *Result) String() string {
 		if why, ok := r.Skipped[e]; ok {
 			fmt.Fprintf(&b, "; %s skipped: %s", e, why)
 		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "; %s", n)
 	}
 	if r.OK() {
 		b.WriteString(": no differences")

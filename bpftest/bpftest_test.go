@@ -1,0 +1,155 @@
+package bpftest_test
+
+import (
+	"encoding/binary"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/purebpf/purebpf/bpftest"
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// kernelMode is KernelRequired where the kernel must run (root, or
+// CI=true, where a missing kernel fails the test) and KernelIfAvailable
+// otherwise.
+func kernelMode(t *testing.T) bpftest.KernelMode {
+	if os.Geteuid() == 0 || testenv.CI() {
+		return bpftest.KernelRequired
+	}
+	t.Logf("not root: the kernel part does not run")
+	return bpftest.KernelIfAvailable
+}
+
+// skbFields are the __sk_buff fields a socket filter may read, by offset:
+// len, pkt_type, mark, queue_mapping, protocol, vlan_present, vlan_tci,
+// vlan_proto, priority, ingress_ifindex, ifindex, tc_index, cb[0..4],
+// hash.
+var skbFields = []int16{0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68}
+
+// skbFieldsSpec is a socket filter that copies every __sk_buff field it
+// may read into the value of map "fields" and keeps the whole packet.
+func skbFieldsSpec() *prog.Spec {
+	is := insn.Instructions{
+		insn.Mov.Reg(insn.R6, insn.R1),
+		insn.StoreImm(insn.RFP, -4, 0, insn.W),
+		insn.LoadMapPtr(insn.R1, "fields"),
+		insn.Mov.Reg(insn.R2, insn.RFP),
+		insn.Add.Imm(insn.R2, -4),
+		insn.FnMapLookupElem.Call(),
+		insn.JEq.Imm(insn.R0, 0, "out"),
+	}
+	for k, off := range skbFields {
+		is = append(is, insn.LoadMem(insn.R3, insn.R6, off, insn.W), insn.StoreMem(insn.R0, int16(4*k), insn.R3, insn.W))
+	}
+	is = append(is, insn.Mov.Imm(insn.R0, -1).WithLabel("out"), insn.Exit())
+	return &prog.Spec{Name: "skb_fields", Type: prog.SocketFilter, License: "GPL", Instructions: is,
+		Maps: []*prog.MapSpec{{Name: "fields", Type: prog.Array, KeySize: 4, ValueSize: uint32(4 * len(skbFields)), MaxEntries: 1}}}
+}
+
+// The __sk_buff a socket filter sees in the kernel's test run (pkt_type
+// and protocol from eth_type_trans, ifindex) is the one the harness gives
+// interp and jit, frame after frame, for host, other-host, broadcast and
+// multicast destinations and Ethernet II, 802.3 and 802.2 frames, and
+// frames the kernel refuses are run in userspace only.
+func TestSocketFilterContext(t *testing.T) {
+	h, err := bpftest.NewProgram(skbFieldsSpec(), &bpftest.Options{Kernel: kernelMode(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ip := make([]byte, 40)
+	ip[0] = 0x45
+	frames := [][]byte{
+		frame("\x00\x00\x00\x00\x00\x00", 0x0800, ip...),            // to the loopback's address: PACKET_HOST
+		frame("\x02\x00\x00\x00\x00\x09", 0x0800, ip...),            // PACKET_OTHERHOST
+		frame("\xff\xff\xff\xff\xff\xff", 0x0806, ip...),            // broadcast: PACKET_MULTICAST on the loopback, ARP
+		frame("\xff\xff\xff\xff\xff\xff", 0x05dc, ip...),            // ETH_P_802_3: the frame starts with 0xffff
+		frame("\x01\x00\x5e\x00\x00\x01", 0x86dd, ip...),            // PACKET_MULTICAST, IPv6
+		frame("\x00\x00\x00\x00\x00\x00", 0x8100, ip...),            // VLAN tag, not accelerated
+		frame("\x00\x00\x00\x00\x00\x00", 0x05dc, 0xff, 0xff, 1, 2), // ETH_P_802_2: 0xffff after the header does not count
+		frame("\x00\x00\x00\x00\x00\x00", 0x05dc, 0xaa, 0xaa, 3),    // 802.2 LLC: ETH_P_802_2
+		frame("\x00\x00\x00\x00\x00\x00", 0x0800, 0x45, 0),          // short IPv4: the kernel refuses it
+		make([]byte, 9), // no Ethernet header
+	}
+	// One Run per frame: the map is compared after each.
+	for k, f := range frames {
+		res := h.Check(t, bpftest.PacketInput(f))
+		if res.Engines[0] != bpftest.Kernel {
+			continue
+		}
+		refused := k >= len(frames)-2
+		if o := res.Outcomes[0][0]; (o.KernelSkipped != "") != refused {
+			t.Errorf("frame %d: kernel outcome %v", k, o)
+		}
+		if refused != (len(res.Notes) > 0) {
+			t.Errorf("frame %d: notes %q", k, res.Notes)
+		}
+	}
+}
+
+func frame(dst string, ethertype uint16, payload ...byte) []byte {
+	f := make([]byte, 14, 14+len(payload))
+	copy(f, dst)
+	copy(f[6:], "\x02\x00\x00\x00\x00\x01")
+	binary.BigEndian.PutUint16(f[12:], ethertype)
+	return append(f, payload...)
+}
+
+// Differences are found and reported: here interp and jit draw
+// different "random" numbers from one counter, which the program returns
+// and stores in a map.
+func TestReportsDifferences(t *testing.T) {
+	n := uint32(0)
+	spec := &prog.Spec{Name: "rnd", Type: prog.XDP, License: "GPL", Instructions: insn.Instructions{
+		insn.FnGetPrandomU32.Call(),
+		insn.StoreMem(insn.RFP, -8, insn.R0, insn.W),
+		insn.StoreImm(insn.RFP, -4, 0, insn.W),
+		insn.LoadMapPtr(insn.R1, "last"),
+		insn.Mov.Reg(insn.R2, insn.RFP),
+		insn.Add.Imm(insn.R2, -4),
+		insn.Mov.Reg(insn.R3, insn.RFP),
+		insn.Add.Imm(insn.R3, -8),
+		insn.Mov.Imm(insn.R4, 0),
+		insn.FnMapUpdateElem.Call(),
+		insn.LoadMem(insn.R0, insn.RFP, -8, insn.W),
+		insn.And.Imm(insn.R0, 3),
+		insn.Exit(),
+	}, Maps: []*prog.MapSpec{{Name: "last", Type: prog.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 4}}}
+	h, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: bpftest.KernelNever, Program: &interp.Options{Rand: func() uint32 { n++; return n }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if len(h.Engines()) < 2 {
+		t.Skipf("only %v run here: %v", h.Engines(), h.Skipped())
+	}
+	res, err := h.Run(bpftest.PacketInput(make([]byte, 60)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK() || len(res.Diffs) != 2 {
+		t.Fatalf("want a return value and a map difference, got:\n%s", res)
+	}
+	if d := res.Diffs[0]; d.Input != 0 || d.What != "return value" || d.Want != bpftest.Interp || d.Got != bpftest.JIT || d.WantValue != "1 (0x1)" || d.GotValue != "2 (0x2)" {
+		t.Errorf("diff 0: %+v", d)
+	}
+	if d := res.Diffs[1]; d.Input != -1 || d.What != `map "last" key 00000000` || d.WantValue != "01 00 00 00" || d.GotValue != "02 00 00 00" {
+		t.Errorf("diff 1: %+v", d)
+	}
+	if s := res.String(); !strings.Contains(s, "2 differences") || !strings.Contains(s, `input 0: return value: interp 1 (0x1); jit 2 (0x2)`) {
+		t.Errorf("report:\n%s", s)
+	}
+	// IgnoreMaps leaves the map out.
+	h2, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: bpftest.KernelNever, IgnoreMaps: []string{"last"}, Program: &interp.Options{Rand: func() uint32 { return 7 }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close()
+	if res, err := h2.Run(bpftest.PacketInput(make([]byte, 60))); err != nil || !res.OK() {
+		t.Fatalf("%v %v", res, err)
+	}
+}
