@@ -292,12 +292,20 @@ func NewProgram(spec *prog.Spec, opts *Options) (*Harness, error) {
 }
 
 // loadOnly returns a copy of spec in which only program name and the
-// programs program arrays name are loaded (Autoload).
+// programs program arrays name are loaded (Autoload), and no map is
+// pinned: every engine starts from fresh maps, never from a map an
+// earlier process pinned by name.
 func loadOnly(spec *prog.CollectionSpec, name string) *prog.CollectionSpec {
 	cs := *spec
+	cs.Maps = map[string]*prog.ObjectMapSpec{}
+	for n, m := range spec.Maps {
+		c := *m
+		c.Pinning = prog.PinNone
+		cs.Maps[n] = &c
+	}
 	cs.Programs = map[string]*prog.ProgramSpec{}
 	keep := map[string]bool{name: true}
-	for _, m := range spec.Maps {
+	for _, m := range cs.Maps {
 		for _, e := range m.Contents {
 			if s, ok := e.Value.(string); ok && m.Type == prog.ProgArray {
 				keep[s] = true
@@ -556,4 +564,23 @@ func skbMeta(frame []byte) interp.SKBMeta {
 		m.Protocol = 0x0004 // ETH_P_802_2
 	}
 	return m
+}
+
+// SocketFilterRefused says why the kernel's socket-filter test run
+// (bpf_prog_test_run_skb) refuses frame with EINVAL, or "" when it takes
+// it. A Harness runs refused frames in interp and jit only, and stops
+// comparing the kernel's maps from then on (Result.Notes); a test that
+// wants both kinds of frame compared fully runs the refused ones through
+// a second Harness with KernelNever.
+func SocketFilterRefused(frame []byte) string {
+	if len(frame) < 14 {
+		return fmt.Sprintf("a %d-byte frame has no Ethernet header, which the kernel's test run needs", len(frame))
+	}
+	switch proto := uint16(frame[12])<<8 | uint16(frame[13]); {
+	case proto == 0x0800 && len(frame) < 20:
+		return fmt.Sprintf("the kernel's test run needs an IPv4 header's 20 bytes behind an IPv4 ethertype; the frame has %d bytes", len(frame))
+	case proto == 0x86dd && len(frame) < 40:
+		return fmt.Sprintf("the kernel's test run needs an IPv6 header's 40 bytes behind an IPv6 ethertype; the frame has %d bytes", len(frame))
+	}
+	return ""
 }

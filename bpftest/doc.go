@@ -65,6 +65,13 @@
 //     perf event array, so samples succeed in both. A kernel sample carries
 //     0-7 bytes of undefined padding (perf.Record.RawSample); records are
 //     compared in order on the bytes the program wrote.
+//   - LRU maps: which entries a full LRU hash evicts is the kernel's
+//     approximation of LRU order (per-CPU free lists, reference bits), so
+//     once either engine's map is full only the keys both hold are
+//     compared; until then every key is.
+//   - Pinning: maps are never pinned (ObjectMapSpec.Pinning is ignored),
+//     so every engine starts from fresh maps rather than from a map an
+//     earlier process pinned by name.
 //   - Program arrays hold program IDs, which differ between engines: only
 //     which slots are occupied is compared.
 //   - Maps the kernel fills with values only it knows (bpf_ktime_get_ns,

@@ -137,7 +137,7 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 		}
 		opts.DataOut = k.out
 	case SocketFilter:
-		if why := socketFilterRefused(in.Packet); why != "" {
+		if why := SocketFilterRefused(in.Packet); why != "" {
 			o.KernelSkipped = why
 			return o, nil
 		}
@@ -161,21 +161,6 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 	}
 	unpin()
 	return o, nil
-}
-
-// socketFilterRefused says why the kernel's socket-filter test run
-// refuses frame with EINVAL (bpf_prog_test_run_skb), or "".
-func socketFilterRefused(frame []byte) string {
-	if len(frame) < 14 {
-		return fmt.Sprintf("a %d-byte frame has no Ethernet header, which the kernel's test run needs", len(frame))
-	}
-	switch proto := uint16(frame[12])<<8 | uint16(frame[13]); {
-	case proto == 0x0800 && len(frame) < 20:
-		return fmt.Sprintf("the kernel's test run needs an IPv4 header's 20 bytes behind an IPv4 ethertype; the frame has %d bytes", len(frame))
-	case proto == 0x86dd && len(frame) < 40:
-		return fmt.Sprintf("the kernel's test run needs an IPv6 header's 40 bytes behind an IPv6 ethertype; the frame has %d bytes", len(frame))
-	}
-	return ""
 }
 
 // pinCPU binds the calling goroutine to its thread and the thread to
