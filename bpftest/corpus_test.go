@@ -111,6 +111,7 @@ func TestCorpusDifferential(t *testing.T) {
 func runCorpus(t *testing.T, h *bpftest.Harness, typ prog.Type, frames []pktgen.Frame, userHarness func() *bpftest.Harness) {
 	var in, userOnly []bpftest.Input
 	verdicts := map[uint64]int{}
+	records := map[string]int{}
 	flush := func() {
 		if len(in) == 0 {
 			return
@@ -120,6 +121,9 @@ func runCorpus(t *testing.T, h *bpftest.Harness, typ prog.Type, frames []pktgen.
 			if o[0].Err == nil {
 				verdicts[o[0].Ret]++
 			}
+		}
+		for m, n := range res.Records {
+			records[m] += n
 		}
 		if t.Failed() {
 			t.FailNow()
@@ -146,5 +150,12 @@ func runCorpus(t *testing.T, h *bpftest.Harness, typ prog.Type, frames []pktgen.
 	if len(userOnly) > 0 && h.Engines()[0] == bpftest.Kernel {
 		userHarness().Check(t, userOnly...)
 	}
-	t.Logf("%d frames (%d for interp and jit only) in %v; verdicts %v", len(frames), len(userOnly), h.Engines(), verdicts)
+	t.Logf("%d frames (%d for interp and jit only) in %v; verdicts %v; records %v", len(frames), len(userOnly), h.Engines(), verdicts, records)
+	if t.Name() == "TestCorpusDifferential/pktparse.o:xdp_parse" {
+		// The parser's every path ran: drops (malformed, port 9), passes,
+		// echoes (XDP_TX) and SYN records.
+		if verdicts[interp.XDPDrop] < 50 || verdicts[interp.XDPPass] < 500 || verdicts[interp.XDPTX] < 5 || records["syns"] < 5 {
+			t.Errorf("verdicts %v, records %v: the frames miss paths of the parser", verdicts, records)
+		}
+	}
 }

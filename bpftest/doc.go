@@ -51,10 +51,13 @@
 //   - XDP metadata: bpf_xdp_adjust_meta takes at most 32 bytes before
 //     Linux 6.8 (xdp_metalen_invalid) and 255 since; the harness asks the
 //     running kernel for its limit and gives interp and jit the same one
-//     (Options.XDPMaxMetadata). Frames longer than interp.XDPMaxFrame,
-//     which the kernel would run as multi-buffer frames, are errors in every
-//     engine: the kernel refuses them (EINVAL) for programs loaded without
-//     XDP frags, and userspace too.
+//     (Options.XDPMaxMetadata).
+//   - XDP frames longer than interp.XDPMaxFrame: the kernel runs them as
+//     multi-buffer frames (frags), even for programs loaded without XDP
+//     frags, while interp and jit refuse them with ErrContext before the
+//     program runs. The harness does not give them to the kernel
+//     (Outcome.KernelSkipped); since no engine ran the program, the maps
+//     stay comparable.
 //   - Per-CPU maps: every kernel run is pinned to one CPU, the one interp
 //     and jit simulate (bpf_get_smp_processor_id, per-CPU slots,
 //     BPF_F_CURRENT_CPU), so per-CPU values compare CPU by CPU. Userspace

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/perf"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -120,6 +121,10 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 	var opts prog.RunOptions
 	switch kind {
 	case XDP:
+		if len(in.Packet) > interp.XDPMaxFrame {
+			o.KernelSkipped = xdpFragsReason(len(in.Packet))
+			return o, nil
+		}
 		opts.Data = in.Packet
 		if m := in.XDP; m != nil && (len(m.Meta) > 0 || m.IngressIfindex > 1 || m.RxQueueIndex != 0 || m.EgressIfindex != 0) {
 			// struct xdp_md: data, data_end, data_meta,

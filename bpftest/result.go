@@ -24,6 +24,10 @@ type Result struct {
 	Diffs []Diff
 	// Dropped counts the differences not kept in Diffs (Options.MaxDiffs).
 	Dropped int
+	// Records counts, by map, the records the reference engine's ring
+	// buffers and perf event arrays held after the inputs (and were
+	// drained).
+	Records map[string]int
 	// Notes says what was not compared, and why: after an input the
 	// kernel's test run refuses (Outcome.KernelSkipped) has run in interp
 	// and jit only, their maps may differ from the kernel's, and only
@@ -249,6 +253,12 @@ func dumpMapper(m prog.Mapper) (mapDump, error) {
 // others'.
 func (r *Result) compareMaps(name string, engines []engineRunner, dumps []mapDump) {
 	a := dumps[0]
+	if a.typ == prog.RingBuf || a.typ == prog.PerfEventArray {
+		if r.Records == nil {
+			r.Records = map[string]int{}
+		}
+		r.Records[name] = len(a.records)
+	}
 	key := "map " + name
 	for k := 1; k < len(dumps); k++ {
 		b := dumps[k]
