@@ -2,6 +2,7 @@ package bpftest_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -152,4 +153,37 @@ func TestReportsDifferences(t *testing.T) {
 	if res, err := h2.Run(bpftest.PacketInput(make([]byte, 60))); err != nil || !res.OK() {
 		t.Fatalf("%v %v", res, err)
 	}
+}
+
+// The harness needs no privileges: as user nobody it says why the kernel
+// does not run, compares interp and jit, and fails New only when the
+// kernel is required.
+func TestUnprivileged(t *testing.T) {
+	spec := &prog.Spec{Name: "pass", Type: prog.XDP, License: "GPL", Instructions: insn.Instructions{
+		insn.Mov.Imm(insn.R0, interp.XDPPass),
+		insn.Exit(),
+	}}
+	if !testenv.Unprivileged() {
+		testenv.RunUnprivileged(t)
+		return
+	}
+	if err := bpftest.KernelAvailable(); err == nil {
+		t.Fatal("KernelAvailable: nil as nobody")
+	}
+	if _, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: bpftest.KernelRequired}); !errors.Is(err, bpftest.ErrKernelUnavailable) {
+		t.Fatalf("KernelRequired as nobody: %v", err)
+	}
+	h, err := bpftest.NewProgram(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if why := h.Skipped()[bpftest.Kernel]; why == "" || h.Engines()[0] != bpftest.Interp {
+		t.Fatalf("engines %v, skipped %v", h.Engines(), h.Skipped())
+	}
+	res := h.Check(t, bpftest.PacketInput(make([]byte, 60)))
+	if res.Outcomes[0][0].Ret != interp.XDPPass || !strings.Contains(res.String(), "kernel skipped: ") {
+		t.Fatalf("%s", res)
+	}
+	t.Log(res)
 }

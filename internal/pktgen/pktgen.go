@@ -481,7 +481,7 @@ func (g *Generator) transport(b *builder, proto byte, src, dst []byte, ver int) 
 	case ProtoUDP:
 		b.layers = append(b.layers, "udp")
 		b.b = binary.BigEndian.AppendUint16(b.b, uint16(1024+r.IntN(60000)))
-		b.b = binary.BigEndian.AppendUint16(b.b, []uint16{53, 67, 123, 4789, uint16(r.IntN(0x10000))}[r.IntN(5)])
+		b.b = binary.BigEndian.AppendUint16(b.b, []uint16{7, 9, 53, 67, 123, 4789, uint16(r.IntN(0x10000))}[r.IntN(7)])
 		b.b = append(b.b, 0, 0, 0, 0)
 		csumOff = start + 6
 	case ProtoICMP, ProtoICMP6:
