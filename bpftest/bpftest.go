@@ -168,6 +168,8 @@ type engineRunner interface {
 	run(in Input, kind Kind) (Outcome, error)
 	// dump returns the contents of the map called name.
 	dump(name string) (mapDump, error)
+	// mapper returns the map called name, or nil.
+	mapper(name string) prog.Mapper
 	close() error
 }
 
@@ -338,6 +340,32 @@ func (h *Harness) Skipped() map[Engine]string {
 	return out
 }
 
+// Map returns engine e's map called name: a *prog.Map for the kernel, a
+// maps.Map for interp and jit; nil when e does not run or has no such
+// map. A test may read it to assert on results, or write it (in every
+// engine alike, see Maps) to set up state before a Run. Records read from
+// a ring buffer or perf event array this way are not seen by Run.
+func (h *Harness) Map(e Engine, name string) prog.Mapper {
+	for _, r := range h.engines {
+		if r.engine() == e {
+			return r.mapper(name)
+		}
+	}
+	return nil
+}
+
+// Maps returns every running engine's map called name, in the order of
+// Engines, so that a test can give them the same contents.
+func (h *Harness) Maps(name string) []prog.Mapper {
+	var ms []prog.Mapper
+	for _, r := range h.engines {
+		if m := r.mapper(name); m != nil {
+			ms = append(ms, m)
+		}
+	}
+	return ms
+}
+
 // CPU returns the CPU the kernel runs are pinned to, which interp and jit
 // simulate.
 func (h *Harness) CPU() int { return h.cpu }
@@ -495,6 +523,13 @@ func (u *userEngine) run(in Input, kind Kind) (Outcome, error) {
 		o.Ret, o.Packet = 0, nil
 	}
 	return o, nil
+}
+
+func (u *userEngine) mapper(name string) prog.Mapper {
+	if m := u.maps[name]; m != nil {
+		return m
+	}
+	return nil
 }
 
 func (u *userEngine) dump(name string) (mapDump, error) {

@@ -188,6 +188,13 @@ func pinCPU(cpu int) (func(), error) {
 	}, nil
 }
 
+func (k *kernelEngine) mapper(name string) prog.Mapper {
+	if m := k.coll.Maps[name]; m != nil {
+		return m
+	}
+	return nil
+}
+
 func (k *kernelEngine) dump(name string) (mapDump, error) {
 	m := k.coll.Maps[name]
 	if m == nil {
