@@ -3,6 +3,7 @@ package bpftest_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -144,6 +145,31 @@ func TestReportsDifferences(t *testing.T) {
 	if s := res.String(); !strings.Contains(s, "2 differences") || !strings.Contains(s, `input 0: return value: interp 1 (0x1); jit 2 (0x2)`) {
 		t.Errorf("report:\n%s", s)
 	}
+	// Ring buffer records are drained and compared in order.
+	rb := &prog.Spec{Name: "rb", Type: prog.XDP, License: "GPL", Instructions: insn.Instructions{
+		insn.FnGetPrandomU32.Call(),
+		insn.StoreMem(insn.RFP, -8, insn.R0, insn.DW),
+		insn.LoadMapPtr(insn.R1, "events"),
+		insn.Mov.Reg(insn.R2, insn.RFP),
+		insn.Add.Imm(insn.R2, -8),
+		insn.Mov.Imm(insn.R3, 8),
+		insn.Mov.Imm(insn.R4, 0),
+		insn.FnRingbufOutput.Call(),
+		insn.Mov.Imm(insn.R0, interp.XDPPass),
+		insn.Exit(),
+	}, Maps: []*prog.MapSpec{{Name: "events", Type: prog.RingBuf, MaxEntries: 4096}}}
+	h3, err := bpftest.NewProgram(rb, &bpftest.Options{Kernel: bpftest.KernelNever, Program: &interp.Options{Rand: func() uint32 { n++; return n }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h3.Close()
+	res, err = h3.Run(bpftest.PacketInput(make([]byte, 60)), bpftest.PacketInput(make([]byte, 60)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diffs) != 2 || res.Diffs[0].What != `map "events" record 0` || res.Diffs[1].What != `map "events" record 1` || res.Records["events"] != 2 {
+		t.Fatalf("want two record differences:\n%s", res)
+	}
 	// IgnoreMaps leaves the map out.
 	h2, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: bpftest.KernelNever, IgnoreMaps: []string{"last"}, Program: &interp.Options{Rand: func() uint32 { return 7 }}})
 	if err != nil {
@@ -186,4 +212,71 @@ func TestUnprivileged(t *testing.T) {
 		t.Fatalf("%s", res)
 	}
 	t.Log(res)
+}
+
+// Queues and stacks are compared element by element and left as they
+// were; Harness.Maps sets up the same state in every engine.
+func TestQueueStackAndSetup(t *testing.T) {
+	var is insn.Instructions
+	for _, m := range []string{"q", "s"} {
+		is = append(is,
+			insn.LoadMem(insn.R2, insn.R6, 4, insn.W), // data_end
+			insn.LoadMem(insn.R3, insn.R6, 0, insn.W), // data
+			insn.Sub.Reg(insn.R2, insn.R3),
+			insn.StoreMem(insn.RFP, -8, insn.R2, insn.DW),
+			insn.LoadMapPtr(insn.R1, m),
+			insn.Mov.Reg(insn.R2, insn.RFP),
+			insn.Add.Imm(insn.R2, -8),
+			insn.Mov.Imm(insn.R3, 0),
+			insn.FnMapPushElem.Call(),
+		)
+	}
+	// r0 = counters[0] (set up by the test) + 1, stored back.
+	is = append(insn.Instructions{insn.Mov.Reg(insn.R6, insn.R1)}, is...)
+	is = append(is,
+		insn.StoreImm(insn.RFP, -4, 0, insn.W),
+		insn.LoadMapPtr(insn.R1, "counters"),
+		insn.Mov.Reg(insn.R2, insn.RFP),
+		insn.Add.Imm(insn.R2, -4),
+		insn.FnMapLookupElem.Call(),
+		insn.JEq.Imm(insn.R0, 0, "out"),
+		insn.LoadMem(insn.R1, insn.R0, 0, insn.DW),
+		insn.Add.Imm(insn.R1, 1),
+		insn.StoreMem(insn.R0, 0, insn.R1, insn.DW),
+		insn.Mov.Imm(insn.R0, interp.XDPPass),
+		insn.Exit().WithLabel("out"),
+	)
+	spec := &prog.Spec{Name: "qs", Type: prog.XDP, License: "GPL", Instructions: is, Maps: []*prog.MapSpec{
+		{Name: "q", Type: prog.Queue, ValueSize: 8, MaxEntries: 8},
+		{Name: "s", Type: prog.Stack, ValueSize: 8, MaxEntries: 8},
+		{Name: "counters", Type: prog.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 4},
+	}}
+	h, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: kernelMode(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for _, m := range h.Maps("counters") {
+		if err := m.Update(uint32(0), uint64(40), prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Check(t, bpftest.PacketInput(make([]byte, 20)), bpftest.PacketInput(make([]byte, 30)))
+	h.Check(t, bpftest.PacketInput(make([]byte, 40)))
+	for _, e := range h.Engines() {
+		var c uint64
+		if err := h.Map(e, "counters").Lookup(uint32(0), &c); err != nil || c != 43 {
+			t.Errorf("%s: counters[0] = %d, %v; want 43", e, c, err)
+		}
+		for m, want := range map[string][]uint64{"q": {20, 30, 40}, "s": {40, 30, 20}} {
+			var got []uint64
+			var v uint64
+			for h.Map(e, m).LookupAndDelete(nil, &v) == nil {
+				got = append(got, v)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s: %s popped %v, want %v", e, m, got, want)
+			}
+		}
+	}
 }
