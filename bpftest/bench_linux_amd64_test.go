@@ -73,19 +73,7 @@ func BenchmarkXDPParse(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer c.Close()
-		r, err := c.Programs["xdp_parse"].NewRunner()
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer r.Close()
-		if a, _, err := r.RunXDP(frame, nil); err != nil || a != interp.XDPPass {
-			b.Fatalf("verdict %d, %v", a, err)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			r.RunXDP(frame, nil)
-		}
+		benchJIT(b, c.Programs["xdp_parse"], frame)
 	})
 	b.Run("jit-empty", func(b *testing.B) {
 		// The fixed cost of a jit XDP run: a two-instruction program.
@@ -94,16 +82,7 @@ func BenchmarkXDPParse(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer vm.Close()
-		r, err := vm.NewRunner()
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer r.Close()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			r.RunXDP(frame, nil)
-		}
+		benchJIT(b, vm, frame)
 	})
 	b.Run("interp", func(b *testing.B) {
 		insns := 0
@@ -166,4 +145,21 @@ func BenchmarkXDPParse(b *testing.B) {
 		b.ReportMetric(float64(base.Duration.Nanoseconds()), "overhead-ns/pkt")
 		b.ReportMetric(float64((res.Duration - base.Duration).Nanoseconds()), "net-ns/pkt")
 	})
+}
+
+// benchJIT runs frame through a Runner of vm b.N times.
+func benchJIT(b *testing.B, vm *jit.VM, frame []byte) {
+	r, err := vm.NewRunner()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	if a, _, err := r.RunXDP(frame, nil); err != nil || a != interp.XDPPass {
+		b.Fatalf("verdict %d, %v", a, err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r.RunXDP(frame, nil)
+	}
 }

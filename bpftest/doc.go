@@ -48,9 +48,9 @@
 //     than 14 bytes, or an IPv4 or IPv6 ethertype without a whole IP header
 //     behind it: 20 or 40 bytes) run in interp and jit only;
 //     Outcome.KernelSkipped says why.
-//   - XDP metadata: bpf_xdp_adjust_meta takes at most 32 bytes before
-//     Linux 6.8 (xdp_metalen_invalid) and 255 since; the harness asks the
-//     running kernel for its limit and gives interp and jit the same one
+//   - XDP metadata: bpf_xdp_adjust_meta takes at most 32 bytes on older
+//     kernels such as 6.1 (xdp_metalen_invalid) and 255 on recent ones
+//     such as 6.18; the harness asks the running kernel for its limit and gives interp and jit the same one
 //     (Options.XDPMaxMetadata).
 //   - XDP frames longer than interp.XDPMaxFrame: the kernel runs them as
 //     multi-buffer frames (frags), even for programs loaded without XDP

@@ -206,36 +206,39 @@ func (k *kernelEngine) dump(name string) (mapDump, error) {
 	}
 	if r := k.perf[name]; r != nil {
 		d.padded = true
-		r.SetDeadline(time.Now())
-		for {
-			rec, err := r.Read()
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				break
-			}
-			if err != nil {
-				return d, fmt.Errorf("read samples: %w", err)
-			}
-			if rec.LostSamples != 0 {
-				d.records = append(d.records, fmt.Sprintf("lost %d", rec.LostSamples))
-				continue
-			}
-			d.records = append(d.records, string(rec.RawSample))
+		if d.records, err = drain(r); err != nil {
+			return d, err
 		}
 	}
 	if r := k.ringbuf[name]; r != nil {
-		r.SetDeadline(time.Now())
-		for {
-			rec, err := r.Read()
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				break
-			}
-			if err != nil {
-				return d, fmt.Errorf("read records: %w", err)
-			}
-			d.records = append(d.records, string(rec.RawSample))
+		if d.records, err = drain(r); err != nil {
+			return d, err
 		}
 	}
 	return d, nil
+}
+
+// drain reads the records r holds without waiting: samples as their
+// bytes, lost-sample records as "lost N".
+func drain(r interface {
+	SetDeadline(time.Time)
+	Read() (perf.Record, error)
+}) ([]string, error) {
+	var recs []string
+	r.SetDeadline(time.Now())
+	for {
+		rec, err := r.Read()
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return recs, nil
+		case err != nil:
+			return recs, fmt.Errorf("read records: %w", err)
+		case rec.LostSamples != 0:
+			recs = append(recs, fmt.Sprintf("lost %d", rec.LostSamples))
+		default:
+			recs = append(recs, string(rec.RawSample))
+		}
+	}
 }
 
 func (k *kernelEngine) close() error {

@@ -76,7 +76,7 @@ func userXDP(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool
 
 func userXDPColl(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool) ([]xdpResult, map[string]maps.Map) {
 	t.Helper()
-	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}, XDPMaxMetadata: kernelXDPMaxMetadata()}}
+	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}}}
 	var p interp.Program
 	var ms map[string]maps.Map
 	if useJIT {
@@ -291,28 +291,6 @@ func TestCollectionGlobals(t *testing.T) {
 	if _, err := interp.NewCollection(nil, nil); err == nil {
 		t.Fatal("nil spec: no error")
 	}
-}
-
-// kernelXDPMaxMetadata asks the running kernel for its limit on XDP
-// metadata, so that the kernel differential compares like with like: 255
-// bytes on recent kernels (6.18), 32 on older ones such as 6.1
-// (xdp_metalen_invalid answers EACCES). It returns 0 (the engine's
-// default, 255) when the kernel takes 36 bytes or cannot be asked.
-func kernelXDPMaxMetadata() int {
-	p, err := prog.NewProgram(&prog.Spec{Name: "meta_probe", Type: prog.XDP, License: "GPL", Instructions: insn.Instructions{
-		insn.Mov.Imm(insn.R2, -36),
-		insn.FnXDPAdjustMeta.Call(),
-		insn.Exit(),
-	}}, nil)
-	if err != nil {
-		return 0
-	}
-	defer p.Close()
-	res, err := p.Run(&prog.RunOptions{Data: make([]byte, 64)})
-	if err == nil && int32(res.Retval) == -13 { // -EACCES
-		return 32
-	}
-	return 0
 }
 
 // Options.XDPMaxMetadata gives bpf_xdp_adjust_meta an older kernel's
