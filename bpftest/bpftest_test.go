@@ -280,3 +280,36 @@ func TestQueueStackAndSetup(t *testing.T) {
 		}
 	}
 }
+
+// Raw-memory programs run in interp and jit only (the kernel has no test
+// run for them); the buffer after the run is compared.
+func TestMemoryInput(t *testing.T) {
+	spec := &prog.Spec{Name: "mem", Instructions: insn.Instructions{
+		insn.LoadMem(insn.R0, insn.R1, 0, insn.DW),
+		insn.StoreImm(insn.R1, 8, 7, insn.DW),
+		insn.Exit(),
+	}}
+	h, err := bpftest.NewProgram(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if !strings.Contains(h.Skipped()[bpftest.Kernel], "cannot run memory programs") {
+		t.Errorf("skipped: %v", h.Skipped())
+	}
+	mem := make([]byte, 16)
+	mem[0] = 42
+	res := h.Check(t, bpftest.Input{Memory: mem}, bpftest.Input{Memory: make([]byte, 4)})
+	if o := res.Outcomes[0][0]; o.Ret != 42 || o.Memory[8] != 7 || mem[8] != 0 {
+		t.Errorf("outcome %v, memory % x", o, o.Memory)
+	}
+	if o := res.Outcomes[1][0]; !errors.Is(o.Err, interp.ErrMemoryAccess) {
+		t.Errorf("4-byte buffer: %v", o)
+	}
+	if _, err := h.Run(bpftest.Input{Kind: bpftest.XDP, Packet: make([]byte, 20)}); err == nil || !strings.Contains(err.Error(), "takes memory inputs") {
+		t.Errorf("XDP input to a memory program: %v", err)
+	}
+	if _, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: bpftest.KernelRequired}); !errors.Is(err, bpftest.ErrKernelUnavailable) {
+		t.Errorf("KernelRequired for a memory program: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
 
@@ -131,8 +132,10 @@ func (r *Result) compareOutcomes(i int, runs []Outcome) {
 		switch {
 		case (a.Err == nil) != (b.Err == nil):
 			d.What, d.WantValue, d.GotValue = "error", a.String(), b.String()
+		case a.Err != nil && a.Engine != Kernel && errClass(a.Err) != errClass(b.Err):
+			d.What, d.WantValue, d.GotValue = "error", a.String(), b.String()
 		case a.Err != nil:
-			continue // both failed; the texts differ between engines
+			continue // both failed alike; the kernel's errnos are not interp's sentinels
 		case a.Ret != b.Ret:
 			d.What, d.WantValue, d.GotValue = "return value", fmt.Sprintf("%d (%#x)", a.Ret, a.Ret), fmt.Sprintf("%d (%#x)", b.Ret, b.Ret)
 		case !bytes.Equal(a.Packet, b.Packet):
@@ -144,6 +147,18 @@ func (r *Result) compareOutcomes(i int, runs []Outcome) {
 		}
 		r.add("outcomes", d)
 	}
+}
+
+// errClass is the engines' sentinel error err wraps, or nil: interp and
+// jit must fail for the same cause.
+func errClass(err error) error {
+	for _, c := range []error{interp.ErrMemoryAccess, interp.ErrContext, interp.ErrBudgetExhausted, interp.ErrCallDepth,
+		interp.ErrUnknownHelper, interp.ErrHelper, interp.ErrLoad} {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
 }
 
 // bytesDiff shows a with its first difference from b: the length and the
