@@ -131,7 +131,11 @@ int xdp_parse(struct xdp_md *ctx)
 		if (ip->version != 4 || ip->ihl < 5)
 			return malformed(len);
 		__u32 hlen = ip->ihl * 4;
-		if (p + hlen > end || bpf_ntohs(ip->tot_len) < hlen || p + bpf_ntohs(ip->tot_len) > end)
+		__u32 tot = bpf_ntohs(ip->tot_len);
+		// No frame is 4 KiB long; the bound also tells older verifiers
+		// (Linux 6.1), which know nothing of a byte swap's result, that
+		// p + tot is in range.
+		if (tot > 0xfff || tot < hlen || p + hlen > end || p + tot > end)
 			return malformed(len);
 		count(STAT_IPV4, len);
 		__builtin_memcpy(f.saddr, &ip->saddr, 4);
@@ -147,7 +151,8 @@ int xdp_parse(struct xdp_md *ctx)
 		struct ipv6hdr *ip6 = p;
 		if ((void *)(ip6 + 1) > end)
 			return malformed(len);
-		if (ip6->version != 6 || p + sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > end)
+		__u32 plen = bpf_ntohs(ip6->payload_len);
+		if (ip6->version != 6 || plen > 0xfff || p + sizeof(*ip6) + plen > end)
 			return malformed(len);
 		count(STAT_IPV6, len);
 		__builtin_memcpy(f.saddr, &ip6->saddr, 16);
