@@ -258,7 +258,7 @@ func New(spec *prog.CollectionSpec, name string, opts *Options) (*Harness, error
 	h.engines = append(h.engines, &userEngine{e: Interp, prog: ic.Programs[name], maps: ic.Maps})
 	jc, err := jit.NewCollection(spec, copts, nil)
 	switch {
-	case errors.Is(err, jit.ErrNotSupported) && runtime.GOARCH != "amd64":
+	case !haveJIT && errors.Is(err, jit.ErrNotSupported):
 		h.skipped[JIT] = fmt.Sprintf("no JIT on %s/%s", runtime.GOOS, runtime.GOARCH)
 	case err != nil:
 		return nil, fmt.Errorf("bpftest: the JIT cannot run program %q: %w", name, err)

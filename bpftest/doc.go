@@ -47,7 +47,9 @@
 //   - Socket-filter frames the kernel's test run refuses with EINVAL (shorter
 //     than 14 bytes, or an IPv4 or IPv6 ethertype without a whole IP header
 //     behind it: 20 or 40 bytes) run in interp and jit only;
-//     Outcome.KernelSkipped says why.
+//     Outcome.KernelSkipped says why (SocketFilterRefused tells them in
+//     advance). Since they may change interp's and jit's maps, the kernel's
+//     maps are compared no more after one (Result.Notes).
 //   - XDP metadata: bpf_xdp_adjust_meta takes at most 32 bytes on older
 //     kernels such as 6.1 (xdp_metalen_invalid) and 255 on recent ones
 //     such as 6.18; the harness asks the running kernel for its limit and gives interp and jit the same one
@@ -77,6 +79,10 @@
 //     earlier process pinned by name.
 //   - Program arrays hold program IDs, which differ between engines: only
 //     which slots are occupied is compared.
+//   - Errors: the kernel reports errnos and interp and jit sentinel errors,
+//     so against the kernel only whether a run failed is compared; interp
+//     and jit must fail for the same cause (ErrMemoryAccess, ErrContext,
+//     ...).
 //   - Maps the kernel fills with values only it knows (bpf_ktime_get_ns,
 //     bpf_get_prandom_u32, addresses) cannot agree; Options.IgnoreMaps
 //     leaves them out of the comparison.
