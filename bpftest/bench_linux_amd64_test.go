@@ -46,8 +46,27 @@ var emptyXDP = &prog.Spec{Name: "xdp_empty", Type: prog.XDP, License: "GPL", Ins
 	insn.Exit(),
 }}
 
-// BenchmarkXDPParse measures pktparse.c's xdp_parse on one IPv4 UDP
-// frame, side by side, in one run (use -count for interleaved runs):
+// udp6Frame is an Ethernet/IPv6/UDP frame to port 53 with a payload of
+// n bytes.
+func udp6Frame(n int) []byte {
+	f := make([]byte, 14+40+8+n)
+	copy(f, "\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x86\xdd")
+	ip := f[14:54]
+	ip[0], ip[6], ip[7] = 0x60, 17, 64
+	binary.BigEndian.PutUint16(ip[4:], uint16(8+n))
+	ip[8], ip[9], ip[23] = 0xfe, 0x80, 1
+	ip[24], ip[25], ip[39] = 0xfe, 0x80, 2
+	udp := f[54:62]
+	binary.BigEndian.PutUint16(udp[0:], 40000)
+	binary.BigEndian.PutUint16(udp[2:], 53)
+	binary.BigEndian.PutUint16(udp[4:], uint16(8+n))
+	return f
+}
+
+// BenchmarkXDPParse measures pktparse.c's xdp_parse on an IPv4 and an
+// IPv6 UDP frame, side by side, in one run (run the test binary several
+// times for interleaved runs; -count repeats each sub-benchmark in a
+// row):
 //
 //   - jit: a jit.Runner, ns per packet; jit-empty: the two-instruction
 //     program, the fixed cost of a jit XDP run;
@@ -66,7 +85,15 @@ func BenchmarkXDPParse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	frame := udpFrame(64)
+	for _, fr := range []struct {
+		name  string
+		frame []byte
+	}{{"udp4", udpFrame(64)}, {"udp6", udp6Frame(64)}} {
+		b.Run(fr.name, func(b *testing.B) { benchXDPParse(b, cs, fr.frame) })
+	}
+}
+
+func benchXDPParse(b *testing.B, cs *prog.CollectionSpec, frame []byte) {
 	b.Run("jit", func(b *testing.B) {
 		c, err := jit.NewCollection(cs, nil, nil)
 		if err != nil {
