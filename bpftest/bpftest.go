@@ -174,7 +174,10 @@ type engineRunner interface {
 }
 
 // New loads program name of spec into every engine that can run it,
-// each with its own maps created from spec. spec is not modified.
+// each with its own maps created from spec. spec is not modified. When
+// the kernel runs, a program its verifier refuses is an error wrapping
+// the *prog.VerifierError; a program interp or jit cannot load is an
+// error naming the cause (a helper userspace lacks, a kfunc, a map type).
 func New(spec *prog.CollectionSpec, name string, opts *Options) (*Harness, error) {
 	if spec == nil {
 		return nil, fmt.Errorf("bpftest: nil collection spec")
