@@ -283,7 +283,7 @@ func NewProgram(spec *prog.Spec, opts *Options) (*Harness, error) {
 		name = "prog"
 	}
 	cs := &prog.CollectionSpec{
-		Programs: map[string]*prog.ProgramSpec{name: {Spec: *spec, Autoload: true}},
+		Programs: map[string]*prog.ProgramSpec{name: {Spec: *spec, SectionName: spec.Type.String(), Autoload: true}},
 		Maps:     map[string]*prog.ObjectMapSpec{},
 		License:  spec.License,
 	}

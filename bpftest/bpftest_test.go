@@ -313,3 +313,19 @@ func TestMemoryInput(t *testing.T) {
 		t.Errorf("KernelRequired for a memory program: %v", err)
 	}
 }
+
+// A program userspace cannot run is an error from New that names the
+// helper it lacks.
+func TestMissingHelper(t *testing.T) {
+	spec := &prog.Spec{Name: "sig", Type: prog.XDP, License: "GPL", Instructions: insn.Instructions{
+		insn.Mov.Imm(insn.R1, 9),
+		insn.FnSendSignal.Call(),
+		insn.Mov.Imm(insn.R0, interp.XDPPass),
+		insn.Exit(),
+	}}
+	_, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: bpftest.KernelNever})
+	if !errors.Is(err, interp.ErrUnknownHelper) || !strings.Contains(err.Error(), insn.FnSendSignal.String()) || !strings.Contains(err.Error(), "interp cannot run") {
+		t.Fatalf("New: %v", err)
+	}
+	t.Log(err)
+}
