@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # and 6.12, booted one after the other; VMTEST_KERNELS picks them).
 VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
                ./examples/socketfilter/... ./interp/... ./jit/... ./link/... ./btf/... \
-               ./examples/xdp/...
+               ./examples/xdp/... ./bpftest/...
 VMTEST_KERNELS ?= 6.1,6.12
 BENCH       ?= .
 BENCHTIME   ?= 1s
@@ -102,8 +102,8 @@ endef
 	$(call bpf_build,$(BPF_CFLAGS))
 # The XDP HTTP tracer and jit's XDP test program include the kernel's uapi
 # headers (linux/if_ether.h, ...).
-BPF_OBJS   += examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o
-examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o: %.o: %.c
+BPF_OBJS   += examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o bpftest/testdata/pktparse.o
+examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o bpftest/testdata/pktparse.o: %.o: %.c
 	$(CLANG) $(BPF_CFLAGS) -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 	$(LLVM_STRIP) -g $@
 # A big-endian object, which the loader must refuse with a clear error.

@@ -155,7 +155,7 @@ func TestBuildsOffLinux(t *testing.T) {
 		testenv.SkipOrFail(t, "the go command is not on PATH")
 	}
 	pkgs := []string{"./insn", "./sys", "./prog/...", "./perf/...", "./link", "./socket/...", "./interp/...", "./jit/...", "./cmd/...",
-		"./internal/testenv", "./internal/mapvalue", "./internal/conformance"}
+		"./internal/testenv", "./internal/mapvalue", "./internal/conformance", "./bpftest"}
 	for _, goos := range []string{"darwin", "windows", "freebsd"} {
 		cmd := exec.Command(gobin, append([]string{"build"}, pkgs...)...)
 		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")

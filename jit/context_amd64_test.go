@@ -139,42 +139,6 @@ func setRegs(regs *interp.PtRegs) {
 	}
 }
 
-// TestKernelDifferential runs generated ALU/branch programs in the
-// kernel's JIT (as socket filters, through BPF_PROG_TEST_RUN) and in the
-// JIT: the low 32 bits of r0 must agree. Needs root. The cpu v4 ALU
-// operations (sdiv, smod, movsx) are generated only when the kernel takes
-// them (prog.HaveV4ISA: Linux 6.6+).
-func TestKernelDifferential(t *testing.T) {
-	testenv.RequireRoot(t)
-	v4 := prog.HaveV4ISA()
-	if v4 != nil && !errors.Is(v4, prog.ErrNotSupported) {
-		t.Fatalf("probe v4 instructions: %v", v4)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for n := 0; n < 40; n++ {
-		is := genALU(rng, 40, v4 == nil)
-		spec := &prog.Spec{Name: "diff", Type: prog.SocketFilter, License: "GPL", Instructions: is}
-		kp, err := prog.NewProgram(spec, nil)
-		if err != nil {
-			t.Fatalf("kernel load: %v\n%s", err, is)
-		}
-		res, err := kp.Run(&prog.RunOptions{Data: make([]byte, 64)})
-		kp.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		vm, err := New(spec, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := vm.RunSocketFilter(make([]byte, 64), nil)
-		vm.Close()
-		if err != nil || uint32(got) != res.Retval {
-			t.Fatalf("jit r0 = %#x, %v; kernel %#x\n%s", got, err, res.Retval, is)
-		}
-	}
-}
-
 // genALU generates a program of random 64- and 32-bit ALU operations and
 // forward conditional jumps over r0-r5, all initialised first. v4 adds
 // the cpu v4 operations sdiv, smod and movsx.

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -77,7 +76,7 @@ func userXDP(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool
 
 func userXDPColl(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool) ([]xdpResult, map[string]maps.Map) {
 	t.Helper()
-	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}, XDPMaxMetadata: kernelXDPMaxMetadata()}}
+	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}}}
 	var p interp.Program
 	var ms map[string]maps.Map
 	if useJIT {
@@ -166,77 +165,6 @@ func TestXDPEngines(t *testing.T) {
 	}
 	if n != len(is) {
 		t.Fatalf("%d samples, %d expected", len(is), n)
-	}
-}
-
-// TestXDPKernelDifferential runs xdp_ops.c on the same frames in the
-// kernel (BPF_PROG_TEST_RUN), interp and jit: actions, output packets,
-// helper results and the protos map agree. Needs root. The one
-// difference normalised: bpf_perf_event_output to a perf array slot with
-// no open event gives -ENOENT in the kernel, while userspace perf arrays
-// always take samples (0).
-func TestXDPKernelDifferential(t *testing.T) {
-	testenv.RequireRoot(t)
-	cs := loadXDPOps(t)
-	frames := xdpFrames(rand.New(rand.NewPCG(15, 2)), 600)
-	// Longer frames run as multi-buffer frames (frags), in the kernel
-	// and in userspace.
-	frames = append(frames, make([]byte, 13), make([]byte, interp.XDPMaxFrame), make([]byte, interp.XDPMaxFrame+1), make([]byte, 9000))
-	rng := rand.New(rand.NewPCG(15, 3))
-	for _, f := range frames[:60] {
-		long := make([]byte, interp.XDPMaxFrame+1+rng.IntN(4*interp.XDPFragSize))
-		for i := range long {
-			long[i] = byte(rng.Uint32())
-		}
-		frames = append(frames, append(long[:0:0], append(f, long[len(f):]...)...))
-	}
-	coll, err := prog.NewCollection(cs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
-	kp, krets := coll.Programs["xdp_ops"], coll.Maps["rets"]
-	var kr []xdpResult
-	for _, f := range frames {
-		var r xdpResult
-		res, err := kp.Run(&prog.RunOptions{Data: f, DataOut: make([]byte, len(f)+4096)})
-		r.err = err
-		if err == nil {
-			r.action, r.out = res.Retval, res.DataOut
-		}
-		for k := range r.rets {
-			krets.Lookup(uint32(k), &r.rets[k])
-		}
-		kr = append(kr, r)
-	}
-	ir, ip, _ := userXDP(t, cs, frames, false)
-	jr, _, _ := userXDP(t, cs, frames, true)
-	mismatch := 0
-	for k, f := range frames {
-		a := kr[k]
-		for _, u := range []xdpResult{ir[k], jr[k]} {
-			if f[0]&7 == 6 && len(f) >= 14 && a.rets[0] == -2 && u.rets[0] == 0 {
-				a.rets[0] = 0
-			}
-			if (a.err == nil) != (u.err == nil) || a.action != u.action || !bytes.Equal(a.out, u.out) || a.rets != u.rets {
-				mismatch++
-				if mismatch < 10 {
-					t.Errorf("frame %d (%d bytes, % x): kernel %d %v %v out % x; userspace %d %v %v out % x", k, len(f), f[:min(len(f), 14)], a.action, a.rets, a.err, a.out[:min(len(a.out), 80)], u.action, u.rets, u.err, u.out[:min(len(u.out), 80)])
-				}
-			}
-		}
-	}
-	if mismatch > 0 {
-		t.Fatalf("%d mismatches of %d frames", mismatch, len(frames))
-	}
-	kprotos := coll.Maps["protos"]
-	for key := uint32(0); key < 256; key++ {
-		var kv uint64
-		kerr := kprotos.Lookup(key, &kv)
-		uv := ip.LookupRaw(binary.NativeEndian.AppendUint32(nil, key), 0)
-		if (kerr == nil) != (uv != nil) || (uv != nil && kv != binary.NativeEndian.Uint64(uv)) {
-			t.Fatalf("protos[%d]: kernel %d (%v), interp % x", key, kv, kerr, uv)
-		}
 	}
 }
 
@@ -363,28 +291,6 @@ func TestCollectionGlobals(t *testing.T) {
 	if _, err := interp.NewCollection(nil, nil); err == nil {
 		t.Fatal("nil spec: no error")
 	}
-}
-
-// kernelXDPMaxMetadata asks the running kernel for its limit on XDP
-// metadata, so that the kernel differential compares like with like: 255
-// bytes on recent kernels (6.18), 32 on older ones such as 6.1
-// (xdp_metalen_invalid answers EACCES). It returns 0 (the engine's
-// default, 255) when the kernel takes 36 bytes or cannot be asked.
-func kernelXDPMaxMetadata() int {
-	p, err := prog.NewProgram(&prog.Spec{Name: "meta_probe", Type: prog.XDP, License: "GPL", Instructions: insn.Instructions{
-		insn.Mov.Imm(insn.R2, -36),
-		insn.FnXDPAdjustMeta.Call(),
-		insn.Exit(),
-	}}, nil)
-	if err != nil {
-		return 0
-	}
-	defer p.Close()
-	res, err := p.Run(&prog.RunOptions{Data: make([]byte, 64)})
-	if err == nil && int32(res.Retval) == -13 { // -EACCES
-		return 32
-	}
-	return 0
 }
 
 // Options.XDPMaxMetadata gives bpf_xdp_adjust_meta an older kernel's

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/purebpf/purebpf/bpftest"
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/conformance"
 	"github.com/purebpf/purebpf/internal/testenv"
-	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -128,41 +128,41 @@ func runKernel(spec *prog.Spec) ([]byte, error) {
 	return out, nil
 }
 
-// runInterp runs spec in interp, returning the "out" value.
-func runInterp(spec *prog.Spec) ([]byte, error) {
-	vm, err := interp.New(spec, nil)
-	if err != nil {
-		return nil, err
-	}
-	ret, err := vm.RunSocketFilter(make([]byte, 64), nil)
-	if err != nil {
-		return nil, err
-	}
-	if ret != 0 {
-		return nil, fmt.Errorf("interp run returned %d, want 0 from the epilogue", ret)
-	}
-	out := make([]byte, outSize)
-	if err := vm.Map("out").Lookup(uint32(0), out); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// compare runs spec on both sides. It returns errRejected (wrapped) when
-// the kernel refuses the program.
+// compare runs spec in the kernel, interp and jit through package
+// bpftest and reports any difference in the verdict or the "out" map. It
+// returns errRejected (wrapped) when the kernel refuses the program.
 func compare(t *testing.T, spec *prog.Spec) error {
 	t.Helper()
-	kern, err := runKernel(spec)
+	h, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: bpftest.KernelRequired})
+	if err != nil {
+		var ve *prog.VerifierError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("%w: %v", errRejected, err)
+		}
+		if strings.Contains(err.Error(), "the kernel cannot load") {
+			return err
+		}
+		t.Errorf("%s: the kernel loads it, userspace does not: %v\n%s", spec.Name, err, spec.Instructions)
+		return nil
+	}
+	defer h.Close()
+	res, err := h.Run(bpftest.PacketInput(make([]byte, 64)))
 	if err != nil {
 		return err
 	}
-	user, err := runInterp(spec)
-	if err != nil {
-		t.Errorf("%s: kernel accepted and ran it, interp failed: %v\n%s", spec.Name, err, spec.Instructions)
-		return nil
+	if !res.OK() {
+		var outs []string
+		for _, e := range res.Engines {
+			out := make([]byte, outSize)
+			h.Map(e, "out").Lookup(uint32(0), out)
+			outs = append(outs, describe(e.String(), out))
+		}
+		t.Errorf("%s: the engines differ: %s\n%s\nprogram:\n%s", spec.Name, res, strings.Join(outs, "\n"), spec.Instructions)
 	}
-	if string(kern) != string(user) {
-		t.Errorf("%s: kernel and interp differ\n%s\n%s\nprogram:\n%s", spec.Name, describe("kernel", kern), describe("interp", user), spec.Instructions)
+	for _, o := range res.Outcomes[0] {
+		if o.Err != nil || o.Ret != 0 {
+			t.Errorf("%s: %s: %v, want 0 from the epilogue", spec.Name, o.Engine, o)
+		}
 	}
 	return nil
 }

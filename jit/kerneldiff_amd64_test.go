@@ -1,0 +1,91 @@
+//go:build amd64 && unix
+
+package jit_test
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/purebpf/purebpf/bpftest"
+	"github.com/purebpf/purebpf/internal/testenv"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/jit"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// TestXDPKernelDifferential runs xdp_ops.c on generated frames in the
+// kernel (BPF_PROG_TEST_RUN), interp and jit through package bpftest,
+// one frame per Run so that the maps are compared after every frame:
+// actions, output packets, the helper results the program stores in
+// rets, the protos map, the global data sections and the perf samples
+// (with the packet bytes the flags append) agree. Frames the kernel's
+// test run refuses (shorter than an Ethernet header, longer than a
+// page's linear frame) are errors in all three. Needs root.
+func TestXDPKernelDifferential(t *testing.T) {
+	testenv.RequireRoot(t)
+	cs, err := prog.LoadCollectionSpec("testdata/xdp_ops.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := bpftest.NewT(t, cs, "xdp_ops", &bpftest.Options{Kernel: bpftest.KernelRequired})
+	frames := jit.XDPOpsFrames(rand.New(rand.NewPCG(15, 2)), 600)
+	frames = append(frames, make([]byte, 13), make([]byte, interp.XDPMaxFrame))
+	samples, failed, actions := 0, 0, map[uint32]int{}
+	for k, f := range frames {
+		res, err := h.Run(bpftest.PacketInput(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.OK() {
+			failed++
+			if failed < 5 {
+				t.Errorf("frame %d (%d bytes, % x): %s", k, len(f), f[:min(len(f), 14)], res)
+			}
+		}
+		samples += res.Records["events"]
+		if o := res.Outcomes[0][0]; o.Err == nil {
+			actions[uint32(o.Ret)]++
+		} else if n := len(f); n >= 14 && n <= interp.XDPMaxFrame {
+			t.Errorf("frame %d: kernel: %v", k, o.Err)
+		}
+	}
+	if failed > 0 {
+		t.Fatalf("%d of %d frames differ", failed, len(frames))
+	}
+	if len(actions) < 4 || samples < 10 {
+		t.Fatalf("actions %v, %d perf samples: the frames miss paths of xdp_ops", actions, samples)
+	}
+}
+
+// TestKernelDifferential runs generated ALU/branch programs as socket
+// filters in the kernel's JIT (BPF_PROG_TEST_RUN), interp and jit
+// through package bpftest: the verdict (r0's low 32 bits) must agree.
+// Needs root. The cpu v4 ALU operations (sdiv, smod, movsx) are
+// generated only when the kernel takes them (prog.HaveV4ISA: Linux
+// 6.6+).
+func TestKernelDifferential(t *testing.T) {
+	testenv.RequireRoot(t)
+	v4 := prog.HaveV4ISA()
+	if v4 != nil && !errors.Is(v4, prog.ErrNotSupported) {
+		t.Fatalf("probe v4 instructions: %v", v4)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	pkt := make([]byte, 64)
+	for n := 0; n < 40; n++ {
+		is := jit.GenALU(rng, 40, v4 == nil)
+		spec := &prog.Spec{Name: "diff", Type: prog.SocketFilter, License: "GPL", Instructions: is}
+		h, err := bpftest.NewProgram(spec, &bpftest.Options{Kernel: bpftest.KernelRequired})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, is)
+		}
+		res, err := h.Run(bpftest.PacketInput(pkt), bpftest.PacketInput(pkt[:14]))
+		h.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.OK() || res.Outcomes[0][0].Err != nil {
+			t.Fatalf("%s\n%s", res, is)
+		}
+	}
+}
