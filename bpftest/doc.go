@@ -54,12 +54,11 @@
 //     kernels such as 6.1 (xdp_metalen_invalid) and 255 on recent ones
 //     such as 6.18; the harness asks the running kernel for its limit and gives interp and jit the same one
 //     (Options.XDPMaxMetadata).
-//   - XDP frames longer than interp.XDPMaxFrame: the kernel runs them as
-//     multi-buffer frames (frags), even for programs loaded without XDP
-//     frags, while interp and jit refuse them with ErrContext before the
-//     program runs. The harness does not give them to the kernel
-//     (Outcome.KernelSkipped); since no engine ran the program, the maps
-//     stay comparable.
+//   - XDP frames longer than interp.XDPMaxFrame run as multi-buffer frames
+//     (frags) in all three engines, as BPF_PROG_TEST_RUN builds them on
+//     Linux 6.1 to 6.18 even for programs loaded without XDP frags: a
+//     linear part of XDPMaxFrame bytes and fragments of XDPFragSize bytes.
+//     Nothing is normalised.
 //   - Per-CPU maps: every kernel run is pinned to one CPU, the one interp
 //     and jit simulate (bpf_get_smp_processor_id, per-CPU slots,
 //     BPF_F_CURRENT_CPU), so per-CPU values compare CPU by CPU. Userspace

@@ -89,7 +89,7 @@ func newKernel(spec *prog.CollectionSpec, name string, h *Harness) (*kernelEngin
 		return nil, 0, fmt.Errorf("bpftest: the kernel cannot load program %q: %w", name, err)
 	}
 	k := &kernelEngine{coll: coll, prog: coll.Programs[name], cpu: cpu,
-		perf: map[string]*perf.PerfReader{}, ringbuf: map[string]*perf.RingBufReader{}, out: make([]byte, 4096)}
+		perf: map[string]*perf.PerfReader{}, ringbuf: map[string]*perf.RingBufReader{}, out: make([]byte, interp.XDPMaxFragsFrame+4096)}
 	for mname, m := range coll.Maps {
 		if h.ignore[mname] {
 			continue
@@ -121,10 +121,6 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 	var opts prog.RunOptions
 	switch kind {
 	case XDP:
-		if len(in.Packet) > interp.XDPMaxFrame {
-			o.KernelSkipped = xdpFragsReason(len(in.Packet))
-			return o, nil
-		}
 		opts.Data = in.Packet
 		if m := in.XDP; m != nil && (len(m.Meta) > 0 || m.IngressIfindex > 1 || m.RxQueueIndex != 0 || m.EgressIfindex != 0) {
 			// struct xdp_md: data, data_end, data_meta,

@@ -30,7 +30,19 @@ func TestXDPKernelDifferential(t *testing.T) {
 	}
 	h := bpftest.NewT(t, cs, "xdp_ops", &bpftest.Options{Kernel: bpftest.KernelRequired})
 	frames := jit.XDPOpsFrames(rand.New(rand.NewPCG(15, 2)), 600)
-	frames = append(frames, make([]byte, 13), make([]byte, interp.XDPMaxFrame))
+	// Longer frames run as multi-buffer frames (frags), in the kernel
+	// and in userspace: the longest linear frame, one byte more, a jumbo
+	// frame, and frames of random bytes behind generated headers that
+	// reach up to four fragments.
+	frames = append(frames, make([]byte, 13), make([]byte, interp.XDPMaxFrame), make([]byte, interp.XDPMaxFrame+1), make([]byte, 9000))
+	rng := rand.New(rand.NewPCG(15, 3))
+	for _, f := range frames[:60] {
+		long := make([]byte, interp.XDPMaxFrame+1+rng.IntN(4*interp.XDPFragSize))
+		for i := range long {
+			long[i] = byte(rng.Uint32())
+		}
+		frames = append(frames, append(append([]byte(nil), f...), long[len(f):]...))
+	}
 	samples, failed, actions := 0, 0, map[uint32]int{}
 	for k, f := range frames {
 		res, err := h.Run(bpftest.PacketInput(f))
@@ -46,7 +58,7 @@ func TestXDPKernelDifferential(t *testing.T) {
 		samples += res.Records["events"]
 		if o := res.Outcomes[0][0]; o.Err == nil {
 			actions[uint32(o.Ret)]++
-		} else if n := len(f); n >= 14 && n <= interp.XDPMaxFrame {
+		} else if n := len(f); n >= 14 && n <= interp.XDPMaxFragsFrame {
 			t.Errorf("frame %d: kernel: %v", k, o.Err)
 		}
 	}
