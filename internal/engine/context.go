@@ -128,6 +128,10 @@ func (e *Env) fillContext() {
 	}
 	e.ctxRegion = -1
 	e.regions[k].pending = false
+	if e.ctxKind == ctxTC {
+		e.fillTC()
+		return
+	}
 	if e.ctxKind == ctxKprobe {
 		var r PtRegs
 		if e.kregs != nil {

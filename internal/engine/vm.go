@@ -23,10 +23,11 @@ const (
 	ctxSocketFilter
 	ctxKprobe
 	ctxXDP
+	ctxTC
 )
 
 func (k contextKind) String() string {
-	return [...]string{"raw memory", "socket filter (__sk_buff)", "kprobe (pt_regs)", "XDP (xdp_md)"}[k]
+	return [...]string{"raw memory", "socket filter (__sk_buff)", "kprobe (pt_regs)", "XDP (xdp_md)", "tc (__sk_buff)"}[k]
 }
 
 // MemoryRegion is a range of simulated kernel or user memory that the
@@ -73,6 +74,13 @@ type Options struct {
 	// skb_shared_info.meta_len); 32 behaves as older kernels such as 6.1,
 	// whose xdp_metalen_invalid refuses more with EACCES.
 	XDPMaxMetadata int
+	// KernelVersion is the Linux version whose helper semantics to follow
+	// where they changed, as KERNEL_VERSION(major, minor, 0) encodes it
+	// (major<<16 | minor<<8); 0 means 6.18. Before 6.13 bpf_csum_diff
+	// returns csum_partial's unfolded 32-bit sum and refuses sizes that
+	// are not multiples of 4 or exceed 512 bytes; before 6.16
+	// bpf_l4_csum_replace refuses BPF_F_IPV6.
+	KernelVersion uint32
 	// KernelMemory and UserMemory are what probe_read_kernel and
 	// probe_read_user (and the legacy probe_read, which reads kernel
 	// memory) can read.
@@ -126,8 +134,10 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 		vm.ctx = ctxKprobe
 	case prog.XDP:
 		vm.ctx = ctxXDP
+	case prog.SchedCLS, prog.SchedACT:
+		vm.ctx = ctxTC
 	default:
-		return nil, loadErr(-1, "%w: program type %s has no userspace context (want UnspecifiedProgram, SocketFilter, Kprobe or XDP)", ErrContext, spec.Type)
+		return nil, loadErr(-1, "%w: program type %s has no userspace context (want UnspecifiedProgram, SocketFilter, Kprobe, XDP, SchedCLS or SchedACT)", ErrContext, spec.Type)
 	}
 	vm.budget = vm.opts.MaxInstructions
 	if vm.budget == 0 {
@@ -347,6 +357,9 @@ func (vm *VM) EndEnv(e *Env) {
 	}
 	if e.xdp.page != nil {
 		e.endXDP()
+	}
+	if e.tc.b != nil {
+		e.endTC()
 	}
 	e.hot, e.cur, e.curVM = nil, nil, nil
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil

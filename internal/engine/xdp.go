@@ -330,8 +330,11 @@ const (
 // XDP_REDIRECT, or XDP_ABORTED when flags are set. The target is not
 // recorded: a userspace run has no devices.
 func helperRedirect(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+	if e.ctxKind == ctxTC {
+		return helperRedirectTC(e, r1, r2)
+	}
 	if e.ctxKind != ctxXDP {
-		return 0, fmt.Errorf("%w: bpf_redirect is only available to XDP programs in userspace", ErrContext)
+		return 0, fmt.Errorf("%w: bpf_redirect is only available to XDP and tc programs in userspace", ErrContext)
 	}
 	if r2 != 0 {
 		return XDPAborted, nil
