@@ -70,6 +70,10 @@ const (
 	// gets -ENOMEM when the packet would not fit.
 	tcBufSize  = 64 << 10
 	tcHeadroom = 16 << 10
+	// tcCleanTail is how many bytes after the frame a bind zeroes.
+	tcCleanTail = 512
+	// netSKBPad is NET_SKB_PAD, the headroom of a test run's skb.
+	netSKBPad = 64
 	// gsoLegacyMaxSize is GSO_LEGACY_MAX_SIZE, the largest wire_len the
 	// test run takes; gsoMaxSegs is GSO_MAX_SEGS.
 	gsoLegacyMaxSize = 65536
@@ -92,7 +96,8 @@ type TCMeta struct {
 	IngressIfindex uint32
 	// Ifindex is the device's index (in; 0 means 1, the loopback device
 	// the kernel's test run uses). The device is taken to have an
-	// all-zero MAC address, as lo has: that decides pkt_type.
+	// all-zero MAC address and broadcast address, as lo has: that
+	// decides pkt_type.
 	Ifindex uint32
 	// TCIndex, TCClassid and QueueMapping are 16-bit fields of the skb
 	// (in, out); the kernel's test run sets them to 0.
@@ -168,6 +173,18 @@ const (
 type tcState struct {
 	b         *tcBuf
 	data, end int // offsets into b.buf: the packet is [data, end)
+	// clean is where the bytes after the packet stop being what the
+	// kernel's buffer holds there: zeros from the test run's kzalloc, and
+	// bytes a trim left. A helper that reads past the packet (the
+	// memmove of bpf_skb_adjust_room when the packet is shorter than its
+	// headers) sees them; past clean the bytes are zeroed first.
+	clean int
+	// khead is the headroom the kernel's skb has in front of data:
+	// NET_SKB_PAD (64) at first. A push of more than that reallocates the
+	// kernel's buffer (pskb_expand_head, growing the headroom by a
+	// multiple of 64), after which the bytes past the packet are no
+	// longer the old ones (here: zeros, see clean).
+	khead int
 	// The mac, network and transport headers as offsets into b.buf
 	// (skb->mac_header and so on); transport is -1 while unset.
 	mac, network, transport int
@@ -190,6 +207,24 @@ type tcState struct {
 
 func (t *tcState) len() int { return t.end - t.data }
 
+// push accounts for n bytes pushed in front of the packet in the
+// kernel's headroom (skb_cow and skb_cow_head, then __skb_push).
+func (t *tcState) push(n int) {
+	if n > t.khead {
+		t.khead += (n - t.khead + netSKBPad - 1) &^ (netSKBPad - 1)
+		t.clean = t.end
+	}
+	t.khead -= n
+}
+
+// cleanTo zeroes the bytes from clean to off, if any.
+func (t *tcState) cleanTo(off int) {
+	if off > t.clean {
+		clear(t.b.buf[t.clean:off])
+		t.clean = off
+	}
+}
+
 // checkTCFrame reports why RunTC cannot take frame and meta (the errors
 // the kernel's test run gives as EINVAL), or nil.
 func checkTCFrame(frame []byte, meta *TCMeta) error {
@@ -198,6 +233,10 @@ func checkTCFrame(frame []byte, meta *TCMeta) error {
 	}
 	if len(frame) > TCMaxFrame {
 		return fmt.Errorf("%w: a tc frame of %d bytes is longer than %d, the most the kernel's test run takes (EINVAL)", ErrContext, len(frame), TCMaxFrame)
+	}
+	switch p := binary.BigEndian.Uint16(frame[12:]); {
+	case p == ethPIP && len(frame) < ethHLen+20, p == ethPIPv6 && len(frame) < ethHLen+40:
+		return fmt.Errorf("%w: a %d-byte tc frame with ethertype %#04x is shorter than an Ethernet and an IP header (the kernel's test run says EINVAL)", ErrContext, len(frame), p)
 	}
 	if meta != nil {
 		if meta.WireLen != 0 && (int(meta.WireLen) < len(frame) || meta.WireLen > gsoLegacyMaxSize) {
@@ -225,17 +264,16 @@ func ethTypeTrans(frame []byte) uint16 {
 	return 0x0004
 }
 
-// pktTypeOf is eth_skb_pkt_type for a device with an all-zero address:
-// PACKET_HOST (0) for that address, PACKET_BROADCAST (1),
-// PACKET_MULTICAST (2), PACKET_OTHERHOST (3).
+// pktTypeOf is eth_skb_pkt_type for the loopback device, whose address
+// and broadcast address are all zero: PACKET_HOST (0) for that address,
+// PACKET_MULTICAST (2) for a group address (ff:ff:ff:ff:ff:ff too),
+// PACKET_OTHERHOST (3) for any other.
 func pktTypeOf(dst []byte) uint32 {
 	switch {
 	case dst[0]|dst[1]|dst[2]|dst[3]|dst[4]|dst[5] == 0:
 		return 0
 	case dst[0]&1 == 0:
 		return 3
-	case dst[0]&dst[1]&dst[2]&dst[3]&dst[4]&dst[5] == 0xff:
-		return 1
 	}
 	return 2
 }
@@ -267,6 +305,9 @@ func (e *Env) bindTC(frame []byte, meta *TCMeta, out *[]byte) (uint64, error) {
 	t.data = tcHeadroom
 	t.end = t.data + len(frame)
 	copy(b.buf[t.data:], frame)
+	t.clean = t.end + tcCleanTail
+	clear(b.buf[t.end:t.clean])
+	t.khead = netSKBPad
 	t.mac, t.network = t.data, t.data+ethHLen
 	t.protocol = ethTypeTrans(frame)
 	t.pktType = pktTypeOf(frame)
@@ -515,9 +556,11 @@ func (e *Env) tcRoom(head, tail int) bool {
 	if lo+delta < 0 {
 		return false
 	}
-	copy(t.b.buf[t.data+delta:], t.b.buf[t.data:t.end])
+	hi := min(t.clean, len(t.b.buf)-max(delta, 0))
+	copy(t.b.buf[t.data+delta:], t.b.buf[t.data:hi])
 	t.data += delta
 	t.end += delta
+	t.clean = hi + delta
 	t.mac += delta
 	t.network += delta
 	if t.transport >= 0 {
@@ -814,6 +857,7 @@ func helperSKBChangeTail(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 			return Errno(syscall.ENOMEM), nil
 		}
 		clear(t.b.buf[t.end : t.end+grow])
+		t.cleanTo(t.end + grow)
 	}
 	t.end = t.data + n
 	e.tcSync()
@@ -839,6 +883,7 @@ func helperSKBChangeHead(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 	if !e.tcRoom(int(room), 0) {
 		return Errno(syscall.ENOMEM), nil
 	}
+	t.push(int(room))
 	t.data -= int(room)
 	clear(t.b.buf[t.data : t.data+int(room)])
 	t.mac = t.data
@@ -862,23 +907,23 @@ func helperSKBPullData(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 
 // The modes and flags of bpf_skb_adjust_room (include/uapi/linux/bpf.h).
 const (
-	adjRoomNet          = 0
-	adjRoomMac          = 1
-	adjFixedGSO         = 1 << 0
-	adjEncapL3IPv4      = 1 << 1
-	adjEncapL3IPv6      = 1 << 2
-	adjEncapL4GRE       = 1 << 3
-	adjEncapL4UDP       = 1 << 4
-	adjNoCsumReset      = 1 << 5
-	adjEncapL2Eth       = 1 << 6
-	adjDecapL3IPv4      = 1 << 7
-	adjDecapL3IPv6      = 1 << 8
-	adjEncapL2Shift     = 56
-	adjEncapL3Mask      = adjEncapL3IPv4 | adjEncapL3IPv6
-	adjDecapL3Mask      = adjDecapL3IPv4 | adjDecapL3IPv6
-	adjRoomMask         = adjFixedGSO | adjEncapL3Mask | adjEncapL4GRE | adjEncapL4UDP | adjEncapL2Eth | 0xff<<adjEncapL2Shift | adjDecapL3Mask
-	ethPIP       uint16 = 0x0800
-	ethPIPv6     uint16 = 0x86dd
+	adjRoomNet             = 0
+	adjRoomMac             = 1
+	adjFixedGSO            = 1 << 0
+	adjEncapL3IPv4         = 1 << 1
+	adjEncapL3IPv6         = 1 << 2
+	adjEncapL4GRE          = 1 << 3
+	adjEncapL4UDP          = 1 << 4
+	adjNoCsumReset         = 1 << 5
+	adjEncapL2Eth          = 1 << 6
+	adjDecapL3IPv4         = 1 << 7
+	adjDecapL3IPv6         = 1 << 8
+	adjEncapL2Shift        = 56
+	adjEncapL3Mask         = adjEncapL3IPv4 | adjEncapL3IPv6
+	adjDecapL3Mask         = adjDecapL3IPv4 | adjDecapL3IPv6
+	adjRoomMask            = adjFixedGSO | adjEncapL3Mask | adjEncapL4GRE | adjEncapL4UDP | adjEncapL2Eth | 0xff<<adjEncapL2Shift | adjDecapL3Mask
+	ethPIP          uint16 = 0x0800
+	ethPIPv6        uint16 = 0x86dd
 )
 
 // netBaseLen is bpf_skb_net_base_len: the size of the skb's IP header.
@@ -991,12 +1036,15 @@ func (e *Env) tcNetGrow(off, n int, flags uint64) uint64 {
 		}
 	}
 	_ = innerNet
-	// bpf_skb_net_hdr_push: the first off bytes move to the front.
+	// bpf_skb_net_hdr_push: the first off bytes move to the front, even
+	// past the packet's end (see tcState.clean).
 	sameTrans := t.transport == t.network
-	if off > t.len() {
-		off = t.len() // memmove of the bytes there are; see below
-	}
 	b := t.b.buf
+	if t.data+off > len(b) {
+		return Errno(syscall.ENOMEM)
+	}
+	t.push(n)
+	t.cleanTo(t.data + off)
 	copy(b[t.data-n:], b[t.data:t.data+off])
 	t.data -= n
 	clear(b[t.data+off : t.data+off+n])
@@ -1039,6 +1087,7 @@ func (e *Env) tcNetShrink(off, n int, flags uint64) uint64 {
 	b := t.b.buf
 	copy(b[t.data+n:], b[t.data:t.data+off])
 	t.data += n
+	t.khead += n
 	t.mac += n
 	t.network += n
 	if sameTrans {
@@ -1126,6 +1175,7 @@ func helperSKBVLANPush(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 			return Errno(syscall.ENOMEM), nil
 		}
 		b := t.b.buf
+		t.push(4)
 		copy(b[t.data-4:], b[t.data:t.data+12])
 		t.data -= 4
 		binary.BigEndian.PutUint16(b[t.data+12:], t.vlanProto)
@@ -1202,6 +1252,7 @@ func (e *Env) tcVLANPopHdr() (uint16, uint64) {
 	}
 	copy(b[t.data+4:], b[t.data:t.data+12])
 	t.data += 4
+	t.khead += 4
 	switch {
 	case encap >= 0x0600:
 		t.protocol = encap
