@@ -359,7 +359,7 @@ func checkTCFrameErr(in tcInput) bool {
 func TestTCKernelDifferential(t *testing.T) {
 	testenv.RequireRoot(t)
 	cs := loadTCOps(t)
-	ins := tcInputs(rand.New(rand.NewPCG(15, 12)), 3000)
+	ins := tcInputs(rand.New(rand.NewPCG(15, 12)), 5000)
 	ins = append(ins, tcInput{frame: make([]byte, 13)}, tcInput{frame: make([]byte, interp.TCMaxFrame)},
 		tcInput{frame: make([]byte, interp.TCMaxFrame+1)}, tcInput{frame: make([]byte, 60), meta: interp.TCMeta{WireLen: 59}})
 	coll, err := prog.NewCollection(cs, nil)

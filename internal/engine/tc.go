@@ -1182,10 +1182,7 @@ func helperSKBVLANPush(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 		binary.BigEndian.PutUint16(b[t.data+14:], t.vlanTCI)
 		t.mac -= 4
 		t.protocol = t.vlanProto
-		if t.network-t.data < ethHLen+4 {
-			// __vlan_insert_inner_tag keeps the network header where
-			// it is relative to the payload.
-		}
+		t.network -= 4 // skb_vlan_push: the network header stays 14 bytes in
 	}
 	t.vlanPresent, t.vlanProto, t.vlanTCI = true, proto, uint16(r3)
 	e.tcSync()

@@ -235,7 +235,10 @@ int tc_ops(struct __sk_buff *skb)
 		r = bpf_skb_change_tail(skb, arg & 0x7fff, 0);
 		r2 = bpf_skb_change_head(skb, arg2 & 0x3f, 0);
 		put(2, r2);
-		put(19, bpf_skb_adjust_room(skb, (__s32)(__s8)arg2, BPF_ADJ_ROOM_NET, 0));
+		/* Not past the packet's end: the kernel's memmove would read
+		 * bytes there that a reallocation left uninitialised. */
+		if (skb->len >= 60 + (arg2 & 0x3f))
+			put(19, bpf_skb_adjust_room(skb, (__s32)(__s8)arg2, BPF_ADJ_ROOM_NET, 0));
 		break;
 	}
 	put(0, r);
