@@ -203,6 +203,10 @@ type tcState struct {
 	// The last valid values of the 16-bit writable fields, for stores
 	// the kernel's context rewrite drops (queue_mapping >= 0xffff).
 	qm uint16
+	// quirkOff is the offset of the field whose bytes a narrow read
+	// changed (see tcQuirk), 0 when none, and quirkSaved its bytes.
+	quirkOff   int
+	quirkSaved [4]byte
 }
 
 func (t *tcState) len() int { return t.end - t.data }
@@ -351,6 +355,7 @@ func (e *Env) tcSync() {
 
 // tcPutFields writes the fields of the context that the state holds.
 func (e *Env) tcPutFields() {
+	e.tcUnquirk()
 	t, c := &e.tc, e.skb[:]
 	data := uint32(t.b.addr) + uint32(t.data)
 	ne.PutUint32(c[skbLen:], uint32(t.len()))
@@ -403,6 +408,7 @@ func (e *Env) fillTC() {
 // every access to the context and when the run ends, so that a program
 // never reads back what the kernel would not have kept.
 func (e *Env) tcNormalize() {
+	e.tcUnquirk()
 	c := e.skb[:]
 	ne.PutUint32(c[skbTCIndex:], ne.Uint32(c[skbTCIndex:])&0xffff)
 	ne.PutUint32(c[skbTCClassid:], ne.Uint32(c[skbTCClassid:])&0xffff)
@@ -410,6 +416,53 @@ func (e *Env) tcNormalize() {
 		ne.PutUint32(c[skbQueueMapping:], uint32(e.tc.qm))
 	} else {
 		e.tc.qm = uint16(q)
+	}
+}
+
+// tcNarrowQuirk reports the kernel's size of the field at __sk_buff offset
+// field (a multiple of 4) when it is smaller than the __u32: 2 for the
+// 16-bit skb fields, 1 for pkt_type; 0 for the others.
+func tcNarrowQuirk(field int) int {
+	switch field {
+	case skbQueueMapping, skbProtocol, skbVLANTCI, skbVLANProto, skbTCIndex, skbTCClassid, skbGSOSegs, skbGSOSize:
+		return 2
+	case skbPktType:
+		return 1
+	}
+	return 0
+}
+
+// tcQuirk mirrors the kernel's narrow context reads (convert_ctx_accesses,
+// kernel/bpf/verifier.c, Linux 6.1 to 6.18): a read of n bytes at off is
+// rewritten into a load of the whole skb field, shifted and masked only
+// when n is smaller than the field's kernel size. So a read as wide as a
+// 16-bit field (or a 1-byte read of pkt_type) at a higher offset of the
+// __u32 gives the whole value rather than its upper bytes. The context's
+// bytes at off are set to that value for this one read (the next access
+// restores them, tcUnquirk).
+func (e *Env) tcQuirk(off uint64, n int) {
+	field := int(off) &^ 3
+	k := tcNarrowQuirk(field)
+	if k == 0 || n < k || int(off) == field || n > 2 {
+		return
+	}
+	t, c := &e.tc, e.skb[:]
+	t.quirkOff = field
+	copy(t.quirkSaved[:], c[field:field+4])
+	v := ne.Uint32(c[field:])
+	if n == 1 {
+		c[off] = byte(v)
+	} else {
+		ne.PutUint16(c[off:], uint16(v))
+	}
+}
+
+// tcUnquirk restores the field bytes tcQuirk changed.
+func (e *Env) tcUnquirk() {
+	t := &e.tc
+	if t.quirkOff != 0 {
+		copy(e.skb[t.quirkOff:], t.quirkSaved[:])
+		t.quirkOff = 0
 	}
 }
 
@@ -485,6 +538,9 @@ func (e *Env) checkTCAccess(off uint64, n int, write bool) error {
 		return bad("padding of __sk_buff (the verifier rejects it)")
 	case n > 4:
 		return bad("the field is 4 bytes; only narrow reads of up to 4 bytes are allowed")
+	}
+	if n < 4 && e.ctxKind == ctxTC {
+		e.tcQuirk(off, n)
 	}
 	return nil
 }
