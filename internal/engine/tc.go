@@ -107,7 +107,8 @@ type TCMeta struct {
 	CB           [5]uint32 // in, out
 	Tstamp       uint64    // in, out
 	// WireLen is qdisc_skb_cb's pkt_len (in; 0 means the frame's
-	// length; otherwise at least that and at most 65536).
+	// length; otherwise at least that and at most 65536). A run with a
+	// nil *TCMeta has wire_len 0, as a test run without ctx_in.
 	WireLen  uint32
 	GSOSegs  uint32 // in: at most 65535
 	HWTstamp uint64 // in
@@ -303,7 +304,8 @@ func (e *Env) bindTC(frame []byte, meta *TCMeta, out *[]byte) (uint64, error) {
 	if t.in.Ifindex == 0 {
 		t.in.Ifindex = 1
 	}
-	if t.in.WireLen == 0 {
+	if t.in.WireLen == 0 && meta != nil {
+		// Without a ctx_in the test run leaves qdisc_skb_cb's pkt_len 0.
 		t.in.WireLen = uint32(len(frame))
 	}
 	t.data = tcHeadroom
