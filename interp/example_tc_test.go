@@ -21,14 +21,14 @@ func ExampleVM_RunTC() {
 		Instructions: insn.Instructions{
 			insn.LoadMem(insn.R2, insn.R1, 16, insn.W), // skb->protocol, network byte order
 			insn.Mov.Imm(insn.R0, interp.TCActShot),
-			insn.JNE.Imm(insn.R2, 0x0008, "out"), // not htons(ETH_P_IP)
+			insn.JNE.Imm(insn.R2, 0x0008, "out"),  // not htons(ETH_P_IP)
 			insn.StoreImm(insn.R1, 8, 42, insn.W), // skb->mark = 42
 			insn.StoreImm(insn.R10, -8, 0x02, insn.DW),
 			insn.Mov.Imm(insn.R2, 0), // offset
 			insn.Mov.Reg(insn.R3, insn.R10),
 			insn.Add.Imm(insn.R3, -8), // from
-			insn.Mov.Imm(insn.R4, 6), // len
-			insn.Mov.Imm(insn.R5, 0), // flags
+			insn.Mov.Imm(insn.R4, 6),  // len
+			insn.Mov.Imm(insn.R5, 0),  // flags
 			insn.FnSKBStoreBytes.Call(),
 			insn.Exit().WithLabel("out"),
 		},
