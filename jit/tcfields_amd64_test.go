@@ -304,3 +304,64 @@ func TestTCContextWrites(t *testing.T) {
 		t.Fatalf("only %d stores accepted", accepted)
 	}
 }
+
+// Options.KernelVersion gives the tc helpers an older kernel's semantics,
+// in interp and in the JIT: bpf_csum_diff before 6.13 refuses a size that
+// is not a multiple of 4 and returns the unfolded sum; bpf_l4_csum_replace
+// before 6.16 refuses BPF_F_IPV6.
+func TestTCKernelVersionOption(t *testing.T) {
+	diff := func(size int32) insn.Instructions {
+		return insn.Instructions{
+			insn.StoreImm(insn.R10, -8, -1, insn.DW),
+			insn.Mov.Reg(insn.R1, insn.R10),
+			insn.Add.Imm(insn.R1, -8),
+			insn.Mov.Imm(insn.R2, 0),
+			insn.Mov.Reg(insn.R3, insn.R10),
+			insn.Add.Imm(insn.R3, -8),
+			insn.Mov.Imm(insn.R4, size),
+			insn.Mov.Imm(insn.R5, 0),
+			insn.FnCsumDiff.Call(),
+			insn.Exit(),
+		}
+	}
+	l4 := insn.Instructions{
+		insn.Mov.Imm(insn.R2, 16),
+		insn.Mov.Imm(insn.R3, 0),
+		insn.Mov.Imm(insn.R4, 0),
+		insn.Mov.Imm(insn.R5, 0x80),
+		insn.FnL4CsumReplace.Call(),
+		insn.Exit(),
+	}
+	frame := make([]byte, 64)
+	for _, c := range []struct {
+		name    string
+		is      insn.Instructions
+		version uint32
+		want    int32
+	}{
+		{"csum_diff of 2 bytes", diff(2), 0, 0xffff},
+		{"csum_diff of 2 bytes on 6.12", diff(2), 6<<16 | 12<<8, -22},
+		{"csum_diff of 8 bytes", diff(8), 0, 0xffff},
+		{"csum_diff of 8 bytes on 6.12 (unfolded)", diff(8), 6<<16 | 12<<8, -1},
+		{"l4_csum_replace BPF_F_IPV6", l4, 0, 0},
+		{"l4_csum_replace BPF_F_IPV6 on 6.15", l4, 6<<16 | 15<<8, -22},
+	} {
+		spec := &prog.Spec{Name: "kv", Type: prog.SchedCLS, License: "GPL", Instructions: c.is}
+		opts := &interp.Options{KernelVersion: c.version}
+		ivm, err := interp.New(spec, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jvm, err := New(spec, &Options{Interp: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, vm := range map[string]interp.Program{"interp": ivm, "jit": jvm} {
+			got, _, err := vm.RunTC(frame, nil)
+			if err != nil || int32(got) != c.want {
+				t.Errorf("%s: %s = %d, %v; want %d", name, c.name, int32(got), err, c.want)
+			}
+		}
+		jvm.Close()
+	}
+}
