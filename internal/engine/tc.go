@@ -421,6 +421,16 @@ func (e *Env) tcNormalize() {
 	}
 }
 
+// skbAccessErr is the error of a refused access of n bytes at offset off
+// of __sk_buff, naming the field.
+func skbAccessErr(off uint64, n int, write bool, why string) error {
+	kind := "load"
+	if write {
+		kind = "store"
+	}
+	return fmt.Errorf("%w: %s of %d bytes at __sk_buff offset %d (%s): %s", ErrContext, kind, n, off, skbField(off), why)
+}
+
 // tcNarrowQuirk reports the kernel's size of the field at __sk_buff offset
 // field (a multiple of 4) when it is smaller than the __u32: 2 for the
 // 16-bit skb fields, 1 for pkt_type; 0 for the others.
@@ -485,13 +495,7 @@ func (e *Env) checkTCAccess(off uint64, n int, write bool) error {
 		e.tcNormalize()
 	}
 	end := off + uint64(n)
-	bad := func(why string) error {
-		kind := "load"
-		if write {
-			kind = "store"
-		}
-		return fmt.Errorf("%w: %s of %d bytes at __sk_buff offset %d (%s): %s", ErrContext, kind, n, off, skbField(off), why)
-	}
+	bad := func(why string) error { return skbAccessErr(off, n, write, why) }
 	switch {
 	case off%uint64(n) != 0:
 		return bad("misaligned context access")
