@@ -1102,8 +1102,8 @@ func (e *Env) tcNetGrow(off, n int, flags uint64) uint64 {
 	// past the packet's end (see tcState.clean).
 	sameTrans := t.transport == t.network
 	b := t.b.buf
-	if t.data+off > len(b) {
-		return Errno(syscall.ENOMEM)
+	if off < 0 || t.data+off > len(b) {
+		return Errno(syscall.ENOMEM) // the headers are never so far apart; see tcState.mac
 	}
 	t.push(n)
 	t.cleanTo(t.data + off)
@@ -1142,7 +1142,7 @@ func (e *Env) tcNetShrink(off, n int, flags uint64) uint64 {
 		return Errno(syscall.EINVAL)
 	}
 	// bpf_skb_generic_pop: pskb_may_pull(off + len).
-	if off+n > t.len() {
+	if off < 0 || off+n > t.len() {
 		return Errno(syscall.ENOMEM)
 	}
 	sameTrans := t.transport == t.network
