@@ -176,9 +176,12 @@ func loadTCOps(t *testing.T) *prog.CollectionSpec {
 }
 
 // kernelVersionForTC asks the running kernel which tc helper semantics it
-// has (Options.KernelVersion): bpf_csum_diff of 2 bytes is -EINVAL before
-// 6.13, and bpf_l4_csum_replace refuses BPF_F_IPV6 before 6.16. 0 (the
-// newest) when it cannot ask.
+// has (Options.KernelVersion), so that the differential compares like
+// with like: before 6.13 bpf_csum_diff of 2 bytes is -EINVAL; before 6.3
+// bpf_skb_adjust_room does not know BPF_F_ADJ_ROOM_DECAP_L3_IPV4
+// (-EINVAL rather than -ENOTSUPP for a frame that is not IP). It
+// answers 6.1 or 6.12 for the kernels vmtest boots, and 0 (the newest)
+// otherwise or when it cannot ask.
 func kernelVersionForTC() uint32 {
 	run := func(is insn.Instructions) (int32, bool) {
 		p, err := prog.NewProgram(&prog.Spec{Name: "tc_probe", Type: prog.SchedCLS, License: "GPL", Instructions: is}, nil)
@@ -203,21 +206,20 @@ func kernelVersionForTC() uint32 {
 		insn.FnCsumDiff.Call(),
 		insn.Exit(),
 	})
-	if ok && diff == -22 {
-		return 6<<16 | 12<<8
+	if !ok || diff != -22 {
+		return 0
 	}
-	l4, ok := run(insn.Instructions{
-		insn.Mov.Imm(insn.R2, 16),
-		insn.Mov.Imm(insn.R3, 0),
-		insn.Mov.Imm(insn.R4, 0),
-		insn.Mov.Imm(insn.R5, 0x80),
-		insn.FnL4CsumReplace.Call(),
+	decap, ok := run(insn.Instructions{
+		insn.Mov.Imm(insn.R2, -4),
+		insn.Mov.Imm(insn.R3, 1), // BPF_ADJ_ROOM_MAC
+		insn.Mov.Imm(insn.R4, 1<<7),
+		insn.FnSKBAdjustRoom.Call(),
 		insn.Exit(),
 	})
-	if ok && l4 == -22 {
-		return 6<<16 | 15<<8
+	if ok && decap == -22 {
+		return 6<<16 | 1<<8
 	}
-	return 0
+	return 6<<16 | 12<<8
 }
 
 // userTC runs the inputs in interp (jit false) or jit, in a collection of

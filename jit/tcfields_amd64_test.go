@@ -307,8 +307,9 @@ func TestTCContextWrites(t *testing.T) {
 
 // Options.KernelVersion gives the tc helpers an older kernel's semantics,
 // in interp and in the JIT: bpf_csum_diff before 6.13 refuses a size that
-// is not a multiple of 4 and returns the unfolded sum; bpf_l4_csum_replace
-// before 6.16 refuses BPF_F_IPV6.
+// is not a multiple of 4 and returns the unfolded sum;
+// bpf_skb_adjust_room before 6.3 refuses the decap flags; before 6.2
+// bpf_skb_vlan_pop of an offloaded tag leaves vlan_tci.
 func TestTCKernelVersionOption(t *testing.T) {
 	diff := func(size int32) insn.Instructions {
 		return insn.Instructions{
@@ -324,14 +325,24 @@ func TestTCKernelVersionOption(t *testing.T) {
 			insn.Exit(),
 		}
 	}
-	l4 := insn.Instructions{
-		insn.Mov.Imm(insn.R2, 16),
-		insn.Mov.Imm(insn.R3, 0),
-		insn.Mov.Imm(insn.R4, 0),
-		insn.Mov.Imm(insn.R5, 0x80),
-		insn.FnL4CsumReplace.Call(),
+	decap := insn.Instructions{
+		insn.Mov.Imm(insn.R2, -4),
+		insn.Mov.Imm(insn.R3, 1),
+		insn.Mov.Imm(insn.R4, 1<<7),
+		insn.FnSKBAdjustRoom.Call(),
 		insn.Exit(),
 	}
+	pop := insn.Instructions{ // push a tag, pop it, read vlan_tci
+		insn.Mov.Reg(insn.R6, insn.R1),
+		insn.Mov.Imm(insn.R2, 0x81),
+		insn.Mov.Imm(insn.R3, 7),
+		insn.FnSKBVLANPush.Call(),
+		insn.Mov.Reg(insn.R1, insn.R6),
+		insn.FnSKBVLANPop.Call(),
+		insn.LoadMem(insn.R0, insn.R6, 24, insn.W),
+		insn.Exit(),
+	}
+	const v61, v612 = 6<<16 | 1<<8, 6<<16 | 12<<8
 	frame := make([]byte, 64)
 	for _, c := range []struct {
 		name    string
@@ -340,11 +351,14 @@ func TestTCKernelVersionOption(t *testing.T) {
 		want    int32
 	}{
 		{"csum_diff of 2 bytes", diff(2), 0, 0xffff},
-		{"csum_diff of 2 bytes on 6.12", diff(2), 6<<16 | 12<<8, -22},
+		{"csum_diff of 2 bytes on 6.12", diff(2), v612, -22},
 		{"csum_diff of 8 bytes", diff(8), 0, 0xffff},
-		{"csum_diff of 8 bytes on 6.12 (unfolded)", diff(8), 6<<16 | 12<<8, -1},
-		{"l4_csum_replace BPF_F_IPV6", l4, 0, 0},
-		{"l4_csum_replace BPF_F_IPV6 on 6.15", l4, 6<<16 | 15<<8, -22},
+		{"csum_diff of 8 bytes on 6.12 (unfolded)", diff(8), v612, -1},
+		{"adjust_room decap of a frame that is not IP", decap, 0, -524},
+		{"adjust_room decap on 6.12", decap, v612, -524},
+		{"adjust_room decap on 6.1", decap, v61, -22},
+		{"vlan_tci after vlan_pop", pop, 0, 0},
+		{"vlan_tci after vlan_pop on 6.1", pop, v61, 7},
 	} {
 		spec := &prog.Spec{Name: "kv", Type: prog.SchedCLS, License: "GPL", Instructions: c.is}
 		opts := &interp.Options{KernelVersion: c.version}

@@ -729,18 +729,15 @@ const (
 // and CHECKSUM_PARTIAL skbs; the test run's is CHECKSUM_NONE),
 // BPF_F_MARK_MANGLED_0 (a zero checksum stays zero, and a result of zero
 // becomes CSUM_MANGLED_0, 0xffff, as UDP needs) and BPF_F_MARK_ENFORCE
-// (update a zero checksum too). BPF_F_IPV6 is accepted from Linux 6.16
-// (with an older Options.KernelVersion it is -EINVAL, as there).
+// (update a zero checksum too). BPF_F_IPV6, which changes only skb->csum,
+// is accepted as Linux 6.16 and the stable kernels it was backported to
+// (6.1.14x, 6.12.3x) do; older kernels refuse it (-EINVAL).
 func helperL4CsumReplace(e *Env, r1, r2, r3, r4, r5 uint64) (uint64, error) {
 	t, err := e.tcEnv("bpf_l4_csum_replace", r1)
 	if err != nil {
 		return 0, err
 	}
-	allowed := uint64(csumFieldMask | csumPseudoHdr | csumMarkMangled | csumMarkEnforce | csumIPv6)
-	if e.vm.opts.kernelBefore(6, 16) {
-		allowed &^= csumIPv6
-	}
-	if r5&^allowed != 0 {
+	if r5&^uint64(csumFieldMask|csumPseudoHdr|csumMarkMangled|csumMarkEnforce|csumIPv6) != 0 {
 		return Errno(syscall.EINVAL), nil
 	}
 	p, errno := t.csumField(r2)
@@ -1020,7 +1017,11 @@ func helperSKBAdjustRoom(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
 	}
 	shrink := diff < 0
 	lenMin := t.netBaseLen()
-	if flags&^uint64(adjRoomMask|adjNoCsumReset) != 0 {
+	known := uint64(adjRoomMask | adjNoCsumReset)
+	if e.vm.opts.kernelBefore(6, 3) {
+		known &^= adjDecapL3Mask // the decap flags came in Linux 6.3
+	}
+	if flags&^known != 0 {
 		return Errno(syscall.EINVAL), nil
 	}
 	if abs > 0xfff {
@@ -1267,7 +1268,12 @@ func helperSKBVLANPop(e *Env, r1, _, _, _, _ uint64) (uint64, error) {
 func (e *Env) tcVLANPop() uint64 {
 	t := &e.tc
 	if t.vlanPresent {
-		t.vlanPresent, t.vlanTCI, t.vlanProto = false, 0, 0
+		// __vlan_hwaccel_clear_tag: skb->vlan_all = 0 since Linux 6.2;
+		// before, only the vlan_present bit was cleared.
+		t.vlanPresent = false
+		if !e.vm.opts.kernelBefore(6, 2) {
+			t.vlanTCI, t.vlanProto = 0, 0
+		}
 	} else {
 		if !isVLANProto(t.protocol) {
 			return 0

@@ -78,8 +78,10 @@ type Options struct {
 	// where they changed, as KERNEL_VERSION(major, minor, 0) encodes it
 	// (major<<16 | minor<<8); 0 means 6.18. Before 6.13 bpf_csum_diff
 	// returns csum_partial's unfolded 32-bit sum and refuses sizes that
-	// are not multiples of 4 or exceed 512 bytes; before 6.16
-	// bpf_l4_csum_replace refuses BPF_F_IPV6.
+	// are not multiples of 4 or exceed 512 bytes; before 6.3
+	// bpf_skb_adjust_room refuses the BPF_F_ADJ_ROOM_DECAP_L3 flags;
+	// before 6.2 bpf_skb_vlan_pop of an offloaded tag clears only
+	// vlan_present, leaving vlan_tci and vlan_proto.
 	KernelVersion uint32
 	// KernelMemory and UserMemory are what probe_read_kernel and
 	// probe_read_user (and the legacy probe_read, which reads kernel
