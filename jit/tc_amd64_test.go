@@ -393,12 +393,14 @@ func TestTCKernelDifferential(t *testing.T) {
 	ir, ims := userTC(t, cs, ins, false, false, kv)
 	jr, _ := userTC(t, cs, ins, true, true, kv)
 	mismatch := 0
+	modes := map[uint32]int{} // mismatches by cb[0]
 	for k, in := range ins {
 		a := kr[k]
 		for e, u := range []tcResult{ir[k], jr[k]} {
 			u.meta = ctxOutFields(u.meta)
 			if (a.err == nil) != (u.err == nil) || a.verdict != u.verdict || !bytes.Equal(a.out, u.out) || a.rets != u.rets || a.meta != u.meta {
 				mismatch++
+				modes[in.meta.CB[0]&31]++
 				if mismatch < 3 && len(a.out) == len(u.out) {
 					for i := range a.out {
 						if a.out[i] != u.out[i] {
@@ -415,7 +417,7 @@ func TestTCKernelDifferential(t *testing.T) {
 		}
 	}
 	if mismatch > 0 {
-		t.Fatalf("%d mismatches of %d inputs", mismatch, len(ins))
+		t.Fatalf("%d mismatches of %d inputs (by helper mode: %v; kernel version as the engines take it: %#x)", mismatch, len(ins), modes, kv)
 	}
 	kprotos := coll.Maps["protos"]
 	for key := uint32(0); key < 256; key++ {

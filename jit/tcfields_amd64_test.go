@@ -34,16 +34,19 @@ func TestTCContextReads(t *testing.T) {
 	kv := kernelVersionForTC()
 	prologue := insn.Instructions{
 		insn.Mov.Reg(insn.R6, insn.R1),
-		insn.Mov.Imm(insn.R2, 0x88a8),
 		insn.Mov.Imm(insn.R2, int32(0xa888)), // htons(ETH_P_8021AD)
 		insn.Mov.Imm(insn.R3, 0x1234),
 		insn.FnSKBVLANPush.Call(),
 		insn.Mov.Reg(insn.R1, insn.R6),
 		insn.Mov.Imm(insn.R2, int32(0x789abcde)),
 		insn.FnSetHash.Call(),
-		insn.StoreImm(insn.R6, 44, 0x2345, insn.W), // tc_index
-		insn.StoreImm(insn.R6, 72, 0x6789, insn.W), // tc_classid
-		insn.StoreImm(insn.R6, 12, 0x0abc, insn.W), // queue_mapping
+		// Stores from registers: Linux 6.1 refuses BPF_ST to the context.
+		insn.Mov.Imm(insn.R2, 0x2345),
+		insn.StoreMem(insn.R6, 44, insn.R2, insn.W), // tc_index
+		insn.Mov.Imm(insn.R2, 0x6789),
+		insn.StoreMem(insn.R6, 72, insn.R2, insn.W), // tc_classid
+		insn.Mov.Imm(insn.R2, 0x0abc),
+		insn.StoreMem(insn.R6, 12, insn.R2, insn.W), // queue_mapping
 	}
 	sizes := []insn.Size{insn.B, insn.H, insn.W, insn.DW}
 	n := 0
