@@ -312,7 +312,8 @@ func TestTCContextWrites(t *testing.T) {
 // in interp and in the JIT: bpf_csum_diff before 6.13 refuses a size that
 // is not a multiple of 4 and returns the unfolded sum;
 // bpf_skb_adjust_room before 6.3 refuses the decap flags; before 6.2
-// bpf_skb_vlan_pop of an offloaded tag leaves vlan_tci.
+// bpf_skb_vlan_pop of an offloaded tag leaves vlan_tci, and vlan_present
+// is a 1-byte field for narrow reads.
 func TestTCKernelVersionOption(t *testing.T) {
 	diff := func(size int32) insn.Instructions {
 		return insn.Instructions{
@@ -345,6 +346,14 @@ func TestTCKernelVersionOption(t *testing.T) {
 		insn.LoadMem(insn.R0, insn.R6, 24, insn.W),
 		insn.Exit(),
 	}
+	present := insn.Instructions{ // push a tag, read byte 1 of vlan_present
+		insn.Mov.Reg(insn.R6, insn.R1),
+		insn.Mov.Imm(insn.R2, 0x81),
+		insn.Mov.Imm(insn.R3, 7),
+		insn.FnSKBVLANPush.Call(),
+		insn.LoadMem(insn.R0, insn.R6, 21, insn.B),
+		insn.Exit(),
+	}
 	const v61, v612 = 6<<16 | 1<<8, 6<<16 | 12<<8
 	frame := make([]byte, 64)
 	for _, c := range []struct {
@@ -362,6 +371,8 @@ func TestTCKernelVersionOption(t *testing.T) {
 		{"adjust_room decap on 6.1", decap, v61, -22},
 		{"vlan_tci after vlan_pop", pop, 0, 0},
 		{"vlan_tci after vlan_pop on 6.1", pop, v61, 7},
+		{"byte 1 of vlan_present", present, 0, 0},
+		{"byte 1 of vlan_present on 6.1 (a 1-byte field)", present, v61, 1},
 	} {
 		spec := &prog.Spec{Name: "kv", Type: prog.SchedCLS, License: "GPL", Instructions: c.is}
 		opts := &interp.Options{KernelVersion: c.version}

@@ -433,13 +433,18 @@ func skbAccessErr(off uint64, n int, write bool, why string) error {
 
 // tcNarrowQuirk reports the kernel's size of the field at __sk_buff offset
 // field (a multiple of 4) when it is smaller than the __u32: 2 for the
-// 16-bit skb fields, 1 for pkt_type; 0 for the others.
-func tcNarrowQuirk(field int) int {
+// 16-bit skb fields, 1 for pkt_type (and, before Linux 6.2, for the
+// vlan_present bit; since then it is vlan_all != 0); 0 for the others.
+func (e *Env) tcNarrowQuirk(field int) int {
 	switch field {
 	case skbQueueMapping, skbProtocol, skbVLANTCI, skbVLANProto, skbTCIndex, skbTCClassid, skbGSOSegs, skbGSOSize:
 		return 2
 	case skbPktType:
 		return 1
+	case skbVLANPresent:
+		if e.vm.opts.kernelBefore(6, 2) {
+			return 1
+		}
 	}
 	return 0
 }
@@ -454,7 +459,7 @@ func tcNarrowQuirk(field int) int {
 // restores them, tcUnquirk).
 func (e *Env) tcQuirk(off uint64, n int) {
 	field := int(off) &^ 3
-	k := tcNarrowQuirk(field)
+	k := e.tcNarrowQuirk(field)
 	if k == 0 || n < k || int(off) == field || n > 2 {
 		return
 	}

@@ -81,7 +81,8 @@ type Options struct {
 	// are not multiples of 4 or exceed 512 bytes; before 6.3
 	// bpf_skb_adjust_room refuses the BPF_F_ADJ_ROOM_DECAP_L3 flags;
 	// before 6.2 bpf_skb_vlan_pop of an offloaded tag clears only
-	// vlan_present, leaving vlan_tci and vlan_proto.
+	// vlan_present, leaving vlan_tci and vlan_proto, and vlan_present is
+	// a 1-byte field for narrow reads (see RunTC).
 	KernelVersion uint32
 	// KernelMemory and UserMemory are what probe_read_kernel and
 	// probe_read_user (and the legacy probe_read, which reads kernel
