@@ -602,10 +602,10 @@ func (e *Env) tcEnv(helper string, ctx uint64) (*tcState, error) {
 	return &e.tc, nil
 }
 
-// tcHeadroomFor makes at least n bytes of room in front of the packet and
-// tail bytes after it (and room for the mac header to move with it),
-// moving the packet as pskb_expand_head would; false when the buffer
-// cannot hold that much.
+// tcRoom makes at least head bytes of room in the buffer in front of the
+// packet and tail bytes after it, moving the packet (and the headers'
+// offsets with it) back to tcHeadroom as pskb_expand_head would move it;
+// false when the buffer cannot hold that much.
 func (e *Env) tcRoom(head, tail int) bool {
 	t := &e.tc
 	if t.data >= head && len(t.b.buf)-t.end >= tail {
@@ -636,7 +636,7 @@ func (e *Env) tcRoom(head, tail int) bool {
 	return true
 }
 
-// tcPacket returns the packet of a tc binding.
+// packet returns the packet of a tc binding.
 func (t *tcState) packet() []byte { return t.b.buf[t.data:t.end:t.end] }
 
 // helperSKBStoreBytes is bpf_skb_store_bytes (net/core/filter.c, Linux
@@ -676,7 +676,7 @@ func (e *Env) tcClearHash() {
 	}
 }
 
-// tcCsumPtr returns the 2-byte checksum field at offset of the packet for
+// csumField returns the 2-byte checksum field at offset of the packet for
 // bpf_l3_csum_replace and bpf_l4_csum_replace, or the errno they give:
 // -EFAULT for an offset past 0xffff, odd, or past the packet.
 func (t *tcState) csumField(off uint64) ([]byte, uint64) {
@@ -1084,7 +1084,7 @@ func (e *Env) tcNetGrow(off, n int, flags uint64) uint64 {
 	t := &e.tc
 	innerMacLen := int(flags >> adjEncapL2Shift)
 	encap := flags&adjEncapL3Mask != 0
-	var macLen, innerNet int
+	var macLen int
 	if !e.tcRoom(n, 0) {
 		return Errno(syscall.ENOMEM)
 	}
@@ -1098,12 +1098,10 @@ func (e *Env) tcNetGrow(off, n int, flags uint64) uint64 {
 			return Errno(syscall.EALREADY)
 		}
 		macLen = t.network - t.mac
-		innerNet = t.network
 		if innerMacLen > n {
 			return Errno(syscall.EINVAL)
 		}
 	}
-	_ = innerNet
 	// bpf_skb_net_hdr_push: the first off bytes move to the front, even
 	// past the packet's end (see tcState.clean).
 	sameTrans := t.transport == t.network
