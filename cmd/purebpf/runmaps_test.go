@@ -291,6 +291,12 @@ func TestRunTC(t *testing.T) {
 		var outs []string
 		for _, e := range engines {
 			code, out, stderr := purebpf(t, "run", "--engine", e, "--dump-maps", "--packet", pkt, c.obj)
+			if e == "kernel" && strings.HasPrefix(c.obj, dir+"sections_new") && strings.Contains(stderr, "program type netfilter (32): not supported") {
+				// The kernel engine loads the whole object, whose
+				// netfilter program needs Linux 6.4.
+				t.Logf("%s: %s", c.obj, stderr)
+				continue
+			}
 			if code != 0 {
 				t.Errorf("%s on %s: exit %d %s", c.obj, e, code, stderr)
 				continue
