@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
 	"syscall"
 
 	"github.com/purebpf/purebpf/insn"
@@ -126,39 +125,6 @@ type TCMeta struct {
 	VLANProto   uint16
 }
 
-// tcBuf is the packet buffer of one tc run, mapped below 4 GiB.
-type tcBuf struct {
-	buf  []byte
-	addr uint64
-}
-
-var tcBufs struct {
-	sync.Mutex
-	free []*tcBuf
-}
-
-func takeTCBuf() (*tcBuf, error) {
-	tcBufs.Lock()
-	if n := len(tcBufs.free); n > 0 {
-		b := tcBufs.free[n-1]
-		tcBufs.free = tcBufs.free[:n-1]
-		tcBufs.Unlock()
-		return b, nil
-	}
-	tcBufs.Unlock()
-	b, err := mmapLow(tcBufSize)
-	if err != nil {
-		return nil, fmt.Errorf("%w: mapping a tc packet buffer below 4 GiB: %w", ErrContext, err)
-	}
-	return &tcBuf{buf: b, addr: addrOf(b)}, nil
-}
-
-func putTCBuf(b *tcBuf) {
-	tcBufs.Lock()
-	tcBufs.free = append(tcBufs.free, b)
-	tcBufs.Unlock()
-}
-
 // The checksum states of skb->ip_summed that a test run reaches.
 const (
 	checksumNone        = 0
@@ -172,8 +138,8 @@ const (
 // bytes once they are filled (and in meta before); the read-only fields
 // helpers change live here and are copied into the context.
 type tcState struct {
-	b         *tcBuf
-	data, end int // offsets into b.buf: the packet is [data, end)
+	b         *lowBuf // the packet buffer, tcBufSize bytes
+	data, end int     // offsets into b.buf: the packet is [data, end)
 	// clean is where the bytes after the packet stop being what the
 	// kernel's buffer holds there: zeros from the test run's kzalloc, and
 	// bytes a trim left. A helper that reads past the packet (the
@@ -292,7 +258,7 @@ func (e *Env) bindTC(frame []byte, meta *TCMeta, out *[]byte) (uint64, error) {
 	if err := checkTCFrame(frame, meta); err != nil {
 		return 0, err
 	}
-	b, err := takeTCBuf()
+	b, err := tcBufs.take()
 	if err != nil {
 		return 0, err
 	}
@@ -586,7 +552,7 @@ func (e *Env) endTC() {
 		m.VLANPresent, m.VLANTCI, m.VLANProto = t.vlanPresent, t.vlanTCI, t.vlanProto
 		m.Ifindex, m.WireLen = t.in.Ifindex, t.in.WireLen
 	}
-	putTCBuf(t.b)
+	tcBufs.put(t.b)
 	*t = tcState{}
 }
 
