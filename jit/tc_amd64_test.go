@@ -226,23 +226,7 @@ func kernelVersionForTC() uint32 {
 // tc_ops.o, through the VM or (runner) a Runner.
 func userTC(t *testing.T, cs *prog.CollectionSpec, ins []tcInput, useJIT, runner bool, kv uint32) ([]tcResult, map[string]maps.Map) {
 	t.Helper()
-	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}, KernelVersion: kv}}
-	var p interp.Program
-	var ms map[string]maps.Map
-	if useJIT {
-		c, err := NewCollection(cs, copts, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		p, ms = c.Programs["tc_ops"], c.Maps
-	} else {
-		c, err := interp.NewCollection(cs, copts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, ms = c.Programs["tc_ops"], c.Maps
-	}
+	p, ms := loadColl(t, cs, &interp.Options{MapOptions: &maps.Options{CPUs: 1}, KernelVersion: kv}, useJIT, "tc_ops")
 	run := p.RunTC
 	if runner {
 		switch v := p.(type) {
