@@ -50,7 +50,8 @@ const TCMaxLen = engine.TCMaxLen
 // The helpers skb_store_bytes, skb_load_bytes, l3_csum_replace,
 // l4_csum_replace, csum_diff, skb_change_tail, skb_change_head,
 // skb_adjust_room, skb_change_proto, skb_change_type, skb_vlan_push,
-// skb_vlan_pop, skb_pull_data, set_hash, set_hash_invalid, csum_level,
+// skb_vlan_pop, skb_pull_data, skb_load_bytes_relative, set_hash,
+// set_hash_invalid, get_hash_recalc (of a hash set_hash gave), csum_level,
 // get_cgroup_classid and redirect behave as the kernel's on the linear,
 // non-GSO skb of a test run, with its return values and errors (see
 // Options.KernelVersion for the ones that changed); like the kernel's,

@@ -102,7 +102,7 @@ func tcInputs(rng *rand.Rand, n int) []tcInput {
 	var in []tcInput
 	for k := 0; k < n; k++ {
 		var m interp.TCMeta
-		m.CB[0] = uint32(k%21) | uint32(rng.IntN(2))<<5
+		m.CB[0] = uint32(k%22) | uint32(rng.IntN(2))<<5
 		m.CB[1] = rng.Uint32()
 		m.CB[2] = rng.Uint32()
 		switch rng.IntN(3) {

@@ -12,8 +12,9 @@ import (
 // l3_csum_replace, l4_csum_replace, csum_diff, skb_change_tail,
 // skb_change_head, skb_pull_data, skb_adjust_room, skb_change_proto,
 // skb_change_type, skb_vlan_push, skb_vlan_pop, set_hash,
-// set_hash_invalid, get_hash_recalc, csum_level and get_cgroup_classid
-// (skb_load_bytes and redirect serve other contexts too).
+// set_hash_invalid, get_hash_recalc, csum_level, get_cgroup_classid and
+// skb_load_bytes_relative (skb_load_bytes and redirect serve other
+// contexts too).
 func registerTCHelpers(r *Registry) {
 	r.Register(insn.FnSKBStoreBytes, helperSKBStoreBytes)
 	r.Register(insn.FnL3CsumReplace, helperL3CsumReplace)
@@ -32,6 +33,7 @@ func registerTCHelpers(r *Registry) {
 	r.Register(insn.FnGetHashRecalc, helperGetHashRecalc)
 	r.Register(insn.FnCsumLevel, helperCsumLevel)
 	r.Register(insn.FnGetCgroupClassid, helperGetCgroupClassid)
+	r.Register(insn.FnSKBLoadBytesRelative, helperSKBLoadBytesRelative)
 }
 
 // The tc actions a sched_cls or sched_act program returns
@@ -1447,4 +1449,38 @@ func (vm *VM) runTC(e *Env, frame []byte, meta *TCMeta) (uint32, []byte, error) 
 		return uint32(ret), nil, err
 	}
 	return uint32(ret), out, nil
+}
+
+// helperSKBLoadBytesRelative is bpf_skb_load_bytes_relative
+// (net/core/filter.c, Linux 4.18+): len bytes from offset past the mac
+// header (BPF_HDR_START_MAC, 0) or the network header
+// (BPF_HDR_START_NET, 1); an offset past 0xffff, another start or a range
+// past the packet's end zeroes the destination and gives -EFAULT.
+func helperSKBLoadBytesRelative(e *Env, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	t, err := e.tcEnv("bpf_skb_load_bytes_relative", r1)
+	if err != nil {
+		return 0, err
+	}
+	to, err := e.Bytes(r3, int(uint32(r4)), true)
+	if err != nil {
+		return 0, err
+	}
+	off := uint64(uint32(r2))
+	var start int
+	switch uint32(r5) {
+	case 0:
+		start = t.mac
+	case 1:
+		start = t.network
+	default:
+		off = 1 << 16
+	}
+	// The kernel checks only the end; the headers never lie before data.
+	p := uint64(start-t.data) + off
+	if off > 0xffff || start < t.data || p+uint64(len(to)) > uint64(t.len()) {
+		clear(to)
+		return Errno(syscall.EFAULT), nil
+	}
+	copy(to, t.packet()[p:])
+	return 0, nil
 }

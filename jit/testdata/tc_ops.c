@@ -231,6 +231,16 @@ int tc_ops(struct __sk_buff *skb)
 		 * the packet. */
 		r = load_byte(skb, arg & 0x7f);
 		break;
+	case 21:
+		r = bpf_skb_load_bytes_relative(skb, arg & 0x3f, buf + 8, 8, arg2 & 3);
+		put(2, *(__s64 *)(buf + 8));
+		if (arg2 & 4) {
+			/* after the headers moved */
+			put(19, bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), 5) + bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), 6));
+			r2 = bpf_skb_load_bytes_relative(skb, arg & 0x3f, buf + 8, 8, arg2 & 1);
+			put(20, *(__s64 *)(buf + 8) + r2);
+		}
+		break;
 	case 20:
 		r = bpf_skb_change_tail(skb, arg & 0x7fff, 0);
 		r2 = bpf_skb_change_head(skb, arg2 & 0x3f, 0);
