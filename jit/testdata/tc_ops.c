@@ -28,6 +28,13 @@ struct {
 	__type(value, __s64);
 } rets SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+	__uint(max_entries, 64);
+} events SEC(".maps");
+
 static void put(__u32 k, __s64 v)
 {
 	bpf_map_update_elem(&rets, &k, &v, BPF_ANY);
@@ -241,6 +248,12 @@ int tc_ops(struct __sk_buff *skb)
 			put(20, *(__s64 *)(buf + 8) + r2);
 		}
 		break;
+	case 22: {
+		/* a tag and the first arg bytes of the packet (bpf_skb_event_output) */
+		__u32 tag = 0xfeedf00d;
+		r = bpf_perf_event_output(skb, &events, BPF_F_CURRENT_CPU | ((__u64)(arg & 0x7f) << 32), &tag, sizeof(tag));
+		break;
+	}
 	case 20:
 		r = bpf_skb_change_tail(skb, arg & 0x7fff, 0);
 		r2 = bpf_skb_change_head(skb, arg2 & 0x3f, 0);
