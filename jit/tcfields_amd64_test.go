@@ -6,7 +6,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
@@ -391,5 +394,44 @@ func TestTCKernelVersionOption(t *testing.T) {
 			}
 		}
 		jvm.Close()
+	}
+}
+
+// TestTCConcurrent runs tc_ops.c from several goroutines at once on one
+// interp VM and one JIT VM (each run takes its own Env and packet
+// buffer): every run gives what a run alone gives.
+func TestTCConcurrent(t *testing.T) {
+	cs := loadTCOps(t)
+	ins := tcInputs(rand.New(rand.NewPCG(15, 31)), 200)
+	ins = slices.DeleteFunc(ins, checkTCFrameErr)
+	for _, useJIT := range []bool{false, true} {
+		p, _ := loadColl(t, cs, nil, useJIT, "tc_ops")
+		want := make([][]byte, len(ins))
+		wantV := make([]uint32, len(ins))
+		for k, in := range ins {
+			m := in.meta
+			wantV[k], want[k], _ = p.RunTC(in.frame, &m)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan string, 4)
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k, in := range ins {
+					m := in.meta
+					v, out, err := p.RunTC(in.frame, &m)
+					if err != nil || v != wantV[k] || !bytes.Equal(out, want[k]) {
+						errs <- fmt.Sprintf("jit %v, input %d: %d % x %v; alone %d % x", useJIT, k, v, out, err, wantV[k], want[k])
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
+		}
 	}
 }
