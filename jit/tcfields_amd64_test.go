@@ -316,7 +316,8 @@ func TestTCContextWrites(t *testing.T) {
 // is not a multiple of 4 and returns the unfolded sum;
 // bpf_skb_adjust_room before 6.3 refuses the decap flags; before 6.2
 // bpf_skb_vlan_pop of an offloaded tag leaves vlan_tci, and vlan_present
-// is a 1-byte field for narrow reads.
+// is a 1-byte field for narrow reads; before 6.12 bpf_skb_vlan_push leaves
+// the network header after a tag it writes into the packet.
 func TestTCKernelVersionOption(t *testing.T) {
 	diff := func(size int32) insn.Instructions {
 		return insn.Instructions{
@@ -357,8 +358,29 @@ func TestTCKernelVersionOption(t *testing.T) {
 		insn.LoadMem(insn.R0, insn.R6, 21, insn.B),
 		insn.Exit(),
 	}
+	relative := insn.Instructions{ // push two tags, load 2 bytes at the network header
+		insn.Mov.Reg(insn.R6, insn.R1),
+		insn.Mov.Imm(insn.R2, 0x81),
+		insn.Mov.Imm(insn.R3, 7),
+		insn.FnSKBVLANPush.Call(),
+		insn.Mov.Reg(insn.R1, insn.R6),
+		insn.Mov.Imm(insn.R2, 0x81),
+		insn.Mov.Imm(insn.R3, 8),
+		insn.FnSKBVLANPush.Call(),
+		insn.StoreImm(insn.R10, -8, 0, insn.DW),
+		insn.Mov.Reg(insn.R1, insn.R6),
+		insn.Mov.Imm(insn.R2, 0),
+		insn.Mov.Reg(insn.R3, insn.R10),
+		insn.Add.Imm(insn.R3, -8),
+		insn.Mov.Imm(insn.R4, 2),
+		insn.Mov.Imm(insn.R5, 1), // BPF_HDR_START_NET
+		insn.FnSKBLoadBytesRelative.Call(),
+		insn.LoadMem(insn.R0, insn.R10, -8, insn.H),
+		insn.Exit(),
+	}
 	const v61, v612 = 6<<16 | 1<<8, 6<<16 | 12<<8
 	frame := make([]byte, 64)
+	frame[14], frame[15] = 0xaa, 0xbb
 	for _, c := range []struct {
 		name    string
 		is      insn.Instructions
@@ -374,7 +396,9 @@ func TestTCKernelVersionOption(t *testing.T) {
 		{"adjust_room decap on 6.1", decap, v61, -22},
 		{"vlan_tci after vlan_pop", pop, 0, 0},
 		{"vlan_tci after vlan_pop on 6.1", pop, v61, 7},
-		{"byte 1 of vlan_present", present, 0, 0},
+		{"network header after a tag went into the packet", relative, 0, 0x0700}, // the inserted TCI
+		{"network header after a tag went into the packet on 6.1", relative, v61, 0xbbaa},
+				{"byte 1 of vlan_present", present, 0, 0},
 		{"byte 1 of vlan_present on 6.1 (a 1-byte field)", present, v61, 1},
 	} {
 		spec := &prog.Spec{Name: "kv", Type: prog.SchedCLS, License: "GPL", Instructions: c.is}

@@ -1216,7 +1216,12 @@ func helperSKBVLANPush(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 		binary.BigEndian.PutUint16(b[t.data+14:], t.vlanTCI)
 		t.mac -= 4
 		t.protocol = t.vlanProto
-		t.network -= 4 // skb_vlan_push: the network header stays 14 bytes in
+		if !e.vm.opts.kernelBefore(6, 12) {
+			// skb_vlan_push moves the network header with the tag on
+			// 6.12 and 6.18 (it stays 14 bytes in); 6.1 leaves it
+			// where it was, after the inserted tag.
+			t.network -= 4
+		}
 	}
 	t.vlanPresent, t.vlanProto, t.vlanTCI = true, proto, uint16(r3)
 	e.tcSync()

@@ -82,7 +82,11 @@ type Options struct {
 	// bpf_skb_adjust_room refuses the BPF_F_ADJ_ROOM_DECAP_L3 flags;
 	// before 6.2 bpf_skb_vlan_pop of an offloaded tag clears only
 	// vlan_present, leaving vlan_tci and vlan_proto, and vlan_present is
-	// a 1-byte field for narrow reads (see RunTC).
+	// a 1-byte field for narrow reads (see RunTC). Before 6.12 (6.1 seen;
+	// the change lies between) bpf_skb_vlan_push that writes the
+	// offloaded tag into the packet leaves the network header after it,
+	// rather than 14 bytes in, which bpf_skb_load_bytes_relative,
+	// bpf_skb_change_tail's limit and bpf_skb_adjust_room see.
 	KernelVersion uint32
 	// KernelMemory and UserMemory are what probe_read_kernel and
 	// probe_read_user (and the legacy probe_read, which reads kernel
