@@ -398,7 +398,7 @@ func TestTCKernelVersionOption(t *testing.T) {
 		{"vlan_tci after vlan_pop on 6.1", pop, v61, 7},
 		{"network header after a tag went into the packet", relative, 0, 0x0700}, // the inserted TCI
 		{"network header after a tag went into the packet on 6.1", relative, v61, 0xbbaa},
-				{"byte 1 of vlan_present", present, 0, 0},
+		{"byte 1 of vlan_present", present, 0, 0},
 		{"byte 1 of vlan_present on 6.1 (a 1-byte field)", present, v61, 1},
 	} {
 		spec := &prog.Spec{Name: "kv", Type: prog.SchedCLS, License: "GPL", Instructions: c.is}
