@@ -102,8 +102,8 @@ endef
 	$(call bpf_build,$(BPF_CFLAGS))
 # The XDP HTTP tracer and jit's XDP test program include the kernel's uapi
 # headers (linux/if_ether.h, ...).
-BPF_OBJS   += examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o bpftest/testdata/pktparse.o
-examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o bpftest/testdata/pktparse.o: %.o: %.c
+BPF_OBJS   += examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o jit/testdata/tc_ops.o bpftest/testdata/pktparse.o
+examples/xdp/bpf/xdp_http.o jit/testdata/xdp_ops.o jit/testdata/tc_ops.o bpftest/testdata/pktparse.o: %.o: %.c
 	$(CLANG) $(BPF_CFLAGS) -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
 	$(LLVM_STRIP) -g $@
 # A big-endian object, which the loader must refuse with a clear error.

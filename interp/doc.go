@@ -1,8 +1,10 @@
 // Package interp is purebpf's userspace eBPF virtual machine: it runs a
 // prog.Spec (or raw bytecode) without a kernel, with the semantics of RFC
 // 9669 as the Linux kernel implements them, on a raw memory buffer, a
-// socket-filter __sk_buff context, a kprobe pt_regs context or an XDP
-// xdp_md context with direct packet access (RunXDP), with userspace maps
+// socket-filter __sk_buff context, a kprobe pt_regs context, an XDP
+// xdp_md context with direct packet access (RunXDP) or a tc (sched_cls,
+// sched_act) __sk_buff context with direct packet access and the tc
+// helpers (RunTC), with userspace maps
 // from package interp/maps and a replaceable registry of helpers.
 // NewCollection loads the programs of a clang-built object
 // (prog.LoadCollectionSpec) with one set of userspace maps. Package jit runs the same programs as x86-64 machine code on

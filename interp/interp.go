@@ -166,6 +166,10 @@ type Program interface {
 	// RunXDP runs an XDP program on a frame; it returns the action and
 	// the packet as the program left it.
 	RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error)
+	// RunTC runs a sched_cls or sched_act program on a frame; it returns
+	// the verdict and the packet as the program left it, and the
+	// context's fields in *meta.
+	RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error)
 	// Map returns the map called name, or nil.
 	Map(name string) maps.Map
 }

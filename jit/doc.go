@@ -1,7 +1,7 @@
 // Package jit compiles eBPF programs to x86-64 machine code and runs them
 // in userspace, with exactly the environment and semantics of package
 // interp: the same contexts (raw memory, socket filter __sk_buff, kprobe
-// pt_regs, XDP xdp_md), the same collections of objects (NewCollection), the same helper registry (helpers are Go functions), the same
+// pt_regs, XDP xdp_md, tc __sk_buff), the same collections of objects (NewCollection), the same helper registry (helpers are Go functions), the same
 // userspace maps, the same call-depth limit (MaxCallFrames frames of 512
 // bytes) and the same errors (*interp.RunError wrapping
 // interp.ErrMemoryAccess naming the pc, address and size, ErrBudgetExhausted,

@@ -42,6 +42,9 @@ type run struct {
 	pkt   []byte
 	meta  *interp.SKBMeta
 	kregs *interp.PtRegs
+	// tc says that a tc run is bound: syncRegions also points LD_ABS at
+	// the packet, which tc helpers move.
+	tc bool
 	// tabOK says that the region tables hold exactly the memory region
 	// [tabA, tabA+tabN) of the last raw-memory run and that the cached
 	// regions hold nothing a new run on the same memory could not use:
@@ -474,6 +477,9 @@ func (vm *VM) wantType(t prog.Type) error {
 		case prog.XDP:
 			_, _, err := vm.ivm.RunXDP(nil, nil)
 			return err
+		case prog.SchedCLS, prog.SchedACT:
+			_, _, err := vm.ivm.RunTC(nil, nil)
+			return err
 		default:
 			_, err := vm.ivm.RunKprobe(&interp.PtRegs{})
 			return err
@@ -524,6 +530,10 @@ func (r *run) syncRegions() {
 	st.mruR.clear()
 	st.mruW.clear()
 	st.grant.clear()
+	if r.tc { // tc helpers move the packet, which LD_ABS reads
+		p := r.env.Packet()
+		st.pkt, st.pktLen = addrOfSlice(p), uint64(len(p))
+	}
 }
 
 func (r *run) runErr(err error) error {

@@ -89,3 +89,16 @@ func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, er
 func (vm *VM) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
 	return vm.ivm.RunXDP(frame, meta)
 }
+
+// RunTC runs the program in interp (no JIT on this platform).
+func (rn *Runner) RunTC(frame []byte, meta *interp.TCMeta) (uint32, []byte, error) {
+	if rn.ir == nil {
+		return 0, nil, errRunnerClosed()
+	}
+	return rn.ir.RunTC(frame, meta)
+}
+
+// RunTC runs the program in interp (no JIT on this platform).
+func (vm *VM) RunTC(frame []byte, meta *interp.TCMeta) (uint32, []byte, error) {
+	return vm.ivm.RunTC(frame, meta)
+}

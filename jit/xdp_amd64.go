@@ -8,12 +8,14 @@ import (
 	"github.com/purebpf/purebpf/prog"
 )
 
-// runXDP is an XDP run in r, for a Runner or the VM's slot (kept: r's
-// stack needs zeroing) or for a fresh Env from AcquireStack. Unlike the
-// other contexts, the Env is bound before the code is entered (the packet
-// region must be in the tables the code checks) and ended after it, which
-// copies the packet out and gives the frame page back.
-func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
+// runBound is an XDP or tc run in r, for a Runner or the VM's slot (kept:
+// r's stack needs zeroing) or for a fresh Env from AcquireStack. Unlike
+// the other contexts, the Env is bound (bind installs the context and the
+// packet and returns r1) before the code is entered, since the packet
+// region must be in the tables the code checks, and ended after it, which
+// copies the packet out and gives the packet buffer back. tc says that
+// LD_ABS reads the packet, which tc helpers move.
+func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, error)) (uint64, error) {
 	if r.owner != vm {
 		r.cache(vm)
 	}
@@ -27,14 +29,14 @@ func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uin
 	r.begin(vm)
 	r.lazy = false
 	vm.ivm.BindEnv(r.env)
-	var out []byte
-	r1, err := engine.BindXDP(r.env, frame, meta, &out)
+	r1, err := bind(r.env)
 	if err != nil {
 		vm.ivm.EndEnv(r.env)
 		r.end()
 		r.tabOK = false
-		return 0, nil, err
+		return 0, err
 	}
+	r.tc = tc
 	r.syncRegions()
 	var ret uint64
 	if st.entry = r.xm.entry(); st.entry == 0 {
@@ -48,8 +50,38 @@ func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uin
 		}
 	}
 	r.tabOK = false
-	vm.ivm.EndEnv(r.env) // copies the packet to out
+	r.tc = false
+	vm.ivm.EndEnv(r.env) // copies the packet out
 	r.end()
+	return ret, err
+}
+
+// runPacket runs f, an XDP or tc run, in the VM's own run state when it is
+// idle, or else in a fresh one, as RunMemory does.
+func (vm *VM) runPacket(f func(r *run, kept bool) (uint32, []byte, error)) (uint32, []byte, error) {
+	if r := vm.slot.Swap(nil); r != nil { // see RunMemory
+		if vm.closed.Load() {
+			vm.putSlot(r)
+			return 0, nil, errFreed()
+		}
+		ret, out, err := f(r, true)
+		vm.putSlot(r)
+		return ret, out, err
+	}
+	if !vm.acquire() {
+		return 0, nil, errFreed()
+	}
+	env := vm.ivm.AcquireStack()
+	ret, out, err := f(runOf(env), false)
+	vm.ivm.ReleaseStack(env)
+	vm.release()
+	return ret, out, err
+}
+
+// runXDP is an XDP run in r (see runBound).
+func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
+	var out []byte
+	ret, err := vm.runBound(r, kept, false, func(e *engine.Env) (uint64, error) { return engine.BindXDP(e, frame, meta, &out) })
 	if err != nil {
 		return uint32(ret), nil, err
 	}
@@ -66,23 +98,7 @@ func (vm *VM) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error)
 		_, _, err := vm.ivm.RunXDP(frame, meta)
 		return 0, nil, err
 	}
-	if r := vm.slot.Swap(nil); r != nil { // see RunMemory
-		if vm.closed.Load() {
-			vm.putSlot(r)
-			return 0, nil, errFreed()
-		}
-		ret, out, err := vm.runXDP(r, true, frame, meta)
-		vm.putSlot(r)
-		return ret, out, err
-	}
-	if !vm.acquire() {
-		return 0, nil, errFreed()
-	}
-	env := vm.ivm.AcquireStack()
-	ret, out, err := vm.runXDP(runOf(env), false, frame, meta)
-	vm.ivm.ReleaseStack(env)
-	vm.release()
-	return ret, out, err
+	return vm.runPacket(func(r *run, kept bool) (uint32, []byte, error) { return vm.runXDP(r, kept, frame, meta) })
 }
 
 // RunXDP runs an XDP program on frame, exactly like VM.RunXDP, in the

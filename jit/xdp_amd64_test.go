@@ -76,23 +76,7 @@ func userXDP(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool
 
 func userXDPColl(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT bool) ([]xdpResult, map[string]maps.Map) {
 	t.Helper()
-	copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: 1}}}
-	var p interp.Program
-	var ms map[string]maps.Map
-	if useJIT {
-		c, err := NewCollection(cs, copts, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		p, ms = c.Programs["xdp_ops"], c.Maps
-	} else {
-		c, err := interp.NewCollection(cs, copts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, ms = c.Programs["xdp_ops"], c.Maps
-	}
+	p, ms := loadColl(t, cs, &interp.Options{MapOptions: &maps.Options{CPUs: 1}}, useJIT, "xdp_ops")
 	var res []xdpResult
 	for _, f := range frames {
 		var r xdpResult
@@ -108,6 +92,27 @@ func userXDPColl(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT 
 		res = append(res, r)
 	}
 	return res, ms
+}
+
+// loadColl loads cs as a collection in interp (jit false) or the JIT,
+// closed when the test ends, and returns its program called name and its
+// maps.
+func loadColl(t *testing.T, cs *prog.CollectionSpec, opts *interp.Options, useJIT bool, name string) (interp.Program, map[string]maps.Map) {
+	t.Helper()
+	copts := &interp.CollectionOptions{Program: opts}
+	if useJIT {
+		c, err := NewCollection(cs, copts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.Programs[name], c.Maps
+	}
+	c, err := interp.NewCollection(cs, copts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Programs[name], c.Maps
 }
 
 // TestXDPEngines runs xdp_ops.c on generated frames in interp and jit:

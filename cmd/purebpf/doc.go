@@ -38,9 +38,11 @@
 // (in the kernel through prog.Program.RunSocketFilter), and the kernel
 // engine runs on CPU 0, as interp and jit do, so that per-CPU maps agree;
 // it pins no maps, whatever the object asks. interp and jit run
-// raw-memory, socket_filter, kprobe and xdp programs (an xdp program's
-// packet is printed from data_meta to data_end, as BPF_PROG_TEST_RUN
-// returns it); other types run only in the kernel. With --repeat, interp and jit time batches of runs through a
+// raw-memory, socket_filter, kprobe, xdp, sched_cls and sched_act
+// programs (sections xdp, tc, classifier, action, tcx/ingress,
+// tcx/egress; an xdp program's packet is printed from data_meta to
+// data_end, a tc program's from data to data_end, as BPF_PROG_TEST_RUN
+// returns them); other types run only in the kernel. With --repeat, interp and jit time batches of runs through a
 // Runner and print the median per run, and the kernel prints the mean
 // BPF_PROG_TEST_RUN measured; the maps keep the effects of every run, the
 // calibration runs that choose the batch size included.

@@ -290,12 +290,13 @@ type runner interface {
 	RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error)
 	RunKprobe(regs *interp.PtRegs) (uint64, error)
 	RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error)
+	RunTC(frame []byte, meta *interp.TCMeta) (uint32, []byte, error)
 }
 
 func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error {
 	t := p.spec.Type
-	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe && t != prog.XDP {
-		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter, kprobe and xdp programs (use --engine kernel)", t, o.engine)
+	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe && t != prog.XDP && t != prog.SchedCLS && t != prog.SchedACT {
+		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter, kprobe, xdp, sched_cls and sched_act programs (use --engine kernel)", t, o.engine)
 	}
 	opts := &interp.Options{MapOptions: &maps.Options{CPUs: cpus()}}
 	var tr *tracer
@@ -334,12 +335,18 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 		work = slices.Clone(in.packet)
 		meta = frameMeta(work)
 	}
-	var xdpOut []byte // an XDP run's output: data_meta to data_end, as the kernel's test run gives it
+	// An XDP or tc run's output: the packet as the program left it (for
+	// XDP from data_meta), as the kernel's test run gives it.
+	var pktOut []byte
 	once := func(vm runner) (uint64, error) {
 		switch t {
 		case prog.XDP:
 			v, out, err := vm.RunXDP(in.packet, nil)
-			xdpOut = out
+			pktOut = out
+			return uint64(v), err
+		case prog.SchedCLS, prog.SchedACT:
+			v, out, err := vm.RunTC(in.packet, nil)
+			pktOut = out
 			return uint64(v), err
 		case prog.SocketFilter:
 			v, err := vm.RunSocketFilter(work, meta)
@@ -354,8 +361,8 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 		return err
 	}
 	res := result{r0: r0, packet: work, hasPkt: packetProgram(t)}
-	if t == prog.XDP {
-		res.packet = xdpOut
+	if t == prog.XDP || t == prog.SchedCLS || t == prog.SchedACT {
+		res.packet = pktOut
 	}
 	res.print(stdout, t)
 	if o.repeat > 0 {

@@ -80,6 +80,11 @@ func runKernel(p *program, in *input, o *runOptions, stdout io.Writer) error {
 		res.r0, res.packet = uint64(r0), in.packet
 	default:
 		opts := &prog.RunOptions{Data: in.packet, Context: in.ctx}
+		if t == prog.SchedCLS || t == prog.SchedACT || t == prog.XDP {
+			// Room for a packet the program grew (tc helpers make
+			// packets of up to 16 KiB, bpf_skb_vlan_push even longer).
+			opts.DataOut = make([]byte, len(in.packet)+64<<10)
+		}
 		rr, err := kp.Run(opts)
 		if err != nil {
 			return err

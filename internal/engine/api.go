@@ -28,6 +28,17 @@ func BindXDP(e *Env, frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) {
 	return e.bindXDP(frame, meta, out)
 }
 
+// BindTC installs the __sk_buff context and packet of a tc program for
+// frame and meta in e and returns the context's address (r1); EndEnv
+// copies the packet as the program left it to *out and the context's
+// fields back to *meta.
+func BindTC(e *Env, frame []byte, meta *TCMeta, out *[]byte) (uint64, error) {
+	return e.bindTC(frame, meta, out)
+}
+
+// CheckTCFrame reports why RunTC would refuse frame and meta, or nil.
+func CheckTCFrame(frame []byte, meta *TCMeta) error { return checkTCFrame(frame, meta) }
+
 // CheckXDPFrame reports why RunXDP would refuse frame and meta, or nil.
 func CheckXDPFrame(frame []byte, meta *XDPMeta) error { return checkXDPFrame(frame, meta) }
 
@@ -138,6 +149,18 @@ func RunXDPIn(vm *VM, e *Env, frame []byte, meta *XDPMeta) (uint32, []byte, erro
 		return uint32(ret), nil, err
 	}
 	return uint32(ret), out, nil
+}
+
+// RunTCIn is VM.RunTC in the given Env, which must come from vm and be
+// idle (see RunMemoryIn).
+func RunTCIn(vm *VM, e *Env, frame []byte, meta *TCMeta) (uint32, []byte, error) {
+	if err := vm.wantCtx(ctxTC); err != nil {
+		return 0, nil, err
+	}
+	vm.StartEnv(e)
+	ret, out, err := vm.runTC(e, frame, meta)
+	vm.EndEnv(e)
+	return ret, out, err
 }
 
 // RunMemoryIn is VM.RunMemory in the given Env, which must come from vm

@@ -128,6 +128,10 @@ func (e *Env) fillContext() {
 	}
 	e.ctxRegion = -1
 	e.regions[k].pending = false
+	if e.ctxKind == ctxTC {
+		e.fillTC()
+		return
+	}
 	if e.ctxKind == ctxKprobe {
 		var r PtRegs
 		if e.kregs != nil {
@@ -185,13 +189,7 @@ var zeroSKBMeta SKBMeta
 // must be read as a whole 8-byte pointer; nothing else is writable.
 func checkSKBAccess(off uint64, n int, write bool) error {
 	end := off + uint64(n)
-	bad := func(why string) error {
-		kind := "load"
-		if write {
-			kind = "store"
-		}
-		return fmt.Errorf("%w: %s of %d bytes at __sk_buff offset %d (%s): %s", ErrContext, kind, n, off, skbField(off), why)
-	}
+	bad := func(why string) error { return skbAccessErr(off, n, write, why) }
 	switch {
 	case off%uint64(n) != 0:
 		return bad("misaligned context access")

@@ -75,7 +75,9 @@
 // own per-run state rides along, EngineState), or VM.AcquireStack (and,
 // for an Env it keeps across runs, VM.ReachableStack to zero) and, at its
 // first exit to Go, VM.BindEnv (VM.ReleaseStack if it never needed one),
-// BindMemory / BindSocketFilter / BindKprobe, StackTop, Regions and
+// BindMemory / BindSocketFilter / BindKprobe (BindXDP and BindTC bind
+// before the code runs: their packet regions are in the tables the code
+// checks), StackTop, Regions and
 // Region.Checked; it reports errors it finds itself with AccessError and
 // MisalignedAtomic; it resolves map loads with VM.MapIndex and MapHandle
 // (and MapValue for direct value loads), makes the program whose code it

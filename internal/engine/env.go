@@ -108,6 +108,8 @@ type Env struct {
 	kregs     *PtRegs
 	engine    any // see Engine
 	xdp       xdpState
+	tc        tcState
+	tcCheck   func(off uint64, n int, write bool) error // e.checkTCAccess, made once
 }
 
 func addrOf(b []byte) uint64 {
@@ -359,6 +361,9 @@ func (e *Env) Packet() []byte {
 	if e.ctxKind == ctxXDP && e.xdp.page != nil {
 		return e.xdpPacket()
 	}
+	if e.ctxKind == ctxTC && e.tc.b != nil {
+		return e.tc.packet()
+	}
 	return e.packet
 }
 
@@ -404,6 +409,6 @@ func (e *Env) stackTop() uint64 { return e.stackBase + uint64(len(e.stack)) }
 // halt or a packet load past the end can end a run in a callee). A Runner
 // keeps such an Env bound for its next run.
 func (e *Env) rebindableRun() bool {
-	return e.ctxKind != ctxXDP && e.depth == 0 && e.tailCalls == 0 && len(e.regions) == e.fixed &&
+	return e.ctxKind != ctxXDP && e.ctxKind != ctxTC && e.depth == 0 && e.tailCalls == 0 && len(e.regions) == e.fixed &&
 		len(e.reserved) == 0 && e.cur == e.vm.prog && e.curVM == e.vm
 }

@@ -19,7 +19,8 @@ import (
 // get_prandom_u32, get_smp_processor_id, get_current_pid_tgid,
 // get_current_uid_gid, get_current_comm, perf_event_output,
 // skb_load_bytes, ringbuf_output, ringbuf_reserve, ringbuf_submit,
-// ringbuf_discard and ringbuf_query. tail_call (12) is built into the VM and cannot be
+// ringbuf_discard and ringbuf_query, the XDP helpers and the tc helpers
+// (registerTCHelpers). tail_call (12) is built into the VM and cannot be
 // replaced.
 func DefaultHelpers() *Registry {
 	r := NewRegistry()
@@ -57,6 +58,7 @@ func DefaultHelpers() *Registry {
 	r.Register(insn.FnXDPStoreBytes, helperXDPStoreBytes)
 	r.Register(insn.FnRedirect, helperRedirect)
 	r.Register(insn.FnRedirectMap, helperRedirectMap)
+	registerTCHelpers(r)
 	return r
 }
 
@@ -332,8 +334,8 @@ func helperComm(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 // skb_load_bytes (net/core/filter.c): copy len bytes from offset of the
 // packet; past the end it zeroes the destination and returns -EFAULT.
 func helperSKBLoadBytes(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
-	if e.ctxKind != ctxSocketFilter && e.ctxKind != ctxMemory || r1 != e.ctxAddr {
-		return 0, fmt.Errorf("%w: skb_load_bytes needs the socket filter's context pointer in r1", ErrContext)
+	if e.ctxKind != ctxSocketFilter && e.ctxKind != ctxMemory && e.ctxKind != ctxTC || r1 != e.ctxAddr {
+		return 0, fmt.Errorf("%w: skb_load_bytes needs the socket filter's or tc program's context pointer in r1", ErrContext)
 	}
 	to, err := e.Bytes(r3, int(uint32(r4)), true)
 	if err != nil {

@@ -278,7 +278,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad opcode", &prog.Spec{Instructions: insn.Instructions{{OpCode: 0xff}, insn.Exit()}}, 0, insn.ErrUnknownOpcode, "unknown opcode"},
 		{"ld_abs in kprobe", &prog.Spec{Type: prog.Kprobe, Instructions: insn.Instructions{insn.LoadAbs(0, insn.B), insn.Exit()}}, 0, ErrContext, "socket filter"},
 		{"ld_abs in xdp", &prog.Spec{Type: prog.XDP, Instructions: insn.Instructions{insn.LoadAbs(0, insn.B), insn.Exit()}}, 0, ErrContext, "socket filter"},
-		{"unsupported type", &prog.Spec{Type: prog.SchedCLS, Instructions: insn.Instructions{insn.Exit()}}, -1, ErrContext, "sched_cls"},
+		{"unsupported type", &prog.Spec{Type: prog.CgroupSKB, Instructions: insn.Instructions{insn.Exit()}}, -1, ErrContext, "cgroup_skb"},
 		{"empty", &prog.Spec{}, -1, ErrLoad, "no instructions"},
 		{"unknown map", &prog.Spec{Instructions: insn.Instructions{insn.LoadMapPtr(r1, "m"), insn.Exit()}}, 0, ErrLoad, `map "m"`},
 		{"lddw btf id", &prog.Spec{Instructions: insn.Instructions{insn.LoadPseudo(r1, insn.PseudoBTFID, 5), insn.Exit()}}, 0, ErrLoad, "BTF id"},

@@ -253,7 +253,7 @@ func helperPerfEventOutput(e *Env, r1, r2, r3, r4, r5 uint64) (uint64, error) {
 		return Errno(syscall.EINVAL), nil
 	}
 	allowed := uint64(flagIndexMask)
-	if e.ctxKind == ctxSocketFilter || e.ctxKind == ctxXDP {
+	if e.ctxKind == ctxSocketFilter || e.ctxKind == ctxXDP || e.ctxKind == ctxTC {
 		allowed |= flagCtxLenMask
 	}
 	if r3&^allowed != 0 {

@@ -137,6 +137,24 @@ func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	return 0, nil, err
 }
 
+// RunTC runs a tc program on frame, exactly like VM.RunTC, in the
+// Runner's Env. Like an XDP run, a tc run never stays bound; its context
+// is written only when the program first reads it.
+func (r *Runner) RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error) {
+	e, vm := r.env, r.vm
+	if e == nil {
+		return 0, nil, fmt.Errorf("interp: Runner.RunTC: %w", ErrClosed)
+	}
+	if vm.ctx != ctxTC {
+		return 0, nil, vm.wantCtx(ctxTC)
+	}
+	r.unbind()
+	vm.StartEnv(e)
+	ret, out, err := vm.runTC(e, frame, meta)
+	vm.EndEnv(e)
+	return ret, out, err
+}
+
 // keep ends a run of the Runner that ended with err: the Env stays bound
 // if the next run can rebind it, and is ended (EndEnv) otherwise.
 func (r *Runner) keep(err error) {

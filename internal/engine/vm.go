@@ -23,10 +23,11 @@ const (
 	ctxSocketFilter
 	ctxKprobe
 	ctxXDP
+	ctxTC
 )
 
 func (k contextKind) String() string {
-	return [...]string{"raw memory", "socket filter (__sk_buff)", "kprobe (pt_regs)", "XDP (xdp_md)"}[k]
+	return [...]string{"raw memory", "socket filter (__sk_buff)", "kprobe (pt_regs)", "XDP (xdp_md)", "tc (__sk_buff)"}[k]
 }
 
 // MemoryRegion is a range of simulated kernel or user memory that the
@@ -73,6 +74,20 @@ type Options struct {
 	// skb_shared_info.meta_len); 32 behaves as older kernels such as 6.1,
 	// whose xdp_metalen_invalid refuses more with EACCES.
 	XDPMaxMetadata int
+	// KernelVersion is the Linux version whose helper semantics to follow
+	// where they changed, as KERNEL_VERSION(major, minor, 0) encodes it
+	// (major<<16 | minor<<8); 0 means 6.18. Before 6.13 bpf_csum_diff
+	// returns csum_partial's unfolded 32-bit sum and refuses sizes that
+	// are not multiples of 4 or exceed 512 bytes; before 6.3
+	// bpf_skb_adjust_room refuses the BPF_F_ADJ_ROOM_DECAP_L3 flags;
+	// before 6.2 bpf_skb_vlan_pop of an offloaded tag clears only
+	// vlan_present, leaving vlan_tci and vlan_proto, and vlan_present is
+	// a 1-byte field for narrow reads (see RunTC). Before 6.12 (6.1 seen;
+	// the change lies between) bpf_skb_vlan_push that writes the
+	// offloaded tag into the packet leaves the network header after it,
+	// rather than 14 bytes in, which bpf_skb_load_bytes_relative,
+	// bpf_skb_change_tail's limit and bpf_skb_adjust_room see.
+	KernelVersion uint32
 	// KernelMemory and UserMemory are what probe_read_kernel and
 	// probe_read_user (and the legacy probe_read, which reads kernel
 	// memory) can read.
@@ -134,8 +149,10 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 		vm.ctx = ctxKprobe
 	case prog.XDP:
 		vm.ctx = ctxXDP
+	case prog.SchedCLS, prog.SchedACT:
+		vm.ctx = ctxTC
 	default:
-		return nil, loadErr(-1, "%w: program type %s has no userspace context (want UnspecifiedProgram, SocketFilter, Kprobe or XDP)", ErrContext, spec.Type)
+		return nil, loadErr(-1, "%w: program type %s has no userspace context (want UnspecifiedProgram, SocketFilter, Kprobe, XDP, SchedCLS or SchedACT)", ErrContext, spec.Type)
 	}
 	vm.budget = vm.opts.MaxInstructions
 	if vm.budget == 0 {
@@ -360,6 +377,9 @@ func (vm *VM) EndEnv(e *Env) {
 	}
 	if e.xdp.page != nil {
 		e.endXDP()
+	}
+	if e.tc.b != nil {
+		e.endTC()
 	}
 	e.hot, e.cur, e.curVM = nil, nil, nil
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil

@@ -98,46 +98,55 @@ type XDPTarget struct {
 	Flags uint64
 }
 
-// xdpPage is the frame buffer of one XDP run: a page mapped below 4 GiB.
-type xdpPage struct {
+// lowBuf is a buffer mapped below 4 GiB, so that the 32-bit packet
+// pointers of xdp_md and __sk_buff hold addresses into it: the frame page
+// of an XDP run, the packet buffer of a tc run.
+type lowBuf struct {
 	buf  []byte
 	addr uint64
 }
 
-var xdpPages struct {
+// lowPool keeps the idle lowBufs of one size. Buffers are never unmapped:
+// there are at most as many as runs were ever bound at once.
+type lowPool struct {
 	sync.Mutex
-	free []*xdpPage
+	size int
+	what string // for errors: what the buffer is for
+	free []*lowBuf
 }
 
-// takeXDPPage returns a free frame page, mapping one if there is none.
-// Pages are never unmapped: there are at most as many as runs were ever
-// bound at once.
-func takeXDPPage() (*xdpPage, error) {
-	xdpPages.Lock()
-	if n := len(xdpPages.free); n > 0 {
-		p := xdpPages.free[n-1]
-		xdpPages.free = xdpPages.free[:n-1]
-		xdpPages.Unlock()
-		return p, nil
+var (
+	xdpPages = lowPool{size: xdpFrameSize, what: "an XDP frame"}
+	tcBufs   = lowPool{size: tcBufSize, what: "a tc packet buffer"}
+)
+
+// take returns a free buffer, mapping one if there is none.
+func (p *lowPool) take() (*lowBuf, error) {
+	p.Lock()
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.Unlock()
+		return b, nil
 	}
-	xdpPages.Unlock()
-	b, err := mmapLow(xdpFrameSize)
+	p.Unlock()
+	b, err := mmapLow(p.size)
 	if err != nil {
-		return nil, fmt.Errorf("%w: mapping an XDP frame below 4 GiB: %w", ErrContext, err)
+		return nil, fmt.Errorf("%w: mapping %s below 4 GiB: %w", ErrContext, p.what, err)
 	}
-	return &xdpPage{buf: b, addr: addrOf(b)}, nil
+	return &lowBuf{buf: b, addr: addrOf(b)}, nil
 }
 
-func putXDPPage(p *xdpPage) {
-	xdpPages.Lock()
-	xdpPages.free = append(xdpPages.free, p)
-	xdpPages.Unlock()
+func (p *lowPool) put(b *lowBuf) {
+	p.Lock()
+	p.free = append(p.free, b)
+	p.Unlock()
 }
 
 // xdpState is an XDP binding of an Env: the page, the pointers (as
 // offsets into the page) and where the output goes when the run ends.
 type xdpState struct {
-	page            *xdpPage
+	page            *lowBuf
 	data, end, meta uint32 // offsets into page.buf
 	out             *[]byte
 	region          int        // index of the packet region
@@ -171,7 +180,7 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	if err := checkXDPFrame(frame, meta); err != nil {
 		return 0, err
 	}
-	p, err := takeXDPPage()
+	p, err := xdpPages.take()
 	if err != nil {
 		return 0, err
 	}
@@ -247,7 +256,7 @@ func (e *Env) endXDP() {
 	if x.out != nil {
 		*x.out = x.appendFrags(append(make([]byte, 0, x.end-x.meta+uint32(x.frags.total)), x.page.buf[x.meta:x.end]...))
 	}
-	putXDPPage(x.page)
+	xdpPages.put(x.page)
 	store := x.frags.store // kept for the Env's next frame with frags
 	*x = xdpState{}
 	x.frags.store = store
@@ -379,8 +388,11 @@ const (
 // XDP_REDIRECT, or XDP_ABORTED when flags are set. The target is not
 // recorded: a userspace run has no devices.
 func helperRedirect(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
+	if e.ctxKind == ctxTC {
+		return helperRedirectTC(e, r1, r2)
+	}
 	if e.ctxKind != ctxXDP {
-		return 0, fmt.Errorf("%w: bpf_redirect is only available to XDP programs in userspace", ErrContext)
+		return 0, fmt.Errorf("%w: bpf_redirect is only available to XDP and tc programs in userspace", ErrContext)
 	}
 	if r2 != 0 {
 		return XDPAborted, nil
