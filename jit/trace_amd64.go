@@ -1,0 +1,90 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"github.com/purebpf/purebpf/internal/engine"
+	"github.com/purebpf/purebpf/interp"
+)
+
+// runTrace is a tracing run (tracepoint, raw tracepoint, perf event) in
+// r, for a Runner or the VM's slot (kept: r's stack needs zeroing) or for
+// a fresh Env from AcquireStack. As for XDP, the Env is bound before the
+// code is entered, so that the context and the host-backed kernel memory
+// are in the tables the code checks, and ended after it.
+func (vm *VM) runTrace(r *run, kept bool, k engine.TraceKind, record []byte, args []uint64, pd *interp.PerfEventData) (uint64, error) {
+	if r.owner != vm {
+		r.cache(vm)
+	}
+	if kept {
+		zeroStack(r.zero)
+	}
+	st := &r.st
+	st.setStack(r.top, r.lo)
+	st.budget, st.reserve = r.slice, r.reserve
+	st.pkt, st.pktLen = 0, 0
+	r.begin(vm)
+	r.lazy = false
+	vm.ivm.BindEnv(r.env)
+	r1 := engine.BindTrace(r.env, k, record, args, pd)
+	r.syncRegions()
+	var ret uint64
+	var err error
+	if st.entry = r.xm.entry(); st.entry == 0 {
+		err = errFreed()
+	} else {
+		enterMem(st, r1, 0, r.top)
+		if st.exit == exitDone || st.exit == exitAbort {
+			ret = st.regs[0]
+		} else {
+			ret, err = vm.code.handle(st, r)
+		}
+	}
+	r.tabOK = false
+	vm.ivm.EndEnv(r.env)
+	r.end()
+	return ret, err
+}
+
+// trace runs a tracing program of kind k on the VM's own state or a
+// fresh one, after the checks interp makes.
+func (vm *VM) trace(k engine.TraceKind, record []byte, args []uint64, pd *interp.PerfEventData) (uint64, error) {
+	if err := engine.CheckTrace(vm.ivm, k, record, args); err != nil {
+		return 0, err
+	}
+	if vm.code == nil {
+		return vm.traceInterp(k, record, args, pd)
+	}
+	if r := vm.slot.Swap(nil); r != nil { // see RunMemory
+		if vm.closed.Load() {
+			vm.putSlot(r)
+			return 0, errFreed()
+		}
+		ret, err := vm.runTrace(r, true, k, record, args, pd)
+		vm.putSlot(r)
+		return ret, err
+	}
+	if !vm.acquire() {
+		return 0, errFreed()
+	}
+	env := vm.ivm.AcquireStack()
+	ret, err := vm.runTrace(runOf(env), false, k, record, args, pd)
+	vm.ivm.ReleaseStack(env)
+	vm.release()
+	return ret, err
+}
+
+// runnerTrace is a tracing run in the Runner's own state.
+func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, pd *interp.PerfEventData) (uint64, error) {
+	r, vm := rn.r, rn.vm
+	if rn.ir != nil {
+		return traceRunner(rn.ir, k, record, args, pd)
+	}
+	if r == nil || vm.closed.Load() {
+		return 0, errRunnerClosed()
+	}
+	if err := engine.CheckTrace(vm.ivm, k, record, args); err != nil {
+		return 0, err
+	}
+	return vm.runTrace(r, true, k, record, args, pd)
+}

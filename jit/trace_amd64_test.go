@@ -1,0 +1,136 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+
+	. "github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// tracer is what interp and jit VMs and Runners have for tracing runs.
+type tracer interface {
+	RunTracepoint([]byte) (uint64, error)
+	RunRawTracepoint([]uint64) (uint64, error)
+	RunPerfEvent(*interp.PerfEventData) (uint64, error)
+}
+
+// traceBoth runs run on interp's and jit's VM and Runners (each Runner
+// twice) and wants the same result and error from all.
+func traceBoth(t *testing.T, spec *prog.Spec, opts *interp.Options, run func(r tracer) (uint64, error)) (uint64, error) {
+	t.Helper()
+	ivm, err := interp.New(spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, werr := run(ivm)
+	vm, err := New(spec, &Options{Interp: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	irn, _ := ivm.NewRunner()
+	defer irn.Close()
+	jrn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jrn.Close()
+	for k := range 2 {
+		for name, r := range map[string]tracer{"jit": vm, "interp Runner": irn, "jit Runner": jrn} {
+			if got, err := run(r); got != want || normErr(err, nil) != normErr(werr, nil) {
+				t.Errorf("%s, run %d = %#x, %v; interp = %#x, %v\n%s", name, k, got, err, want, werr, spec.Instructions)
+			}
+		}
+	}
+	return want, werr
+}
+
+func TestTraceContexts(t *testing.T) {
+	sum := func(typ prog.Type, offs ...int16) *prog.Spec {
+		is := Instructions{Mov.Imm(R0, 0)}
+		for _, o := range offs {
+			is = append(is, LoadMem(R2, R1, o, DW), Add.Reg(R0, R2))
+		}
+		return &prog.Spec{Name: "sum", Type: typ, Instructions: append(is, Exit())}
+	}
+	rec := make([]byte, 24)
+	binary.LittleEndian.PutUint64(rec[8:], 40)
+	binary.LittleEndian.PutUint64(rec[16:], 2)
+	if got, err := traceBoth(t, sum(prog.TracePoint, 8, 16), nil, func(r tracer) (uint64, error) { return r.RunTracepoint(rec) }); got != 42 || err != nil {
+		t.Errorf("tracepoint = %d, %v; want 42", got, err)
+	}
+	for _, typ := range []prog.Type{prog.RawTracePoint, prog.Tracing, prog.LSM} {
+		if got, err := traceBoth(t, sum(typ, 0, 16), nil, func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{40, 7, 2}) }); got != 42 || err != nil {
+			t.Errorf("%s = %d, %v; want 42", typ, got, err)
+		}
+	}
+	pd := &interp.PerfEventData{Regs: interp.PtRegs{DI: 30, IP: 10}, SamplePeriod: 1, Addr: 1}
+	// di at 14*8, ip at 16*8, sample_period at 168, addr at 176
+	if got, err := traceBoth(t, sum(prog.PerfEvent, 14*8, 16*8, 168, 176), nil, func(r tracer) (uint64, error) { return r.RunPerfEvent(pd) }); got != 42 || err != nil {
+		t.Errorf("perf_event = %d, %v; want 42", got, err)
+	}
+	// Reads past the end name the context offset, in every engine.
+	for _, c := range []struct {
+		spec *prog.Spec
+		run  func(r tracer) (uint64, error)
+		want string
+	}{
+		{sum(prog.TracePoint, 24), func(r tracer) (uint64, error) { return r.RunTracepoint(rec) }, "tracepoint (record) context offset 24"},
+		{sum(prog.RawTracePoint, 24), func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{1, 2, 3}) }, "context offset 24: outside the 24-byte context"},
+		{sum(prog.PerfEvent, 184), func(r tracer) (uint64, error) { return r.RunPerfEvent(nil) }, "context offset 184"},
+		{sum(prog.Tracing, -8), func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{1}) }, "context offset -8"},
+	} {
+		_, err := traceBoth(t, c.spec, nil, c.run)
+		if !errors.Is(err, interp.ErrContext) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want ErrContext naming %q", c.spec.Type, err, c.want)
+		}
+	}
+	// Bad input: a record without its header, too many arguments,
+	// another program type's context.
+	if _, err := traceBoth(t, sum(prog.TracePoint), nil, func(r tracer) (uint64, error) { return r.RunTracepoint(make([]byte, 7)) }); !errors.Is(err, interp.ErrContext) {
+		t.Errorf("7-byte record: %v", err)
+	}
+	if _, err := traceBoth(t, sum(prog.RawTracePoint), nil, func(r tracer) (uint64, error) { return r.RunRawTracepoint(make([]uint64, 13)) }); !errors.Is(err, interp.ErrContext) {
+		t.Errorf("13 arguments: %v", err)
+	}
+	if _, err := traceBoth(t, sum(prog.RawTracePoint), nil, func(r tracer) (uint64, error) { return r.RunPerfEvent(nil) }); !errors.Is(err, interp.ErrContext) {
+		t.Errorf("perf event data for a raw tracepoint: %v", err)
+	}
+	// The context is read-only.
+	st := &prog.Spec{Name: "st", Type: prog.RawTracePoint, Instructions: Instructions{StoreImm(R1, 0, 1, DW), Mov.Imm(R0, 0), Exit()}}
+	if _, err := traceBoth(t, st, nil, func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{1}) }); !errors.Is(err, interp.ErrMemoryAccess) {
+		t.Errorf("store to the context: %v", err)
+	}
+}
+
+// A Tracing program loads through a pointer argument into host-backed
+// kernel memory; a load through a pointer to nothing reads 0 in interp
+// (BPF_PROBE_MEM), and is a run error in a raw tracepoint.
+func TestTraceKernelMemoryLoads(t *testing.T) {
+	kmem := make([]byte, 64)
+	binary.LittleEndian.PutUint32(kmem[20:], 42)
+	opts := &interp.Options{KernelMemory: []interp.MemoryRegion{{Addr: addrOfSlice(kmem), Data: kmem}}}
+	spec := &prog.Spec{Name: "deref", Type: prog.Tracing, Instructions: Instructions{
+		LoadMem(R2, R1, 0, DW), LoadMem(R0, R2, 20, W), Exit(),
+	}}
+	if got, err := traceBoth(t, spec, opts, func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{addrOfSlice(kmem)}) }); got != 42 || err != nil {
+		t.Errorf("load through a BTF pointer = %d, %v; want 42", got, err)
+	}
+	// A store into kernel memory is refused.
+	stSpec := &prog.Spec{Name: "st", Type: prog.Tracing, Instructions: Instructions{
+		LoadMem(R2, R1, 0, DW), StoreImm(R2, 20, 1, W), Mov.Imm(R0, 0), Exit(),
+	}}
+	if _, err := traceBoth(t, stSpec, opts, func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{addrOfSlice(kmem)}) }); !errors.Is(err, interp.ErrMemoryAccess) {
+		t.Errorf("store into kernel memory: %v", err)
+	}
+	raw := &prog.Spec{Name: "deref", Type: prog.RawTracePoint, Instructions: spec.Instructions}
+	if _, err := traceBoth(t, raw, opts, func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{0x1000}) }); !errors.Is(err, interp.ErrMemoryAccess) {
+		t.Errorf("raw tracepoint load through a bad pointer: %v", err)
+	}
+}
