@@ -183,15 +183,19 @@ func (e *Env) probeMemFault(in *dinsn, err error) bool {
 }
 
 // kernelAddr reports whether addr lies in a host-backed region of
-// Options.KernelMemory: the legacy probe_read reads such an address as
-// kernel memory although it is below TASK_SIZE.
+// Options.KernelMemory or in one of the run's regions (the stack, the
+// context, map values), which are kernel memory in the kernel: the legacy
+// probe_read and probe_read_str read such an address as kernel memory
+// although, being a host address, it is below TASK_SIZE (libbpf-bootstrap
+// reads a tracepoint record's __data_loc string so).
 func (e *Env) kernelAddr(addr uint64) bool {
 	for _, m := range e.vm.opts.KernelMemory {
 		if m.Addr == addrOf(m.Data) && addr-m.Addr < uint64(len(m.Data)) {
 			return true
 		}
 	}
-	return false
+	_, err := e.find(addr, 1, false)
+	return err == nil
 }
 
 // runTrace is a tracing run of vm on the VM's own Env.
