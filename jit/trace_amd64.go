@@ -3,6 +3,7 @@
 package jit
 
 import (
+	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 )
@@ -87,4 +88,45 @@ func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, 
 		return 0, err
 	}
 	return vm.runTrace(r, true, k, record, args, pd)
+}
+
+// probeMem handles a load that missed every region in a program whose
+// loads the kernel makes BPF_PROBE_MEM loads (Tracing and LSM programs,
+// engine.ProbeMemFault): when the access is an LDX, its destination
+// becomes 0 and the code resumes at the next instruction, as interp
+// does. It reports whether it did. No host memory is read.
+func (r *run) probeMem(st *state, err error) bool {
+	if !engine.ProbeMemFault(r.vm.ivm, err) {
+		return false
+	}
+	next, dst, ok := r.vm.code.loadAt(st.pc)
+	if !ok {
+		return false
+	}
+	st.regs[dst] = 0
+	st.entry = next
+	return true
+}
+
+// loadAt returns the code address of the instruction after the LDX at
+// slot pc and the load's destination register; false if the instruction
+// at pc is no LDX (an atomic, a load-acquire, a store).
+func (c *code) loadAt(pc uint64) (uintptr, insn.Register, bool) {
+	slot := uint64(0)
+	for _, i := range c.ins {
+		if slot > pc {
+			break
+		}
+		if slot == pc {
+			m := i.OpCode.Mode()
+			next := int(slot) + 1
+			if i.OpCode.Class() != insn.ClassLdX || m != insn.ModeMem && m != insn.ModeMemSX ||
+				next >= len(c.comp.starts) || c.comp.starts[next] < 0 || i.Dst > insn.R10 {
+				return 0, 0, false
+			}
+			return c.base + uintptr(c.comp.starts[next]), i.Dst, true
+		}
+		slot += uint64(i.Slots())
+	}
+	return 0, 0, false
 }

@@ -129,6 +129,22 @@ func TestTraceKernelMemoryLoads(t *testing.T) {
 	if _, err := traceBoth(t, stSpec, opts, func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{addrOfSlice(kmem)}) }); !errors.Is(err, interp.ErrMemoryAccess) {
 		t.Errorf("store into kernel memory: %v", err)
 	}
+	// Loads through pointers to nothing read 0 (BPF_PROBE_MEM), the
+	// program going on after them: NULL, a guessed address, one past
+	// kernel memory, a signed load; r3 keeps its value.
+	probe := &prog.Spec{Name: "probe", Type: prog.Tracing, Instructions: Instructions{
+		Mov.Imm(R3, 7),
+		LoadMem(R2, R1, 0, DW), LoadMem(R0, R2, 0, DW), Add.Reg(R3, R0),
+		LoadMem(R2, R1, 8, DW), LoadMemSX(R0, R2, 0, W), Add.Reg(R3, R0),
+		LoadMem(R2, R1, 16, DW), LoadMem(R0, R2, 60, DW), Add.Reg(R3, R0),
+		LoadMem(R2, R1, 16, DW), LoadMem(R0, R2, 20, W), Add.Reg(R3, R0),
+		Mov.Reg(R0, R3), Exit(),
+	}}
+	for _, args := range [][]uint64{{0, 0x1000, addrOfSlice(kmem)}, {0xffff888000000000, 1 << 47, addrOfSlice(kmem)}} {
+		if got, err := traceBoth(t, probe, opts, func(r tracer) (uint64, error) { return r.RunRawTracepoint(args) }); got != 49 || err != nil {
+			t.Errorf("probe loads %#x = %d, %v; want 49", args, got, err)
+		}
+	}
 	raw := &prog.Spec{Name: "deref", Type: prog.RawTracePoint, Instructions: spec.Instructions}
 	if _, err := traceBoth(t, raw, opts, func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{0x1000}) }); !errors.Is(err, interp.ErrMemoryAccess) {
 		t.Errorf("raw tracepoint load through a bad pointer: %v", err)

@@ -179,7 +179,14 @@ func (e *Env) traceMiss(write bool, n int, addr uint64) error {
 // that hit no region and is not a context access. No host memory is
 // read.
 func (e *Env) probeMemFault(in *dinsn, err error) bool {
-	return e.vm.probeMem && in.op != opLoadAcq && errors.Is(err, ErrMemoryAccess) && !errors.Is(err, ErrContext)
+	return in.op != opLoadAcq && ProbeMemFault(e.curVM, err)
+}
+
+// ProbeMemFault reports whether an LDX of vm's program (not a
+// load-acquire) that failed with err, which Env.Bytes returned, reads 0
+// instead (see Env.probeMemFault). The JIT asks it on a miss.
+func ProbeMemFault(vm *VM, err error) bool {
+	return vm.probeMem && errors.Is(err, ErrMemoryAccess) && !errors.Is(err, ErrContext)
 }
 
 // kernelAddr reports whether addr lies in a host-backed region of

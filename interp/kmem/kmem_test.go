@@ -161,15 +161,13 @@ func TestCORETaskStruct(t *testing.T) {
 				t.Errorf("%s, jit %v: on_exec reported %+v, want %+v", name, useJIT, got, want)
 			}
 			// A task pointer to memory nobody laid out: probe_read_kernel
-			// fails (-EFAULT, zeroed destinations), and so the event is
-			// all zero; in interp the direct load reads 0 (BPF_PROBE_MEM).
-			if !useJIT {
-				if _, err := c.progs["on_exec"].RunRawTracepoint([]uint64{0xdead0000, 7, 0}); err != nil {
-					t.Fatalf("%s: on_exec on a bad pointer: %v", name, err)
-				}
-				if got := readEvent(c.maps["last"].LookupRaw(zero, 0)); got != (event{}) {
-					t.Errorf("%s: on_exec on a bad pointer reported %+v", name, got)
-				}
+			// fails (-EFAULT, zeroed destinations), and the direct load
+			// reads 0 (BPF_PROBE_MEM), so the event is all zero.
+			if _, err := c.progs["on_exec"].RunRawTracepoint([]uint64{0xdead0000, 7, 0}); err != nil {
+				t.Fatalf("%s, jit %v: on_exec on a bad pointer: %v", name, useJIT, err)
+			}
+			if got := readEvent(c.maps["last"].LookupRaw(zero, 0)); got != (event{}) {
+				t.Errorf("%s, jit %v: on_exec on a bad pointer reported %+v", name, useJIT, got)
 			}
 			c.close()
 		}
