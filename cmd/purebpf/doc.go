@@ -20,7 +20,12 @@
 //	                            not say it and for assembly (default: a raw-memory program)
 //	--mem FILE                  a raw-memory program's memory: r1 = its address, r2 = its length
 //	--packet FILE               a packet program's packet (an Ethernet frame)
-//	--ctx FILE                  the context of other programs (kprobe: x86-64 struct pt_regs)
+//	--ctx FILE                  the context of other programs: kprobe, x86-64 struct pt_regs;
+//	                            tracepoint, the raw record (common header first);
+//	                            raw_tracepoint, tracing (tp_btf, fentry, fexit), lsm, the
+//	                            u64 argument array; perf_event, struct bpf_perf_event_data
+//	                            (all little-endian; a short pt_regs or perf event file is
+//	                            zero-padded)
 //	--repeat N                  run N more times and print the time per run
 //	--trace                     print each executed instruction and the registers it changed (interp)
 //	--dump                      print the machine code (jit)
@@ -35,9 +40,11 @@
 // (in the kernel through prog.Program.RunSocketFilter), and the kernel
 // engine runs on CPU 0, as interp and jit do, so that per-CPU maps agree;
 // it pins no maps, whatever the object asks. interp and jit run
-// raw-memory, socket_filter, kprobe and xdp programs (an xdp program's
-// packet is printed from data_meta to data_end, as BPF_PROG_TEST_RUN
-// returns it); other types run only in the kernel. With --repeat, interp and jit time batches of runs through a
+// raw-memory, socket_filter, kprobe, xdp, tracepoint, raw_tracepoint,
+// tracing, lsm and perf_event programs (an xdp program's packet is
+// printed from data_meta to data_end, as BPF_PROG_TEST_RUN returns it);
+// other types run only in the kernel, which test-runs raw_tracepoint
+// programs but not tracepoint or perf_event ones. With --repeat, interp and jit time batches of runs through a
 // Runner and print the median per run, and the kernel prints the mean
 // BPF_PROG_TEST_RUN measured; the maps keep the effects of every run, the
 // calibration runs that choose the batch size included.
@@ -55,8 +62,10 @@
 // replaces a declaration of the same name in the file. A reference to an
 // undeclared map is an error naming the map and its line. An object's
 // program gets the object's maps, with global data (.data, .rodata, .bss)
-// initialised; prog arrays, map-in-map initialisers and kconfig need the
-// kernel engine.
+// initialised, kconfig externs set from the host's configuration and
+// CO-RE relocations resolved against the running kernel's BTF (as
+// interp.NewCollection does); prog arrays and map-in-map initialisers
+// need the kernel engine.
 //
 // --dump-maps prints each map as "map NAME: TYPE key K value V
 // max_entries N, M entries" followed by one line an entry ("key 01 00 00

@@ -286,21 +286,37 @@ type runner interface {
 	RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error)
 	RunKprobe(regs *interp.PtRegs) (uint64, error)
 	RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error)
+	RunTracepoint(record []byte) (uint64, error)
+	RunRawTracepoint(args []uint64) (uint64, error)
+	RunPerfEvent(data *interp.PerfEventData) (uint64, error)
 }
 
 func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error {
 	t := p.spec.Type
-	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe && t != prog.XDP {
-		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter, kprobe and xdp programs (use --engine kernel)", t, o.engine)
+	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe && t != prog.XDP && !tracingProgram(t) {
+		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter, kprobe, xdp, tracepoint, raw_tracepoint, tracing, lsm and perf_event programs (use --engine kernel)", t, o.engine)
 	}
 	if err := checkUserspaceObject(p); err != nil {
 		return err
 	}
-	ms, err := newUserspaceMaps(p)
-	if err != nil {
+	var ms map[string]maps.Map
+	var err error
+	opts := &interp.Options{}
+	if p.object != nil {
+		// As interp.NewCollection prepares it: global data and kconfig
+		// values (the host's), CO-RE against the running kernel's BTF.
+		copts := &interp.CollectionOptions{Program: &interp.Options{MapOptions: &maps.Options{CPUs: cpus()}}}
+		if ms, err = interp.NewCollectionMaps(p.object, copts); err != nil {
+			return err
+		}
+		opts.Maps = ms
+		if p.spec, opts, err = interp.CollectionProgram(p.object, p.object.Programs[p.name], copts, opts); err != nil {
+			return err
+		}
+	} else if ms, err = newUserspaceMaps(p); err != nil {
 		return err
 	}
-	opts := &interp.Options{Maps: ms}
+	opts.Maps = ms
 	if o.trace {
 		tr := &tracer{w: stdout}
 		opts.Trace = tr.step
@@ -340,6 +356,18 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 			return err
 		}
 	}
+	var args []uint64
+	var perf *interp.PerfEventData
+	switch {
+	case t == prog.PerfEvent:
+		if perf, err = perfEventData(in.ctx); err != nil {
+			return err
+		}
+	case tracingProgram(t) && t != prog.TracePoint:
+		if args, err = rawArgs(in.ctx); err != nil {
+			return err
+		}
+	}
 	work := slices.Clone(in.mem)
 	var meta *interp.SKBMeta
 	if t == prog.SocketFilter {
@@ -358,6 +386,13 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 			return uint64(v), err
 		case prog.Kprobe:
 			return vm.RunKprobe(regs)
+		case prog.TracePoint:
+			return vm.RunTracepoint(in.ctx)
+		case prog.PerfEvent:
+			return vm.RunPerfEvent(perf)
+		}
+		if tracingProgram(t) {
+			return vm.RunRawTracepoint(args)
 		}
 		return vm.RunMemory(work)
 	}
@@ -431,6 +466,46 @@ func ptRegs(b []byte) (*interp.PtRegs, error) {
 		return nil, fmt.Errorf("--ctx: %w", err)
 	}
 	return &regs, nil
+}
+
+// tracingProgram reports whether programs of type t take a tracing
+// context: the tracepoint record, the raw tracepoint argument array
+// (also tp_btf, fentry, fexit and LSM programs) or bpf_perf_event_data.
+func tracingProgram(t prog.Type) bool {
+	switch t {
+	case prog.TracePoint, prog.RawTracePoint, prog.RawTracePointWritable, prog.Tracing, prog.LSM, prog.PerfEvent:
+		return true
+	}
+	return false
+}
+
+// rawArgs reads a raw tracepoint context: little-endian u64 arguments.
+func rawArgs(b []byte) ([]uint64, error) {
+	if len(b)%8 != 0 || len(b) > 8*interp.MaxRawTracepointArgs {
+		return nil, fmt.Errorf("--ctx: %d bytes; a raw tracepoint's context is up to %d little-endian u64 arguments", len(b), interp.MaxRawTracepointArgs)
+	}
+	args := make([]uint64, len(b)/8)
+	for k := range args {
+		args[k] = binary.LittleEndian.Uint64(b[8*k:])
+	}
+	return args, nil
+}
+
+// perfEventData reads a perf_event context: struct bpf_perf_event_data
+// (pt_regs, sample_period, addr), little-endian, at most 184 bytes (a
+// shorter file leaves the rest zero).
+func perfEventData(b []byte) (*interp.PerfEventData, error) {
+	var d interp.PerfEventData
+	size := binary.Size(d)
+	if len(b) > size {
+		return nil, fmt.Errorf("--ctx: %d bytes is more than struct bpf_perf_event_data (%d bytes)", len(b), size)
+	}
+	full := make([]byte, size)
+	copy(full, b)
+	if _, err := binary.Decode(full, binary.LittleEndian, &d); err != nil {
+		return nil, fmt.Errorf("--ctx: %w", err)
+	}
+	return &d, nil
 }
 
 // tracer prints each executed instruction and, once the next one starts,

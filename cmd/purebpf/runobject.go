@@ -62,7 +62,7 @@ func loadObject(arg, typ string) (*program, error) {
 
 // checkUserspaceObject refuses what the userspace engines cannot give an
 // object's program yet: initialisers that name programs or maps (prog
-// arrays and map-in-map) and kconfig values.
+// arrays and map-in-map).
 func checkUserspaceObject(p *program) error {
 	if p.object == nil {
 		return nil
@@ -71,9 +71,6 @@ func checkUserspaceObject(p *program) error {
 		om := p.object.Maps[ms.Name]
 		if om == nil {
 			continue
-		}
-		if ms.Name == ".kconfig" {
-			return fmt.Errorf("program %s reads kconfig externs, which run gives only to the kernel engine (--engine kernel)", p.name)
 		}
 		for _, e := range om.Contents {
 			if _, ok := e.Value.([]byte); !ok {
