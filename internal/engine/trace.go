@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/purebpf/purebpf/prog"
 )
@@ -152,25 +153,35 @@ func (e *Env) traceData(kind contextKind, record []byte, args []uint64, pd *Perf
 	return e.tr.perf[:]
 }
 
-// traceCtxSlack is how far past (or before) a tracing context an access
-// that hits no region counts as a context access for its error.
-const traceCtxSlack = MaxTracepointRecord
-
 // traceMiss is the error of an access of n bytes at addr that hit no
-// region in a tracing run: near the context, one that names the context
-// offset (the verifier rejects such programs: "invalid bpf_context
-// access"); otherwise the ordinary out-of-bounds error.
+// region in a tracing run: one that names the context offset when addr
+// is context memory (the verifier rejects such programs: "invalid
+// bpf_context access"), otherwise the ordinary out-of-bounds error. For
+// a tracepoint, context memory is the PERF_MAX_TRACE_SIZE bytes from the
+// record's start; for the other contexts, which live in the Env, it is
+// the Env's own memory around them (no other object can be there), so
+// that a faulting BTF-pointer load elsewhere is never taken for one.
 func (e *Env) traceMiss(write bool, n int, addr uint64) error {
-	off := int64(addr - e.ctxAddr)
-	if e.ctxAddr == 0 || off < -traceCtxSlack || off >= traceCtxSlack {
+	lo, hi := e.ctxAddr, e.ctxAddr+MaxTracepointRecord
+	if e.ctxKind != ctxTracepoint {
+		base := uint64(uintptr(unsafe.Pointer(&e.tr)))
+		lo, hi = base-traceEnvSlack, base+uint64(unsafe.Sizeof(e.tr))
+	}
+	if e.ctxAddr == 0 || addr < lo || addr >= hi {
 		return accessErr(write, n, addr, "")
 	}
 	kind := "load"
 	if write {
 		kind = "store"
 	}
-	return fmt.Errorf("%w: %s of %d bytes at %s context offset %d: outside the %d-byte context", ErrContext, kind, n, e.ctxKind, off, e.tr.size)
+	return fmt.Errorf("%w: %s of %d bytes at %s context offset %d: outside the %d-byte context", ErrContext, kind, n, e.ctxKind, int64(addr-e.ctxAddr), e.tr.size)
 }
+
+// traceEnvSlack is how many bytes of the Env before its tracing context
+// buffers count as context memory for traceMiss: less than the Env
+// fields before them (the __sk_buff and pt_regs buffers alone are 360
+// bytes).
+const traceEnvSlack = 256
 
 // probeMemFault reports whether a load that failed with err reads 0
 // instead, as a BPF_PROBE_MEM load does (the JITs' exception table,
