@@ -54,6 +54,7 @@ type Memory struct {
 }
 
 // New returns an empty Memory whose objects take their layout from spec.
+// The zero Memory has no spec: it holds untyped objects (Bytes, String).
 func New(spec *btf.Spec) *Memory { return &Memory{spec: spec} }
 
 // Spec returns the spec the Memory lays objects out with.
