@@ -10,10 +10,20 @@ import (
 
 // runTrace is a tracing run (tracepoint, raw tracepoint, perf event) in
 // r, for a Runner or the VM's slot (kept: r's stack needs zeroing) or for
-// a fresh Env from AcquireStack. As for XDP, the Env is bound before the
-// code is entered, so that the context and the host-backed kernel memory
-// are in the tables the code checks, and ended after it.
+// a fresh Env from AcquireStack.
 func (vm *VM) runTrace(r *run, kept bool, k engine.TraceKind, record []byte, args []uint64, pd *interp.PerfEventData) (uint64, error) {
+	return vm.runBound(r, kept, func() (uint64, error) {
+		return engine.BindTrace(r.env, k, record, args, pd), nil
+	})
+}
+
+// runBound is a run in r whose context bind installs in r's Env before
+// the code is entered, so that its regions are in the tables the code
+// checks (XDP's packet, a tracing context and kmem's kernel memory), and
+// that ends the Env (EndEnv) after it: r is for a Runner or the VM's
+// slot (kept: r's stack needs zeroing) or a fresh Env from AcquireStack.
+// A bind error ends the run before it starts.
+func (vm *VM) runBound(r *run, kept bool, bind func() (uint64, error)) (uint64, error) {
 	if r.owner != vm {
 		r.cache(vm)
 	}
@@ -27,10 +37,15 @@ func (vm *VM) runTrace(r *run, kept bool, k engine.TraceKind, record []byte, arg
 	r.begin(vm)
 	r.lazy = false
 	vm.ivm.BindEnv(r.env)
-	r1 := engine.BindTrace(r.env, k, record, args, pd)
+	r1, err := bind()
+	if err != nil {
+		vm.ivm.EndEnv(r.env)
+		r.end()
+		r.tabOK = false
+		return 0, err
+	}
 	r.syncRegions()
 	var ret uint64
-	var err error
 	if st.entry = r.xm.entry(); st.entry == 0 {
 		err = errFreed()
 	} else {

@@ -14,46 +14,14 @@ import (
 // region must be in the tables the code checks) and ended after it, which
 // copies the packet out and gives the frame page back.
 func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
-	if r.owner != vm {
-		r.cache(vm)
-	}
-	if kept {
-		zeroStack(r.zero)
-	}
-	st := &r.st
-	st.setStack(r.top, r.lo)
-	st.budget, st.reserve = r.slice, r.reserve
-	st.pkt, st.pktLen = 0, 0
-	r.begin(vm)
-	r.lazy = false
-	vm.ivm.BindEnv(r.env)
 	var out []byte
-	r1, err := engine.BindXDP(r.env, frame, meta, &out)
-	if err != nil {
-		vm.ivm.EndEnv(r.env)
-		r.end()
-		r.tabOK = false
-		return 0, nil, err
-	}
-	r.syncRegions()
-	var ret uint64
-	if st.entry = r.xm.entry(); st.entry == 0 {
-		err = errFreed()
-	} else {
-		enterMem(st, r1, 0, r.top)
-		if st.exit == exitDone || st.exit == exitAbort {
-			ret = st.regs[0]
-		} else {
-			ret, err = vm.code.handle(st, r)
-		}
-	}
-	r.tabOK = false
-	vm.ivm.EndEnv(r.env) // copies the packet to out
-	r.end()
+	ret, err := vm.runBound(r, kept, func() (uint64, error) { // trace_amd64.go
+		return engine.BindXDP(r.env, frame, meta, &out)
+	})
 	if err != nil {
 		return uint32(ret), nil, err
 	}
-	return uint32(ret), out, nil
+	return uint32(ret), out, nil // EndEnv copied the packet to out
 }
 
 // RunXDP runs an XDP program on frame with an xdp_md context, like
