@@ -170,42 +170,33 @@ func loadCorpus(t *testing.T, name string) *prog.CollectionSpec {
 	return cs
 }
 
-// tracers are both engines' collections of one object.
-func bothCollections(t *testing.T, cs *prog.CollectionSpec, opts *interp.CollectionOptions) map[string]struct {
+// engineCollection is one engine's collection of an object.
+type engineCollection struct {
 	progs map[string]tracingProgram
 	maps  map[string]maps.Map
-} {
+}
+
+func collectionOf[P tracingProgram](progs map[string]P, ms map[string]maps.Map) engineCollection {
+	c := engineCollection{progs: map[string]tracingProgram{}, maps: ms}
+	for n, p := range progs {
+		c.progs[n] = p
+	}
+	return c
+}
+
+// bothCollections loads cs into interp and jit.
+func bothCollections(t *testing.T, cs *prog.CollectionSpec, opts *interp.CollectionOptions) map[string]engineCollection {
 	t.Helper()
-	out := map[string]struct {
-		progs map[string]tracingProgram
-		maps  map[string]maps.Map
-	}{}
 	ic, err := interp.NewCollection(cs, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip := map[string]tracingProgram{}
-	for n, p := range ic.Programs {
-		ip[n] = p
-	}
-	out["interp"] = struct {
-		progs map[string]tracingProgram
-		maps  map[string]maps.Map
-	}{ip, ic.Maps}
 	jc, err := jit.NewCollection(cs, opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { jc.Close() })
-	jp := map[string]tracingProgram{}
-	for n, p := range jc.Programs {
-		jp[n] = p
-	}
-	out["jit"] = struct {
-		progs map[string]tracingProgram
-		maps  map[string]maps.Map
-	}{jp, jc.Maps}
-	return out
+	return map[string]engineCollection{"interp": collectionOf(ic.Programs, ic.Maps), "jit": collectionOf(jc.Programs, jc.Maps)}
 }
 
 type tracingProgram interface {

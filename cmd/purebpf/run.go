@@ -454,18 +454,22 @@ func cpus() int {
 
 // ptRegs reads a kprobe context: x86-64 struct pt_regs, little-endian,
 // at most 168 bytes (a shorter file leaves the rest zero).
-func ptRegs(b []byte) (*interp.PtRegs, error) {
-	var regs interp.PtRegs
-	size := binary.Size(regs)
+func ptRegs(b []byte) (*interp.PtRegs, error) { return decodeCtx[interp.PtRegs](b, "struct pt_regs") }
+
+// decodeCtx decodes a fixed-layout context of type T (what, in C) from
+// the little-endian bytes of a --ctx file, zero-padded when shorter.
+func decodeCtx[T any](b []byte, what string) (*T, error) {
+	var v T
+	size := binary.Size(v)
 	if len(b) > size {
-		return nil, fmt.Errorf("--ctx: %d bytes is more than struct pt_regs (%d bytes)", len(b), size)
+		return nil, fmt.Errorf("--ctx: %d bytes is more than %s (%d bytes)", len(b), what, size)
 	}
 	full := make([]byte, size)
 	copy(full, b)
-	if _, err := binary.Decode(full, binary.LittleEndian, &regs); err != nil {
+	if _, err := binary.Decode(full, binary.LittleEndian, &v); err != nil {
 		return nil, fmt.Errorf("--ctx: %w", err)
 	}
-	return &regs, nil
+	return &v, nil
 }
 
 // tracingProgram reports whether programs of type t take a tracing
@@ -495,17 +499,7 @@ func rawArgs(b []byte) ([]uint64, error) {
 // (pt_regs, sample_period, addr), little-endian, at most 184 bytes (a
 // shorter file leaves the rest zero).
 func perfEventData(b []byte) (*interp.PerfEventData, error) {
-	var d interp.PerfEventData
-	size := binary.Size(d)
-	if len(b) > size {
-		return nil, fmt.Errorf("--ctx: %d bytes is more than struct bpf_perf_event_data (%d bytes)", len(b), size)
-	}
-	full := make([]byte, size)
-	copy(full, b)
-	if _, err := binary.Decode(full, binary.LittleEndian, &d); err != nil {
-		return nil, fmt.Errorf("--ctx: %w", err)
-	}
-	return &d, nil
+	return decodeCtx[interp.PerfEventData](b, "struct bpf_perf_event_data")
 }
 
 // tracer prints each executed instruction and, once the next one starts,
