@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -104,6 +106,19 @@ func readEvent(b []byte) event {
 // memory holds.
 func TestCORETaskStruct(t *testing.T) {
 	targets := map[string]*btf.Spec{"test-built": testTaskBTF(t, true)}
+	// The same layout from a raw BTF file, as /sys/kernel/btf/vmlinux is
+	// one (a BTF archive of another kernel is read the same way).
+	raw, err := targets["test-built"].Marshal(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "task.btf")
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if targets["file"], err = btf.LoadSpec(path); err != nil {
+		t.Fatal(err)
+	}
 	if k, err := btf.KernelSpec(); err == nil {
 		targets["vmlinux"] = k
 	} else {
@@ -129,7 +144,7 @@ func TestCORETaskStruct(t *testing.T) {
 			}
 		}
 		// The offsets are the target's: the test-built one puts pid at 204.
-		if f, _ := task.Field("pid"); name == "test-built" && f.Offset != 204 {
+		if f, _ := task.Field("pid"); name != "vmlinux" && f.Offset != 204 {
 			t.Fatalf("pid at %d", f.Offset)
 		}
 		for _, useJIT := range []bool{false, true} {
