@@ -28,8 +28,10 @@ const (
 // or SEC("tracepoint/...")) on record: the raw bytes of a tracepoint's
 // record as its format file (/sys/kernel/tracing/events/CAT/NAME/format)
 // lays them out, the 8-byte common header first. The program reads
-// record itself (not a copy), read-only; a read past its end is a
-// *RunError wrapping ErrContext that names the context offset.
+// record itself (not a copy), read-only, from offset 8 on: the kernel's
+// verifier refuses reads of the common header (and bpf_probe_read of the
+// context is the way to it), so a read of it, as a read past the record's
+// end, is a *RunError wrapping ErrContext that names the context offset.
 func (vm *VM) RunTracepoint(record []byte) (uint64, error) { return vm.e.RunTracepoint(record) }
 
 // RunRawTracepoint runs a program whose context is the u64 argument array

@@ -82,6 +82,8 @@ func TestTraceContexts(t *testing.T) {
 		want string
 	}{
 		{sum(prog.TracePoint, 24), func(r tracer) (uint64, error) { return r.RunTracepoint(rec) }, "tracepoint (record) context offset 24"},
+		// The common header is not readable (tp_prog_is_valid_access).
+		{sum(prog.TracePoint, 0), func(r tracer) (uint64, error) { return r.RunTracepoint(rec) }, "tracepoint (record) context offset 0"},
 		{sum(prog.RawTracePoint, 24), func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{1, 2, 3}) }, "context offset 24: outside the 24-byte context"},
 		{sum(prog.PerfEvent, 184), func(r tracer) (uint64, error) { return r.RunPerfEvent(nil) }, "context offset 184"},
 		{sum(prog.Tracing, -8), func(r tracer) (uint64, error) { return r.RunRawTracepoint([]uint64{1}) }, "context offset -8"},

@@ -23,7 +23,10 @@ const MaxTracepointRecord = 8192
 
 // TracepointHeader is the size of the common header every tracepoint
 // record starts with (struct trace_entry: type, flags, preempt_count,
-// pid), which the format files list as the common_* fields.
+// pid), which the format files list as the common_* fields. Programs
+// may not read it: tp_prog_is_valid_access refuses context offsets below
+// 8 (Linux 4.7+), so a tracepoint run treats such a read as outside its
+// context.
 const TracepointHeader = 8
 
 // MaxRawTracepointArgs is the most arguments a raw tracepoint (or a BPF
@@ -121,8 +124,15 @@ func (e *Env) setTraceRegion(r *Region, data []byte) {
 		// so that r1 is still a valid context pointer.
 		a = addrOf(e.tr.args[:])
 	}
-	r.Start, r.End, r.Perm, r.data = a, a+uint64(len(data)), PermRead, data
 	e.ctxAddr, e.tr.size = a, uint64(len(data))
+	if e.ctxKind == ctxTracepoint {
+		// tp_prog_is_valid_access (kernel/trace/bpf_trace.c) refuses the
+		// first 8 bytes: the common header is not the program's to read
+		// (perf keeps a pointer to the registers there). They are outside
+		// the region, so that reading them is a context error.
+		a, data = a+TracepointHeader, data[TracepointHeader:]
+	}
+	r.Start, r.End, r.Perm, r.data = a, a+uint64(len(data)), PermRead, data
 }
 
 // traceData returns the context bytes of a tracing run on in, which
@@ -174,7 +184,12 @@ func (e *Env) traceMiss(write bool, n int, addr uint64) error {
 	if write {
 		kind = "store"
 	}
-	return fmt.Errorf("%w: %s of %d bytes at %s context offset %d: outside the %d-byte context", ErrContext, kind, n, e.ctxKind, int64(addr-e.ctxAddr), e.tr.size)
+	off := int64(addr - e.ctxAddr)
+	why := fmt.Sprintf("outside the %d-byte context", e.tr.size)
+	if e.ctxKind == ctxTracepoint && off >= 0 && off < TracepointHeader {
+		why = "the common header is not readable (tp_prog_is_valid_access)"
+	}
+	return fmt.Errorf("%w: %s of %d bytes at %s context offset %d: %s", ErrContext, kind, n, e.ctxKind, off, why)
 }
 
 // traceEnvSlack is how many bytes of the Env before its tracing context
