@@ -14,7 +14,10 @@ import (
 // of the run, bound eagerly (they are small, or the caller's own bytes);
 // an access outside it is a run error wrapping ErrContext that names the
 // context offset, as the verifier's "invalid bpf_context access off=N"
-// names it.
+// names it. The verifier's finer rules for these contexts, which need
+// its tracking of r1 (reads aligned to their size; perf_event registers
+// read 8 bytes at a time; tp_btf arguments by their BTF types), are not
+// checked: a program the kernel refuses for them runs here.
 
 // MaxTracepointRecord is the largest tracepoint record a program may be
 // run on: PERF_MAX_TRACE_SIZE (include/linux/trace_events.h; 8192 in
