@@ -28,9 +28,7 @@ func CollectionProgram(spec *prog.CollectionSpec, ps *prog.ProgramSpec, opts *Co
 	if opts == nil {
 		opts = &CollectionOptions{}
 	}
-	var targets []*btf.Spec
-	targets = opts.CORETargets
-	insns, poisoned, err := spec.CORERelocate(ps, targets)
+	insns, poisoned, err := spec.CORERelocate(ps, opts.CORETargets)
 	if err != nil {
 		return nil, nil, err
 	}
