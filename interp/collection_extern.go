@@ -90,10 +90,11 @@ const KfuncAddress = 0xffff_ffff_c000_0000
 // kconfigData is the value of spec's .kconfig map for opts: its
 // KernelConfig, else the host's configuration (read only if the object
 // has CONFIG_* externs), and LINUX_KERNEL_VERSION from the running
-// kernel unless KernelConfig sets it. LINUX_HAS_BPF_COOKIE is "y" (interp
-// has bpf_get_attach_cookie's place, helper 174, for a test to register)
-// and LINUX_HAS_SYSCALL_WRAPPER "y" (x86-64 since Linux 4.17), unless
-// KernelConfig says otherwise.
+// kernel unless KernelConfig sets it. LINUX_HAS_BPF_COOKIE says, as
+// libbpf computes it, whether bpf_get_attach_cookie (helper 174, Linux
+// 5.15) is there: in the programs' helper registry, where a test
+// registers it; LINUX_HAS_SYSCALL_WRAPPER is "y" (x86-64 since Linux
+// 4.17). KernelConfig overrides both.
 func kconfigData(spec *prog.CollectionSpec, opts *CollectionOptions) ([]byte, error) {
 	cfg := opts.KernelConfig
 	if cfg == nil && needsConfig(spec) {
@@ -102,7 +103,15 @@ func kconfigData(spec *prog.CollectionSpec, opts *CollectionOptions) ([]byte, er
 			return nil, err
 		}
 	}
-	special := map[string]string{"LINUX_HAS_BPF_COOKIE": "y", "LINUX_HAS_SYSCALL_WRAPPER": "y"}
+	helpers := DefaultHelpers()
+	if opts.Program != nil && opts.Program.Helpers != nil {
+		helpers = opts.Program.Helpers
+	}
+	cookie := "n"
+	if helpers.Lookup(insn.HelperFunc(174)) != nil {
+		cookie = "y"
+	}
+	special := map[string]string{"LINUX_HAS_BPF_COOKIE": cookie, "LINUX_HAS_SYSCALL_WRAPPER": "y"}
 	for name := range special {
 		if v, ok := cfg[name]; ok {
 			special[name] = v
