@@ -90,7 +90,11 @@ func (vm *VM) trace(k engine.TraceKind, record []byte, args []uint64, pd *interp
 	return ret, err
 }
 
-// runnerTrace is a tracing run in the Runner's own state.
+// runnerTrace is a tracing run in the Runner's own state. Unlike a VM
+// run, it keeps the Env bound after a run that leaves the binding as it
+// was (engine.KeptBinding, no tail call, the main frame current), so
+// that the next run only rebinds the context (engine.RebindTrace) and
+// rebuilds the region tables, as interp's Runner does.
 func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, pd *interp.PerfEventData) (uint64, error) {
 	r, vm := rn.r, rn.vm
 	if rn.ir != nil {
@@ -102,7 +106,51 @@ func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, 
 	if err := engine.CheckTrace(vm.ivm, k, record, args); err != nil {
 		return 0, err
 	}
-	return vm.runTrace(r, true, k, record, args, pd)
+	if r.owner != vm {
+		r.cache(vm)
+	}
+	zeroStack(r.zero)
+	st := &r.st
+	st.setStack(r.top, r.lo)
+	st.budget, st.reserve = r.slice, r.reserve
+	st.pkt, st.pktLen = 0, 0
+	r.begin(vm)
+	r.lazy = false
+	var r1 uint64
+	if rn.traceBound {
+		r1 = engine.RebindTrace(r.env, k, record, args, pd)
+	} else {
+		vm.ivm.BindEnv(r.env)
+		r1 = engine.BindTrace(r.env, k, record, args, pd)
+	}
+	r.syncRegions()
+	var ret uint64
+	var err error
+	if st.entry = r.xm.entry(); st.entry == 0 {
+		err = errFreed()
+	} else {
+		enterMem(st, r1, 0, r.top)
+		if st.exit == exitDone || st.exit == exitAbort {
+			ret = st.regs[0]
+		} else {
+			ret, err = vm.code.handle(st, r)
+		}
+	}
+	r.tabOK = false
+	rn.traceBound = err == nil && r.tailCalls == 0 && st.depth == 0 && engine.KeptBinding(r.env)
+	if !rn.traceBound {
+		vm.ivm.EndEnv(r.env)
+	}
+	r.end()
+	return ret, err
+}
+
+// unbindTrace ends the binding a tracing run of the Runner kept, if any.
+func (rn *Runner) unbindTrace() {
+	if rn.traceBound {
+		rn.traceBound = false
+		rn.vm.ivm.EndEnv(rn.r.env)
+	}
 }
 
 // probeMem handles a load that missed every region in a program whose

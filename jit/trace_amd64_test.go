@@ -152,3 +152,67 @@ func TestTraceKernelMemoryLoads(t *testing.T) {
 		t.Errorf("raw tracepoint load through a bad pointer: %v", err)
 	}
 }
+
+// A Runner keeps its tracing binding between runs and rebinds only the
+// context: runs with other argument counts, failed runs, runs that add
+// regions (a map lookup) and probe loads in between give what fresh
+// interp runs give.
+func TestTraceRunnerRebind(t *testing.T) {
+	kmem := make([]byte, 64)
+	binary.LittleEndian.PutUint64(kmem[8:], 1000)
+	opts := &interp.Options{KernelMemory: []interp.MemoryRegion{{Addr: addrOfSlice(kmem), Data: kmem}}}
+	spec := &prog.Spec{Name: "mixed", Type: prog.Tracing, Maps: []*prog.MapSpec{{Name: "a", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}},
+		Instructions: Instructions{
+			Mov.Reg(R6, R1),
+			LoadMem(R2, R6, 0, DW), // args[0]: a pointer, or 0
+			LoadMem(R7, R2, 8, DW), // a probe load
+			LoadMem(R3, R6, 8, DW), // args[1]: 1 asks for a map lookup, 2 for a read past the arguments
+			JEq.Imm(R3, 1, "lookup"),
+			JEq.Imm(R3, 2, "past"),
+			Mov.Reg(R0, R7),
+			Exit(),
+			StoreImm(R10, -4, 0, W).WithLabel("lookup"),
+			LoadMapPtr(R1, "a"),
+			Mov.Reg(R2, R10),
+			Add.Imm(R2, -4),
+			FnMapLookupElem.Call(),
+			JEq.Imm(R0, 0, "out"),
+			LoadMem(R0, R0, 0, DW),
+			Add.Reg(R0, R7),
+			Exit().WithLabel("out"),
+			LoadMem(R0, R6, 16, DW).WithLabel("past"),
+			Exit(),
+		}}
+	ivm, err := interp.New(spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := New(spec, &Options{Interp: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	jrn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jrn.Close()
+	irn, _ := ivm.NewRunner()
+	defer irn.Close()
+	k := addrOfSlice(kmem)
+	inputs := [][]uint64{{k, 0}, {k, 0, 5}, {0, 0}, {k, 2}, {k, 0}, {k, 1}, {k, 0}, {0, 2, 9}, {k, 0}, {k, 1, 1, 1}, {0x1000, 0}}
+	for round := range 3 {
+		for n, args := range inputs {
+			want, werr := ivm.RunRawTracepoint(args)
+			for name, r := range map[string]tracer{"jit Runner": jrn, "interp Runner": irn} {
+				got, err := r.RunRawTracepoint(args)
+				if got != want || normErr(err, nil) != normErr(werr, nil) {
+					t.Fatalf("round %d, input %d %#x: %s = %d, %v; interp VM %d, %v", round, n, args, name, got, err, want, werr)
+				}
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { jrn.RunRawTracepoint(inputs[0]) }); n != 0 {
+		t.Errorf("%v allocations per kept run", n)
+	}
+}

@@ -19,3 +19,6 @@ func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, 
 	}
 	return traceRunner(rn.ir, k, record, args, pd)
 }
+
+// unbindTrace has nothing to do: Runners are interp.Runners here.
+func (rn *Runner) unbindTrace() {}

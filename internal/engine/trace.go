@@ -353,6 +353,21 @@ func CheckTrace(vm *VM, k TraceKind, record []byte, args []uint64) error {
 	return checkTrace(traceKinds[k], record, args)
 }
 
+// RebindTrace is BindTrace for an Env that a tracing run of the same VM
+// left bound (KeptBinding said so): only the context region changes.
+func RebindTrace(e *Env, k TraceKind, record []byte, args []uint64, pd *PerfEventData) uint64 {
+	return e.rebindTrace(e.traceData(traceKinds[k], record, args, pd))
+}
+
+// KeptBinding reports whether the run that just ended in e left its
+// binding as BindTrace made it, apart from what RebindTrace sets again:
+// no helper-made regions or ring buffer reservations and the bound VM
+// running (the JIT, which tracks calls and tail calls itself, checks that
+// it ended in the main frame of the program it started).
+func KeptBinding(e *Env) bool {
+	return len(e.regions) == e.fixed && len(e.reserved) == 0 && e.curVM == e.vm
+}
+
 // BindTrace installs the context of a tracing run of kind k (which
 // CheckTrace accepted) and the host-backed kernel memory in e, and
 // returns the context's address (r1).
