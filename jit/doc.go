@@ -26,8 +26,10 @@
 // RunMemory, RunSocketFilter and RunKprobe rebind only what changes per
 // run (r1, the memory region or packet, the budget, the stack bytes the
 // program can reach, zeroed as in every run), enter the code and return
-// r0 (a tracing context, like XDP's, is bound before the code is entered:
-// its region and kmem's kernel memory are in the tables the code checks;
+// r0 (a tracing context, like XDP's, is bound before the code is entered,
+// so that its region and kmem's kernel memory are in the tables the code
+// checks, and a Runner keeps that binding from run to run, rebinding only
+// the context;
 // in Tracing and LSM programs a load that misses every region leaves to
 // Go, which sets its destination to 0 and resumes at the next
 // instruction, as the kernel's BPF_PROBE_MEM loads read 0). The context
