@@ -81,7 +81,7 @@ fuzz:
 CLANG      ?= clang-19
 LLVM_STRIP ?= llvm-strip-19
 BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86 -fdebug-compilation-dir=.
-BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c interp/testdata/*.bpf.c examples/*/bpf/*.bpf.c bench/peers/testdata/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
+BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c interp/testdata/*.bpf.c examples/*/bpf/*.bpf.c bench/peers/testdata/*.bpf.c interp/kmem/testdata/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
 bpf:
 	@if command -v $(CLANG) >/dev/null; then $(MAKE) --no-print-directory -C btf/testdata && $(MAKE) --no-print-directory bpf-objs; \
 	else echo "make bpf: clang-19 is not installed; the committed objects are used as they are"; fi

@@ -622,4 +622,3 @@ func SocketFilterRefused(frame []byte) string {
 	}
 	return ""
 }
-

@@ -26,7 +26,7 @@ var userspaceCannot = map[string]string{
 	"tailcall.bpf.o:entry":            "array_of_maps",
 	"tailcall.bpf.o:tail_0":           "array_of_maps",
 	"tailcall.bpf.o:tail_1":           "array_of_maps",
-	"typeless_ksyms.bpf.o:read_addrs": `ksym "purebpf_no_such_symbol"`,
+	"typeless_ksyms.bpf.o:read_addrs": `no address in CollectionOptions.Ksyms`,
 }
 
 // corpusPackets is how many generated frames each program runs: at

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 
+	"github.com/purebpf/purebpf/btf"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -17,8 +18,32 @@ type CollectionOptions struct {
 	// Program is the Options every program of the collection is loaded
 	// with. Its Maps replace the object's maps of the same names (for
 	// instance a map shared with another collection); the collection
-	// creates the others.
+	// creates the others. Its Kfuncs implement the kfuncs the programs
+	// call.
 	Program *Options
+	// KernelConfig gives the values of the object's kconfig externs
+	// (extern ... __kconfig): CONFIG_* name to value as a .config file
+	// writes it ("y", "n", "m", a number, a quoted string), plus, if the
+	// test wants them fixed, LINUX_KERNEL_VERSION (a number),
+	// LINUX_HAS_BPF_COOKIE and LINUX_HAS_SYSCALL_WRAPPER. nil means the
+	// host's: /proc/config.gz or /boot/config-$(uname -r), and the
+	// running kernel's version. Values are encoded for each extern's type
+	// as libbpf does; a non-weak extern nobody sets is an error naming it,
+	// a __weak one is zero.
+	KernelConfig map[string]string
+	// Ksyms gives the addresses of the object's ksym externs (extern ...
+	// __ksym variables; kfuncs are Program.Kfuncs), by name: for
+	// instance objects of package interp/kmem. A non-weak ksym not here
+	// is an error naming it; a __weak one is 0 (NULL), as libbpf leaves a
+	// ksym the kernel lacks.
+	Ksyms map[string]uint64
+	// CORETargets are the BTF specs the programs' CO-RE relocations are
+	// resolved against, in order, as prog.CollectionOptions.CORETargets:
+	// a spec built in the test (btf.NewBuilder), one read from a file
+	// (btf.LoadSpec), or empty for the running kernel's BTF and its
+	// modules'. Lay out kernel memory with the same spec (package
+	// interp/kmem) so that the relocated offsets find the fields.
+	CORETargets []*btf.Spec
 }
 
 // Collection is the programs of an object loaded into interp, sharing one
@@ -34,10 +59,12 @@ type Collection struct {
 }
 
 // NewCollection creates the maps of spec (prog.LoadCollectionSpec) and
-// loads its programs into interp. The object's features that userspace
-// cannot provide yet are errors that name them: calls to kfuncs, ksym
-// and kconfig externs, and map types package maps lacks. Programs whose
-// Autoload is false are left out, as prog.NewCollection does.
+// loads its programs into interp, with the object's externs and CO-RE
+// relocations resolved as CollectionProgram says. The object's features
+// that userspace cannot provide are errors that name them: struct_ops
+// maps, map-in-map initialisers and map types package maps lacks.
+// Programs whose Autoload is false are left out, as prog.NewCollection
+// does.
 func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collection, error) {
 	ms, err := NewCollectionMaps(spec, opts)
 	if err != nil {
@@ -57,7 +84,11 @@ func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collect
 		if !ps.Autoload {
 			continue
 		}
-		vm, err := New(&ps.Spec, &popts)
+		pspec, o, err := CollectionProgram(spec, ps, opts, &popts)
+		if err != nil {
+			return nil, fmt.Errorf("interp: collection: program %q (section %s): %w", name, ps.SectionName, err)
+		}
+		vm, err := New(pspec, o)
 		if err != nil {
 			return nil, fmt.Errorf("interp: collection: program %q (section %s): %w", name, ps.SectionName, err)
 		}
@@ -82,20 +113,6 @@ func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collect
 func NewCollectionMaps(spec *prog.CollectionSpec, opts *CollectionOptions) (map[string]maps.Map, error) {
 	if spec == nil {
 		return nil, fmt.Errorf("interp: collection: nil spec")
-	}
-	for _, name := range slices.Sorted(stdmaps.Keys(spec.Programs)) {
-		ps := spec.Programs[name]
-		if !ps.Autoload {
-			continue
-		}
-		for _, r := range ps.Relocations {
-			switch r.Kind {
-			case "kfunc", "ksym":
-				return nil, fmt.Errorf("interp: collection: program %q calls or references %s %q, which userspace does not provide yet: %w", name, r.Kind, r.Target, prog.ErrNotSupported)
-			case "kconfig":
-				return nil, fmt.Errorf("interp: collection: program %q reads kconfig extern %q, which userspace has no value for yet: %w", name, r.Target, prog.ErrNotSupported)
-			}
-		}
 	}
 	var given map[string]maps.Map
 	var mopts *maps.Options
@@ -125,8 +142,18 @@ func NewCollectionMaps(spec *prog.CollectionSpec, opts *CollectionOptions) (map[
 		if err != nil {
 			return nil, fmt.Errorf("interp: collection: map %q (section %s): %w", name, ms.Section, err)
 		}
-		if ms.Data != nil {
-			if err := m.UpdateRaw(make([]byte, ms.KeySize), ms.Data, prog.UpdateAny, 0); err != nil {
+		data := ms.Data
+		if name == ".kconfig" {
+			var kopts *CollectionOptions
+			if kopts = opts; kopts == nil {
+				kopts = &CollectionOptions{}
+			}
+			if data, err = kconfigData(spec, kopts); err != nil {
+				return nil, fmt.Errorf("interp: collection: %w", err)
+			}
+		}
+		if data != nil {
+			if err := m.UpdateRaw(make([]byte, ms.KeySize), data, prog.UpdateAny, 0); err != nil {
 				return nil, fmt.Errorf("interp: collection: map %q: initial data: %w", name, err)
 			}
 		}

@@ -2,12 +2,18 @@
 // prog.Spec (or raw bytecode) without a kernel, with the semantics of RFC
 // 9669 as the Linux kernel implements them, on a raw memory buffer, a
 // socket-filter __sk_buff context, a kprobe pt_regs context, an XDP
-// xdp_md context with direct packet access (RunXDP) or a tc (sched_cls,
+// xdp_md context with direct packet access (RunXDP), a tc (sched_cls,
 // sched_act) __sk_buff context with direct packet access and the tc
-// helpers (RunTC), with userspace maps
-// from package interp/maps and a replaceable registry of helpers.
-// NewCollection loads the programs of a clang-built object
-// (prog.LoadCollectionSpec) with one set of userspace maps. Package jit runs the same programs as x86-64 machine code on
+// helpers (RunTC), or a tracing context: a tracepoint's record
+// (RunTracepoint), the argument array of raw tracepoints and of tp_btf,
+// fentry, fexit and LSM programs (RunRawTracepoint), or perf_event's
+// bpf_perf_event_data (RunPerfEvent), with userspace maps from package
+// interp/maps and replaceable registries of helpers and kfuncs
+// (Options.Kfuncs). NewCollection loads the programs of a clang-built
+// object (prog.LoadCollectionSpec) with one set of userspace maps, kconfig
+// values, ksyms and CO-RE relocations against a BTF the test chooses;
+// package interp/kmem lays out the kernel memory such tracing programs
+// read. Package jit runs the same programs as x86-64 machine code on
 // the same core, with the same results and errors.
 //
 // # Not a verifier
@@ -29,8 +35,10 @@
 // New (and Load/LoadBytes for raw bytecode) checks the program once:
 // encodings (insn.Validate), jump targets, that the last instruction is
 // exit or an unconditional jump, that every helper it calls is
-// registered, that it calls no kfunc (kernel functions do not exist in
-// userspace) and that its map references resolve.
+// registered, that every kfunc it calls has an implementation in
+// Options.Kfuncs (kernel functions do not exist in userspace: a test
+// registers fakes by name; ErrUnknownKfunc names a missing one) and that
+// its map references resolve.
 //
 // # Semantics
 //
@@ -92,11 +100,12 @@
 //
 // A VM is safe for concurrent runs from several goroutines; a steady-state
 // run allocates nothing. VM.NewRunner returns a Runner, the single-goroutine
-// fast path for every context (raw memory, socket filters, kprobes): it
+// fast path for every context (raw memory, socket filters, kprobes, XDP,
+// tracing): it
 // owns its machine state and keeps it bound between runs. Maps are shared between runs and are
 // themselves safe for concurrent use. A Registry must not be changed
 // while runs are in progress.
 //
-// Package interp may import insn, prog, interp/maps, internal/engine and
+// Package interp may import insn, btf, prog, interp/maps, internal/engine and
 // the standard library.
 package interp

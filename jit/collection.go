@@ -47,7 +47,13 @@ func NewCollection(spec *prog.CollectionSpec, opts *interp.CollectionOptions, jo
 		if !ps.Autoload {
 			continue
 		}
-		vm, err := New(&ps.Spec, &o)
+		pspec, popts, err := interp.CollectionProgram(spec, ps, opts, &iopts)
+		var vm *VM
+		if err == nil {
+			po := o
+			po.Interp = popts
+			vm, err = New(pspec, &po)
+		}
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("jit: collection: program %q (section %s): %w", name, ps.SectionName, err)

@@ -1,7 +1,8 @@
 // Package jit compiles eBPF programs to x86-64 machine code and runs them
 // in userspace, with exactly the environment and semantics of package
 // interp: the same contexts (raw memory, socket filter __sk_buff, kprobe
-// pt_regs, XDP xdp_md, tc __sk_buff), the same collections of objects (NewCollection), the same helper registry (helpers are Go functions), the same
+// pt_regs, XDP xdp_md, tc __sk_buff, and the tracing contexts: tracepoint
+// records, raw tracepoint arguments, bpf_perf_event_data), the same collections of objects (NewCollection), the same helper registry (helpers are Go functions), the same
 // userspace maps, the same call-depth limit (MaxCallFrames frames of 512
 // bytes) and the same errors (*interp.RunError wrapping
 // interp.ErrMemoryAccess naming the pc, address and size, ErrBudgetExhausted,
@@ -25,7 +26,14 @@
 // RunMemory, RunSocketFilter and RunKprobe rebind only what changes per
 // run (r1, the memory region or packet, the budget, the stack bytes the
 // program can reach, zeroed as in every run), enter the code and return
-// r0. The context of a socket filter or kprobe is bound, and its bytes
+// r0 (a tracing context, like XDP's, is bound before the code is entered,
+// so that its region and kmem's kernel memory are in the tables the code
+// checks, and a Runner keeps that binding from run to run, rebinding only
+// the context;
+// in Tracing and LSM programs a load that misses every region leaves to
+// Go, which sets its destination to 0 and resumes at the next
+// instruction, as the kernel's BPF_PROBE_MEM loads read 0). The context
+// of a socket filter or kprobe is bound, and its bytes
 // written, only when the code first leaves to Go, so a filter that reads
 // only the packet never pays for it. Exits to Go (helpers, accesses
 // outside the cached regions, errors) are handled exactly as in the VM's

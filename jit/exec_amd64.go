@@ -617,6 +617,9 @@ func (r *run) miss(st *state, addr uint64, n int, write bool) error {
 	r.sync(st)
 	pending := engine.ContextPending(r.env)
 	if _, err := r.env.Bytes(addr, n, write); err != nil {
+		if !write && r.probeMem(st, err) { // a BPF_PROBE_MEM load reads 0 (trace_amd64.go)
+			return nil
+		}
 		return r.runErr(err)
 	}
 	if pending && !engine.ContextPending(r.env) {

@@ -35,6 +35,9 @@ type Runner struct {
 	ir *interp.Runner // when the program runs in interp
 	// slot says that r is the VM's own run state, borrowed (VM.slot).
 	slot bool
+	// traceBound says that r's Env is still bound from the Runner's last
+	// tracing run, for the next one to rebind (trace_amd64.go).
+	traceBound bool
 }
 
 // ErrClosed is wrapped by the error of a run on a closed VM or Runner. It
@@ -72,6 +75,7 @@ func (rn *Runner) Close() error {
 		return err
 	}
 	if rn.r != nil {
+		rn.unbindTrace()
 		if rn.slot {
 			rn.vm.putSlot(rn.r)
 		} else {

@@ -8,12 +8,13 @@ import (
 	"github.com/purebpf/purebpf/prog"
 )
 
-// runBound is an XDP or tc run in r, for a Runner or the VM's slot (kept:
-// r's stack needs zeroing) or for a fresh Env from AcquireStack. Unlike
-// the other contexts, the Env is bound (bind installs the context and the
-// packet and returns r1) before the code is entered, since the packet
-// region must be in the tables the code checks, and ended after it, which
-// copies the packet out and gives the packet buffer back. tc says that
+// runBound is a run in r whose context bind installs in r's Env (and
+// returns r1 for) before the code is entered, so that its regions are in
+// the tables the code checks (the packet of XDP and tc, a tracing context
+// and kmem's kernel memory), and that ends the Env (EndEnv) after it,
+// which copies a packet out and gives its buffer back: r is for a Runner
+// or the VM's slot (kept: r's stack needs zeroing) or a fresh Env from
+// AcquireStack. A bind error ends the run before it starts. tc says that
 // LD_ABS reads the packet, which tc helpers move.
 func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, error)) (uint64, error) {
 	if r.owner != vm {
@@ -85,7 +86,7 @@ func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uin
 	if err != nil {
 		return uint32(ret), nil, err
 	}
-	return uint32(ret), out, nil
+	return uint32(ret), out, nil // EndEnv copied the packet to out
 }
 
 // RunXDP runs an XDP program on frame with an xdp_md context, like

@@ -284,8 +284,10 @@ func TestCollectionGlobals(t *testing.T) {
 
 	bad := loadXDPOps(t)
 	ps := bad.Programs["xdp_ops"]
-	ps.Relocations = append(ps.Relocations, prog.Relocation{Kind: "kfunc", Target: "bpf_xdp_metadata_rx_hash"})
-	if _, err := interp.NewCollection(bad, nil); !errors.Is(err, prog.ErrNotSupported) || !strings.Contains(err.Error(), "bpf_xdp_metadata_rx_hash") {
+	call := insn.CallBTF(0)
+	call.Ref = "bpf_xdp_metadata_rx_hash"
+	ps.Instructions = append(insn.Instructions{call}, ps.Instructions...)
+	if _, err := interp.NewCollection(bad, nil); !errors.Is(err, interp.ErrUnknownKfunc) || !strings.Contains(err.Error(), "bpf_xdp_metadata_rx_hash") {
 		t.Fatalf("kfunc: %v", err)
 	}
 	bad = loadXDPOps(t)

@@ -219,84 +219,34 @@ func NewCollection(spec *CollectionSpec, opts *CollectionOptions) (*Collection, 
 }
 
 func (c *Collection) fillKconfig(opts *CollectionOptions) error {
-	m := c.spec.Maps[".kconfig"]
-	if m == nil {
+	if c.spec.Maps[".kconfig"] == nil {
 		return nil
 	}
 	cfg := opts.KernelConfig
-	needCfg := false
-	for _, e := range c.spec.Externs {
-		if e.Kind == "kconfig" && strings.HasPrefix(e.Name, "CONFIG_") {
-			needCfg = true
-		}
-	}
-	if cfg == nil && needCfg {
+	if cfg == nil && c.spec.needsKernelConfig() {
 		var err error
-		if cfg, err = readKernelConfig(); err != nil {
+		if cfg, err = HostKernelConfig(); err != nil {
 			return err
 		}
 	}
-	data := make([]byte, len(m.Data))
-	for _, e := range c.spec.Externs {
-		if e.Kind != "kconfig" {
-			continue
-		}
-		out := data[e.Offset : e.Offset+e.Size]
-		switch e.Name {
-		case "LINUX_KERNEL_VERSION":
-			if err := kconfigValue(e.Name, fmt.Sprint(kernelCode()), e.valueType, out); err != nil {
-				return err
-			}
-			continue
-		case "LINUX_HAS_BPF_COOKIE":
-			// As libbpf: whether bpf_get_attach_cookie (helper 174,
-			// Linux 5.15) exists.
-			v := "n"
-			if HaveHelper(Kprobe, insn.HelperFunc(174)) == nil {
-				v = "y"
-			}
-			if err := kconfigValue(e.Name, v, e.valueType, out); err != nil {
-				return err
-			}
-			continue
-		case "LINUX_HAS_SYSCALL_WRAPPER":
-			// Every architecture Go and BPF trampolines share wraps
-			// syscalls (ARCH_HAS_SYSCALL_WRAPPER).
-			if err := kconfigValue(e.Name, "y", e.valueType, out); err != nil {
-				return err
-			}
-			continue
-		}
-		v, ok := cfg[e.Name]
-		if !ok {
-			if e.Weak {
-				continue
-			}
-			return fmt.Errorf("kconfig extern %q: the kernel configuration does not set it (declare it __weak to default to zero)", e.Name)
-		}
-		if err := kconfigValue(e.Name, v, e.valueType, out); err != nil {
-			return err
-		}
+	// The values libbpf computes itself rather than reading the config.
+	// As libbpf, LINUX_HAS_BPF_COOKIE says whether bpf_get_attach_cookie
+	// (helper 174, Linux 5.15) exists; every architecture Go and BPF
+	// trampolines share wraps syscalls (ARCH_HAS_SYSCALL_WRAPPER).
+	cookie := "n"
+	if HaveHelper(Kprobe, insn.HelperFunc(174)) == nil {
+		cookie = "y"
+	}
+	data, err := c.spec.KconfigData(cfg, map[string]string{
+		"LINUX_KERNEL_VERSION":      fmt.Sprint(kernelCode()),
+		"LINUX_HAS_BPF_COOKIE":      cookie,
+		"LINUX_HAS_SYSCALL_WRAPPER": "y",
+	})
+	if err != nil {
+		return err
 	}
 	c.kconfig = data
 	return nil
-}
-
-// readKernelConfig reads /proc/config.gz, else /boot/config-$(uname -r).
-func readKernelConfig() (map[string]string, error) {
-	b, err := os.ReadFile("/proc/config.gz")
-	if err != nil {
-		var u unix.Utsname
-		if uerr := unix.Uname(&u); uerr != nil {
-			return nil, fmt.Errorf("kernel config: %w", uerr)
-		}
-		path := "/boot/config-" + unix.ByteSliceToString(u.Release[:])
-		var err2 error
-		if b, err2 = os.ReadFile(path); err2 != nil {
-			return nil, fmt.Errorf("kernel config for kconfig externs: neither /proc/config.gz (%v) nor %s (%v) can be read; set CollectionOptions.KernelConfig", err, path, err2)
-		}
-	}
-	return parseKconfigMaybeGzip(b)
 }
 
 // mapFor returns the collection's map called name, creating it (and its
@@ -654,23 +604,7 @@ func int32Bytes(v []int32) []byte {
 // kernel's BTF (or opts.CORETargets) with package btf. It also returns
 // the reasons of the relocations it had to poison.
 func (c *Collection) relocateCORE(ps *ProgramSpec, insns insn.Instructions, opts *CollectionOptions) (insn.Instructions, []string, error) {
-	offs := insns.SlotOffsets()
-	relos := make([]btf.CORERelocation, len(ps.coreRelos))
-	for k, r := range ps.coreRelos {
-		relos[k] = r.relo
-		relos[k].InsnOff = uint32(offs[r.insn] * insn.SlotSize)
-	}
-	out, results, err := btf.CORERelocate(insns, relos, c.spec.btf.spec, &btf.COREOptions{Targets: opts.CORETargets})
-	if err != nil {
-		return nil, nil, fmt.Errorf("load program %q (section %q): CO-RE: %w", ps.Name, ps.SectionName, err)
-	}
-	var poisoned []string
-	for _, r := range results {
-		if r.Poisoned {
-			poisoned = append(poisoned, fmt.Sprintf("instruction %d: %s", r.Index, r.Reason))
-		}
-	}
-	return out, poisoned, nil
+	return relocateCORE(ps, c.spec.btf.spec, insns, opts.CORETargets)
 }
 
 // kernelBTF finds types in the kernel's BTF, keeping open the module BTF

@@ -404,7 +404,7 @@ func TestCollectionReplaceMap(t *testing.T) {
 func TestCollectionKconfig(t *testing.T) {
 	testenv.RequireRoot(t)
 	var opts *CollectionOptions
-	cfg, err := readKernelConfig()
+	cfg, err := HostKernelConfig()
 	if err != nil {
 		// Kernels without /proc/config.gz or /boot (the test VM): the
 		// caller supplies the configuration.

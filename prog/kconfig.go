@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -169,4 +170,115 @@ func parseKallsyms(r io.Reader, want map[string]bool) (map[string]uint64, error)
 		return nil, fmt.Errorf("read kallsyms: %w", err)
 	}
 	return out, nil
+}
+
+// needsKernelConfig reports whether cs has CONFIG_* kconfig externs,
+// whose values come from the kernel configuration.
+func (cs *CollectionSpec) needsKernelConfig() bool {
+	for _, e := range cs.Externs {
+		if e.Kind == "kconfig" && strings.HasPrefix(e.Name, "CONFIG_") {
+			return true
+		}
+	}
+	return false
+}
+
+// KconfigData returns the value of cs's .kconfig map (nil when the
+// object has no kconfig externs) for the kernel configuration cfg
+// (CONFIG_* name to value as the config file writes it: y, n, m, a
+// number or a quoted string) and the values a loader computes itself
+// (special: LINUX_KERNEL_VERSION, LINUX_HAS_BPF_COOKIE, ...), which take
+// precedence. Each extern is encoded for its type as libbpf does (bool,
+// tristate, char, integers, char arrays); an extern neither map sets is
+// zero when it is __weak and an error naming it otherwise.
+func (cs *CollectionSpec) KconfigData(cfg, special map[string]string) ([]byte, error) {
+	m := cs.Maps[".kconfig"]
+	if m == nil {
+		return nil, nil
+	}
+	data := make([]byte, len(m.Data))
+	for _, e := range cs.Externs {
+		if e.Kind != "kconfig" {
+			continue
+		}
+		v, ok := special[e.Name]
+		if !ok {
+			v, ok = cfg[e.Name]
+		}
+		if !ok {
+			if e.Weak {
+				continue
+			}
+			return nil, fmt.Errorf("kconfig extern %q: the kernel configuration does not set it (declare it __weak to default to zero)", e.Name)
+		}
+		if err := kconfigValue(e.Name, v, e.valueType, data[e.Offset:e.Offset+e.Size]); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// HostKernelConfig reads the running kernel's configuration, as libbpf
+// finds it: /proc/config.gz (CONFIG_IKCONFIG_PROC), else
+// /boot/config-$(uname -r).
+func HostKernelConfig() (map[string]string, error) {
+	b, err := os.ReadFile("/proc/config.gz")
+	if err != nil {
+		rel, rerr := os.ReadFile("/proc/sys/kernel/osrelease")
+		if rerr != nil {
+			return nil, fmt.Errorf("kernel config: neither /proc/config.gz (%v) nor the kernel release (%v) can be read", err, rerr)
+		}
+		path := "/boot/config-" + strings.TrimSpace(string(rel))
+		var err2 error
+		if b, err2 = os.ReadFile(path); err2 != nil {
+			return nil, fmt.Errorf("kernel config for kconfig externs: neither /proc/config.gz (%v) nor %s (%v) can be read; set CollectionOptions.KernelConfig", err, path, err2)
+		}
+	}
+	return parseKconfigMaybeGzip(b)
+}
+
+// HostKernelVersion returns the running kernel's LINUX_KERNEL_VERSION,
+// KERNEL_VERSION(major, minor, patch) with the patch level capped at 255
+// as the kernel's own macro caps it (Linux 4.14.256+), from
+// /proc/sys/kernel/osrelease.
+func HostKernelVersion() (uint32, error) {
+	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return 0, fmt.Errorf("kernel version: %w", err)
+	}
+	return ParseKernelRelease(strings.TrimSpace(string(rel)))
+}
+
+// ParseKernelRelease turns a kernel release ("6.18.0-1-amd64") into
+// KERNEL_VERSION(6, 18, 0).
+func ParseKernelRelease(rel string) (uint32, error) {
+	var v [3]uint64
+	rest := rel
+	for k := range v {
+		end := 0
+		for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+			end++
+		}
+		if end == 0 {
+			if k == 2 {
+				break // "6.1-rc1": no patch level
+			}
+			return 0, fmt.Errorf("kernel release %q: not MAJOR.MINOR[.PATCH]", rel)
+		}
+		v[k], _ = strconv.ParseUint(rest[:end], 10, 32)
+		rest = rest[end:]
+		if k < 2 {
+			if !strings.HasPrefix(rest, ".") {
+				if k == 1 {
+					break
+				}
+				return 0, fmt.Errorf("kernel release %q: not MAJOR.MINOR[.PATCH]", rel)
+			}
+			rest = rest[1:]
+		}
+	}
+	if v[0] > 255 || v[1] > 255 {
+		return 0, fmt.Errorf("kernel release %q: version out of range", rel)
+	}
+	return uint32(v[0])<<16 | uint32(v[1])<<8 | uint32(min(v[2], 255)), nil
 }

@@ -84,3 +84,30 @@ func TestKconfigValue(t *testing.T) {
 		}
 	}
 }
+
+func TestParseKernelRelease(t *testing.T) {
+	for _, c := range []struct {
+		rel  string
+		want uint32
+		ok   bool
+	}{
+		{"6.18.0-1-amd64", 0x061200, true},
+		{"6.1.158", 0x06019e, true},
+		{"4.14.314", 0x040eff, true}, // the patch level is capped at 255
+		{"5.15.0", 0x050f00, true},
+		{"6.1-rc1", 0x060100, true},
+		{"4.19", 0x041300, true},
+		{"6", 0, false},
+		{"", 0, false},
+		{"x.1.2", 0, false},
+		{"300.1.2", 0, false},
+	} {
+		got, err := ParseKernelRelease(c.rel)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseKernelRelease(%q) = %#x, %v; want %#x, ok %v", c.rel, got, err, c.want, c.ok)
+		}
+	}
+	if v, err := HostKernelVersion(); err == nil && v < 0x030000 {
+		t.Errorf("HostKernelVersion = %#x", v)
+	}
+}

@@ -20,7 +20,12 @@
 //	                            not say it and for assembly (default: a raw-memory program)
 //	--mem FILE                  a raw-memory program's memory: r1 = its address, r2 = its length
 //	--packet FILE               a packet program's packet (an Ethernet frame)
-//	--ctx FILE                  the context of other programs (kprobe: x86-64 struct pt_regs)
+//	--ctx FILE                  the context of other programs: kprobe, x86-64 struct pt_regs;
+//	                            tracepoint, the raw record (common header first);
+//	                            raw_tracepoint, tracing (tp_btf, fentry, fexit), lsm, the
+//	                            u64 argument array; perf_event, struct bpf_perf_event_data
+//	                            (all little-endian; a short pt_regs or perf event file is
+//	                            zero-padded)
 //	--repeat N                  run N more times and print the time per run
 //	--trace                     print each executed instruction and the registers it changed, and the
 //	                            C source line before its instructions for objects with line info (interp)
@@ -38,11 +43,13 @@
 // (in the kernel through prog.Program.RunSocketFilter), and the kernel
 // engine runs on CPU 0, as interp and jit do, so that per-CPU maps agree;
 // it pins no maps, whatever the object asks. interp and jit run
-// raw-memory, socket_filter, kprobe, xdp, sched_cls and sched_act
-// programs (sections xdp, tc, classifier, action, tcx/ingress,
-// tcx/egress; an xdp program's packet is printed from data_meta to
+// raw-memory, socket_filter, kprobe, xdp, sched_cls, sched_act,
+// tracepoint, raw_tracepoint, tracing, lsm and perf_event programs
+// (sections xdp, tc, classifier, action, tcx/ingress, tcx/egress and the
+// tracing ones; an xdp program's packet is printed from data_meta to
 // data_end, a tc program's from data to data_end, as BPF_PROG_TEST_RUN
-// returns them); other types run only in the kernel. With --repeat, interp and jit time batches of runs through a
+// returns them); other types run only in the kernel, which test-runs
+// raw_tracepoint programs but not tracepoint or perf_event ones. With --repeat, interp and jit time batches of runs through a
 // Runner and print the median per run, and the kernel prints the mean
 // BPF_PROG_TEST_RUN measured; the maps keep the effects of every run, the
 // calibration runs that choose the batch size included.
@@ -60,12 +67,14 @@
 // replaces a declaration of the same name in the file. A reference to an
 // undeclared map is an error naming the map and its line. An object's
 // program gets the object's maps, with global data (.data, .rodata, .bss)
-// initialised. Every engine loads the program together with the programs
-// its program arrays' initialisers name (so tail calls work) and the maps
-// they use, and leaves the object's other programs and maps out; in
-// interp and jit, map-in-map and kconfig need the kernel engine.
-// --dump-maps prints a program array's entries as "value program NAME",
-// the same in every engine.
+// initialised, kconfig externs set from the host's configuration and
+// CO-RE relocations resolved against the running kernel's BTF (as
+// interp.NewCollection does). Every engine loads the program together
+// with the programs its program arrays' initialisers name (so tail calls
+// work) and the maps they use, and leaves the object's other programs and
+// maps out; in interp and jit, map-in-map initialisers need the kernel
+// engine. --dump-maps prints a program array's entries as "value program
+// NAME", the same in every engine.
 //
 // --cover counts, over all the runs (--repeat's included), how often each
 // C line and function of the loaded programs ran, from the object's

@@ -291,12 +291,15 @@ type runner interface {
 	RunKprobe(regs *interp.PtRegs) (uint64, error)
 	RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error)
 	RunTC(frame []byte, meta *interp.TCMeta) (uint32, []byte, error)
+	RunTracepoint(record []byte) (uint64, error)
+	RunRawTracepoint(args []uint64) (uint64, error)
+	RunPerfEvent(data *interp.PerfEventData) (uint64, error)
 }
 
 func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error {
 	t := p.spec.Type
-	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe && t != prog.XDP && t != prog.SchedCLS && t != prog.SchedACT {
-		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter, kprobe, xdp, sched_cls and sched_act programs (use --engine kernel)", t, o.engine)
+	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe && t != prog.XDP && t != prog.SchedCLS && t != prog.SchedACT && !tracingProgram(t) {
+		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter, kprobe, xdp, sched_cls, sched_act, tracepoint, raw_tracepoint, tracing, lsm and perf_event programs (use --engine kernel)", t, o.engine)
 	}
 	opts := &interp.Options{MapOptions: &maps.Options{CPUs: cpus()}}
 	var tr *tracer
@@ -329,6 +332,18 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 			return err
 		}
 	}
+	var args []uint64
+	var perf *interp.PerfEventData
+	switch {
+	case t == prog.PerfEvent:
+		if perf, err = perfEventData(in.ctx); err != nil {
+			return err
+		}
+	case tracingProgram(t) && t != prog.TracePoint:
+		if args, err = rawArgs(in.ctx); err != nil {
+			return err
+		}
+	}
 	work := slices.Clone(in.mem)
 	var meta *interp.SKBMeta
 	if t == prog.SocketFilter {
@@ -353,6 +368,13 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 			return uint64(v), err
 		case prog.Kprobe:
 			return vm.RunKprobe(regs)
+		case prog.TracePoint:
+			return vm.RunTracepoint(in.ctx)
+		case prog.PerfEvent:
+			return vm.RunPerfEvent(perf)
+		}
+		if tracingProgram(t) {
+			return vm.RunRawTracepoint(args)
 		}
 		return vm.RunMemory(work)
 	}
@@ -417,18 +439,52 @@ func cpus() int {
 
 // ptRegs reads a kprobe context: x86-64 struct pt_regs, little-endian,
 // at most 168 bytes (a shorter file leaves the rest zero).
-func ptRegs(b []byte) (*interp.PtRegs, error) {
-	var regs interp.PtRegs
-	size := binary.Size(regs)
+func ptRegs(b []byte) (*interp.PtRegs, error) { return decodeCtx[interp.PtRegs](b, "struct pt_regs") }
+
+// decodeCtx decodes a fixed-layout context of type T (what, in C) from
+// the little-endian bytes of a --ctx file, zero-padded when shorter.
+func decodeCtx[T any](b []byte, what string) (*T, error) {
+	var v T
+	size := binary.Size(v)
 	if len(b) > size {
-		return nil, fmt.Errorf("--ctx: %d bytes is more than struct pt_regs (%d bytes)", len(b), size)
+		return nil, fmt.Errorf("--ctx: %d bytes is more than %s (%d bytes)", len(b), what, size)
 	}
 	full := make([]byte, size)
 	copy(full, b)
-	if _, err := binary.Decode(full, binary.LittleEndian, &regs); err != nil {
+	if _, err := binary.Decode(full, binary.LittleEndian, &v); err != nil {
 		return nil, fmt.Errorf("--ctx: %w", err)
 	}
-	return &regs, nil
+	return &v, nil
+}
+
+// tracingProgram reports whether programs of type t take a tracing
+// context: the tracepoint record, the raw tracepoint argument array
+// (also tp_btf, fentry, fexit and LSM programs) or bpf_perf_event_data.
+func tracingProgram(t prog.Type) bool {
+	switch t {
+	case prog.TracePoint, prog.RawTracePoint, prog.RawTracePointWritable, prog.Tracing, prog.LSM, prog.PerfEvent:
+		return true
+	}
+	return false
+}
+
+// rawArgs reads a raw tracepoint context: little-endian u64 arguments.
+func rawArgs(b []byte) ([]uint64, error) {
+	if len(b)%8 != 0 || len(b) > 8*interp.MaxRawTracepointArgs {
+		return nil, fmt.Errorf("--ctx: %d bytes; a raw tracepoint's context is up to %d little-endian u64 arguments", len(b), interp.MaxRawTracepointArgs)
+	}
+	args := make([]uint64, len(b)/8)
+	for k := range args {
+		args[k] = binary.LittleEndian.Uint64(b[8*k:])
+	}
+	return args, nil
+}
+
+// perfEventData reads a perf_event context: struct bpf_perf_event_data
+// (pt_regs, sample_period, addr), little-endian, at most 184 bytes (a
+// shorter file leaves the rest zero).
+func perfEventData(b []byte) (*interp.PerfEventData, error) {
+	return decodeCtx[interp.PerfEventData](b, "struct bpf_perf_event_data")
 }
 
 // tracer prints each executed instruction and, once the next one starts,

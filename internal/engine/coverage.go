@@ -36,6 +36,9 @@ type Coverage struct {
 	mu      sync.Mutex
 	sources []*prog.ProgramSpec
 	progs   []*coveredProgram
+	// patched maps the patched copies AddPatched registered to their
+	// sources.
+	patched map[*prog.Spec]*prog.ProgramSpec
 }
 
 // coveredProgram is one VM's program under a Coverage: its execution
@@ -65,6 +68,24 @@ func (c *Coverage) Add(ps *prog.ProgramSpec) {
 	c.mu.Unlock()
 }
 
+// AddPatched registers spec, a copy of ps's program that a loader patched
+// in place (CO-RE relocations, kconfig, ksym and kfunc externs: the same
+// number of instructions, each where it was), as a program whose counts
+// are ps's lines. interp.NewCollection registers the programs it patches
+// so.
+func (c *Coverage) AddPatched(spec *prog.Spec, ps *prog.ProgramSpec) {
+	if c == nil || spec == nil || ps == nil {
+		return
+	}
+	c.Add(ps)
+	c.mu.Lock()
+	if c.patched == nil {
+		c.patched = map[*prog.Spec]*prog.ProgramSpec{}
+	}
+	c.patched[spec] = ps
+	c.mu.Unlock()
+}
+
 // AddCollection registers every program of cs (Add).
 func (c *Coverage) AddCollection(cs *prog.CollectionSpec) {
 	if c == nil || cs == nil {
@@ -83,9 +104,9 @@ func (c *Coverage) AddCollection(cs *prog.CollectionSpec) {
 func (c *Coverage) attach(spec *prog.Spec, p *program) (*coveredProgram, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var src *prog.ProgramSpec
+	src := c.patched[spec]
 	for _, ps := range c.sources {
-		if &ps.Spec == spec {
+		if src == nil && &ps.Spec == spec {
 			src = ps
 			break
 		}

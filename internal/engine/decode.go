@@ -339,6 +339,8 @@ type decoder struct {
 	typ      prog.Type
 	mapIndex func(i insn.Instruction) (int, error)
 	helpers  *Registry
+	// kfunc returns the call number of the kfunc a call names (kfunc.go).
+	kfunc func(i insn.Instruction) (int64, error)
 }
 
 // decode validates and pre-decodes a program.
@@ -363,6 +365,11 @@ func (d *decoder) decode(is insn.Instructions) (*program, error) {
 			return nil, &LoadError{Slot: pc, Err: err}
 		}
 		p.code[pc] = di
+		if i.IsKfuncCall() {
+			// Now a call of a registered kfunc by its call number, the
+			// form the JIT compiles from p.insns (kfunc.go).
+			resolved[k] = kfuncCall(i, di.imm)
+		}
 		if i.IsLoadImm64() {
 			p.slots[pc+1] = -1
 			p.code[pc+1] = dinsn{op: opInvalid}
@@ -477,7 +484,11 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 		case i.IsLocalCall():
 			di.op, di.off = opCallLocal, int32(pc+1+int(int32(i.Imm)))
 		case i.IsKfuncCall():
-			return di, fmt.Errorf("call to kfunc with BTF id %d: kernel functions are not available in userspace", i.Imm)
+			num, err := d.kfunc(i)
+			if err != nil {
+				return di, err
+			}
+			di.op, di.imm = opCall, num
 		case i.IsHelperCall():
 			if insn.HelperFunc(i.Imm) == insn.FnTailCall {
 				di.op = opTailCall
@@ -525,8 +536,8 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 				return di, fmt.Errorf("lddw with src %d (%s) is not supported in userspace", i.Src, pseudoName(insn.PseudoSrc(i.Src)))
 			}
 		case insn.ModeAbs, insn.ModeInd:
-			if d.ctx == ctxKprobe || d.ctx == ctxXDP {
-				return di, fmt.Errorf("%w: legacy packet load %q needs a socket filter (or raw memory) context, not %s", ErrContext, i.String(), d.typ)
+			if d.ctx != ctxSocketFilter && d.ctx != ctxMemory && d.ctx != ctxTC {
+				return di, fmt.Errorf("%w: legacy packet load %q needs a socket filter or tc (or raw memory) context, not %s", ErrContext, i.String(), d.typ)
 			}
 			di.op = opLdAbs
 			if o.Mode() == insn.ModeInd {

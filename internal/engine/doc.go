@@ -3,17 +3,20 @@
 // package jit, run on: it runs a prog.Spec (or raw bytecode) without a
 // kernel, with the semantics of RFC
 // 9669 as the Linux kernel implements them, on a raw memory buffer, a
-// socket-filter __sk_buff context or a kprobe pt_regs context, with
-// userspace maps from package interp/maps and a replaceable registry of
-// helpers.
+// socket-filter __sk_buff context, a kprobe pt_regs context, an XDP
+// xdp_md context or a tracing context (trace.go: a tracepoint record, a
+// raw tracepoint's u64 arguments, bpf_perf_event_data), with userspace
+// maps from package interp/maps and replaceable registries of helpers and
+// kfuncs (kfunc.go).
 //
 // # Loading
 //
 // New (and Load/Bytes for raw bytecode) checks the program once: encodings
 // (insn.Validate), jump targets, that the last instruction is exit or an
-// unconditional jump, that every helper it calls is registered, that it
-// calls no kfunc (kernel functions do not exist in userspace) and that its
-// map references resolve. The program is then pre-decoded into a compact
+// unconditional jump, that every helper it calls is registered, that every
+// kfunc it calls is in Options.Kfuncs (by name; the call then becomes a
+// helper call with a number from kfuncBase on, which both engines
+// dispatch through callNum) and that its map references resolve. The program is then pre-decoded into a compact
 // array of {op, dst, src, size, off, imm} in which variants selected by
 // the offset field (sdiv, smod, movsx) have their own op and jump offsets
 // are absolute, so that the run loop is a single dense switch.
@@ -46,7 +49,11 @@
 // memory buffer, the context (read-only except __sk_buff cb[]), map values
 // that map_lookup_elem returned, the storage of single-entry arrays loaded
 // with LD_IMM64 BPF_PSEUDO_MAP_VALUE and ring buffer reservations (until
-// submit or discard) are added as regions. Every load, store and atomic
+// submit or discard) are added as regions; a tracing run also gets the
+// Options.KernelMemory regions whose Addr is their Data's address (package
+// interp/kmem's objects), read-only, and in Tracing and LSM programs a
+// load that hits no region reads 0, as the kernel's BPF_PROBE_MEM loads
+// do (trace.go). Every load, store and atomic
 // is checked against the table first (stack fast path, then a scan); an
 // access outside is a *RunError wrapping ErrMemoryAccess naming the pc,
 // the size and the address. Map pointers (LD_IMM64 BPF_PSEUDO_MAP_FD) are

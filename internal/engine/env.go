@@ -110,6 +110,7 @@ type Env struct {
 	xdp       xdpState
 	tc        tcState
 	tcCheck   func(off uint64, n int, write bool) error // e.checkTCAccess, made once
+	tr        traceState                                // tracing contexts (trace.go)
 }
 
 func addrOf(b []byte) uint64 {
@@ -292,6 +293,9 @@ func (e *Env) find(addr uint64, n int, write bool) ([]byte, error) {
 	k := e.search(dyn, addr+1) - 1 // the last region starting at or below addr
 	if k >= 0 && addr-dyn[k].Start < dyn[k].End-dyn[k].Start {
 		return e.access(e.fixed+k, addr, n, write)
+	}
+	if e.ctxKind >= ctxTracepoint {
+		return nil, e.traceMiss(write, n, addr) // names the context offset (trace.go)
 	}
 	return nil, accessErr(write, n, addr, "")
 }

@@ -132,12 +132,20 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 		case opLdxB, opLdxH, opLdxW, opLdxDW, opLoadAcq:
 			var b []byte
 			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+				if e.probeMemFault(in, err) { // a BPF_PROBE_MEM load reads 0 (trace.go)
+					regs[in.dst], err = 0, nil
+					break
+				}
 				goto fail
 			}
 			regs[in.dst] = loadN(b)
 		case opLdxSB, opLdxSH, opLdxSW:
 			var b []byte
 			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+				if e.probeMemFault(in, err) {
+					regs[in.dst], err = 0, nil
+					break
+				}
 				goto fail
 			}
 			v := loadN(b)
@@ -1225,12 +1233,9 @@ func (e *Env) callHelper(in *dinsn, regs *regFile) (uint64, error) {
 // ErrMemoryAccess, ErrHelper or ErrContext and name the helper. Both
 // engines call helpers through it.
 func (e *Env) callNum(num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
-	var h Helper
-	if num == int64(int32(num)) {
-		h = e.curVM.helpers.lookup(insn.HelperFunc(num))
-	}
+	h, name := e.curVM.lookupCall(num) // a helper, or a kfunc (kfunc.go)
 	if h == nil {
-		return 0, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, num, insn.HelperFunc(num))
+		return 0, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, num, name)
 	}
 	ret, err := h(e, r1, r2, r3, r4, r5)
 	if err != nil {
@@ -1238,9 +1243,9 @@ func (e *Env) callNum(num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
 		case errors.Is(err, ErrHalt):
 			return ret, errHalted
 		case errors.Is(err, ErrMemoryAccess), errors.Is(err, ErrHelper), errors.Is(err, ErrContext):
-			return 0, fmt.Errorf("helper %s: %w", insn.HelperFunc(num), err)
+			return 0, fmt.Errorf("helper %s: %w", name, err)
 		}
-		return 0, fmt.Errorf("%w: %s: %w", ErrHelper, insn.HelperFunc(num), err)
+		return 0, fmt.Errorf("%w: %s: %w", ErrHelper, name, err)
 	}
 	return ret, nil
 }

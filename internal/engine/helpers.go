@@ -239,7 +239,7 @@ func probeRead(e *Env, dstAddr, size, src uint64, kernel bool) (uint64, error) {
 const taskSize = 0x7ffffffff000
 
 func helperProbeRead(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
-	return probeRead(e, r1, r2, r3, r3 >= taskSize)
+	return probeRead(e, r1, r2, r3, r3 >= taskSize || e.kernelAddr(r3))
 }
 func helperProbeReadKernel(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 	return probeRead(e, r1, r2, r3, true)
@@ -283,7 +283,7 @@ func probeReadStr(e *Env, dstAddr, size, src uint64, kernel bool) (uint64, error
 }
 
 func helperProbeReadStr(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
-	return probeReadStr(e, r1, r2, r3, r3 >= taskSize)
+	return probeReadStr(e, r1, r2, r3, r3 >= taskSize || e.kernelAddr(r3))
 }
 func helperProbeReadKernelStr(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 	return probeReadStr(e, r1, r2, r3, true)

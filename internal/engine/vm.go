@@ -24,10 +24,14 @@ const (
 	ctxKprobe
 	ctxXDP
 	ctxTC
+	ctxTracepoint    // the raw tracepoint record (trace.go)
+	ctxRawTracepoint // the u64 argument array (trace.go)
+	ctxPerfEvent     // struct bpf_perf_event_data (trace.go)
 )
 
 func (k contextKind) String() string {
-	return [...]string{"raw memory", "socket filter (__sk_buff)", "kprobe (pt_regs)", "XDP (xdp_md)", "tc (__sk_buff)"}[k]
+	return [...]string{"raw memory", "socket filter (__sk_buff)", "kprobe (pt_regs)", "XDP (xdp_md)", "tc (__sk_buff)",
+		"tracepoint (record)", "raw tracepoint (u64 args)", "perf event (bpf_perf_event_data)"}[k]
 }
 
 // MemoryRegion is a range of simulated kernel or user memory that the
@@ -90,8 +94,17 @@ type Options struct {
 	KernelVersion uint32
 	// KernelMemory and UserMemory are what probe_read_kernel and
 	// probe_read_user (and the legacy probe_read, which reads kernel
-	// memory) can read.
+	// memory) can read. A KernelMemory region whose Addr is the address
+	// of its Data (package interp/kmem builds such regions) is host
+	// memory the program may also load from directly, read-only, as
+	// tracing programs (TracePoint, RawTracepoint, Tracing, LSM,
+	// PerfEvent) load through BTF pointers.
 	KernelMemory, UserMemory []MemoryRegion
+	// Kfuncs implements the kernel functions (kfuncs) programs call, by
+	// name. A call of a kfunc not here is a load error wrapping
+	// ErrUnknownKfunc that names it. A kfunc is called as a helper is:
+	// r1..r5 are its arguments, r0 its result.
+	Kfuncs map[string]Helper
 	// Trace, when set, is called before every executed instruction. It
 	// slows runs down; use it for debugging (purebpf run --trace).
 	Trace Tracer
@@ -126,6 +139,11 @@ type VM struct {
 	// cover counts the program's executed instructions when
 	// Options.Coverage is set (coverage.go).
 	cover *coveredProgram
+	// kfuncs are the kfuncs the program calls, in the order of their
+	// call numbers (kfunc.go); probeMem says that loads that fault read
+	// 0, as the kernel's BPF_PROBE_MEM loads do (trace.go).
+	kfuncs   []kfunc
+	probeMem bool
 }
 
 // New checks and loads spec. Errors are *LoadError values wrapping
@@ -152,7 +170,9 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 	case prog.SchedCLS, prog.SchedACT:
 		vm.ctx = ctxTC
 	default:
-		return nil, loadErr(-1, "%w: program type %s has no userspace context (want UnspecifiedProgram, SocketFilter, Kprobe, XDP, SchedCLS or SchedACT)", ErrContext, spec.Type)
+		if !vm.traceContext(spec.Type) {
+			return nil, loadErr(-1, "%w: program type %s has no userspace context (want UnspecifiedProgram, SocketFilter, Kprobe, XDP, SchedCLS, SchedACT, TracePoint, RawTracepoint, Tracing, LSM or PerfEvent)", ErrContext, spec.Type)
+		}
 	}
 	vm.budget = vm.opts.MaxInstructions
 	if vm.budget == 0 {
@@ -165,7 +185,7 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 	if err := vm.setupMaps(); err != nil {
 		return nil, err
 	}
-	d := decoder{ctx: vm.ctx, typ: spec.Type, helpers: vm.helpers, mapIndex: vm.mapIndex}
+	d := decoder{ctx: vm.ctx, typ: spec.Type, helpers: vm.helpers, mapIndex: vm.mapIndex, kfunc: vm.kfuncIndex}
 	p, err := d.decode(spec.Instructions)
 	if err != nil {
 		return nil, err
@@ -384,6 +404,7 @@ func (vm *VM) EndEnv(e *Env) {
 	e.hot, e.cur, e.curVM = nil, nil, nil
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
 	e.skbMeta, e.kregs, e.ctxRegion = nil, nil, -1
+	e.tr.record = nil
 	for k := 1; k < len(e.regions); k++ { // region 0 is the Env's own stack
 		e.regions[k].data, e.regions[k].check = nil, nil
 	}
