@@ -58,8 +58,9 @@ type run struct {
 	// each run.
 	owner   *VM
 	xm      *execMem
-	slice   int64 // the budget slice a run starts with (see budgetSlice)
-	reserve int64 // and the rest of the budget
+	entry   uintptr // the code's address; owner's Runners keep it mapped
+	slice   int64   // the budget slice a run starts with (see budgetSlice)
+	reserve int64   // and the rest of the budget
 	top     uint64
 	lo      uint64 // the main frame's lowest address: top - len(zero)
 	zero    []byte
@@ -126,7 +127,28 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 // RunMemory runs the program with r1 = the address of mem and
 // r2 = len(mem), exactly like VM.RunMemory, in the Runner's own state.
 func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
-	ret, _, err := rn.vm.runMemory(rn.r, mem, rn, true)
+	r, vm := rn.r, rn.vm
+	if r != nil && r.owner == vm && r.tabOK && len(r.zero) <= 8 && !vm.closed.Load() {
+		// The short path of a run that repeats the last one's setup:
+		// vm's raw-memory program, whose code the Runner keeps mapped,
+		// on the same memory, with the same tables (see runMemory).
+		a, n := addrOfSlice(mem), uint64(len(mem))
+		if a == r.tabA && n == r.tabN {
+			zeroStack(r.zero)
+			st := &r.st
+			st.setStack(r.top, r.lo)
+			st.budget, st.reserve = r.slice, r.reserve
+			st.pkt, st.pktLen = a, n
+			st.entry = r.entry
+			enterMem(st, a, n, r.top)
+			if st.exit == exitDone {
+				return st.regs[0], nil
+			}
+			ret, _, err := vm.afterMem(r, mem, true)
+			return ret, err
+		}
+	}
+	ret, _, err := vm.runMemory(r, mem, rn, true)
 	return ret, err
 }
 
@@ -151,6 +173,7 @@ func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
 // cache fills in what the raw-memory runs of vm in r need.
 func (r *run) cache(vm *VM) {
 	r.owner, r.xm = vm, vm.code.mem
+	r.entry = r.xm.entry()
 	r.slice = min(vm.budget, budgetSlice)
 	r.reserve = vm.budget - r.slice
 	r.top = engine.StackTop(r.env)
@@ -198,8 +221,15 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 		r.tabOK = true
 		return st.regs[0], false, nil
 	}
+	return vm.afterMem(r, mem, kept)
+}
+
+// afterMem finishes a raw-memory run in r whose code returned to Go for
+// something other than its end.
+func (vm *VM) afterMem(r *run, mem []byte, kept bool) (ret uint64, bound bool, err error) {
+	st := &r.st
 	if st.exit == exitAbort { // as in runContext
-		r.tabOK = false
+		r.tabOK = st.depth == 0
 		return st.regs[0], false, nil
 	}
 	ret, bound, err = vm.resumeMemory(r, mem)
@@ -353,11 +383,19 @@ func (vm *VM) runContext(r *run, kept bool, kind int, pkt []byte, meta *interp.S
 		r.tabOK = true
 		return st.regs[0], false, nil
 	}
+	return vm.afterContext(r, kept, kind, pkt, meta, regs)
+}
+
+// afterContext finishes a socket-filter or kprobe run in r whose code
+// returned to Go for something other than its end.
+func (vm *VM) afterContext(r *run, kept bool, kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (ret uint64, bound bool, err error) {
+	st := &r.st
 	if st.exit == exitAbort {
-		// LD_ABS/LD_IND past the packet: r0 = 0, no Go needed. The run
-		// may have ended in a callee, with its frame cached: the tables
-		// are rebuilt next time.
-		r.tabOK = false
+		// LD_ABS/LD_IND past the packet: r0 = 0, no Go needed. A run
+		// that ended in a callee may have its frame cached: the tables
+		// are rebuilt next time. At depth 0 they are as good as after
+		// an exitDone.
+		r.tabOK = st.depth == 0
 		return st.regs[0], false, nil
 	}
 	r.begin(vm)
@@ -401,6 +439,24 @@ func (vm *VM) runVM(kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtR
 // VM.RunSocketFilter, in the Runner's own state.
 func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error) {
 	r, vm := rn.r, rn.vm
+	if r != nil && r.owner == vm && r.tabOK && r.tabA == 0 && r.tabN == 0 && len(r.zero) <= 8 &&
+		vm.typ == prog.SocketFilter && !vm.closed.Load() {
+		// The short path of runContext for a run whose setup repeats
+		// the last one's: the stack-only tables, the code the Runner
+		// keeps mapped.
+		zeroStack(r.zero)
+		st := &r.st
+		st.setStack(r.top, r.lo)
+		st.budget, st.reserve = r.slice, r.reserve
+		st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
+		st.entry = r.entry
+		enterMem(st, engine.SocketFilterContext(r.env), 0, r.top)
+		if st.exit == exitDone {
+			return uint32(st.regs[0]), nil
+		}
+		ret, _, err := vm.afterContext(r, true, ctxSKB, pkt, meta, nil)
+		return uint32(ret), err
+	}
 	if r == nil || vm.typ != prog.SocketFilter || vm.closed.Load() {
 		if rn.ir != nil {
 			return rn.ir.RunSocketFilter(pkt, meta)

@@ -77,15 +77,17 @@ type state struct {
 	pktLen uint64     // 192: packet length
 	nread  uint64     // 200: entries in rtab
 	nwrite uint64     // 208: entries in wtab
-	_      uint64
-	mruR   region // last region a load hit
-	mruW   region // last region a store hit
-	grant  region // a one-shot grant for an access Go checked (context fields)
-	grantW uint64 // whether grant is for a store
-	_      [3]uint64
-	rtab   [maxRegions]region // readable regions
-	wtab   [maxRegions]region // writable regions
-	frames [maxCallFrames]frameRec
+	// savedBP is the Go frame pointer enterMem keeps while the code
+	// clobbers BP (BPF r10).
+	savedBP uint64 // 216
+	mruR    region // last region a load hit
+	mruW    region // last region a store hit
+	grant   region // a one-shot grant for an access Go checked (context fields)
+	grantW  uint64 // whether grant is for a store
+	_       [3]uint64
+	rtab    [maxRegions]region // readable regions
+	wtab    [maxRegions]region // writable regions
+	frames  [maxCallFrames]frameRec
 	// reserve is the part of the run's budget not yet handed to the code
 	// (which holds at most budgetSlice in budget); Go only.
 	reserve int64

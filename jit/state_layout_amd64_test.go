@@ -2,7 +2,10 @@
 
 package jit
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 // TestTrampolineOffsets checks the state offsets that trampoline_amd64.s
 // spells as literals (it cannot use Go constants): the BPF registers at 0,
@@ -17,6 +20,7 @@ func TestTrampolineOffsets(t *testing.T) {
 		{"budget", offBudget, 88},
 		{"entry", offEntry, 96},
 		{"exit", offExit, 104},
+		{"savedBP", int32(unsafe.Offsetof(state{}.savedBP)), 216},
 		{"exitDone", exitDone, 0},
 	} {
 		if c.got != c.want {

@@ -67,8 +67,9 @@ TEXT ·enter(SB), 0, $64-8
 // no stack-split check (NOSPLIT, one compare and branch less per run):
 // its callers are split-checked Go functions, which leave a nosplit chain
 // below them at least the runtime's StackLimit (800 bytes on linux/amd64,
-// checked by the linker), of which this frame and its return address take
-// 72 bytes and the generated code a bounded 16 more; and a run that lasts
+// checked by the linker), of which its return address takes 8 bytes (it
+// has no frame: the caller's BP, which the code clobbers as BPF r10, is
+// kept in state.savedBP) and the generated code a bounded 16 more; and a run that lasts
 // returns to Go at its first budget slice and goes on through enter,
 // which keeps the split check where the runtime preempts it. Instead of loading
 // all eleven BPF registers from st it takes r1, r2 and r10 as arguments
@@ -76,11 +77,11 @@ TEXT ·enter(SB), 0, $64-8
 // (exit reason exitDone, 0) it stores back only r0, the result. Any other
 // exit stores every register and the budget, as enter does, for the Go
 // side to handle and resume with enter.
-TEXT ·enterMem(SB), NOSPLIT, $64-32
+TEXT ·enterMem(SB), NOSPLIT, $0-32
 	MOVQ st+0(FP), R10
 	MOVQ r1+8(FP), DI
 	MOVQ r2+16(FP), SI
-	MOVQ BP, 56(SP)
+	MOVQ BP, 216(R10)
 	MOVQ r10+24(FP), BP
 	XORL AX, AX
 	XORL BX, BX
@@ -98,5 +99,5 @@ TEXT ·enterMem(SB), NOSPLIT, $64-32
 	JEQ done
 	STORE_REGS
 done:
-	MOVQ 56(SP), BP
+	MOVQ 216(R10), BP
 	RET

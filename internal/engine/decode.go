@@ -164,8 +164,14 @@ const (
 	opStoreRel // size in src2
 	opLdImm64  // imm = value
 	opLdMapVal // imm = map index, off = value offset
-	opLdAbs    // size in sz, imm = offset
-	opLdInd    // size in sz, imm = offset
+	// LD_ABS and LD_IND, one op per size (sz holds it too): imm is the
+	// offset, src the index register of LD_IND.
+	opLdAbsB
+	opLdAbsH
+	opLdAbsW
+	opLdIndB
+	opLdIndH
+	opLdIndW
 )
 
 // dinsn is one pre-decoded instruction slot.
@@ -247,6 +253,8 @@ var (
 	movSXOps   = map[int16][2]op{8: {opMovSX8_64, opMovSX8_32}, 16: {opMovSX16_64, opMovSX16_32}, 32: {opMovSX32_64, opInvalid}}
 	negOps     = [2]op{opNeg64, opNeg32}
 	byteOrders = []op{opBswap16, opBswap32, opBswap64, opTrunc16, opTrunc32, opNop}
+	ldAbsOps   = [3]op{opLdAbsB, opLdAbsH, opLdAbsW}
+	ldIndOps   = [3]op{opLdIndB, opLdIndH, opLdIndW}
 )
 
 // opKind is what an op does, for the analyses of a program (basic blocks,
@@ -307,7 +315,8 @@ func init() {
 	set(kindStoreReg, stxOps[:]...)
 	set(kindLoadImm, opLdImm64)
 	set(kindMapValue, opLdMapVal)
-	set(kindPacket, opLdAbs, opLdInd)
+	set(kindPacket, ldAbsOps[:]...)
+	set(kindPacket, ldIndOps[:]...)
 	set(kindLoadAcq, opLoadAcq)
 	set(kindStoreRel, opStoreRel)
 	set(kindAtomic, opAtomicW, opAtomicDW)
@@ -528,9 +537,12 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 			if d.ctx == ctxKprobe || d.ctx == ctxXDP {
 				return di, fmt.Errorf("%w: legacy packet load %q needs a socket filter (or raw memory) context, not %s", ErrContext, i.String(), d.typ)
 			}
-			di.op = opLdAbs
+			if o.Size() == insn.DW {
+				return di, fmt.Errorf("legacy packet load %q of 8 bytes: LD_ABS and LD_IND read 1, 2 or 4", i.String())
+			}
+			di.op = ldAbsOps[SizeIndex(o.Size())]
 			if o.Mode() == insn.ModeInd {
-				di.op = opLdInd
+				di.op = ldIndOps[SizeIndex(o.Size())]
 			}
 			di.sz = uint8(o.Size().Bytes())
 		default:

@@ -54,22 +54,55 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 	if e.tracer != nil {
 		left, e.rest = 0, e.budget
 	}
-	regs := &e.reg
-	regs.start(r1, r2, e.stackTop()) // only r0..r10 are ever used
+	e.reg.start(r1, r2, e.stackTop()) // only r0..r10 are ever used
+	return e.resume(0, left, 0, false)
+}
 
-	pc := 0
+// rerun is exec with r1 and r2 for a Runner's Env whose last run
+// ended clean (Env.clean: at depth 0 in the program it started, without
+// calls, tail calls or a tracer), so that e.cur, e.curVM, e.depth,
+// e.budget and e.rest are already what exec would set. It runs the fast
+// loop first and goes on in exec's loop only if that needs its slow path:
+// a short run pays for no more than it uses.
+func (e *Env) rerun(r1, r2 uint64) (uint64, error) {
+	e.loops = MaxLoops
+	e.reg.start(r1, r2, e.stackTop())
+	pc, left, why := e.fast(0, e.budget, false)
+	if why == fastDone {
+		e.executed = e.budget - left
+		return e.reg[0], nil // e.clean stays true
+	}
+	return e.resume(pc, left, why, true)
+}
+
+// resume is exec's loop from pc with left of the budget. With entered, the
+// fast loop has just returned why at pc; otherwise resume enters it first.
+func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, error) {
+	regs := &e.reg
 	var err error
+	// slow says that the run took an exit of exec's slow path that can
+	// change what Env.rebindableRun checks (a call, a tail call);
+	// e.clean records its opposite for a run that ends in fast.
+	slow := false
+	e.clean = false
 	step := e.tracer != nil
 	for {
-		if e.tracer != nil {
-			// Trace: report the instruction and grant exactly it.
-			if left, err = e.refill(pc, regs); err != nil {
-				goto fail
+		if entered {
+			entered = false
+		} else {
+			if e.tracer != nil {
+				// Trace: report the instruction and grant exactly it.
+				if left, err = e.refill(pc, regs); err != nil {
+					goto fail
+				}
 			}
+			pc, left, why = e.fast(pc, left, step)
 		}
-		var why fastExit
-		pc, left, why = e.fast(pc, left, step)
 		switch why {
+		case fastDone:
+			e.executed = e.budget - left - e.rest
+			e.clean = !slow
+			return regs[0], nil
 		case fastStepped:
 			step = e.tracer != nil
 			continue
@@ -89,6 +122,7 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 		in := &e.cur.code[pc]
 		switch in.op {
 		case opCall, opCallX:
+			slow = true
 			var ret uint64
 			if ret, err = e.callHelper(in, regs); err != nil {
 				if err == errHalted {
@@ -99,12 +133,14 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 			}
 			regs[0] = ret
 		case opTailCall:
+			slow = true
 			if e.tailCall(regs) {
 				pc = 0
 				continue
 			}
 			// kernel: a failed tail call continues with the next instruction
 		case opCallLocal:
+			slow = true
 			if err = e.pushFrame(pc+1, regs); err != nil {
 				goto fail
 			}
@@ -157,7 +193,7 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 			regs[in.dst] = addr
 			pc += 2
 			continue
-		case opLdAbs, opLdInd:
+		case opLdAbsB, opLdAbsH, opLdAbsW, opLdIndB, opLdIndH, opLdIndW:
 			v, ok := packetLoad(e.Packet(), in, regs)
 			if !ok {
 				// The kernel's LD_ABS/LD_IND sequence exits with r0 = 0
@@ -187,6 +223,7 @@ const (
 	fastSlow    fastExit = iota // the instruction at pc needs exec's slow path
 	fastNoFit                   // the basic block at pc does not fit in the budget left
 	fastStepped                 // step mode ran its one instruction
+	fastDone                    // the program exited at depth 0; r0 is the result
 )
 
 // fast runs instructions from pc until one needs exec's slow path and
@@ -828,6 +865,14 @@ outer:
 				regs[in.dst] = uint64(in.imm)
 				pc += 2
 				continue
+			case opExit:
+				// The end of a run that is not traced (exec reports a
+				// traced exit) and not in a bpf-to-bpf callee (exec
+				// pops the frame). The exit is charged with its block.
+				if step || e.depth != 0 {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				return pc, left, fastDone
 
 			// Memory: the stack and the hot region inline, the rest in exec.
 			case opLdxB, opLdxSB:
@@ -965,10 +1010,50 @@ outer:
 
 			// Legacy packet loads; a read past the packet ends the run
 			// in exec.
-			case opLdAbs, opLdInd:
-				v, ok := packetLoad(c.pkt, in, regs)
+			case opLdAbsB:
+				v, ok := packetByte(c.pkt, absOffset(in))
 				if !ok {
-					return pc, left + uint64(runs[pc]), fastSlow
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdAbsH:
+				v, ok := packetHalf(c.pkt, absOffset(in))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdAbsW:
+				v, ok := packetWord(c.pkt, absOffset(in))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdIndB:
+				v, ok := packetByte(c.pkt, indOffset(in, regs))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdIndH:
+				v, ok := packetHalf(c.pkt, indOffset(in, regs))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdIndW:
+				v, ok := packetWord(c.pkt, indOffset(in, regs))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
 				}
 				regs[0] = v
 				pc++
@@ -981,22 +1066,65 @@ outer:
 	}
 }
 
-// packetLoad is LD_ABS and LD_IND, for both levels of the run loop: the
-// big-endian value of in.sz bytes at the instruction's offset in pkt, or
-// false when the read is outside it.
+// ldAbsOut ends a run at an LD_ABS or LD_IND at pc that read past the
+// packet: the kernel's LD_ABS/LD_IND sequence exits with r0 = 0
+// (net/core/filter.c, bpf_gen_ld_abs), at any call depth. left is the
+// budget with the load charged and the rest of its block refunded.
+func ldAbsOut(regs *regFile, pc int, left uint64) (int, uint64, fastExit) {
+	regs[0] = 0
+	return pc, left, fastDone
+}
+
+// packetLoad is LD_ABS and LD_IND for exec's slow path: the big-endian
+// value of in.sz bytes at the instruction's offset in pkt, or false when
+// the read is outside it. fast calls the same offset and read functions,
+// one op per size.
 func packetLoad(pkt []byte, in *dinsn, regs *regFile) (uint64, bool) {
-	o := int64(int32(in.imm))
-	if in.op == opLdInd {
-		o = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
-	}
-	if o < 0 || o > int64(len(pkt))-int64(in.sz) {
-		return 0, false
+	o := absOffset(in)
+	switch in.op {
+	case opLdIndB, opLdIndH, opLdIndW:
+		o = indOffset(in, regs)
 	}
 	switch in.sz {
 	case 1:
-		return uint64(pkt[o]), true
+		return packetByte(pkt, o)
 	case 2:
-		return uint64(binary.BigEndian.Uint16(pkt[o:])), true
+		return packetHalf(pkt, o)
+	}
+	return packetWord(pkt, o)
+}
+
+// absOffset is the packet offset LD_ABS reads: imm, as a signed 32-bit
+// value (a negative one is outside the packet: the kernel's SKF_NET_OFF
+// and SKF_LL_OFF ancillary offsets are not supported).
+func absOffset(in *dinsn) int64 { return int64(int32(in.imm)) }
+
+// indOffset is the packet offset LD_IND reads: the low 32 bits of src plus
+// imm, wrapping, as a signed 32-bit value (net/core/filter.c,
+// bpf_gen_ld_abs: the offset is an int).
+func indOffset(in *dinsn, regs *regFile) int64 {
+	return int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
+}
+
+// packetByte, packetHalf and packetWord read 1, 2 and 4 big-endian bytes
+// at offset o of pkt, or report false when they are not all inside it.
+func packetByte(pkt []byte, o int64) (uint64, bool) {
+	if uint64(o) >= uint64(len(pkt)) {
+		return 0, false
+	}
+	return uint64(pkt[o]), true
+}
+
+func packetHalf(pkt []byte, o int64) (uint64, bool) {
+	if o < 0 || o > int64(len(pkt))-2 {
+		return 0, false
+	}
+	return uint64(binary.BigEndian.Uint16(pkt[o:])), true
+}
+
+func packetWord(pkt []byte, o int64) (uint64, bool) {
+	if o < 0 || o > int64(len(pkt))-4 {
+		return 0, false
 	}
 	return uint64(binary.BigEndian.Uint32(pkt[o:])), true
 }
