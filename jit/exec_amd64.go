@@ -52,6 +52,13 @@ type run struct {
 	// change the tables either, but the run may end at any depth.)
 	tabOK      bool
 	tabA, tabN uint64
+	// quickMem and quickSKB are the VM (the owner) whose Runner runs may
+	// take the short path, enterQuick, for its raw-memory program on
+	// memory [tabA, tabA+tabN) or for its socket filter: the tables are
+	// good (tabOK), the run's setup is cached in the state's q fields
+	// (cache), and the stack to zero is at most one slot. nil otherwise;
+	// setTabOK keeps them.
+	quickMem, quickSKB *VM
 	// What the raw-memory runs of VM owner (a raw-memory program) need,
 	// cached to keep them off the path of a short run: its code, its
 	// budget, the stack top (r10), the stack bytes a Runner zeroes before
@@ -75,6 +82,15 @@ func zeroStack(b []byte) {
 		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
 	default:
 		clear(b)
+	}
+}
+
+// zeroSlot is zeroStack for the short paths, where b is empty or one
+// 8-byte slot: it never calls memclr, so that the caller keeps its values
+// in registers up to the trampoline.
+func zeroSlot(b []byte) {
+	if len(b) != 0 {
+		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
 	}
 }
 
@@ -128,21 +144,13 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 // r2 = len(mem), exactly like VM.RunMemory, in the Runner's own state.
 func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
 	r, vm := rn.r, rn.vm
-	if r != nil && r.owner == vm && r.tabOK && len(r.zero) <= 8 && !vm.closed.Load() {
-		// The short path of a run that repeats the last one's setup:
-		// vm's raw-memory program, whose code the Runner keeps mapped,
-		// on the same memory, with the same tables (see runMemory).
+	if r != nil && r.quickMem == vm {
 		a, n := addrOfSlice(mem), uint64(len(mem))
-		if a == r.tabA && n == r.tabN {
-			zeroStack(r.zero)
-			st := &r.st
-			st.setStack(r.top, r.lo)
-			st.budget, st.reserve = r.slice, r.reserve
-			st.pkt, st.pktLen = a, n
-			st.entry = r.entry
-			enterMem(st, a, n, r.top)
-			if st.exit == exitDone {
-				return st.regs[0], nil
+		if a == r.tabA && n == r.tabN && !vm.closed.Load() {
+			// The short path of a run that repeats the last one's
+			// setup (see run.quickMem).
+			if r0 := enterQuick(&r.st, a, n, a, n); r.st.exit == exitDone {
+				return r0, nil
 			}
 			ret, _, err := vm.afterMem(r, mem, true)
 			return ret, err
@@ -174,11 +182,35 @@ func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
 func (r *run) cache(vm *VM) {
 	r.owner, r.xm = vm, vm.code.mem
 	r.entry = r.xm.entry()
+	r.quickMem, r.quickSKB = nil, nil
 	r.slice = min(vm.budget, budgetSlice)
 	r.reserve = vm.budget - r.slice
 	r.top = engine.StackTop(r.env)
 	r.zero = vm.ivm.ReachableStack(r.env)
 	r.lo = r.top - uint64(len(r.zero))
+	st := &r.st
+	st.qTop, st.qLo, st.qBudget, st.qReserve, st.qEntry = r.top, r.lo, r.slice, r.reserve, r.entry
+	st.qZero = 0
+	if len(r.zero) == 8 {
+		st.qZero = uintptr(unsafe.Pointer(unsafe.SliceData(r.zero)))
+	}
+}
+
+// setTabOK sets r.tabOK, and opens or closes the short paths with it.
+func (r *run) setTabOK(ok bool) {
+	r.tabOK = ok
+	r.quickMem, r.quickSKB = nil, nil
+	if !ok || r.owner == nil || (len(r.zero) != 0 && len(r.zero) != 8) {
+		return
+	}
+	switch r.owner.typ {
+	case prog.UnspecifiedProgram:
+		r.quickMem = r.owner
+	case prog.SocketFilter:
+		if r.tabA == 0 && r.tabN == 0 {
+			r.quickSKB = r.owner
+		}
+	}
 }
 
 // runMemory is a raw-memory run in r, for Runner rn or (rn nil) for
@@ -218,7 +250,7 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 	if st.exit == exitDone {
 		// Go was not needed: the Env is still unbound and the tables
 		// are as memTables left them.
-		r.tabOK = true
+		r.setTabOK(true)
 		return st.regs[0], false, nil
 	}
 	return vm.afterMem(r, mem, kept)
@@ -229,7 +261,7 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 func (vm *VM) afterMem(r *run, mem []byte, kept bool) (ret uint64, bound bool, err error) {
 	st := &r.st
 	if st.exit == exitAbort { // as in runContext
-		r.tabOK = st.depth == 0
+		r.setTabOK(st.depth == 0)
 		return st.regs[0], false, nil
 	}
 	ret, bound, err = vm.resumeMemory(r, mem)
@@ -245,7 +277,7 @@ func (vm *VM) afterMem(r *run, mem []byte, kept bool) (ret uint64, bound bool, e
 func (vm *VM) resumeMemory(r *run, mem []byte) (ret uint64, bound bool, err error) {
 	r.begin(vm)
 	r.lazy, r.kind, r.mem = true, ctxMem, mem
-	r.tabOK = false
+	r.setTabOK(false)
 	ret, err = vm.code.handle(&r.st, r)
 	bound = !r.lazy
 	r.end()
@@ -380,7 +412,7 @@ func (vm *VM) runContext(r *run, kept bool, kind int, pkt []byte, meta *interp.S
 	}
 	enterMem(st, r1, 0, r.top)
 	if st.exit == exitDone {
-		r.tabOK = true
+		r.setTabOK(true)
 		return st.regs[0], false, nil
 	}
 	return vm.afterContext(r, kept, kind, pkt, meta, regs)
@@ -395,12 +427,12 @@ func (vm *VM) afterContext(r *run, kept bool, kind int, pkt []byte, meta *interp
 		// that ended in a callee may have its frame cached: the tables
 		// are rebuilt next time. At depth 0 they are as good as after
 		// an exitDone.
-		r.tabOK = st.depth == 0
+		r.setTabOK(st.depth == 0)
 		return st.regs[0], false, nil
 	}
 	r.begin(vm)
 	r.lazy, r.kind, r.pkt, r.meta, r.kregs = true, kind, pkt, meta, regs
-	r.tabOK = false
+	r.setTabOK(false)
 	ret, err = vm.code.handle(st, r)
 	bound = !r.lazy
 	r.end()
@@ -439,20 +471,12 @@ func (vm *VM) runVM(kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtR
 // VM.RunSocketFilter, in the Runner's own state.
 func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error) {
 	r, vm := rn.r, rn.vm
-	if r != nil && r.owner == vm && r.tabOK && r.tabA == 0 && r.tabN == 0 && len(r.zero) <= 8 &&
-		vm.typ == prog.SocketFilter && !vm.closed.Load() {
-		// The short path of runContext for a run whose setup repeats
-		// the last one's: the stack-only tables, the code the Runner
-		// keeps mapped.
-		zeroStack(r.zero)
-		st := &r.st
-		st.setStack(r.top, r.lo)
-		st.budget, st.reserve = r.slice, r.reserve
-		st.pkt, st.pktLen = addrOfSlice(pkt), uint64(len(pkt))
-		st.entry = r.entry
-		enterMem(st, engine.SocketFilterContext(r.env), 0, r.top)
-		if st.exit == exitDone {
-			return uint32(st.regs[0]), nil
+	if r != nil && r.quickSKB == vm && !vm.closed.Load() {
+		// The short path of a run that repeats the last one's setup
+		// (see run.quickSKB).
+		r0 := enterQuick(&r.st, engine.SocketFilterContext(r.env), 0, addrOfSlice(pkt), uint64(len(pkt)))
+		if r.st.exit == exitDone {
+			return uint32(r0), nil
 		}
 		ret, _, err := vm.afterContext(r, true, ctxSKB, pkt, meta, nil)
 		return uint32(ret), err
@@ -557,7 +581,7 @@ func (st *state) setStack(top, lo uint64) {
 // current call depth so that helpers see the same stack as interp's.
 func (r *run) syncRegions() {
 	st := &r.st
-	r.tabOK = false
+	r.setTabOK(false)
 	regs := engine.Regions(r.env)
 	if len(regs) > 0 {
 		regs[0].Start = st.stkLo

@@ -91,6 +91,12 @@ type state struct {
 	// reserve is the part of the run's budget not yet handed to the code
 	// (which holds at most budgetSlice in budget); Go only.
 	reserve int64
+	// What enterQuick sets up a run with (run.cache): the stack top and
+	// the main frame's lowest address, the budget slice and the rest of
+	// the budget, the code's entry, and the stack slot to zero (or 0).
+	qTop, qLo         uint64
+	qBudget, qReserve int64
+	qEntry, qZero     uintptr
 }
 
 // budgetSlice is the most budget the generated code holds at a time.
@@ -169,3 +175,13 @@ func enter(st *state)
 //
 //go:noescape
 func enterMem(st *state, r1, r2, r10 uint64)
+
+// enterQuick is enterMem for a Runner's run whose setup repeats its last
+// one's: it zeroes the stack slot st.qZero (if any), sets the stack, the
+// budget and the entry from st's q fields and the packet to pkt and
+// pktLen, enters the code with r1 and r2, and returns r0
+// (trampoline_amd64.s). It does in assembly what a Go caller would do
+// before enterMem, so that its callers stay small enough to inline.
+//
+//go:noescape
+func enterQuick(st *state, r1, r2, pkt, pktLen uint64) uint64

@@ -101,3 +101,74 @@ TEXT ·enterMem(SB), NOSPLIT, $0-32
 done:
 	MOVQ 216(R10), BP
 	RET
+
+// Offsets of the state fields enterQuick sets (TestTrampolineOffsets).
+#define ST_DEPTH 136
+#define ST_LOOPS 144
+#define ST_STKLO 168
+#define ST_STKTOP 176
+#define ST_PKT 184
+#define ST_PKTLEN 192
+#define ST_RESERVE 3448
+#define ST_QTOP 3456
+#define ST_QLO 3464
+#define ST_QBUDGET 3472
+#define ST_QRESERVE 3480
+#define ST_QENTRY 3488
+#define ST_QZERO 3496
+#define MAX_LOOPS 8388608
+
+// func enterQuick(st *state, r1, r2, pkt, pktLen uint64) uint64
+//
+// enterQuick is enterMem for a Runner's run whose setup repeats the last
+// one's, with that setup done here from the state's q fields (what
+// run.cache computed) rather than by the Go caller: zero the one stack
+// slot qZero (if not 0), set the stack region (qLo, qTop; depth 0, the
+// full may_goto allowance), the budget (qBudget, qReserve), the packet
+// (pkt, pktLen) and the entry (qEntry), and enter the code with r1, r2 and
+// r10 = qTop, the other registers zero. It returns r0. As in enterMem, a
+// run that does not end with exitDone stores every register and the
+// budget back for the Go side. Same stack use as enterMem: no frame.
+TEXT ·enterQuick(SB), NOSPLIT, $0-48
+	MOVQ st+0(FP), R10
+	MOVQ ST_QZERO(R10), R11
+	TESTQ R11, R11
+	JEQ nozero
+	MOVQ $0, 0(R11)
+nozero:
+	MOVQ pkt+24(FP), AX
+	MOVQ AX, ST_PKT(R10)
+	MOVQ pktLen+32(FP), AX
+	MOVQ AX, ST_PKTLEN(R10)
+	MOVQ ST_QLO(R10), AX
+	MOVQ AX, ST_STKLO(R10)
+	MOVQ ST_QTOP(R10), AX
+	MOVQ AX, ST_STKTOP(R10)
+	MOVQ $0, ST_DEPTH(R10)
+	MOVQ $MAX_LOOPS, ST_LOOPS(R10)
+	MOVQ ST_QRESERVE(R10), AX
+	MOVQ AX, ST_RESERVE(R10)
+	MOVQ ST_QBUDGET(R10), DX
+	MOVQ ST_QENTRY(R10), R11
+	MOVQ R11, 96(R10)
+	MOVQ r1+8(FP), DI
+	MOVQ r2+16(FP), SI
+	MOVQ BP, 216(R10)
+	MOVQ ST_QTOP(R10), BP
+	XORL AX, AX
+	XORL BX, BX
+	XORL R8, R8
+	XORL R9, R9
+	XORL R12, R12
+	XORL R13, R13
+	XORL R14, R14
+	XORL R15, R15
+	CALL R11
+	MOVQ AX, 0(R10)
+	MOVQ AX, ret+40(FP)
+	CMPQ 104(R10), $0
+	JEQ qdone
+	STORE_REGS
+qdone:
+	MOVQ 216(R10), BP
+	RET

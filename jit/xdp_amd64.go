@@ -32,7 +32,7 @@ func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uin
 	if err != nil {
 		vm.ivm.EndEnv(r.env)
 		r.end()
-		r.tabOK = false
+		r.setTabOK(false)
 		return 0, nil, err
 	}
 	r.syncRegions()
@@ -47,7 +47,7 @@ func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uin
 			ret, err = vm.code.handle(st, r)
 		}
 	}
-	r.tabOK = false
+	r.setTabOK(false)
 	vm.ivm.EndEnv(r.env) // copies the packet to out
 	r.end()
 	if err != nil {
