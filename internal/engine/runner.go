@@ -56,6 +56,9 @@ func (r *Runner) RunMemory(mem []byte) (uint64, error) {
 		r1, r2 := e.rebindMemory(mem)
 		if e.clean {
 			ret, err = e.rerun(r1, r2)
+			if err == nil && e.clean {
+				return ret, nil // still bound (see keep)
+			}
 		} else {
 			ret, err = vm.exec(e, r1, r2)
 		}
@@ -86,6 +89,9 @@ func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 		r1 := e.rebindSocketFilter(pkt, meta)
 		if e.clean {
 			ret, err = e.rerun(r1, 0)
+			if err == nil && e.clean {
+				return uint32(ret), nil // still bound (see keep)
+			}
 		} else {
 			ret, err = vm.exec(e, r1, 0)
 		}
@@ -114,6 +120,9 @@ func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) {
 		r1 := e.rebindKprobe(regs)
 		if e.clean {
 			ret, err = e.rerun(r1, 0)
+			if err == nil && e.clean {
+				return ret, nil // still bound (see keep)
+			}
 		} else {
 			ret, err = vm.exec(e, r1, 0)
 		}
