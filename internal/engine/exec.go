@@ -67,7 +67,10 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 func (e *Env) rerun(r1, r2 uint64) (uint64, error) {
 	e.loops = MaxLoops
 	e.reg.start(r1, r2, e.stackTop())
-	pc, left, why := e.fast(0, e.budget, false)
+	// The stack region is the main frame's, as the last run left it and
+	// fast recorded it in e.fc; the rebind may have moved the hot region.
+	e.fc.hot, e.fc.hotLo = e.hot, e.hotLo
+	pc, left, why := e.fast(0, e.budget, false, true)
 	if why == fastDone {
 		e.executed = e.budget - left
 		return e.reg[0], nil // e.clean stays true
@@ -96,7 +99,7 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 					goto fail
 				}
 			}
-			pc, left, why = e.fast(pc, left, step)
+			pc, left, why = e.fast(pc, left, step, false)
 		}
 		switch why {
 		case fastDone:
@@ -233,8 +236,9 @@ const (
 // rest refunded when it leaves early, so that counting is exact without a
 // per-instruction check. A block that does not fit, and tracing, use step
 // mode, which runs one instruction. fast makes no calls, so that the Go
-// compiler keeps its state in registers.
-func (e *Env) fast(pc int, left uint64, step bool) (int, uint64, fastExit) {
+// compiler keeps its state in registers. With cached, e.fc already holds
+// the stack and hot regions (Env.rerun); otherwise fast records them.
+func (e *Env) fast(pc int, left uint64, step, cached bool) (int, uint64, fastExit) {
 	regs := &e.reg
 	p := e.cur
 	code, runs := p.code, p.runlen
@@ -242,11 +246,13 @@ func (e *Env) fast(pc int, left uint64, step bool) (int, uint64, fastExit) {
 		code, runs = code[:pc+1], p.ones
 	}
 	c := &e.fc
-	c.stkLo = e.regions[0].Start
-	c.stkN = e.regions[0].End - c.stkLo
-	c.stack = e.stack[c.stkLo-e.stackBase:]
-	c.hot = e.hot
-	c.hotLo = e.hotLo
+	if !cached {
+		c.stkLo = e.regions[0].Start
+		c.stkN = e.regions[0].End - c.stkLo
+		c.stack = e.stack[c.stkLo-e.stackBase:]
+		c.hot = e.hot
+		c.hotLo = e.hotLo
+	}
 	entered := false
 outer:
 	for {
