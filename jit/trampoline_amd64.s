@@ -125,7 +125,7 @@ done:
 // run.cache computed) rather than by the Go caller: zero the one stack
 // slot qZero (if not 0), set the stack region (qLo, qTop; depth 0, the
 // full may_goto allowance), the budget (qBudget, qReserve), the packet
-// (pkt, pktLen) and the entry (qEntry), and enter the code with r1, r2 and
+// (pkt, pktLen), and enter the code at qEntry with r1, r2 and
 // r10 = qTop, the other registers zero. It returns r0. As in enterMem, a
 // run that does not end with exitDone stores every register and the
 // budget back for the Go side. Same stack use as enterMem: no frame.
@@ -146,11 +146,8 @@ nozero:
 	MOVQ AX, ST_STKTOP(R10)
 	MOVQ $0, ST_DEPTH(R10)
 	MOVQ $MAX_LOOPS, ST_LOOPS(R10)
-	MOVQ ST_QRESERVE(R10), AX
-	MOVQ AX, ST_RESERVE(R10)
 	MOVQ ST_QBUDGET(R10), DX
 	MOVQ ST_QENTRY(R10), R11
-	MOVQ R11, 96(R10)
 	MOVQ r1+8(FP), DI
 	MOVQ r2+16(FP), SI
 	MOVQ BP, 216(R10)
@@ -169,6 +166,11 @@ nozero:
 	CMPQ 104(R10), $0
 	JEQ qdone
 	STORE_REGS
+	// Go handles this exit: it wants the rest of the budget in
+	// state.reserve. (Nothing reads it, or state.entry, which the code
+	// sets at every exit to Go, before then.)
+	MOVQ ST_QRESERVE(R10), AX
+	MOVQ AX, ST_RESERVE(R10)
 qdone:
 	MOVQ 216(R10), BP
 	RET
