@@ -142,21 +142,28 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 
 // RunMemory runs the program with r1 = the address of mem and
 // r2 = len(mem), exactly like VM.RunMemory, in the Runner's own state.
-func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
-	r, vm := rn.r, rn.vm
-	if r != nil && r.quickMem == vm {
-		a, n := addrOfSlice(mem), uint64(len(mem))
-		if a == r.tabA && n == r.tabN && !vm.closed.Load() {
-			// The short path of a run that repeats the last one's
-			// setup (see run.quickMem).
-			if r0 := enterQuick(&r.st, a, n, a, n); r.st.exit == exitDone {
-				return r0, nil
-			}
-			ret, _, err := vm.afterMem(r, mem, true)
-			return ret, err
-		}
-	}
-	ret, _, err := vm.runMemory(r, mem, rn, true)
+func (rn *Runner) RunMemory(mem []byte) (uint64, error) { return runnerMemory(rn, mem) }
+
+// runnerMemory is Runner.RunMemory (trampoline_amd64.s). A run whose setup
+// repeats the last one's (run.quickMem is the Runner's VM, which is not
+// closed, and mem is the memory of the tables) it makes itself, as
+// enterQuick would, so that such a run is one frame below the caller's;
+// for others it jumps to runnerMemorySlow, and when the code leaves to Go
+// for something other than its end, to runnerMemoryResume.
+//
+//go:noescape
+func runnerMemory(rn *Runner, mem []byte) (uint64, error)
+
+// runnerMemorySlow is Runner.RunMemory for runs that are not quick.
+func runnerMemorySlow(rn *Runner, mem []byte) (uint64, error) {
+	ret, _, err := rn.vm.runMemory(rn.r, mem, rn, true)
+	return ret, err
+}
+
+// runnerMemoryResume finishes a quick run whose code returned to Go for
+// something other than its end, with the state as the trampoline stored it.
+func runnerMemoryResume(rn *Runner, mem []byte) (uint64, error) {
+	ret, _, err := rn.vm.afterMem(rn.r, mem, true)
 	return ret, err
 }
 

@@ -35,6 +35,14 @@ func TestTrampolineOffsets(t *testing.T) {
 		{"qEntry", int32(unsafe.Offsetof(state{}.qEntry)), 3488},
 		{"qZero", int32(unsafe.Offsetof(state{}.qZero)), 3496},
 		{"maxLoops", maxLoops, 8388608},
+		{"Runner.vm", int32(unsafe.Offsetof(Runner{}.vm)), 0},
+		{"Runner.r", int32(unsafe.Offsetof(Runner{}.r)), 8},
+		{"run.st", int32(unsafe.Offsetof(run{}.st)), 0},
+		{"run.tabA", int32(unsafe.Offsetof(run{}.tabA)), 3648},
+		{"run.tabN", int32(unsafe.Offsetof(run{}.tabN)), 3656},
+		{"run.quickMem", int32(unsafe.Offsetof(run{}.quickMem)), 3664},
+		{"VM.closed", int32(unsafe.Offsetof(VM{}.closed)), 64},
+		{"VM.closed size", int32(unsafe.Sizeof(VM{}.closed)), 4},
 		{"exitDone", exitDone, 0},
 	} {
 		if c.got != c.want {

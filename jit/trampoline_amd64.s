@@ -77,7 +77,7 @@ TEXT ·enter(SB), 0, $64-8
 // (exit reason exitDone, 0) it stores back only r0, the result. Any other
 // exit stores every register and the budget, as enter does, for the Go
 // side to handle and resume with enter.
-TEXT ·enterMem(SB), NOSPLIT, $0-32
+TEXT ·enterMem(SB), NOSPLIT|NOFRAME, $0-32
 	MOVQ st+0(FP), R10
 	MOVQ r1+8(FP), DI
 	MOVQ r2+16(FP), SI
@@ -117,6 +117,60 @@ done:
 #define ST_QENTRY 3488
 #define ST_QZERO 3496
 #define MAX_LOOPS 8388608
+// Offsets in Runner, run and VM runnerMemory reads (TestTrampolineOffsets).
+#define RUNNER_VM 0
+#define RUNNER_R 8
+#define RUN_TABA 3648
+#define RUN_TABN 3656
+#define RUN_QUICKMEM 3664
+#define VM_CLOSED 64
+
+// QUICK_ENTER is enterQuick's body from the zeroing of the stack slot to
+// the return of the code, with st in R10, r1 in DI, r2 in SI, the packet
+// address in CX and its length in R8; it leaves r0 in AX and in st.regs[0].
+#define QUICK_ENTER \
+	MOVQ ST_QZERO(R10), R11 \
+	TESTQ R11, R11 \
+	JEQ 2(PC) \
+	MOVQ $0, 0(R11) \
+	MOVQ CX, ST_PKT(R10) \
+	MOVQ R8, ST_PKTLEN(R10) \
+	MOVQ ST_QLO(R10), AX \
+	MOVQ AX, ST_STKLO(R10) \
+	MOVQ ST_QTOP(R10), AX \
+	MOVQ AX, ST_STKTOP(R10) \
+	MOVQ $0, ST_DEPTH(R10) \
+	MOVQ $MAX_LOOPS, ST_LOOPS(R10) \
+	MOVQ ST_QBUDGET(R10), DX \
+	MOVQ ST_QENTRY(R10), R11 \
+	MOVQ BP, 216(R10) \
+	MOVQ ST_QTOP(R10), BP \
+	XORL AX, AX \
+	XORL BX, BX \
+	XORL R8, R8 \
+	XORL R9, R9 \
+	XORL R12, R12 \
+	XORL R13, R13 \
+	XORL R14, R14 \
+	XORL R15, R15 \
+	CALL R11 \
+	MOVQ AX, 0(R10)
+
+// QUICK_LEAVE ends a run QUICK_ENTER made: unless the code ended with
+// exitDone, it jumps to notdone, where QUICK_TO_GO must follow; otherwise
+// it restores BP.
+#define QUICK_LEAVE(notdone) \
+	CMPQ 104(R10), $0 \
+	JNE notdone \
+	MOVQ 216(R10), BP
+
+// QUICK_TO_GO stores the registers and the rest of the budget for the Go
+// side to handle the exit, and restores BP.
+#define QUICK_TO_GO \
+	STORE_REGS \
+	MOVQ ST_QRESERVE(R10), R11 \
+	MOVQ R11, ST_RESERVE(R10) \
+	MOVQ 216(R10), BP
 
 // func enterQuick(st *state, r1, r2, pkt, pktLen uint64) uint64
 //
@@ -129,48 +183,58 @@ done:
 // r10 = qTop, the other registers zero. It returns r0. As in enterMem, a
 // run that does not end with exitDone stores every register and the
 // budget back for the Go side. Same stack use as enterMem: no frame.
-TEXT ·enterQuick(SB), NOSPLIT, $0-48
+TEXT ·enterQuick(SB), NOSPLIT|NOFRAME, $0-48
 	MOVQ st+0(FP), R10
-	MOVQ ST_QZERO(R10), R11
-	TESTQ R11, R11
-	JEQ nozero
-	MOVQ $0, 0(R11)
-nozero:
-	MOVQ pkt+24(FP), AX
-	MOVQ AX, ST_PKT(R10)
-	MOVQ pktLen+32(FP), AX
-	MOVQ AX, ST_PKTLEN(R10)
-	MOVQ ST_QLO(R10), AX
-	MOVQ AX, ST_STKLO(R10)
-	MOVQ ST_QTOP(R10), AX
-	MOVQ AX, ST_STKTOP(R10)
-	MOVQ $0, ST_DEPTH(R10)
-	MOVQ $MAX_LOOPS, ST_LOOPS(R10)
-	MOVQ ST_QBUDGET(R10), DX
-	MOVQ ST_QENTRY(R10), R11
 	MOVQ r1+8(FP), DI
 	MOVQ r2+16(FP), SI
-	MOVQ BP, 216(R10)
-	MOVQ ST_QTOP(R10), BP
-	XORL AX, AX
-	XORL BX, BX
-	XORL R8, R8
-	XORL R9, R9
-	XORL R12, R12
-	XORL R13, R13
-	XORL R14, R14
-	XORL R15, R15
-	CALL R11
-	MOVQ AX, 0(R10)
+	MOVQ pkt+24(FP), CX
+	MOVQ pktLen+32(FP), R8
+	QUICK_ENTER
 	MOVQ AX, ret+40(FP)
-	CMPQ 104(R10), $0
-	JEQ qdone
-	STORE_REGS
-	// Go handles this exit: it wants the rest of the budget in
-	// state.reserve. (Nothing reads it, or state.entry, which the code
-	// sets at every exit to Go, before then.)
-	MOVQ ST_QRESERVE(R10), AX
-	MOVQ AX, ST_RESERVE(R10)
-qdone:
-	MOVQ 216(R10), BP
+	QUICK_LEAVE(togo)
 	RET
+togo:
+	QUICK_TO_GO
+	RET
+
+// func runnerMemory(rn *Runner, mem []byte) (uint64, error)
+//
+// runnerMemory is Runner.RunMemory; see its Go declaration. The checks
+// are the Go short path's: the Runner is open, its run state's quickMem
+// is its VM, the VM is not closed (atomic.Bool: a 32-bit load is an
+// atomic load on amd64), and mem's address (0 when empty, as
+// addrOfSlice) and length are the tables'. Same stack use as enterMem:
+// no frame.
+TEXT ·runnerMemory(SB), NOSPLIT|NOFRAME, $0-56
+	MOVQ rn+0(FP), AX
+	MOVQ RUNNER_R(AX), R10
+	TESTQ R10, R10
+	JEQ slow
+	MOVQ RUNNER_VM(AX), CX
+	CMPQ RUN_QUICKMEM(R10), CX
+	JNE slow
+	MOVL VM_CLOSED(CX), DX
+	TESTL DX, DX
+	JNE slow
+	MOVQ mem_base+8(FP), DI
+	MOVQ mem_len+16(FP), SI
+	TESTQ SI, SI
+	JNE 2(PC)
+	XORL DI, DI
+	CMPQ RUN_TABA(R10), DI
+	JNE slow
+	CMPQ RUN_TABN(R10), SI
+	JNE slow
+	MOVQ DI, CX
+	MOVQ SI, R8
+	QUICK_ENTER
+	QUICK_LEAVE(togo)
+	MOVQ AX, ret+32(FP)
+	MOVQ $0, ret1_itable+40(FP)
+	MOVQ $0, ret1_data+48(FP)
+	RET
+togo:
+	QUICK_TO_GO
+	JMP ·runnerMemoryResume(SB)
+slow:
+	JMP ·runnerMemorySlow(SB)
