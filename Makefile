@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages whose privileged tests also run inside the qemu VMs (Linux 6.1
 # and 6.12, booted one after the other; VMTEST_KERNELS picks them).
 VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
-               ./examples/socketfilter/... ./interp/maps/... ./jit/... ./link/... ./btf/... \
+               ./examples/socketfilter/... ./interp/... ./jit/... ./link/... ./btf/... \
                ./examples/xdp/...
 VMTEST_KERNELS ?= 6.1,6.12
 BENCH       ?= .
@@ -81,7 +81,7 @@ fuzz:
 CLANG      ?= clang-19
 LLVM_STRIP ?= llvm-strip-19
 BPF_CFLAGS ?= -target bpf -O2 -g -D__TARGET_ARCH_x86 -fdebug-compilation-dir=.
-BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c examples/*/bpf/*.bpf.c bench/peers/testdata/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
+BPF_OBJS   := $(patsubst %.c,%.o,$(wildcard prog/testdata/bpf/*.bpf.c interp/testdata/*.bpf.c examples/*/bpf/*.bpf.c bench/peers/testdata/*.bpf.c)) prog/testdata/bpf/minimal.bpfeb.o
 bpf:
 	@if command -v $(CLANG) >/dev/null; then $(MAKE) --no-print-directory -C btf/testdata && $(MAKE) --no-print-directory bpf-objs; \
 	else echo "make bpf: clang-19 is not installed; the committed objects are used as they are"; fi

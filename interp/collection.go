@@ -49,6 +49,9 @@ func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collect
 		popts = *opts.Program
 	}
 	popts.Maps = ms
+	if popts.Coverage != nil {
+		popts.Coverage.AddCollection(spec)
+	}
 	for _, name := range slices.Sorted(stdmaps.Keys(spec.Programs)) {
 		ps := spec.Programs[name]
 		if !ps.Autoload {

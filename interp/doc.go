@@ -64,6 +64,28 @@
 // Options.Trace sees every instruction before it runs (purebpf run --trace
 // uses it).
 //
+// # Coverage
+//
+// Options.Coverage (a Coverage from NewCoverage) counts the instructions
+// every run executes, over runs, tail calls and the programs of a
+// collection, and maps them to the C lines and functions of clang-built
+// objects through their .BTF.ext line_info and func_info: Coverage.Lines
+// and Functions report them, and Coverage.WriteLCOV writes an lcov
+// tracefile from which lcov's genhtml draws an HTML report of the BPF C
+// code a test ran (purebpf run --cover writes the same file). A program
+// under coverage runs one instruction at a time, several times slower;
+// programs without it run as fast as before. Package jit cannot count
+// and refuses a Coverage unless its Fallback runs the program here.
+//
+// # XDP
+//
+// RunXDP lays the frame out as the kernel's BPF_PROG_TEST_RUN does, with
+// multi-buffer frames (fragments past XDPMaxFrame bytes, or
+// XDPMeta.Frags) and the helpers that reach them; device, CPU and AF_XDP
+// socket maps (package maps: DevMap, CPUMap, XSKMap) take
+// bpf_redirect_map, and XDPMeta.Redirect reports where a program
+// redirected its frame.
+//
 // # Concurrency
 //
 // A VM is safe for concurrent runs from several goroutines; a steady-state

@@ -48,8 +48,13 @@ type (
 	// (RunKprobe).
 	PtRegs = engine.PtRegs
 	// XDPMeta is the part of an XDP program's xdp_md context besides
-	// the packet: interfaces, receive queue and metadata bytes (RunXDP).
+	// the packet: interfaces, receive queue and metadata bytes (RunXDP),
+	// and where to report the redirect target (Redirect).
 	XDPMeta = engine.XDPMeta
+	// XDPTarget is where an XDP program redirected its frame with
+	// bpf_redirect or bpf_redirect_map (XDPMeta.Redirect): an interface,
+	// or a map and key (a device map entry's interface).
+	XDPTarget = engine.XDPTarget
 	// Tracer, set in Options.Trace, is called before every executed
 	// instruction with its slot, the instruction and the registers, and
 	// once more with pc -1 and a zero instruction when the program exits
@@ -247,9 +252,19 @@ const (
 // bpf_xdp_adjust_head and bpf_xdp_adjust_meta take from.
 const XDPHeadroom = engine.XDPHeadroom
 
-// XDPMaxFrame is the longest frame RunXDP takes, as the kernel's test run
-// does for programs without XDP frags.
+// XDPMaxFrame is the longest linear part of a frame: RunXDP puts longer
+// frames' further bytes into fragments (XDP multi-buffer frames), as the
+// kernel's test run does.
 const XDPMaxFrame = engine.XDPMaxFrame
+
+// Multi-buffer XDP frames (frags): the size of a fragment's page, the
+// most fragments a frame has (MAX_SKB_FRAGS), and the longest frame
+// RunXDP takes.
+const (
+	XDPFragSize      = engine.XDPFragSize
+	XDPMaxFrags      = engine.XDPMaxFrags
+	XDPMaxFragsFrame = engine.XDPMaxFragsFrame
+)
 
 // RunXDP runs an XDP program (prog.XDP) on a copy of frame, laid out as
 // BPF_PROG_TEST_RUN lays it out: XDPHeadroom bytes of headroom (with
@@ -259,14 +274,21 @@ const XDPMaxFrame = engine.XDPMaxFrame
 // below 4 GiB for that; linux/amd64 only); every access through them is
 // checked against [data_meta, data_end). The helpers
 // bpf_xdp_adjust_head, bpf_xdp_adjust_tail, bpf_xdp_adjust_meta,
-// bpf_redirect and bpf_redirect_map behave as the kernel's, and
-// bpf_perf_event_output appends packet bytes when its flags carry a
-// length (BPF_F_CTXLEN_MASK). It returns the action (r0's low 32 bits)
-// and, as BPF_PROG_TEST_RUN does, the bytes from data_meta to data_end:
-// the metadata (none unless meta.Meta or bpf_xdp_adjust_meta made some)
-// and the packet as the program left it. meta may be nil. Frames longer
-// than XDPMaxFrame, which the kernel runs as multi-buffer (frags) frames,
-// are refused with ErrContext.
+// bpf_xdp_get_buff_len, bpf_xdp_load_bytes, bpf_xdp_store_bytes,
+// bpf_redirect and bpf_redirect_map behave as the kernel's (6.18), and
+// bpf_perf_event_output appends frame bytes when its flags carry a
+// length (BPF_F_CTXLEN_MASK). A frame longer than XDPMaxFrame is a
+// multi-buffer frame, as the kernel's test run makes it for any XDP
+// program: the first XDPMaxFrame bytes are the linear part the program
+// reaches directly, the rest fragments of XDPFragSize bytes (at most
+// XDPMaxFrags) that the helpers reach; meta.Frags lays out fragments of
+// other sizes. It returns the action (r0's low 32 bits) and, as
+// BPF_PROG_TEST_RUN does, the bytes from data_meta to data_end: the
+// metadata (none unless meta.Meta or bpf_xdp_adjust_meta made some) and
+// the packet as the program left it, followed by the fragments' bytes.
+// meta may be nil; with meta.Redirect set, it receives the redirect
+// target. Frames shorter than an Ethernet header or longer than
+// XDPMaxFragsFrame are refused with ErrContext.
 func (vm *VM) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	return vm.e.RunXDP(frame, meta)
 }

@@ -38,6 +38,9 @@ func NewCollection(spec *prog.CollectionSpec, opts *interp.CollectionOptions, jo
 		iopts = *opts.Program
 	}
 	iopts.Maps = ms
+	if iopts.Coverage != nil {
+		iopts.Coverage.AddCollection(spec) // for Fallback: New refuses it otherwise
+	}
 	o.Interp = &iopts
 	for _, name := range slices.Sorted(stdmaps.Keys(spec.Programs)) {
 		ps := spec.Programs[name]

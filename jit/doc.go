@@ -50,6 +50,12 @@
 // callx, tail calls and bpf-to-bpf calls. What cannot be compiled is a
 // *CompileError from New; Options.Fallback asks for interp instead.
 //
+// Machine code does not count the instructions it runs: New refuses
+// Options.Interp.Coverage (interp.Coverage, C-line coverage) with an error
+// wrapping ErrNotSupported, and with Options.Fallback runs such a program
+// in interp, which counts. Options.Interp.Trace is not called by compiled
+// code either.
+//
 // BPF registers live in x86 registers while the code runs:
 //
 //	r0 rax  r1 rdi  r2 rsi  r3 rbx  r4 r8  r5 r9

@@ -89,6 +89,15 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
+	if vm.opts.Interp != nil && vm.opts.Interp.Coverage != nil {
+		// Machine code does not count instructions.
+		if vm.opts.Fallback {
+			vm.ivm, vm.pub, vm.typ = engine.HandleVM(pub), pub, spec.Type
+			vm.budget = runBudget(&vm.opts)
+			return vm, nil
+		}
+		return nil, fmt.Errorf("jit: program %q: Options.Interp.Coverage is set, but compiled code cannot count the instructions it runs; run it in interp, or set Fallback: %w", spec.Name, ErrNotSupported)
+	}
 	return vm.compile(pub)
 }
 
@@ -136,6 +145,11 @@ func Load(raw []byte, opts *Options) (*VM, error) {
 // Interp returns the interp.VM that holds the program's environment. Its
 // Run methods interpret the same program.
 func (vm *VM) Interp() *interp.VM { return vm.pub }
+
+// ID returns a number unique to the program in this process, its
+// interp.VM's ID: what program arrays report for it
+// (maps.ProgArray.Lookup).
+func (vm *VM) ID() uint32 { return vm.ivm.ID() }
 
 // Compiled reports whether the program runs as machine code (false after a
 // Fallback to interp).

@@ -118,7 +118,7 @@ func userXDPColl(t *testing.T, cs *prog.CollectionSpec, frames [][]byte, useJIT 
 func TestXDPEngines(t *testing.T) {
 	cs := loadXDPOps(t)
 	frames := xdpFrames(rand.New(rand.NewPCG(15, 1)), 400)
-	frames = append(frames, make([]byte, 13), make([]byte, interp.XDPMaxFrame+1), make([]byte, interp.XDPMaxFrame))
+	frames = append(frames, make([]byte, 13), make([]byte, interp.XDPMaxFragsFrame+1), make([]byte, interp.XDPMaxFrame), make([]byte, interp.XDPMaxFrame+1), make([]byte, 9000))
 	ir, ip, iev := userXDP(t, cs, frames, false)
 	jr, jp, jev := userXDP(t, cs, frames, true)
 	actions := map[uint32]int{}
@@ -127,7 +127,7 @@ func TestXDPEngines(t *testing.T) {
 		if (a.err == nil) != (b.err == nil) || a.action != b.action || !bytes.Equal(a.out, b.out) || a.rets != b.rets {
 			t.Fatalf("frame %d (% x...): interp %d %v % x %v; jit %d %v % x %v", k, frames[k][:14], a.action, a.rets, a.out, a.err, b.action, b.rets, b.out, b.err)
 		}
-		if n := len(frames[k]); n < 14 || n > interp.XDPMaxFrame {
+		if n := len(frames[k]); n < 14 || n > interp.XDPMaxFragsFrame {
 			if !errors.Is(a.err, interp.ErrContext) {
 				t.Fatalf("frame of %d bytes: err %v, want ErrContext", n, a.err)
 			}
@@ -155,7 +155,7 @@ func TestXDPEngines(t *testing.T) {
 	// the program saw it (after the TTL decrement).
 	n := 0
 	for k, f := range frames {
-		if len(f) < 14 || len(f) > interp.XDPMaxFrame || f[0]&7 != 6 || ir[k].rets[0] != 0 || ir[k].action != interp.XDPPass {
+		if len(f) < 14 || len(f) > interp.XDPMaxFragsFrame || f[0]&7 != 6 || ir[k].rets[0] != 0 || ir[k].action != interp.XDPPass {
 			continue
 		}
 		s := is[n].Sample
@@ -179,10 +179,17 @@ func TestXDPKernelDifferential(t *testing.T) {
 	testenv.RequireRoot(t)
 	cs := loadXDPOps(t)
 	frames := xdpFrames(rand.New(rand.NewPCG(15, 2)), 600)
-	frames = append(frames, make([]byte, 13), make([]byte, interp.XDPMaxFrame))
-	// Longer frames run in the kernel as multi-buffer frames (frags),
-	// which userspace refuses (TestXDPEngines checks the error).
-	frames = slices.DeleteFunc(frames, func(f []byte) bool { return len(f) > interp.XDPMaxFrame })
+	// Longer frames run as multi-buffer frames (frags), in the kernel
+	// and in userspace.
+	frames = append(frames, make([]byte, 13), make([]byte, interp.XDPMaxFrame), make([]byte, interp.XDPMaxFrame+1), make([]byte, 9000))
+	rng := rand.New(rand.NewPCG(15, 3))
+	for _, f := range frames[:60] {
+		long := make([]byte, interp.XDPMaxFrame+1+rng.IntN(4*interp.XDPFragSize))
+		for i := range long {
+			long[i] = byte(rng.Uint32())
+		}
+		frames = append(frames, append(long[:0:0], append(f, long[len(f):]...)...))
+	}
 	coll, err := prog.NewCollection(cs, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +199,7 @@ func TestXDPKernelDifferential(t *testing.T) {
 	var kr []xdpResult
 	for _, f := range frames {
 		var r xdpResult
-		res, err := kp.Run(&prog.RunOptions{Data: f, DataOut: make([]byte, 4096)})
+		res, err := kp.Run(&prog.RunOptions{Data: f, DataOut: make([]byte, len(f)+4096)})
 		r.err = err
 		if err == nil {
 			r.action, r.out = res.Retval, res.DataOut
@@ -349,9 +356,9 @@ func TestCollectionGlobals(t *testing.T) {
 		t.Fatalf("kfunc: %v", err)
 	}
 	bad = loadXDPOps(t)
-	bad.Maps["protos"].Type = prog.DevMap
+	bad.Maps["protos"].Type = prog.SockMap
 	if _, err := NewCollection(bad, nil, nil); err == nil || !strings.Contains(err.Error(), `"protos"`) {
-		t.Fatalf("devmap: %v", err)
+		t.Fatalf("sockmap: %v", err)
 	}
 	if _, err := interp.NewCollection(nil, nil); err == nil {
 		t.Fatal("nil spec: no error")

@@ -91,6 +91,7 @@ type ProgramSpec struct {
 type funcInfo struct {
 	insn   int
 	typeID uint32
+	name   string // the BTF FUNC's name
 }
 
 // coreRelo is a bpf_core_relo record with the instruction as an index
@@ -272,6 +273,30 @@ type LineInfo struct {
 // .BTF.ext, in instruction order, or nil without line info.
 func (ps *ProgramSpec) LineInfos() []LineInfo {
 	return ps.lineInfos
+}
+
+// FuncInfo is a function of a program, from the object's BTF func_info:
+// the C function whose code starts at an instruction.
+type FuncInfo struct {
+	// Instruction is the index into the program's Instructions of the
+	// function's first instruction.
+	Instruction int
+	// Name is the function's name (its BTF FUNC).
+	Name string
+}
+
+// FuncInfos returns the functions linked into the program (the program
+// itself first, then the subprograms it calls), from the object's
+// .BTF.ext func_info, or nil without it.
+func (ps *ProgramSpec) FuncInfos() []FuncInfo {
+	if len(ps.funcInfos) == 0 {
+		return nil
+	}
+	out := make([]FuncInfo, len(ps.funcInfos))
+	for k, f := range ps.funcInfos {
+		out[k] = FuncInfo{Instruction: f.insn, Name: f.name}
+	}
+	return out
 }
 
 // BTF returns the object's BTF (fixed up for the kernel), or nil.

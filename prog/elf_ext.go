@@ -32,7 +32,7 @@ func (er *elfReader) attachBTFExt(ps *ProgramSpec) error {
 		}
 		for _, r := range ext.FuncInfos[cs.name] {
 			if k := index(r.InsnOff); k >= 0 {
-				ps.funcInfos = append(ps.funcInfos, funcInfo{insn: k, typeID: uint32(r.TypeID)})
+				ps.funcInfos = append(ps.funcInfos, funcInfo{insn: k, typeID: uint32(r.TypeID), name: r.Func.Name})
 			}
 		}
 		for _, r := range ext.LineInfos[cs.name] {

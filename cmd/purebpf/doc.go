@@ -22,7 +22,10 @@
 //	--packet FILE               a packet program's packet (an Ethernet frame)
 //	--ctx FILE                  the context of other programs (kprobe: x86-64 struct pt_regs)
 //	--repeat N                  run N more times and print the time per run
-//	--trace                     print each executed instruction and the registers it changed (interp)
+//	--trace                     print each executed instruction and the registers it changed, and the
+//	                            C source line before its instructions for objects with line info (interp)
+//	--cover FILE                write the C lines the runs executed to FILE, an lcov tracefile for
+//	                            genhtml (interp; objects built with clang -g)
 //	--dump                      print the machine code (jit)
 //	--map NAME:TYPE:KEY:VALUE:ENTRIES   declare a map of an assembly program (repeatable)
 //	--dump-maps                 after the runs, print every map's contents
@@ -55,8 +58,19 @@
 // replaces a declaration of the same name in the file. A reference to an
 // undeclared map is an error naming the map and its line. An object's
 // program gets the object's maps, with global data (.data, .rodata, .bss)
-// initialised; prog arrays, map-in-map initialisers and kconfig need the
-// kernel engine.
+// initialised. Every engine loads the program together with the programs
+// its program arrays' initialisers name (so tail calls work) and the maps
+// they use, and leaves the object's other programs and maps out; in
+// interp and jit, map-in-map and kconfig need the kernel engine.
+// --dump-maps prints a program array's entries as "value program NAME",
+// the same in every engine.
+//
+// --cover counts, over all the runs (--repeat's included), how often each
+// C line and function of the loaded programs ran, from the object's
+// .BTF.ext line_info and func_info, and writes an lcov tracefile
+// (interp.Coverage.WriteLCOV) whose source names are the object's, as
+// clang recorded them (relative to the directory it compiled in):
+// "genhtml -o report FILE" from that directory draws the report.
 //
 // --dump-maps prints each map as "map NAME: TYPE key K value V
 // max_entries N, M entries" followed by one line an entry ("key 01 00 00

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -20,13 +21,18 @@ import (
 // CPU ("value[cpu1] ..."); queues and stacks are popped ("value ...",
 // in pop order) and userspace ring buffers and perf event arrays are
 // read ("record ...").
-func dumpMaps(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Mapper, cpus int) error {
+//
+// A program array's entries print as "value program NAME", the name
+// progName gives the program ID the entry holds, so that the dumps of
+// engines whose program IDs differ agree. progName may be nil, and may
+// return "" for an ID it does not know.
+func dumpMaps(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Mapper, cpus int, progName func(id uint32) string) error {
 	for _, spec := range specs {
 		m := get(spec.Name)
 		if m == nil {
 			return fmt.Errorf("map %q: not created", spec.Name)
 		}
-		lines, err := mapLines(m, spec, cpus)
+		lines, err := mapLines(m, spec, cpus, progName)
 		if err != nil {
 			return fmt.Errorf("map %q: %w", spec.Name, err)
 		}
@@ -49,7 +55,7 @@ func dumpMaps(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Map
 	return nil
 }
 
-func mapLines(m prog.Mapper, spec *prog.MapSpec, cpus int) ([]string, error) {
+func mapLines(m prog.Mapper, spec *prog.MapSpec, cpus int, progName func(id uint32) string) ([]string, error) {
 	switch m := m.(type) {
 	case *maps.RingBuf:
 		var lines []string
@@ -129,9 +135,20 @@ func mapLines(m prog.Mapper, spec *prog.MapSpec, cpus int) ([]string, error) {
 			for c := range cpus {
 				line += fmt.Sprintf(" value[cpu%d] %s", c, hexBytes(v[c*stride:c*stride+int(spec.ValueSize)], -1))
 			}
+		} else if name := progArrayName(spec, v, progName); name != "" {
+			line += " value program " + name
 		} else {
 			line += " value " + hexBytes(v, -1)
 		}
 		lines = append(lines, line)
 	}
+}
+
+// progArrayName returns the name of the program whose ID v, a program
+// array's value, holds, or "".
+func progArrayName(spec *prog.MapSpec, v []byte, progName func(id uint32) string) string {
+	if progName == nil || spec.Type != prog.ProgArray || len(v) != 4 {
+		return ""
+	}
+	return progName(binary.NativeEndian.Uint32(v))
 }

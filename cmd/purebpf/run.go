@@ -14,13 +14,12 @@ import (
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
-	"github.com/purebpf/purebpf/jit"
 	"github.com/purebpf/purebpf/prog"
 )
 
 func init() {
 	commands["run"] = command{
-		usage: "run [--engine interp|jit|kernel] [--jit [--dump]] [--trace] [--repeat N] [--mem FILE | --packet FILE | --ctx FILE] [--type T] [--map NAME:TYPE:KEY:VALUE:ENTRIES]... [--dump-maps] FILE.s|FILE.bin|OBJ.o:PROG",
+		usage: "run [--engine interp|jit|kernel] [--jit [--dump]] [--trace] [--cover FILE] [--repeat N] [--mem FILE | --packet FILE | --ctx FILE] [--type T] [--map NAME:TYPE:KEY:VALUE:ENTRIES]... [--dump-maps] FILE.s|FILE.bin|OBJ.o:PROG",
 		run:   runRun,
 	}
 }
@@ -34,6 +33,7 @@ type runOptions struct {
 	engine           string
 	typ              string
 	maps             []mapDecl
+	cover            string // --cover: the lcov tracefile to write (runcover.go)
 }
 
 // runRun implements "run". See doc.go for what it prints.
@@ -44,7 +44,8 @@ func runRun(args []string, stdout io.Writer) error {
 	fs.StringVar(&o.packet, "packet", "", "`file` holding the packet (an Ethernet frame) of a packet program")
 	fs.StringVar(&o.ctx, "ctx", "", "`file` holding the context of a program that takes one (kprobe: x86-64 struct pt_regs)")
 	fs.IntVar(&o.repeat, "repeat", 0, "run `N` more times, timed, and print the time per run")
-	fs.BoolVar(&o.trace, "trace", false, "print every executed instruction and the registers it changed (interp)")
+	fs.BoolVar(&o.trace, "trace", false, "print every executed instruction and the registers it changed, and the C source line of objects with line info (interp)")
+	fs.StringVar(&o.cover, "cover", "", "write the C lines the runs executed to `file`, an lcov tracefile for genhtml (interp, objects with line info)")
 	useJIT := fs.Bool("jit", false, "same as --engine jit")
 	fs.BoolVar(&o.dump, "dump", false, "with --engine jit, print the generated x86-64 code")
 	fs.BoolVar(&o.dumpMaps, "dump-maps", false, "after the runs, print every map's contents")
@@ -86,6 +87,9 @@ func runRun(args []string, stdout io.Writer) error {
 	}
 	if o.trace && o.repeat > 0 {
 		return fmt.Errorf("%w: --repeat and --trace do not mix", errUsage)
+	}
+	if o.cover != "" && o.engine != "interp" {
+		return fmt.Errorf("%w: --cover and --engine %s do not mix (only the interpreter counts the lines it runs)", errUsage, o.engine)
 	}
 	if n := btoi(o.mem != "") + btoi(o.packet != "") + btoi(o.ctx != ""); n > 1 {
 		return fmt.Errorf("%w: give at most one of --mem, --packet and --ctx", errUsage)
@@ -293,47 +297,31 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 	if t != prog.UnspecifiedProgram && t != prog.SocketFilter && t != prog.Kprobe && t != prog.XDP {
 		return fmt.Errorf("%s programs do not run in %s yet: interp and jit run raw-memory, socket_filter, kprobe and xdp programs (use --engine kernel)", t, o.engine)
 	}
-	if err := checkUserspaceObject(p); err != nil {
-		return err
+	opts := &interp.Options{MapOptions: &maps.Options{CPUs: cpus()}}
+	var tr *tracer
+	if o.trace {
+		tr = &tracer{w: stdout}
+		opts.Trace = tr.step
 	}
-	ms, err := newUserspaceMaps(p)
+	cover, err := newRunCoverage(p, o, opts)
 	if err != nil {
 		return err
 	}
-	opts := &interp.Options{Maps: ms}
-	if o.trace {
-		tr := &tracer{w: stdout}
-		opts.Trace = tr.step
+	lv, err := loadUserspace(p, o, opts)
+	if err != nil {
+		return err
 	}
-	var vm runner
-	var newRunner func() (runner, io.Closer, error)
-	if o.engine == "jit" {
-		jvm, err := jit.New(p.spec, &jit.Options{Interp: opts})
-		if err != nil {
+	defer lv.close()
+	ms := lv.maps
+	if tr != nil {
+		tr.src = newSourceLines(p, lv)
+	}
+	if o.dump {
+		if err := lv.jvm.Disassemble(stdout); err != nil {
 			return err
 		}
-		defer jvm.Close()
-		if o.dump {
-			if err := jvm.Disassemble(stdout); err != nil {
-				return err
-			}
-		}
-		vm = jvm
-		newRunner = func() (runner, io.Closer, error) {
-			rn, err := jvm.NewRunner()
-			return rn, rn, err
-		}
-	} else {
-		ivm, err := interp.New(p.spec, opts)
-		if err != nil {
-			return err
-		}
-		vm = ivm
-		newRunner = func() (runner, io.Closer, error) {
-			rn, err := ivm.NewRunner()
-			return rn, rn, err
-		}
 	}
+	vm, newRunner := lv.vm, lv.newRunner
 	var regs *interp.PtRegs
 	if t == prog.Kprobe {
 		if regs, err = ptRegs(in.ctx); err != nil {
@@ -382,8 +370,11 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 		}
 		fmt.Fprintf(stdout, "median %.1f ns per run over %d runs (%d batches of %d through a Runner)\n", per, batches*size, batches, size)
 	}
+	if err := cover.write(); err != nil {
+		return err
+	}
 	if o.dumpMaps {
-		return dumpMaps(stdout, p.spec.Maps, func(name string) prog.Mapper { return ms[name] }, cpus())
+		return dumpMaps(stdout, p.spec.Maps, func(name string) prog.Mapper { return ms[name] }, cpus(), lv.programName)
 	}
 	return nil
 }
@@ -441,10 +432,14 @@ type tracer struct {
 	pc   int
 	ins  insn.Instruction
 	have bool
+	src  *sourceLines // the C lines of an object's programs, or nil
 }
 
 func (t *tracer) step(pc int, ins insn.Instruction, regs *[11]uint64) {
 	if t.have {
+		if t.src != nil {
+			t.src.print(t.w)
+		}
 		line := fmt.Sprintf("%5d: %-32s", t.pc, t.ins.String())
 		for r := range regs {
 			if regs[r] != t.prev[r] {
@@ -452,6 +447,9 @@ func (t *tracer) step(pc int, ins insn.Instruction, regs *[11]uint64) {
 			}
 		}
 		fmt.Fprintln(t.w, strings.TrimRight(line, " "))
+	}
+	if t.src != nil && pc >= 0 {
+		t.src.step(pc, ins, regs)
 	}
 	t.prev, t.pc, t.ins, t.have = *regs, pc, ins, pc >= 0
 }

@@ -30,19 +30,20 @@ func runKernel(p *program, in *input, o *runOptions, stdout io.Writer) error {
 	}
 	var kp *prog.Program
 	kmaps := map[string]*prog.Map{}
+	var kprogs map[string]*prog.Program // an object's programs, for prog array dumps
 	if p.object != nil {
 		// A run leaves nothing behind: maps the object pins by name
 		// are created unpinned, fresh for this run.
 		for _, om := range p.object.Maps {
 			om.Pinning = prog.PinNone
 		}
-		coll, err := prog.NewCollection(p.object, nil)
+		coll, err := prog.NewCollection(runObjectSpec(p), nil)
 		if err != nil {
 			return err
 		}
 		defer coll.Close()
 		kp = coll.Programs[p.name]
-		kmaps = coll.Maps
+		kmaps, kprogs = coll.Maps, coll.Programs
 	} else {
 		defer func() {
 			for _, m := range kmaps {
@@ -112,7 +113,14 @@ func runKernel(p *program, in *input, o *runOptions, stdout io.Writer) error {
 				return m
 			}
 			return nil
-		}, cpus)
+		}, cpus, func(id uint32) string {
+			for name, kp := range kprogs {
+				if info, err := kp.Info(); err == nil && info.ID == id {
+					return name
+				}
+			}
+			return ""
+		})
 	}
 	return nil
 }

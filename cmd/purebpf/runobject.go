@@ -59,27 +59,3 @@ func loadObject(arg, typ string) (*program, error) {
 	}
 	return p, nil
 }
-
-// checkUserspaceObject refuses what the userspace engines cannot give an
-// object's program yet: initialisers that name programs or maps (prog
-// arrays and map-in-map) and kconfig values.
-func checkUserspaceObject(p *program) error {
-	if p.object == nil {
-		return nil
-	}
-	for _, ms := range p.spec.Maps {
-		om := p.object.Maps[ms.Name]
-		if om == nil {
-			continue
-		}
-		if ms.Name == ".kconfig" {
-			return fmt.Errorf("program %s reads kconfig externs, which run gives only to the kernel engine (--engine kernel)", p.name)
-		}
-		for _, e := range om.Contents {
-			if _, ok := e.Value.([]byte); !ok {
-				return fmt.Errorf("map %q has initialisers naming programs or maps (%s), which run sets up only in the kernel engine (--engine kernel)", ms.Name, ms.Type)
-			}
-		}
-	}
-	return nil
-}

@@ -91,7 +91,10 @@
 // DefaultMaxInstructions), counted per executed instruction; exhausting it
 // is a *RunError wrapping ErrBudgetExhausted that names the pc of the first
 // instruction over budget. VM.RunMemoryStats reports the count. Options.Trace
-// sees every instruction before it runs (purebpf run --trace uses it).
+// sees every instruction before it runs (purebpf run --trace uses it), and
+// Options.Coverage counts it (coverage.go); with either, exec steps one
+// instruction at a time through refill, and fast's code is unchanged for
+// runs without them.
 //
 // # Concurrency
 //

@@ -51,7 +51,10 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 	e.cur, e.curVM, e.depth, e.loops = p, e.vm, 0, MaxLoops
 	e.budget, e.rest = e.vm.budget, 0
 	left := e.budget
-	if e.tracer != nil {
+	// single: Options.Trace and Options.Coverage see every instruction,
+	// so the run steps one instruction at a time through refill; runs
+	// without them never take this path.
+	if e.tracer != nil || e.vm.cover != nil { // see resume
 		left, e.rest = 0, e.budget
 	}
 	e.reg.start(r1, r2, e.stackTop()) // only r0..r10 are ever used
@@ -60,7 +63,7 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 
 // rerun is exec with r1 and r2 for a Runner's Env whose last run
 // ended clean (Env.clean: at depth 0 in the program it started, without
-// calls, tail calls or a tracer), so that e.cur, e.curVM, e.depth,
+// calls, tail calls, a tracer or coverage), so that e.cur, e.curVM, e.depth,
 // e.budget and e.rest are already what exec would set. It runs the fast
 // loop first and goes on in exec's loop only if that needs its slow path:
 // a short run pays for no more than it uses.
@@ -83,18 +86,23 @@ func (e *Env) rerun(r1, r2 uint64) (uint64, error) {
 func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, error) {
 	regs := &e.reg
 	var err error
+	// single: Options.Trace and Options.Coverage see every instruction,
+	// so the run steps one instruction at a time through refill; runs
+	// without them never take this path.
+	single := e.tracer != nil || e.vm.cover != nil
 	// slow says that the run took an exit of exec's slow path that can
 	// change what Env.rebindableRun checks (a call, a tail call);
-	// e.clean records its opposite for a run that ends in fast.
+	// e.clean records its opposite for a run that ends in fast, unless
+	// the run is single-stepped (a rerun would not be).
 	slow := false
 	e.clean = false
-	step := e.tracer != nil
+	step := single
 	for {
 		if entered {
 			entered = false
 		} else {
-			if e.tracer != nil {
-				// Trace: report the instruction and grant exactly it.
+			if single {
+				// Trace or coverage: report the instruction and grant exactly it.
 				if left, err = e.refill(pc, regs); err != nil {
 					goto fail
 				}
@@ -104,10 +112,10 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 		switch why {
 		case fastDone:
 			e.executed = e.budget - left - e.rest
-			e.clean = !slow
+			e.clean = !slow && !single
 			return regs[0], nil
 		case fastStepped:
-			step = e.tracer != nil
+			step = single
 			continue
 		case fastNoFit:
 			if left == 0 {
@@ -1318,14 +1326,18 @@ func (f *regFile) start(r1, r2, top uint64) {
 // errHalted is the internal marker of a helper that returned ErrHalt.
 var errHalted = errors.New("halted")
 
-// refill runs before every instruction of a traced run: it reports the
-// instruction about to run and grants it from the remaining budget.
+// refill runs before every instruction of a traced run or one under
+// coverage: it counts the instruction (Options.Coverage), reports it
+// (Options.Trace) and grants it from the remaining budget.
 func (e *Env) refill(pc int, regs *regFile) (uint64, error) {
 	if e.rest == 0 {
 		return 0, fmt.Errorf("%w after %d instructions", ErrBudgetExhausted, e.budget)
 	}
 	e.rest--
-	if k := e.cur.slots[pc]; k >= 0 {
+	if c := e.curVM.cover; c != nil { // coverage.go
+		c.hit(pc)
+	}
+	if k := e.cur.slots[pc]; k >= 0 && e.tracer != nil {
 		copy(e.traceRegs[:], regs[:11])
 		e.tracer(pc, e.cur.insns[k], &e.traceRegs)
 	}

@@ -52,6 +52,9 @@ func DefaultHelpers() *Registry {
 	r.Register(insn.FnXDPAdjustHead, helperXDPAdjustHead)
 	r.Register(insn.FnXDPAdjustTail, helperXDPAdjustTail)
 	r.Register(insn.FnXDPAdjustMeta, helperXDPAdjustMeta)
+	r.Register(insn.FnXDPGetBuffLen, helperXDPGetBuffLen)
+	r.Register(insn.FnXDPLoadBytes, helperXDPLoadBytes)
+	r.Register(insn.FnXDPStoreBytes, helperXDPStoreBytes)
 	r.Register(insn.FnRedirect, helperRedirect)
 	r.Register(insn.FnRedirectMap, helperRedirectMap)
 	return r
@@ -91,6 +94,10 @@ func (e *Env) mapAndKey(r1, r2 uint64) (maps.Map, []byte, error) {
 	return m, key, nil
 }
 
+// mapRdOnlyProg is BPF_F_RDONLY_PROG: programs may read the map's values
+// but not write them.
+const mapRdOnlyProg = 1 << 7
+
 func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	m, key, err := e.mapAndKey(r1, r2)
 	if err != nil {
@@ -99,6 +106,11 @@ func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	v := m.LookupRaw(key, e.cpu())
 	if v == nil {
 		return 0, nil
+	}
+	if ms := m.MapSpec(); ms.Flags&mapRdOnlyProg != 0 || ms.Type == prog.XSKMap {
+		// The verifier refuses stores through the value (devmaps; an
+		// AF_XDP socket map's struct bpf_xdp_sock).
+		return e.AddRegion(v, PermRead)
 	}
 	return e.AddRegion(v, PermRead|PermWrite)
 }

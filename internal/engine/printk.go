@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -262,11 +263,19 @@ func helperPerfEventOutput(e *Env, r1, r2, r3, r4, r5 uint64) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if ctxLen := r3 >> 32; ctxLen > 0 {
-		pkt := e.packet
-		if e.ctxKind == ctxXDP {
-			pkt = e.xdpPacket() // bpf_xdp_event_output copies from data
+	if ctxLen := r3 >> 32; ctxLen > 0 && e.ctxKind == ctxXDP {
+		// bpf_xdp_event_output copies from data, across fragments.
+		x := &e.xdp
+		if ctxLen > uint64(x.buffLen()) {
+			return Errno(syscall.EFAULT), nil
 		}
+		n := len(data)
+		e.outBuf = append(e.outBuf[:0], data...)
+		e.outBuf = slices.Grow(e.outBuf, int(ctxLen))[:n+int(ctxLen)]
+		x.copyBuf(0, e.outBuf[n:], false)
+		data = e.outBuf
+	} else if ctxLen > 0 {
+		pkt := e.packet
 		if ctxLen > uint64(len(pkt)) {
 			return Errno(syscall.EFAULT), nil
 		}

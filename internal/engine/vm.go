@@ -80,6 +80,11 @@ type Options struct {
 	// Trace, when set, is called before every executed instruction. It
 	// slows runs down; use it for debugging (purebpf run --trace).
 	Trace Tracer
+	// Coverage, when set, counts the instructions every run executes
+	// and maps them to C source lines (see Coverage). The program must
+	// be registered with it (Coverage.Add; collections do it). Like
+	// Trace, it makes runs step one instruction at a time.
+	Coverage *Coverage
 }
 
 // VM is a loaded program ready to run in userspace. A VM is safe for
@@ -103,6 +108,9 @@ type VM struct {
 	// compiled is the machine code of the program (a *jit.VM) when the
 	// JIT compiled it (Compiled, SetCompiled).
 	compiled atomic.Pointer[any]
+	// cover counts the program's executed instructions when
+	// Options.Coverage is set (coverage.go).
+	cover *coveredProgram
 }
 
 // New checks and loads spec. Errors are *LoadError values wrapping
@@ -146,6 +154,11 @@ func New(spec *prog.Spec, opts *Options) (*VM, error) {
 		return nil, err
 	}
 	vm.prog = p
+	if vm.opts.Coverage != nil {
+		if vm.cover, err = vm.opts.Coverage.attach(spec, p); err != nil {
+			return nil, loadErr(-1, "%w", err)
+		}
+	}
 	vm.pool.New = func() any { return newEnv(vm) }
 	return vm, nil
 }
@@ -473,9 +486,11 @@ func (vm *VM) RunKprobe(regs *PtRegs) (uint64, error) {
 // packet [data_meta, data_end). It returns the action (the u32 of r0)
 // and the output as BPF_PROG_TEST_RUN gives it: data_meta to data_end,
 // the metadata (none unless meta or bpf_xdp_adjust_meta made some) and
-// the packet as the program left it. frame must
-// hold at least an Ethernet header and at most XDPMaxFrame bytes; meta
-// may be nil. A run that fails has no output (nil).
+// the packet as the program left it, then the fragments of a
+// multi-buffer frame (xdpfrags.go: frames longer than XDPMaxFrame, or
+// meta.Frags). frame must hold at least an Ethernet header and at most
+// XDPMaxFragsFrame bytes; meta may be nil. A run that fails has no
+// output (nil).
 func (vm *VM) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	if err := vm.wantCtx(ctxXDP); err != nil {
 		return 0, nil, err

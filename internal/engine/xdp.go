@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
+
+	"github.com/purebpf/purebpf/prog"
 )
 
 // Layout of struct xdp_md (include/uapi/linux/bpf.h, Linux 5.18+): six
@@ -65,6 +67,35 @@ type XDPMeta struct {
 	// Meta is the metadata in front of the packet: a multiple of 4 bytes,
 	// at most 252 (nil: data_meta == data).
 	Meta []byte
+	// Frags are the fragments of a multi-buffer frame (XDP frags) after
+	// the linear part, the frame RunXDP gets (at most XDPMaxFrame bytes):
+	// at most XDPMaxFrags of 1 to XDPFragSize bytes each. A frame longer
+	// than XDPMaxFrame is split into fragments as the kernel's test run
+	// splits it; Frags lays out others.
+	Frags [][]byte
+	// Redirect, when not nil, receives the redirect target of the run:
+	// what the program's last successful bpf_redirect or
+	// bpf_redirect_map call chose, as the kernel keeps it in struct
+	// bpf_redirect_info for xdp_do_redirect, which acts on it when the
+	// program returns XDP_REDIRECT. A run zeroes it first.
+	Redirect *XDPTarget
+}
+
+// XDPTarget is where an XDP program redirected its frame (see
+// XDPMeta.Redirect). A userspace run has no devices: the frame goes
+// nowhere, and the test checks the target.
+type XDPTarget struct {
+	// Ifindex is the interface: bpf_redirect's argument, or the ifindex
+	// of the device map entry bpf_redirect_map found (0 for other maps
+	// and for BPF_F_BROADCAST).
+	Ifindex uint32
+	// Map is the name of the map bpf_redirect_map named ("" for
+	// bpf_redirect), and Key its key (the CPU of a CPU map).
+	Map string
+	Key uint32
+	// Flags are the call's flags (BPF_F_BROADCAST,
+	// BPF_F_EXCLUDE_INGRESS, the fallback action).
+	Flags uint64
 }
 
 // xdpPage is the frame buffer of one XDP run: a page mapped below 4 GiB.
@@ -109,7 +140,9 @@ type xdpState struct {
 	page            *xdpPage
 	data, end, meta uint32 // offsets into page.buf
 	out             *[]byte
-	region          int // index of the packet region
+	region          int        // index of the packet region
+	redirect        *XDPTarget // XDPMeta.Redirect
+	frags           xdpFrags   // the fragments of a multi-buffer frame (xdpfrags.go)
 }
 
 // checkXDPFrame reports why RunXDP cannot take frame and meta, or nil.
@@ -117,8 +150,13 @@ func checkXDPFrame(frame []byte, meta *XDPMeta) error {
 	if len(frame) < ethHLen {
 		return fmt.Errorf("%w: an XDP frame of %d bytes is shorter than an Ethernet header (the kernel's test run says EINVAL)", ErrContext, len(frame))
 	}
-	if len(frame) > XDPMaxFrame {
-		return fmt.Errorf("%w: an XDP frame of %d bytes is longer than %d, the most one page holds (the kernel runs such frames as multi-buffer frames with frags, which userspace does not support yet)", ErrContext, len(frame), XDPMaxFrame)
+	if len(frame) > XDPMaxFragsFrame {
+		return fmt.Errorf("%w: an XDP frame of %d bytes is longer than %d, a page's linear part and %d fragments of a page (the kernel's test run says ENOMEM)", ErrContext, len(frame), XDPMaxFragsFrame, XDPMaxFrags)
+	}
+	if meta != nil {
+		if err := checkXDPFrags(frame, meta.Frags); err != nil {
+			return err
+		}
 	}
 	if meta != nil && (len(meta.Meta)%4 != 0 || len(meta.Meta) > xdpMaxMeta) {
 		return fmt.Errorf("%w: XDP metadata of %d bytes (want a multiple of 4, at most %d)", ErrContext, len(meta.Meta), xdpMaxMeta)
@@ -145,6 +183,7 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	clear(b) // no byte of an earlier run is left in the headroom or tail
 	x := &e.xdp
 	x.page, x.out = p, out
+	frame = x.bindFrags(frame, meta) // the linear part (xdpfrags.go)
 	x.data = XDPHeadroom
 	x.end = x.data + uint32(len(frame))
 	x.meta = x.data - uint32(len(m))
@@ -157,6 +196,9 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	clear(c[:xdpSize])
 	ne.PutUint32(c[xdpIngressIfindex:], 1)
 	if meta != nil {
+		if x.redirect = meta.Redirect; x.redirect != nil {
+			*x.redirect = XDPTarget{}
+		}
 		if meta.IngressIfindex != 0 {
 			ne.PutUint32(c[xdpIngressIfindex:], meta.IngressIfindex)
 		}
@@ -194,18 +236,21 @@ func (e *Env) xdpPacket() []byte {
 }
 
 // endXDP copies the output out and gives the page back (EndEnv). The
-// output is data_meta to data_end, the metadata and the packet, as
-// BPF_PROG_TEST_RUN returns it (bpf_prog_test_run_xdp, Linux 6.x).
+// output is data_meta to data_end, the metadata and the packet, then
+// the fragments, as BPF_PROG_TEST_RUN returns it (bpf_prog_test_run_xdp,
+// Linux 6.x).
 func (e *Env) endXDP() {
 	x := &e.xdp
 	if x.page == nil {
 		return
 	}
 	if x.out != nil {
-		*x.out = append([]byte(nil), x.page.buf[x.meta:x.end]...)
+		*x.out = x.appendFrags(append(make([]byte, 0, x.end-x.meta+uint32(x.frags.total)), x.page.buf[x.meta:x.end]...))
 	}
 	putXDPPage(x.page)
+	store := x.frags.store // kept for the Env's next frame with frags
 	*x = xdpState{}
+	x.frags.store = store
 }
 
 // checkXDPAccess applies xdp_is_valid_access (net/core/filter.c, Linux
@@ -274,15 +319,19 @@ func helperXDPAdjustHead(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	return 0, nil
 }
 
-// helperXDPAdjustTail is bpf_xdp_adjust_tail for a single-buffer frame:
+// helperXDPAdjustTail is bpf_xdp_adjust_tail: for a single-buffer frame,
 // data_end moves by delta, up to the frame's tailroom and down to an
-// Ethernet header; grown bytes are zeroed.
+// Ethernet header; grown bytes are zeroed. A frame with fragments grows
+// and shrinks at its last fragment (adjustFragsTail).
 func helperXDPAdjustTail(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	x, err := e.xdpEnv("bpf_xdp_adjust_tail", r1)
 	if err != nil {
 		return 0, err
 	}
 	delta := int64(int32(r2))
+	if x.hasFrags() {
+		return e.adjustFragsTail(x, delta), nil
+	}
 	end := int64(x.end) + delta
 	if end > xdpFrameSize-xdpTailroom || end < int64(x.data)+ethHLen {
 		return Errno(syscall.EINVAL), nil
@@ -336,6 +385,9 @@ func helperRedirect(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	if r2 != 0 {
 		return XDPAborted, nil
 	}
+	if x := &e.xdp; x.redirect != nil {
+		*x.redirect = XDPTarget{Ifindex: uint32(r1)}
+	}
 	return XDPRedirect, nil
 }
 
@@ -354,13 +406,28 @@ func helperRedirectMap(e *Env, r1, r2, r3, _, _ uint64) (uint64, error) {
 	if r3&^(redirActionMask|redirFlagsMask) != 0 {
 		return XDPAborted, nil
 	}
-	if r3&(1<<3) != 0 {
-		return XDPRedirect, nil
+	ms := m.MapSpec()
+	target := XDPTarget{Map: ms.Name, Flags: r3}
+	if r3&(1<<3) == 0 {
+		var key [4]byte
+		ne.PutUint32(key[:], uint32(r2))
+		v := []byte(nil)
+		if ms.KeySize == 4 {
+			v = m.LookupRaw(key[:], e.cpu())
+		}
+		if v == nil {
+			if x := &e.xdp; x.redirect != nil {
+				*x.redirect = XDPTarget{} // the kernel forgets the map (map_type UNSPEC)
+			}
+			return r3 & redirActionMask, nil
+		}
+		target.Key = uint32(r2)
+		if (ms.Type == prog.DevMap || ms.Type == prog.DevMapHash) && len(v) >= 4 {
+			target.Ifindex = ne.Uint32(v)
+		}
 	}
-	var key [4]byte
-	ne.PutUint32(key[:], uint32(r2))
-	if m.MapSpec().KeySize != 4 || m.LookupRaw(key[:], e.cpu()) == nil {
-		return r3 & redirActionMask, nil
+	if x := &e.xdp; x.redirect != nil {
+		*x.redirect = target
 	}
 	return XDPRedirect, nil
 }

@@ -1,6 +1,6 @@
 // Package maps implements BPF maps in user space with the semantics of the
 // Linux kernel's maps (Linux 6.x: kernel/bpf/arraymap.c, hashtab.c,
-// queue_stack_maps.c, ringbuf.c and the perf event array), for the
+// queue_stack_maps.c, ringbuf.c, devmap.c, cpumap.c, xskmap.c and the perf event array), for the
 // interpreter (package interp), the JIT and tests.
 //
 // Every map implements prog.Mapper with the kernel's size checks, flag

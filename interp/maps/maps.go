@@ -129,6 +129,12 @@ func New(spec prog.MapSpec, opts *Options) (Map, error) {
 		m, err = newProgArray(spec)
 	case prog.PerfEventArray:
 		m, err = newPerfEventArray(spec, opts)
+	case prog.DevMap, prog.DevMapHash:
+		m, err = newDevMap(spec)
+	case prog.CPUMap:
+		m, err = newCPUMap(spec, opts)
+	case prog.XSKMap:
+		m, err = newXSKMap(spec)
 	default:
 		return nil, fmt.Errorf("map %q: map type %s: %w", spec.Name, spec.Type, ErrNotSupported)
 	}
