@@ -145,7 +145,7 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 				goto fail
 			}
 			v := regs[in.src]
-			if opKinds[in.op] == kindStoreImm {
+			if in.op.kind() == kindStoreImm {
 				v = uint64(in.imm)
 			}
 			storeN(b, v)
