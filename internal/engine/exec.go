@@ -125,30 +125,14 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 			if err = atomicOp(e, in, regs); err != nil {
 				goto fail
 			}
-		case opLdxB, opLdxH, opLdxW, opLdxDW, opLoadAcq:
-			var b []byte
-			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+		case opLdxB, opLdxH, opLdxW, opLdxDW, opLdxSB, opLdxSH, opLdxSW, opLoadAcq:
+			if err = e.load(in, regs); err != nil {
 				goto fail
 			}
-			regs[in.dst] = loadN(b)
-		case opLdxSB, opLdxSH, opLdxSW:
-			var b []byte
-			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
-				goto fail
-			}
-			v := loadN(b)
-			sh := 64 - 8*uint(in.sz)
-			regs[in.dst] = uint64(int64(v<<sh) >> sh)
 		case opStB, opStH, opStW, opStDW, opStxB, opStxH, opStxW, opStxDW, opStoreRel:
-			var b []byte
-			if b, err = e.find(regs[in.dst]+uint64(int64(in.off)), int(in.sz), true); err != nil {
+			if err = e.store(in, regs); err != nil {
 				goto fail
 			}
-			v := regs[in.src]
-			if in.op.kind() == kindStoreImm {
-				v = uint64(in.imm)
-			}
-			storeN(b, v)
 		case opLdMapVal:
 			var addr uint64
 			if addr, err = e.mapValueAddr(e.curVM, int(in.imm), uint64(in.off)); err != nil {
@@ -829,137 +813,126 @@ outer:
 				pc += 2
 				continue
 
-			// Memory: the stack and the hot region inline, the rest in exec.
-			case opLdxB, opLdxSB:
-				a := regs[in.src] + uint64(in.off)
-				var v uint8
-				if a-c.stkLo < c.stkN {
-					v = c.stack[a-c.stkLo]
-				} else if a-c.hotLo < uint64(len(c.hot)) {
-					v = c.hot[a-c.hotLo]
+			// Memory: the stack and the hot region here, the rest in exec
+			// (mem.go).
+			case opLdxB:
+				if buf, i, ok := fastAt[uint8](c, loadAddr(in, regs)); ok {
+					load[uint8](in, regs, buf, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				if in.op == opLdxSB {
-					regs[in.dst] = uint64(int64(int8(v)))
-				} else {
-					regs[in.dst] = uint64(v)
-				}
 				pc++
 				continue
-			case opLdxH, opLdxSH:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-2 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxH:
+				if buf, i, ok := fastAt[uint16](c, loadAddr(in, regs)); ok {
+					load[uint16](in, regs, buf, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				v := ne.Uint16(b)
-				if in.op == opLdxSH {
-					regs[in.dst] = uint64(int64(int16(v)))
-				} else {
-					regs[in.dst] = uint64(v)
-				}
 				pc++
 				continue
-			case opLdxW, opLdxSW:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-4 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
-					b = c.hot[a-c.hotLo:]
-				} else {
-					return pc, left + uint64(runs[pc]), fastSlow
-				}
-				v := ne.Uint32(b)
-				if in.op == opLdxSW {
-					regs[in.dst] = uint64(int64(int32(v)))
-				} else {
-					regs[in.dst] = uint64(v)
-				}
-				pc++
-				continue
-			case opLdxDW:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-8 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
-					b = c.hot[a-c.hotLo:]
-				} else {
-					return pc, left + uint64(runs[pc]), fastSlow
-				}
-				regs[in.dst] = ne.Uint64(b)
-				pc++
-				continue
-			case opStB, opStxB:
-				v := regs[in.src]
-				if in.op == opStB {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				if a-c.stkLo < c.stkN {
-					c.stack[a-c.stkLo] = uint8(v)
-				} else if a-c.hotLo < uint64(len(c.hot)) {
-					c.hot[a-c.hotLo] = uint8(v)
+			case opLdxW:
+				if buf, i, ok := fastAt[uint32](c, loadAddr(in, regs)); ok {
+					load[uint32](in, regs, buf, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
-			case opStH, opStxH:
-				v := regs[in.src]
-				if in.op == opStH {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-2 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxDW:
+				if buf, i, ok := fastAt[uint64](c, loadAddr(in, regs)); ok {
+					load[uint64](in, regs, buf, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint16(b, uint16(v))
 				pc++
 				continue
-			case opStW, opStxW:
-				v := regs[in.src]
-				if in.op == opStW {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-4 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxSB:
+				if buf, i, ok := fastAt[int8](c, loadAddr(in, regs)); ok {
+					load[int8](in, regs, buf, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint32(b, uint32(v))
 				pc++
 				continue
-			case opStDW, opStxDW:
-				v := regs[in.src]
-				if in.op == opStDW {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-8 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxSH:
+				if buf, i, ok := fastAt[int16](c, loadAddr(in, regs)); ok {
+					load[int16](in, regs, buf, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint64(b, v)
+				pc++
+				continue
+			case opLdxSW:
+				if buf, i, ok := fastAt[int32](c, loadAddr(in, regs)); ok {
+					load[int32](in, regs, buf, i)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStB:
+				if buf, i, ok := fastAt[uint8](c, storeAddr(in, regs)); ok {
+					store[uint8](buf, i, stValue(in))
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStH:
+				if buf, i, ok := fastAt[uint16](c, storeAddr(in, regs)); ok {
+					store[uint16](buf, i, stValue(in))
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStW:
+				if buf, i, ok := fastAt[uint32](c, storeAddr(in, regs)); ok {
+					store[uint32](buf, i, stValue(in))
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStDW:
+				if buf, i, ok := fastAt[uint64](c, storeAddr(in, regs)); ok {
+					store[uint64](buf, i, stValue(in))
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxB:
+				if buf, i, ok := fastAt[uint8](c, storeAddr(in, regs)); ok {
+					store[uint8](buf, i, stxValue(in, regs))
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxH:
+				if buf, i, ok := fastAt[uint16](c, storeAddr(in, regs)); ok {
+					store[uint16](buf, i, stxValue(in, regs))
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxW:
+				if buf, i, ok := fastAt[uint32](c, storeAddr(in, regs)); ok {
+					store[uint32](buf, i, stxValue(in, regs))
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxDW:
+				if buf, i, ok := fastAt[uint64](c, storeAddr(in, regs)); ok {
+					store[uint64](buf, i, stxValue(in, regs))
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
 				pc++
 				continue
 
@@ -1055,31 +1028,6 @@ func smod32(d, s uint64) uint64 {
 		return uint64(uint32(d))
 	}
 	return uint64(uint32(int32(d) % int32(s)))
-}
-
-func loadN(b []byte) uint64 {
-	switch len(b) {
-	case 1:
-		return uint64(b[0])
-	case 2:
-		return uint64(ne.Uint16(b))
-	case 4:
-		return uint64(ne.Uint32(b))
-	}
-	return ne.Uint64(b)
-}
-
-func storeN(b []byte, v uint64) {
-	switch len(b) {
-	case 1:
-		b[0] = uint8(v)
-	case 2:
-		ne.PutUint16(b, uint16(v))
-	case 4:
-		ne.PutUint32(b, uint32(v))
-	default:
-		ne.PutUint64(b, v)
-	}
 }
 
 // atomicOp executes a BPF_ATOMIC read-modify-write with sync/atomic, so
