@@ -816,120 +816,165 @@ outer:
 			// Memory: the stack and the hot region here, the rest in exec
 			// (mem.go).
 			case opLdxB:
-				if buf, i, ok := fastAt[uint8](c, loadAddr(in, regs)); ok {
-					load[uint8](in, regs, buf, i)
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint8](c, a); ok {
+					load[uint8](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					load[uint8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opLdxH:
-				if buf, i, ok := fastAt[uint16](c, loadAddr(in, regs)); ok {
-					load[uint16](in, regs, buf, i)
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint16](c, a); ok {
+					load[uint16](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					load[uint16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opLdxW:
-				if buf, i, ok := fastAt[uint32](c, loadAddr(in, regs)); ok {
-					load[uint32](in, regs, buf, i)
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint32](c, a); ok {
+					load[uint32](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					load[uint32](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opLdxDW:
-				if buf, i, ok := fastAt[uint64](c, loadAddr(in, regs)); ok {
-					load[uint64](in, regs, buf, i)
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint64](c, a); ok {
+					load[uint64](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					load[uint64](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opLdxSB:
-				if buf, i, ok := fastAt[int8](c, loadAddr(in, regs)); ok {
-					load[int8](in, regs, buf, i)
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int8](c, a); ok {
+					load[int8](in, regs, c.stack, i)
+				} else if i, ok := inHot[int8](c, a); ok {
+					load[int8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opLdxSH:
-				if buf, i, ok := fastAt[int16](c, loadAddr(in, regs)); ok {
-					load[int16](in, regs, buf, i)
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int16](c, a); ok {
+					load[int16](in, regs, c.stack, i)
+				} else if i, ok := inHot[int16](c, a); ok {
+					load[int16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opLdxSW:
-				if buf, i, ok := fastAt[int32](c, loadAddr(in, regs)); ok {
-					load[int32](in, regs, buf, i)
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int32](c, a); ok {
+					load[int32](in, regs, c.stack, i)
+				} else if i, ok := inHot[int32](c, a); ok {
+					load[int32](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opStB:
-				if buf, i, ok := fastAt[uint8](c, storeAddr(in, regs)); ok {
-					store[uint8](buf, i, stValue(in))
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint8](c, a); ok {
+					store[uint8](c.stack, i, v)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					store[uint8](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opStH:
-				if buf, i, ok := fastAt[uint16](c, storeAddr(in, regs)); ok {
-					store[uint16](buf, i, stValue(in))
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint16](c, a); ok {
+					store[uint16](c.stack, i, v)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					store[uint16](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opStW:
-				if buf, i, ok := fastAt[uint32](c, storeAddr(in, regs)); ok {
-					store[uint32](buf, i, stValue(in))
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint32](c, a); ok {
+					store[uint32](c.stack, i, v)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					store[uint32](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opStDW:
-				if buf, i, ok := fastAt[uint64](c, storeAddr(in, regs)); ok {
-					store[uint64](buf, i, stValue(in))
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint64](c, a); ok {
+					store[uint64](c.stack, i, v)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					store[uint64](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opStxB:
-				if buf, i, ok := fastAt[uint8](c, storeAddr(in, regs)); ok {
-					store[uint8](buf, i, stxValue(in, regs))
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint8](c, a); ok {
+					store[uint8](c.stack, i, v)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					store[uint8](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opStxH:
-				if buf, i, ok := fastAt[uint16](c, storeAddr(in, regs)); ok {
-					store[uint16](buf, i, stxValue(in, regs))
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint16](c, a); ok {
+					store[uint16](c.stack, i, v)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					store[uint16](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opStxW:
-				if buf, i, ok := fastAt[uint32](c, storeAddr(in, regs)); ok {
-					store[uint32](buf, i, stxValue(in, regs))
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint32](c, a); ok {
+					store[uint32](c.stack, i, v)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					store[uint32](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
 			case opStxDW:
-				if buf, i, ok := fastAt[uint64](c, storeAddr(in, regs)); ok {
-					store[uint64](buf, i, stxValue(in, regs))
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint64](c, a); ok {
+					store[uint64](c.stack, i, v)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					store[uint64](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}

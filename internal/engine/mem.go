@@ -67,19 +67,20 @@ func store[T word](buf []byte, i uint64, v uint64) {
 	}
 }
 
-// fastAt finds a T at address a for fast: at buf[i:] when all its bytes
-// lie in the stack window or the hot region, and false otherwise (exec
-// then searches every region). The stack window is at least 8 bytes
-// (stackReach).
-func fastAt[T word](c *fastCache, a uint64) (buf []byte, i uint64, ok bool) {
-	n := sizeOf[T]()
-	if i = a - c.stkLo; i <= c.stkN-n {
-		return c.stack, i, true
-	}
-	if i = a - c.hotLo; i < uint64(len(c.hot)) && uint64(len(c.hot))-i >= n {
-		return c.hot, i, true
-	}
-	return nil, 0, false
+// inStack reports whether all bytes of a T at address a lie in fast's
+// stack window (which is at least 8 bytes: stackReach), and where they
+// start in c.stack.
+func inStack[T word](c *fastCache, a uint64) (uint64, bool) {
+	i := a - c.stkLo
+	return i, i <= c.stkN-sizeOf[T]()
+}
+
+// inHot reports whether all bytes of a T at address a lie in the hot
+// region, and where they start in c.hot. What is in neither, exec finds
+// (or refuses) by searching every region.
+func inHot[T word](c *fastCache, a uint64) (uint64, bool) {
+	i := a - c.hotLo
+	return i, i < uint64(len(c.hot)) && uint64(len(c.hot))-i >= sizeOf[T]()
 }
 
 // slowLoad runs a load of a T in exec, in whatever region holds it.
