@@ -16,11 +16,13 @@ type Op struct {
 	Made string
 	// Doc is the comment of the engine's constant.
 	Doc string
-	// Slots is how many slots the op spans (lddw: 2); 0 means 1.
+	// Slots is how many slots the op spans, where a basic block goes on
+	// after it (lddw: 2); 0 means 1.
 	Slots int
 	// Budget is how many instructions the op counts as against a run's
 	// budget; 0 means 1 (the second slot of lddw, never executed, sets
-	// NoBudget).
+	// NoBudget). A fused op standing for n instructions in n slots sets
+	// Slots and Budget to n.
 	Budget   int
 	NoBudget bool
 }
