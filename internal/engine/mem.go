@@ -72,7 +72,7 @@ func store[T word](buf []byte, i uint64, v uint64) {
 // start in c.stack.
 func inStack[T word](c *fastCache, a uint64) (uint64, bool) {
 	i := a - c.stkLo
-	return i, i <= c.stkN-sizeOf[T]()
+	return i, i < c.stkN-(sizeOf[T]()-1) // i+n <= stkN, without overflow
 }
 
 // inHot reports whether all bytes of a T at address a lie in the hot
