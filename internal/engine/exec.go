@@ -142,7 +142,7 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 			pc += 2
 			continue
 		case opLdAbs, opLdInd:
-			v, ok := packetLoad(e.Packet(), in, regs)
+			v, ok := packetLoad(e.fc.pkt, in, regs) // what fast read
 			if !ok {
 				// The kernel's LD_ABS/LD_IND sequence exits with r0 = 0
 				// on a read past the packet (net/core/filter.c,
@@ -1078,7 +1078,7 @@ func smod32(d, s uint64) uint64 {
 // atomicOp executes a BPF_ATOMIC read-modify-write with sync/atomic, so
 // that concurrent runs sharing a map see kernel-like atomicity.
 func atomicOp(e *Env, in *dinsn, regs *regFile) error {
-	a := regs[in.dst] + uint64(in.off)
+	a := storeAddr(in, regs)
 	n := int(in.sz)
 	b, err := e.find(a, n, true)
 	if err != nil {
