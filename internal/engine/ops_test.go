@@ -201,3 +201,39 @@ func exprString(e ast.Expr) string {
 	}
 	return "?"
 }
+
+// TestByteOrderOps decodes every byte-order instruction as a
+// little-endian and as a big-endian host would: bswap always swaps, le
+// swaps only on a big-endian host and be only on a little-endian one;
+// what does not swap truncates.
+func TestByteOrderOps(t *testing.T) {
+	defer func(h bool) { hostLittle = h }(hostLittle)
+	d := &decoder{ctx: ctxMemory, helpers: DefaultHelpers()}
+	for _, little := range []bool{true, false} {
+		hostLittle = little
+		for _, c := range []struct {
+			i    func(bits int32) insn.Instruction
+			swap bool
+		}{
+			{func(b int32) insn.Instruction { return insn.BSwap(r1, b) }, true},
+			{func(b int32) insn.Instruction { return insn.ToLE(r1, b) }, !little},
+			{func(b int32) insn.Instruction { return insn.ToBE(r1, b) }, little},
+		} {
+			for k, bits := range []int32{16, 32, 64} {
+				want := [2][3]op{{opTrunc16, opTrunc32, opNop}, {opBswap16, opBswap32, opBswap64}}[b2i(c.swap)][k]
+				i := c.i(bits)
+				di, err := d.decodeOne(i, 0)
+				if err != nil || di.op != want {
+					t.Errorf("little-endian host %v: %v decodes to %v, %v; want %v", little, i, di.op, err, want)
+				}
+			}
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
