@@ -348,12 +348,12 @@ const (
 type reach uint8
 
 const (
-	reachNone reach = iota + 1
-	reachValues
-	reachLoad
-	reachStoreImm
-	reachStore
-	reachAll
+	reachNone     reach = iota + 1 // the fields hold no register
+	reachValues                    // dst and src are values: r10 in either escapes
+	reachLoad                      // src is the base of an access, dst receives the value
+	reachStoreImm                  // dst is the base, the value is imm
+	reachStore                     // dst is the base, src a value
+	reachAll                       // the op can reach the whole main frame
 )
 
 // opInfos gives every op's kind, reach rule, whether it is

@@ -69,7 +69,7 @@ func Generate() ([]byte, error) {
 		if r == ReachNone {
 			p(" reach = iota + 1")
 		}
-		p("\n")
+		p(" // %s\n", reachDocs[r])
 	}
 	p(")\n\n")
 

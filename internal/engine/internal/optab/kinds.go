@@ -56,7 +56,8 @@ const (
 	ReachAll
 )
 
-// ReachNames are the engine's constants of the reach rules.
+// ReachNames are the engine's constants of the reach rules, and
+// reachDocs their comments.
 var ReachNames = [...]string{
 	ReachNone:     "reachNone",
 	ReachValues:   "reachValues",
@@ -64,6 +65,15 @@ var ReachNames = [...]string{
 	ReachStoreImm: "reachStoreImm",
 	ReachStore:    "reachStore",
 	ReachAll:      "reachAll",
+}
+
+var reachDocs = [...]string{
+	ReachNone:     "the fields hold no register",
+	ReachValues:   "dst and src are values: r10 in either escapes",
+	ReachLoad:     "src is the base of an access, dst receives the value",
+	ReachStoreImm: "dst is the base, the value is imm",
+	ReachStore:    "dst is the base, src a value",
+	ReachAll:      "the op can reach the whole main frame",
 }
 
 // KindInfo is a kind's row: its name, comment and what the analyses do
