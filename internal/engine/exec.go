@@ -172,30 +172,14 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 			if err = atomicOp(e, in, regs); err != nil {
 				goto fail
 			}
-		case opLdxB, opLdxH, opLdxW, opLdxDW, opLoadAcq:
-			var b []byte
-			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+		case opLdxB, opLdxH, opLdxW, opLdxDW, opLdxSB, opLdxSH, opLdxSW, opLoadAcq:
+			if err = e.load(in, regs); err != nil {
 				goto fail
 			}
-			regs[in.dst] = loadN(b)
-		case opLdxSB, opLdxSH, opLdxSW:
-			var b []byte
-			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
-				goto fail
-			}
-			v := loadN(b)
-			sh := 64 - 8*uint(in.sz)
-			regs[in.dst] = uint64(int64(v<<sh) >> sh)
 		case opStB, opStH, opStW, opStDW, opStxB, opStxH, opStxW, opStxDW, opStoreRel:
-			var b []byte
-			if b, err = e.find(regs[in.dst]+uint64(int64(in.off)), int(in.sz), true); err != nil {
+			if err = e.store(in, regs); err != nil {
 				goto fail
 			}
-			v := regs[in.src]
-			if opKinds[in.op] == kindStoreImm {
-				v = uint64(in.imm)
-			}
-			storeN(b, v)
 		case opLdMapVal:
 			var addr uint64
 			if addr, err = e.mapValueAddr(e.curVM, int(in.imm), uint64(in.off)); err != nil {
@@ -205,7 +189,7 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 			pc += 2
 			continue
 		case opLdAbsB, opLdAbsH, opLdAbsW, opLdIndB, opLdIndH, opLdIndW:
-			v, ok := packetLoad(e.Packet(), in, regs)
+			v, ok := packetLoad(e.fc.pkt, in, regs) // what fast read
 			if !ok {
 				// The kernel's LD_ABS/LD_IND sequence exits with r0 = 0
 				// on a read past the packet (net/core/filter.c,
@@ -888,137 +872,171 @@ outer:
 				}
 				return pc, left, fastDone
 
-			// Memory: the stack and the hot region inline, the rest in exec.
-			case opLdxB, opLdxSB:
-				a := regs[in.src] + uint64(in.off)
-				var v uint8
-				if a-c.stkLo < c.stkN {
-					v = c.stack[a-c.stkLo]
-				} else if a-c.hotLo < uint64(len(c.hot)) {
-					v = c.hot[a-c.hotLo]
+			// Memory: the stack and the hot region here, the rest in exec
+			// (mem.go).
+			case opLdxB:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint8](c, a); ok {
+					load[uint8](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					load[uint8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				if in.op == opLdxSB {
-					regs[in.dst] = uint64(int64(int8(v)))
-				} else {
-					regs[in.dst] = uint64(v)
-				}
 				pc++
 				continue
-			case opLdxH, opLdxSH:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-2 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxH:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint16](c, a); ok {
+					load[uint16](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					load[uint16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				v := ne.Uint16(b)
-				if in.op == opLdxSH {
-					regs[in.dst] = uint64(int64(int16(v)))
-				} else {
-					regs[in.dst] = uint64(v)
-				}
 				pc++
 				continue
-			case opLdxW, opLdxSW:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-4 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
-					b = c.hot[a-c.hotLo:]
-				} else {
-					return pc, left + uint64(runs[pc]), fastSlow
-				}
-				v := ne.Uint32(b)
-				if in.op == opLdxSW {
-					regs[in.dst] = uint64(int64(int32(v)))
-				} else {
-					regs[in.dst] = uint64(v)
-				}
-				pc++
-				continue
-			case opLdxDW:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-8 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
-					b = c.hot[a-c.hotLo:]
-				} else {
-					return pc, left + uint64(runs[pc]), fastSlow
-				}
-				regs[in.dst] = ne.Uint64(b)
-				pc++
-				continue
-			case opStB, opStxB:
-				v := regs[in.src]
-				if in.op == opStB {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				if a-c.stkLo < c.stkN {
-					c.stack[a-c.stkLo] = uint8(v)
-				} else if a-c.hotLo < uint64(len(c.hot)) {
-					c.hot[a-c.hotLo] = uint8(v)
+			case opLdxW:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint32](c, a); ok {
+					load[uint32](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					load[uint32](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
-			case opStH, opStxH:
-				v := regs[in.src]
-				if in.op == opStH {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-2 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxDW:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint64](c, a); ok {
+					load[uint64](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					load[uint64](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint16(b, uint16(v))
 				pc++
 				continue
-			case opStW, opStxW:
-				v := regs[in.src]
-				if in.op == opStW {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-4 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxSB:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int8](c, a); ok {
+					load[int8](in, regs, c.stack, i)
+				} else if i, ok := inHot[int8](c, a); ok {
+					load[int8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint32(b, uint32(v))
 				pc++
 				continue
-			case opStDW, opStxDW:
-				v := regs[in.src]
-				if in.op == opStDW {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-8 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxSH:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int16](c, a); ok {
+					load[int16](in, regs, c.stack, i)
+				} else if i, ok := inHot[int16](c, a); ok {
+					load[int16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint64(b, v)
+				pc++
+				continue
+			case opLdxSW:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int32](c, a); ok {
+					load[int32](in, regs, c.stack, i)
+				} else if i, ok := inHot[int32](c, a); ok {
+					load[int32](in, regs, c.hot, i)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStB:
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint8](c, a); ok {
+					store[uint8](c.stack, i, v)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					store[uint8](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStH:
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint16](c, a); ok {
+					store[uint16](c.stack, i, v)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					store[uint16](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStW:
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint32](c, a); ok {
+					store[uint32](c.stack, i, v)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					store[uint32](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStDW:
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint64](c, a); ok {
+					store[uint64](c.stack, i, v)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					store[uint64](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxB:
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint8](c, a); ok {
+					store[uint8](c.stack, i, v)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					store[uint8](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxH:
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint16](c, a); ok {
+					store[uint16](c.stack, i, v)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					store[uint16](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxW:
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint32](c, a); ok {
+					store[uint32](c.stack, i, v)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					store[uint32](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxDW:
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint64](c, a); ok {
+					store[uint64](c.stack, i, v)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					store[uint64](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
 				pc++
 				continue
 
@@ -1199,35 +1217,10 @@ func smod32(d, s uint64) uint64 {
 	return uint64(uint32(int32(d) % int32(s)))
 }
 
-func loadN(b []byte) uint64 {
-	switch len(b) {
-	case 1:
-		return uint64(b[0])
-	case 2:
-		return uint64(ne.Uint16(b))
-	case 4:
-		return uint64(ne.Uint32(b))
-	}
-	return ne.Uint64(b)
-}
-
-func storeN(b []byte, v uint64) {
-	switch len(b) {
-	case 1:
-		b[0] = uint8(v)
-	case 2:
-		ne.PutUint16(b, uint16(v))
-	case 4:
-		ne.PutUint32(b, uint32(v))
-	default:
-		ne.PutUint64(b, v)
-	}
-}
-
 // atomicOp executes a BPF_ATOMIC read-modify-write with sync/atomic, so
 // that concurrent runs sharing a map see kernel-like atomicity.
 func atomicOp(e *Env, in *dinsn, regs *regFile) error {
-	a := regs[in.dst] + uint64(in.off)
+	a := storeAddr(in, regs)
 	n := int(in.sz)
 	b, err := e.find(a, n, true)
 	if err != nil {
