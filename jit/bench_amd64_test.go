@@ -160,6 +160,18 @@ func BenchmarkEnterExit(b *testing.B) {
 			}
 		}
 	})
+	b.Run("enterMem", func(b *testing.B) {
+		st := new(state)
+		entry := vm.code.mem.addr()
+		b.ReportAllocs()
+		for b.Loop() {
+			st.entry = entry
+			enterMem(st, 0, 0, 0)
+			if st.regs[0] != 1 {
+				b.Fatal(st.regs[0])
+			}
+		}
+	})
 	b.Run("trampoline", func(b *testing.B) {
 		st := new(state)
 		entry := vm.code.mem.addr()

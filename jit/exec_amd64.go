@@ -55,14 +55,22 @@ type run struct {
 	// change the tables either, but the run may end at any depth.)
 	tabOK      bool
 	tabA, tabN uint64
+	// quickMem and quickSKB are the VM (the owner) whose Runner runs may
+	// take the short path, enterQuick, for its raw-memory program on
+	// memory [tabA, tabA+tabN) or for its socket filter: the tables are
+	// good (tabOK), the run's setup is cached in the state's q fields
+	// (cache), and the stack to zero is at most one slot. nil otherwise;
+	// setTabOK keeps them.
+	quickMem, quickSKB *VM
 	// What the raw-memory runs of VM owner (a raw-memory program) need,
 	// cached to keep them off the path of a short run: its code, its
 	// budget, the stack top (r10), the stack bytes a Runner zeroes before
 	// each run.
 	owner   *VM
 	xm      *execMem
-	slice   int64 // the budget slice a run starts with (see budgetSlice)
-	reserve int64 // and the rest of the budget
+	entry   uintptr // the code's address; owner's Runners keep it mapped
+	slice   int64   // the budget slice a run starts with (see budgetSlice)
+	reserve int64   // and the rest of the budget
 	top     uint64
 	lo      uint64 // the main frame's lowest address: top - len(zero)
 	zero    []byte
@@ -77,6 +85,15 @@ func zeroStack(b []byte) {
 		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
 	default:
 		clear(b)
+	}
+}
+
+// zeroSlot is zeroStack for the short paths, where b is empty or one
+// 8-byte slot: it never calls memclr, so that the caller keeps its values
+// in registers up to the trampoline.
+func zeroSlot(b []byte) {
+	if len(b) != 0 {
+		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
 	}
 }
 
@@ -128,8 +145,28 @@ func (vm *VM) RunMemory(mem []byte) (uint64, error) {
 
 // RunMemory runs the program with r1 = the address of mem and
 // r2 = len(mem), exactly like VM.RunMemory, in the Runner's own state.
-func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
+func (rn *Runner) RunMemory(mem []byte) (uint64, error) { return runnerMemory(rn, mem) }
+
+// runnerMemory is Runner.RunMemory (trampoline_amd64.s). A run whose setup
+// repeats the last one's (run.quickMem is the Runner's VM, which is not
+// closed, and mem is the memory of the tables) it makes itself, as
+// enterQuick would, so that such a run is one frame below the caller's;
+// for others it jumps to runnerMemorySlow, and when the code leaves to Go
+// for something other than its end, to runnerMemoryResume.
+//
+//go:noescape
+func runnerMemory(rn *Runner, mem []byte) (uint64, error)
+
+// runnerMemorySlow is Runner.RunMemory for runs that are not quick.
+func runnerMemorySlow(rn *Runner, mem []byte) (uint64, error) {
 	ret, _, err := rn.vm.runMemory(rn.r, mem, rn, true)
+	return ret, err
+}
+
+// runnerMemoryResume finishes a quick run whose code returned to Go for
+// something other than its end, with the state as the trampoline stored it.
+func runnerMemoryResume(rn *Runner, mem []byte) (uint64, error) {
+	ret, _, err := rn.vm.afterMem(rn.r, mem, true)
 	return ret, err
 }
 
@@ -154,11 +191,36 @@ func (vm *VM) releaseRun(r *run) { vm.ivm.ReleaseStack(r.env) }
 // cache fills in what the raw-memory runs of vm in r need.
 func (r *run) cache(vm *VM) {
 	r.owner, r.xm = vm, vm.code.mem
+	r.entry = r.xm.entry()
+	r.quickMem, r.quickSKB = nil, nil
 	r.slice = min(vm.budget, budgetSlice)
 	r.reserve = vm.budget - r.slice
 	r.top = engine.StackTop(r.env)
 	r.zero = vm.ivm.ReachableStack(r.env)
 	r.lo = r.top - uint64(len(r.zero))
+	st := &r.st
+	st.qTop, st.qLo, st.qBudget, st.qReserve, st.qEntry = r.top, r.lo, r.slice, r.reserve, r.entry
+	st.qZero = 0
+	if len(r.zero) == 8 {
+		st.qZero = uintptr(unsafe.Pointer(unsafe.SliceData(r.zero)))
+	}
+}
+
+// setTabOK sets r.tabOK, and opens or closes the short paths with it.
+func (r *run) setTabOK(ok bool) {
+	r.tabOK = ok
+	r.quickMem, r.quickSKB = nil, nil
+	if !ok || r.owner == nil || (len(r.zero) != 0 && len(r.zero) != 8) {
+		return
+	}
+	switch r.owner.typ {
+	case prog.UnspecifiedProgram:
+		r.quickMem = r.owner
+	case prog.SocketFilter:
+		if r.tabA == 0 && r.tabN == 0 {
+			r.quickSKB = r.owner
+		}
+	}
 }
 
 // runMemory is a raw-memory run in r, for Runner rn or (rn nil) for
@@ -198,11 +260,18 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 	if st.exit == exitDone {
 		// Go was not needed: the Env is still unbound and the tables
 		// are as memTables left them.
-		r.tabOK = true
+		r.setTabOK(true)
 		return st.regs[0], false, nil
 	}
+	return vm.afterMem(r, mem, kept)
+}
+
+// afterMem finishes a raw-memory run in r whose code returned to Go for
+// something other than its end.
+func (vm *VM) afterMem(r *run, mem []byte, kept bool) (ret uint64, bound bool, err error) {
+	st := &r.st
 	if st.exit == exitAbort { // as in runContext
-		r.tabOK = false
+		r.setTabOK(st.depth == 0)
 		return st.regs[0], false, nil
 	}
 	ret, bound, err = vm.resumeMemory(r, mem)
@@ -218,7 +287,7 @@ func (vm *VM) runMemory(r *run, mem []byte, rn *Runner, kept bool) (ret uint64, 
 func (vm *VM) resumeMemory(r *run, mem []byte) (ret uint64, bound bool, err error) {
 	r.begin(vm)
 	r.lazy, r.kind, r.mem = true, ctxMem, mem
-	r.tabOK = false
+	r.setTabOK(false)
 	ret, err = vm.code.handle(&r.st, r)
 	bound = !r.lazy
 	r.end()
@@ -353,19 +422,27 @@ func (vm *VM) runContext(r *run, kept bool, kind int, pkt []byte, meta *interp.S
 	}
 	enterMem(st, r1, 0, r.top)
 	if st.exit == exitDone {
-		r.tabOK = true
+		r.setTabOK(true)
 		return st.regs[0], false, nil
 	}
+	return vm.afterContext(r, kept, kind, pkt, meta, regs)
+}
+
+// afterContext finishes a socket-filter or kprobe run in r whose code
+// returned to Go for something other than its end.
+func (vm *VM) afterContext(r *run, kept bool, kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtRegs) (ret uint64, bound bool, err error) {
+	st := &r.st
 	if st.exit == exitAbort {
-		// LD_ABS/LD_IND past the packet: r0 = 0, no Go needed. The run
-		// may have ended in a callee, with its frame cached: the tables
-		// are rebuilt next time.
-		r.tabOK = false
+		// LD_ABS/LD_IND past the packet: r0 = 0, no Go needed. A run
+		// that ended in a callee may have its frame cached: the tables
+		// are rebuilt next time. At depth 0 they are as good as after
+		// an exitDone.
+		r.setTabOK(st.depth == 0)
 		return st.regs[0], false, nil
 	}
 	r.begin(vm)
 	r.lazy, r.kind, r.pkt, r.meta, r.kregs = true, kind, pkt, meta, regs
-	r.tabOK = false
+	r.setTabOK(false)
 	ret, err = vm.code.handle(st, r)
 	bound = !r.lazy
 	r.end()
@@ -404,6 +481,16 @@ func (vm *VM) runVM(kind int, pkt []byte, meta *interp.SKBMeta, regs *interp.PtR
 // VM.RunSocketFilter, in the Runner's own state.
 func (rn *Runner) RunSocketFilter(pkt []byte, meta *interp.SKBMeta) (uint32, error) {
 	r, vm := rn.r, rn.vm
+	if r != nil && r.quickSKB == vm && !vm.closed.Load() {
+		// The short path of a run that repeats the last one's setup
+		// (see run.quickSKB).
+		r0 := enterQuick(&r.st, engine.SocketFilterContext(r.env), 0, addrOfSlice(pkt), uint64(len(pkt)))
+		if r.st.exit == exitDone {
+			return uint32(r0), nil
+		}
+		ret, _, err := vm.afterContext(r, true, ctxSKB, pkt, meta, nil)
+		return uint32(ret), err
+	}
 	if r == nil || vm.typ != prog.SocketFilter || vm.closed.Load() {
 		if rn.ir != nil {
 			return rn.ir.RunSocketFilter(pkt, meta)
@@ -507,7 +594,7 @@ func (st *state) setStack(top, lo uint64) {
 // current call depth so that helpers see the same stack as interp's.
 func (r *run) syncRegions() {
 	st := &r.st
-	r.tabOK = false
+	r.setTabOK(false)
 	regs := engine.Regions(r.env)
 	if len(regs) > 0 {
 		regs[0].Start = st.stkLo

@@ -133,6 +133,11 @@ func TestRunnerMisuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rn2.Close()
+	for range 2 { // the second run takes the short path (run.quickMem)
+		if r, err := rn2.RunMemory(nil); r != 1 || err != nil {
+			t.Fatalf("r0 = %d, %v", r, err)
+		}
+	}
 	vm.Close()
 	if _, err := rn2.RunMemory(nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Runner run after VM.Close: %v; want ErrClosed", err)
@@ -155,6 +160,17 @@ func TestRunnerMisuse(t *testing.T) {
 	_, got := srn.RunMemory(nil)
 	if want == nil || got == nil || got.Error() != want.Error() || !errors.Is(got, interp.ErrContext) {
 		t.Fatalf("Runner on a socket filter: %v; VM.RunMemory: %v", got, want)
+	}
+	// A socket filter's Runner, its short path armed (run.quickSKB),
+	// after its VM's Close.
+	for range 2 {
+		if r, err := srn.RunSocketFilter(make([]byte, 14), nil); r != 1 || err != nil {
+			t.Fatalf("socket filter: r0 = %d, %v", r, err)
+		}
+	}
+	sf.Close()
+	if _, err := srn.RunSocketFilter(make([]byte, 14), nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("socket-filter Runner run after VM.Close: %v; want ErrClosed", err)
 	}
 }
 

@@ -77,18 +77,26 @@ type state struct {
 	pktLen uint64     // 192: packet length
 	nread  uint64     // 200: entries in rtab
 	nwrite uint64     // 208: entries in wtab
-	_      uint64
-	mruR   region // last region a load hit
-	mruW   region // last region a store hit
-	grant  region // a one-shot grant for an access Go checked (context fields)
-	grantW uint64 // whether grant is for a store
-	_      [3]uint64
-	rtab   [maxRegions]region // readable regions
-	wtab   [maxRegions]region // writable regions
-	frames [maxCallFrames]frameRec
+	// savedBP is the Go frame pointer enterMem keeps while the code
+	// clobbers BP (BPF r10).
+	savedBP uint64 // 216
+	mruR    region // last region a load hit
+	mruW    region // last region a store hit
+	grant   region // a one-shot grant for an access Go checked (context fields)
+	grantW  uint64 // whether grant is for a store
+	_       [3]uint64
+	rtab    [maxRegions]region // readable regions
+	wtab    [maxRegions]region // writable regions
+	frames  [maxCallFrames]frameRec
 	// reserve is the part of the run's budget not yet handed to the code
 	// (which holds at most budgetSlice in budget); Go only.
 	reserve int64
+	// What enterQuick sets up a run with (run.cache): the stack top and
+	// the main frame's lowest address, the budget slice and the rest of
+	// the budget, the code's entry, and the stack slot to zero (or 0).
+	qTop, qLo         uint64
+	qBudget, qReserve int64
+	qEntry, qZero     uintptr
 }
 
 // budgetSlice is the most budget the generated code holds at a time.
@@ -167,3 +175,13 @@ func enter(st *state)
 //
 //go:noescape
 func enterMem(st *state, r1, r2, r10 uint64)
+
+// enterQuick is enterMem for a Runner's run whose setup repeats its last
+// one's: it zeroes the stack slot st.qZero (if any), sets the stack, the
+// budget and the entry from st's q fields and the packet to pkt and
+// pktLen, enters the code with r1 and r2, and returns r0
+// (trampoline_amd64.s). It does in assembly what a Go caller would do
+// before enterMem, so that its callers stay small enough to inline.
+//
+//go:noescape
+func enterQuick(st *state, r1, r2, pkt, pktLen uint64) uint64

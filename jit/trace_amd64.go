@@ -91,7 +91,7 @@ func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, 
 			ret, err = vm.code.handle(st, r)
 		}
 	}
-	r.tabOK = false
+	r.setTabOK(false)
 	rn.traceBound = err == nil && r.tailCalls == 0 && st.depth == 0 && engine.KeptBinding(r.env)
 	if !rn.traceBound {
 		vm.ivm.EndEnv(r.env)

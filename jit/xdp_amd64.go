@@ -34,7 +34,7 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 	if err != nil {
 		vm.ivm.EndEnv(r.env)
 		r.end()
-		r.tabOK = false
+		r.setTabOK(false)
 		return 0, err
 	}
 	r.tc = tc
@@ -50,7 +50,7 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 			ret, err = vm.code.handle(st, r)
 		}
 	}
-	r.tabOK = false
+	r.setTabOK(false)
 	r.tc = false
 	vm.ivm.EndEnv(r.env) // copies the packet out
 	r.end()

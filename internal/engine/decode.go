@@ -8,165 +8,10 @@ import (
 	"github.com/purebpf/purebpf/prog"
 )
 
-// op is a pre-decoded operation. Variants that the encoding selects through
-// the offset field (sdiv, smod, movsx) or the source bit (le/be) get their
-// own op, so that the run loop is one dense switch.
-type op uint8
+//go:generate go run genops.go
 
-const (
-	opInvalid op = iota // second slot of lddw; never executed
-
-	// 64-bit ALU, register and immediate forms.
-	opAdd64X
-	opAdd64K
-	opSub64X
-	opSub64K
-	opMul64X
-	opMul64K
-	opDiv64X
-	opDiv64K
-	opSDiv64X
-	opSDiv64K
-	opOr64X
-	opOr64K
-	opAnd64X
-	opAnd64K
-	opLsh64X
-	opLsh64K
-	opRsh64X
-	opRsh64K
-	opNeg64
-	opMod64X
-	opMod64K
-	opSMod64X
-	opSMod64K
-	opXor64X
-	opXor64K
-	opMov64X
-	opMov64K
-	opMovSX8_64
-	opMovSX16_64
-	opMovSX32_64
-	opArsh64X
-	opArsh64K
-	opBswap16
-	opBswap32
-	opBswap64
-
-	// 32-bit ALU.
-	opAdd32X
-	opAdd32K
-	opSub32X
-	opSub32K
-	opMul32X
-	opMul32K
-	opDiv32X
-	opDiv32K
-	opSDiv32X
-	opSDiv32K
-	opOr32X
-	opOr32K
-	opAnd32X
-	opAnd32K
-	opLsh32X
-	opLsh32K
-	opRsh32X
-	opRsh32K
-	opNeg32
-	opMod32X
-	opMod32K
-	opSMod32X
-	opSMod32K
-	opXor32X
-	opXor32K
-	opMov32X
-	opMov32K
-	opMovSX8_32
-	opMovSX16_32
-	opArsh32X
-	opArsh32K
-	opTrunc16 // le16 on a little-endian host
-	opTrunc32 // le32 on a little-endian host
-	opNop     // le64 on a little-endian host
-
-	// Jumps. off holds the absolute target slot.
-	opJa
-	opJeq64X
-	opJeq64K
-	opJgt64X
-	opJgt64K
-	opJge64X
-	opJge64K
-	opJset64X
-	opJset64K
-	opJne64X
-	opJne64K
-	opJsgt64X
-	opJsgt64K
-	opJsge64X
-	opJsge64K
-	opJlt64X
-	opJlt64K
-	opJle64X
-	opJle64K
-	opJslt64X
-	opJslt64K
-	opJsle64X
-	opJsle64K
-	opJeq32X
-	opJeq32K
-	opJgt32X
-	opJgt32K
-	opJge32X
-	opJge32K
-	opJset32X
-	opJset32K
-	opJne32X
-	opJne32K
-	opJsgt32X
-	opJsgt32K
-	opJsge32X
-	opJsge32K
-	opJlt32X
-	opJlt32K
-	opJle32X
-	opJle32K
-	opJslt32X
-	opJslt32K
-	opJsle32X
-	opJsle32K
-	opMayGoto
-	opCall      // helper, imm = number
-	opCallLocal // off = target slot
-	opCallX     // helper number in dst
-	opTailCall
-	opExit
-
-	// Memory.
-	opLdxB
-	opLdxH
-	opLdxW
-	opLdxDW
-	opLdxSB
-	opLdxSH
-	opLdxSW
-	opStB
-	opStH
-	opStW
-	opStDW
-	opStxB
-	opStxH
-	opStxW
-	opStxDW
-	opAtomicW  // imm = atomic op
-	opAtomicDW // imm = atomic op
-	opLoadAcq  // size in src2
-	opStoreRel // size in src2
-	opLdImm64  // imm = value
-	opLdMapVal // imm = map index, off = value offset
-	opLdAbs    // size in sz, imm = offset
-	opLdInd    // size in sz, imm = offset
-)
+// The ops, their names, kinds and encodings are generated (ops_gen.go)
+// from the table in internal/optab, which documents how to add one.
 
 // dinsn is one pre-decoded instruction slot.
 type dinsn struct {
@@ -192,131 +37,72 @@ type program struct {
 	stackDepth uint32
 }
 
-// xk is an operation's register (X) and immediate (K) forms, for 64 and
-// 32 bits: [width][source], width 0 for ALU64/JMP, 1 for ALU/JMP32,
-// source 0 for X, 1 for K.
-type xk [2][2]op
-
-// aluOps gives the ops of the ALU codes with X and K forms and no
-// variants.
-var aluOps = map[insn.ALUOp]xk{
-	insn.Add:  {{opAdd64X, opAdd64K}, {opAdd32X, opAdd32K}},
-	insn.Sub:  {{opSub64X, opSub64K}, {opSub32X, opSub32K}},
-	insn.Mul:  {{opMul64X, opMul64K}, {opMul32X, opMul32K}},
-	insn.Or:   {{opOr64X, opOr64K}, {opOr32X, opOr32K}},
-	insn.And:  {{opAnd64X, opAnd64K}, {opAnd32X, opAnd32K}},
-	insn.LSh:  {{opLsh64X, opLsh64K}, {opLsh32X, opLsh32K}},
-	insn.RSh:  {{opRsh64X, opRsh64K}, {opRsh32X, opRsh32K}},
-	insn.Xor:  {{opXor64X, opXor64K}, {opXor32X, opXor32K}},
-	insn.ArSh: {{opArsh64X, opArsh64K}, {opArsh32X, opArsh32K}},
+// opInfo is what the analyses and exec know about an op (opInfos, from
+// optab.Kinds and optab.Ops).
+type opInfo struct {
+	kind     opKind
+	reach    reach // how stackReach treats its register fields
+	straight bool  // fast runs it and continues with the next slot
+	slots    uint8 // slots it spans: 2 for lddw
+	budget   uint8 // instructions it counts as
 }
 
-// divModOps gives division and modulo by [signed][width][source].
-var divOps = [2]xk{
-	{{opDiv64X, opDiv64K}, {opDiv32X, opDiv32K}},
-	{{opSDiv64X, opSDiv64K}, {opSDiv32X, opSDiv32K}},
-}
-var modOps = [2]xk{
-	{{opMod64X, opMod64K}, {opMod32X, opMod32K}},
-	{{opSMod64X, opSMod64K}, {opSMod32X, opSMod32K}},
-}
+// straight reports whether fast runs op and continues with the next slot
+// without leaving its basic block: arithmetic, lddw, loads and stores, and
+// LD_ABS/LD_IND (a read past the packet leaves to exec, which ends the run,
+// with the unexecuted rest of the block refunded as for a failed load).
+func (o op) straight() bool { return opInfos[o].straight }
 
-// jmpOps gives the conditional jumps.
-var jmpOps = map[insn.JumpOp]xk{
-	insn.JEq:  {{opJeq64X, opJeq64K}, {opJeq32X, opJeq32K}},
-	insn.JGT:  {{opJgt64X, opJgt64K}, {opJgt32X, opJgt32K}},
-	insn.JGE:  {{opJge64X, opJge64K}, {opJge32X, opJge32K}},
-	insn.JSet: {{opJset64X, opJset64K}, {opJset32X, opJset32K}},
-	insn.JNE:  {{opJne64X, opJne64K}, {opJne32X, opJne32K}},
-	insn.JSGT: {{opJsgt64X, opJsgt64K}, {opJsgt32X, opJsgt32K}},
-	insn.JSGE: {{opJsge64X, opJsge64K}, {opJsge32X, opJsge32K}},
-	insn.JLT:  {{opJlt64X, opJlt64K}, {opJlt32X, opJlt32K}},
-	insn.JLE:  {{opJle64X, opJle64K}, {opJle32X, opJle32K}},
-	insn.JSLT: {{opJslt64X, opJslt64K}, {opJslt32X, opJslt32K}},
-	insn.JSLE: {{opJsle64X, opJsle64K}, {opJsle32X, opJsle32K}},
+// kind returns the op's kind.
+func (o op) kind() opKind { return opInfos[o].kind }
+
+// opEnc is an encoding of an op (optab.Enc): the decoder takes the first of
+// opEncs[opcode] whose constraints (when) the instruction meets and fixes
+// its operands (fix).
+type opEnc struct {
+	op   op
+	sz   uint8 // access size in bytes of loads, stores, atomics, LD_ABS/LD_IND
+	when uint8 // the fields that must equal src, off and imm; the host byte order
+	fix  uint8 // operand fix-ups
+	src  uint8
+	off  int16
+	imm  int32
 }
 
-// The other op families, in the order of their size (B, H, W, DW) or
-// width.
-var (
-	ldxOps     = [4]op{opLdxB, opLdxH, opLdxW, opLdxDW}
-	ldxSXOps   = [4]op{opLdxSB, opLdxSH, opLdxSW, opInvalid}
-	stOps      = [4]op{opStB, opStH, opStW, opStDW}
-	stxOps     = [4]op{opStxB, opStxH, opStxW, opStxDW}
-	movOps     = xk{{opMov64X, opMov64K}, {opMov32X, opMov32K}}
-	movSXOps   = map[int16][2]op{8: {opMovSX8_64, opMovSX8_32}, 16: {opMovSX16_64, opMovSX16_32}, 32: {opMovSX32_64, opInvalid}}
-	negOps     = [2]op{opNeg64, opNeg32}
-	byteOrders = []op{opBswap16, opBswap32, opBswap64, opTrunc16, opTrunc32, opNop}
-)
-
-// opKind is what an op does, for the analyses of a program (basic blocks,
-// stack reach) and the slow path: a table (opKinds) rather than ranges of
-// the op enum, so that nothing depends on the order of the ops.
-type opKind uint8
-
+// Constraints of an encoding (opEnc.when).
 const (
-	kindInvalid   opKind = iota // second slot of lddw
-	kindALU                     // register arithmetic and byte order
-	kindLoadImm                 // lddw of a value or a map handle
-	kindMapValue                // lddw of a map value's address (Go finds it)
-	kindPacket                  // LD_ABS, LD_IND
-	kindLoad                    // ldx, ldsx: src is the base
-	kindLoadAcq                 // load-acquire: src is the base
-	kindStoreImm                // st: dst is the base, imm the value
-	kindStoreReg                // stx: dst is the base, src the value
-	kindStoreRel                // store-release: as stx
-	kindAtomic                  // atomic read-modify-write: as stx
-	kindJump                    // ja and conditional jumps
-	kindMayGoto                 // may_goto
-	kindCall                    // helper call
-	kindCallX                   // callx
-	kindCallLocal               // bpf-to-bpf call
-	kindTailCall                // tail_call
-	kindExit                    // exit
+	whenOff = 1 << iota // the offset field is off
+	whenImm             // the immediate is imm
+	whenSrc             // the src field is src
+	whenLE              // the host is little-endian
+	whenBE              // the host is big-endian
 )
 
-// opKinds is the kind of every op.
-var opKinds [256]opKind
+// Operand fix-ups of an encoding (opEnc.fix).
+const (
+	fixOffTarget = 1 << iota // off becomes the absolute slot pc+1+offset
+	fixImmTarget             // off becomes the absolute slot pc+1+imm
+	fixImmU32                // imm is zero-extended from 32 bits
+)
 
-func init() {
-	set := func(k opKind, ops ...op) {
-		for _, o := range ops {
-			if o != opInvalid {
-				opKinds[o] = k
-			}
+// matches reports whether i meets the encoding's constraints.
+func (c *opEnc) matches(i insn.Instruction) bool {
+	return (c.when&whenOff == 0 || i.Offset == c.off) &&
+		(c.when&whenImm == 0 || int32(i.Imm) == c.imm) &&
+		(c.when&whenSrc == 0 || uint8(i.Src) == c.src) &&
+		(c.when&whenLE == 0 || hostLittle) &&
+		(c.when&whenBE == 0 || !hostLittle)
+}
+
+// lookupEnc returns the encoding i decodes from, or nil.
+func lookupEnc(i insn.Instruction) *opEnc {
+	encs := opEncs[i.OpCode]
+	for k := range encs {
+		if encs[k].matches(i) {
+			return &encs[k]
 		}
 	}
-	for _, t := range aluOps {
-		set(kindALU, t[0][0], t[0][1], t[1][0], t[1][1])
-	}
-	for _, t := range append(divOps[:], append(modOps[:], movOps)...) {
-		set(kindALU, t[0][0], t[0][1], t[1][0], t[1][1])
-	}
-	for _, t := range movSXOps {
-		set(kindALU, t[:]...)
-	}
-	set(kindALU, negOps[:]...)
-	set(kindALU, byteOrders...)
-	for _, t := range jmpOps {
-		set(kindJump, t[0][0], t[0][1], t[1][0], t[1][1])
-	}
-	set(kindJump, opJa)
-	set(kindLoad, ldxOps[:]...)
-	set(kindLoad, ldxSXOps[:]...)
-	set(kindStoreImm, stOps[:]...)
-	set(kindStoreReg, stxOps[:]...)
-	set(kindLoadImm, opLdImm64)
-	set(kindMapValue, opLdMapVal)
-	set(kindPacket, opLdAbs, opLdInd)
-	set(kindLoadAcq, opLoadAcq)
-	set(kindStoreRel, opStoreRel)
-	set(kindAtomic, opAtomicW, opAtomicDW)
-	set(kindMayGoto, opMayGoto)
-	set(kindCall, opCall)
-	set(kindCallX, opCallX)
-	set(kindCallLocal, opCallLocal)
-	set(kindTailCall, opTailCall)
-	set(kindExit, opExit)
+	return nil
 }
 
 // SizeIndex is the index of an access size in tables by B, H, W, DW:
@@ -383,12 +169,10 @@ func (d *decoder) decode(is insn.Instructions) (*program, error) {
 		if p.slots[pc] < 0 {
 			continue // second slot of lddw
 		}
-		p.runlen[pc] = 1
-		if o := p.code[pc].op; o.straight() {
-			next := pc + 1
-			if o == opLdImm64 {
-				next = pc + 2
-			}
+		o := p.code[pc].op
+		p.runlen[pc] = uint32(opInfos[o].budget)
+		if o.straight() {
+			next := pc + int(opInfos[o].slots)
 			if next < n {
 				p.runlen[pc] += p.runlen[next]
 			}
@@ -411,174 +195,75 @@ func slotOf(err error) int {
 
 func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 	di := dinsn{dst: uint8(i.Dst), src: uint8(i.Src), off: int32(i.Offset), imm: i.Imm}
-	o := i.OpCode
-	x := o.Source() == insn.SourceX
-	k := 1 // the K form's index in xk
-	if x {
-		k = 0
-	}
-	switch o.Class() {
-	case insn.ClassALU64, insn.ClassALU:
-		w := 0
-		if o.Class() == insn.ClassALU {
-			w = 1
+	if i.IsKfuncCall() {
+		// A call of a kfunc the VM's Options.Kfuncs implements: a call
+		// by the number lookupCall resolves (kfunc.go).
+		num, err := d.kfunc(i)
+		if err != nil {
+			return di, err
 		}
-		code := insn.ALUOp(o.Code())
-		if ops, ok := aluOps[code]; ok {
-			di.op = ops[w][k]
-			return di, nil
-		}
-		switch code {
-		case insn.Div:
-			di.op = divOps[i.Offset][w][k] // Validate allows offsets 0 and 1
-		case insn.Mod:
-			di.op = modOps[i.Offset][w][k]
-		case insn.Mov:
-			switch ops, ok := movSXOps[i.Offset]; {
-			case !x || i.Offset == 0:
-				di.op = movOps[w][k]
-			case ok:
-				di.op = ops[w]
-			default:
-				// addr_space_cast (offset 1, Linux 6.9): there are no arenas here.
-				return di, fmt.Errorf("%s: BPF arenas are not supported", i)
-			}
-		case insn.ALUNeg:
-			di.op = negOps[w]
-		case insn.ALUEnd: // end / bswap
-			swap := w == 0 || (x != !hostLittle) // bswap, to-be on LE, to-le on BE
-			switch {
-			case swap && i.Imm == 16:
-				di.op = opBswap16
-			case swap && i.Imm == 32:
-				di.op = opBswap32
-			case swap:
-				di.op = opBswap64
-			case i.Imm == 16:
-				di.op = opTrunc16
-			case i.Imm == 32:
-				di.op = opTrunc32
-			default:
-				di.op = opNop
-			}
-		default:
-			return di, fmt.Errorf("unknown ALU opcode 0x%02x", uint8(o))
-		}
-		return di, nil
-	case insn.ClassJmp, insn.ClassJmp32:
-		w := 0
-		if o.Class() == insn.ClassJmp32 {
-			w = 1
-		}
-		switch {
-		case o == insn.OpJa:
-			di.op, di.off = opJa, int32(pc+1+int(i.Offset))
-		case o == insn.OpGotol:
-			di.op, di.off = opJa, int32(pc+1+int(int32(i.Imm)))
-		case o == insn.OpMayGoto:
-			di.op, di.off = opMayGoto, int32(pc+1+int(i.Offset))
-		case o == insn.OpExit:
-			di.op = opExit
-		case o == insn.OpCallX:
-			di.op = opCallX
-		case i.IsLocalCall():
-			di.op, di.off = opCallLocal, int32(pc+1+int(int32(i.Imm)))
-		case i.IsKfuncCall():
-			num, err := d.kfunc(i)
-			if err != nil {
-				return di, err
-			}
-			di.op, di.imm = opCall, num
-		case i.IsHelperCall():
-			if insn.HelperFunc(i.Imm) == insn.FnTailCall {
-				di.op = opTailCall
-				return di, nil
-			}
-			if d.helpers.lookup(insn.HelperFunc(i.Imm)) == nil {
-				return di, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, i.Imm, insn.HelperFunc(i.Imm))
-			}
-			di.op = opCall
-		default:
-			ops, ok := jmpOps[insn.JumpOp(o.Code())]
-			if !ok {
-				return di, fmt.Errorf("unknown jump opcode 0x%02x", uint8(o))
-			}
-			di.op = ops[w][k]
-			di.off = int32(pc + 1 + int(i.Offset))
-			if w == 1 && !x {
-				di.imm = int64(uint32(i.Imm)) // compared with the low 32 bits
-			}
-		}
-		return di, nil
-	case insn.ClassLd:
-		switch o.Mode() {
-		case insn.ModeImm:
-			switch insn.PseudoSrc(i.Src) {
-			case insn.PseudoNone:
-				di.op = opLdImm64
-			case insn.PseudoMapFD, insn.PseudoMapIdx, insn.PseudoMapValue, insn.PseudoMapIdxValue:
-				idx, err := d.mapIndex(i)
-				if err != nil {
-					return di, err
-				}
-				// A map pointer is an opaque handle: an LD_IMM64 of it.
-				di.imm = int64(MapHandle(idx))
-				di.op = opLdImm64
-				if s := insn.PseudoSrc(i.Src); s == insn.PseudoMapValue || s == insn.PseudoMapIdxValue {
-					di.op = opLdMapVal
-					di.imm = int64(idx)
-					di.off = int32(i.MapValueOffset())
-					if di.off < 0 {
-						return di, fmt.Errorf("map value offset %d is too large", i.MapValueOffset())
-					}
-				}
-			default:
-				return di, fmt.Errorf("lddw with src %d (%s) is not supported in userspace", i.Src, pseudoName(insn.PseudoSrc(i.Src)))
-			}
-		case insn.ModeAbs, insn.ModeInd:
-			if d.ctx != ctxSocketFilter && d.ctx != ctxMemory && d.ctx != ctxTC {
-				return di, fmt.Errorf("%w: legacy packet load %q needs a socket filter or tc (or raw memory) context, not %s", ErrContext, i.String(), d.typ)
-			}
-			di.op = opLdAbs
-			if o.Mode() == insn.ModeInd {
-				di.op = opLdInd
-			}
-			di.sz = uint8(o.Size().Bytes())
-		default:
-			return di, fmt.Errorf("unknown opcode 0x%02x", uint8(o))
-		}
-		return di, nil
-	case insn.ClassLdX:
-		di.sz = uint8(o.Size().Bytes())
-		di.op = ldxOps[SizeIndex(o.Size())]
-		if o.Mode() == insn.ModeMemSX {
-			di.op = ldxSXOps[SizeIndex(o.Size())] // Validate rejects ldsx of 8 bytes
-		}
-		return di, nil
-	case insn.ClassSt:
-		di.sz = uint8(o.Size().Bytes())
-		di.op = stOps[SizeIndex(o.Size())]
-		return di, nil
-	default: // ClassStX
-		if o.Mode() == insn.ModeAtomic {
-			switch insn.AtomicOp(i.Imm) {
-			case insn.AtomicLoadAcquire:
-				di.op = opLoadAcq
-			case insn.AtomicStoreRelease:
-				di.op = opStoreRel
-			default:
-				di.op = opAtomicW
-				if o.Size() == insn.DW {
-					di.op = opAtomicDW
-				}
-			}
-			di.sz = uint8(o.Size().Bytes())
-			return di, nil
-		}
-		di.sz = uint8(o.Size().Bytes())
-		di.op = stxOps[SizeIndex(o.Size())]
+		di.op, di.imm = opCall, num
 		return di, nil
 	}
+	c := lookupEnc(i)
+	if c == nil {
+		return di, refused(i)
+	}
+	di.op, di.sz = c.op, c.sz
+	switch {
+	case c.fix&fixOffTarget != 0:
+		di.off = int32(pc + 1 + int(i.Offset))
+	case c.fix&fixImmTarget != 0:
+		di.off = int32(pc + 1 + int(int32(i.Imm)))
+	}
+	if c.fix&fixImmU32 != 0 {
+		di.imm = int64(uint32(i.Imm)) // compared with the low 32 bits
+	}
+	switch di.op.kind() {
+	case kindCall:
+		if d.helpers.lookup(insn.HelperFunc(i.Imm)) == nil {
+			return di, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, i.Imm, insn.HelperFunc(i.Imm))
+		}
+	case kindLoadImm:
+		if insn.PseudoSrc(i.Src) == insn.PseudoNone {
+			break
+		}
+		idx, err := d.mapIndex(i)
+		if err != nil {
+			return di, err
+		}
+		// A map pointer is an opaque handle: an LD_IMM64 of it.
+		di.imm = int64(MapHandle(idx))
+	case kindMapValue:
+		idx, err := d.mapIndex(i)
+		if err != nil {
+			return di, err
+		}
+		di.imm = int64(idx)
+		di.off = int32(i.MapValueOffset())
+		if di.off < 0 {
+			return di, fmt.Errorf("map value offset %d is too large", i.MapValueOffset())
+		}
+	case kindPacket:
+		if d.ctx != ctxSocketFilter && d.ctx != ctxMemory && d.ctx != ctxTC {
+			return di, fmt.Errorf("%w: legacy packet load %q needs a socket filter or tc (or raw memory) context, not %s", ErrContext, i.String(), d.typ)
+		}
+	}
+	return di, nil
+}
+
+// refused is the error for a valid instruction that decodes to no op.
+func refused(i insn.Instruction) error {
+	switch {
+	case i.IsKfuncCall():
+		return fmt.Errorf("call to kfunc with BTF id %d: kernel functions are not available in userspace", i.Imm)
+	case i.IsAddrSpaceCast():
+		// addr_space_cast (offset 1, Linux 6.9): there are no arenas here.
+		return fmt.Errorf("%s: BPF arenas are not supported", i)
+	case i.OpCode == insn.OpLdImm64:
+		return fmt.Errorf("lddw with src %d (%s) is not supported in userspace", i.Src, pseudoName(insn.PseudoSrc(i.Src)))
+	}
+	return fmt.Errorf("unknown opcode 0x%02x", uint8(i.OpCode))
 }
 
 func pseudoName(s insn.PseudoSrc) string {
@@ -589,18 +274,6 @@ func pseudoName(s insn.PseudoSrc) string {
 		return "function address"
 	}
 	return "unknown"
-}
-
-// straight reports whether fast runs op and continues with the next slot
-// without leaving its basic block: arithmetic, lddw, loads and stores, and
-// LD_ABS/LD_IND (a read past the packet leaves to exec, which ends the run,
-// with the unexecuted rest of the block refunded as for a failed load).
-func (o op) straight() bool {
-	switch opKinds[o] {
-	case kindALU, kindLoadImm, kindPacket, kindLoad, kindStoreImm, kindStoreReg:
-		return true
-	}
-	return false
 }
 
 // stackReach returns how many bytes below r10 the program can read or
@@ -634,21 +307,23 @@ func (p *program) stackReach() uint32 {
 			continue // second slot of lddw
 		}
 		esc := false
-		switch k := opKinds[in.op]; {
-		case k == kindLoad || k == kindLoadAcq:
+		switch opInfos[in.op].reach {
+		case reachNone:
+			// r10 is no argument of calls; the other fields hold no register.
+		case reachValues:
+			esc = in.dst == 10 || in.src == 10
+		case reachLoad:
 			esc = in.dst == 10 || in.src == 10 && !base(in.off, in.sz)
-		case k == kindStoreImm:
+		case reachStoreImm:
 			esc = in.dst == 10 && !base(in.off, in.sz)
-		case k == kindStoreReg || k == kindStoreRel || k == kindAtomic:
+		case reachStore:
 			esc = in.src == 10 || in.dst == 10 && !base(in.off, in.sz)
-		case k == kindTailCall || k == kindCallX || k == kindCallLocal:
+		case reachAll:
 			// A tail-call target runs in this frame; a callee's stack
 			// region reaches up through the whole main frame.
 			esc = true
-		case k == kindCall || k == kindExit || k == kindMayGoto || in.op == opJa:
-			// r10 is no argument of calls; the other fields hold no register.
-		default: // ALU, conditional jumps, lddw, LD_ABS/LD_IND
-			esc = in.dst == 10 || in.src == 10
+		default: // there is no other rule (TestOpsHandled)
+			esc = true
 		}
 		if esc {
 			return StackSize

@@ -19,7 +19,10 @@
 // dispatch through callNum) and that its map references resolve. The program is then pre-decoded into a compact
 // array of {op, dst, src, size, off, imm} in which variants selected by
 // the offset field (sdiv, smod, movsx) have their own op and jump offsets
-// are absolute, so that the run loop is a single dense switch.
+// are absolute, so that the run loop is a single dense switch. The ops,
+// the encodings they decode from and the kinds the analyses classify them
+// by come from one table, internal/optab, generated into ops_gen.go (go
+// generate).
 //
 // # Semantics
 //

@@ -84,6 +84,10 @@ type Env struct {
 	mem     []byte
 
 	tailCalls int
+	// clean says that the last run ended in the fast loop without
+	// calls or tail calls, so that it left the Env as its Bind method
+	// made it: Runner.keep then needs no rebindableRun check.
+	clean bool
 	executed  uint64
 
 	// Run-loop state that changes rarely.

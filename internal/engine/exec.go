@@ -54,26 +54,66 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 	// single: Options.Trace and Options.Coverage see every instruction,
 	// so the run steps one instruction at a time through refill; runs
 	// without them never take this path.
-	single := e.tracer != nil || e.vm.cover != nil
-	if single {
+	if e.tracer != nil || e.vm.cover != nil { // see resume
 		left, e.rest = 0, e.budget
 	}
-	regs := &e.reg
-	regs.start(r1, r2, e.stackTop()) // only r0..r10 are ever used
+	e.reg.start(r1, r2, e.stackTop()) // only r0..r10 are ever used
+	return e.resume(0, left, 0, false)
+}
 
-	pc := 0
+// rerun is exec with r1 and r2 for a Runner's Env whose last run
+// ended clean (Env.clean: at depth 0 in the program it started, without
+// calls, tail calls, a tracer or coverage), so that e.cur, e.curVM, e.depth,
+// e.budget and e.rest are already what exec would set. It runs the fast
+// loop first and goes on in exec's loop only if that needs its slow path:
+// a short run pays for no more than it uses.
+func (e *Env) rerun(r1, r2 uint64) (uint64, error) {
+	e.loops = MaxLoops
+	e.reg.start(r1, r2, e.stackTop())
+	// The stack region is the main frame's, as the last run left it and
+	// fast recorded it in e.fc; the rebind may have moved the hot region.
+	e.fc.hot, e.fc.hotLo = e.hot, e.hotLo
+	pc, left, why := e.fast(0, e.budget, false, true)
+	if why == fastDone {
+		e.executed = e.budget - left
+		return e.reg[0], nil // e.clean stays true
+	}
+	return e.resume(pc, left, why, true)
+}
+
+// resume is exec's loop from pc with left of the budget. With entered, the
+// fast loop has just returned why at pc; otherwise resume enters it first.
+func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, error) {
+	regs := &e.reg
 	var err error
+	// single: Options.Trace and Options.Coverage see every instruction,
+	// so the run steps one instruction at a time through refill; runs
+	// without them never take this path.
+	single := e.tracer != nil || e.vm.cover != nil
+	// slow says that the run took an exit of exec's slow path that can
+	// change what Env.rebindableRun checks (a call, a tail call);
+	// e.clean records its opposite for a run that ends in fast, unless
+	// the run is single-stepped (a rerun would not be).
+	slow := false
+	e.clean = false
 	step := single
 	for {
-		if single {
-			// Trace or coverage: report the instruction and grant exactly it.
-			if left, err = e.refill(pc, regs); err != nil {
-				goto fail
+		if entered {
+			entered = false
+		} else {
+			if single {
+				// Trace or coverage: report the instruction and grant exactly it.
+				if left, err = e.refill(pc, regs); err != nil {
+					goto fail
+				}
 			}
+			pc, left, why = e.fast(pc, left, step, false)
 		}
-		var why fastExit
-		pc, left, why = e.fast(pc, left, step)
 		switch why {
+		case fastDone:
+			e.executed = e.budget - left - e.rest
+			e.clean = !slow && !single
+			return regs[0], nil
 		case fastStepped:
 			step = single
 			continue
@@ -93,6 +133,7 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 		in := &e.cur.code[pc]
 		switch in.op {
 		case opCall, opCallX:
+			slow = true
 			var ret uint64
 			if ret, err = e.callHelper(in, regs); err != nil {
 				if err == errHalted {
@@ -103,12 +144,14 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 			}
 			regs[0] = ret
 		case opTailCall:
+			slow = true
 			if e.tailCall(regs) {
 				pc = 0
 				continue
 			}
 			// kernel: a failed tail call continues with the next instruction
 		case opCallLocal:
+			slow = true
 			if err = e.pushFrame(pc+1, regs); err != nil {
 				goto fail
 			}
@@ -129,38 +172,18 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 			if err = atomicOp(e, in, regs); err != nil {
 				goto fail
 			}
-		case opLdxB, opLdxH, opLdxW, opLdxDW, opLoadAcq:
-			var b []byte
-			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
+		case opLdxB, opLdxH, opLdxW, opLdxDW, opLdxSB, opLdxSH, opLdxSW, opLoadAcq:
+			if err = e.load(in, regs); err != nil {
 				if e.probeMemFault(in, err) { // a BPF_PROBE_MEM load reads 0 (trace.go)
 					regs[in.dst], err = 0, nil
 					break
 				}
 				goto fail
 			}
-			regs[in.dst] = loadN(b)
-		case opLdxSB, opLdxSH, opLdxSW:
-			var b []byte
-			if b, err = e.find(regs[in.src]+uint64(int64(in.off)), int(in.sz), false); err != nil {
-				if e.probeMemFault(in, err) {
-					regs[in.dst], err = 0, nil
-					break
-				}
-				goto fail
-			}
-			v := loadN(b)
-			sh := 64 - 8*uint(in.sz)
-			regs[in.dst] = uint64(int64(v<<sh) >> sh)
 		case opStB, opStH, opStW, opStDW, opStxB, opStxH, opStxW, opStxDW, opStoreRel:
-			var b []byte
-			if b, err = e.find(regs[in.dst]+uint64(int64(in.off)), int(in.sz), true); err != nil {
+			if err = e.store(in, regs); err != nil {
 				goto fail
 			}
-			v := regs[in.src]
-			if opKinds[in.op] == kindStoreImm {
-				v = uint64(in.imm)
-			}
-			storeN(b, v)
 		case opLdMapVal:
 			var addr uint64
 			if addr, err = e.mapValueAddr(e.curVM, int(in.imm), uint64(in.off)); err != nil {
@@ -169,8 +192,8 @@ func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
 			regs[in.dst] = addr
 			pc += 2
 			continue
-		case opLdAbs, opLdInd:
-			v, ok := packetLoad(e.Packet(), in, regs)
+		case opLdAbsB, opLdAbsH, opLdAbsW, opLdIndB, opLdIndH, opLdIndW:
+			v, ok := packetLoad(e.fc.pkt, in, regs) // what fast read
 			if !ok {
 				// The kernel's LD_ABS/LD_IND sequence exits with r0 = 0
 				// on a read past the packet (net/core/filter.c,
@@ -199,6 +222,7 @@ const (
 	fastSlow    fastExit = iota // the instruction at pc needs exec's slow path
 	fastNoFit                   // the basic block at pc does not fit in the budget left
 	fastStepped                 // step mode ran its one instruction
+	fastDone                    // the program exited at depth 0; r0 is the result
 )
 
 // fast runs instructions from pc until one needs exec's slow path and
@@ -208,8 +232,9 @@ const (
 // rest refunded when it leaves early, so that counting is exact without a
 // per-instruction check. A block that does not fit, and tracing, use step
 // mode, which runs one instruction. fast makes no calls, so that the Go
-// compiler keeps its state in registers.
-func (e *Env) fast(pc int, left uint64, step bool) (int, uint64, fastExit) {
+// compiler keeps its state in registers. With cached, e.fc already holds
+// the stack and hot regions (Env.rerun); otherwise fast records them.
+func (e *Env) fast(pc int, left uint64, step, cached bool) (int, uint64, fastExit) {
 	regs := &e.reg
 	p := e.cur
 	code, runs := p.code, p.runlen
@@ -217,11 +242,13 @@ func (e *Env) fast(pc int, left uint64, step bool) (int, uint64, fastExit) {
 		code, runs = code[:pc+1], p.ones
 	}
 	c := &e.fc
-	c.stkLo = e.regions[0].Start
-	c.stkN = e.regions[0].End - c.stkLo
-	c.stack = e.stack[c.stkLo-e.stackBase:]
-	c.hot = e.hot
-	c.hotLo = e.hotLo
+	if !cached {
+		c.stkLo = e.regions[0].Start
+		c.stkN = e.regions[0].End - c.stkLo
+		c.stack = e.stack[c.stkLo-e.stackBase:]
+		c.hot = e.hot
+		c.hotLo = e.hotLo
+	}
 	entered := false
 outer:
 	for {
@@ -840,147 +867,229 @@ outer:
 				regs[in.dst] = uint64(in.imm)
 				pc += 2
 				continue
+			case opExit:
+				// The end of a run that is not traced (exec reports a
+				// traced exit) and not in a bpf-to-bpf callee (exec
+				// pops the frame). The exit is charged with its block.
+				if step || e.depth != 0 {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				return pc, left, fastDone
 
-			// Memory: the stack and the hot region inline, the rest in exec.
-			case opLdxB, opLdxSB:
-				a := regs[in.src] + uint64(in.off)
-				var v uint8
-				if a-c.stkLo < c.stkN {
-					v = c.stack[a-c.stkLo]
-				} else if a-c.hotLo < uint64(len(c.hot)) {
-					v = c.hot[a-c.hotLo]
+			// Memory: the stack and the hot region here, the rest in exec
+			// (mem.go).
+			case opLdxB:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint8](c, a); ok {
+					load[uint8](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					load[uint8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
-				}
-				if in.op == opLdxSB {
-					regs[in.dst] = uint64(int64(int8(v)))
-				} else {
-					regs[in.dst] = uint64(v)
 				}
 				pc++
 				continue
-			case opLdxH, opLdxSH:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-2 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxH:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint16](c, a); ok {
+					load[uint16](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					load[uint16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
-				}
-				v := ne.Uint16(b)
-				if in.op == opLdxSH {
-					regs[in.dst] = uint64(int64(int16(v)))
-				} else {
-					regs[in.dst] = uint64(v)
 				}
 				pc++
 				continue
-			case opLdxW, opLdxSW:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-4 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxW:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint32](c, a); ok {
+					load[uint32](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					load[uint32](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
-				}
-				v := ne.Uint32(b)
-				if in.op == opLdxSW {
-					regs[in.dst] = uint64(int64(int32(v)))
-				} else {
-					regs[in.dst] = uint64(v)
 				}
 				pc++
 				continue
 			case opLdxDW:
-				a := regs[in.src] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-8 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
-					b = c.hot[a-c.hotLo:]
-				} else {
-					return pc, left + uint64(runs[pc]), fastSlow
-				}
-				regs[in.dst] = ne.Uint64(b)
-				pc++
-				continue
-			case opStB, opStxB:
-				v := regs[in.src]
-				if in.op == opStB {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				if a-c.stkLo < c.stkN {
-					c.stack[a-c.stkLo] = uint8(v)
-				} else if a-c.hotLo < uint64(len(c.hot)) {
-					c.hot[a-c.hotLo] = uint8(v)
+				a := loadAddr(in, regs)
+				if i, ok := inStack[uint64](c, a); ok {
+					load[uint64](in, regs, c.stack, i)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					load[uint64](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
 				pc++
 				continue
-			case opStH, opStxH:
-				v := regs[in.src]
-				if in.op == opStH {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-2 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 2 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxSB:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int8](c, a); ok {
+					load[int8](in, regs, c.stack, i)
+				} else if i, ok := inHot[int8](c, a); ok {
+					load[int8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint16(b, uint16(v))
 				pc++
 				continue
-			case opStW, opStxW:
-				v := regs[in.src]
-				if in.op == opStW {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-4 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 4 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxSH:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int16](c, a); ok {
+					load[int16](in, regs, c.stack, i)
+				} else if i, ok := inHot[int16](c, a); ok {
+					load[int16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint32(b, uint32(v))
 				pc++
 				continue
-			case opStDW, opStxDW:
-				v := regs[in.src]
-				if in.op == opStDW {
-					v = uint64(in.imm)
-				}
-				a := regs[in.dst] + uint64(in.off)
-				var b []byte
-				if a-c.stkLo <= c.stkN-8 {
-					b = c.stack[a-c.stkLo:]
-				} else if a-c.hotLo < uint64(len(c.hot)) && uint64(len(c.hot))-(a-c.hotLo) >= 8 {
-					b = c.hot[a-c.hotLo:]
+			case opLdxSW:
+				a := loadAddr(in, regs)
+				if i, ok := inStack[int32](c, a); ok {
+					load[int32](in, regs, c.stack, i)
+				} else if i, ok := inHot[int32](c, a); ok {
+					load[int32](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
-				ne.PutUint64(b, v)
+				pc++
+				continue
+			case opStB:
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint8](c, a); ok {
+					store[uint8](c.stack, i, v)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					store[uint8](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStH:
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint16](c, a); ok {
+					store[uint16](c.stack, i, v)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					store[uint16](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStW:
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint32](c, a); ok {
+					store[uint32](c.stack, i, v)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					store[uint32](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStDW:
+				a, v := storeAddr(in, regs), stValue(in)
+				if i, ok := inStack[uint64](c, a); ok {
+					store[uint64](c.stack, i, v)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					store[uint64](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxB:
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint8](c, a); ok {
+					store[uint8](c.stack, i, v)
+				} else if i, ok := inHot[uint8](c, a); ok {
+					store[uint8](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxH:
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint16](c, a); ok {
+					store[uint16](c.stack, i, v)
+				} else if i, ok := inHot[uint16](c, a); ok {
+					store[uint16](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxW:
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint32](c, a); ok {
+					store[uint32](c.stack, i, v)
+				} else if i, ok := inHot[uint32](c, a); ok {
+					store[uint32](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
+				pc++
+				continue
+			case opStxDW:
+				a, v := storeAddr(in, regs), stxValue(in, regs)
+				if i, ok := inStack[uint64](c, a); ok {
+					store[uint64](c.stack, i, v)
+				} else if i, ok := inHot[uint64](c, a); ok {
+					store[uint64](c.hot, i, v)
+				} else {
+					return pc, left + uint64(runs[pc]), fastSlow
+				}
 				pc++
 				continue
 
 			// Legacy packet loads; a read past the packet ends the run
 			// in exec.
-			case opLdAbs, opLdInd:
-				v, ok := packetLoad(c.pkt, in, regs)
+			case opLdAbsB:
+				v, ok := packetByte(c.pkt, absOffset(in))
 				if !ok {
-					return pc, left + uint64(runs[pc]), fastSlow
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdAbsH:
+				v, ok := packetHalf(c.pkt, absOffset(in))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdAbsW:
+				v, ok := packetWord(c.pkt, absOffset(in))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdIndB:
+				v, ok := packetByte(c.pkt, indOffset(in, regs))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdIndH:
+				v, ok := packetHalf(c.pkt, indOffset(in, regs))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
+				}
+				regs[0] = v
+				pc++
+				continue
+			case opLdIndW:
+				v, ok := packetWord(c.pkt, indOffset(in, regs))
+				if !ok {
+					return ldAbsOut(regs, pc, left+uint64(runs[pc])-1)
 				}
 				regs[0] = v
 				pc++
@@ -993,22 +1102,65 @@ outer:
 	}
 }
 
-// packetLoad is LD_ABS and LD_IND, for both levels of the run loop: the
-// big-endian value of in.sz bytes at the instruction's offset in pkt, or
-// false when the read is outside it.
+// ldAbsOut ends a run at an LD_ABS or LD_IND at pc that read past the
+// packet: the kernel's LD_ABS/LD_IND sequence exits with r0 = 0
+// (net/core/filter.c, bpf_gen_ld_abs), at any call depth. left is the
+// budget with the load charged and the rest of its block refunded.
+func ldAbsOut(regs *regFile, pc int, left uint64) (int, uint64, fastExit) {
+	regs[0] = 0
+	return pc, left, fastDone
+}
+
+// packetLoad is LD_ABS and LD_IND for exec's slow path: the big-endian
+// value of in.sz bytes at the instruction's offset in pkt, or false when
+// the read is outside it. fast calls the same offset and read functions,
+// one op per size.
 func packetLoad(pkt []byte, in *dinsn, regs *regFile) (uint64, bool) {
-	o := int64(int32(in.imm))
-	if in.op == opLdInd {
-		o = int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
-	}
-	if o < 0 || o > int64(len(pkt))-int64(in.sz) {
-		return 0, false
+	o := absOffset(in)
+	switch in.op {
+	case opLdIndB, opLdIndH, opLdIndW:
+		o = indOffset(in, regs)
 	}
 	switch in.sz {
 	case 1:
-		return uint64(pkt[o]), true
+		return packetByte(pkt, o)
 	case 2:
-		return uint64(binary.BigEndian.Uint16(pkt[o:])), true
+		return packetHalf(pkt, o)
+	}
+	return packetWord(pkt, o)
+}
+
+// absOffset is the packet offset LD_ABS reads: imm, as a signed 32-bit
+// value (a negative one is outside the packet: the kernel's SKF_NET_OFF
+// and SKF_LL_OFF ancillary offsets are not supported).
+func absOffset(in *dinsn) int64 { return int64(int32(in.imm)) }
+
+// indOffset is the packet offset LD_IND reads: the low 32 bits of src plus
+// imm, wrapping, as a signed 32-bit value (net/core/filter.c,
+// bpf_gen_ld_abs: the offset is an int).
+func indOffset(in *dinsn, regs *regFile) int64 {
+	return int64(int32(uint32(regs[in.src]) + uint32(in.imm)))
+}
+
+// packetByte, packetHalf and packetWord read 1, 2 and 4 big-endian bytes
+// at offset o of pkt, or report false when they are not all inside it.
+func packetByte(pkt []byte, o int64) (uint64, bool) {
+	if uint64(o) >= uint64(len(pkt)) {
+		return 0, false
+	}
+	return uint64(pkt[o]), true
+}
+
+func packetHalf(pkt []byte, o int64) (uint64, bool) {
+	if o < 0 || o > int64(len(pkt))-2 {
+		return 0, false
+	}
+	return uint64(binary.BigEndian.Uint16(pkt[o:])), true
+}
+
+func packetWord(pkt []byte, o int64) (uint64, bool) {
+	if o < 0 || o > int64(len(pkt))-4 {
+		return 0, false
 	}
 	return uint64(binary.BigEndian.Uint32(pkt[o:])), true
 }
@@ -1069,35 +1221,10 @@ func smod32(d, s uint64) uint64 {
 	return uint64(uint32(int32(d) % int32(s)))
 }
 
-func loadN(b []byte) uint64 {
-	switch len(b) {
-	case 1:
-		return uint64(b[0])
-	case 2:
-		return uint64(ne.Uint16(b))
-	case 4:
-		return uint64(ne.Uint32(b))
-	}
-	return ne.Uint64(b)
-}
-
-func storeN(b []byte, v uint64) {
-	switch len(b) {
-	case 1:
-		b[0] = uint8(v)
-	case 2:
-		ne.PutUint16(b, uint16(v))
-	case 4:
-		ne.PutUint32(b, uint32(v))
-	default:
-		ne.PutUint64(b, v)
-	}
-}
-
 // atomicOp executes a BPF_ATOMIC read-modify-write with sync/atomic, so
 // that concurrent runs sharing a map see kernel-like atomicity.
 func atomicOp(e *Env, in *dinsn, regs *regFile) error {
-	a := regs[in.dst] + uint64(in.off)
+	a := storeAddr(in, regs)
 	n := int(in.sz)
 	b, err := e.find(a, n, true)
 	if err != nil {

@@ -96,5 +96,30 @@ func FuzzRun(f *testing.F) {
 		if r0 != r1 || n0 != n1 || fmt.Sprint(err0) != fmt.Sprint(err1) || (steps != n0 && !errors.Is(err0, ErrBudgetExhausted)) {
 			t.Fatalf("traced run differs: r0 %#x/%#x, count %d/%d/%d (%d steps), err %v / %v", r0, r1, n0, n1, st.Instructions, steps, err0, err1)
 		}
+		// A Runner's runs: the first starts its Env, the next ones may
+		// rerun it as the last one left it (Env.rerun, fast's cached
+		// mode). Same Env, same memory: every run must give the first
+		// one's result, count, error and memory.
+		rn, _ := vm.NewRunner()
+		defer rn.Close()
+		var first struct {
+			r0, n uint64
+			err   string
+			mem   []byte
+		}
+		for k := range 3 {
+			copy(m, mem)
+			ret, err := rn.RunMemory(m)
+			got := first
+			got.r0, got.n, got.err, got.mem = ret, rn.env.executed, fmt.Sprint(err), append([]byte(nil), m...)
+			if k == 0 {
+				first = got
+				continue
+			}
+			if got.r0 != first.r0 || got.n != first.n || got.err != first.err || !bytes.Equal(got.mem, first.mem) {
+				t.Fatalf("Runner run %d: r0 %#x, count %d, err %v, memory % x; first run: %#x, %d, %v, % x",
+					k, got.r0, got.n, got.err, got.mem, first.r0, first.n, first.err, first.mem)
+			}
+		}
 	})
 }

@@ -49,16 +49,25 @@ func (r *Runner) RunMemory(mem []byte) (uint64, error) {
 	if vm.ctx != ctxMemory {
 		return 0, vm.wantCtx(ctxMemory)
 	}
-	var r1, r2 uint64
+	var ret uint64
+	var err error
 	if r.bound && e.rebindable(mem) {
 		e.zeroStack(vm.prog)
-		r1, r2 = e.rebindMemory(mem)
+		r1, r2 := e.rebindMemory(mem)
+		if e.clean {
+			ret, err = e.rerun(r1, r2)
+			if err == nil && e.clean {
+				return ret, nil // still bound (see keep)
+			}
+		} else {
+			ret, err = vm.exec(e, r1, r2)
+		}
 	} else {
 		r.unbind()
 		vm.StartEnv(e)
-		r1, r2 = e.bindMemory(mem)
+		r1, r2 := e.bindMemory(mem)
+		ret, err = vm.exec(e, r1, r2)
 	}
-	ret, err := vm.exec(e, r1, r2)
 	r.keep(err)
 	return ret, err
 }
@@ -73,15 +82,23 @@ func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 	if vm.ctx != ctxSocketFilter {
 		return 0, vm.wantCtx(ctxSocketFilter)
 	}
-	var r1 uint64
+	var ret uint64
+	var err error
 	if r.bound {
 		e.zeroStack(vm.prog)
-		r1 = e.rebindSocketFilter(pkt, meta)
+		r1 := e.rebindSocketFilter(pkt, meta)
+		if e.clean {
+			ret, err = e.rerun(r1, 0)
+			if err == nil && e.clean {
+				return uint32(ret), nil // still bound (see keep)
+			}
+		} else {
+			ret, err = vm.exec(e, r1, 0)
+		}
 	} else {
 		vm.StartEnv(e)
-		r1 = e.bindSocketFilter(pkt, meta)
+		ret, err = vm.exec(e, e.bindSocketFilter(pkt, meta), 0)
 	}
-	ret, err := vm.exec(e, r1, 0)
 	r.keep(err)
 	return uint32(ret), err
 }
@@ -96,15 +113,23 @@ func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) {
 	if vm.ctx != ctxKprobe {
 		return 0, vm.wantCtx(ctxKprobe)
 	}
-	var r1 uint64
+	var ret uint64
+	var err error
 	if r.bound {
 		e.zeroStack(vm.prog)
-		r1 = e.rebindKprobe(regs)
+		r1 := e.rebindKprobe(regs)
+		if e.clean {
+			ret, err = e.rerun(r1, 0)
+			if err == nil && e.clean {
+				return ret, nil // still bound (see keep)
+			}
+		} else {
+			ret, err = vm.exec(e, r1, 0)
+		}
 	} else {
 		vm.StartEnv(e)
-		r1 = e.bindKprobe(regs)
+		ret, err = vm.exec(e, e.bindKprobe(regs), 0)
 	}
-	ret, err := vm.exec(e, r1, 0)
 	r.keep(err)
 	return ret, err
 }
@@ -158,7 +183,7 @@ func (r *Runner) RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error) {
 // keep ends a run of the Runner that ended with err: the Env stays bound
 // if the next run can rebind it, and is ended (EndEnv) otherwise.
 func (r *Runner) keep(err error) {
-	r.bound = err == nil && r.env.rebindableRun()
+	r.bound = err == nil && (r.env.clean || r.env.rebindableRun())
 	if !r.bound {
 		r.vm.EndEnv(r.env)
 	}

@@ -142,3 +142,34 @@ func TestRunnerRebind(t *testing.T) {
 		}
 	})
 }
+
+// TestRunnerTracedAbort: a traced Runner's run that ends at an LD_ABS past
+// the packet (which the fast loop ends itself) must leave the Env for
+// exec, not for a rerun that would skip the tracer: every run reports
+// every instruction it executes.
+func TestRunnerTracedAbort(t *testing.T) {
+	steps := 0
+	vm := mustVM(t, insn.Instructions{
+		insn.Mov.Reg(r6, r1),
+		insn.LoadAbs(100, insn.W),
+		insn.Exit(),
+	}, &Options{Trace: func(pc int, _ insn.Instruction, _ *[11]uint64) {
+		if pc >= 0 {
+			steps++
+		}
+	}})
+	rn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	for k := range 3 {
+		steps = 0
+		if r0, err := rn.RunMemory(make([]byte, 8)); r0 != 0 || err != nil {
+			t.Fatalf("run %d: %d, %v", k, r0, err)
+		}
+		if steps != 2 {
+			t.Fatalf("run %d: the tracer saw %d instructions, want 2", k, steps)
+		}
+	}
+}

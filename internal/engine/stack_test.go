@@ -71,13 +71,3 @@ func TestStackZeroedEveryRun(t *testing.T) {
 		}
 	}
 }
-
-// TestOpKinds checks that the kind table (which the analyses use instead
-// of ranges of the op enum) covers every op.
-func TestOpKinds(t *testing.T) {
-	for o := op(1); o <= opLdInd; o++ {
-		if opKinds[o] == kindInvalid {
-			t.Errorf("op %d has no kind", o)
-		}
-	}
-}
