@@ -87,8 +87,8 @@ type Env struct {
 	// clean says that the last run ended in the fast loop without
 	// calls or tail calls, so that it left the Env as its Bind method
 	// made it: Runner.keep then needs no rebindableRun check.
-	clean bool
-	executed  uint64
+	clean    bool
+	executed uint64
 
 	// Run-loop state that changes rarely.
 	cur       *program
