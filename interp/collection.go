@@ -1,50 +1,14 @@
 package interp
 
 import (
-	"encoding/binary"
 	"fmt"
 	stdmaps "maps"
-	"runtime"
 	"slices"
 
-	"github.com/purebpf/purebpf/btf"
+	"github.com/purebpf/purebpf/internal/collection"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
 )
-
-// CollectionOptions configures NewCollection. A nil *CollectionOptions
-// means the defaults.
-type CollectionOptions struct {
-	// Program is the Options every program of the collection is loaded
-	// with. Its Maps replace the object's maps of the same names (for
-	// instance a map shared with another collection); the collection
-	// creates the others. Its Kfuncs implement the kfuncs the programs
-	// call.
-	Program *Options
-	// KernelConfig gives the values of the object's kconfig externs
-	// (extern ... __kconfig): CONFIG_* name to value as a .config file
-	// writes it ("y", "n", "m", a number, a quoted string), plus, if the
-	// test wants them fixed, LINUX_KERNEL_VERSION (a number),
-	// LINUX_HAS_BPF_COOKIE and LINUX_HAS_SYSCALL_WRAPPER. nil means the
-	// host's: /proc/config.gz or /boot/config-$(uname -r), and the
-	// running kernel's version. Values are encoded for each extern's type
-	// as libbpf does; a non-weak extern nobody sets is an error naming it,
-	// a __weak one is zero.
-	KernelConfig map[string]string
-	// Ksyms gives the addresses of the object's ksym externs (extern ...
-	// __ksym variables; kfuncs are Program.Kfuncs), by name: for
-	// instance objects of package interp/kmem. A non-weak ksym not here
-	// is an error naming it; a __weak one is 0 (NULL), as libbpf leaves a
-	// ksym the kernel lacks.
-	Ksyms map[string]uint64
-	// CORETargets are the BTF specs the programs' CO-RE relocations are
-	// resolved against, in order, as prog.CollectionOptions.CORETargets:
-	// a spec built in the test (btf.NewBuilder), one read from a file
-	// (btf.LoadSpec), or empty for the running kernel's BTF and its
-	// modules'. Lay out kernel memory with the same spec (package
-	// interp/kmem) so that the relocated offsets find the fields.
-	CORETargets []*btf.Spec
-}
 
 // Collection is the programs of an object loaded into interp, sharing one
 // set of userspace maps, as prog.NewCollection loads them into the
@@ -60,13 +24,13 @@ type Collection struct {
 
 // NewCollection creates the maps of spec (prog.LoadCollectionSpec) and
 // loads its programs into interp, with the object's externs and CO-RE
-// relocations resolved as CollectionProgram says. The object's features
+// relocations resolved as CollectionOptions says. The object's features
 // that userspace cannot provide are errors that name them: struct_ops
 // maps, map-in-map initialisers and map types package maps lacks.
 // Programs whose Autoload is false are left out, as prog.NewCollection
 // does.
 func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collection, error) {
-	ms, err := NewCollectionMaps(spec, opts)
+	ms, err := collection.Maps(spec, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +48,7 @@ func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collect
 		if !ps.Autoload {
 			continue
 		}
-		pspec, o, err := CollectionProgram(spec, ps, opts, &popts)
+		pspec, o, err := collection.Program(spec, ps, opts, &popts)
 		if err != nil {
 			return nil, fmt.Errorf("interp: collection: program %q (section %s): %w", name, ps.SectionName, err)
 		}
@@ -94,7 +58,7 @@ func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collect
 		}
 		c.Programs[name] = vm
 	}
-	if err := FillProgramArrays(spec, ms, func(name string) any {
+	if err := collection.FillProgramArrays(spec, ms, func(name string) any {
 		if vm := c.Programs[name]; vm != nil {
 			return vm
 		}
@@ -105,104 +69,11 @@ func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collect
 	return c, nil
 }
 
-// NewCollectionMaps checks that userspace can run spec's programs and
-// creates its maps with their initial contents (the bytes of global data
-// sections), sharing the maps opts supplies by name. Program arrays stay
-// empty: FillProgramArrays fills them once the programs are loaded. It is
-// the common part of NewCollection and jit.NewCollection.
-func NewCollectionMaps(spec *prog.CollectionSpec, opts *CollectionOptions) (map[string]maps.Map, error) {
-	if spec == nil {
-		return nil, fmt.Errorf("interp: collection: nil spec")
-	}
-	var given map[string]maps.Map
-	var mopts *maps.Options
-	if opts != nil && opts.Program != nil {
-		given, mopts = opts.Program.Maps, opts.Program.MapOptions
-	}
-	out := map[string]maps.Map{}
-	for _, name := range slices.Sorted(stdmaps.Keys(spec.Maps)) {
-		ms := spec.Maps[name]
-		if m, ok := given[name]; ok {
-			out[name] = m
-			continue
-		}
-		if ms.StructOps != nil {
-			return nil, fmt.Errorf("interp: collection: map %q is a struct_ops map, which userspace does not support: %w", name, prog.ErrNotSupported)
-		}
-		mspec := ms.MapSpec
-		if mspec.Type == prog.PerfEventArray && mspec.MaxEntries == 0 {
-			// One slot per possible CPU, as libbpf and prog.NewCollection
-			// size it.
-			mspec.MaxEntries = uint32(runtime.NumCPU())
-			if mopts != nil && mopts.CPUs > 0 {
-				mspec.MaxEntries = uint32(mopts.CPUs)
-			}
-		}
-		m, err := maps.New(mspec, mopts)
-		if err != nil {
-			return nil, fmt.Errorf("interp: collection: map %q (section %s): %w", name, ms.Section, err)
-		}
-		data := ms.Data
-		if name == ".kconfig" {
-			var kopts *CollectionOptions
-			if kopts = opts; kopts == nil {
-				kopts = &CollectionOptions{}
-			}
-			if data, err = kconfigData(spec, kopts); err != nil {
-				return nil, fmt.Errorf("interp: collection: %w", err)
-			}
-		}
-		if data != nil {
-			if err := m.UpdateRaw(make([]byte, ms.KeySize), data, prog.UpdateAny, 0); err != nil {
-				return nil, fmt.Errorf("interp: collection: map %q: initial data: %w", name, err)
-			}
-		}
-		for _, e := range ms.Contents {
-			b, ok := e.Value.([]byte)
-			if !ok {
-				continue // program and map names: FillProgramArrays
-			}
-			if ms.Data != nil && e.Key == 0 {
-				continue
-			}
-			key := make([]byte, ms.KeySize)
-			if len(key) >= 4 {
-				binary.NativeEndian.PutUint32(key, e.Key)
-			}
-			if err := m.UpdateRaw(key, b, prog.UpdateAny, 0); err != nil {
-				return nil, fmt.Errorf("interp: collection: map %q: initial entry %d: %w", name, e.Key, err)
-			}
-		}
-		out[name] = m
-	}
-	return out, nil
-}
+// CollectionOptions configures NewCollection and jit.NewCollection. A nil
+// *CollectionOptions means the defaults.
+type CollectionOptions = collection.Options
 
-// FillProgramArrays puts the programs the prog-array initialisers of
-// spec name into the program arrays of ms; program returns the loaded
-// program of a name, or nil when it was not loaded (its slot stays
-// empty). Map-in-map initialisers are errors: package maps has no map
-// of maps yet.
-func FillProgramArrays(spec *prog.CollectionSpec, ms map[string]maps.Map, program func(name string) any) error {
-	for _, name := range slices.Sorted(stdmaps.Keys(spec.Maps)) {
-		s := spec.Maps[name]
-		for _, e := range s.Contents {
-			target, ok := e.Value.(string)
-			if !ok {
-				continue
-			}
-			pa, ok := ms[name].(*maps.ProgArray)
-			if !ok {
-				return fmt.Errorf("interp: collection: map %q: entry %d names %q, but only program arrays are supported: %w", name, e.Key, target, prog.ErrNotSupported)
-			}
-			p := program(target)
-			if p == nil {
-				continue
-			}
-			if err := pa.SetProgram(e.Key, p); err != nil {
-				return fmt.Errorf("interp: collection: map %q: entry %d (program %q): %w", name, e.Key, target, err)
-			}
-		}
-	}
-	return nil
-}
+// KfuncAddress is the address a program that takes the address of a
+// kfunc Options.Kfuncs implements sees (`if (bpf_kfunc)`): not NULL, and
+// no memory.
+const KfuncAddress = collection.KfuncAddress

@@ -106,6 +106,6 @@
 // themselves safe for concurrent use. A Registry must not be changed
 // while runs are in progress.
 //
-// Package interp may import insn, btf, prog, interp/maps, internal/engine and
-// the standard library.
+// Package interp may import insn, btf, prog, interp/maps, internal/engine,
+// internal/collection and the standard library.
 package interp

@@ -5,6 +5,7 @@ import (
 	stdmaps "maps"
 	"slices"
 
+	"github.com/purebpf/purebpf/internal/collection"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -24,7 +25,7 @@ type Collection struct {
 // interp.NewCollection's, and the JIT's for a program it cannot compile
 // (unless Options.Fallback).
 func NewCollection(spec *prog.CollectionSpec, opts *interp.CollectionOptions, jopts *Options) (*Collection, error) {
-	ms, err := interp.NewCollectionMaps(spec, opts)
+	ms, err := collection.Maps(spec, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +48,7 @@ func NewCollection(spec *prog.CollectionSpec, opts *interp.CollectionOptions, jo
 		if !ps.Autoload {
 			continue
 		}
-		pspec, popts, err := interp.CollectionProgram(spec, ps, opts, &iopts)
+		pspec, popts, err := collection.Program(spec, ps, opts, &iopts)
 		var vm *VM
 		if err == nil {
 			po := o
@@ -60,7 +61,7 @@ func NewCollection(spec *prog.CollectionSpec, opts *interp.CollectionOptions, jo
 		}
 		c.Programs[name] = vm
 	}
-	if err := interp.FillProgramArrays(spec, ms, func(name string) any {
+	if err := collection.FillProgramArrays(spec, ms, func(name string) any {
 		if vm := c.Programs[name]; vm != nil {
 			return vm
 		}
