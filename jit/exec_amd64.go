@@ -88,15 +88,6 @@ func zeroStack(b []byte) {
 	}
 }
 
-// zeroSlot is zeroStack for the short paths, where b is empty or one
-// 8-byte slot: it never calls memclr, so that the caller keeps its values
-// in registers up to the trampoline.
-func zeroSlot(b []byte) {
-	if len(b) != 0 {
-		*(*uint64)(unsafe.Pointer(unsafe.SliceData(b))) = 0
-	}
-}
-
 // runOf returns the run state kept in env, creating it on first use.
 func runOf(env *engine.Env) *run {
 	r, _ := engine.EngineState(env).(*run)
@@ -158,6 +149,8 @@ func (rn *Runner) RunMemory(mem []byte) (uint64, error) { return runnerMemory(rn
 func runnerMemory(rn *Runner, mem []byte) (uint64, error)
 
 // runnerMemorySlow is Runner.RunMemory for runs that are not quick.
+//
+//lint:ignore U1000 called from runnerMemory (trampoline_amd64.s)
 func runnerMemorySlow(rn *Runner, mem []byte) (uint64, error) {
 	ret, _, err := rn.vm.runMemory(rn.r, mem, rn, true)
 	return ret, err
@@ -165,6 +158,8 @@ func runnerMemorySlow(rn *Runner, mem []byte) (uint64, error) {
 
 // runnerMemoryResume finishes a quick run whose code returned to Go for
 // something other than its end, with the state as the trampoline stored it.
+//
+//lint:ignore U1000 called from runnerMemory (trampoline_amd64.s)
 func runnerMemoryResume(rn *Runner, mem []byte) (uint64, error) {
 	ret, _, err := rn.vm.afterMem(rn.r, mem, true)
 	return ret, err
