@@ -403,6 +403,8 @@ func TestWriteLCOV(t *testing.T) {
 	// genhtml, lcov's HTML generator, accepts it and draws the source.
 	genhtml, err := exec.LookPath("genhtml")
 	if err != nil {
+		// Not testenv.SkipOrFail: a tool, not privilege, and the test VM
+		// (CI=true) has no lcov. .ci/run installs it on the host.
 		t.Skip("genhtml is not installed (apt-get install lcov); the tracefile was checked by parseLCOV only")
 	}
 	dir := t.TempDir()
