@@ -89,7 +89,7 @@ func newKernel(spec *prog.CollectionSpec, name string, h *Harness) (*kernelEngin
 		return nil, 0, fmt.Errorf("bpftest: the kernel cannot load program %q: %w", name, err)
 	}
 	k := &kernelEngine{coll: coll, prog: coll.Programs[name], cpu: cpu,
-		perf: map[string]*perf.PerfReader{}, ringbuf: map[string]*perf.RingBufReader{}, out: make([]byte, interp.XDPMaxFragsFrame+4096)}
+		perf: map[string]*perf.PerfReader{}, ringbuf: map[string]*perf.RingBufReader{}, out: make([]byte, max(interp.XDPMaxFragsFrame, interp.TCMaxLen)+4096)}
 	for mname, m := range coll.Maps {
 		if h.ignore[mname] {
 			continue
@@ -142,6 +142,20 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 			o.KernelSkipped = why
 			return o, nil
 		}
+	case TC:
+		if why := TCContextRefused(in.TC); why != "" {
+			o.KernelSkipped = why
+			return o, nil
+		}
+		var m interp.TCMeta
+		if in.TC != nil {
+			m = *in.TC
+		}
+		// The test run always gets a ctx_in, as interp and jit always
+		// get a TCMeta: with one, a wire_len of 0 means the frame's
+		// length (without, qdisc_skb_cb's pkt_len would stay 0).
+		opts.Data, opts.DataOut = in.Packet, k.out
+		opts.Context, opts.ContextOut = tcCtxIn(&m), make([]byte, skbSize)
 	default:
 		return o, fmt.Errorf("input kind %s not supported", kind)
 	}
@@ -158,6 +172,9 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 		res, o.Err = k.prog.Run(&opts)
 		if o.Err == nil {
 			o.Ret, o.Packet = uint64(res.Retval), append([]byte(nil), res.DataOut...)
+			if kind == TC {
+				o.TC = tcCtxOut(res.ContextOut)
+			}
 		}
 	}
 	unpin()
@@ -267,4 +284,52 @@ func kernelXDPMaxMetadata() int {
 		return 32
 	}
 	return 0
+}
+
+// kernelTCVersion asks the running kernel which tc helper semantics it
+// has, as interp.Options.KernelVersion names them, so that interp and jit
+// behave as it does: before 6.13 bpf_csum_diff of 2 bytes is -EINVAL
+// (6.13 takes any length); before 6.3 bpf_skb_adjust_room does not know
+// BPF_F_ADJ_ROOM_DECAP_L3_IPV4 (-EINVAL rather than -ENOTSUPP on a frame
+// that is not IP). It answers 6.1 for a kernel with neither, 6.12 for one
+// with the flag only, and 0 (the newest interp follows) for a kernel
+// with both or when it cannot ask.
+func kernelTCVersion() uint32 {
+	run := func(is insn.Instructions) (int32, bool) {
+		p, err := prog.NewProgram(&prog.Spec{Name: "tc_probe", Type: prog.SchedCLS, License: "GPL", Instructions: is}, nil)
+		if err != nil {
+			return 0, false
+		}
+		defer p.Close()
+		res, err := p.Run(&prog.RunOptions{Data: make([]byte, 64)})
+		if err != nil {
+			return 0, false
+		}
+		return int32(res.Retval), true
+	}
+	diff, ok := run(insn.Instructions{
+		insn.StoreImm(insn.R10, -8, 0, insn.DW),
+		insn.Mov.Reg(insn.R1, insn.R10),
+		insn.Add.Imm(insn.R1, -8),
+		insn.Mov.Imm(insn.R2, 2),
+		insn.Mov.Imm(insn.R3, 0),
+		insn.Mov.Imm(insn.R4, 0),
+		insn.Mov.Imm(insn.R5, 0),
+		insn.FnCsumDiff.Call(),
+		insn.Exit(),
+	})
+	if !ok || diff != -22 {
+		return 0
+	}
+	decap, ok := run(insn.Instructions{
+		insn.Mov.Imm(insn.R2, -4),
+		insn.Mov.Imm(insn.R3, 1), // BPF_ADJ_ROOM_MAC
+		insn.Mov.Imm(insn.R4, 1<<7),
+		insn.FnSKBAdjustRoom.Call(),
+		insn.Exit(),
+	})
+	if ok && decap == -22 {
+		return 6<<16 | 1<<8
+	}
+	return 6<<16 | 12<<8
 }
