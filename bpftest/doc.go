@@ -116,5 +116,5 @@
 //     leaves them out of the comparison.
 //
 // Package bpftest may import prog, insn, interp, interp/maps, jit, perf,
-// golang.org/x/sys/unix and the standard library.
+// internal/tcctx, golang.org/x/sys/unix and the standard library.
 package bpftest

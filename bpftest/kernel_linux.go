@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/tcctx"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/perf"
 	"github.com/purebpf/purebpf/prog"
@@ -155,7 +156,7 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 		// get a TCMeta: with one, a wire_len of 0 means the frame's
 		// length (without, qdisc_skb_cb's pkt_len would stay 0).
 		opts.Data, opts.DataOut = in.Packet, k.out
-		opts.Context, opts.ContextOut = tcCtxIn(&m), make([]byte, skbSize)
+		opts.Context, opts.ContextOut = tcctx.In(&m), make([]byte, tcctx.Size)
 	default:
 		return o, fmt.Errorf("input kind %s not supported", kind)
 	}
@@ -173,7 +174,8 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 		if o.Err == nil {
 			o.Ret, o.Packet = uint64(res.Retval), append([]byte(nil), res.DataOut...)
 			if kind == TC {
-				o.TC = tcCtxOut(res.ContextOut)
+				m := tcctx.Out(res.ContextOut)
+				o.TC = &m
 			}
 		}
 	}
@@ -286,50 +288,6 @@ func kernelXDPMaxMetadata() int {
 	return 0
 }
 
-// kernelTCVersion asks the running kernel which tc helper semantics it
-// has, as interp.Options.KernelVersion names them, so that interp and jit
-// behave as it does: before 6.13 bpf_csum_diff of 2 bytes is -EINVAL
-// (6.13 takes any length); before 6.3 bpf_skb_adjust_room does not know
-// BPF_F_ADJ_ROOM_DECAP_L3_IPV4 (-EINVAL rather than -ENOTSUPP on a frame
-// that is not IP). It answers 6.1 for a kernel with neither, 6.12 for one
-// with the flag only, and 0 (the newest interp follows) for a kernel
-// with both or when it cannot ask.
-func kernelTCVersion() uint32 {
-	run := func(is insn.Instructions) (int32, bool) {
-		p, err := prog.NewProgram(&prog.Spec{Name: "tc_probe", Type: prog.SchedCLS, License: "GPL", Instructions: is}, nil)
-		if err != nil {
-			return 0, false
-		}
-		defer p.Close()
-		res, err := p.Run(&prog.RunOptions{Data: make([]byte, 64)})
-		if err != nil {
-			return 0, false
-		}
-		return int32(res.Retval), true
-	}
-	diff, ok := run(insn.Instructions{
-		insn.StoreImm(insn.R10, -8, 0, insn.DW),
-		insn.Mov.Reg(insn.R1, insn.R10),
-		insn.Add.Imm(insn.R1, -8),
-		insn.Mov.Imm(insn.R2, 2),
-		insn.Mov.Imm(insn.R3, 0),
-		insn.Mov.Imm(insn.R4, 0),
-		insn.Mov.Imm(insn.R5, 0),
-		insn.FnCsumDiff.Call(),
-		insn.Exit(),
-	})
-	if !ok || diff != -22 {
-		return 0
-	}
-	decap, ok := run(insn.Instructions{
-		insn.Mov.Imm(insn.R2, -4),
-		insn.Mov.Imm(insn.R3, 1), // BPF_ADJ_ROOM_MAC
-		insn.Mov.Imm(insn.R4, 1<<7),
-		insn.FnSKBAdjustRoom.Call(),
-		insn.Exit(),
-	})
-	if ok && decap == -22 {
-		return 6<<16 | 1<<8
-	}
-	return 6<<16 | 12<<8
-}
+// kernelTCVersion is the tc helper semantics of the running kernel
+// (tcctx.KernelVersion).
+func kernelTCVersion() uint32 { return tcctx.KernelVersion() }
