@@ -37,7 +37,6 @@ type Result struct {
 
 	max     int
 	perMap  map[string]int
-	inputsN int
 }
 
 // Diff is one difference between the reference engine (Want) and another

@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/internal/tcctx"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
