@@ -35,8 +35,8 @@ type Result struct {
 	// they are compared with each other from then on.
 	Notes []string
 
-	max     int
-	perMap  map[string]int
+	max    int
+	perMap map[string]int
 }
 
 // Diff is one difference between the reference engine (Want) and another
