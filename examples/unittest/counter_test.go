@@ -100,7 +100,9 @@ func TestCounter(t *testing.T) {
 	for _, engine := range []string{"interp", "jit"} {
 		t.Run(engine, func(t *testing.T) {
 			spec := loadSpec(t)
-			var run func(frame []byte) (uint32, error)
+			// Both collections hold the programs (interp.Program: the
+			// same Run methods) and their userspace maps by name.
+			var program interp.Program
 			var packetsMap prog.Mapper
 			switch engine {
 			case "interp":
@@ -108,9 +110,7 @@ func TestCounter(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p := coll.Programs["count_packets"]
-				run = func(f []byte) (uint32, error) { v, _, err := p.RunXDP(f, nil); return v, err }
-				packetsMap = coll.Maps["packets"]
+				program, packetsMap = coll.Programs["count_packets"], coll.Maps["packets"]
 			case "jit":
 				coll, err := jit.NewCollection(spec, nil, nil)
 				if errors.Is(err, jit.ErrNotSupported) {
@@ -120,13 +120,11 @@ func TestCounter(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer coll.Close() // the JIT's machine code
-				p := coll.Programs["count_packets"]
-				run = func(f []byte) (uint32, error) { v, _, err := p.RunXDP(f, nil); return v, err }
-				packetsMap = coll.Maps["packets"]
+				program, packetsMap = coll.Programs["count_packets"], coll.Maps["packets"]
 			}
 
 			for _, p := range packets {
-				verdict, err := run(p.frame)
+				verdict, _, err := program.RunXDP(p.frame, nil) // nil: no xdp_md metadata
 				if err != nil {
 					t.Fatalf("%s: %v", p.name, err)
 				}
