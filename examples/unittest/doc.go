@@ -27,4 +27,7 @@
 //
 //	go test ./examples/unittest/
 //	sudo go test ./examples/unittest/   # the kernel too
+//
+// Package unittest may import the standard library (it holds only this
+// doc); its tests import prog, interp, jit, bpftest and internal/testenv.
 package unittest
