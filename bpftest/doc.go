@@ -82,12 +82,16 @@
 //     hwtstamp (CtxOut): those are compared with the kernel's;
 //     tc_index, tc_classid, queue_mapping, hash, protocol and the VLAN
 //     tag, which it does not give back, only between interp and jit.
-//   - tc helpers that changed between kernels: the harness asks the
-//     running kernel which semantics it has (bpf_csum_diff of a length
-//     that is not a multiple of 4: -EINVAL before 6.13;
-//     BPF_F_ADJ_ROOM_DECAP_L3_IPV4: unknown before 6.3) and sets
-//     interp.Options.KernelVersion to 6.1, 6.12 or 0 (the newest)
-//     accordingly, unless the caller set it.
+//   - tc semantics that changed between kernels (the narrow reads of
+//     vlan_present, where skb_vlan_push leaves the network header,
+//     bpf_csum_diff, bpf_skb_adjust_room's flags): the harness asks the
+//     running kernel two questions (is bpf_csum_diff of 2 bytes -EINVAL,
+//     as before 6.13; is BPF_F_ADJ_ROOM_DECAP_L3_IPV4 unknown, as before
+//     6.3) and sets interp.Options.KernelVersion to 6.1, 6.12 or 0 (the
+//     newest, 6.18) by the answers, unless the caller set it. That tells
+//     apart the kernels make vmtest boots (6.1, 6.12) and the host's; a
+//     kernel between 6.3 and 6.11 is taken for 6.12, so give it
+//     Options.Program.KernelVersion.
 //   - Per-CPU maps: every kernel run is pinned to one CPU, the one interp
 //     and jit simulate (bpf_get_smp_processor_id, per-CPU slots,
 //     BPF_F_CURRENT_CPU), so per-CPU values compare CPU by CPU. Userspace
