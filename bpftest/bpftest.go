@@ -57,7 +57,8 @@ type Kind int
 const (
 	// FromProgramType (zero) picks the kind from the program's type:
 	// XDP for prog.XDP, SocketFilter for prog.SocketFilter, Memory for
-	// prog.UnspecifiedProgram and Kprobe for prog.Kprobe.
+	// prog.UnspecifiedProgram, Kprobe for prog.Kprobe and TC for
+	// prog.SchedCLS and prog.SchedACT.
 	FromProgramType Kind = iota
 	// XDP runs Input.Packet as an XDP frame with Input.XDP's xdp_md
 	// fields (interp.VM.RunXDP; BPF_PROG_TEST_RUN with the frame as data).
@@ -74,10 +75,17 @@ const (
 	// Kprobe runs a kprobe program on Input.Regs. The kernel has no test
 	// run for kprobes.
 	Kprobe
+	// TC runs Input.Packet as a frame a sched_cls or sched_act program
+	// sees on a tc hook, from its Ethernet header on, with Input.TC's
+	// __sk_buff fields (interp.VM.RunTC; BPF_PROG_TEST_RUN with the frame
+	// as data and the fields as ctx_in). The outcome's packet is the
+	// packet as the program left it and its TC the context fields after
+	// the run (see the package doc for what the kernel gives back).
+	TC
 	numKinds
 )
 
-var kindNames = [...]string{FromProgramType: "from program type", XDP: "xdp", SocketFilter: "socket filter", Memory: "memory", Kprobe: "kprobe"}
+var kindNames = [...]string{FromProgramType: "from program type", XDP: "xdp", SocketFilter: "socket filter", Memory: "memory", Kprobe: "kprobe", TC: "tc"}
 
 func (k Kind) String() string {
 	if k >= 0 && k < numKinds {
@@ -97,6 +105,8 @@ func kindOf(t prog.Type) (Kind, error) {
 		return Memory, nil
 	case prog.Kprobe:
 		return Kprobe, nil
+	case prog.SchedCLS, prog.SchedACT:
+		return TC, nil
 	}
 	return 0, fmt.Errorf("bpftest: %s programs have no input kind yet: %w", t, prog.ErrNotSupported)
 }
@@ -104,7 +114,7 @@ func kindOf(t prog.Type) (Kind, error) {
 // Input is one run's input. Kind selects the fields that matter.
 type Input struct {
 	Kind Kind
-	// Packet is the frame of an XDP or socket-filter run, from its
+	// Packet is the frame of an XDP, socket-filter or tc run, from its
 	// Ethernet header on. Engines run copies; Packet is not changed.
 	Packet []byte
 	// XDP is the xdp_md context besides the packet (nil: none). In the
@@ -116,10 +126,18 @@ type Input struct {
 	Memory []byte
 	// Regs is a kprobe program's registers.
 	Regs *interp.PtRegs
+	// TC is a tc run's __sk_buff fields besides the packet (nil: all
+	// zero). Engines run copies; the outcome's TC is the fields after the
+	// run. In the kernel, Ifindex must be 0 or 1 (the loopback device)
+	// and TCIndex, TCClassid, QueueMapping and Hash 0, as ctx_in takes
+	// them; an input with others runs in interp and jit only
+	// (Outcome.KernelSkipped). Protocol, PktType and the VLAN fields are
+	// outputs only.
+	TC *interp.TCMeta
 }
 
-// PacketInput is the input of an XDP or socket filter run on frame; the
-// program's type says which.
+// PacketInput is the input of an XDP, socket-filter or tc run on frame;
+// the program's type says which.
 func PacketInput(frame []byte) Input { return Input{Packet: frame} }
 
 // Options configures a Harness. A nil *Options means the defaults.
@@ -129,7 +147,8 @@ type Options struct {
 	// Program is the interp Options interp and jit load the program
 	// with (budget, helpers, clocks, task identity). The harness sets
 	// its CPU (to the CPU the kernel runs are pinned to), its maps and
-	// its map options' CPUs, and, when the kernel runs, XDPMaxMetadata.
+	// its map options' CPUs, and, when the kernel runs, XDPMaxMetadata
+	// and (for tc programs, unless set) KernelVersion.
 	Program *interp.Options
 	// IgnoreMaps names maps left out of the comparison: those the
 	// program fills with values only one engine can know (times, random
@@ -245,8 +264,11 @@ func New(spec *prog.CollectionSpec, name string, opts *Options) (*Harness, error
 			h.engines = append(h.engines, k)
 			h.cpu = cpu
 			iopts.CPU = cpu
-			if kind == XDP {
+			switch {
+			case kind == XDP:
 				iopts.XDPMaxMetadata = kernelXDPMaxMetadata()
+			case kind == TC && iopts.KernelVersion == 0:
+				iopts.KernelVersion = kernelTCVersion()
 			}
 		}
 	} else {
@@ -449,8 +471,13 @@ type Outcome struct {
 	// reports and XDP and socket filters return.
 	Ret uint64
 	// Packet is the XDP packet after the run, from data_meta to
-	// data_end; Memory a raw-memory program's buffer after the run.
+	// data_end, or the tc packet after the run; Memory a raw-memory
+	// program's buffer after the run.
 	Packet, Memory []byte
+	// TC is a tc run's context fields after the run: in interp and jit
+	// every field RunTC gives back, in the kernel those its ctx_out
+	// carries (CtxOut).
+	TC *interp.TCMeta
 	// Err is the error that ended the run, if any.
 	Err error
 	// KernelSkipped, for the kernel, says why it did not run this input
@@ -519,11 +546,19 @@ func (u *userEngine) run(in Input, kind Kind) (Outcome, error) {
 			regs = &interp.PtRegs{}
 		}
 		o.Ret, o.Err = u.prog.RunKprobe(regs)
+	case TC:
+		var m interp.TCMeta
+		if in.TC != nil {
+			m = *in.TC
+		}
+		var v uint32
+		v, o.Packet, o.Err = u.prog.RunTC(in.Packet, &m)
+		o.Ret, o.TC = uint64(v), &m
 	default:
 		return o, fmt.Errorf("input kind %s not supported", kind)
 	}
 	if o.Err != nil {
-		o.Ret, o.Packet = 0, nil
+		o.Ret, o.Packet, o.TC = 0, nil, nil
 	}
 	return o, nil
 }

@@ -1,6 +1,7 @@
 package bpftest_test
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,7 @@ func corpusPackets() int {
 	return 2000
 }
 
-// Every XDP and socket-filter program of the committed objects runs
+// Every XDP, socket-filter and tc program of the committed objects runs
 // thousands of generated frames, valid and malformed (package pktgen),
 // in the kernel, interp and jit, and every verdict, output packet and
 // map must agree. Without root the kernel part does not run (a skip
@@ -72,7 +73,9 @@ func TestCorpusDifferential(t *testing.T) {
 		}
 		for _, name := range cs.ProgramNames() {
 			ps := cs.Programs[name]
-			if ps.Type != prog.XDP && ps.Type != prog.SocketFilter {
+			switch ps.Type {
+			case prog.XDP, prog.SocketFilter, prog.SchedCLS, prog.SchedACT:
+			default:
 				continue
 			}
 			id := filepath.Base(o) + ":" + name
@@ -98,9 +101,9 @@ func TestCorpusDifferential(t *testing.T) {
 	}
 	// In make vmtest's VMs only the testdata of the packages under test
 	// are there (examples/*/bpf never): the corpus is what was found.
-	want := 2 // pktparse.o's
+	want := 3 // pktparse.o's
 	if m, _ := filepath.Glob(corpusObjects[0]); len(m) > 0 {
-		want = 10
+		want = 12
 	}
 	if ran < want {
 		t.Errorf("only %d programs ran (of %d objects)", ran, len(objs))
@@ -143,6 +146,9 @@ func runCorpus(t *testing.T, h *bpftest.Harness, typ prog.Type, frames []pktgen.
 			// data_meta, given to the kernel as a context).
 			i.XDP = &interp.XDPMeta{Meta: []byte{byte(k), 1, 2, 3, 4, 5, 6, 7}[:4*(1+k%2)]}
 		}
+		if typ == prog.SchedCLS || typ == prog.SchedACT {
+			i.TC = tcMeta(k)
+		}
 		if typ == prog.SocketFilter && h.Engines()[0] == bpftest.Kernel && bpftest.SocketFilterRefused(f.Data) != "" {
 			userOnly = append(userOnly, i)
 			continue
@@ -165,4 +171,31 @@ func runCorpus(t *testing.T, h *bpftest.Harness, typ prog.Type, frames []pktgen.
 			t.Errorf("verdicts %v, records %v: the frames miss paths of the parser", verdicts, records)
 		}
 	}
+	if t.Name() == "TestCorpusDifferential/pktparse.o:tc_classify" {
+		// The classifier's every path ran: drops, passes, unclassified,
+		// port rewrites, VLAN pops and pushes (seen in the classes map).
+		n := len(frames)
+		var bss [16]byte // last_len, tc_rewrites
+		if err := h.Maps(".bss")[0].Lookup(uint32(0), &bss); err != nil {
+			t.Fatal(err)
+		}
+		rewrites := binary.NativeEndian.Uint64(bss[8:])
+		var vlanDNS uint64 // CLASS_VLAN | CLASS_DNS
+		h.Maps("classes")[0].Lookup(uint32(0x16), &vlanDNS)
+		if verdicts[interp.TCActShot] < n/40 || verdicts[interp.TCActOK] < n/4 || verdicts[0xffffffff] < n/40 /* TC_ACT_UNSPEC, -1 */ || rewrites < uint64(n/400) || vlanDNS == 0 {
+			t.Errorf("verdicts %v, %d rewrites, %d tagged DNS packets: the frames miss paths of the classifier", verdicts, rewrites, vlanDNS)
+		}
+	}
+}
+
+// tcMeta is the __sk_buff context of the k-th corpus frame of a tc
+// program: none for some, and for others the fields ctx_in may set.
+func tcMeta(k int) *interp.TCMeta {
+	if k%4 == 0 {
+		return nil
+	}
+	u := uint32(k) * 0x9e3779b9
+	m := &interp.TCMeta{Mark: u, Priority: u >> 7, IngressIfindex: uint32(k % 3), Tstamp: uint64(u) << 9, HWTstamp: uint64(k)}
+	m.CB = [5]uint32{u, u >> 3, u >> 5, uint32(k), 7}
+	return m
 }

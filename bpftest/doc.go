@@ -8,7 +8,8 @@
 // A test builds a Harness from a collection spec (a clang-built object
 // read by prog.LoadCollectionSpec) and a program name, or from a single
 // prog.Spec (NewProgram), then calls Run with a sequence of inputs: XDP
-// frames with xdp_md metadata, socket-filter frames, raw memory, or kprobe
+// frames with xdp_md metadata, socket-filter frames, tc (sched_cls and
+// sched_act) frames with __sk_buff fields, raw memory, or kprobe
 // registers (Kind says which; the program's type picks it when Kind is
 // zero). Each Run call runs every input in every engine, compares the
 // outcomes input by input, and then compares the maps: every key and value
@@ -59,6 +60,38 @@
 //     Linux 6.1 to 6.18 even for programs loaded without XDP frags: a
 //     linear part of XDPMaxFrame bytes and fragments of XDPFragSize bytes.
 //     Nothing is normalised.
+//   - tc frames: the kernel's test run (bpf_prog_test_run_skb) gives a
+//     sched_cls or sched_act program the whole frame, data at the
+//     Ethernet header, on the loopback device (ifindex 1, an all-zero MAC
+//     address), as interp.VM.RunTC does; skb->protocol and pkt_type come
+//     from eth_type_trans as for socket filters above. Frames it refuses
+//     with EINVAL (shorter than 14 bytes, longer than interp.TCMaxFrame,
+//     an IPv4 or IPv6 ethertype without 20 or 40 bytes of IP header
+//     behind the Ethernet header, a WireLen shorter than the frame or
+//     past 65536, GSOSegs past 65535) fail in interp and jit with
+//     ErrContext, and the failures compare equal.
+//   - tc context: the kernel always gets a ctx_in built from Input.TC
+//     (all zero when nil), as interp and jit always get a TCMeta, so a
+//     wire_len of 0 means the frame's length in all three. ctx_in has no
+//     room for tc_index, tc_classid, queue_mapping or hash, and an
+//     ifindex past 1 is a real device with its own MAC address: inputs
+//     with those run in interp and jit only (TCContextRefused,
+//     Outcome.KernelSkipped), and the kernel's maps are compared no more
+//     after one. ctx_out gives back mark, priority, cb, tstamp and the
+//     input fields ingress_ifindex, ifindex, wire_len, gso_segs and
+//     hwtstamp (CtxOut): those are compared with the kernel's;
+//     tc_index, tc_classid, queue_mapping, hash, protocol and the VLAN
+//     tag, which it does not give back, only between interp and jit.
+//   - tc semantics that changed between kernels (the narrow reads of
+//     vlan_present, where skb_vlan_push leaves the network header,
+//     bpf_csum_diff, bpf_skb_adjust_room's flags): the harness asks the
+//     running kernel two questions (is bpf_csum_diff of 2 bytes -EINVAL,
+//     as before 6.13; is BPF_F_ADJ_ROOM_DECAP_L3_IPV4 unknown, as before
+//     6.3) and sets interp.Options.KernelVersion to 6.1, 6.12 or 0 (the
+//     newest, 6.18) by the answers, unless the caller set it. That tells
+//     apart the kernels make vmtest boots (6.1, 6.12) and the host's; a
+//     kernel between 6.3 and 6.11 is taken for 6.12, so give it
+//     Options.Program.KernelVersion.
 //   - Per-CPU maps: every kernel run is pinned to one CPU, the one interp
 //     and jit simulate (bpf_get_smp_processor_id, per-CPU slots,
 //     BPF_F_CURRENT_CPU), so per-CPU values compare CPU by CPU. Userspace
@@ -87,5 +120,5 @@
 //     leaves them out of the comparison.
 //
 // Package bpftest may import prog, insn, interp, interp/maps, jit, perf,
-// golang.org/x/sys/unix and the standard library.
+// internal/tcctx, golang.org/x/sys/unix and the standard library.
 package bpftest

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/tcctx"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/perf"
 	"github.com/purebpf/purebpf/prog"
@@ -89,7 +90,7 @@ func newKernel(spec *prog.CollectionSpec, name string, h *Harness) (*kernelEngin
 		return nil, 0, fmt.Errorf("bpftest: the kernel cannot load program %q: %w", name, err)
 	}
 	k := &kernelEngine{coll: coll, prog: coll.Programs[name], cpu: cpu,
-		perf: map[string]*perf.PerfReader{}, ringbuf: map[string]*perf.RingBufReader{}, out: make([]byte, interp.XDPMaxFragsFrame+4096)}
+		perf: map[string]*perf.PerfReader{}, ringbuf: map[string]*perf.RingBufReader{}, out: make([]byte, max(interp.XDPMaxFragsFrame, interp.TCMaxLen)+4096)}
 	for mname, m := range coll.Maps {
 		if h.ignore[mname] {
 			continue
@@ -142,6 +143,20 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 			o.KernelSkipped = why
 			return o, nil
 		}
+	case TC:
+		if why := TCContextRefused(in.TC); why != "" {
+			o.KernelSkipped = why
+			return o, nil
+		}
+		var m interp.TCMeta
+		if in.TC != nil {
+			m = *in.TC
+		}
+		// The test run always gets a ctx_in, as interp and jit always
+		// get a TCMeta: with one, a wire_len of 0 means the frame's
+		// length (without, qdisc_skb_cb's pkt_len would stay 0).
+		opts.Data, opts.DataOut = in.Packet, k.out
+		opts.Context, opts.ContextOut = tcctx.In(&m), make([]byte, tcctx.Size)
 	default:
 		return o, fmt.Errorf("input kind %s not supported", kind)
 	}
@@ -158,6 +173,10 @@ func (k *kernelEngine) run(in Input, kind Kind) (Outcome, error) {
 		res, o.Err = k.prog.Run(&opts)
 		if o.Err == nil {
 			o.Ret, o.Packet = uint64(res.Retval), append([]byte(nil), res.DataOut...)
+			if kind == TC {
+				m := tcctx.Out(res.ContextOut)
+				o.TC = &m
+			}
 		}
 	}
 	unpin()
@@ -268,3 +287,7 @@ func kernelXDPMaxMetadata() int {
 	}
 	return 0
 }
+
+// kernelTCVersion is the tc helper semantics of the running kernel
+// (tcctx.KernelVersion).
+func kernelTCVersion() uint32 { return tcctx.KernelVersion() }

@@ -24,3 +24,5 @@ func newKernel(*prog.CollectionSpec, string, *Harness) (*kernelEngine, int, erro
 }
 
 func kernelXDPMaxMetadata() int { return 0 }
+
+func kernelTCVersion() uint32 { return 0 }

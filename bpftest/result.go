@@ -46,7 +46,7 @@ type Diff struct {
 	// difference in a map after the sequence.
 	Input int
 	// What names what differs: "return value", "error", "packet",
-	// "memory", or for maps `map "name" key 0a000000`, `map "name"
+	// "memory", "context" (a tc run's __sk_buff fields), or for maps `map "name" key 0a000000`, `map "name"
 	// record 3` and `map "name" records`.
 	What string
 	// Want and Got are the engines; WantValue and GotValue what they
@@ -141,11 +141,22 @@ func (r *Result) compareOutcomes(i int, runs []Outcome) {
 			d.What, d.WantValue, d.GotValue = "packet", bytesDiff(a.Packet, b.Packet), bytesDiff(b.Packet, a.Packet)
 		case !bytes.Equal(a.Memory, b.Memory):
 			d.What, d.WantValue, d.GotValue = "memory", bytesDiff(a.Memory, b.Memory), bytesDiff(b.Memory, a.Memory)
+		case a.TC != nil && b.TC != nil && tcFields(a, b.Engine) != tcFields(b, a.Engine):
+			d.What, d.WantValue, d.GotValue = "context", fmt.Sprintf("%+v", tcFields(a, b.Engine)), fmt.Sprintf("%+v", tcFields(b, a.Engine))
 		default:
 			continue
 		}
 		r.add("outcomes", d)
 	}
+}
+
+// tcFields is the part of o's tc context compared with other's: the
+// ctx_out fields (CtxOut) when either is the kernel, else all of them.
+func tcFields(o Outcome, other Engine) interp.TCMeta {
+	if o.Engine == Kernel || other == Kernel {
+		return CtxOut(*o.TC)
+	}
+	return *o.TC
 }
 
 // errClass is the engines' sentinel error err wraps, or nil: interp and

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/purebpf/purebpf/internal/tcctx"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -72,7 +73,7 @@ func BenchmarkTC(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Close()
-			res, err := c.Programs["tc_ops"].Run(&prog.RunOptions{Data: frame, Context: tcCtx(&meta), Repeat: uint32(b.N)})
+			res, err := c.Programs["tc_ops"].Run(&prog.RunOptions{Data: frame, Context: tcctx.In(&meta), Repeat: uint32(b.N)})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,8 +9,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
@@ -129,43 +127,6 @@ func tcInputs(rng *rand.Rand, n int) []tcInput {
 	return in
 }
 
-// tcCtx is the __sk_buff the kernel's test run takes as ctx_in for m.
-func tcCtx(m *interp.TCMeta) []byte {
-	c := make([]byte, 192)
-	ne := binary.NativeEndian
-	ne.PutUint32(c[8:], m.Mark)
-	ne.PutUint32(c[32:], m.Priority)
-	ne.PutUint32(c[36:], m.IngressIfindex)
-	ne.PutUint32(c[40:], m.Ifindex)
-	for k, v := range m.CB {
-		ne.PutUint32(c[48+4*k:], v)
-	}
-	ne.PutUint64(c[152:], m.Tstamp)
-	ne.PutUint32(c[160:], m.WireLen)
-	ne.PutUint32(c[164:], m.GSOSegs)
-	ne.PutUint64(c[184:], m.HWTstamp)
-	return c
-}
-
-// ctxOutMeta reads the fields of a ctx_out __sk_buff that TCMeta carries.
-func ctxOutMeta(c []byte) interp.TCMeta {
-	var m interp.TCMeta
-	ne := binary.NativeEndian
-	m.Mark, m.Priority = ne.Uint32(c[8:]), ne.Uint32(c[32:])
-	m.IngressIfindex, m.Ifindex = ne.Uint32(c[36:]), ne.Uint32(c[40:])
-	for k := range m.CB {
-		m.CB[k] = ne.Uint32(c[48+4*k:])
-	}
-	m.Tstamp, m.WireLen, m.GSOSegs, m.HWTstamp = ne.Uint64(c[152:]), ne.Uint32(c[160:]), ne.Uint32(c[164:]), ne.Uint64(c[184:])
-	return m
-}
-
-// ctxOutFields is the part of a TCMeta that ctx_out carries.
-func ctxOutFields(m interp.TCMeta) interp.TCMeta {
-	return interp.TCMeta{Mark: m.Mark, Priority: m.Priority, IngressIfindex: m.IngressIfindex, Ifindex: m.Ifindex, CB: m.CB,
-		Tstamp: m.Tstamp, WireLen: m.WireLen, GSOSegs: m.GSOSegs, HWTstamp: m.HWTstamp}
-}
-
 func loadTCOps(t *testing.T) *prog.CollectionSpec {
 	t.Helper()
 	cs, err := prog.LoadCollectionSpec("testdata/tc_ops.o")
@@ -173,53 +134,6 @@ func loadTCOps(t *testing.T) *prog.CollectionSpec {
 		t.Fatal(err)
 	}
 	return cs
-}
-
-// kernelVersionForTC asks the running kernel which tc helper semantics it
-// has (Options.KernelVersion), so that the differential compares like
-// with like: before 6.13 bpf_csum_diff of 2 bytes is -EINVAL; before 6.3
-// bpf_skb_adjust_room does not know BPF_F_ADJ_ROOM_DECAP_L3_IPV4
-// (-EINVAL rather than -ENOTSUPP for a frame that is not IP). It
-// answers 6.1 or 6.12 for the kernels vmtest boots, and 0 (the newest)
-// otherwise or when it cannot ask.
-func kernelVersionForTC() uint32 {
-	run := func(is insn.Instructions) (int32, bool) {
-		p, err := prog.NewProgram(&prog.Spec{Name: "tc_probe", Type: prog.SchedCLS, License: "GPL", Instructions: is}, nil)
-		if err != nil {
-			return 0, false
-		}
-		defer p.Close()
-		res, err := p.Run(&prog.RunOptions{Data: make([]byte, 64)})
-		if err != nil {
-			return 0, false
-		}
-		return int32(res.Retval), true
-	}
-	diff, ok := run(insn.Instructions{
-		insn.StoreImm(insn.R10, -8, 0, insn.DW),
-		insn.Mov.Reg(insn.R1, insn.R10),
-		insn.Add.Imm(insn.R1, -8),
-		insn.Mov.Imm(insn.R2, 2),
-		insn.Mov.Imm(insn.R3, 0),
-		insn.Mov.Imm(insn.R4, 0),
-		insn.Mov.Imm(insn.R5, 0),
-		insn.FnCsumDiff.Call(),
-		insn.Exit(),
-	})
-	if !ok || diff != -22 {
-		return 0
-	}
-	decap, ok := run(insn.Instructions{
-		insn.Mov.Imm(insn.R2, -4),
-		insn.Mov.Imm(insn.R3, 1), // BPF_ADJ_ROOM_MAC
-		insn.Mov.Imm(insn.R4, 1<<7),
-		insn.FnSKBAdjustRoom.Call(),
-		insn.Exit(),
-	})
-	if ok && decap == -22 {
-		return 6<<16 | 1<<8
-	}
-	return 6<<16 | 12<<8
 }
 
 // userTC runs the inputs in interp (jit false) or jit, in a collection of
@@ -369,89 +283,4 @@ func checkTCFrameErr(in tcInput) bool {
 		}
 	}
 	return n < 14 || n > interp.TCMaxFrame || in.meta.WireLen != 0 && (int(in.meta.WireLen) < n || in.meta.WireLen > 65536) || in.meta.GSOSegs > 65535
-}
-
-// TestTCKernelDifferential runs tc_ops.c on the same frames and contexts
-// in the kernel (BPF_PROG_TEST_RUN), interp and jit: verdicts, output
-// packets, the ctx_out fields, helper results, the fields the program
-// read back and the protos map agree. Needs root. The one difference
-// normalised: bpf_perf_event_output to a perf array slot with no open
-// event gives -ENOENT in the kernel, while userspace perf arrays always
-// take samples (0).
-func TestTCKernelDifferential(t *testing.T) {
-	testenv.RequireRoot(t)
-	cs := loadTCOps(t)
-	ins := tcInputs(rand.New(rand.NewPCG(15, 12)), 5000)
-	ins = append(ins, tcInput{frame: make([]byte, 13)}, tcInput{frame: make([]byte, interp.TCMaxFrame)},
-		tcInput{frame: make([]byte, interp.TCMaxFrame+1)}, tcInput{frame: make([]byte, 60), meta: interp.TCMeta{WireLen: 59}})
-	coll, err := prog.NewCollection(cs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
-	kp, krets := coll.Programs["tc_ops"], coll.Maps["rets"]
-	var kr []tcResult
-	for _, in := range ins {
-		for k := uint32(0); k < tcRets; k++ {
-			if err := krets.Update(k, int64(0), prog.UpdateAny); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var r tcResult
-		ctxOut := make([]byte, 192)
-		res, err := kp.Run(&prog.RunOptions{Data: in.frame, DataOut: make([]byte, 20000), Context: tcCtx(&in.meta), ContextOut: ctxOut})
-		r.err = err
-		if err == nil {
-			r.verdict, r.out, r.meta = res.Retval, res.DataOut, ctxOutMeta(res.ContextOut)
-		}
-		for k := range r.rets {
-			krets.Lookup(uint32(k), &r.rets[k])
-		}
-		kr = append(kr, r)
-	}
-	kv := kernelVersionForTC()
-	ir, ims := userTC(t, cs, ins, false, false, kv)
-	jr, _ := userTC(t, cs, ins, true, true, kv)
-	mismatch := 0
-	modes := map[uint32]int{} // mismatches by cb[0]
-	for k, in := range ins {
-		a := kr[k]
-		for e, u := range []tcResult{ir[k], jr[k]} {
-			u.meta = ctxOutFields(u.meta)
-			if in.meta.CB[0]&31 == 22 && a.rets[0] == -2 && u.rets[0] == 0 {
-				// bpf_perf_event_output to a slot with no open event:
-				// -ENOENT in the kernel; userspace perf arrays always
-				// take samples.
-				a.rets[0] = 0
-			}
-			if (a.err == nil) != (u.err == nil) || a.verdict != u.verdict || !bytes.Equal(a.out, u.out) || a.rets != u.rets || a.meta != u.meta {
-				mismatch++
-				modes[in.meta.CB[0]&31]++
-				if mismatch < 3 && len(a.out) == len(u.out) {
-					for i := range a.out {
-						if a.out[i] != u.out[i] {
-							t.Logf("first difference at byte %d of %d: kernel % x, userspace % x", i, len(a.out), a.out[i:min(i+16, len(a.out))], u.out[i:min(i+16, len(u.out))])
-							break
-						}
-					}
-				}
-				if mismatch < 10 {
-					t.Errorf("input %d (%s; %d bytes, cb % x, frame % x): kernel %d %v %v %+v out % x\nuserspace %d %v %v %+v out % x", k, []string{"interp", "jit"}[e], len(in.frame), in.meta.CB, in.frame[:min(len(in.frame), 40)],
-						a.verdict, a.rets, a.err, a.meta, a.out[:min(len(a.out), 80)], u.verdict, u.rets, u.err, u.meta, u.out[:min(len(u.out), 80)])
-				}
-			}
-		}
-	}
-	if mismatch > 0 {
-		t.Fatalf("%d mismatches of %d inputs (by helper mode: %v; kernel version as the engines take it: %#x)", mismatch, len(ins), modes, kv)
-	}
-	kprotos := coll.Maps["protos"]
-	for key := uint32(0); key < 256; key++ {
-		var kv uint64
-		kerr := kprotos.Lookup(key, &kv)
-		uv := ims["protos"].LookupRaw(binary.NativeEndian.AppendUint32(nil, key), 0)
-		if (kerr == nil) != (uv != nil) || (uv != nil && kv != binary.NativeEndian.Uint64(uv)) {
-			t.Fatalf("protos[%d]: kernel %d (%v), interp % x", key, kv, kerr, uv)
-		}
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/tcctx"
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
@@ -32,9 +33,9 @@ func TestTCContextReads(t *testing.T) {
 	frame[0] = 1 // a multicast destination: pkt_type 2
 	frame[12], frame[13] = 0x86, 0xdd
 	frame[14] = 0x60
-	ctx := tcCtx(&interp.TCMeta{Mark: 0x11223344, Priority: 0x55667788, IngressIfindex: 3, CB: [5]uint32{1, 2, 3, 4, 5},
+	ctx := tcctx.In(&interp.TCMeta{Mark: 0x11223344, Priority: 0x55667788, IngressIfindex: 3, CB: [5]uint32{1, 2, 3, 4, 5},
 		Tstamp: 0x0102030405060708, WireLen: 200, GSOSegs: 0x1234, HWTstamp: 0x1112131415161718})
-	kv := kernelVersionForTC()
+	kv := tcctx.KernelVersion()
 	prologue := insn.Instructions{
 		insn.Mov.Reg(insn.R6, insn.R1),
 		insn.Mov.Imm(insn.R2, int32(0xa888)), // htons(ETH_P_8021AD)
@@ -298,8 +299,8 @@ func TestTCContextWrites(t *testing.T) {
 						t.Errorf("%s: store of %d bytes at %d: %v", name, sz.Bytes(), off, err)
 						continue
 					}
-					if got != res.Retval || ctxOutFields(m) != ctxOutMeta(res.ContextOut) {
-						t.Errorf("%s: store of %d bytes of %#x at %d: read back %#x, ctx_out %+v; kernel %#x, %+v", name, sz.Bytes(), v, off, got, ctxOutFields(m), res.Retval, ctxOutMeta(res.ContextOut))
+					if got != res.Retval || tcctx.OutFields(m) != tcctx.Out(res.ContextOut) {
+						t.Errorf("%s: store of %d bytes of %#x at %d: read back %#x, ctx_out %+v; kernel %#x, %+v", name, sz.Bytes(), v, off, got, tcctx.OutFields(m), res.Retval, tcctx.Out(res.ContextOut))
 					}
 				}
 				jv.Close()
