@@ -5,7 +5,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # and 6.12, booted one after the other; VMTEST_KERNELS picks them).
 VMTEST_PKGS ?= ./perf/... ./examples/kprobe/... ./internal/vmtest/... ./sys/... ./prog/... ./socket/... \
                ./examples/socketfilter/... ./interp/... ./jit/... ./link/... ./btf/... \
-               ./examples/xdp/... ./bpftest/...
+               ./examples/xdp/... ./examples/unittest/... ./bpftest/...
 VMTEST_KERNELS ?= 6.1,6.12
 BENCH       ?= .
 BENCHTIME   ?= 1s

@@ -2,7 +2,7 @@
 // the __sk_buff fields tc programs read and write, and the tc helpers,
 // chosen by cb[0] (the helper), cb[1] and cb[2] (its arguments), for the
 // differential tests of interp and jit against BPF_PROG_TEST_RUN
-// (tc_amd64_test.go). Results go to the rets array: 0..3 helper results,
+// (kerneldiff_amd64_test.go). Results go to the rets array: 0..3 helper results,
 // 4.. fields read back after the helper.
 // Build: make bpf (or make jit/testdata/tc_ops.o).
 #include <linux/bpf.h>
