@@ -260,9 +260,15 @@ func (e *Env) bindTC(frame []byte, meta *TCMeta, out *[]byte) (uint64, error) {
 	if err := checkTCFrame(frame, meta); err != nil {
 		return 0, err
 	}
-	b, err := tcBufs.take()
-	if err != nil {
-		return 0, err
+	b := e.keptTC
+	if b == nil {
+		var err error
+		if b, err = tcBufs.take(); err != nil {
+			return 0, err
+		}
+		if e.keepPkt {
+			e.keptTC = b
+		}
 	}
 	t := &e.tc
 	*t = tcState{b: b, out: out, meta: meta, transport: -1}
@@ -533,7 +539,11 @@ func (e *Env) endTC() {
 		return
 	}
 	if t.out != nil {
-		*t.out = append([]byte(nil), t.b.buf[t.data:t.end]...)
+		if e.keepPkt { // a view, valid until the next bind (see KeepPackets)
+			*t.out = t.packet()
+		} else {
+			*t.out = append([]byte(nil), t.b.buf[t.data:t.end]...)
+		}
 	}
 	if m := t.meta; m != nil {
 		if e.tcFilled() {
@@ -554,7 +564,9 @@ func (e *Env) endTC() {
 		m.VLANPresent, m.VLANTCI, m.VLANProto = t.vlanPresent, t.vlanTCI, t.vlanProto
 		m.Ifindex, m.WireLen = t.in.Ifindex, t.in.WireLen
 	}
-	tcBufs.put(t.b)
+	if t.b != e.keptTC {
+		tcBufs.put(t.b)
+	}
 	*t = tcState{}
 }
 
