@@ -121,7 +121,10 @@ type Env struct {
 	keepPkt         bool
 	keptXDP, keptTC *lowBuf
 	pktOut          []byte
-	tr        traceState                                // tracing contexts (trace.go)
+	// out receives a Runner run's output packet (endXDP, endTC): a field
+	// of the Env rather than a local, whose address would escape.
+	out []byte
+	tr              traceState // tracing contexts (trace.go)
 }
 
 func addrOf(b []byte) uint64 {

@@ -158,12 +158,13 @@ func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	}
 	r.unbind()
 	vm.StartEnv(e)
-	var out []byte
-	r1, err := e.bindXDP(frame, meta, &out)
+	r1, err := e.bindXDP(frame, meta, &e.out)
 	if err == nil {
 		var ret uint64
 		ret, err = vm.exec(e, r1, 0)
 		vm.EndEnv(e)
+		out := e.out
+		e.out = nil
 		if err != nil {
 			return uint32(ret), nil, err
 		}

@@ -1448,17 +1448,18 @@ func (vm *VM) RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error) {
 // runTC is one tc run in e, which StartEnv prepared; it leaves e bound
 // for the caller to end, and restores *meta when the run fails.
 func (vm *VM) runTC(e *Env, frame []byte, meta *TCMeta) (uint32, []byte, error) {
-	var out []byte
 	var saved TCMeta
 	if meta != nil {
 		saved = *meta
 	}
-	r1, err := e.bindTC(frame, meta, &out)
+	r1, err := e.bindTC(frame, meta, &e.out)
 	if err != nil {
 		return 0, nil, err
 	}
 	ret, err := vm.exec(e, r1, 0)
 	e.endTC()
+	out := e.out
+	e.out = nil
 	if err != nil {
 		if meta != nil {
 			*meta = saved
