@@ -237,8 +237,11 @@ func (e *Env) addRegion(b []byte, perm Perm) (uint64, error) {
 	}
 	e.regions = append(e.regions, Region{})
 	dyn = e.regions[e.fixed:]
-	copy(dyn[k+1:], dyn[k:])
-	dyn[k] = Region{Start: start, End: end, Perm: perm, data: b}
+	if k < len(dyn)-1 { // not the highest: make room (the common case appends)
+		copy(dyn[k+1:], dyn[k:])
+	}
+	r := &dyn[k]
+	r.Start, r.End, r.Perm, r.data, r.check, r.pending = start, end, perm, b, nil, false
 	return start, nil
 }
 
