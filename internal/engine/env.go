@@ -124,7 +124,7 @@ type Env struct {
 	// out receives a Runner run's output packet (endXDP, endTC): a field
 	// of the Env rather than a local, whose address would escape.
 	out []byte
-	tr              traceState // tracing contexts (trace.go)
+	tr  traceState // tracing contexts (trace.go)
 }
 
 func addrOf(b []byte) uint64 {
