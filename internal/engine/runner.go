@@ -178,6 +178,9 @@ func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 // Runner's Env; its context is written only when the program first reads
 // it. As with RunXDP, the output packet lies in the Runner's packet buffer
 // and is valid only until the Runner's next run or Close (see Runner).
+// The run keeps meta until it ends, so a *TCMeta of a variable declared
+// in a loop's body escapes to the heap: declare it outside the loop for
+// runs that allocate nothing.
 func (r *Runner) RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error) {
 	e, vm := r.env, r.vm
 	if e == nil {
