@@ -260,15 +260,9 @@ func (e *Env) bindTC(frame []byte, meta *TCMeta, out *[]byte) (uint64, error) {
 	if err := checkTCFrame(frame, meta); err != nil {
 		return 0, err
 	}
-	b := e.keptTC
-	if b == nil {
-		var err error
-		if b, err = tcBufs.take(); err != nil {
-			return 0, err
-		}
-		if e.keepPkt {
-			e.keptTC = b
-		}
+	b, err := e.takeBuf(&tcBufs, &e.keptTC)
+	if err != nil {
+		return 0, err
 	}
 	t := &e.tc
 	*t = tcState{b: b, out: out, meta: meta, transport: -1}

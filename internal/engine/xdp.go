@@ -144,6 +144,19 @@ func (p *lowPool) take() (*lowBuf, error) {
 	return &lowBuf{buf: b, addr: addrOf(b)}, nil
 }
 
+// takeBuf returns the buffer an Env that keeps its buffers (keepPkt) kept
+// in *kept, or one from pool, which such an Env then keeps.
+func (e *Env) takeBuf(pool *lowPool, kept **lowBuf) (*lowBuf, error) {
+	if b := *kept; b != nil {
+		return b, nil
+	}
+	b, err := pool.take()
+	if err == nil && e.keepPkt {
+		*kept = b
+	}
+	return b, err
+}
+
 func (p *lowPool) put(b *lowBuf) {
 	p.Lock()
 	p.free = append(p.free, b)
@@ -187,15 +200,9 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	if err := checkXDPFrame(frame, meta); err != nil {
 		return 0, err
 	}
-	p := e.keptXDP
-	if p == nil {
-		var err error
-		if p, err = xdpPages.take(); err != nil {
-			return 0, err
-		}
-		if e.keepPkt {
-			e.keptXDP = p
-		}
+	p, err := e.takeBuf(&xdpPages, &e.keptXDP)
+	if err != nil {
+		return 0, err
 	}
 	var m []byte
 	if meta != nil {
