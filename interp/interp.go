@@ -334,6 +334,13 @@ func (vm *VM) ID() uint32 { return vm.e.ID() }
 // Close, a Runner still refers to the last run's memory, packet, SKBMeta
 // or PtRegs (it never reads them outside a run).
 //
+// An XDP or tc run keeps its packet buffer for the Runner's next run, and
+// the output packet RunXDP and RunTC return is a view into it, like
+// bufio.Scanner.Bytes: valid until the Runner's next run or Close, which
+// may overwrite it; copy it to keep it (VM.RunXDP and VM.RunTC return a
+// fresh copy). The next run clears every byte an earlier run can have
+// left where the program can reach it, so no run sees another's bytes.
+//
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its state back to the VM; after
 // Close its methods return an error wrapping ErrClosed.
@@ -370,7 +377,10 @@ func (r *Runner) RunSocketFilter(pkt []byte, meta *SKBMeta) (uint32, error) {
 // The pt_regs context is built only if the program reads it.
 func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) { return r.r.RunKprobe(regs) }
 
-// RunXDP runs an XDP program on frame, exactly like VM.RunXDP.
+// RunXDP runs an XDP program on frame, exactly like VM.RunXDP, except that
+// the output packet is a view into the Runner's frame page (or buffer, for
+// a frame with fragments), valid until the Runner's next run or Close
+// (see Runner).
 func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	return r.r.RunXDP(frame, meta)
 }

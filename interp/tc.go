@@ -68,7 +68,11 @@ func (vm *VM) RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error) {
 }
 
 // RunTC runs a tc program on frame, exactly like VM.RunTC. The context's
-// bytes are written only if the program reads them.
+// bytes are written only if the program reads them. The output packet is
+// a view into the Runner's packet buffer, valid until the Runner's next
+// run or Close (see Runner). The run keeps meta until it ends, so a
+// *TCMeta of a variable declared in a loop's body escapes to the heap:
+// declare it outside the loop for runs that allocate nothing.
 func (r *Runner) RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error) {
 	return r.r.RunTC(frame, meta)
 }

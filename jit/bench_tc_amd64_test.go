@@ -38,8 +38,9 @@ func BenchmarkTC(b *testing.B) {
 			}
 			defer rn.Close()
 			b.ReportAllocs()
+			var m interp.TCMeta // outside the loop: a run keeps &m until it ends, so a local would escape
 			for b.Loop() {
-				m := meta
+				m = meta
 				if _, _, err := rn.RunTC(frame, &m); err != nil {
 					b.Fatal(err)
 				}
@@ -57,8 +58,9 @@ func BenchmarkTC(b *testing.B) {
 			}
 			defer rn.Close()
 			b.ReportAllocs()
+			var m interp.TCMeta // outside the loop: a run keeps &m until it ends, so a local would escape
 			for b.Loop() {
-				m := meta
+				m = meta
 				if _, _, err := rn.RunTC(frame, &m); err != nil {
 					b.Fatal(err)
 				}

@@ -74,6 +74,8 @@ type run struct {
 	top     uint64
 	lo      uint64 // the main frame's lowest address: top - len(zero)
 	zero    []byte
+	// out receives the output packet of an XDP or tc run (EndEnv).
+	out []byte
 }
 
 // zeroStack zeroes b, the stack bytes a Runner's program can reach,

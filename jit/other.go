@@ -32,6 +32,8 @@ func (vm *VM) newRun() *run { return nil }
 
 func (vm *VM) releaseRun(*run) {}
 
+func (r *run) keepPackets(bool) {}
+
 // RunMemory runs the program in interp (no JIT on this platform).
 func (rn *Runner) RunMemory(mem []byte) (uint64, error) {
 	if rn.ir == nil {

@@ -19,6 +19,13 @@ import (
 // regions, errors), is exactly what the VM's methods do, with the same
 // results and errors.
 //
+// An XDP or tc run keeps its packet buffer for the Runner's next run, and
+// the output packet RunXDP and RunTC return is a view into it, like
+// bufio.Scanner.Bytes: valid until the Runner's next run or Close, which
+// may overwrite it (VM.RunXDP and VM.RunTC return a fresh copy). The next
+// run clears every byte an earlier run can have left where the program
+// can reach it.
+//
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its state back to the VM. After Close,
 // or after the VM's Close, its methods return an error wrapping ErrClosed.
@@ -61,9 +68,12 @@ func (vm *VM) NewRunner() (*Runner, error) {
 		// The VM's own run state is idle: the Runner borrows it (VM runs
 		// meanwhile take state from the pool), so that Runner and VM runs
 		// see the same stack addresses.
+		r.keepPackets(true)
 		return &Runner{vm: vm, r: r, slot: true}, nil
 	}
-	return &Runner{vm: vm, r: vm.newRun()}, nil
+	r := vm.newRun()
+	r.keepPackets(true)
+	return &Runner{vm: vm, r: r}, nil
 }
 
 // Close gives the Runner's machine state back to its VM. Closing twice is
@@ -76,6 +86,7 @@ func (rn *Runner) Close() error {
 	}
 	if rn.r != nil {
 		rn.unbindTrace()
+		rn.r.keepPackets(false)
 		if rn.slot {
 			rn.vm.putSlot(rn.r)
 		} else {

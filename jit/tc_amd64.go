@@ -15,12 +15,13 @@ func isTC(t prog.Type) bool { return t == prog.SchedCLS || t == prog.SchedACT }
 // only on first access; ending the Env copies the packet out and the
 // context's fields to *meta, which a failed run leaves as it was.
 func (vm *VM) runTC(r *run, kept bool, frame []byte, meta *interp.TCMeta) (uint32, []byte, error) {
-	var out []byte
 	var saved interp.TCMeta
 	if meta != nil {
 		saved = *meta
 	}
-	ret, err := vm.runBound(r, kept, true, func(e *engine.Env) (uint64, error) { return engine.BindTC(e, frame, meta, &out) })
+	ret, err := vm.runBound(r, kept, true, func(e *engine.Env) (uint64, error) { return engine.BindTC(e, frame, meta, &r.out) })
+	out := r.out
+	r.out = nil
 	if err != nil {
 		if meta != nil {
 			*meta = saved
@@ -44,7 +45,9 @@ func (vm *VM) RunTC(frame []byte, meta *interp.TCMeta) (uint32, []byte, error) {
 }
 
 // RunTC runs a tc program on frame, exactly like VM.RunTC, in the
-// Runner's own state.
+// Runner's own state; as with RunXDP, the output packet lies in the
+// Runner's packet buffer and is valid only until the Runner's next run or
+// Close (see Runner).
 func (rn *Runner) RunTC(frame []byte, meta *interp.TCMeta) (uint32, []byte, error) {
 	r, vm := rn.r, rn.vm
 	if r == nil || !isTC(vm.typ) || vm.closed.Load() {

@@ -170,6 +170,7 @@ func userTC(t *testing.T, cs *prog.CollectionSpec, ins []tcInput, useJIT, runner
 		f := append([]byte(nil), in.frame...)
 		m := in.meta
 		r.verdict, r.out, r.err = run(f, &m)
+		r.out = bytes.Clone(r.out) // a Runner's output is valid until its next run
 		if !bytes.Equal(f, in.frame) {
 			t.Fatal("RunTC changed its input frame")
 		}

@@ -81,13 +81,21 @@ func (vm *VM) runPacket(f func(r *run, kept bool) (uint32, []byte, error)) (uint
 
 // runXDP is an XDP run in r (see runBound).
 func (vm *VM) runXDP(r *run, kept bool, frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
-	var out []byte
-	ret, err := vm.runBound(r, kept, false, func(e *engine.Env) (uint64, error) { return engine.BindXDP(e, frame, meta, &out) })
+	// The output goes to r.out, which lives on the heap anyway, so that
+	// the closure and its pointer need no allocation.
+	ret, err := vm.runBound(r, kept, false, func(e *engine.Env) (uint64, error) { return engine.BindXDP(e, frame, meta, &r.out) })
+	out := r.out
+	r.out = nil
 	if err != nil {
 		return uint32(ret), nil, err
 	}
-	return uint32(ret), out, nil // EndEnv copied the packet to out
+	return uint32(ret), out, nil // EndEnv copied the packet to out, or made it a view (keepPackets)
 }
+
+// keepPackets makes r's Env keep its XDP page and tc buffer across runs
+// and give views of them as output packets (a Runner's run state), or
+// stop doing so (engine.KeepPackets).
+func (r *run) keepPackets(keep bool) { engine.KeepPackets(r.env, keep) }
 
 // RunXDP runs an XDP program on frame with an xdp_md context, like
 // interp.VM.RunXDP.
@@ -103,7 +111,9 @@ func (vm *VM) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error)
 }
 
 // RunXDP runs an XDP program on frame, exactly like VM.RunXDP, in the
-// Runner's own state.
+// Runner's own state, except that the output packet is not a copy: it lies
+// in the Runner's frame page (or buffer, for a frame with fragments) and
+// is valid only until the Runner's next run or Close (see Runner).
 func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
 	r, vm := rn.r, rn.vm
 	if r == nil || vm.typ != prog.XDP || vm.closed.Load() {

@@ -114,7 +114,17 @@ type Env struct {
 	xdp       xdpState
 	tc        tcState
 	tcCheck   func(off uint64, n int, write bool) error // e.checkTCAccess, made once
-	tr        traceState                                // tracing contexts (trace.go)
+	// keepPkt (KeepPackets, a Runner's Env) says that the Env keeps the
+	// XDP page (keptXDP) and tc buffer (keptTC) it first takes across
+	// runs, and that a run's output packet is a view into them (or into
+	// pktOut) rather than a copy.
+	keepPkt         bool
+	keptXDP, keptTC *lowBuf
+	pktOut          []byte
+	// out receives a Runner run's output packet (endXDP, endTC): a field
+	// of the Env rather than a local, whose address would escape.
+	out []byte
+	tr  traceState // tracing contexts (trace.go)
 }
 
 func addrOf(b []byte) uint64 {
@@ -227,8 +237,11 @@ func (e *Env) addRegion(b []byte, perm Perm) (uint64, error) {
 	}
 	e.regions = append(e.regions, Region{})
 	dyn = e.regions[e.fixed:]
-	copy(dyn[k+1:], dyn[k:])
-	dyn[k] = Region{Start: start, End: end, Perm: perm, data: b}
+	if k < len(dyn)-1 { // not the highest: make room (the common case appends)
+		copy(dyn[k+1:], dyn[k:])
+	}
+	r := &dyn[k]
+	r.Start, r.End, r.Perm, r.data, r.check, r.pending = start, end, perm, b, nil, false
 	return start, nil
 }
 
@@ -407,6 +420,26 @@ func (e *Env) mapValue(idx int, off uint64) (uint64, error) {
 
 // stackTop returns the address r10 holds in the main program's frame.
 func (e *Env) stackTop() uint64 { return e.stackBase + uint64(len(e.stack)) }
+
+// KeepPackets makes e keep the XDP page and tc packet buffer of its runs
+// across runs (keep) or gives them back to their pools (!keep), and says
+// whether the packet a run gives as output is a view into e's buffers,
+// valid until e's next XDP or tc bind, rather than a fresh copy. Runners
+// set it on their Env; an Env must not keep its buffers when it goes back
+// to its VM's pool, or they are lost.
+func KeepPackets(e *Env, keep bool) {
+	e.keepPkt = keep
+	if keep {
+		return
+	}
+	if e.keptXDP != nil && e.keptXDP != e.xdp.page {
+		xdpPages.put(e.keptXDP)
+	}
+	if e.keptTC != nil && e.keptTC != e.tc.b {
+		tcBufs.put(e.keptTC)
+	}
+	e.keptXDP, e.keptTC, e.pktOut = nil, nil, nil
+}
 
 // rebindableRun reports whether the run that just ended in e (without an
 // error) left the Env as StartEnv and a Bind method made it, apart from

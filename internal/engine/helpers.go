@@ -85,15 +85,46 @@ func (e *Env) cpu() int { return e.vm.opts.CPU }
 // mapAndKey resolves the map handle in r1 and the key r2 points at, as
 // map_lookup_elem, map_update_elem and map_delete_elem take them.
 func (e *Env) mapAndKey(r1, r2 uint64) (maps.Map, []byte, error) {
-	m, err := e.Map(r1)
-	if err != nil {
-		return nil, nil, err
+	m, _, key, err := e.mapFactsKey(r1, r2)
+	return m, key, err
+}
+
+// mapFacts is what the map helpers need of a map's spec (VM.facts).
+type mapFacts struct {
+	keySize, valueSize int
+	// valuePerm is the access a lookup grants to the value: read-only
+	// for BPF_F_RDONLY_PROG maps and XSK maps, whose values the verifier
+	// refuses stores to (devmaps; an AF_XDP socket map's struct
+	// bpf_xdp_sock).
+	valuePerm Perm
+}
+
+func factsOf(ms prog.MapSpec) mapFacts {
+	f := mapFacts{keySize: int(ms.KeySize), valueSize: int(ms.ValueSize), valuePerm: PermRead | PermWrite}
+	if ms.Flags&mapRdOnlyProg != 0 || ms.Type == prog.XSKMap {
+		f.valuePerm = PermRead
 	}
-	key, err := e.Bytes(r2, int(m.MapSpec().KeySize), false)
-	if err != nil {
-		return nil, nil, err
+	return f
+}
+
+// mapFactsKey is mapAndKey that also gives the map's facts.
+func (e *Env) mapFactsKey(r1, r2 uint64) (maps.Map, *mapFacts, []byte, error) {
+	vm := e.curVM // the program running now, which may be a tail-call target
+	if vm == nil {
+		vm = e.vm
 	}
-	return m, key, nil
+	idx := r1 - mapHandleBase
+	if r1 < mapHandleBase || idx%mapHandleStride != 0 || idx/mapHandleStride >= uint64(len(vm.maps)) {
+		_, err := e.Map(r1) // the error
+		return nil, nil, nil, err
+	}
+	k := idx / mapHandleStride
+	f := &vm.facts[k]
+	key, err := e.Bytes(r2, f.keySize, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return vm.maps[k], f, key, nil
 }
 
 // mapRdOnlyProg is BPF_F_RDONLY_PROG: programs may read the map's values
@@ -101,7 +132,7 @@ func (e *Env) mapAndKey(r1, r2 uint64) (maps.Map, []byte, error) {
 const mapRdOnlyProg = 1 << 7
 
 func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
-	m, key, err := e.mapAndKey(r1, r2)
+	m, f, key, err := e.mapFactsKey(r1, r2)
 	if err != nil {
 		return 0, err
 	}
@@ -109,20 +140,15 @@ func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	if v == nil {
 		return 0, nil
 	}
-	if ms := m.MapSpec(); ms.Flags&mapRdOnlyProg != 0 || ms.Type == prog.XSKMap {
-		// The verifier refuses stores through the value (devmaps; an
-		// AF_XDP socket map's struct bpf_xdp_sock).
-		return e.AddRegion(v, PermRead)
-	}
-	return e.AddRegion(v, PermRead|PermWrite)
+	return e.AddRegion(v, f.valuePerm)
 }
 
 func helperMapUpdate(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
-	m, key, err := e.mapAndKey(r1, r2)
+	m, f, key, err := e.mapFactsKey(r1, r2)
 	if err != nil {
 		return 0, err
 	}
-	val, err := e.Bytes(r3, int(m.MapSpec().ValueSize), false)
+	val, err := e.Bytes(r3, f.valueSize, false)
 	if err != nil {
 		return 0, err
 	}

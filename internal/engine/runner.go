@@ -17,6 +17,14 @@ import "fmt"
 // Runner therefore still refers to the last run's memory, packet,
 // metadata or registers.
 //
+// An XDP or tc run of a Runner keeps its packet buffer (the XDP page, the
+// tc buffer) for the next run, which clears only the bytes an earlier run
+// can have left where the program can reach them. The packet RunXDP and
+// RunTC return is therefore a view into that buffer, like
+// bufio.Scanner.Bytes: it is valid until the Runner's next run or Close,
+// which may overwrite it; copy it to keep it. (VM.RunXDP and VM.RunTC
+// return a fresh copy.)
+//
 // A Runner is NOT safe for concurrent use: make one per goroutine (a VM
 // may have any number). Close gives its Env back to the VM; a Runner must
 // not be used after Close (its methods then return an error wrapping
@@ -36,7 +44,9 @@ type Runner struct {
 // always nil here; it is there for engines (jit.VM.NewRunner) that can
 // fail.
 func (vm *VM) NewRunner() (*Runner, error) {
-	return &Runner{vm: vm, env: vm.take()}, nil
+	e := vm.take()
+	KeepPackets(e, true)
+	return &Runner{vm: vm, env: e}, nil
 }
 
 // RunMemory runs the program with r1 = the address of mem and
@@ -135,8 +145,9 @@ func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) {
 }
 
 // RunXDP runs an XDP program on frame, exactly like VM.RunXDP, in the
-// Runner's Env. An XDP run never stays bound: its frame page goes back
-// at the end of each run.
+// Runner's Env, except that the output packet is not a copy: it lies in
+// the Runner's frame page (or buffer, for a frame with fragments) and is
+// valid only until the Runner's next run or Close (see Runner).
 func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	e, vm := r.env, r.vm
 	if e == nil {
@@ -147,12 +158,13 @@ func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	}
 	r.unbind()
 	vm.StartEnv(e)
-	var out []byte
-	r1, err := e.bindXDP(frame, meta, &out)
+	r1, err := e.bindXDP(frame, meta, &e.out)
 	if err == nil {
 		var ret uint64
 		ret, err = vm.exec(e, r1, 0)
 		vm.EndEnv(e)
+		out := e.out
+		e.out = nil
 		if err != nil {
 			return uint32(ret), nil, err
 		}
@@ -163,8 +175,12 @@ func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 }
 
 // RunTC runs a tc program on frame, exactly like VM.RunTC, in the
-// Runner's Env. Like an XDP run, a tc run never stays bound; its context
-// is written only when the program first reads it.
+// Runner's Env; its context is written only when the program first reads
+// it. As with RunXDP, the output packet lies in the Runner's packet buffer
+// and is valid only until the Runner's next run or Close (see Runner).
+// The run keeps meta until it ends, so a *TCMeta of a variable declared
+// in a loop's body escapes to the heap: declare it outside the loop for
+// runs that allocate nothing.
 func (r *Runner) RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error) {
 	e, vm := r.env, r.vm
 	if e == nil {
@@ -201,6 +217,7 @@ func (r *Runner) unbind() {
 func (r *Runner) Close() error {
 	if r.env != nil {
 		r.unbind()
+		KeepPackets(r.env, false)
 		r.vm.put(r.env)
 		r.env = nil
 	}

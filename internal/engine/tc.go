@@ -260,7 +260,7 @@ func (e *Env) bindTC(frame []byte, meta *TCMeta, out *[]byte) (uint64, error) {
 	if err := checkTCFrame(frame, meta); err != nil {
 		return 0, err
 	}
-	b, err := tcBufs.take()
+	b, err := e.takeBuf(&tcBufs, &e.keptTC)
 	if err != nil {
 		return 0, err
 	}
@@ -533,7 +533,11 @@ func (e *Env) endTC() {
 		return
 	}
 	if t.out != nil {
-		*t.out = append([]byte(nil), t.b.buf[t.data:t.end]...)
+		if e.keepPkt { // a view, valid until the next bind (see KeepPackets)
+			*t.out = t.packet()
+		} else {
+			*t.out = append([]byte(nil), t.b.buf[t.data:t.end]...)
+		}
 	}
 	if m := t.meta; m != nil {
 		if e.tcFilled() {
@@ -554,7 +558,9 @@ func (e *Env) endTC() {
 		m.VLANPresent, m.VLANTCI, m.VLANProto = t.vlanPresent, t.vlanTCI, t.vlanProto
 		m.Ifindex, m.WireLen = t.in.Ifindex, t.in.WireLen
 	}
-	tcBufs.put(t.b)
+	if t.b != e.keptTC {
+		tcBufs.put(t.b)
+	}
 	*t = tcState{}
 }
 
@@ -1436,17 +1442,18 @@ func (vm *VM) RunTC(frame []byte, meta *TCMeta) (uint32, []byte, error) {
 // runTC is one tc run in e, which StartEnv prepared; it leaves e bound
 // for the caller to end, and restores *meta when the run fails.
 func (vm *VM) runTC(e *Env, frame []byte, meta *TCMeta) (uint32, []byte, error) {
-	var out []byte
 	var saved TCMeta
 	if meta != nil {
 		saved = *meta
 	}
-	r1, err := e.bindTC(frame, meta, &out)
+	r1, err := e.bindTC(frame, meta, &e.out)
 	if err != nil {
 		return 0, nil, err
 	}
 	ret, err := vm.exec(e, r1, 0)
 	e.endTC()
+	out := e.out
+	e.out = nil
 	if err != nil {
 		if meta != nil {
 			*meta = saved

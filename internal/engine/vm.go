@@ -128,6 +128,9 @@ type VM struct {
 	helpers *Registry
 	maps    []maps.Map
 	names   []string
+	// facts are what helpers need of each map's spec, read once (a
+	// MapSpec call copies the whole spec).
+	facts []mapFacts
 	// cache holds one idle Env, taken and returned with an atomic swap;
 	// pool holds the others when runs overlap.
 	cache atomic.Pointer[Env]
@@ -225,6 +228,7 @@ func (vm *VM) setupMaps() error {
 		}
 		vm.maps = append(vm.maps, m)
 		vm.names = append(vm.names, ms.Name)
+		vm.facts = append(vm.facts, factsOf(m.MapSpec()))
 	}
 	return nil
 }

@@ -104,6 +104,13 @@ type XDPTarget struct {
 type lowBuf struct {
 	buf  []byte
 	addr uint64
+	// lo and hi bound the bytes of an XDP page that may not be zero:
+	// every byte outside [lo, hi) is. A page is mapped zeroed, and a
+	// run's bytes stay inside the lowest data_meta and the highest
+	// data_end it had (xdpSync widens the range when they move), so that
+	// the next bind clears only what an earlier run can have left
+	// (clearXDP) instead of the whole page.
+	lo, hi uint32
 }
 
 // lowPool keeps the idle lowBufs of one size. Buffers are never unmapped:
@@ -135,6 +142,19 @@ func (p *lowPool) take() (*lowBuf, error) {
 		return nil, fmt.Errorf("%w: mapping %s below 4 GiB: %w", ErrContext, p.what, err)
 	}
 	return &lowBuf{buf: b, addr: addrOf(b)}, nil
+}
+
+// takeBuf returns the buffer an Env that keeps its buffers (keepPkt) kept
+// in *kept, or one from pool, which such an Env then keeps.
+func (e *Env) takeBuf(pool *lowPool, kept **lowBuf) (*lowBuf, error) {
+	if b := *kept; b != nil {
+		return b, nil
+	}
+	b, err := pool.take()
+	if err == nil && e.keepPkt {
+		*kept = b
+	}
+	return b, err
 }
 
 func (p *lowPool) put(b *lowBuf) {
@@ -180,7 +200,7 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	if err := checkXDPFrame(frame, meta); err != nil {
 		return 0, err
 	}
-	p, err := xdpPages.take()
+	p, err := e.takeBuf(&xdpPages, &e.keptXDP)
 	if err != nil {
 		return 0, err
 	}
@@ -189,13 +209,13 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 		m = meta.Meta
 	}
 	b := p.buf
-	clear(b) // no byte of an earlier run is left in the headroom or tail
 	x := &e.xdp
 	x.page, x.out = p, out
 	frame = x.bindFrags(frame, meta) // the linear part (xdpfrags.go)
 	x.data = XDPHeadroom
 	x.end = x.data + uint32(len(frame))
 	x.meta = x.data - uint32(len(m))
+	p.clearXDP(x.meta, x.end) // no byte of an earlier run is left in the headroom or tail
 	copy(b[x.data:], frame)
 	copy(b[x.meta:], m)
 
@@ -224,6 +244,21 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	return e.ctxAddr, nil
 }
 
+// clearXDP zeroes the bytes of an XDP page outside [lo, hi) that an
+// earlier run may have left (see lowBuf.lo), before a bind copies its
+// metadata and frame to [lo, hi), which becomes the page's range.
+func (p *lowBuf) clearXDP(lo, hi uint32) {
+	if p.lo < p.hi {
+		if p.lo < lo {
+			clear(p.buf[p.lo:min(lo, p.hi)])
+		}
+		if hi < p.hi {
+			clear(p.buf[max(hi, p.lo):p.hi])
+		}
+	}
+	p.lo, p.hi = lo, hi
+}
+
 // xdpSync writes the packet pointers into xdp_md and sets the packet
 // region to [data_meta, data_end) after a bind or a helper moved them.
 func (e *Env) xdpSync() {
@@ -236,6 +271,8 @@ func (e *Env) xdpSync() {
 	r.Start, r.End = x.page.addr+uint64(x.meta), x.page.addr+uint64(x.end)
 	r.data = x.page.buf[x.meta:x.end]
 	e.hot, e.hotLo = nil, 0
+	p := x.page // what the program can reach now may be dirty after the run
+	p.lo, p.hi = min(p.lo, x.meta), max(p.hi, x.end)
 }
 
 // xdpPacket returns the packet, data to data_end, of an XDP binding.
@@ -247,16 +284,28 @@ func (e *Env) xdpPacket() []byte {
 // endXDP copies the output out and gives the page back (EndEnv). The
 // output is data_meta to data_end, the metadata and the packet, then
 // the fragments, as BPF_PROG_TEST_RUN returns it (bpf_prog_test_run_xdp,
-// Linux 6.x).
+// Linux 6.x). An Env that keeps its page (a Runner's, see KeepPackets)
+// gives a view instead of a copy: the page itself, or for a frame with
+// fragments the Env's output buffer, valid until the Env's next bind.
 func (e *Env) endXDP() {
 	x := &e.xdp
 	if x.page == nil {
 		return
 	}
 	if x.out != nil {
-		*x.out = x.appendFrags(append(make([]byte, 0, x.end-x.meta+uint32(x.frags.total)), x.page.buf[x.meta:x.end]...))
+		switch {
+		case !e.keepPkt:
+			*x.out = x.appendFrags(append(make([]byte, 0, x.end-x.meta+uint32(x.frags.total)), x.page.buf[x.meta:x.end]...))
+		case x.hasFrags():
+			e.pktOut = x.appendFrags(append(e.pktOut[:0], x.page.buf[x.meta:x.end]...))
+			*x.out = e.pktOut[:len(e.pktOut):len(e.pktOut)]
+		default:
+			*x.out = x.page.buf[x.meta:x.end:x.end]
+		}
 	}
-	xdpPages.put(x.page)
+	if x.page != e.keptXDP {
+		xdpPages.put(x.page)
+	}
 	store := x.frags.store // kept for the Env's next frame with frags
 	*x = xdpState{}
 	x.frags.store = store
