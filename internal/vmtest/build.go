@@ -117,10 +117,22 @@ func buildAll(modRoot, work string, pkgs []goPkg, testArgs []string, logf func(s
 		guestDir := path.Join("tests", pkg.Rel)
 		guestBin := path.Join(guestDir, path.Base(pkg.ImportPath)+".test")
 		files = append(files, staged{bin, guestBin, 0o755})
-		td := filepath.Join(pkg.Dir, "testdata")
-		if st, err := os.Stat(td); err == nil && st.IsDir() {
+		// The files a package's tests read at run time, below the
+		// package: its testdata directory, and the BPF objects of its
+		// bpf directory (the examples keep their C and objects there).
+		for _, sub := range []struct {
+			dir  string
+			keep func(name string) bool
+		}{
+			{"testdata", func(string) bool { return true }},
+			{"bpf", func(name string) bool { return strings.HasSuffix(name, ".o") }},
+		} {
+			td := filepath.Join(pkg.Dir, sub.dir)
+			if st, err := os.Stat(td); err != nil || !st.IsDir() {
+				continue
+			}
 			err := filepath.WalkDir(td, func(p string, d fs.DirEntry, err error) error {
-				if err != nil || !d.Type().IsRegular() {
+				if err != nil || !d.Type().IsRegular() || !sub.keep(d.Name()) {
 					return err
 				}
 				rel, err := filepath.Rel(pkg.Dir, p)
@@ -135,7 +147,7 @@ func buildAll(modRoot, work string, pkgs []goPkg, testArgs []string, logf func(s
 				return nil
 			})
 			if err != nil {
-				return p, nil, fmt.Errorf("testdata of %s: %w", pkg.ImportPath, err)
+				return p, nil, fmt.Errorf("%s of %s: %w", sub.dir, pkg.ImportPath, err)
 			}
 		}
 		p.Tests = append(p.Tests, plan.Test{
