@@ -4,6 +4,7 @@ package jit
 
 import (
 	"fmt"
+	"sort"
 	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
@@ -74,6 +75,12 @@ type run struct {
 	top     uint64
 	lo      uint64 // the main frame's lowest address: top - len(zero)
 	zero    []byte
+	// fast says that the run is bound (runBound) and may take the fast
+	// paths (state.nmax and the fields after it); goR and goW are the
+	// entries of rtab and wtab the Env knows of: the code appended the
+	// rest (flush).
+	fast     bool
+	goR, goW uint64
 }
 
 // zeroStack zeroes b, the stack bytes a Runner's program can reach,
@@ -333,6 +340,7 @@ func (r *run) vmAt(pc uintptr) *VM {
 // region to the current frame.
 func (r *run) sync(st *state) {
 	r.ready()
+	r.flush()
 	r.vm = r.vmAt(st.entry)
 	engine.SetRunning(r.env, r.vm.ivm)
 	if regs := engine.Regions(r.env); len(regs) > 0 {
@@ -354,6 +362,42 @@ func (r *run) memTables(a, n uint64) {
 	st.mruW.clear()
 	st.grant.clear()
 	r.tabA, r.tabN = a, n
+	st.nmax, st.ctxLim = 0, 0
+	r.goR, r.goW = st.nread, st.nwrite
+}
+
+// flush adds the regions the code put in the tables since Go last saw
+// them (map values it resolved, array elements it looked up) to the Env,
+// as the helpers and LD_IMM64 loads interp runs would have, so that Go
+// sees the same regions as interp from here on.
+func (r *run) flush() {
+	st := &r.st
+	if st.nread == r.goR {
+		return
+	}
+	for k := r.goR; k < st.nread; k++ {
+		g := &st.rtab[k]
+		// Code-made regions are read-write and at least a byte long:
+		// lim[0] is their length.
+		if b := r.storageAt(g.start, g.lim[0]); b != nil {
+			// The room state.nmax left means AddRegion cannot fail.
+			r.env.AddRegion(b, interp.PermRead|interp.PermWrite)
+		}
+	}
+	r.goR, r.goW = st.nread, st.nwrite
+}
+
+// storageAt returns the n bytes at addr in the storage of the maps whose
+// regions the code of the VMs the run entered may make.
+func (r *run) storageAt(addr, n uint64) []byte {
+	for _, v := range r.entered {
+		for _, b := range v.code.comp.storages {
+			if off := addr - addrOfSlice(b); off < uint64(len(b)) && n <= uint64(len(b))-off {
+				return b[off : off+n : off+n]
+			}
+		}
+	}
+	return nil
 }
 
 // ready binds a lazily prepared Env (see RunMemory) before Go uses it.
@@ -617,6 +661,15 @@ func (r *run) syncRegions() {
 	st.mruR.clear()
 	st.mruW.clear()
 	st.grant.clear()
+	r.goR, r.goW = st.nread, st.nwrite
+	st.nmax, st.ctxLim = 0, 0
+	if r.fast {
+		room := min(maxRegions-st.nread, maxRegions-st.nwrite, uint64(engine.MaxDynamicRegions-engine.DynamicRegions(r.env)))
+		st.nmax = st.nread + room
+		if start, mask, ok := engine.DirectReads(r.env); ok {
+			st.ctxStart, st.ctxMask, st.ctxLim = start, mask, 4*64
+		}
+	}
 	if r.tc { // tc helpers move the packet, which LD_ABS reads
 		p := r.env.Packet()
 		st.pkt, st.pktLen = addrOfSlice(p), uint64(len(p))
@@ -645,8 +698,44 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 		return false, r.runErr(err)
 	}
 	st.regs[0] = ret
+	if ret != 0 && num == int64(insn.FnMapLookupElem) && st.lookupOK != 0 && st.nread < st.nmax {
+		// (Lookups grant read access, so each table grows by at most
+		// one entry, which nmax leaves room for.)
+		// The engine's map_lookup_elem added one region, for the value
+		// at ret, to the Env: put only it in the tables.
+		if g := dynamicRegion(r.env, ret); g != nil && g.Perm&interp.PermRead != 0 {
+			r.addTables(g)
+			return false, nil
+		}
+	}
 	r.syncRegions()
 	return false, nil
+}
+
+// dynamicRegion returns the helper-made region of e that starts at addr.
+func dynamicRegion(e *engine.Env, addr uint64) *engine.Region {
+	regs := engine.Regions(e)
+	dyn := regs[len(regs)-engine.DynamicRegions(e):]
+	k := sort.Search(len(dyn), func(k int) bool { return dyn[k].Start >= addr })
+	if k < len(dyn) && dyn[k].Start == addr && !dyn[k].Checked() {
+		return &dyn[k]
+	}
+	return nil
+}
+
+// addTables puts region g, which the Env knows of, in the tables (the
+// caller checked nread < nmax).
+func (r *run) addTables(g *engine.Region) {
+	st := &r.st
+	if g.Perm&interp.PermRead != 0 {
+		st.rtab[st.nread].set(g.Start, g.End)
+		st.nread++
+	}
+	if g.Perm&interp.PermWrite != 0 {
+		st.wtab[st.nwrite].set(g.Start, g.End)
+		st.nwrite++
+	}
+	r.goR, r.goW = st.nread, st.nwrite
 }
 
 // tailCall resolves a tail call through program array r2 at index r3 (its
@@ -676,6 +765,9 @@ func (r *run) tailCall(st *state) error {
 		return nil
 	}
 	r.tailCalls++
+	if !engine.DefaultMapLookup(target.ivm) {
+		st.lookupOK = 0
+	}
 	r.vm = target
 	engine.SetRunning(r.env, target.ivm)
 	st.loops = maxLoops

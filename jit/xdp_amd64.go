@@ -38,6 +38,10 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 		return 0, err
 	}
 	r.tc = tc
+	r.fast = true
+	st.lookupOK = uint64(b2i(engine.DefaultMapLookup(vm.ivm)))
+	st.cpu = uint64(engine.CPU(vm.ivm))
+	st.mvOwner, st.mvOn = uint64(r.entry), 0
 	r.syncRegions()
 	var ret uint64
 	if st.entry = r.xm.entry(); st.entry == 0 {
@@ -52,6 +56,7 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 	}
 	r.setTabOK(false)
 	r.tc = false
+	r.endFast()
 	vm.ivm.EndEnv(r.env) // copies the packet out
 	r.end()
 	return ret, err
@@ -113,4 +118,11 @@ func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, er
 		return 0, nil, rn.otherErr(prog.XDP)
 	}
 	return vm.runXDP(r, true, frame, meta)
+}
+
+// endFast turns the fast paths of a bound run off.
+func (r *run) endFast() {
+	st := &r.st
+	r.fast = false
+	st.nmax, st.lookupOK, st.mvOwner, st.mvOn, st.ctxLim = 0, 0, 0, 0, 0
 }

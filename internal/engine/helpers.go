@@ -109,12 +109,7 @@ func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	if v == nil {
 		return 0, nil
 	}
-	if ms := m.MapSpec(); ms.Flags&mapRdOnlyProg != 0 || ms.Type == prog.XSKMap {
-		// The verifier refuses stores through the value (devmaps; an
-		// AF_XDP socket map's struct bpf_xdp_sock).
-		return e.AddRegion(v, PermRead)
-	}
-	return e.AddRegion(v, PermRead|PermWrite)
+	return e.AddRegion(v, LookupPerm(m))
 }
 
 func helperMapUpdate(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
