@@ -1,0 +1,271 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// The sandbox promise for the fast paths of bound runs
+// (fastpath_amd64.go): map value loads, array lookups and xdp_md reads
+// that the code makes itself grant exactly what interp's helpers and
+// LD_IMM64 grant, in the same order, and everything else gives interp's
+// result and error.
+
+// fastWorld is a world with the maps the fast-path tests use: arr (an
+// array of 4 values of 12 bytes, 16 apart), glob (one 16-byte value, as
+// a global-data section), pcpu (a per-CPU array) and hash.
+func fastWorld(t *testing.T) *world {
+	return newWorld(t,
+		prog.MapSpec{Name: "arr", Type: prog.Array, KeySize: 4, ValueSize: 12, MaxEntries: 4},
+		prog.MapSpec{Name: "glob", Type: prog.Array, KeySize: 4, ValueSize: 16, MaxEntries: 1},
+		prog.MapSpec{Name: "pcpu", Type: prog.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 2},
+		prog.MapSpec{Name: "hash", Type: prog.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 4},
+	)
+}
+
+var fastMaps = []string{"arr", "glob", "pcpu", "hash"}
+
+// lookup is r0 = map_lookup_elem(m, &idx), with the key at r10-4.
+func lookup(m string, idx int32) []insn.Instruction {
+	return []insn.Instruction{
+		insn.StoreImm(insn.R10, -4, idx, insn.W),
+		insn.LoadMapPtr(insn.R1, m),
+		insn.Mov.Reg(insn.R2, insn.R10),
+		insn.Add.Imm(insn.R2, -4),
+		insn.Call(int32(insn.FnMapLookupElem)),
+	}
+}
+
+// sameXDP runs is as an XDP program on a small frame in jit (a Runner)
+// and in interp and fails the test unless the results, output packets
+// and errors are the same; it returns the jit run's exits to Go (other
+// than its end) and its error.
+func sameXDP(t *testing.T, w *world, opts *interp.Options, is insn.Instructions) (uint64, error) {
+	t.Helper()
+	spec := w.spec("fast", fastMaps, is...)
+	spec.Type = prog.XDP
+	var o *Options
+	if opts != nil {
+		oi := *opts
+		oi.Helpers = w.registry(true)
+		o = &Options{Interp: &oi}
+	}
+	vm := w.jit(spec, o)
+	defer vm.Close()
+	rn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	frame := udp4Frame()
+	var counts [16]uint64
+	exitCounts = &counts
+	ret, out, err := rn.RunXDP(frame, nil)
+	exitCounts = nil
+	iret, iout, ierr := vm.Interp().RunXDP(frame, nil)
+	// The engines' Envs hold the context (and stack) at different
+	// addresses: compare the errors without them.
+	if hexAddr.ReplaceAllString(fmt.Sprint(err), "ADDR") != hexAddr.ReplaceAllString(fmt.Sprint(ierr), "ADDR") || ret != iret || !bytes.Equal(out, iout) {
+		t.Errorf("jit: %d, %v; interp: %d, %v", ret, err, iret, ierr)
+	}
+	var n uint64
+	for reason, c := range counts {
+		if reason != exitDone && reason != exitAbort {
+			n += c
+		}
+	}
+	return n, err
+}
+
+func TestFastArrayLookup(t *testing.T) {
+	w := fastWorld(t)
+	ret := func(parts ...any) insn.Instructions {
+		return seq(append(parts, insn.Mov.Imm(insn.R0, 2), insn.Exit())...)
+	}
+	for _, c := range []struct {
+		name  string
+		is    insn.Instructions
+		fails bool // the run fails (in both engines)
+		exits uint64 // exits to Go: a failing access is one (exitMiss)
+	}{
+		// An index out of range is NULL, without a region.
+		{"index max_entries", seq(lookup("arr", 4), insn.Exit()), false, 0},
+		{"index -1", seq(lookup("arr", -1), insn.Exit()), false, 0},
+		{"null deref", ret(lookup("arr", 4), insn.LoadMem(insn.R1, insn.R0, 0, insn.W)), true, 1},
+		// The element is granted exactly: its 12 bytes, not the padding
+		// to the next one nor the next one.
+		{"last element", ret(lookup("arr", 3), insn.StoreImm(insn.R0, 8, 7, insn.W), insn.LoadMem(insn.R1, insn.R0, 8, insn.W)), false, 0},
+		{"past the value", ret(lookup("arr", 3), insn.LoadMem(insn.R1, insn.R0, 12, insn.W)), true, 1},
+		{"straddles the value's end", ret(lookup("arr", 0), insn.LoadMem(insn.R1, insn.R0, 8, insn.DW)), true, 1},
+		{"next element", ret(lookup("arr", 0), insn.StoreImm(insn.R0, 16, 1, insn.W)), true, 1},
+		{"before the value", ret(lookup("arr", 1), insn.LoadMem(insn.R1, insn.R0, -4, insn.W)), true, 1},
+		{"past the storage", ret(lookup("arr", 3), insn.LoadMem(insn.R1, insn.R0, 16, insn.B)), true, 1},
+		// Two lookups grant two elements.
+		{"two elements", ret(lookup("arr", 0), insn.Mov.Reg(insn.R6, insn.R0), lookup("arr", 1),
+			insn.LoadMem(insn.R1, insn.R6, 0, insn.W), insn.LoadMem(insn.R1, insn.R0, 4, insn.W)), false, 0},
+		// A key that is not on the stack leaves to Go, which checks it.
+		{"key in a map value", ret(insn.LoadMapValue(insn.R2, "glob", 0), insn.LoadMapPtr(insn.R1, "arr"),
+			insn.Call(int32(insn.FnMapLookupElem)), insn.LoadMem(insn.R1, insn.R0, 0, insn.W)), false, 1},
+		{"key past the stack", ret(insn.LoadMapPtr(insn.R1, "arr"), insn.Mov.Reg(insn.R2, insn.R10),
+			insn.Add.Imm(insn.R2, -2), insn.Call(int32(insn.FnMapLookupElem))), true, 1},
+		{"key at a wild address", ret(insn.LoadMapPtr(insn.R1, "arr"), insn.LoadImm64(insn.R2, 0x10000),
+			insn.Call(int32(insn.FnMapLookupElem))), true, 1},
+		// Not a map: Go's error.
+		{"forged map", ret(insn.StoreImm(insn.R10, -4, 0, insn.W), insn.LoadImm64(insn.R1, 0x7fff0000),
+			insn.Mov.Reg(insn.R2, insn.R10), insn.Add.Imm(insn.R2, -4), insn.Call(int32(insn.FnMapLookupElem))), true, 1},
+		// A per-CPU array, and a hash map (Go, one exit).
+		{"per-CPU", ret(lookup("pcpu", 1), insn.StoreImm(insn.R0, 0, 3, insn.DW), insn.LoadMem(insn.R1, insn.R0, 8, insn.B)), true, 1},
+		{"hash miss", seq(lookup("hash", 1), insn.Exit()), false, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			exits, err := sameXDP(t, w, nil, c.is)
+			if (err != nil) != c.fails {
+				t.Errorf("error %v, want failure %v", err, c.fails)
+			}
+			if exits != c.exits {
+				t.Errorf("%d exits to Go, want %d", exits, c.exits)
+			}
+		})
+	}
+}
+
+// TestFastMapValue checks LD_IMM64 map value loads: the storage is
+// granted when the load runs, not before, and not past its end.
+func TestFastMapValue(t *testing.T) {
+	w := fastWorld(t)
+	ret := func(parts ...any) insn.Instructions {
+		return seq(append(parts, insn.Mov.Imm(insn.R0, 2), insn.Exit())...)
+	}
+	for _, c := range []struct {
+		name  string
+		is    insn.Instructions
+		fails bool
+	}{
+		{"read and write", ret(insn.LoadMapValue(insn.R1, "glob", 8), insn.StoreImm(insn.R1, 0, 5, insn.DW), insn.LoadMem(insn.R2, insn.R1, -8, insn.DW)), false},
+		{"past the end", ret(insn.LoadMapValue(insn.R1, "glob", 0), insn.LoadMem(insn.R2, insn.R1, 16, insn.B)), true},
+		{"before the start", ret(insn.LoadMapValue(insn.R1, "glob", 0), insn.LoadMem(insn.R2, insn.R1, -1, insn.B)), true},
+		// A helper (Go) sees the map value too.
+		{"helper reads it", ret(insn.LoadMapValue(insn.R2, "glob", 0), insn.LoadMapPtr(insn.R1, "hash"),
+			insn.LoadMapValue(insn.R3, "glob", 8), insn.Mov.Imm(insn.R4, 0), insn.Call(int32(insn.FnMapUpdateElem)),
+			lookup("hash", 0), insn.LoadMem(insn.R1, insn.R0, 0, insn.DW)), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := sameXDP(t, w, nil, c.is); (err != nil) != c.fails {
+				t.Errorf("error %v, want failure %v", err, c.fails)
+			}
+		})
+	}
+}
+
+// TestFastTablesFull fills the region tables past their room: lookups
+// and map value loads beyond it leave to Go, with the same result.
+func TestFastTablesFull(t *testing.T) {
+	w := fastWorld(t)
+	var is insn.Instructions
+	for k := 0; k < 3*maxRegions; k++ {
+		is = append(is, lookup("arr", int32(k%4))...)
+		is = append(is, insn.StoreMem(insn.R10, int16(-16-8*(k%16)), insn.R0, insn.DW))
+		is = append(is, insn.LoadMapValue(insn.R1, "glob", uint32(k%16)))
+	}
+	for k := 0; k < 16; k++ {
+		is = append(is, insn.LoadMem(insn.R1, insn.R10, int16(-16-8*k), insn.DW), insn.LoadMem(insn.R2, insn.R1, 4, insn.W))
+	}
+	is = append(is, insn.Mov.Imm(insn.R0, 2), insn.Exit())
+	exits, err := sameXDP(t, w, nil, is)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exits == 0 {
+		t.Errorf("no exits to Go: the tables have room for %d regions", maxRegions)
+	}
+}
+
+// TestFastPerCPUOtherCPU runs a per-CPU lookup as CPU 1 (of runtime.NumCPU()): the
+// element is CPU 1's.
+func TestFastPerCPUOtherCPU(t *testing.T) {
+	w := fastWorld(t)
+	is := seq(lookup("pcpu", 1), insn.StoreImm(insn.R0, 0, 9, insn.DW), insn.Mov.Imm(insn.R0, 2), insn.Exit())
+	if _, err := sameXDP(t, w, &interp.Options{CPU: 1}, is); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFastXDPContextReads reads xdp_md at every offset and size, and
+// writes it: the direct reads are exactly the aligned 4-byte loads of its
+// six fields, and everything else is interp's error.
+func TestFastXDPContextReads(t *testing.T) {
+	w := fastWorld(t)
+	for off := int16(-4); off < 32; off++ {
+		for _, sz := range []insn.Size{insn.B, insn.H, insn.W, insn.DW} {
+			is := seq(insn.LoadMem(insn.R0, insn.R1, off, sz), insn.Exit())
+			exits, err := sameXDP(t, w, nil, is)
+			direct := sz == insn.W && off >= 0 && off < 24 && off%4 == 0
+			if direct && (err != nil || exits != 0) {
+				t.Errorf("load of %d bytes at %d: %v, %d exits, want a direct read", sz.Bytes(), off, err, exits)
+			}
+			if !direct && err == nil {
+				t.Errorf("load of %d bytes at %d: no error", sz.Bytes(), off)
+			}
+			if _, err := sameXDP(t, w, nil, seq(insn.StoreImm(insn.R1, off, 1, sz), insn.Mov.Imm(insn.R0, 2), insn.Exit())); err == nil {
+				t.Errorf("store of %d bytes at %d: no error", sz.Bytes(), off)
+			}
+		}
+	}
+}
+
+// TestFastMapValueNotAcrossRuns: a map value's region lasts for the run
+// that loaded its address. The first run leaves glob's address in arr;
+// the second dereferences it before any map value load, which must fail
+// as in interp (the region tables of the first run are not kept).
+func TestFastMapValueNotAcrossRuns(t *testing.T) {
+	is := seq(
+		lookup("arr", 0),
+		insn.JEq.Imm(insn.R0, 0, "out"),
+		insn.Mov.Reg(insn.R6, insn.R0),
+		insn.LoadMem(insn.R1, insn.R6, 0, insn.DW),
+		insn.JEq.Imm(insn.R1, 0, "first"),
+		insn.LoadMem(insn.R0, insn.R1, 0, insn.B),
+		insn.Exit(),
+		insn.LoadMapValue(insn.R2, "glob", 0).WithLabel("first"),
+		insn.StoreMem(insn.R6, 0, insn.R2, insn.DW),
+		insn.Mov.Imm(insn.R0, 2).WithLabel("out"),
+		insn.Exit(),
+	)
+	var errs [2]string
+	for k, useJIT := range []bool{true, false} {
+		w := fastWorld(t)
+		spec := w.spec("fast", fastMaps, is...)
+		spec.Type = prog.XDP
+		vm := w.jit(spec, nil)
+		var p interface {
+			RunXDP([]byte, *interp.XDPMeta) (uint32, []byte, error)
+		} = vm.Interp()
+		if useJIT {
+			rn, err := vm.NewRunner()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rn.Close()
+			p = rn
+		}
+		if ret, _, err := p.RunXDP(udp4Frame(), nil); err != nil || ret != 2 {
+			t.Fatalf("jit %v: first run: %d, %v", useJIT, ret, err)
+		}
+		_, _, err := p.RunXDP(udp4Frame(), nil)
+		if err == nil {
+			t.Fatalf("jit %v: second run read glob without loading its address", useJIT)
+		}
+		errs[k] = hexAddr.ReplaceAllString(err.Error(), "ADDR")
+		vm.Close()
+	}
+	if errs[0] != errs[1] {
+		t.Errorf("jit: %s; interp: %s", errs[0], errs[1])
+	}
+}
