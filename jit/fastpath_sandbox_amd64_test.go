@@ -92,7 +92,7 @@ func TestFastArrayLookup(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		is    insn.Instructions
-		fails bool // the run fails (in both engines)
+		fails bool   // the run fails (in both engines)
 		exits uint64 // exits to Go: a failing access is one (exitMiss)
 	}{
 		// An index out of range is NULL, without a region.
