@@ -666,9 +666,7 @@ func (r *run) syncRegions() {
 	if r.fast {
 		room := min(maxRegions-st.nread, maxRegions-st.nwrite, uint64(engine.MaxDynamicRegions-engine.DynamicRegions(r.env)))
 		st.nmax = st.nread + room
-		if start, mask, ok := engine.DirectReads(r.env); ok {
-			st.ctxStart, st.ctxMask, st.ctxLim = start, mask, 4*64
-		}
+		r.directReads()
 	}
 	if r.tc { // tc helpers move the packet, which LD_ABS reads
 		p := r.env.Packet()
@@ -710,6 +708,16 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 	}
 	r.syncRegions()
 	return false, nil
+}
+
+// directReads sets the context reads the code may make itself
+// (engine.DirectReads).
+func (r *run) directReads() {
+	st := &r.st
+	st.ctxLim = 0
+	if start, mask, ok := engine.DirectReads(r.env); ok {
+		st.ctxStart, st.ctxMask, st.ctxLim = start, mask, 4*64
+	}
 }
 
 // dynamicRegion returns the helper-made region of e that starts at addr.
@@ -803,6 +811,16 @@ func (r *run) miss(st *state, addr uint64, n int, write bool) error {
 	}
 	if pending && !engine.ContextPending(r.env) {
 		r.syncRegions() // the context is built: its region may join the tables
+	} else if r.fast && !write {
+		// A read through Go normalised the context (or left a narrow
+		// read's quirk): direct reads may start or must stop.
+		r.directReads()
+	}
+	if write && addr-st.ctxStart < st.ctxLim {
+		// A store to the context: what it leaves may need the
+		// context's rules before a read (tcNormalize); reads go
+		// through Go until the next syncRegions checks.
+		st.ctxLim = 0
 	}
 	st.grantAccess(addr, n, write)
 	return nil

@@ -49,8 +49,15 @@ func lookup(m string, idx int32) []insn.Instruction {
 // than its end) and its error.
 func sameXDP(t *testing.T, w *world, opts *interp.Options, is insn.Instructions) (uint64, error) {
 	t.Helper()
+	return sameRun(t, w, prog.XDP, opts, is)
+}
+
+// sameRun is sameXDP for XDP or tc (prog.SchedCLS) programs; a tc run
+// also compares the context's fields it leaves (interp.TCMeta).
+func sameRun(t *testing.T, w *world, typ prog.Type, opts *interp.Options, is insn.Instructions) (uint64, error) {
+	t.Helper()
 	spec := w.spec("fast", fastMaps, is...)
-	spec.Type = prog.XDP
+	spec.Type = typ
 	var o *Options
 	if opts != nil {
 		oi := *opts
@@ -67,9 +74,23 @@ func sameXDP(t *testing.T, w *world, opts *interp.Options, is insn.Instructions)
 	frame := udp4Frame()
 	var counts [16]uint64
 	exitCounts = &counts
-	ret, out, err := rn.RunXDP(frame, nil)
+	var meta, imeta interp.TCMeta
+	run := func(p interface {
+		RunXDP([]byte, *interp.XDPMeta) (uint32, []byte, error)
+		RunTC([]byte, *interp.TCMeta) (uint32, []byte, error)
+	}, m *interp.TCMeta) (uint32, []byte, error) {
+		if typ == prog.XDP {
+			return p.RunXDP(frame, nil)
+		}
+		*m = interp.TCMeta{Mark: 7, Priority: 3, TCIndex: 2}
+		return p.RunTC(frame, m)
+	}
+	ret, out, err := run(rn, &meta)
 	exitCounts = nil
-	iret, iout, ierr := vm.Interp().RunXDP(frame, nil)
+	iret, iout, ierr := run(vm.Interp(), &imeta)
+	if meta != imeta {
+		t.Errorf("context fields: jit %+v, interp %+v", meta, imeta)
+	}
 	// The engines' Envs hold the context (and stack) at different
 	// addresses: compare the errors without them.
 	if hexAddr.ReplaceAllString(fmt.Sprint(err), "ADDR") != hexAddr.ReplaceAllString(fmt.Sprint(ierr), "ADDR") || ret != iret || !bytes.Equal(out, iout) {
@@ -267,5 +288,49 @@ func TestFastMapValueNotAcrossRuns(t *testing.T) {
 	}
 	if errs[0] != errs[1] {
 		t.Errorf("jit: %s; interp: %s", errs[0], errs[1])
+	}
+}
+
+// TestFastTCContextReads reads __sk_buff at every offset and size, and
+// reads fields after stores and narrow reads that change what the next
+// read sees (tcNormalize, tcQuirk): direct reads give interp's values.
+func TestFastTCContextReads(t *testing.T) {
+	w := fastWorld(t)
+	for off := int16(-4); off < 200; off++ {
+		for _, sz := range []insn.Size{insn.B, insn.H, insn.W, insn.DW} {
+			sameRun(t, w, prog.SchedCLS, nil, seq(insn.LoadMem(insn.R0, insn.R1, off, sz), insn.Exit()))
+		}
+	}
+	const (
+		skbLen, skbProtocol, skbMark, skbQueueMapping, skbTCIndex, skbData = 0, 16, 8, 12, 44, 76
+	)
+	for _, c := range []struct {
+		name  string
+		is    insn.Instructions
+		exits uint64
+	}{
+		// Two reads, the first through Go (it writes the context's
+		// bytes), the second direct.
+		{"len twice", seq(insn.LoadMem(insn.R0, insn.R1, skbLen, insn.W), insn.LoadMem(insn.R2, insn.R1, skbData, insn.W),
+			insn.Add.Reg(insn.R0, insn.R2), insn.Exit()), 1},
+		{"tc_index stored then read", seq(insn.LoadMem(insn.R0, insn.R1, skbLen, insn.W),
+			insn.StoreImm(insn.R1, skbTCIndex, 0x12345, insn.W), insn.LoadMem(insn.R0, insn.R1, skbTCIndex, insn.W), insn.Exit()), 3},
+		{"queue_mapping stored then read", seq(insn.LoadMem(insn.R0, insn.R1, skbLen, insn.W),
+			insn.StoreImm(insn.R1, skbQueueMapping, 0xffff, insn.W), insn.LoadMem(insn.R0, insn.R1, skbQueueMapping, insn.W),
+			insn.LoadMem(insn.R2, insn.R1, skbQueueMapping, insn.W), insn.Add.Reg(insn.R0, insn.R2), insn.Exit()), 3},
+		{"mark stored then read", seq(insn.StoreImm(insn.R1, skbMark, 99, insn.W), insn.LoadMem(insn.R0, insn.R1, skbMark, insn.W),
+			insn.LoadMem(insn.R2, insn.R1, skbMark, insn.W), insn.Add.Reg(insn.R0, insn.R2), insn.Exit()), 2},
+		{"narrow read then whole", seq(insn.LoadMem(insn.R0, insn.R1, skbProtocol+2, insn.H), insn.LoadMem(insn.R2, insn.R1, skbProtocol, insn.W),
+			insn.Add.Reg(insn.R0, insn.R2), insn.LoadMem(insn.R2, insn.R1, skbProtocol, insn.W), insn.Add.Reg(insn.R0, insn.R2), insn.Exit()), 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			exits, err := sameRun(t, w, prog.SchedCLS, nil, c.is)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exits != c.exits {
+				t.Errorf("%d exits to Go, want %d", exits, c.exits)
+			}
+		})
 	}
 }

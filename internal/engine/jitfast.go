@@ -45,14 +45,41 @@ func CPU(vm *VM) int { return vm.opts.CPU }
 // no effect but reading the context's bytes, so that compiled code may
 // make them itself: whole aligned 4-byte loads of the words of
 // [start, start+4*64) whose bits are set in mask. ok is false when there
-// are none. Only XDP's xdp_md qualifies (checkXDPAccess: every field is
+// are none. XDP's xdp_md qualifies (checkXDPAccess: every field is
 // read-only and read as an aligned __u32; xdpSync keeps the bytes current
-// whenever a helper moves the packet). A tc __sk_buff does not: its
-// accesses normalise the packet state and some narrow reads have quirks
-// (checkTCAccess).
+// whenever a helper moves the packet). So does a tc __sk_buff once its
+// bytes are written (fillContext), for the fields tcAccessRule lets a
+// program read as a whole __u32 (tcPutFields keeps them current), while
+// its state is clean: tcNormalize would change nothing and no narrow read
+// has left a field's bytes changed (tcQuirk). A store to the context can
+// make it unclean: the caller stops direct reads when the program stores
+// to the context, until DirectReads says so again.
 func DirectReads(e *Env) (start, mask uint64, ok bool) {
-	if e.ctxKind != ctxXDP || e.xdp.page == nil || e.ctxRegion >= 0 {
-		return 0, 0, false
+	switch {
+	case e.ctxKind == ctxXDP && e.xdp.page != nil && e.ctxRegion < 0:
+		return e.ctxAddr, 1<<(xdpSize/4) - 1, true
+	case e.ctxKind == ctxTC && e.tc.b != nil && e.ctxRegion < 0 && e.tcClean():
+		return e.ctxAddr, tcDirectMask, true
 	}
-	return e.ctxAddr, 1<<(xdpSize/4) - 1, true
+	return 0, 0, false
+}
+
+// tcDirectMask has bit k set when tcAccessRule allows a 4-byte load at
+// __sk_buff offset 4k.
+var tcDirectMask = func() uint64 {
+	var m uint64
+	for k := range skbSize / 4 {
+		if narrow, err := tcAccessRule(uint64(4*k), 4, false); err == nil && !narrow {
+			m |= 1 << k
+		}
+	}
+	return m
+}()
+
+// tcClean reports whether tcNormalize would leave the context's bytes as
+// they are and no narrow read changed them (tcQuirk).
+func (e *Env) tcClean() bool {
+	c := e.skb[:]
+	return e.tc.quirkOff == 0 && ne.Uint32(c[skbTCIndex:])>>16 == 0 && ne.Uint32(c[skbTCClassid:])>>16 == 0 &&
+		ne.Uint32(c[skbQueueMapping:]) < 0xffff
 }
