@@ -81,6 +81,9 @@ type run struct {
 	// rest (flush).
 	fast     bool
 	goR, goW uint64
+	// lastStorage is the storage storageAt found last (its VM is
+	// entered while the run lasts; end drops it).
+	lastStorage []byte
 }
 
 // zeroStack zeroes b, the stack bytes a Runner's program can reach,
@@ -321,6 +324,7 @@ func (r *run) end() {
 		r.entered = r.entered[:0]
 	}
 	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false
+	r.lastStorage = nil
 	r.pkt, r.meta, r.kregs = nil, nil, nil
 }
 
@@ -390,9 +394,15 @@ func (r *run) flush() {
 // storageAt returns the n bytes at addr in the storage of the maps whose
 // regions the code of the VMs the run entered may make.
 func (r *run) storageAt(addr, n uint64) []byte {
+	if b := r.lastStorage; b != nil {
+		if off := addr - addrOfSlice(b); off < uint64(len(b)) && n <= uint64(len(b))-off {
+			return b[off : off+n : off+n]
+		}
+	}
 	for _, v := range r.entered {
 		for _, b := range v.code.comp.storages {
 			if off := addr - addrOfSlice(b); off < uint64(len(b)) && n <= uint64(len(b))-off {
+				r.lastStorage = b
 				return b[off : off+n : off+n]
 			}
 		}

@@ -120,3 +120,36 @@ func dumpMap(t *testing.T, m maps.Map) string {
 	t.Fatalf("dumpMap: %T", m)
 	return ""
 }
+
+// TestTCOpsExits reports how often tc_ops (BenchmarkTC's program) leaves
+// the machine code per run, in its two modes, and holds its context reads
+// to machine code: every exit is a helper call or a context store.
+func TestTCOpsExits(t *testing.T) {
+	cs, err := prog.LoadCollectionSpec("testdata/tc_ops.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCollection(cs, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rn, err := c.Programs["tc_ops"].NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	frame := make([]byte, 60)
+	frame[12], frame[13], frame[14], frame[22] = 0x08, 0x00, 0x45, 64
+	for _, mode := range []uint32{0, 1} {
+		var counts [16]uint64
+		exitCounts = &counts
+		meta := interp.TCMeta{CB: [5]uint32{mode, 3, 4}}
+		_, _, err := rn.RunTC(frame, &meta)
+		exitCounts = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("mode %d: exits by reason %v", mode, counts)
+	}
+}
