@@ -105,11 +105,13 @@ func sameRun(t *testing.T, w *world, typ prog.Type, opts *interp.Options, is ins
 	return n, err
 }
 
+// ret is parts, then r0 = 2 (XDP_PASS, TC_ACT_SHOT), exit.
+func ret(parts ...any) insn.Instructions {
+	return seq(append(parts, insn.Mov.Imm(insn.R0, 2), insn.Exit())...)
+}
+
 func TestFastArrayLookup(t *testing.T) {
 	w := fastWorld(t)
-	ret := func(parts ...any) insn.Instructions {
-		return seq(append(parts, insn.Mov.Imm(insn.R0, 2), insn.Exit())...)
-	}
 	for _, c := range []struct {
 		name  string
 		is    insn.Instructions
@@ -161,9 +163,6 @@ func TestFastArrayLookup(t *testing.T) {
 // granted when the load runs, not before, and not past its end.
 func TestFastMapValue(t *testing.T) {
 	w := fastWorld(t)
-	ret := func(parts ...any) insn.Instructions {
-		return seq(append(parts, insn.Mov.Imm(insn.R0, 2), insn.Exit())...)
-	}
 	for _, c := range []struct {
 		name  string
 		is    insn.Instructions

@@ -110,12 +110,8 @@ func (g *gen) block(n int, subs []string, depth int) {
 		case 6: // r0 = lookup(arr, key); if r0 { r = *r0; *r0 += 1 }
 			skip := g.label()
 			dst := g.reg()
+			g.emit(lookup("arr", int32(g.r.next()%5))...)
 			g.emit(
-				insn.StoreImm(insn.R10, -4, int32(g.r.next()%5), insn.W),
-				insn.LoadMapPtr(insn.R1, "arr"),
-				insn.Mov.Reg(insn.R2, insn.R10),
-				insn.Add.Imm(insn.R2, -4),
-				insn.Call(int32(insn.FnMapLookupElem)),
 				insn.JEq.Imm(insn.R0, 0, skip),
 				insn.LoadMem(dst, insn.R0, 0, insn.DW),
 				insn.Mov.Imm(insn.R1, 1),
@@ -172,12 +168,8 @@ func (g *gen) block(n int, subs []string, depth int) {
 		case 14: // r0 = lookup(arr, key); if r0 { r = *(r0 + off) }, off maybe outside the value
 			skip := g.label()
 			off := []int16{0, 4, 8, 16, -8, -1, 7, 24}[g.r.next()%8]
+			g.emit(lookup("arr", int32(g.r.next()%5))...)
 			g.emit(
-				insn.StoreImm(insn.R10, -4, int32(g.r.next()%5), insn.W),
-				insn.LoadMapPtr(insn.R1, "arr"),
-				insn.Mov.Reg(insn.R2, insn.R10),
-				insn.Add.Imm(insn.R2, -4),
-				insn.Call(int32(insn.FnMapLookupElem)),
 				insn.JEq.Imm(insn.R0, 0, skip),
 				insn.LoadMem(g.reg(), insn.R0, off, insn.W),
 				insn.Mov.Reg(insn.R0, insn.R0).WithLabel(skip),
