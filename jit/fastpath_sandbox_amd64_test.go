@@ -333,3 +333,33 @@ func TestFastTCContextReads(t *testing.T) {
 		})
 	}
 }
+
+// TestFastLookupReplaced: a registry whose map_lookup_elem is not the
+// engine's, before or after the VM is compiled, is called for array
+// lookups too.
+func TestFastLookupReplaced(t *testing.T) {
+	w := fastWorld(t)
+	nothing := func(_ *interp.Env, _, _, _, _, _ uint64) (uint64, error) { return 77, nil }
+	is := seq(lookup("arr", 1), insn.Exit())
+	for _, after := range []bool{false, true} {
+		reg := w.registry(true)
+		if !after {
+			reg.Register(insn.FnMapLookupElem, nothing)
+		}
+		spec := w.spec("fast", fastMaps, is...)
+		spec.Type = prog.XDP
+		vm := w.jit(spec, &Options{Interp: &interp.Options{Helpers: reg}})
+		if after {
+			reg.Register(insn.FnMapLookupElem, nothing)
+		}
+		rn, err := vm.NewRunner()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ret, _, err := rn.RunXDP(udp4Frame(), nil); err != nil || ret != 77 {
+			t.Errorf("replaced after New %v: %d, %v, want the replacement's 77", after, ret, err)
+		}
+		rn.Close()
+		vm.Close()
+	}
+}

@@ -3,7 +3,6 @@ package engine
 import (
 	"reflect"
 
-	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -22,8 +21,10 @@ func DynamicRegions(e *Env) int { return len(e.regions) - e.fixed }
 // key read from the program's memory, NULL for an index out of range,
 // otherwise the element's address and a read-write region for it (read-only
 // for BPF_F_RDONLY_PROG maps, which the JIT does not inline).
-func DefaultMapLookup(vm *VM) bool {
-	h := vm.helpers.lookup(insn.FnMapLookupElem)
+func DefaultMapLookup(vm *VM) bool { return vm.helpers.stdLookup }
+
+// isStdLookup reports whether h is helperMapLookup.
+func isStdLookup(h Helper) bool {
 	return h != nil && reflect.ValueOf(h).Pointer() == reflect.ValueOf(Helper(helperMapLookup)).Pointer()
 }
 

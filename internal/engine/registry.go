@@ -15,6 +15,9 @@ type Helper func(env *Env, r1, r2, r3, r4, r5 uint64) (uint64, error)
 // runs.
 type Registry struct {
 	fns []Helper
+	// stdLookup says that map_lookup_elem is the engine's own
+	// (DefaultMapLookup), kept by Register.
+	stdLookup bool
 }
 
 // NewRegistry returns an empty registry.
@@ -30,6 +33,9 @@ func (r *Registry) Register(fn insn.HelperFunc, h Helper) {
 		r.fns = append(r.fns, nil)
 	}
 	r.fns[fn] = h
+	if fn == insn.FnMapLookupElem {
+		r.stdLookup = isStdLookup(h)
+	}
 }
 
 // Lookup returns helper fn, or nil.
@@ -44,7 +50,7 @@ func (r *Registry) lookup(fn insn.HelperFunc) Helper {
 
 // Clone returns a copy of r that can be changed independently.
 func (r *Registry) Clone() *Registry {
-	return &Registry{fns: append([]Helper(nil), r.fns...)}
+	return &Registry{fns: append([]Helper(nil), r.fns...), stdLookup: r.stdLookup}
 }
 
 // Numbers returns the registered helper numbers in increasing order.
