@@ -706,7 +706,7 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 		return false, r.runErr(err)
 	}
 	st.regs[0] = ret
-	if ret != 0 && num == int64(insn.FnMapLookupElem) && st.lookupOK != 0 && st.nread < st.nmax {
+	if ret != 0 && num == int64(insn.FnMapLookupElem) && st.stdOK&engine.StdMapLookup != 0 && st.nread < st.nmax {
 		// (Lookups grant read access, so each table grows by at most
 		// one entry, which nmax leaves room for.)
 		// The engine's map_lookup_elem added one region, for the value
@@ -783,9 +783,7 @@ func (r *run) tailCall(st *state) error {
 		return nil
 	}
 	r.tailCalls++
-	if !engine.DefaultMapLookup(target.ivm) {
-		st.lookupOK = 0
-	}
+	st.stdOK &= engine.StdHelpers(target.ivm)
 	r.vm = target
 	engine.SetRunning(r.env, target.ivm)
 	st.loops = maxLoops

@@ -138,8 +138,8 @@ func (c *compiler) lookupFast(slow, done Label) {
 		return
 	}
 	r1, r2 := bpfReg[insn.R1], bpfReg[insn.R2]
-	a.Load(W64, RCX, M(regState, offLookupOK))
-	a.TestRR(W64, RCX, RCX)
+	a.Load(W64, RCX, M(regState, offStdOK))
+	a.ALURI(W32, AND, RCX, engine.StdMapLookup)
 	a.Jcc(CondE, slow)
 	a.Load(W64, RCX, M(regState, offNRead))
 	a.ALURM(W64, CMP, RCX, M(regState, offNMax))

@@ -107,10 +107,10 @@ type state struct {
 	// resolves: the room the Env has for helper-made regions. Go adds
 	// the entries past run.goR to the Env at its next exit (run.flush).
 	nmax uint64
-	// lookupOK says that map_lookup_elem of every VM the run entered is
-	// the engine's own, so an array lookup may be made inline; cpu is the
-	// CPU whose per-CPU array values it returns (the root VM's).
-	lookupOK, cpu uint64
+	// stdOK has the engine.StdHelpers bits of every VM the run entered:
+	// which of their map helpers the code may make itself. cpu is the
+	// CPU whose per-CPU array values they use (the root VM's).
+	stdOK, cpu uint64
 	// mvOn has bit k set when map value loads of map k of the VM whose
 	// code starts at mvOwner have put that map's storage in the tables.
 	mvOwner, mvOn uint64
@@ -173,7 +173,7 @@ var (
 	offWtab     = int32(unsafe.Offsetof(state{}.wtab))
 	offFrames   = int32(unsafe.Offsetof(state{}.frames))
 	offNMax     = int32(unsafe.Offsetof(state{}.nmax))
-	offLookupOK = int32(unsafe.Offsetof(state{}.lookupOK))
+	offStdOK = int32(unsafe.Offsetof(state{}.stdOK))
 	offCPU      = int32(unsafe.Offsetof(state{}.cpu))
 	offMvOwner  = int32(unsafe.Offsetof(state{}.mvOwner))
 	offMvOn     = int32(unsafe.Offsetof(state{}.mvOn))

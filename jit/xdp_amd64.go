@@ -39,7 +39,7 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 	}
 	r.tc = tc
 	r.fast = true
-	st.lookupOK = uint64(b2i(engine.DefaultMapLookup(vm.ivm)))
+	st.stdOK = engine.StdHelpers(vm.ivm)
 	st.cpu = uint64(engine.CPU(vm.ivm))
 	st.mvOwner, st.mvOn = uint64(r.entry), 0
 	r.syncRegions()
@@ -124,5 +124,5 @@ func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, er
 func (r *run) endFast() {
 	st := &r.st
 	r.fast = false
-	st.nmax, st.lookupOK, st.mvOwner, st.mvOn, st.ctxLim = 0, 0, 0, 0, 0
+	st.nmax, st.stdOK, st.mvOwner, st.mvOn, st.ctxLim = 0, 0, 0, 0, 0
 }

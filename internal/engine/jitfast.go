@@ -3,6 +3,7 @@ package engine
 import (
 	"reflect"
 
+	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -16,16 +17,50 @@ import (
 // MaxDynamicRegions).
 func DynamicRegions(e *Env) int { return len(e.regions) - e.fixed }
 
-// DefaultMapLookup reports whether vm's map_lookup_elem is the engine's own
-// (helperMapLookup), whose effect on an array map the JIT may inline: the
-// key read from the program's memory, NULL for an index out of range,
-// otherwise the element's address and a read-write region for it (read-only
-// for BPF_F_RDONLY_PROG maps, which the JIT does not inline).
-func DefaultMapLookup(vm *VM) bool { return vm.helpers.stdLookup }
+// Bits of StdHelpers.
+const (
+	StdMapLookup = 1 << iota // map_lookup_elem is helperMapLookup
+	StdMapUpdate             // map_update_elem is helperMapUpdate
+)
 
-// isStdLookup reports whether h is helperMapLookup.
-func isStdLookup(h Helper) bool {
-	return h != nil && reflect.ValueOf(h).Pointer() == reflect.ValueOf(Helper(helperMapLookup)).Pointer()
+// StdHelpers says which helpers of vm's registry are the engine's own,
+// whose effect on an array map the JIT may make itself:
+//   - map_lookup_elem (StdMapLookup): the key read from the program's
+//     memory, NULL for an index out of range, otherwise the element's
+//     address and a read-write region for it (read-only for
+//     BPF_F_RDONLY_PROG maps, which the JIT does not inline);
+//   - map_update_elem (StdMapUpdate): with BPF_ANY or BPF_EXIST, an index
+//     in range and the key and value readable, the value copied into the
+//     element and 0.
+func StdHelpers(vm *VM) uint64 { return vm.helpers.std }
+
+// stdBit is fn's bit in Registry.std, or 0.
+func stdBit(fn insn.HelperFunc) uint64 {
+	switch fn {
+	case insn.FnMapLookupElem:
+		return StdMapLookup
+	case insn.FnMapUpdateElem:
+		return StdMapUpdate
+	}
+	return 0
+}
+
+// stdIf returns fn's bit in Registry.std when h is the engine's own
+// helper fn.
+func stdIf(fn insn.HelperFunc, h Helper) uint64 {
+	var own Helper
+	switch fn {
+	case insn.FnMapLookupElem:
+		own = helperMapLookup
+	case insn.FnMapUpdateElem:
+		own = helperMapUpdate
+	default:
+		return 0
+	}
+	if h != nil && reflect.ValueOf(h).Pointer() == reflect.ValueOf(own).Pointer() {
+		return stdBit(fn)
+	}
+	return 0
 }
 
 // LookupPerm is the access map_lookup_elem grants to a value of m: the
