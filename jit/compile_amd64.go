@@ -529,8 +529,15 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 			c.leave(s, exitCallX)
 		case i.IsHelperCall():
 			slow, done := a.NewLabel(), a.NewLabel()
-			if insn.HelperFunc(i.Imm) == insn.FnMapLookupElem && !c.opts.unchecked {
-				c.lookupFast(slow, done)
+			switch insn.HelperFunc(i.Imm) {
+			case insn.FnMapLookupElem:
+				if !c.opts.unchecked {
+					c.lookupFast(slow, done)
+				}
+			case insn.FnMapUpdateElem:
+				if !c.opts.unchecked {
+					c.updateFast(slow, done)
+				}
 			}
 			a.Bind(slow)
 			a.StoreImm(W64, M(regState, offArg), int32(i.Imm))

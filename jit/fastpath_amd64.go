@@ -144,21 +144,9 @@ func (c *compiler) lookupFast(slow, done Label) {
 	a.Load(W64, RCX, M(regState, offNRead))
 	a.ALURM(W64, CMP, RCX, M(regState, offNMax))
 	a.Jcc(CondAE, slow)
-	// The key: 4 bytes at r2 inside [stkLo, stkTop).
-	key := a.NewLabel()
-	a.MovRR(W64, R11, r2)
-	a.ALURM(W64, SUB, R11, M(regState, offStkLo))
-	a.Load(W64, RCX, M(regState, offStkTop))
-	a.ALURM(W64, SUB, RCX, M(regState, offStkLo))
-	a.ALURR(W64, CMP, R11, RCX)
-	a.Jcc(CondAE, slow)
-	a.ALURR(W64, SUB, RCX, R11)
-	a.ALURI(W64, CMP, RCX, 4)
-	a.Jcc(CondB, slow)
-	a.Jmp(key)
+	c.stackCheck(r2, 4, slow) // the key
 	null := a.NewLabel()
 	found := a.NewLabel()
-	a.Bind(key)
 	for _, m := range arrs {
 		next := a.NewLabel()
 		a.MovImm(RCX, int64(m.handle))
@@ -238,4 +226,88 @@ func inlineArrays(ivm *engine.VM) []arrayMap {
 		}
 	}
 	return out
+}
+
+// stackCheck emits a jump to fail unless the n bytes at reg lie in the
+// stack region [stkLo, stkTop). It clobbers rcx and r11.
+func (c *compiler) stackCheck(reg Reg, n int32, fail Label) {
+	a := &c.a
+	a.MovRR(W64, R11, reg)
+	a.ALURM(W64, SUB, R11, M(regState, offStkLo))
+	a.Load(W64, RCX, M(regState, offStkTop))
+	a.ALURM(W64, SUB, RCX, M(regState, offStkLo))
+	a.ALURR(W64, CMP, R11, RCX)
+	a.Jcc(CondAE, fail)
+	a.ALURR(W64, SUB, RCX, R11)
+	a.ALURI(W64, CMP, RCX, n)
+	a.Jcc(CondB, fail)
+}
+
+// maxInlineUpdate is the largest value an inline map_update_elem copies.
+const maxInlineUpdate = 128
+
+// updateFast emits map_update_elem for the array maps in c.opts.arrays
+// with values of at most maxInlineUpdate bytes, as helperMapUpdate makes
+// it when it succeeds: flags BPF_ANY or BPF_EXIST, the 4-byte key at r2
+// and the value at r3 in the stack region, and an index in range; then
+// the value is copied into the element and r0 = 0. Anything else (other
+// flags, E2BIG, pointers elsewhere) is left to Go. slow is where the code
+// leaves to Go (the caller emits it after this), done where it goes on.
+func (c *compiler) updateFast(slow, done Label) {
+	a := &c.a
+	var arrs []arrayMap
+	for _, m := range c.opts.arrays {
+		if m.valueSize > 0 && m.valueSize <= maxInlineUpdate {
+			arrs = append(arrs, m)
+		}
+	}
+	if len(arrs) == 0 {
+		return
+	}
+	r1, r2, r3, r4 := bpfReg[insn.R1], bpfReg[insn.R2], bpfReg[insn.R3], bpfReg[insn.R4]
+	a.Load(W64, RCX, M(regState, offStdOK))
+	a.ALURI(W32, AND, RCX, engine.StdMapUpdate)
+	a.Jcc(CondE, slow)
+	// Flags 0 (BPF_ANY) or 2 (BPF_EXIST).
+	a.MovRR(W64, RCX, r4)
+	a.ALURI(W64, AND, RCX, ^int32(prog.UpdateExist))
+	a.Jcc(CondNE, slow)
+	c.stackCheck(r2, 4, slow) // the key
+	for _, m := range arrs {
+		next := a.NewLabel()
+		a.MovImm(RCX, int64(m.handle))
+		a.ALURR(W64, CMP, r1, RCX)
+		a.Jcc(CondNE, next)
+		if m.percpu {
+			a.Load(W64, RCX, M(regState, offCPU))
+			a.ALURI(W64, CMP, RCX, m.cpu)
+			a.Jcc(CondNE, slow)
+		}
+		c.stackCheck(r3, m.valueSize, slow) // the value
+		a.Load(W32, RCX, M(r2, 0))
+		a.ALURI(W32, CMP, RCX, int32(m.maxEntries))
+		a.Jcc(CondAE, slow)
+		a.IMulRRI(W64, RCX, RCX, m.stride)
+		a.MovImm(R11, int64(addrOfSlice(m.storage)))
+		a.ALURR(W64, ADD, RCX, R11)
+		for off := int32(0); off < m.valueSize; {
+			w, n := W64, int32(8)
+			switch left := m.valueSize - off; {
+			case left >= 8:
+			case left >= 4:
+				w, n = W32, 4
+			case left >= 2:
+				w, n = W16, 2
+			default:
+				w, n = W8, 1
+			}
+			a.Load(w, R11, M(r3, off))
+			a.Store(w, M(RCX, off), R11)
+			off += n
+		}
+		a.ALURR(W32, XOR, RAX, RAX)
+		a.Jmp(done)
+		a.Bind(next)
+	}
+	a.Jmp(slow)
 }

@@ -363,3 +363,63 @@ func TestFastLookupReplaced(t *testing.T) {
 		vm.Close()
 	}
 }
+
+// update is r0 = map_update_elem(m, &idx, r10-24, flags) with the key
+// at r10-4 and the 16 bytes at r10-24 set to v and v+1.
+func update(m string, idx int32, v int32, flags int32) []insn.Instruction {
+	return []insn.Instruction{
+		insn.StoreImm(insn.R10, -4, idx, insn.W),
+		insn.StoreImm(insn.R10, -24, v, insn.DW),
+		insn.StoreImm(insn.R10, -16, v+1, insn.DW),
+		insn.LoadMapPtr(insn.R1, m),
+		insn.Mov.Reg(insn.R2, insn.R10),
+		insn.Add.Imm(insn.R2, -4),
+		insn.Mov.Reg(insn.R3, insn.R10),
+		insn.Add.Imm(insn.R3, -24),
+		insn.Mov.Imm(insn.R4, flags),
+		insn.Call(int32(insn.FnMapUpdateElem)),
+	}
+}
+
+// TestFastArrayUpdate checks map_update_elem of arrays in the code: the
+// value lands in the element (read back through a lookup), and flags,
+// indexes and pointers the code does not handle give interp's errno or
+// error through Go.
+func TestFastArrayUpdate(t *testing.T) {
+	w := fastWorld(t)
+	readBack := func(m string, idx int32, off int16, sz insn.Size) []insn.Instruction {
+		return append(lookup(m, idx), insn.JEq.Imm(insn.R0, 0, "out"), insn.LoadMem(insn.R0, insn.R0, off, sz), insn.Exit().WithLabel("out"))
+	}
+	for _, c := range []struct {
+		name  string
+		is    insn.Instructions
+		fails bool
+		exits uint64
+	}{
+		{"any", seq(update("arr", 2, 41, 0), readBack("arr", 2, 8, insn.W)), false, 0},
+		{"exist", seq(update("arr", 3, 43, 2), readBack("arr", 3, 0, insn.W)), false, 0},
+		{"12 bytes only", seq(update("arr", 0, 45, 0), readBack("arr", 1, 0, insn.W)), false, 0},
+		{"result", seq(update("arr", 2, 41, 0), insn.Exit()), false, 0},
+		{"per-CPU", seq(update("pcpu", 1, 47, 0), readBack("pcpu", 1, 0, insn.DW)), false, 0},
+		{"glob", seq(update("glob", 0, 49, 0), readBack("glob", 0, 8, insn.DW)), false, 0},
+		{"noexist", seq(update("arr", 1, 1, 1), insn.Exit()), false, 1},
+		{"lock", seq(update("arr", 1, 1, 4), insn.Exit()), false, 1},
+		{"flags 3", seq(update("arr", 1, 1, 3), insn.Exit()), false, 1},
+		{"index max_entries", seq(update("arr", 4, 1, 0), insn.Exit()), false, 1},
+		{"hash", seq(update("hash", 1, 1, 0), insn.Exit()), false, 1},
+		{"value past the stack", seq(update("arr", 1, 1, 0)[:8], insn.Add.Imm(insn.R3, 16), insn.Mov.Imm(insn.R4, 0),
+			insn.Call(int32(insn.FnMapUpdateElem)), insn.Exit()), true, 1},
+		{"value in a map value", seq(update("arr", 1, 1, 0)[:8], insn.LoadMapValue(insn.R3, "glob", 0), insn.Mov.Imm(insn.R4, 0),
+			insn.Call(int32(insn.FnMapUpdateElem)), insn.Exit()), false, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			exits, err := sameXDP(t, w, nil, c.is)
+			if (err != nil) != c.fails {
+				t.Errorf("error %v, want failure %v", err, c.fails)
+			}
+			if exits != c.exits {
+				t.Errorf("%d exits to Go, want %d", exits, c.exits)
+			}
+		})
+	}
+}

@@ -173,7 +173,7 @@ var (
 	offWtab     = int32(unsafe.Offsetof(state{}.wtab))
 	offFrames   = int32(unsafe.Offsetof(state{}.frames))
 	offNMax     = int32(unsafe.Offsetof(state{}.nmax))
-	offStdOK = int32(unsafe.Offsetof(state{}.stdOK))
+	offStdOK    = int32(unsafe.Offsetof(state{}.stdOK))
 	offCPU      = int32(unsafe.Offsetof(state{}.cpu))
 	offMvOwner  = int32(unsafe.Offsetof(state{}.mvOwner))
 	offMvOn     = int32(unsafe.Offsetof(state{}.mvOn))
