@@ -127,7 +127,12 @@
 // it runs, a map_lookup_elem of an array or per-CPU array whose key is on
 // the stack computes the element's address and puts the element in the
 // tables, both exactly the regions interp grants, in the same order, and
-// Go adds them to the Env at the next exit; whole aligned __u32 reads of
+// Go adds them to the Env at the next exit; a map_update_elem of such an
+// array with BPF_ANY or BPF_EXIST, an index in range and the key and
+// value on the stack copies the value into the element (without the
+// lock maps.Array.UpdateRaw takes: like the kernel's array update and
+// like stores through a looked-up value, a user-space read that overlaps
+// it may see part of it); whole aligned __u32 reads of
 // xdp_md, and of the __sk_buff fields tc programs may read that way
 // while no store or narrow read has left the context for Go to
 // normalise, read the context's bytes directly. Anything else (a key
