@@ -84,6 +84,7 @@ type run struct {
 	// lastStorage is the storage storageAt found last (its VM is
 	// entered while the run lasts; end drops it).
 	lastStorage []byte
+	flushFn     func() bool // flush, made once (engine.SetPendingRegions)
 }
 
 // zeroStack zeroes b, the stack bytes a Runner's program can reach,
@@ -344,7 +345,6 @@ func (r *run) vmAt(pc uintptr) *VM {
 // region to the current frame.
 func (r *run) sync(st *state) {
 	r.ready()
-	r.flush()
 	r.vm = r.vmAt(st.entry)
 	engine.SetRunning(r.env, r.vm.ivm)
 	if regs := engine.Regions(r.env); len(regs) > 0 {
@@ -373,13 +373,19 @@ func (r *run) memTables(a, n uint64) {
 // flush adds the regions the code put in the tables since Go last saw
 // them (map values it resolved, array elements it looked up) to the Env,
 // as the helpers and LD_IMM64 loads interp runs would have, so that Go
-// sees the same regions as interp from here on.
-func (r *run) flush() {
+// sees the same regions as interp from here on, and reports whether
+// there were any. The Env calls it when it needs them (the source
+// engine.SetPendingRegions sets for a bound run), and syncRegions before
+// it rebuilds the tables. Entries that call appended (addTables) are
+// known to the Env already, and lie in no map storage: flush skips them.
+func (r *run) flush() bool {
 	st := &r.st
-	if st.nread == r.goR {
-		return
+	from, to := r.goR, st.nread
+	if from >= to {
+		return false
 	}
-	for k := r.goR; k < st.nread; k++ {
+	r.goR, r.goW = st.nread, st.nwrite // before AddRegion, which may call flush
+	for k := from; k < to; k++ {
 		g := &st.rtab[k]
 		// Code-made regions are read-write and at least a byte long:
 		// lim[0] is their length.
@@ -388,7 +394,7 @@ func (r *run) flush() {
 			r.env.AddRegion(b, interp.PermRead|interp.PermWrite)
 		}
 	}
-	r.goR, r.goW = st.nread, st.nwrite
+	return true
 }
 
 // storageAt returns the n bytes at addr in the storage of the maps whose
@@ -648,6 +654,7 @@ func (st *state) setStack(top, lo uint64) {
 // current call depth so that helpers see the same stack as interp's.
 func (r *run) syncRegions() {
 	st := &r.st
+	r.flush()
 	r.setTabOK(false)
 	regs := engine.Regions(r.env)
 	if len(regs) > 0 {
@@ -753,7 +760,6 @@ func (r *run) addTables(g *engine.Region) {
 		st.wtab[st.nwrite].set(g.Start, g.End)
 		st.nwrite++
 	}
-	r.goR, r.goW = st.nread, st.nwrite
 }
 
 // tailCall resolves a tail call through program array r2 at index r3 (its

@@ -42,6 +42,11 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 	st.stdOK = engine.StdHelpers(vm.ivm)
 	st.cpu = uint64(engine.CPU(vm.ivm))
 	st.mvOwner, st.mvOn = uint64(r.entry), 0
+	if r.flushFn == nil {
+		r.flushFn = r.flush
+	}
+	engine.SetPendingRegions(r.env, r.flushFn)
+	r.goR, r.goW = st.nread, st.nwrite // what an earlier run's code added is not this run's
 	r.syncRegions()
 	var ret uint64
 	if st.entry = r.xm.entry(); st.entry == 0 {
@@ -123,6 +128,8 @@ func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, er
 // endFast turns the fast paths of a bound run off.
 func (r *run) endFast() {
 	st := &r.st
+	engine.SetPendingRegions(r.env, nil)
+	r.goR, r.goW = st.nread, st.nwrite // nothing pending for the next run
 	r.fast = false
 	st.nmax, st.stdOK, st.mvOwner, st.mvOn, st.ctxLim = 0, 0, 0, 0, 0
 }

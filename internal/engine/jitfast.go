@@ -13,6 +13,19 @@ import (
 // helpers and LD_IMM64 map value loads here would, and tells the Env about
 // them (AddRegion) before Go next looks at the Env.
 
+// MaxPendingRegions is the most regions a SetPendingRegions source may
+// add at once.
+const MaxPendingRegions = 64
+
+// SetPendingRegions makes f the source of regions the program was granted
+// (by compiled code) that e does not know of yet; nil removes it. Before
+// e reports an access outside its regions, and before it adds a region
+// when it holds nearly MaxDynamicRegions, it calls f, which adds them
+// (AddRegion, at most MaxPendingRegions) and reports whether it added
+// any, so that e then sees the regions, and counts them, as interp
+// would. Its order does not matter: a region with a Start e has merges.
+func SetPendingRegions(e *Env, f func() bool) { e.pend = f }
+
 // DynamicRegions returns how many helper-made regions e holds (at most
 // MaxDynamicRegions).
 func DynamicRegions(e *Env) int { return len(e.regions) - e.fixed }
