@@ -137,7 +137,7 @@ func (c *compiler) lookupFast(slow, done Label) {
 	if len(arrs) == 0 {
 		return
 	}
-	r1, r2 := bpfReg[insn.R1], bpfReg[insn.R2]
+	r2 := bpfReg[insn.R2]
 	a.Load(W64, RCX, M(regState, offStdOK))
 	a.ALURI(W32, AND, RCX, engine.StdMapLookup)
 	a.Jcc(CondE, slow)
@@ -149,21 +149,9 @@ func (c *compiler) lookupFast(slow, done Label) {
 	found := a.NewLabel()
 	for _, m := range arrs {
 		next := a.NewLabel()
-		a.MovImm(RCX, int64(m.handle))
-		a.ALURR(W64, CMP, r1, RCX)
-		a.Jcc(CondNE, next)
-		if m.percpu {
-			a.Load(W64, RCX, M(regState, offCPU))
-			a.ALURI(W64, CMP, RCX, m.cpu)
-			a.Jcc(CondNE, slow)
-		}
+		c.arrayCase(m, next, slow)
 		lims, _ := regionLims(int(m.valueSize))
-		a.Load(W32, RCX, M(r2, 0))
-		a.ALURI(W32, CMP, RCX, int32(m.maxEntries))
-		a.Jcc(CondAE, null)
-		a.IMulRRI(W64, RCX, RCX, m.stride)
-		a.MovImm(R11, int64(addrOfSlice(m.storage)))
-		a.ALURR(W64, ADD, RCX, R11)
+		c.elemAddr(m, null)
 		c.appendRegion(lims)
 		a.Jmp(found)
 		a.Bind(next)
@@ -264,7 +252,7 @@ func (c *compiler) updateFast(slow, done Label) {
 	if len(arrs) == 0 {
 		return
 	}
-	r1, r2, r3, r4 := bpfReg[insn.R1], bpfReg[insn.R2], bpfReg[insn.R3], bpfReg[insn.R4]
+	r2, r3, r4 := bpfReg[insn.R2], bpfReg[insn.R3], bpfReg[insn.R4]
 	a.Load(W64, RCX, M(regState, offStdOK))
 	a.ALURI(W32, AND, RCX, engine.StdMapUpdate)
 	a.Jcc(CondE, slow)
@@ -275,21 +263,9 @@ func (c *compiler) updateFast(slow, done Label) {
 	c.stackCheck(r2, 4, slow) // the key
 	for _, m := range arrs {
 		next := a.NewLabel()
-		a.MovImm(RCX, int64(m.handle))
-		a.ALURR(W64, CMP, r1, RCX)
-		a.Jcc(CondNE, next)
-		if m.percpu {
-			a.Load(W64, RCX, M(regState, offCPU))
-			a.ALURI(W64, CMP, RCX, m.cpu)
-			a.Jcc(CondNE, slow)
-		}
+		c.arrayCase(m, next, slow)
 		c.stackCheck(r3, m.valueSize, slow) // the value
-		a.Load(W32, RCX, M(r2, 0))
-		a.ALURI(W32, CMP, RCX, int32(m.maxEntries))
-		a.Jcc(CondAE, slow)
-		a.IMulRRI(W64, RCX, RCX, m.stride)
-		a.MovImm(R11, int64(addrOfSlice(m.storage)))
-		a.ALURR(W64, ADD, RCX, R11)
+		c.elemAddr(m, slow)                 // E2BIG: Go gives the errno
 		for off := int32(0); off < m.valueSize; {
 			w, n := W64, int32(8)
 			switch left := m.valueSize - off; {
@@ -310,4 +286,32 @@ func (c *compiler) updateFast(slow, done Label) {
 		a.Bind(next)
 	}
 	a.Jmp(slow)
+}
+
+// arrayCase emits the dispatch of a map helper call on r1 to array map m:
+// a jump to next unless r1 is m's handle, and to slow when m is per-CPU
+// and the run's CPU is not the one m's values were taken for.
+func (c *compiler) arrayCase(m arrayMap, next, slow Label) {
+	a := &c.a
+	a.MovImm(RCX, int64(m.handle))
+	a.ALURR(W64, CMP, bpfReg[insn.R1], RCX)
+	a.Jcc(CondNE, next)
+	if m.percpu {
+		a.Load(W64, RCX, M(regState, offCPU))
+		a.ALURI(W64, CMP, RCX, m.cpu)
+		a.Jcc(CondNE, slow)
+	}
+}
+
+// elemAddr emits rcx = the address of m's element at the index the key
+// at r2 holds (which stackCheck found readable), or a jump to outOfRange
+// when the index is max_entries or more. It clobbers r11.
+func (c *compiler) elemAddr(m arrayMap, outOfRange Label) {
+	a := &c.a
+	a.Load(W32, RCX, M(bpfReg[insn.R2], 0))
+	a.ALURI(W32, CMP, RCX, int32(m.maxEntries))
+	a.Jcc(CondAE, outOfRange)
+	a.IMulRRI(W64, RCX, RCX, m.stride)
+	a.MovImm(R11, int64(addrOfSlice(m.storage)))
+	a.ALURR(W64, ADD, RCX, R11)
 }
