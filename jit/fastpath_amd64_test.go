@@ -121,9 +121,12 @@ func dumpMap(t *testing.T, m maps.Map) string {
 	return ""
 }
 
-// TestTCOpsExits reports how often tc_ops (BenchmarkTC's program) leaves
-// the machine code per run, in its two modes, and holds its context reads
-// to machine code: every exit is a helper call or a context store.
+// TestTCOpsExits holds tc_ops (BenchmarkTC's program) to how often it
+// leaves the machine code per run in its two modes: its map updates of
+// the rets array and its context reads stay in the code; the exits left
+// are two helpers (fields' perf output and the helper under test) and
+// the context stores, narrow and 8-byte reads, which Go checks. The
+// results, context fields and rets must be interp's.
 func TestTCOpsExits(t *testing.T) {
 	cs, err := prog.LoadCollectionSpec("testdata/tc_ops.o")
 	if err != nil {
@@ -134,6 +137,10 @@ func TestTCOpsExits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	ic, err := interp.NewCollection(cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rn, err := c.Programs["tc_ops"].NewRunner()
 	if err != nil {
 		t.Fatal(err)
@@ -145,11 +152,19 @@ func TestTCOpsExits(t *testing.T) {
 		var counts [16]uint64
 		exitCounts = &counts
 		meta := interp.TCMeta{CB: [5]uint32{mode, 3, 4}}
-		_, _, err := rn.RunTC(frame, &meta)
+		ret, out, err := rn.RunTC(frame, &meta)
 		exitCounts = nil
-		if err != nil {
-			t.Fatal(err)
+		imeta := interp.TCMeta{CB: [5]uint32{mode, 3, 4}}
+		iret, iout, ierr := ic.Programs["tc_ops"].RunTC(frame, &imeta)
+		if err != nil || ierr != nil || ret != iret || !bytes.Equal(out, iout) || meta != imeta {
+			t.Fatalf("mode %d: jit %d %v %+v, interp %d %v %+v", mode, ret, err, meta, iret, ierr, imeta)
+		}
+		if jd, id := dumpMap(t, c.Maps["rets"]), dumpMap(t, ic.Maps["rets"]); jd != id {
+			t.Errorf("mode %d: rets: jit %s, interp %s", mode, jd, id)
 		}
 		t.Logf("mode %d: exits by reason %v", mode, counts)
+		if counts[exitHelper] > 2 || counts[exitMapValue] != 0 {
+			t.Errorf("mode %d: %d helper and %d map value exits, want at most 2 and none", mode, counts[exitHelper], counts[exitMapValue])
+		}
 	}
 }
