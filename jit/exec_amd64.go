@@ -81,6 +81,10 @@ type run struct {
 	// rest (flush).
 	fast     bool
 	goR, goW uint64
+	// goMade has bit k set when call put rtab[k] there (addTables): a
+	// region the Env holds already, with its own permissions, which
+	// flush must not add again.
+	goMade uint32
 	// lastStorage is the storage storageAt found last (its VM is
 	// entered while the run lasts; end drops it).
 	lastStorage []byte
@@ -367,7 +371,7 @@ func (r *run) memTables(a, n uint64) {
 	st.grant.clear()
 	r.tabA, r.tabN = a, n
 	st.nmax, st.ctxLim = 0, 0
-	r.goR, r.goW = st.nread, st.nwrite
+	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
 }
 
 // flush adds the regions the code put in the tables since Go last saw
@@ -377,7 +381,7 @@ func (r *run) memTables(a, n uint64) {
 // there were any. The Env calls it when it needs them (the source
 // engine.SetPendingRegions sets for a bound run), and syncRegions before
 // it rebuilds the tables. Entries that call appended (addTables) are
-// known to the Env already, and lie in no map storage: flush skips them.
+// known to the Env already: flush skips them (goMade).
 func (r *run) flush() bool {
 	st := &r.st
 	from, to := r.goR, st.nread
@@ -386,6 +390,9 @@ func (r *run) flush() bool {
 	}
 	r.goR, r.goW = st.nread, st.nwrite // before AddRegion, which may call flush
 	for k := from; k < to; k++ {
+		if r.goMade&(1<<k) != 0 {
+			continue
+		}
 		g := &st.rtab[k]
 		// Code-made regions are read-write and at least a byte long:
 		// lim[0] is their length.
@@ -678,7 +685,7 @@ func (r *run) syncRegions() {
 	st.mruR.clear()
 	st.mruW.clear()
 	st.grant.clear()
-	r.goR, r.goW = st.nread, st.nwrite
+	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
 	st.nmax, st.ctxLim = 0, 0
 	if r.fast {
 		room := min(maxRegions-st.nread, maxRegions-st.nwrite, uint64(engine.MaxDynamicRegions-engine.DynamicRegions(r.env)))
@@ -754,6 +761,7 @@ func (r *run) addTables(g *engine.Region) {
 	st := &r.st
 	if g.Perm&interp.PermRead != 0 {
 		st.rtab[st.nread].set(g.Start, g.End)
+		r.goMade |= 1 << st.nread
 		st.nread++
 	}
 	if g.Perm&interp.PermWrite != 0 {

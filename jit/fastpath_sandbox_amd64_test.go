@@ -27,10 +27,11 @@ func fastWorld(t *testing.T) *world {
 		prog.MapSpec{Name: "glob", Type: prog.Array, KeySize: 4, ValueSize: 16, MaxEntries: 1},
 		prog.MapSpec{Name: "pcpu", Type: prog.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 2},
 		prog.MapSpec{Name: "hash", Type: prog.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 4},
+		prog.MapSpec{Name: "ro", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Flags: 1 << 7}, // BPF_F_RDONLY_PROG
 	)
 }
 
-var fastMaps = []string{"arr", "glob", "pcpu", "hash"}
+var fastMaps = []string{"arr", "glob", "pcpu", "hash", "ro"}
 
 // lookup is r0 = map_lookup_elem(m, &idx), with the key at r10-4.
 func lookup(m string, idx int32) []insn.Instruction {
@@ -421,5 +422,28 @@ func TestFastArrayUpdate(t *testing.T) {
 				t.Errorf("%d exits to Go, want %d", exits, c.exits)
 			}
 		})
+	}
+}
+
+// TestFastReadOnlyLookupStaysReadOnly: a lookup Go makes (of a
+// BPF_F_RDONLY_PROG array, read-only) stays read-only when Go later adds
+// the regions the code made, though the same storage may be granted
+// read-write by a map value load the program has not run.
+func TestFastReadOnlyLookupStaysReadOnly(t *testing.T) {
+	w := fastWorld(t)
+	is := seq(
+		lookup("ro", 0),
+		insn.Mov.Reg(insn.R6, insn.R0),
+		lookup("arr", 1),
+		insn.Call(int32(insn.FnKtimeGetNs)), // an exit: Go adds the code's regions
+		insn.JEq.Imm(insn.R6, 0, "out"),
+		insn.JNE.Imm(insn.R6, 12345, "store"),
+		insn.LoadMapValue(insn.R1, "ro", 0),
+		insn.StoreImm(insn.R6, 0, 1, insn.DW).WithLabel("store"),
+		insn.Mov.Imm(insn.R0, 2).WithLabel("out"),
+		insn.Exit(),
+	)
+	if _, err := sameXDP(t, w, nil, is); err == nil {
+		t.Error("a store through a read-only map value passed")
 	}
 }
