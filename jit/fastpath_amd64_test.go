@@ -59,7 +59,7 @@ func TestXDPParseExits(t *testing.T) {
 	var counts [16]uint64
 	for k := 0; k < packets; k++ {
 		if k == 1 {
-			exitCounts = &counts
+			exitCounts.Store(&counts)
 		}
 		ret, out, err := rn.RunXDP(frame, nil)
 		iret, iout, ierr := ic.Programs["xdp_parse"].RunXDP(frame, nil)
@@ -67,7 +67,7 @@ func TestXDPParseExits(t *testing.T) {
 			t.Fatalf("packet %d: jit %d %v, interp %d %v", k, ret, err, iret, ierr)
 		}
 	}
-	exitCounts = nil
+	exitCounts.Store(nil)
 	var total uint64
 	for reason, n := range counts {
 		if reason != exitDone && reason != exitAbort { // the end of a run
@@ -150,10 +150,10 @@ func TestTCOpsExits(t *testing.T) {
 	frame[12], frame[13], frame[14], frame[22] = 0x08, 0x00, 0x45, 64
 	for _, mode := range []uint32{0, 1} {
 		var counts [16]uint64
-		exitCounts = &counts
+		exitCounts.Store(&counts)
 		meta := interp.TCMeta{CB: [5]uint32{mode, 3, 4}}
 		ret, out, err := rn.RunTC(frame, &meta)
-		exitCounts = nil
+		exitCounts.Store(nil)
 		imeta := interp.TCMeta{CB: [5]uint32{mode, 3, 4}}
 		iret, iout, ierr := ic.Programs["tc_ops"].RunTC(frame, &imeta)
 		if err != nil || ierr != nil || ret != iret || !bytes.Equal(out, iout) || meta != imeta {

@@ -74,7 +74,7 @@ func sameRun(t *testing.T, w *world, typ prog.Type, opts *interp.Options, is ins
 	defer rn.Close()
 	frame := udp4Frame()
 	var counts [16]uint64
-	exitCounts = &counts
+	exitCounts.Store(&counts)
 	var meta, imeta interp.TCMeta
 	run := func(p interface {
 		RunXDP([]byte, *interp.XDPMeta) (uint32, []byte, error)
@@ -87,7 +87,7 @@ func sameRun(t *testing.T, w *world, typ prog.Type, opts *interp.Options, is ins
 		return p.RunTC(frame, m)
 	}
 	ret, out, err := run(rn, &meta)
-	exitCounts = nil
+	exitCounts.Store(nil)
 	iret, iout, ierr := run(vm.Interp(), &imeta)
 	if meta != imeta {
 		t.Errorf("context fields: jit %+v, interp %+v", meta, imeta)

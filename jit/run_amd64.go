@@ -5,6 +5,7 @@ package jit
 import (
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
@@ -58,8 +59,8 @@ type host interface {
 
 // exitCounts, when a test sets it, counts the exits that handle sees by
 // reason (state.exit), so that tests can hold the fast paths to how often
-// a program leaves to Go. Tests only: it is not synchronised.
-var exitCounts *[16]uint64
+// a program leaves to Go. Tests only: the counts are not synchronised.
+var exitCounts atomic.Pointer[[16]uint64]
 
 // exec runs compiled code on a prepared state until it finishes.
 func (c *code) exec(st *state, h host) (uint64, error) {
@@ -104,7 +105,7 @@ func errFreed() error {
 // it finishes.
 func (c *code) handle(st *state, h host) (uint64, error) {
 	for {
-		if n := exitCounts; n != nil {
+		if n := exitCounts.Load(); n != nil {
 			n[st.exit]++
 		}
 		switch st.exit {
