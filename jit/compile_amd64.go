@@ -29,6 +29,12 @@ type compileOptions struct {
 	// mapHandle resolves an LD_IMM64 map reference (src 1 or 5) to the
 	// value the program sees; nil rejects them.
 	mapHandle func(i insn.Instruction) (uint64, error)
+	// mapStorage returns what an LD_IMM64 map value load (src 2 or 6)
+	// grants, when the code may resolve it itself (fastpath_amd64.go);
+	// nil or false leaves every such load to Go.
+	mapStorage func(i insn.Instruction) (mapStorage, bool)
+	// arrays are the array maps whose lookups the code makes itself.
+	arrays []arrayMap
 }
 
 // compiled is the output of the code generator.
@@ -40,6 +46,10 @@ type compiled struct {
 	// mapValues lists LD_IMM64 map value loads (src 2 and 6): the code
 	// reads their address from state at run time.
 	mapValues []mapValueRef
+	// storages are the memory the fast paths put in the region tables
+	// (fastpath_amd64.go): run.flush finds the Env's region for a table
+	// entry in them.
+	storages [][]byte
 }
 
 type mapValueRef struct {
@@ -56,6 +66,7 @@ type compiler struct {
 	opts  compileOptions
 	stubs []func()
 
+	startLbl Label // the first byte of the code
 	exitLbl  Label // exit instruction: return from a call or finish
 	doneLbl  Label // finish with r0 as the result
 	depthLbl Label // call depth exceeded, pc already stored
@@ -87,6 +98,8 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	for k := range c.lbl {
 		c.lbl[k] = c.a.NewLabel()
 	}
+	c.startLbl = c.a.NewLabel()
+	c.a.Bind(c.startLbl)
 	c.exitLbl = c.a.NewLabel()
 	c.doneLbl = c.a.NewLabel()
 	c.depthLbl = c.a.NewLabel()
@@ -105,6 +118,9 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	last := is[len(is)-1]
 	if !last.IsExit() && !(last.OpCode == insn.OpJa || last.OpCode == insn.OpGotol) {
 		return nil, &CompileError{Slot: c.slots[len(is)-1], Err: fmt.Errorf("%w: the last instruction must be exit or an unconditional jump", ErrCompile)}
+	}
+	for _, m := range opts.arrays {
+		c.out.storages = append(c.out.storages, m.storage)
 	}
 	c.blocks()
 	for k, i := range is {
@@ -512,8 +528,21 @@ func (c *compiler) jump(s int, i insn.Instruction) error {
 			a.Store(W64, M(regState, offArg), bpfReg[i.Dst])
 			c.leave(s, exitCallX)
 		case i.IsHelperCall():
+			slow, done := a.NewLabel(), a.NewLabel()
+			switch insn.HelperFunc(i.Imm) {
+			case insn.FnMapLookupElem:
+				if !c.opts.unchecked {
+					c.lookupFast(slow, done)
+				}
+			case insn.FnMapUpdateElem:
+				if !c.opts.unchecked {
+					c.updateFast(slow, done)
+				}
+			}
+			a.Bind(slow)
 			a.StoreImm(W64, M(regState, offArg), int32(i.Imm))
 			c.leave(s, exitHelper)
+			a.Bind(done)
 		case i.IsLocalCall():
 			t, err := c.target(s, i.Imm)
 			if err != nil {
@@ -805,9 +834,17 @@ func (c *compiler) ld(s int, i insn.Instruction) error {
 			// The value's address is known per run (it also grants the
 			// region), so Go supplies it: leave with a helper-like exit.
 			c.out.mapValues = append(c.out.mapValues, mapValueRef{slot: s, ins: i})
+			slow, done := a.NewLabel(), a.NewLabel()
+			if c.opts.mapStorage != nil && !c.opts.unchecked {
+				if ms, ok := c.opts.mapStorage(i); ok && c.mapValueFast(dst, ms, i.MapValueOffset(), slow, done) {
+					c.out.storages = append(c.out.storages, ms.storage)
+				}
+			}
+			a.Bind(slow)
 			a.StoreImm(W64, M(regState, offArg), int32(len(c.out.mapValues)-1))
 			c.leave(s, exitMapValue)
 			a.Load(W64, dst, M(regState, offArg))
+			a.Bind(done)
 		default:
 			return unsupported("lddw with src %d", i.Src)
 		}
@@ -969,6 +1006,25 @@ func (c *compiler) searchRoutine(write bool, k int) {
 	a.Jmp(restore)
 
 	a.Bind(next)
+	if !write && k == 2 {
+		// A direct context read (state.ctxMask): an aligned 4-byte
+		// load of a word the context's rules let through with no
+		// other effect. Not cached: the cached region has no rules.
+		tbl := a.NewLabel()
+		a.MovRR(W64, tmp1, tmp2)
+		a.ALURM(W64, SUB, tmp1, M(regState, offCtxStart))
+		a.ALURM(W64, CMP, tmp1, M(regState, offCtxLim))
+		a.Jcc(CondAE, tbl)
+		a.MovRR(W32, RAX, tmp1)
+		a.ALURI(W32, AND, RAX, 3)
+		a.Jcc(CondNE, tbl)
+		a.ShiftImm(W64, SHR, tmp1, 2) // the word, below 64: the count in cl
+		a.Load(W64, RAX, M(regState, offCtxMask))
+		a.ShiftCL(W64, SHR, RAX)
+		a.ALURI(W32, AND, RAX, 1)
+		a.Jcc(CondNE, restore)
+		a.Bind(tbl)
+	}
 	a.Lea(RAX, M(regState, tab))
 	a.Load(W64, RBX, M(regState, cnt))
 	a.TestRR(W64, RBX, RBX)

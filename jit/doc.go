@@ -120,6 +120,24 @@
 // Env.Bytes, so that regions with per-field rules (the __sk_buff context)
 // and every error are exactly interp's; a passing access is then granted
 // once and retried. Misaligned atomics fail as in interp, in both modes.
+//
+// Runs bound to a context (XDP, tc, tracing) keep what programs do on
+// every packet in machine code (fastpath_amd64.go): an LD_IMM64 map
+// value load (global data) puts the array's storage in the tables when
+// it runs, a map_lookup_elem of an array or per-CPU array whose key is on
+// the stack computes the element's address and puts the element in the
+// tables, both exactly the regions interp grants, in the same order, and
+// Go adds them to the Env at the next exit; a map_update_elem of such an
+// array with BPF_ANY or BPF_EXIST, an index in range and the key and
+// value on the stack copies the value into the element (without the
+// lock maps.Array.UpdateRaw takes: like the kernel's array update and
+// like stores through a looked-up value, a user-space read that overlaps
+// it may see part of it); whole aligned __u32 reads of
+// xdp_md, and of the __sk_buff fields tc programs may read that way
+// while no store or narrow read has left the context for Go to
+// normalise, read the context's bytes directly. Anything else (a key
+// elsewhere, a full table, a forged map, a store to the context) leaves
+// to Go as before.
 // Options.Unchecked compiles loads and stores without region checks: for
 // trusted programs only, since such a program can read and write any
 // memory of the process.

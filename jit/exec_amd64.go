@@ -4,6 +4,7 @@ package jit
 
 import (
 	"fmt"
+	"sort"
 	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
@@ -76,6 +77,20 @@ type run struct {
 	zero    []byte
 	// out receives the output packet of an XDP or tc run (EndEnv).
 	out []byte
+	// fast says that the run is bound (runBound) and may take the fast
+	// paths (state.nmax and the fields after it); goR and goW are the
+	// entries of rtab and wtab the Env knows of: the code appended the
+	// rest (flush).
+	fast     bool
+	goR, goW uint64
+	// goMade has bit k set when call put rtab[k] there (addTables): a
+	// region the Env holds already, with its own permissions, which
+	// flush must not add again.
+	goMade uint32
+	// lastStorage is the storage storageAt found last (its VM is
+	// entered while the run lasts; end drops it).
+	lastStorage []byte
+	flushFn     func() bool // flush, made once (engine.SetPendingRegions)
 }
 
 // zeroStack zeroes b, the stack bytes a Runner's program can reach,
@@ -311,6 +326,7 @@ func (r *run) end() {
 		r.entered = r.entered[:0]
 	}
 	r.vm, r.root, r.mem, r.lazy = nil, nil, nil, false
+	r.lastStorage = nil
 	r.pkt, r.meta, r.kregs = nil, nil, nil
 }
 
@@ -351,6 +367,57 @@ func (r *run) memTables(a, n uint64) {
 	st.mruW.clear()
 	st.grant.clear()
 	r.tabA, r.tabN = a, n
+	st.nmax, st.ctxLim = 0, 0
+	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
+}
+
+// flush adds the regions the code put in the tables since Go last saw
+// them (map values it resolved, array elements it looked up) to the Env,
+// as the helpers and LD_IMM64 loads interp runs would have, so that Go
+// sees the same regions as interp from here on, and reports whether
+// there were any. The Env calls it when it needs them (the source
+// engine.SetPendingRegions sets for a bound run), and syncRegions before
+// it rebuilds the tables. Entries that call appended (addTables) are
+// known to the Env already: flush skips them (goMade).
+func (r *run) flush() bool {
+	st := &r.st
+	from, to := r.goR, st.nread
+	if from >= to {
+		return false
+	}
+	r.goR, r.goW = st.nread, st.nwrite // before AddRegion, which may call flush
+	for k := from; k < to; k++ {
+		if r.goMade&(1<<k) != 0 {
+			continue
+		}
+		g := &st.rtab[k]
+		// Code-made regions are read-write and at least a byte long:
+		// lim[0] is their length.
+		if b := r.storageAt(g.start, g.lim[0]); b != nil {
+			// The room state.nmax left means AddRegion cannot fail.
+			r.env.AddRegion(b, interp.PermRead|interp.PermWrite)
+		}
+	}
+	return true
+}
+
+// storageAt returns the n bytes at addr in the storage of the maps whose
+// regions the code of the VMs the run entered may make.
+func (r *run) storageAt(addr, n uint64) []byte {
+	if b := r.lastStorage; b != nil {
+		if off := addr - addrOfSlice(b); off < uint64(len(b)) && n <= uint64(len(b))-off {
+			return b[off : off+n : off+n]
+		}
+	}
+	for _, v := range r.entered {
+		for _, b := range v.code.comp.storages {
+			if off := addr - addrOfSlice(b); off < uint64(len(b)) && n <= uint64(len(b))-off {
+				r.lastStorage = b
+				return b[off : off+n : off+n]
+			}
+		}
+	}
+	return nil
 }
 
 // ready binds a lazily prepared Env (see RunMemory) before Go uses it.
@@ -591,6 +658,7 @@ func (st *state) setStack(top, lo uint64) {
 // current call depth so that helpers see the same stack as interp's.
 func (r *run) syncRegions() {
 	st := &r.st
+	r.flush()
 	r.setTabOK(false)
 	regs := engine.Regions(r.env)
 	if len(regs) > 0 {
@@ -614,6 +682,13 @@ func (r *run) syncRegions() {
 	st.mruR.clear()
 	st.mruW.clear()
 	st.grant.clear()
+	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
+	st.nmax, st.ctxLim = 0, 0
+	if r.fast {
+		room := min(maxRegions-st.nread, maxRegions-st.nwrite, uint64(engine.MaxDynamicRegions-engine.DynamicRegions(r.env)))
+		st.nmax = st.nread + room
+		r.directReads()
+	}
 	if r.tc { // tc helpers move the packet, which LD_ABS reads
 		p := r.env.Packet()
 		st.pkt, st.pktLen = addrOfSlice(p), uint64(len(p))
@@ -642,8 +717,54 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 		return false, r.runErr(err)
 	}
 	st.regs[0] = ret
+	if ret != 0 && num == int64(insn.FnMapLookupElem) && st.stdOK&engine.StdMapLookup != 0 && st.nread < st.nmax {
+		// (Lookups grant read access, so each table grows by at most
+		// one entry, which nmax leaves room for.)
+		// The engine's map_lookup_elem added one region, for the value
+		// at ret, to the Env: put only it in the tables.
+		if g := dynamicRegion(r.env, ret); g != nil && g.Perm&interp.PermRead != 0 {
+			r.addTables(g)
+			return false, nil
+		}
+	}
 	r.syncRegions()
 	return false, nil
+}
+
+// directReads sets the context reads the code may make itself
+// (engine.DirectReads).
+func (r *run) directReads() {
+	st := &r.st
+	st.ctxLim = 0
+	if start, mask, ok := engine.DirectReads(r.env); ok {
+		st.ctxStart, st.ctxMask, st.ctxLim = start, mask, 4*64
+	}
+}
+
+// dynamicRegion returns the helper-made region of e that starts at addr.
+func dynamicRegion(e *engine.Env, addr uint64) *engine.Region {
+	regs := engine.Regions(e)
+	dyn := regs[len(regs)-engine.DynamicRegions(e):]
+	k := sort.Search(len(dyn), func(k int) bool { return dyn[k].Start >= addr })
+	if k < len(dyn) && dyn[k].Start == addr && !dyn[k].Checked() {
+		return &dyn[k]
+	}
+	return nil
+}
+
+// addTables puts region g, which the Env knows of, in the tables (the
+// caller checked nread < nmax).
+func (r *run) addTables(g *engine.Region) {
+	st := &r.st
+	if g.Perm&interp.PermRead != 0 {
+		st.rtab[st.nread].set(g.Start, g.End)
+		r.goMade |= 1 << st.nread
+		st.nread++
+	}
+	if g.Perm&interp.PermWrite != 0 {
+		st.wtab[st.nwrite].set(g.Start, g.End)
+		st.nwrite++
+	}
 }
 
 // tailCall resolves a tail call through program array r2 at index r3 (its
@@ -673,6 +794,7 @@ func (r *run) tailCall(st *state) error {
 		return nil
 	}
 	r.tailCalls++
+	st.stdOK &= engine.StdHelpers(target.ivm)
 	r.vm = target
 	engine.SetRunning(r.env, target.ivm)
 	st.loops = maxLoops
@@ -708,6 +830,16 @@ func (r *run) miss(st *state, addr uint64, n int, write bool) error {
 	}
 	if pending && !engine.ContextPending(r.env) {
 		r.syncRegions() // the context is built: its region may join the tables
+	} else if r.fast && !write {
+		// A read through Go normalised the context (or left a narrow
+		// read's quirk): direct reads may start or must stop.
+		r.directReads()
+	}
+	if write && addr-st.ctxStart < st.ctxLim {
+		// A store to the context: what it leaves may need the
+		// context's rules before a read (tcNormalize); reads go
+		// through Go until the next syncRegions checks.
+		st.ctxLim = 0
 	}
 	st.grantAccess(addr, n, write)
 	return nil

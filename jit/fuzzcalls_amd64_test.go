@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -33,6 +34,8 @@ func FuzzDiffCalls(f *testing.F) {
 	f.Add([]byte{1, 5, 4, 1, 9, 8, 4, 2, 0, 7, 3, 6, 2, 2, 1, 9, 4, 0, 4, 2, 8})
 	f.Add([]byte{0, 9, 5, 0, 8, 4, 12, 4, 2, 5, 1, 4, 4, 7, 3, 1, 6, 4, 5, 2, 11, 3})
 	f.Add([]byte{2, 4, 4, 6, 1, 9, 0, 11, 5, 5, 3, 4, 4, 13, 2, 1, 1, 0})
+	f.Add([]byte{2, 6, 6, 3, 14, 2, 7, 1, 15, 3, 1, 7, 6, 1, 2, 14, 3, 3, 15, 0, 2})
+	f.Add([]byte{3, 9, 6, 2, 4, 2, 14, 1, 7, 4, 15, 5, 1, 6, 0, 1, 14, 0, 0, 2})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 600 {
 			return
@@ -82,7 +85,7 @@ func (g *gen) block(n int, subs []string, depth int) {
 		if g.r.done() {
 			return
 		}
-		switch g.r.next() % 14 {
+		switch g.r.next() % 16 {
 		case 0:
 			op := fuzzALU[g.r.next()%len(fuzzALU)]
 			g.emit(op.Imm(g.reg(), int32(int8(g.r.next()))))
@@ -107,12 +110,8 @@ func (g *gen) block(n int, subs []string, depth int) {
 		case 6: // r0 = lookup(arr, key); if r0 { r = *r0; *r0 += 1 }
 			skip := g.label()
 			dst := g.reg()
+			g.emit(lookup("arr", int32(g.r.next()%5))...)
 			g.emit(
-				insn.StoreImm(insn.R10, -4, int32(g.r.next()%5), insn.W),
-				insn.LoadMapPtr(insn.R1, "arr"),
-				insn.Mov.Reg(insn.R2, insn.R10),
-				insn.Add.Imm(insn.R2, -4),
-				insn.Call(int32(insn.FnMapLookupElem)),
 				insn.JEq.Imm(insn.R0, 0, skip),
 				insn.LoadMem(dst, insn.R0, 0, insn.DW),
 				insn.Mov.Imm(insn.R1, 1),
@@ -166,6 +165,18 @@ func (g *gen) block(n int, subs []string, depth int) {
 				insn.Mov.Imm(insn.R4, 0),
 				insn.Call(int32(insn.FnMapUpdateElem)),
 			)
+		case 14: // r0 = lookup(arr, key); if r0 { r = *(r0 + off) }, off maybe outside the value
+			skip := g.label()
+			off := []int16{0, 4, 8, 16, -8, -1, 7, 24}[g.r.next()%8]
+			g.emit(lookup("arr", int32(g.r.next()%5))...)
+			g.emit(
+				insn.JEq.Imm(insn.R0, 0, skip),
+				insn.LoadMem(g.reg(), insn.R0, off, insn.W),
+				insn.Mov.Reg(insn.R0, insn.R0).WithLabel(skip),
+			)
+		case 15: // a direct value of "one" and a read at an offset, maybe past it
+			off := []int16{0, 4, 8, -1, -8, 16}[g.r.next()%6]
+			g.emit(insn.LoadMapValue(insn.R1, "one", 0), insn.LoadMem(g.reg(), insn.R1, off, insn.W))
 		}
 	}
 }
@@ -195,6 +206,15 @@ func diffCalls(t *testing.T, data []byte) {
 		return
 	}
 	chaos := data[0]%2 == 1
+	// The programs run as XDP programs when bit 1 of the first byte is
+	// set: bound runs, whose array lookups and map value loads the code
+	// makes itself (fastpath_amd64.go).
+	xdp := data[0]&2 != 0
+	typ := prog.UnspecifiedProgram
+	if xdp {
+		typ = prog.XDP
+	}
+	frame := udp4Frame()
 	r := &reader{b: data[1:]}
 	g := &gen{r: r}
 	var progs [3]insn.Instructions
@@ -213,7 +233,9 @@ func diffCalls(t *testing.T, data []byte) {
 	for p := range vms {
 		o := opts()
 		o.Interp.Maps = w.maps
-		vm, err := New(w.spec("p", names, progs[p]...), o)
+		spec := w.spec("p", names, progs[p]...)
+		spec.Type = typ
+		vm, err := New(spec, o)
 		if err != nil {
 			t.Fatalf("program %d: %v\n%s", p, err, progs[p])
 		}
@@ -246,6 +268,10 @@ func diffCalls(t *testing.T, data []byte) {
 	reset()
 	gcs = 0
 	want, werr := interpInSlot(vms[0], nil)
+	if xdp {
+		ret, _, err := engine.RunXDPIn(vms[0].ivm, vms[0].slot.Load().env, frame, nil)
+		want, werr = uint64(ret), err
+	}
 	wmaps := snapshot()
 	if chaos {
 		// Close program 1 and drop program 2 during the JIT runs: the
@@ -263,7 +289,14 @@ func diffCalls(t *testing.T, data []byte) {
 	}
 	reset()
 	gcs = 0
-	got, gerr := vms[0].RunMemory(nil)
+	runVM := func() (uint64, error) {
+		if xdp {
+			ret, _, err := vms[0].RunXDP(frame, nil)
+			return uint64(ret), err
+		}
+		return vms[0].RunMemory(nil)
+	}
+	got, gerr := runVM()
 	gmaps := snapshot()
 	rn, err := vms[0].NewRunner()
 	if err != nil {
@@ -273,6 +306,10 @@ func diffCalls(t *testing.T, data []byte) {
 	reset()
 	gcs = 0
 	rgot, rerr := rn.RunMemory(nil)
+	if xdp {
+		ret, _, err := rn.RunXDP(frame, nil)
+		rgot, rerr = uint64(ret), err
+	}
 	rmaps := snapshot()
 	if rgot != got || !sameErr(rerr, gerr) || rmaps != gmaps {
 		t.Fatalf("Runner = %#x, %v, maps %v; VM.RunMemory = %#x, %v, maps %v\n%s", rgot, rerr, rmaps, got, gerr, gmaps, dump(progs))

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 )
 
@@ -18,6 +19,9 @@ type compileOptions struct {
 	noBudget  bool
 	mapHandle func(i insn.Instruction) (uint64, error)
 }
+
+// fastOptions has nothing to set without a back end.
+func fastOptions(*compileOptions, *engine.VM) {}
 
 func newCode(insn.Instructions, compileOptions) (*code, error) {
 	return nil, fmt.Errorf("jit: no back end for this platform: %w", ErrNotSupported)

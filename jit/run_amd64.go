@@ -5,6 +5,7 @@ package jit
 import (
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
@@ -56,6 +57,11 @@ type host interface {
 	fail(st *state, reason uint64) error
 }
 
+// exitCounts, when a test sets it, counts the exits that handle sees by
+// reason (state.exit), so that tests can hold the fast paths to how often
+// a program leaves to Go. Tests only: the counts are not synchronised.
+var exitCounts atomic.Pointer[[16]uint64]
+
 // exec runs compiled code on a prepared state until it finishes.
 func (c *code) exec(st *state, h host) (uint64, error) {
 	if !c.mem.enter(st) {
@@ -99,6 +105,9 @@ func errFreed() error {
 // it finishes.
 func (c *code) handle(st *state, h host) (uint64, error) {
 	for {
+		if n := exitCounts.Load(); n != nil {
+			n[st.exit]++
+		}
 		switch st.exit {
 		case exitDone, exitAbort:
 			return st.regs[0], nil

@@ -97,6 +97,27 @@ type state struct {
 	qTop, qLo         uint64
 	qBudget, qReserve int64
 	qEntry, qZero     uintptr
+	// The fast paths of bound runs (XDP, tc, tracing), which the code
+	// takes without leaving to Go (compile_amd64.go: mapValueFast,
+	// lookupFast, searchRoutine) and run.syncRegions sets up; all zero
+	// (off) in other runs.
+	//
+	// nmax is how far the code may fill rtab and wtab itself (nread and
+	// nwrite stay below it) with the regions of the map values it
+	// resolves: the room the Env has for helper-made regions. Go adds
+	// the entries past run.goR to the Env at its next exit (run.flush).
+	nmax uint64
+	// stdOK has the engine.StdHelpers bits of every VM the run entered:
+	// which of their map helpers the code may make itself. cpu is the
+	// CPU whose per-CPU array values they use (the root VM's).
+	stdOK, cpu uint64
+	// mvOn has bit k set when map value loads of map k of the VM whose
+	// code starts at mvOwner have put that map's storage in the tables.
+	mvOwner, mvOn uint64
+	// A 4-byte load at ctxStart+off with off < ctxLim, off%4 == 0 and
+	// bit off/4 of ctxMask set reads the context directly
+	// (engine.DirectReads).
+	ctxStart, ctxLim, ctxMask uint64
 }
 
 // budgetSlice is the most budget the generated code holds at a time.
@@ -127,30 +148,38 @@ func (st *state) refill() bool {
 
 // Offsets of state fields used by the generated code.
 var (
-	offRegs   = int32(unsafe.Offsetof(state{}.regs))
-	offBudget = int32(unsafe.Offsetof(state{}.budget))
-	offEntry  = int32(unsafe.Offsetof(state{}.entry))
-	offExit   = int32(unsafe.Offsetof(state{}.exit))
-	offArg    = int32(unsafe.Offsetof(state{}.arg))
-	offPC     = int32(unsafe.Offsetof(state{}.pc))
-	offInfo   = int32(unsafe.Offsetof(state{}.info))
-	offDepth  = int32(unsafe.Offsetof(state{}.depth))
-	offLoops  = int32(unsafe.Offsetof(state{}.loops))
-	offTmp    = int32(unsafe.Offsetof(state{}.tmp))
-	offTmp2   = int32(unsafe.Offsetof(state{}.tmp2))
-	offStkLo  = int32(unsafe.Offsetof(state{}.stkLo))
-	offStkTop = int32(unsafe.Offsetof(state{}.stkTop))
-	offPkt    = int32(unsafe.Offsetof(state{}.pkt))
-	offPktLen = int32(unsafe.Offsetof(state{}.pktLen))
-	offNRead  = int32(unsafe.Offsetof(state{}.nread))
-	offNWrite = int32(unsafe.Offsetof(state{}.nwrite))
-	offMruR   = int32(unsafe.Offsetof(state{}.mruR))
-	offMruW   = int32(unsafe.Offsetof(state{}.mruW))
-	offGrant  = int32(unsafe.Offsetof(state{}.grant))
-	offGrantW = int32(unsafe.Offsetof(state{}.grantW))
-	offRtab   = int32(unsafe.Offsetof(state{}.rtab))
-	offWtab   = int32(unsafe.Offsetof(state{}.wtab))
-	offFrames = int32(unsafe.Offsetof(state{}.frames))
+	offRegs     = int32(unsafe.Offsetof(state{}.regs))
+	offBudget   = int32(unsafe.Offsetof(state{}.budget))
+	offEntry    = int32(unsafe.Offsetof(state{}.entry))
+	offExit     = int32(unsafe.Offsetof(state{}.exit))
+	offArg      = int32(unsafe.Offsetof(state{}.arg))
+	offPC       = int32(unsafe.Offsetof(state{}.pc))
+	offInfo     = int32(unsafe.Offsetof(state{}.info))
+	offDepth    = int32(unsafe.Offsetof(state{}.depth))
+	offLoops    = int32(unsafe.Offsetof(state{}.loops))
+	offTmp      = int32(unsafe.Offsetof(state{}.tmp))
+	offTmp2     = int32(unsafe.Offsetof(state{}.tmp2))
+	offStkLo    = int32(unsafe.Offsetof(state{}.stkLo))
+	offStkTop   = int32(unsafe.Offsetof(state{}.stkTop))
+	offPkt      = int32(unsafe.Offsetof(state{}.pkt))
+	offPktLen   = int32(unsafe.Offsetof(state{}.pktLen))
+	offNRead    = int32(unsafe.Offsetof(state{}.nread))
+	offNWrite   = int32(unsafe.Offsetof(state{}.nwrite))
+	offMruR     = int32(unsafe.Offsetof(state{}.mruR))
+	offMruW     = int32(unsafe.Offsetof(state{}.mruW))
+	offGrant    = int32(unsafe.Offsetof(state{}.grant))
+	offGrantW   = int32(unsafe.Offsetof(state{}.grantW))
+	offRtab     = int32(unsafe.Offsetof(state{}.rtab))
+	offWtab     = int32(unsafe.Offsetof(state{}.wtab))
+	offFrames   = int32(unsafe.Offsetof(state{}.frames))
+	offNMax     = int32(unsafe.Offsetof(state{}.nmax))
+	offStdOK    = int32(unsafe.Offsetof(state{}.stdOK))
+	offCPU      = int32(unsafe.Offsetof(state{}.cpu))
+	offMvOwner  = int32(unsafe.Offsetof(state{}.mvOwner))
+	offMvOn     = int32(unsafe.Offsetof(state{}.mvOn))
+	offCtxStart = int32(unsafe.Offsetof(state{}.ctxStart))
+	offCtxLim   = int32(unsafe.Offsetof(state{}.ctxLim))
+	offCtxMask  = int32(unsafe.Offsetof(state{}.ctxMask))
 
 	offFrameRet   = int32(unsafe.Offsetof(frameRec{}.ret))
 	offFrameSaved = int32(unsafe.Offsetof(frameRec{}.saved))

@@ -112,14 +112,16 @@ func (vm *VM) compileEngine(ivm *engine.VM, pub *interp.VM) (*VM, error) {
 	vm.ivm, vm.pub = ivm, pub
 	vm.typ = ivm.Spec().Type
 	vm.budget = runBudget(&vm.opts)
-	c, err := newCode(ivm.Instructions(), compileOptions{
+	opts := compileOptions{
 		unchecked: vm.opts.Unchecked,
 		noBudget:  vm.opts.NoBudget,
 		mapHandle: func(i insn.Instruction) (uint64, error) {
 			idx, err := mapIndex(ivm, i)
 			return engine.MapHandle(idx), err
 		},
-	})
+	}
+	fastOptions(&opts, ivm)
+	c, err := newCode(ivm.Instructions(), opts)
 	if err != nil {
 		if vm.opts.Fallback {
 			return vm, nil

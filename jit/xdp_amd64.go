@@ -38,6 +38,15 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 		return 0, err
 	}
 	r.tc = tc
+	r.fast = true
+	st.stdOK = engine.StdHelpers(vm.ivm)
+	st.cpu = uint64(engine.CPU(vm.ivm))
+	st.mvOwner, st.mvOn = uint64(r.entry), 0
+	if r.flushFn == nil {
+		r.flushFn = r.flush
+	}
+	engine.SetPendingRegions(r.env, r.flushFn)
+	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0 // what an earlier run's code added is not this run's
 	r.syncRegions()
 	var ret uint64
 	if st.entry = r.xm.entry(); st.entry == 0 {
@@ -52,6 +61,7 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 	}
 	r.setTabOK(false)
 	r.tc = false
+	r.endFast()
 	vm.ivm.EndEnv(r.env) // copies the packet out
 	r.end()
 	return ret, err
@@ -123,4 +133,13 @@ func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, er
 		return 0, nil, rn.otherErr(prog.XDP)
 	}
 	return vm.runXDP(r, true, frame, meta)
+}
+
+// endFast turns the fast paths of a bound run off.
+func (r *run) endFast() {
+	st := &r.st
+	engine.SetPendingRegions(r.env, nil)
+	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0 // nothing pending for the next run
+	r.fast = false
+	st.nmax, st.stdOK, st.mvOwner, st.mvOn, st.ctxLim = 0, 0, 0, 0, 0
 }

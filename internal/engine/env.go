@@ -125,6 +125,9 @@ type Env struct {
 	// of the Env rather than a local, whose address would escape.
 	out []byte
 	tr  traceState // tracing contexts (trace.go)
+	// pend adds regions the program holds that the Env does not know
+	// of yet (SetPendingRegions), reporting whether it added any.
+	pend func() bool
 }
 
 func addrOf(b []byte) uint64 {
@@ -220,6 +223,9 @@ const MaxDynamicRegions = 4096
 // same address); other dynamic regions never overlap, being distinct
 // allocations or distinct records of a ring.
 func (e *Env) addRegion(b []byte, perm Perm) (uint64, error) {
+	if e.pend != nil && len(e.regions)-e.fixed >= MaxDynamicRegions-MaxPendingRegions {
+		e.pend() // count them as interp would have
+	}
 	start := addrOf(b)
 	end := start + uint64(len(b))
 	dyn := e.regions[e.fixed:]
@@ -310,6 +316,9 @@ func (e *Env) find(addr uint64, n int, write bool) ([]byte, error) {
 	k := e.search(dyn, addr+1) - 1 // the last region starting at or below addr
 	if k >= 0 && addr-dyn[k].Start < dyn[k].End-dyn[k].Start {
 		return e.access(e.fixed+k, addr, n, write)
+	}
+	if e.pend != nil && e.pend() {
+		return e.find(addr, n, write)
 	}
 	if e.ctxKind >= ctxTracepoint {
 		return nil, e.traceMiss(write, n, addr) // names the context offset (trace.go)

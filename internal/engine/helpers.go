@@ -100,11 +100,7 @@ type mapFacts struct {
 }
 
 func factsOf(ms prog.MapSpec) mapFacts {
-	f := mapFacts{keySize: int(ms.KeySize), valueSize: int(ms.ValueSize), valuePerm: PermRead | PermWrite}
-	if ms.Flags&mapRdOnlyProg != 0 || ms.Type == prog.XSKMap {
-		f.valuePerm = PermRead
-	}
-	return f
+	return mapFacts{keySize: int(ms.KeySize), valueSize: int(ms.ValueSize), valuePerm: lookupPerm(ms)}
 }
 
 // mapFactsKey is mapAndKey that also gives the map's facts.

@@ -15,6 +15,10 @@ type Helper func(env *Env, r1, r2, r3, r4, r5 uint64) (uint64, error)
 // runs.
 type Registry struct {
 	fns []Helper
+	// std has bit StdMapLookup set when map_lookup_elem is the engine's
+	// own, and bit StdMapUpdate for map_update_elem (StdHelpers); Register
+	// keeps it.
+	std uint64
 }
 
 // NewRegistry returns an empty registry.
@@ -30,6 +34,7 @@ func (r *Registry) Register(fn insn.HelperFunc, h Helper) {
 		r.fns = append(r.fns, nil)
 	}
 	r.fns[fn] = h
+	r.std = r.std&^stdBit(fn) | stdIf(fn, h)
 }
 
 // Lookup returns helper fn, or nil.
@@ -44,7 +49,7 @@ func (r *Registry) lookup(fn insn.HelperFunc) Helper {
 
 // Clone returns a copy of r that can be changed independently.
 func (r *Registry) Clone() *Registry {
-	return &Registry{fns: append([]Helper(nil), r.fns...)}
+	return &Registry{fns: append([]Helper(nil), r.fns...), std: r.std}
 }
 
 // Numbers returns the registered helper numbers in increasing order.

@@ -467,61 +467,72 @@ func (e *Env) checkTCAccess(off uint64, n int, write bool) error {
 	if e.ctxKind == ctxTC && e.tc.b != nil {
 		e.tcNormalize()
 	}
+	narrow, err := tcAccessRule(off, n, write)
+	if err != nil {
+		return err
+	}
+	if narrow && e.ctxKind == ctxTC {
+		e.tcQuirk(off, n)
+	}
+	return nil
+}
+
+// tcAccessRule is checkTCAccess's verdict on an access, without its
+// effects on the context's bytes; narrow says that it is a narrow read
+// of a field that may have the kernel's quirk (tcQuirk).
+func tcAccessRule(off uint64, n int, write bool) (narrow bool, err error) {
 	end := off + uint64(n)
 	bad := func(why string) error { return skbAccessErr(off, n, write, why) }
 	switch {
 	case off%uint64(n) != 0:
-		return bad("misaligned context access")
+		return false, bad("misaligned context access")
 	case end > skbSize:
-		return bad("past the end of __sk_buff")
+		return false, bad("past the end of __sk_buff")
 	case off >= skbCB && end <= skbCB+20:
-		return nil // cb[0..4]: read and write, any size
+		return false, nil // cb[0..4]: read and write, any size
 	case off >= skbFamily && off < skbLocalPortEnd, off >= skbFlowKeys && off < skbTstamp:
-		return bad("not accessible from tc programs (the verifier rejects it)")
+		return false, bad("not accessible from tc programs (the verifier rejects it)")
 	case off == skbTstamp:
 		if n != 8 {
-			return bad("tstamp is accessed as a whole 8-byte value")
+			return false, bad("tstamp is accessed as a whole 8-byte value")
 		}
-		return nil
+		return false, nil
 	case off > skbTstamp && off < skbWireLen:
-		return bad("tstamp is accessed as a whole 8-byte value")
+		return false, bad("tstamp is accessed as a whole 8-byte value")
 	case write:
 		switch off {
 		case skbMark, skbTCIndex, skbPriority, skbTCClassid, skbQueueMapping:
 			if n != 4 {
-				return bad("the field is written as a whole 4-byte value")
+				return false, bad("the field is written as a whole 4-byte value")
 			}
-			return nil
+			return false, nil
 		}
-		return bad("tc programs may write only mark, priority, tc_index, tc_classid, queue_mapping, cb[0..4] and tstamp")
+		return false, bad("tc programs may write only mark, priority, tc_index, tc_classid, queue_mapping, cb[0..4] and tstamp")
 	case off == skbData || off == skbDataEnd || off == skbDataMeta:
 		if n != 4 {
-			return bad("packet pointers are read as whole 4-byte values")
+			return false, bad("packet pointers are read as whole 4-byte values")
 		}
-		return nil
+		return false, nil
 	case off > skbData && off < skbNapiID, off > skbDataMeta && off < skbFlowKeys:
-		return bad("packet pointers are read as whole 4-byte values")
+		return false, bad("packet pointers are read as whole 4-byte values")
 	case off == skbSK || off == skbHwtstamp:
 		if n != 8 {
-			return bad("the field is read as a whole 8-byte value")
+			return false, bad("the field is read as a whole 8-byte value")
 		}
-		return nil
+		return false, nil
 	case off > skbSK && off < skbGSOSize, off > skbHwtstamp:
-		return bad("the field is read as a whole 8-byte value")
+		return false, bad("the field is read as a whole 8-byte value")
 	case off == skbTstampType:
 		if n != 1 {
-			return bad("tstamp_type is read as 1 byte")
+			return false, bad("tstamp_type is read as 1 byte")
 		}
-		return nil
+		return false, nil
 	case off > skbTstampType && off < skbHwtstamp:
-		return bad("padding of __sk_buff (the verifier rejects it)")
+		return false, bad("padding of __sk_buff (the verifier rejects it)")
 	case n > 4:
-		return bad("the field is 4 bytes; only narrow reads of up to 4 bytes are allowed")
+		return false, bad("the field is 4 bytes; only narrow reads of up to 4 bytes are allowed")
 	}
-	if n < 4 && e.ctxKind == ctxTC {
-		e.tcQuirk(off, n)
-	}
-	return nil
+	return n < 4, nil
 }
 
 // endTC copies the packet out, writes the context's fields back to the
