@@ -1,0 +1,137 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"testing"
+
+	. "github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/interp/kmem"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// TestAttackProbeMemEdges runs BPF_PROBE_MEM loads (Tracing programs)
+// at the edges of the JIT's miss path in interp, the JIT and a JIT
+// Runner: a load whose destination is its base, a sign-extending load, a
+// load-acquire (which never reads 0), loads straddling the end of a kmem
+// object, a load right before a jump target, the last instruction
+// before exit and in a bpf-to-bpf callee, at addresses that are host
+// memory next to the objects and the context. Results and errors must
+// agree; a faulting load reads 0 and never host bytes.
+func TestAttackProbeMemEdges(t *testing.T) {
+	var m kmem.Memory
+	obj := m.Bytes([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	a := obj.Addr()
+	addrs := []uint64{0, 1, a, a + 8, a + 9, a + 15, a + 16, a - 1, a - 8, a + 4096, 1 << 63, ^uint64(0), ^uint64(0) - 3}
+	cases := map[string]Instructions{
+		"dst is base": {
+			LoadMem(R1, R1, 0, DW),
+			LoadMem(R1, R1, 0, DW),
+			Mov.Reg(R0, R1),
+			Exit(),
+		},
+		"sign-extending": {
+			LoadMem(R2, R1, 0, DW),
+			Mov.Imm(R0, -1),
+			LoadMemSX(R0, R2, 6, W),
+			Exit(),
+		},
+		"load-acquire": {
+			LoadMem(R2, R1, 0, DW),
+			Mov.Imm(R0, -1),
+			LoadAcquire(R0, R2, 0, DW),
+			Exit(),
+		},
+		"before a jump target": {
+			LoadMem(R2, R1, 0, DW),
+			Mov.Imm(R0, 5),
+			JEq.Imm(R0, 7, "t"),
+			LoadMem(R0, R2, 0, B),
+			Add.Imm(R0, 100).WithLabel("t"),
+			Exit(),
+		},
+		"last before exit in a callee": {
+			LoadMem(R1, R1, 0, DW),
+			Mov.Imm(R0, -1),
+			CallLocal("f"),
+			Add.Imm(R0, 1),
+			Exit(),
+			Mov.Imm(R0, 3).WithLabel("f"),
+			LoadMem(R0, R1, -2, H),
+			Exit(),
+		},
+		"context neighbours": {
+			Mov.Reg(R2, R1),
+			LoadMem(R3, R1, 0, DW),
+			Sub.Reg(R3, R2), // r3 = addr - ctx: the target as an offset from ctx
+			Add.Reg(R2, R3),
+			LoadMem(R0, R2, 0, DW),
+			LoadMem(R4, R1, -8, DW),
+			Add.Reg(R0, R4),
+			LoadMem(R4, R1, 96, DW),
+			Add.Reg(R0, R4),
+			Exit(),
+		},
+		"stack neighbours": {
+			LoadMem(R2, R1, 0, DW),
+			StoreImm(R10, -8, 77, DW),
+			LoadMem(R0, R10, -8, DW),
+			LoadMem(R3, R10, 0, DW),
+			Add.Reg(R0, R3),
+			LoadMem(R3, R10, -520, DW),
+			Add.Reg(R0, R3),
+			LoadMem(R3, R2, 0, W),
+			Add.Reg(R0, R3),
+			Exit(),
+		},
+		"loop of misses": {
+			LoadMem(R2, R1, 0, DW),
+			Mov.Imm(R0, 0),
+			Mov.Imm(R6, 64),
+			LoadMem(R3, R2, 0, B).WithLabel("l"),
+			Add.Reg(R0, R3),
+			Add.Imm(R2, 1),
+			Add.Imm(R6, -1),
+			JNE.Imm(R6, 0, "l"),
+			Exit(),
+		},
+	}
+	opts := &interp.Options{KernelMemory: m.Regions()}
+	for name, is := range cases {
+		t.Run(name, func(t *testing.T) {
+			spec := &prog.Spec{Name: "pm", Type: prog.Tracing, License: "GPL", Instructions: is}
+			ivm, err := interp.New(spec, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm, err := New(spec, &Options{Interp: opts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vm.Close()
+			if vm.code == nil {
+				t.Fatal("not compiled")
+			}
+			rn, err := vm.NewRunner()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rn.Close()
+			for _, addr := range addrs {
+				args := []uint64{addr}
+				want, werr := ivm.RunRawTracepoint(args)
+				got, gerr := vm.RunRawTracepoint(args)
+				if got != want || !sameErr(gerr, werr) || errText(gerr) != errText(werr) {
+					t.Errorf("addr %#x (object at %#x): jit %#x, %v; interp %#x, %v", addr, a, got, gerr, want, werr)
+				}
+				for k := range 2 {
+					rg, rerr := rn.RunRawTracepoint(args)
+					if rg != want || !sameErr(rerr, werr) || errText(rerr) != errText(werr) {
+						t.Errorf("addr %#x, Runner run %d: %#x, %v; interp %#x, %v", addr, k, rg, rerr, want, werr)
+					}
+				}
+			}
+		})
+	}
+}
