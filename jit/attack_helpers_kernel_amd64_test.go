@@ -3,6 +3,7 @@
 package jit_test
 
 import (
+	"fmt"
 	"testing"
 
 	. "github.com/purebpf/purebpf/insn"
@@ -124,5 +125,114 @@ func TestAttackTCHelperArgs(t *testing.T) {
 				t.Error(res)
 			}
 		})
+	}
+}
+
+// hostileXDPCall is an XDP program that calls fn with r1 = ctx and
+// argument argN = the u64 at packet offset 16 (the others as given, a
+// stack buffer of 32 bytes in stackArg) and returns the helper's result.
+func hostileXDPCall(fn HelperFunc, argN Register, fixed map[Register]int32, stackArg Register) Instructions {
+	is := Instructions{
+		Mov.Reg(R6, R1),
+		StoreImm(R10, -8, 0x11223344, DW),
+		StoreImm(R10, -16, 0x55667788, DW),
+		StoreImm(R10, -24, 0x01020304, DW),
+		StoreImm(R10, -32, 0x05060708, DW),
+		LoadMem(R2, R6, 0, W),
+		LoadMem(R3, R6, 4, W),
+		Mov.Reg(R4, R2),
+		Add.Imm(R4, 24),
+		Mov.Imm(R0, 0),
+		JGT.Reg(R4, R3, "out"),
+		LoadMem(R7, R2, 16, DW),
+	}
+	for r := R2; r <= R5; r++ {
+		switch {
+		case r == argN:
+			is = append(is, Mov.Reg(r, R7))
+		case r == stackArg:
+			is = append(is, Mov.Reg(r, R10), Add.Imm(r, -32))
+		default:
+			is = append(is, Mov.Imm(r, fixed[r]))
+		}
+	}
+	return append(is,
+		Mov.Reg(R1, R6),
+		Call(int32(fn)),
+		Exit().WithLabel("out"),
+	)
+}
+
+// TestAttackXDPHelperArgs runs the XDP helpers that take offsets and
+// deltas with hostile 64-bit values, on single-buffer frames and on
+// multi-buffer ones (a program loaded with BPF_F_XDP_HAS_FRAGS, frames
+// longer than the linear part), in the kernel, interp and jit. Needs
+// root.
+func TestAttackXDPHelperArgs(t *testing.T) {
+	testenv.RequireRoot(t)
+	cases := map[string]Instructions{
+		"adjust_head":          hostileXDPCall(FnXDPAdjustHead, R2, nil, 0),
+		"adjust_tail":          hostileXDPCall(FnXDPAdjustTail, R2, nil, 0),
+		"adjust_meta":          hostileXDPCall(FnXDPAdjustMeta, R2, nil, 0),
+		"xdp_load_bytes off":   hostileXDPCall(FnXDPLoadBytes, R2, map[Register]int32{R4: 32}, R3),
+		"xdp_store_bytes off":  hostileXDPCall(FnXDPStoreBytes, R2, map[Register]int32{R4: 32}, R3),
+		"xdp_load_bytes len 1": hostileXDPCall(FnXDPLoadBytes, R2, map[Register]int32{R4: 1}, R3),
+	}
+	vals := append([]uint64{}, hostileArgs...)
+	for _, v := range []int64{-40, -216, -256, -3500, -3519, -3520, -4986, -5000, -9986, 3500, 3519, 3520, 3521, 4096, 4990, 5000, 9999, 10000} {
+		vals = append(vals, uint64(v))
+	}
+	frame := func(n int, v uint64) []byte {
+		f := make([]byte, n)
+		for k := range f {
+			f[k] = byte(k*5 + 1)
+		}
+		f[12], f[13] = 0x08, 0x01
+		for k := range 8 {
+			f[16+k] = byte(v >> (8 * k))
+		}
+		return f
+	}
+	for name, is := range cases {
+		for _, frags := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/frags=%v", name, frags), func(t *testing.T) {
+				ps := &prog.ProgramSpec{Spec: prog.Spec{Name: "hostile", Type: prog.XDP, License: "GPL", Instructions: is}, SectionName: "xdp", Autoload: true}
+				sizes := []int{24, 60, 3520}
+				if frags {
+					ps.SectionName, ps.Flags = "xdp.frags", prog.ProgramXDPHasFrags
+					sizes = []int{3521, 5000, 10000}
+				}
+				cs := &prog.CollectionSpec{Programs: map[string]*prog.ProgramSpec{"hostile": ps}, Maps: map[string]*prog.ObjectMapSpec{}, License: "GPL"}
+				h, err := bpftest.New(cs, "hostile", &bpftest.Options{Kernel: bpftest.KernelRequired})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer h.Close()
+				var ins []bpftest.Input
+				for _, n := range sizes {
+					for _, v := range vals {
+						ins = append(ins, bpftest.Input{Packet: frame(n, v)})
+					}
+				}
+				res, err := h.Run(ins...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Engines) != 3 || res.Engines[0] != bpftest.Kernel {
+					t.Fatalf("engines %v, skipped %v", res.Engines, res.Skipped)
+				}
+				rets := map[uint64]int{}
+				for _, o := range res.Outcomes {
+					if o[0].Err != nil || o[0].KernelSkipped != "" {
+						t.Fatalf("the kernel did not run an input: %v %s", o[0].Err, o[0].KernelSkipped)
+					}
+					rets[o[0].Ret]++
+				}
+				t.Logf("kernel results: %v", rets)
+				if !res.OK() {
+					t.Error(res)
+				}
+			})
+		}
 	}
 }
