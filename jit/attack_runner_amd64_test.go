@@ -231,3 +231,52 @@ func TestAttackRunnerMayGoto(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackRunnerSocketFilterCB checks that a socket filter's cb[]
+// stores, which a Runner's short path (run.quickSKB, Env.rerun) keeps the
+// context for, never reach the next run: each run reads cb[0..4] before
+// storing to them and must see its own meta's values (zeros for nil).
+func TestAttackRunnerSocketFilterCB(t *testing.T) {
+	is := Instructions{Mov.Imm(R0, 0)}
+	for k := int16(0); k < 5; k++ {
+		is = append(is,
+			LoadMem(R2, R1, 48+4*k, W),
+			Mul.Imm(R0, 3),
+			Add.Reg(R0, R2),
+			StoreImm(R1, 48+4*k, 0x5555, W),
+		)
+	}
+	is = append(is, Exit())
+	spec := &prog.Spec{Name: "cb", Type: prog.SocketFilter, License: "GPL", Instructions: is}
+	vm, err := New(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	jrn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jrn.Close()
+	irn, err := vm.Interp().NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer irn.Close()
+	pkt := make([]byte, 60)
+	for k, m := range []*interp.SKBMeta{nil, nil, {CB: [5]uint32{1, 2, 3, 4, 5}}, nil, {CB: [5]uint32{0, 0, 0, 0, 9}}, nil, nil} {
+		want := uint32(0)
+		if m != nil {
+			for _, v := range m.CB {
+				want = want*3 + v
+			}
+		}
+		for name, rn := range map[string]interface {
+			RunSocketFilter([]byte, *interp.SKBMeta) (uint32, error)
+		}{"jit Runner": jrn, "interp Runner": irn} {
+			if got, err := rn.RunSocketFilter(pkt, m); got != want || err != nil {
+				t.Fatalf("%s run %d: %#x, %v; want %#x", name, k, got, err, want)
+			}
+		}
+	}
+}
