@@ -145,19 +145,25 @@ func hostileTC() Instructions {
 	s := Instructions{}
 	s = append(s, tryDelta(FnSKBChangeTail, 15, 1, 16, "st")...)
 	// room for an IPv4 header in front of the network header
-	s = append(s, Mov.Reg(R1, R6), Mov.Imm(R2, 64), Mov.Imm(R3, 0), Mov.Imm(R4, 0), Call(int32(FnSKBAdjustRoom)))
+	s = append(s, Mov.Reg(R1, R6), Mov.Imm(R2, 64), Mov.Imm(R3, 0), Mov.Imm(R4, 0), Call(int32(FnSKBAdjustRoom)), StoreMem(R6, 8, R0, W))
 	s = append(s, tryDelta(FnSKBChangeTail, 4096, -16, 0, "sg")...)
 	s[0] = s[0].WithLabel("short")
 	is = append(is, s...)
 	return append(is, Mov.Imm(R0, 0).WithLabel("out"), Exit())
 }
 
-func hostileFrame(rng *rand.Rand, mode byte, n int) []byte {
+// hostileFrame is a frame of n bytes below 0x80 with mode at byte 14:
+// IPv4 for tc (so that bpf_skb_adjust_room works on it; the test run
+// checks only its length), an unassigned ethertype for XDP.
+func hostileFrame(rng *rand.Rand, mode byte, n int, ipv4 bool) []byte {
 	f := make([]byte, n)
 	for k := range f {
 		f[k] = byte(rng.IntN(0x80))
 	}
 	f[12], f[13] = 0x08, 0x01
+	if ipv4 {
+		f[13] = 0x00
+	}
 	f[14] = mode
 	return f
 }
@@ -211,9 +217,19 @@ func TestAttackPacketViews(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			sizes := []int{16, 60, 61, 200, 1000, 1500, 3000, 3520}
 			modes := []byte{0, hostileDirty, hostileProbe, hostileShort}
+			shortRooms := map[uint32]int{}
+			defer func() {
+				if !xdp && shortRooms[0] == 0 {
+					t.Errorf("bpf_skb_adjust_room never succeeded in the short mode: %v", shortRooms)
+				}
+			}()
 			for k := range 400 {
 				mode := modes[rng.IntN(len(modes))]
-				f := hostileFrame(rng, mode, sizes[rng.IntN(len(sizes))])
+				size := sizes[rng.IntN(len(sizes))]
+				if !xdp {
+					size = max(size, 34) // an Ethernet and an IPv4 header
+				}
+				f := hostileFrame(rng, mode, size, !xdp)
 				var xm *interp.XDPMeta
 				var tm *interp.TCMeta
 				if xdp {
@@ -243,6 +259,9 @@ func TestAttackPacketViews(t *testing.T) {
 							m = &c
 						}
 						v, out, err = e.r.RunTC(f, m)
+						if mode == hostileShort && m != nil && j == 0 {
+							shortRooms[m.Mark]++
+						}
 					}
 					desc := fmt.Sprintf("run %d (mode %d, frame %d, %s)", k, mode, len(f), e.name)
 					if xm != nil {
