@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	. "github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/bpftest"
+	. "github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
