@@ -135,3 +135,70 @@ func TestAttackProbeMemEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackProbeMemSimulated runs PROBE_MEM loads and probe_read_kernel
+// against KernelMemory regions that are simulated (Addr is not the
+// address of Data: a kernel address the host does not map) and
+// host-backed ones given twice, overlapping and empty, in interp, the JIT
+// and a JIT Runner: the same results, and no load of a simulated address
+// may touch the host (it would fault).
+func TestAttackProbeMemSimulated(t *testing.T) {
+	sim := make([]byte, 64)
+	for k := range sim {
+		sim[k] = byte(k + 1)
+	}
+	host := []byte{9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6}
+	ha := addrOf(host)
+	regions := []interp.MemoryRegion{
+		{Addr: 0xffff888000001000, Data: sim},
+		{Addr: 0xffff888000001020, Data: sim[:8]}, // overlaps the first
+		{Addr: ha, Data: host},
+		{Addr: ha + 4, Data: host[4:8]},
+		{Addr: 0xffff888000002000, Data: nil},
+		{Addr: ^uint64(0) - 7, Data: sim[:8]}, // ends at the top of the address space
+	}
+	is := Instructions{
+		LoadMem(R6, R1, 0, DW), // the address
+		LoadMem(R0, R6, 0, DW),
+		Mov.Reg(R7, R0),
+		Mov.Reg(R1, R10),
+		Add.Imm(R1, -16),
+		Mov.Imm(R2, 16),
+		Mov.Reg(R3, R6),
+		FnProbeReadKernel.Call(),
+		LSh.Imm(R0, 32),
+		Xor.Reg(R7, R0),
+		LoadMem(R0, R10, -16, DW),
+		Xor.Reg(R7, R0),
+		LoadMem(R0, R10, -8, DW),
+		Add.Reg(R7, R0),
+		Mov.Reg(R0, R7),
+		Exit(),
+	}
+	opts := &interp.Options{KernelMemory: regions}
+	spec := &prog.Spec{Name: "sim", Type: prog.Tracing, License: "GPL", Instructions: is}
+	ivm, err := interp.New(spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := New(spec, &Options{Interp: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	rn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	for _, a := range []uint64{0xffff888000001000, 0xffff888000001008, 0xffff888000001020, 0xffff888000001038, 0xffff888000001040,
+		0xffff888000000ff8, 0xffff888000002000, ha, ha + 4, ha + 8, ha + 12, ha - 8, ^uint64(0) - 7, ^uint64(0) - 15, ^uint64(0)} {
+		args := []uint64{a}
+		want, werr := ivm.RunRawTracepoint(args)
+		got, gerr := vm.RunRawTracepoint(args)
+		rg, rerr := rn.RunRawTracepoint(args)
+		if got != want || rg != want || !sameErr(gerr, werr) || !sameErr(rerr, werr) {
+			t.Errorf("addr %#x: interp %#x, %v; jit %#x, %v; Runner %#x, %v", a, want, werr, got, gerr, rg, rerr)
+		}
+	}
+}
