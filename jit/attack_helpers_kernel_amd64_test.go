@@ -110,20 +110,7 @@ func TestAttackTCHelperArgs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Engines) != 3 || res.Engines[0] != bpftest.Kernel {
-				t.Fatalf("engines %v, skipped %v", res.Engines, res.Skipped)
-			}
-			rets := map[uint64]int{}
-			for _, o := range res.Outcomes {
-				if o[0].Err != nil || o[0].KernelSkipped != "" {
-					t.Fatalf("the kernel did not run an input: %v %s", o[0].Err, o[0].KernelSkipped)
-				}
-				rets[o[0].Ret]++
-			}
-			t.Logf("kernel results: %v", rets)
-			if !res.OK() {
-				t.Error(res)
-			}
+			checkKernelResult(t, res)
 		})
 	}
 }
@@ -218,21 +205,29 @@ func TestAttackXDPHelperArgs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(res.Engines) != 3 || res.Engines[0] != bpftest.Kernel {
-					t.Fatalf("engines %v, skipped %v", res.Engines, res.Skipped)
-				}
-				rets := map[uint64]int{}
-				for _, o := range res.Outcomes {
-					if o[0].Err != nil || o[0].KernelSkipped != "" {
-						t.Fatalf("the kernel did not run an input: %v %s", o[0].Err, o[0].KernelSkipped)
-					}
-					rets[o[0].Ret]++
-				}
-				t.Logf("kernel results: %v", rets)
-				if !res.OK() {
-					t.Error(res)
-				}
+				checkKernelResult(t, res)
 			})
 		}
+	}
+}
+
+// checkKernelResult fails t unless the kernel ran every input of res as
+// the reference and interp and jit agreed with it; it logs the kernel's
+// results.
+func checkKernelResult(t *testing.T, res *bpftest.Result) {
+	t.Helper()
+	if len(res.Engines) != 3 || res.Engines[0] != bpftest.Kernel {
+		t.Fatalf("engines %v, skipped %v", res.Engines, res.Skipped)
+	}
+	rets := map[uint64]int{}
+	for _, o := range res.Outcomes {
+		if o[0].Err != nil || o[0].KernelSkipped != "" {
+			t.Fatalf("the kernel did not run an input: %v %s", o[0].Err, o[0].KernelSkipped)
+		}
+		rets[o[0].Ret]++
+	}
+	t.Logf("kernel results: %v", rets)
+	if !res.OK() {
+		t.Error(res)
 	}
 }

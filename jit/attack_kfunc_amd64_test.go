@@ -38,23 +38,7 @@ func TestAttackCallxNumbers(t *testing.T) {
 		}},
 	}
 	spec := &prog.Spec{Name: "callx", Type: prog.UnspecifiedProgram, Instructions: is}
-	ivm, err := interp.New(spec, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := New(spec, &Options{Interp: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
-	if vm.code == nil {
-		t.Fatal("not compiled")
-	}
-	rn, err := vm.NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rn.Close()
+	ivm, vm, _, rn := attackEngines(t, spec, opts)
 	for _, num := range []uint64{1 << 30, 1<<30 + 1, 1<<30 - 1, 1 << 31, 1<<32 + 5, 1<<32 + 1<<30, ^uint64(0), ^uint64(0) - 1<<30 + 1, 0, 5, 1<<16 + 5, uint64(FnTailCall)} {
 		mem := make([]byte, 8)
 		binary.NativeEndian.PutUint64(mem, num)

@@ -101,23 +101,7 @@ func TestAttackProbeMemEdges(t *testing.T) {
 	for name, is := range cases {
 		t.Run(name, func(t *testing.T) {
 			spec := &prog.Spec{Name: "pm", Type: prog.Tracing, License: "GPL", Instructions: is}
-			ivm, err := interp.New(spec, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			vm, err := New(spec, &Options{Interp: opts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer vm.Close()
-			if vm.code == nil {
-				t.Fatal("not compiled")
-			}
-			rn, err := vm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rn.Close()
+			ivm, vm, _, rn := attackEngines(t, spec, opts)
 			for _, addr := range addrs {
 				args := []uint64{addr}
 				want, werr := ivm.RunRawTracepoint(args)
@@ -177,20 +161,7 @@ func TestAttackProbeMemSimulated(t *testing.T) {
 	}
 	opts := &interp.Options{KernelMemory: regions}
 	spec := &prog.Spec{Name: "sim", Type: prog.Tracing, License: "GPL", Instructions: is}
-	ivm, err := interp.New(spec, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := New(spec, &Options{Interp: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
-	rn, err := vm.NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rn.Close()
+	ivm, vm, _, rn := attackEngines(t, spec, opts)
 	for _, a := range []uint64{0xffff888000001000, 0xffff888000001008, 0xffff888000001020, 0xffff888000001038, 0xffff888000001040,
 		0xffff888000000ff8, 0xffff888000002000, ha, ha + 4, ha + 8, ha + 12, ha - 8, ^uint64(0) - 7, ^uint64(0) - 15, ^uint64(0)} {
 		args := []uint64{a}

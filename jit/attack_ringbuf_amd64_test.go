@@ -61,25 +61,7 @@ func TestAttackRingbufStale(t *testing.T) {
 	for name, is := range cases {
 		t.Run(name, func(t *testing.T) {
 			spec := &prog.Spec{Name: "rb", Type: prog.UnspecifiedProgram, License: "GPL", Instructions: is, Maps: []*prog.MapSpec{rb}}
-			ivm, err := interp.New(spec, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			vm, err := New(spec, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer vm.Close()
-			rn, err := vm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rn.Close()
-			irn, err := ivm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer irn.Close()
+			ivm, vm, irn, rn := attackEngines(t, spec, nil)
 			for k := range 3 {
 				for ename, run := range map[string]func([]byte) (uint64, error){"interp": ivm.RunMemory, "jit": vm.RunMemory, "jit Runner": rn.RunMemory, "interp Runner": irn.RunMemory} {
 					mem := make([]byte, 8)

@@ -84,28 +84,7 @@ func TestAttackRunnerState(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			spec := &prog.Spec{Name: "state", Type: prog.UnspecifiedProgram, Instructions: is}
 			opts := &interp.Options{MaxInstructions: 1 << 24}
-			ivm, err := interp.New(spec, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			vm, err := New(spec, &Options{Interp: opts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer vm.Close()
-			if vm.code == nil {
-				t.Fatal("not compiled")
-			}
-			jrn, err := vm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer jrn.Close()
-			irn, err := ivm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer irn.Close()
+			ivm, vm, irn, jrn := attackEngines(t, spec, opts)
 			type memRunner interface {
 				RunMemory([]byte) (uint64, error)
 			}
@@ -201,25 +180,7 @@ func TestAttackRunnerMayGoto(t *testing.T) {
 	}
 	spec := &prog.Spec{Name: "maygoto", Type: prog.UnspecifiedProgram, Instructions: is}
 	opts := &interp.Options{MaxInstructions: 1 << 26}
-	vm, err := New(spec, &Options{Interp: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer vm.Close()
-	jrn, err := vm.NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer jrn.Close()
-	ivm, err := interp.New(spec, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	irn, err := ivm.NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer irn.Close()
+	_, _, irn, jrn := attackEngines(t, spec, opts)
 	for name, rn := range map[string]interface{ RunMemory([]byte) (uint64, error) }{"jit Runner": jrn, "interp Runner": irn} {
 		mem := make([]byte, 8)
 		for k, v := range []byte{9, 9, 8, 9, 1, 9} {

@@ -190,22 +190,7 @@ func TestAttackPacketViews(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			spec := &prog.Spec{Name: "hostile", Type: typ, Instructions: is}
 			opts := &interp.Options{MaxInstructions: 1 << 22}
-			ivm, err := interp.New(spec, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			vm, err := New(spec, &Options{Interp: opts})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer vm.Close()
-			irn, _ := ivm.NewRunner()
-			defer irn.Close()
-			jrn, err := vm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer jrn.Close()
+			ivm, vm, irn, jrn := attackEngines(t, spec, opts)
 			type runner interface {
 				RunXDP([]byte, *interp.XDPMeta) (uint32, []byte, error)
 				RunTC([]byte, *interp.TCMeta) (uint32, []byte, error)
