@@ -105,3 +105,54 @@ func TestAttackCloseDuringRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackRunnerAfterVMClose runs every Run method of Runners of
+// closed VMs (each context kind, after a first run armed its short path)
+// and of closed Runners: each must fail with ErrClosed and return no
+// packet.
+func TestAttackRunnerAfterVMClose(t *testing.T) {
+	ret := Instructions{Mov.Imm(R0, 2), Exit()}
+	frame := make([]byte, 60)
+	runs := map[prog.Type]func(rn *Runner) ([]byte, error){
+		prog.UnspecifiedProgram: func(rn *Runner) ([]byte, error) { _, err := rn.RunMemory(make([]byte, 8)); return nil, err },
+		prog.SocketFilter:       func(rn *Runner) ([]byte, error) { _, err := rn.RunSocketFilter(frame, nil); return nil, err },
+		prog.Kprobe:             func(rn *Runner) ([]byte, error) { _, err := rn.RunKprobe(&interp.PtRegs{}); return nil, err },
+		prog.XDP:                func(rn *Runner) ([]byte, error) { _, out, err := rn.RunXDP(frame, nil); return out, err },
+		prog.SchedCLS:           func(rn *Runner) ([]byte, error) { _, out, err := rn.RunTC(frame, nil); return out, err },
+		prog.RawTracePoint:      func(rn *Runner) ([]byte, error) { _, err := rn.RunRawTracepoint([]uint64{1}); return nil, err },
+		prog.TracePoint:         func(rn *Runner) ([]byte, error) { _, err := rn.RunTracepoint(make([]byte, 16)); return nil, err },
+		prog.PerfEvent:          func(rn *Runner) ([]byte, error) { _, err := rn.RunPerfEvent(&interp.PerfEventData{}); return nil, err },
+	}
+	for typ, run := range runs {
+		t.Run(typ.String(), func(t *testing.T) {
+			vm, err := New(&prog.Spec{Name: "c", Type: typ, License: "GPL", Instructions: ret}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rn, err := vm.NewRunner()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rn2, err := vm.NewRunner()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if _, err := run(rn); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rn2.Close()
+			if out, err := run(rn2); !errors.Is(err, ErrClosed) || out != nil {
+				t.Errorf("closed Runner: %v, % x; want ErrClosed", err, out)
+			}
+			vm.Close()
+			for k := range 2 {
+				if out, err := run(rn); !errors.Is(err, ErrClosed) || out != nil {
+					t.Errorf("run %d after VM.Close: %v, % x; want ErrClosed", k, err, out)
+				}
+			}
+			rn.Close()
+		})
+	}
+}
