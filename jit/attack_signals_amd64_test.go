@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sync"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 
 // TestAttackSignalsInCode runs JIT code (VM runs and a Runner's short
 // path, through helper exits too) on several goroutines while the CPU
-// profiler's SIGPROF, the scheduler's preemption signals, GCs and
+// profiler's SIGPROF, the execution tracer, the scheduler's preemption signals, GCs and
 // all-goroutine tracebacks (runtime.Stack) land on the threads running
 // it: no crash, and every run gives its result.
 func TestAttackSignalsInCode(t *testing.T) {
@@ -48,6 +49,12 @@ func TestAttackSignalsInCode(t *testing.T) {
 		t.Skipf("no CPU profiler: %v", err)
 	}
 	defer pprof.StopCPUProfile()
+	// The execution tracer unwinds Go stacks by their frame pointers,
+	// which JIT code uses for its own stack.
+	var tr bytes.Buffer
+	if err := trace.Start(&tr); err == nil {
+		defer trace.Stop()
+	}
 	stop := make(chan struct{})
 	var noise sync.WaitGroup
 	noise.Add(1)
