@@ -3,6 +3,7 @@
 package jit
 
 import (
+	"fmt"
 	"testing"
 
 	. "github.com/purebpf/purebpf/insn"
@@ -20,12 +21,25 @@ func growStack(n int) byte {
 	return growStack(n-1) + pad[n%1024]
 }
 
-// stackMemRun runs rn on a buffer the compiler may keep on the
-// goroutine's stack (runnerMemory is go:noescape), through a helper that
-// makes the stack grow, and hence move, in the middle of the run.
+// stackMemRun runs a JIT Runner on a buffer the compiler may keep on
+// the goroutine's stack if Runner.RunMemory says its memory does not
+// escape (it said so while runnerMemory was go:noescape), through a
+// helper that makes the stack grow, and hence move, in the middle of the
+// run. It must take the concrete *Runner: through an interface the
+// buffer always escapes.
 //
 //go:noinline
 func stackMemRun(rn *Runner) (uint64, error, byte, byte) {
+	var buf [64]byte
+	buf[1] = 7
+	ret, err := rn.RunMemory(buf[:])
+	return ret, err, buf[0], buf[63]
+}
+
+// stackMemRunAny is stackMemRun for the other engines.
+//
+//go:noinline
+func stackMemRunAny(rn interface{ RunMemory([]byte) (uint64, error) }) (uint64, error, byte, byte) {
 	var buf [64]byte
 	buf[1] = 7
 	ret, err := rn.RunMemory(buf[:])
@@ -58,24 +72,37 @@ func TestAttackRunnerStackMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer vm.Close()
-	done := make(chan string)
-	go func() { // a fresh goroutine: a small stack that must grow
-		rn, err := vm.NewRunner()
-		if err != nil {
-			done <- err.Error()
-			return
-		}
-		defer rn.Close()
+	jrn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jrn.Close()
+	irn, err := vm.Interp().NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer irn.Close()
+	for name, rn := range map[string]interface{ RunMemory([]byte) (uint64, error) }{"jit Runner": jrn, "interp Runner": irn, "jit VM": vm, "interp VM": vm.Interp()} {
+		done := make(chan string)
 		for k := range 3 {
-			ret, err, b0, b63 := stackMemRun(rn)
-			if ret != 7 || err != nil || b0 != 0x42 || b63 != 0x43 {
-				done <- "run " + string(rune('0'+k)) + ": stores after the helper missed the caller's buffer"
-				return
+			go func() { // a fresh goroutine: a small stack that must grow
+				var ret uint64
+				var err error
+				var b0, b63 byte
+				if jr, ok := rn.(*Runner); ok {
+					ret, err, b0, b63 = stackMemRun(jr)
+				} else {
+					ret, err, b0, b63 = stackMemRunAny(rn)
+				}
+				if ret != 7 || err != nil || b0 != 0x42 || b63 != 0x43 {
+					done <- fmt.Sprintf("%s run %d: %d, %v, bytes %#x %#x: stores after the helper missed the caller's buffer", name, k, ret, err, b0, b63)
+					return
+				}
+				done <- ""
+			}()
+			if msg := <-done; msg != "" {
+				t.Error(msg)
 			}
 		}
-		done <- ""
-	}()
-	if msg := <-done; msg != "" {
-		t.Fatal(msg)
 	}
 }
