@@ -173,3 +173,68 @@ func TestAttackProbeMemSimulated(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackProbeMemTailCall makes BPF_PROBE_MEM loads miss in a
+// tail-call target (whose code is not the caller's: the miss must resume
+// in the target's code, after the target's load) and in a subprogram of
+// the target, in interp, the JIT and a JIT Runner.
+func TestAttackProbeMemTailCall(t *testing.T) {
+	w := newWorld(t, progArray("jumps"))
+	target := w.spec("target", nil,
+		LoadMem(R1, R1, 0, DW), // the address
+		Mov.Reg(R6, R1),
+		LoadMem(R1, R1, 0, DW), // misses for a bogus address: r1 = 0
+		Mov.Reg(R0, R1),
+		Add.Imm(R0, 5),
+		CallLocal("f"),
+		Exit(),
+		LoadMem(R2, R6, 8, W).WithLabel("f"),
+		LoadMem(R6, R6, 16, DW),
+		Add.Reg(R0, R2),
+		Add.Reg(R0, R6),
+		Exit(),
+	)
+	target.Type, target.License = prog.Tracing, "GPL"
+	main := w.spec("main", []string{"jumps"}, seq(
+		Mov.Reg(R6, R1),
+		LoadMem(R7, R1, 0, DW),
+		LoadMem(R7, R7, 0, DW), // a miss in the caller first
+		tailCall("jumps", 0),
+		Mov.Imm(R0, 99),
+		Exit(),
+	)...)
+	main.Type, main.License = prog.Tracing, "GPL"
+	// tailCall's r1 must be the context: the sequence above keeps it.
+	var m kmem.Memory
+	obj := m.Bytes([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24})
+	opts := func() *Options {
+		return &Options{Interp: &interp.Options{Helpers: w.registry(true), KernelMemory: m.Regions()}}
+	}
+	tvm := w.jit(target, opts())
+	defer tvm.Close()
+	w.set("jumps", 0, tvm)
+	vm := w.jit(main, opts())
+	defer vm.Close()
+	rn, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	iopts := &interp.Options{Helpers: w.registry(true), KernelMemory: m.Regions(), Maps: w.maps}
+	ivm, err := interp.New(main, iopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []uint64{obj.Addr(), obj.Addr() + 8, obj.Addr() + 16, obj.Addr() + 20, 0x1000, 0, ^uint64(0) - 3} {
+		args := []uint64{a}
+		want, werr := ivm.RunRawTracepoint(args)
+		got, gerr := vm.RunRawTracepoint(args)
+		rg, rerr := rn.RunRawTracepoint(args)
+		if got != want || rg != want || !sameErr(gerr, werr) || !sameErr(rerr, werr) {
+			t.Errorf("addr %#x: interp %#x, %v; jit %#x, %v; Runner %#x, %v", a, want, werr, got, gerr, rg, rerr)
+		}
+		if want == 99 {
+			t.Errorf("addr %#x: the tail call did not happen", a)
+		}
+	}
+}
