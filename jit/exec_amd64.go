@@ -162,7 +162,11 @@ func (rn *Runner) RunMemory(mem []byte) (uint64, error) { return runnerMemory(rn
 // for others it jumps to runnerMemorySlow, and when the code leaves to Go
 // for something other than its end, to runnerMemoryResume.
 //
-//go:noescape
+// It is not go:noescape: the Go functions it jumps to keep mem in the
+// Env (regions, tables) while Go code runs, and a caller's buffer the
+// compiler put on the goroutine stack would move when that stack grows
+// or shrinks during a helper call, leaving the run to store into freed
+// stack (TestAttackRunnerStackMemory).
 func runnerMemory(rn *Runner, mem []byte) (uint64, error)
 
 // runnerMemorySlow is Runner.RunMemory for runs that are not quick.

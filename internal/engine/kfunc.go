@@ -63,7 +63,9 @@ func (vm *VM) lookupCall(num int64) (Helper, string) {
 		return f.fn, "kfunc " + f.name
 	}
 	if num != int64(int32(num)) {
-		return nil, insn.HelperFunc(num).String()
+		// Only a callx reaches here: HelperFunc(num) would name the
+		// helper of num's low 32 bits, which is not the one called.
+		return nil, "no helper number"
 	}
 	return vm.helpers.lookup(insn.HelperFunc(num)), insn.HelperFunc(num).String()
 }
