@@ -45,7 +45,10 @@
 // Division by zero gives 0, modulo by zero leaves dst (truncated to 32 bits
 // for ALU32); INT_MIN s/ -1 is INT_MIN and INT_MIN s% -1 is 0; shift counts
 // are masked; 32-bit results zero-extend. Atomics are atomic between
-// concurrent runs and must be aligned (as the verifier demands). A
+// concurrent runs and must be aligned (as the verifier demands); plain
+// loads and stores are not, so concurrent runs that count in a shared map
+// value with a load, an add and a store race, as they do in the kernel,
+// and the Go race detector reports it (count with __sync_fetch_and_add). A
 // bpf-to-bpf call gets a fresh, zeroed 512-byte frame; r6..r9 and r10 are
 // restored on return and at most MaxCallFrames frames may be active.
 // may_goto falls through MaxLoops times per frame and then jumps, as the

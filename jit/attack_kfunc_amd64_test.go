@@ -4,6 +4,7 @@ package jit
 
 import (
 	"encoding/binary"
+	"errors"
 	"strings"
 	"testing"
 
@@ -47,6 +48,9 @@ func TestAttackCallxNumbers(t *testing.T) {
 		rg, rerr := rn.RunMemory(mem)
 		if got != want || rg != want || !sameErr(gerr, werr) || !sameErr(rerr, werr) || errText(gerr) != errText(werr) {
 			t.Errorf("callx %#x: interp %#x, %v; jit %#x, %v; Runner %#x, %v", num, want, werr, got, gerr, rg, rerr)
+		}
+		if num >= 1<<30 && num < 1<<31 && !errors.Is(werr, interp.ErrUnknownHelper) {
+			t.Errorf("callx %#x: %#x, %v; want an unknown helper (a callx reaches helpers, not kfuncs)", num, want, werr)
 		}
 		if int64(num) != int64(int32(num)) && werr != nil && strings.Contains(werr.Error(), "("+HelperFunc(int32(num)).String()+")") {
 			t.Errorf("callx %#x: the error names helper %s, which was not called: %v", num, HelperFunc(int32(num)), werr)

@@ -712,7 +712,7 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 	if !callx && insn.HelperFunc(num) == insn.FnTailCall {
 		return false, r.tailCall(st)
 	}
-	ret, err := engine.Call(r.env, num, st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
+	ret, err := engine.Call(r.env, num, callx, st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
 	if err != nil {
 		if err == interp.ErrHalt {
 			st.regs[0] = ret

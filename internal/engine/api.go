@@ -69,8 +69,8 @@ func SetRunning(e *Env, vm *VM) { e.curVM = vm }
 // helper's ErrHalt comes back as ErrHalt with r0 as the result; other
 // errors wrap ErrMemoryAccess, ErrHelper or ErrContext and name the
 // helper.
-func Call(e *Env, num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
-	return e.call(num, r1, r2, r3, r4, r5)
+func Call(e *Env, num int64, callx bool, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	return e.call(num, callx, r1, r2, r3, r4, r5)
 }
 
 // MapValue returns the address of byte off of the value of the running

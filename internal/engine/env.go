@@ -409,8 +409,8 @@ func permFor(write bool) Perm {
 // wrapping ErrHalt with r0 as the result; other errors wrap
 // ErrMemoryAccess, ErrHelper or ErrContext and name the helper. For the
 // JIT; the interpreter calls helpers itself.
-func (e *Env) call(num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
-	ret, err := e.callNum(num, r1, r2, r3, r4, r5)
+func (e *Env) call(num int64, callx bool, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	ret, err := e.callNum(num, callx, r1, r2, r3, r4, r5)
 	if err == errHalted {
 		return ret, ErrHalt
 	}

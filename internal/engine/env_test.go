@@ -38,7 +38,7 @@ func TestEnvAPI(t *testing.T) {
 	if vm.MapIndex("h") != 0 || vm.MapIndex("g") != 1 || vm.MapIndex("x") != -1 {
 		t.Fatal("MapIndex")
 	}
-	v, err := e.call(int64(insn.FnMapLookupElem), MapHandle(vm.MapIndex("h")), e.stackTop()-4, 0, 0, 0)
+	v, err := e.call(int64(insn.FnMapLookupElem), false, MapHandle(vm.MapIndex("h")), e.stackTop()-4, 0, 0, 0)
 	if err != nil || v == 0 {
 		t.Fatalf("lookup: %#x, %v", v, err)
 	}
@@ -46,7 +46,7 @@ func TestEnvAPI(t *testing.T) {
 	if err != nil || ne.Uint64(b) != 99 {
 		t.Errorf("value: %x, %v", b, err)
 	}
-	if _, err := e.call(9999, 0, 0, 0, 0, 0); !errors.Is(err, ErrUnknownHelper) {
+	if _, err := e.call(9999, false, 0, 0, 0, 0, 0); !errors.Is(err, ErrUnknownHelper) {
 		t.Errorf("unknown helper: %v", err)
 	}
 	a, err := e.mapValue(1, 4)

@@ -1347,20 +1347,20 @@ func (e *Env) callHelper(in *dinsn, regs *regFile) (uint64, error) {
 	if in.op == opCallX {
 		num = int64(regs[in.dst])
 	}
-	ret, err := e.callNum(num, regs[1], regs[2], regs[3], regs[4], regs[5])
+	ret, err := e.callNum(num, in.op == opCallX, regs[1], regs[2], regs[3], regs[4], regs[5])
 	if err == errHalted {
 		regs[0] = ret
 	}
 	return ret, err
 }
 
-// callNum calls helper number num (a call's immediate or a callx
-// register) from the running VM's registry with r1..r5. A helper's ErrHalt
+// callNum calls helper number num (a call's immediate or, with callx, a
+// callx register) from the running VM's registry with r1..r5. A helper's ErrHalt
 // comes back as errHalted with r0 as the result; other errors wrap
 // ErrMemoryAccess, ErrHelper or ErrContext and name the helper. Both
 // engines call helpers through it.
-func (e *Env) callNum(num int64, r1, r2, r3, r4, r5 uint64) (uint64, error) {
-	h, name := e.curVM.lookupCall(num) // a helper, or a kfunc (kfunc.go)
+func (e *Env) callNum(num int64, callx bool, r1, r2, r3, r4, r5 uint64) (uint64, error) {
+	h, name := e.curVM.lookupCall(num, callx) // a helper, or a kfunc (kfunc.go)
 	if h == nil {
 		return 0, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, num, name)
 	}

@@ -57,12 +57,14 @@ func kfuncCall(i insn.Instruction, num int64) insn.Instruction {
 
 // lookupCall returns what call number num calls in vm, a helper or a
 // kfunc, and its name for errors.
-func (vm *VM) lookupCall(num int64) (Helper, string) {
-	if num >= kfuncBase && num-kfuncBase < int64(len(vm.kfuncs)) {
+// A callx reaches helpers only: kfuncs are called by the numbers the
+// decoder gives their direct calls.
+func (vm *VM) lookupCall(num int64, callx bool) (Helper, string) {
+	if !callx && num >= kfuncBase && num-kfuncBase < int64(len(vm.kfuncs)) {
 		f := vm.kfuncs[num-kfuncBase]
 		return f.fn, "kfunc " + f.name
 	}
-	if num != int64(int32(num)) {
+	if num != int64(int32(num)) || num >= kfuncBase {
 		// Only a callx reaches here: HelperFunc(num) would name the
 		// helper of num's low 32 bits, which is not the one called.
 		return nil, "no helper number"
