@@ -1360,16 +1360,18 @@ func (e *Env) callHelper(in *dinsn, regs *regFile) (uint64, error) {
 // ErrMemoryAccess, ErrHelper or ErrContext and name the helper. Both
 // engines call helpers through it.
 func (e *Env) callNum(num int64, callx bool, r1, r2, r3, r4, r5 uint64) (uint64, error) {
-	h, name := e.curVM.lookupCall(num, callx) // a helper, or a kfunc (kfunc.go)
+	vm := e.curVM
+	h := vm.lookupCall(num, callx) // a helper, or a kfunc (kfunc.go)
 	if h == nil {
-		return 0, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, num, name)
+		return 0, fmt.Errorf("%w %d (%s): not in the VM's helper registry", ErrUnknownHelper, num, vm.callName(num, callx))
 	}
 	ret, err := h(e, r1, r2, r3, r4, r5)
 	if err != nil {
-		switch {
-		case errors.Is(err, ErrHalt):
+		if errors.Is(err, ErrHalt) {
 			return ret, errHalted
-		case errors.Is(err, ErrMemoryAccess), errors.Is(err, ErrHelper), errors.Is(err, ErrContext):
+		}
+		name := vm.callName(num, callx)
+		if errors.Is(err, ErrMemoryAccess) || errors.Is(err, ErrHelper) || errors.Is(err, ErrContext) {
 			return 0, fmt.Errorf("helper %s: %w", name, err)
 		}
 		return 0, fmt.Errorf("%w: %s: %w", ErrHelper, name, err)

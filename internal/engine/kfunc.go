@@ -56,18 +56,29 @@ func kfuncCall(i insn.Instruction, num int64) insn.Instruction {
 }
 
 // lookupCall returns what call number num calls in vm, a helper or a
-// kfunc, and its name for errors.
-// A callx reaches helpers only: kfuncs are called by the numbers the
-// decoder gives their direct calls.
-func (vm *VM) lookupCall(num int64, callx bool) (Helper, string) {
+// kfunc (nil if none). A callx reaches helpers only: kfuncs are called by
+// the numbers the decoder gives their direct calls.
+func (vm *VM) lookupCall(num int64, callx bool) Helper {
 	if !callx && num >= kfuncBase && num-kfuncBase < int64(len(vm.kfuncs)) {
-		f := vm.kfuncs[num-kfuncBase]
-		return f.fn, "kfunc " + f.name
+		return vm.kfuncs[num-kfuncBase].fn
+	}
+	if num != int64(int32(num)) || num >= kfuncBase {
+		return nil
+	}
+	return vm.helpers.lookup(insn.HelperFunc(num))
+}
+
+// callName names call number num (lookupCall) for errors. It is made
+// only when an error needs it: a helper call is too short to pay for a
+// string.
+func (vm *VM) callName(num int64, callx bool) string {
+	if !callx && num >= kfuncBase && num-kfuncBase < int64(len(vm.kfuncs)) {
+		return "kfunc " + vm.kfuncs[num-kfuncBase].name
 	}
 	if num != int64(int32(num)) || num >= kfuncBase {
 		// Only a callx reaches here: HelperFunc(num) would name the
 		// helper of num's low 32 bits, which is not the one called.
-		return nil, "no helper number"
+		return "no helper number"
 	}
-	return vm.helpers.lookup(insn.HelperFunc(num)), insn.HelperFunc(num).String()
+	return insn.HelperFunc(num).String()
 }
