@@ -721,6 +721,9 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 		return false, r.runErr(err)
 	}
 	st.regs[0] = ret
+	if !callx && engine.RegionFree(r.vm.ivm, num) {
+		return false, nil // the helper touched no region: the tables stand
+	}
 	if ret != 0 && num == int64(insn.FnMapLookupElem) && st.stdOK&engine.StdMapLookup != 0 && st.nread < st.nmax {
 		// (Lookups grant read access, so each table grows by at most
 		// one entry, which nmax leaves room for.)

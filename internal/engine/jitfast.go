@@ -138,3 +138,38 @@ func (e *Env) tcClean() bool {
 	return e.tc.quirkOff == 0 && ne.Uint32(c[skbTCIndex:])>>16 == 0 && ne.Uint32(c[skbTCClassid:])>>16 == 0 &&
 		ne.Uint32(c[skbQueueMapping:]) < 0xffff
 }
+
+// RegionFree reports whether call number num (a call's immediate) calls,
+// in vm's registry, one of the engine's own helpers that only compute a
+// value (ktime_get_ns, get_prandom_u32, get_smp_processor_id): it adds,
+// removes and moves no region of the Env, so that the JIT need not
+// rebuild its region tables after it. A helper a test registered in its
+// place does not count.
+func RegionFree(vm *VM, num int64) bool {
+	return num >= 0 && num < 64 && vm.helpers.free&(1<<num) != 0
+}
+
+// freeBit is fn's bit in Registry.free, or 0 for numbers past it.
+func freeBit(fn insn.HelperFunc) uint64 {
+	if fn < 0 || fn >= 64 {
+		return 0
+	}
+	return 1 << fn
+}
+
+// regionFreeHelper reports whether h is the engine's own helper fn and
+// fn is one that touches no region (RegionFree).
+func regionFreeHelper(fn insn.HelperFunc, h Helper) bool {
+	var own Helper
+	switch fn {
+	case insn.FnKtimeGetNs:
+		own = helperKtimeGetNs
+	case insn.FnGetPrandomU32:
+		own = helperPrandom
+	case insn.FnGetSMPProcessorID:
+		own = helperSMPProcessorID
+	default:
+		return false
+	}
+	return h != nil && reflect.ValueOf(h).Pointer() == reflect.ValueOf(own).Pointer()
+}

@@ -19,6 +19,9 @@ type Registry struct {
 	// own, and bit StdMapUpdate for map_update_elem (StdHelpers); Register
 	// keeps it.
 	std uint64
+	// free has bit fn set when helper fn is the engine's own and touches
+	// no region of the Env (RegionFree); Register keeps it.
+	free uint64
 }
 
 // NewRegistry returns an empty registry.
@@ -35,6 +38,10 @@ func (r *Registry) Register(fn insn.HelperFunc, h Helper) {
 	}
 	r.fns[fn] = h
 	r.std = r.std&^stdBit(fn) | stdIf(fn, h)
+	r.free &^= freeBit(fn)
+	if regionFreeHelper(fn, h) {
+		r.free |= freeBit(fn)
+	}
 }
 
 // Lookup returns helper fn, or nil.
@@ -49,7 +56,7 @@ func (r *Registry) lookup(fn insn.HelperFunc) Helper {
 
 // Clone returns a copy of r that can be changed independently.
 func (r *Registry) Clone() *Registry {
-	return &Registry{fns: append([]Helper(nil), r.fns...), std: r.std}
+	return &Registry{fns: append([]Helper(nil), r.fns...), std: r.std, free: r.free}
 }
 
 // Numbers returns the registered helper numbers in increasing order.
