@@ -206,8 +206,8 @@ func TestFastTablesFull(t *testing.T) {
 	}
 }
 
-// TestFastPerCPUOtherCPU runs a per-CPU lookup as CPU 1 (of runtime.NumCPU()): the
-// element is CPU 1's.
+// TestFastPerCPUOtherCPU runs a per-CPU lookup as CPU 1 (the world's
+// maps have at least two CPUs): the element is CPU 1's.
 func TestFastPerCPUOtherCPU(t *testing.T) {
 	w := fastWorld(t)
 	is := seq(lookup("pcpu", 1), insn.StoreImm(insn.R0, 0, 9, insn.DW), insn.Mov.Imm(insn.R0, 2), insn.Exit())

@@ -118,14 +118,17 @@ func buildAll(modRoot, work string, pkgs []goPkg, testArgs []string, logf func(s
 		guestBin := path.Join(guestDir, path.Base(pkg.ImportPath)+".test")
 		files = append(files, staged{bin, guestBin, 0o755})
 		// The files a package's tests read at run time, below the
-		// package: its testdata directory, and the BPF objects of its
-		// bpf directory (the examples keep their C and objects there).
+		// package: its testdata directory, and the BPF objects and C
+		// sources of its bpf directory (the examples keep them there;
+		// coverage tests read the sources).
 		for _, sub := range []struct {
 			dir  string
 			keep func(name string) bool
 		}{
 			{"testdata", func(string) bool { return true }},
-			{"bpf", func(name string) bool { return strings.HasSuffix(name, ".o") }},
+			{"bpf", func(name string) bool {
+				return strings.HasSuffix(name, ".o") || strings.HasSuffix(name, ".c") || strings.HasSuffix(name, ".h")
+			}},
 		} {
 			td := filepath.Join(pkg.Dir, sub.dir)
 			if st, err := os.Stat(td); err != nil || !st.IsDir() {

@@ -27,7 +27,7 @@
 //     "go test -c" (CGO_ENABLED=0, static); the init program
 //     (internal/vmtest/init) is built likewise.
 //  3. Pack, once per kernel: binaries, each package's testdata directory
-//     and the objects of its bpf directory, the conformance suite when it is beside the repository (as
+//     and the objects and C sources of its bpf directory, the conformance suite when it is beside the repository (as
 //     /shared/conformance/tests, where internal/conformance finds it),
 //     /dev/console, the kernel's modules and the plan
 //     (internal/vmtest/plan) go into a gzipped newc cpio initramfs
