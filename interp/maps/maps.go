@@ -135,6 +135,8 @@ func New(spec prog.MapSpec, opts *Options) (Map, error) {
 		m, err = newCPUMap(spec, opts)
 	case prog.XSKMap:
 		m, err = newXSKMap(spec)
+	case prog.ArrayOfMaps, prog.HashOfMaps:
+		m, err = newOfMaps(spec, opts)
 	default:
 		return nil, fmt.Errorf("map %q: map type %s: %w", spec.Name, spec.Type, ErrNotSupported)
 	}
