@@ -331,10 +331,7 @@ func (o *OfMaps) delete(key any) error {
 // LookupAndDelete fails with ENOTSUPP, as in the kernel (map_lookup_and_delete_elem
 // serves queues, stacks and plain hashes only).
 func (o *OfMaps) LookupAndDelete(key, valueOut any) error {
-	if err := userReadWrite(&o.spec); err != nil {
-		return opError(o.spec.Name, "lookup and delete", err)
-	}
-	return opError(o.spec.Name, "lookup and delete", fmt.Errorf("%s maps: %w", o.spec.Type, ENOTSUPP))
+	return noLookupAndDelete(&o.spec)
 }
 
 // NextKey walks the indexes of an array of maps, or the keys of a hash of
