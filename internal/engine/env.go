@@ -181,6 +181,9 @@ func (e *Env) resetState() {
 	// them when the Env's last run ended (or it never had one).
 	e.ctxAddr = 0
 	e.ctxRegion = -1
+	if len(e.inner) > 0 { // EndEnv drops them; a rerun on the same Env too
+		e.endInner()
+	}
 }
 
 // mainLo is the lowest address of the main frame's region: only the bytes

@@ -280,3 +280,53 @@ func TestMapInMapManyInner(t *testing.T) {
 		t.Fatalf("run: %d, %v", r, err)
 	}
 }
+
+// FuzzInnerHandle: a program that holds a real inner map handle (r6)
+// passes r6+delta to a map helper, or loads or stores at r6+off. Only
+// delta 0 reaches the inner map; any other value fails with a
+// sentinel-wrapped run error (or the helper's errno for a VM map it
+// happens to name), never a panic, and the inner map changes only
+// through the real handle.
+func FuzzInnerHandle(f *testing.F) {
+	f.Add(uint64(0), int16(0), uint8(0))
+	f.Add(uint64(mapHandleStride), int16(8), uint8(1))
+	back := uint64(innerHandleBase - mapHandleBase) // to the VM's map 0
+	f.Add(-back, int16(-8), uint8(2))
+	f.Add(uint64(1), int16(0), uint8(3))
+	f.Fuzz(func(t *testing.T, delta uint64, off int16, op uint8) {
+		var body insn.Instructions
+		switch op % 5 {
+		case 0, 1, 2:
+			fn := []insn.HelperFunc{insn.FnMapLookupElem, insn.FnMapUpdateElem, insn.FnMapDeleteElem}[op%5]
+			body = insn.Instructions{
+				insn.StoreImm(r10, -8, 0, insn.W), insn.StoreImm(r10, -16, 5, insn.DW),
+				insn.LoadImm64(r1, int64(delta)), insn.Add.Reg(r1, r6),
+				insn.Mov.Reg(r2, r10), insn.Add.Imm(r2, -8), insn.Mov.Reg(r3, r10), insn.Add.Imm(r3, -16), insn.Mov.Imm(r4, 0),
+				call(fn),
+			}
+		case 3:
+			body = insn.Instructions{insn.StoreImm(r6, off, 9, insn.DW)}
+		case 4:
+			body = insn.Instructions{insn.LoadMem(r0, r6, off, insn.DW)}
+		}
+		vm, outer := outerVM(t, innerArr, append(lookupOuter(0), tail(body...)...)...)
+		a, _ := maps.New(innerArr, nil)
+		if err := outer.Set(uint32(0), a, prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+		_, err := vm.RunMemory(nil)
+		if err != nil && !errors.Is(err, ErrMemoryAccess) && !errors.Is(err, ErrHelper) {
+			t.Fatalf("run error %v wraps no expected sentinel", err)
+		}
+		if op%5 >= 3 && err == nil {
+			t.Fatalf("access at handle%+d succeeded", off)
+		}
+		var v uint64
+		if err := a.Lookup(uint32(0), &v); err != nil {
+			t.Fatal(err)
+		}
+		if v != 0 && !(op%5 == 1 && delta == 0) {
+			t.Fatalf("inner[0] = %d after op %d with delta %#x", v, op%5, delta)
+		}
+	})
+}
