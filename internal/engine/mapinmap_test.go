@@ -330,3 +330,32 @@ func FuzzInnerHandle(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkMapInMapLookupLoop is BenchmarkHelperCallLoop through an array
+// of maps: 100 times an outer lookup, then the inner array's element.
+func BenchmarkMapInMapLookupLoop(b *testing.B) {
+	inner := prog.MapSpec{Name: "a", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 4}
+	ms := []*prog.MapSpec{{Name: "outer", Type: prog.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: &inner}}
+	vm := specVM(b, 0, ms, nil,
+		insn.Mov.Imm(r6, 100), insn.Mov.Imm(r7, 0),
+		insn.StoreImm(r10, -4, 0, insn.W), insn.StoreImm(r10, -8, 2, insn.W),
+		insn.LoadMapPtr(r1, "outer").WithLabel("loop"), insn.Mov.Reg(r2, r10), insn.Add.Imm(r2, -4),
+		call(insn.FnMapLookupElem),
+		insn.JEq.Imm(r0, 0, "out"),
+		insn.Mov.Reg(r1, r0), insn.Mov.Reg(r2, r10), insn.Add.Imm(r2, -8),
+		call(insn.FnMapLookupElem),
+		insn.JEq.Imm(r0, 0, "out"),
+		insn.LoadMem(r1, r0, 0, insn.DW), insn.Add.Reg(r7, r1),
+		insn.Sub.Imm(r6, 1), insn.JNE.Imm(r6, 0, "loop"),
+		insn.Mov.Reg(r0, r7),
+		insn.Exit().WithLabel("out"),
+	)
+	a, _ := maps.New(inner, nil)
+	if err := a.Update(uint32(2), uint64(5), prog.UpdateAny); err != nil {
+		b.Fatal(err)
+	}
+	if err := vm.Map("outer").(*maps.OfMaps).Set(uint32(0), a, prog.UpdateAny); err != nil {
+		b.Fatal(err)
+	}
+	bench(b, vm, nil, 500)
+}
