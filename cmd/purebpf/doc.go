@@ -73,7 +73,7 @@
 // with the programs its program arrays' initialisers name (so tail calls
 // work) and the maps they use, and leaves the object's other programs and
 // maps out. --dump-maps prints a program array's entries as "value program
-// NAME", the same in every engine.
+// NAME" and a map of maps' as "value map NAME", the same in every engine.
 //
 // --cover counts, over all the runs (--repeat's included), how often each
 // C line and function of the loaded programs ran, from the object's

@@ -223,6 +223,11 @@ func TestRunMapInMap(t *testing.T) {
 		if code != 0 || !strings.HasPrefix(out, "r0 = 0x21\n") || !strings.Contains(out, "map outer_hash: hash_of_maps key 4 value 4 max_entries 4, 0 entries\n") {
 			t.Errorf("%s: exit %d, %q, %s", engine, code, out, stderr)
 		}
+		// tail_0's outer_arr, as the kernel engine dumps it.
+		code, out, stderr = purebpf(t, "run", "--engine", engine, "--dump-maps", "--packet", pkt, "../../prog/testdata/bpf/tailcall.bpf.o:tail_0")
+		if code != 0 || !strings.Contains(out, "map outer_arr: array_of_maps key 4 value 4 max_entries 4, 2 entries\n  key 00 00 00 00  value map inner_a\n  key 02 00 00 00  value map inner_b\n") {
+			t.Errorf("%s: tail_0: exit %d, %q, %s", engine, code, out, stderr)
+		}
 	}
 }
 
