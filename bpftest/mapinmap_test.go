@@ -1,10 +1,12 @@
 package bpftest_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/purebpf/purebpf/bpftest"
 	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/internal/testenv"
 	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -118,5 +120,32 @@ func TestMapInMapDifferential(t *testing.T) {
 		if in, err := o.Inner(uint32(2)); err != nil || in != h.Map(e, "inner_b") {
 			t.Errorf("%v: outer[2] = %v, %v; want inner_b", e, in, err)
 		}
+	}
+}
+
+// TestMapInMapOuterUpdateRefused: the kernel's verifier refuses a program
+// that calls map_update_elem on a map of maps
+// (check_map_func_compatibility allows only map_lookup_elem); the
+// userspace engines, which have no verifier, answer the call with
+// -EINVAL and leave the map alone (internal/engine's
+// TestMapInMapOuterWrites).
+func TestMapInMapOuterUpdateRefused(t *testing.T) {
+	testenv.RequireRoot(t)
+	cs := mapInMapSpec()
+	r1, r2, r3, r4, r10 := insn.R1, insn.R2, insn.R3, insn.R4, insn.R10
+	ps := cs.Programs["count"]
+	ps.Instructions = insn.Instructions{
+		insn.StoreImm(r10, -4, 0, insn.W), insn.StoreImm(r10, -8, 0, insn.W),
+		insn.LoadMapPtr(r1, "outer"), insn.Mov.Reg(r2, r10), insn.Add.Imm(r2, -4), insn.Mov.Reg(r3, r10), insn.Add.Imm(r3, -8), insn.Mov.Imm(r4, 0),
+		insn.Call(int32(insn.FnMapUpdateElem)),
+		insn.Mov.Imm(insn.R0, 2), insn.Exit(),
+	}
+	coll, err := prog.NewCollection(cs, nil)
+	if err == nil {
+		coll.Close()
+		t.Fatal("the kernel loaded a program that updates an array of maps")
+	}
+	if !strings.Contains(err.Error(), "cannot pass map_type 12 into func bpf_map_update_elem") {
+		t.Errorf("verifier error %v does not name the map type and helper", err)
 	}
 }
