@@ -189,3 +189,41 @@ func TestHashOfMaps(t *testing.T) {
 	ro := mustNew(t, rd, nil).(*OfMaps)
 	wantErr(t, "rdonly set", ro.Set(uint32(1), a, prog.UpdateAny), syscall.EPERM)
 }
+
+// TestOfMapsConcurrent: Go-side updates and deletes race with program
+// lookups (run with -race).
+func TestOfMapsConcurrent(t *testing.T) {
+	for _, typ := range []prog.MapType{prog.ArrayOfMaps, prog.HashOfMaps} {
+		in := innerArraySpec(1)
+		o := mustNew(t, ofMapsSpec(typ, in), nil).(*OfMaps)
+		a, b := mustNew(t, in, nil), mustNew(t, in, nil)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for k := range 2000 {
+				m := a
+				if k%3 == 0 {
+					m = b
+				}
+				_ = o.Set(uint32(k%2), m, prog.UpdateAny)
+				if k%5 == 0 {
+					_ = o.Delete(uint32(k % 2))
+				}
+			}
+		}()
+		for k := 0; ; k++ {
+			select {
+			case <-done:
+			default:
+				if m := o.InnerRaw(u32(uint32(k % 2))); m != nil && m != a && m != b {
+					t.Fatalf("%s: lookup gave a map never stored", typ)
+				}
+				continue
+			}
+			break
+		}
+		if typ == prog.HashOfMaps && len(o.byID) > 2 {
+			t.Errorf("hash of maps holds %d maps for at most 2 keys", len(o.byID))
+		}
+	}
+}
