@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"syscall"
 	"testing"
 
@@ -358,4 +359,59 @@ func BenchmarkMapInMapLookupLoop(b *testing.B) {
 		b.Fatal(err)
 	}
 	bench(b, vm, nil, 500)
+}
+
+// TestMapInMapConcurrentRuns: concurrent runs of one VM each have their
+// own handle table (run with -race) while Go swaps the inner map.
+func TestMapInMapConcurrentRuns(t *testing.T) {
+	is := append(lookupOuter(0), tail(
+		insn.StoreImm(r10, -8, 0, insn.W),
+		insn.Mov.Reg(r1, r6), insn.Mov.Reg(r2, r10), insn.Add.Imm(r2, -8),
+		call(insn.FnMapLookupElem),
+		insn.JEq.Imm(r0, 0, "fail"),
+		insn.Mov.Imm(r1, 1), insn.Atomic(insn.AtomicAdd, insn.DW, r0, 0, r1),
+	)...)
+	vm, outer := outerVM(t, innerArr, is...)
+	a, _ := maps.New(innerArr, nil)
+	b, _ := maps.New(innerArr, nil)
+	if err := outer.Set(uint32(0), a, prog.UpdateAny); err != nil {
+		t.Fatal(err)
+	}
+	const runs = 2000
+	errs := make(chan error, 3)
+	for range 2 {
+		go func() {
+			for range runs {
+				if r, err := vm.RunMemory(nil); err != nil || r != 1 {
+					errs <- fmt.Errorf("run: %d, %v", r, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	go func() {
+		for k := range runs {
+			m := a
+			if k%2 == 1 {
+				m = b
+			}
+			if err := outer.Set(uint32(0), m, prog.UpdateAny); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var va, vb uint64
+	_ = a.Lookup(uint32(0), &va)
+	_ = b.Lookup(uint32(0), &vb)
+	if va+vb != 2*runs {
+		t.Errorf("counts %d + %d, want %d", va, vb, 2*runs)
+	}
 }
