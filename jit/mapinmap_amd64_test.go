@@ -55,10 +55,28 @@ func TestMapInMapTailcallObject(t *testing.T) {
 			}
 		}
 	}
+	// Runners (which may keep their Env bound between runs) too.
+	jrn, err := jc.Programs["tail_0"].NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jrn.Close()
+	irn, err := ic.Programs["tail_0"].NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer irn.Close()
+	for k := range 5 {
+		jr, jerr := jrn.RunSocketFilter(pkt, nil)
+		ir, ierr := irn.RunSocketFilter(pkt, nil)
+		if jerr != nil || ierr != nil || jr != 33 || ir != 33 {
+			t.Fatalf("Runner run %d of tail_0: jit %d, %v; interp %d, %v; want 33", k, jr, jerr, ir, ierr)
+		}
+	}
 	for _, c := range []map[string]maps.Map{jc.Maps, ic.Maps} {
 		var v uint32
-		if err := c["inner_a"].Lookup(uint32(0), &v); err != nil || v != 10 { // entry and tail_0 count, 5 runs each
-			t.Errorf("inner_a[0] = %d, %v; want 10", v, err)
+		if err := c["inner_a"].Lookup(uint32(0), &v); err != nil || v != 15 { // entry and tail_0 count, 5 runs each, and 5 Runner runs
+			t.Errorf("inner_a[0] = %d, %v; want 15", v, err)
 		}
 	}
 	// With inner_a out of outer_arr, tail_0 returns 1 in both.
