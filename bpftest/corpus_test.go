@@ -24,9 +24,6 @@ var corpusObjects = []string{"../prog/testdata/bpf/*.o", "../jit/testdata/*.o", 
 var userspaceCannot = map[string]string{
 	"subprogs.bpf.o:xdp_second":       "lddw with src 4 (function address)",
 	"subprogs.bpf.o:xdp_third":        "lddw with src 4 (function address)",
-	"tailcall.bpf.o:entry":            "array_of_maps",
-	"tailcall.bpf.o:tail_0":           "array_of_maps",
-	"tailcall.bpf.o:tail_1":           "array_of_maps",
 	"typeless_ksyms.bpf.o:read_addrs": `no address in CollectionOptions.Ksyms`,
 }
 

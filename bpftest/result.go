@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/interp/maps"
 	"github.com/purebpf/purebpf/prog"
 )
 
@@ -260,7 +261,15 @@ func dumpMapper(m prog.Mapper) (mapDump, error) {
 		}
 		key = next
 		v := make([]byte, vsize)
-		if err := m.Lookup(next, v); err != nil {
+		var err error
+		if o, ok := m.(*maps.OfMaps); ok {
+			// A userspace map of maps holds maps, not the IDs the
+			// kernel's lookup writes: presence only, as for the kernel.
+			_, err = o.Inner(next)
+		} else {
+			err = m.Lookup(next, v)
+		}
+		if err != nil {
 			if errors.Is(err, prog.ErrKeyNotExist) {
 				continue // an empty program array slot
 			}

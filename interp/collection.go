@@ -26,7 +26,8 @@ type Collection struct {
 // loads its programs into interp, with the object's externs and CO-RE
 // relocations resolved as CollectionOptions says. The object's features
 // that userspace cannot provide are errors that name them: struct_ops
-// maps, map-in-map initialisers and map types package maps lacks.
+// maps and map types package maps lacks. Map-in-map initialisers fill
+// the maps of maps (maps.OfMaps) with the object's inner maps.
 // Programs whose Autoload is false are left out, as prog.NewCollection
 // does.
 func NewCollection(spec *prog.CollectionSpec, opts *CollectionOptions) (*Collection, error) {

@@ -72,9 +72,8 @@
 // interp.NewCollection does). Every engine loads the program together
 // with the programs its program arrays' initialisers name (so tail calls
 // work) and the maps they use, and leaves the object's other programs and
-// maps out; in interp and jit, map-in-map initialisers need the kernel
-// engine. --dump-maps prints a program array's entries as "value program
-// NAME", the same in every engine.
+// maps out. --dump-maps prints a program array's entries as "value program
+// NAME" and a map of maps' as "value map NAME", the same in every engine.
 //
 // --cover counts, over all the runs (--repeat's included), how often each
 // C line and function of the loaded programs ran, from the object's

@@ -25,14 +25,16 @@ import (
 // A program array's entries print as "value program NAME", the name
 // progName gives the program ID the entry holds, so that the dumps of
 // engines whose program IDs differ agree. progName may be nil, and may
-// return "" for an ID it does not know.
-func dumpMaps(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Mapper, cpus int, progName func(id uint32) string) error {
+// return "" for an ID it does not know. Likewise a map of maps' entries
+// print as "value map NAME": the name of the userspace inner map, or the
+// name mapName gives the kernel's inner map ID.
+func dumpMaps(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Mapper, cpus int, progName, mapName func(id uint32) string) error {
 	for _, spec := range specs {
 		m := get(spec.Name)
 		if m == nil {
 			return fmt.Errorf("map %q: not created", spec.Name)
 		}
-		lines, err := mapLines(m, spec, cpus, progName)
+		lines, err := mapLines(m, spec, cpus, progName, mapName)
 		if err != nil {
 			return fmt.Errorf("map %q: %w", spec.Name, err)
 		}
@@ -55,7 +57,7 @@ func dumpMaps(w io.Writer, specs []*prog.MapSpec, get func(name string) prog.Map
 	return nil
 }
 
-func mapLines(m prog.Mapper, spec *prog.MapSpec, cpus int, progName func(id uint32) string) ([]string, error) {
+func mapLines(m prog.Mapper, spec *prog.MapSpec, cpus int, progName, mapName func(id uint32) string) ([]string, error) {
 	switch m := m.(type) {
 	case *maps.RingBuf:
 		var lines []string
@@ -123,6 +125,15 @@ func mapLines(m prog.Mapper, spec *prog.MapSpec, cpus int, progName func(id uint
 			return lines, err
 		}
 		key = next
+		if o, ok := m.(*maps.OfMaps); ok {
+			// Userspace maps of maps hold maps, not IDs.
+			if in, err := o.Inner(key); err == nil {
+				lines = append(lines, "key "+hexBytes(key, -1)+"  value map "+in.MapSpec().Name)
+			} else if !errors.Is(err, prog.ErrKeyNotExist) {
+				return lines, fmt.Errorf("key %s: %w", hexBytes(key, -1), err)
+			}
+			continue
+		}
 		v := make([]byte, valueSize)
 		if err := m.Lookup(key, v); errors.Is(err, prog.ErrKeyNotExist) {
 			continue // an empty slot of a prog array or array of maps
@@ -137,6 +148,8 @@ func mapLines(m prog.Mapper, spec *prog.MapSpec, cpus int, progName func(id uint
 			}
 		} else if name := progArrayName(spec, v, progName); name != "" {
 			line += " value program " + name
+		} else if (spec.Type == prog.ArrayOfMaps || spec.Type == prog.HashOfMaps) && mapName != nil && len(v) == 4 && mapName(binary.NativeEndian.Uint32(v)) != "" {
+			line += " value map " + mapName(binary.NativeEndian.Uint32(v))
 		} else {
 			line += " value " + hexBytes(v, -1)
 		}

@@ -403,7 +403,7 @@ func runUserspace(p *program, in *input, o *runOptions, stdout io.Writer) error 
 		return err
 	}
 	if o.dumpMaps {
-		return dumpMaps(stdout, p.spec.Maps, func(name string) prog.Mapper { return ms[name] }, cpus(), lv.programName)
+		return dumpMaps(stdout, p.spec.Maps, func(name string) prog.Mapper { return ms[name] }, cpus(), lv.programName, nil)
 	}
 	return nil
 }

@@ -125,6 +125,13 @@ func runKernel(p *program, in *input, o *runOptions, stdout io.Writer) error {
 				}
 			}
 			return ""
+		}, func(id uint32) string {
+			for name, km := range kmaps {
+				if info, err := km.Info(); err == nil && info.ID == id {
+					return name
+				}
+			}
+			return ""
 		})
 	}
 	return nil

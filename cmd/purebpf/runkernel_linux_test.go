@@ -97,6 +97,7 @@ func TestRunKernel(t *testing.T) {
 	}{
 		{[]string{dir + "subprogs.bpf.o:xdp_first"}, []string{"r0 = 0x2\npacket = " + hexFrame + "\n"}},
 		{[]string{"--dump-maps", dir + "globals.bpf.o"}, []string{"r0 = 0x", "\nmap .rodata.table: array key 4 value 16 max_entries 1, 1 entry\n  key 00 00 00 00  value 0a 00 00 00 14 00 00 00 1e 00 00 00 28 00 00 00\n"}},
+		{[]string{"--dump-maps", dir + "tailcall.bpf.o:tail_0"}, []string{"r0 = 0x21\n", "map outer_arr: array_of_maps key 4 value 4 max_entries 4, 2 entries\n  key 00 00 00 00  value map inner_a\n  key 02 00 00 00  value map inner_b\n"}},
 		{[]string{"--dump-maps", dir + "tailcall.bpf.o:entry"}, []string{"r0 = 0x21\n", "map jump_table: prog_array key 4 value 4 max_entries 4, 2 entries\n  key 00 00 00 00  value", "\n  key 03 00 00 00  value"}},
 		{[]string{"--type", "socket_filter", dir + "unknown_section.bpf.o"}, []string{"r0 = 0x0\npacket = " + hexFrame + "\n"}},
 		{[]string{"--repeat", "100", dir + "subprogs.bpf.o:sock_uses_text"}, []string{"ns per run over 100 runs (measured by BPF_PROG_TEST_RUN)\n"}},

@@ -197,8 +197,6 @@ func TestRunObjectErrors(t *testing.T) {
 		{[]string{"--type", "frobnicator", dir + "unknown_section.bpf.o"}, 2, `unknown program type "frobnicator"`},
 		{[]string{dir + "maps.bpf.o:count_packets"}, 2, "a socket_filter program needs --packet FILE"},
 		{[]string{"--mem", pkt, dir + "maps.bpf.o:count_packets"}, 2, "a socket_filter program takes --packet"},
-		// The program array's targets load with it; tail_0 uses a map of maps.
-		{[]string{"--packet", pkt, dir + "tailcall.bpf.o:entry"}, 1, `map "outer_arr" (section .maps): map "outer_arr": map type array_of_maps: not supported`},
 		{[]string{"--map", "m:hash:4:4:1", "--packet", pkt, dir + "maps.bpf.o:count_packets"}, 2, "an object declares its own"},
 		{[]string{"--jit", "--engine", "kernel", dir + "maps.bpf.o"}, 2, "--jit and --engine kernel contradict each other"},
 		{[]string{"--engine", "gpu", dir + "maps.bpf.o"}, 2, `unknown engine "gpu"`},
@@ -210,6 +208,25 @@ func TestRunObjectErrors(t *testing.T) {
 		code, _, stderr := purebpf(t, append([]string{"run"}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.msg) {
 			t.Errorf("run %q: exit %d, stderr %q; want %d and %q", c.args, code, stderr, c.code, c.msg)
+		}
+	}
+}
+
+// TestRunMapInMap runs tailcall.bpf.o's entry, whose program array's
+// targets load with it: tail_0 counts through an array of maps (filled
+// by the object's initialiser) and tail calls tail_1, which returns 33,
+// in interp and jit as in the kernel (runkernel_linux_test.go).
+func TestRunMapInMap(t *testing.T) {
+	pkt := write(t, "pkt.bin", string(testFrame))
+	for _, engine := range []string{"interp", "jit"} {
+		code, out, stderr := purebpf(t, "run", "--engine", engine, "--dump-maps", "--packet", pkt, "../../prog/testdata/bpf/tailcall.bpf.o:entry")
+		if code != 0 || !strings.HasPrefix(out, "r0 = 0x21\n") || !strings.Contains(out, "map outer_hash: hash_of_maps key 4 value 4 max_entries 4, 0 entries\n") {
+			t.Errorf("%s: exit %d, %q, %s", engine, code, out, stderr)
+		}
+		// tail_0's outer_arr, as the kernel engine dumps it.
+		code, out, stderr = purebpf(t, "run", "--engine", engine, "--dump-maps", "--packet", pkt, "../../prog/testdata/bpf/tailcall.bpf.o:tail_0")
+		if code != 0 || !strings.Contains(out, "map outer_arr: array_of_maps key 4 value 4 max_entries 4, 2 entries\n  key 00 00 00 00  value map inner_a\n  key 02 00 00 00  value map inner_b\n") {
+			t.Errorf("%s: tail_0: exit %d, %q, %s", engine, code, out, stderr)
 		}
 	}
 }

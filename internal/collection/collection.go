@@ -75,6 +75,10 @@ func Maps(spec *prog.CollectionSpec, opts *Options) (map[string]maps.Map, error)
 			return nil, fmt.Errorf("interp: collection: map %q is a struct_ops map, which userspace does not support: %w", name, prog.ErrNotSupported)
 		}
 		mspec := ms.MapSpec
+		if ms.InnerMap != nil && mspec.InnerMap == nil {
+			inner := ms.InnerMap.MapSpec
+			mspec.InnerMap = &inner
+		}
 		if mspec.Type == prog.PerfEventArray && mspec.MaxEntries == 0 {
 			// One slot per possible CPU, as libbpf and prog.NewCollection
 			// size it.
@@ -120,17 +124,53 @@ func Maps(spec *prog.CollectionSpec, opts *Options) (map[string]maps.Map, error)
 		}
 		out[name] = m
 	}
+	if err := fillMapsOfMaps(spec, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// fillMapsOfMaps puts the maps the initialisers of spec's maps of maps
+// name (.values = { [0] = &inner_a }) into them, as libbpf does after
+// creating all maps (init_map_in_map_slots). The inner maps must match the templates
+// (maps.MetaEqual).
+func fillMapsOfMaps(spec *prog.CollectionSpec, ms map[string]maps.Map) error {
+	for _, name := range slices.Sorted(stdmaps.Keys(spec.Maps)) {
+		s := spec.Maps[name]
+		if s.Type != prog.ArrayOfMaps && s.Type != prog.HashOfMaps {
+			continue
+		}
+		for _, e := range s.Contents {
+			target, ok := e.Value.(string)
+			if !ok {
+				continue
+			}
+			outer, ok := ms[name].(*maps.OfMaps)
+			if !ok {
+				return fmt.Errorf("interp: collection: map %q is a %T, not a map of maps of package maps", name, ms[name])
+			}
+			inner, ok := ms[target]
+			if !ok {
+				return fmt.Errorf("interp: collection: map %q: entry %d names map %q, which the object does not define", name, e.Key, target)
+			}
+			if err := outer.Set(e.Key, inner, prog.UpdateAny); err != nil {
+				return fmt.Errorf("interp: collection: map %q: entry %d (map %q): %w", name, e.Key, target, err)
+			}
+		}
+	}
+	return nil
 }
 
 // FillProgramArrays puts the programs the prog-array initialisers of
 // spec name into the program arrays of ms; program returns the loaded
 // program of a name, or nil when it was not loaded (its slot stays
-// empty). Map-in-map initialisers are errors: package maps has no map
-// of maps yet.
+// empty). Maps already filled the maps of maps.
 func FillProgramArrays(spec *prog.CollectionSpec, ms map[string]maps.Map, program func(name string) any) error {
 	for _, name := range slices.Sorted(stdmaps.Keys(spec.Maps)) {
 		s := spec.Maps[name]
+		if s.Type == prog.ArrayOfMaps || s.Type == prog.HashOfMaps {
+			continue // fillMapsOfMaps
+		}
 		for _, e := range s.Contents {
 			target, ok := e.Value.(string)
 			if !ok {

@@ -128,6 +128,9 @@ type Env struct {
 	// pend adds regions the program holds that the Env does not know
 	// of yet (SetPendingRegions), reporting whether it added any.
 	pend func() bool
+	// inner are the inner maps the run reached through maps of maps
+	// (mapinmap.go).
+	inner []innerMap
 }
 
 func addrOf(b []byte) uint64 {
@@ -178,6 +181,9 @@ func (e *Env) resetState() {
 	// them when the Env's last run ended (or it never had one).
 	e.ctxAddr = 0
 	e.ctxRegion = -1
+	if len(e.inner) > 0 { // EndEnv drops them; a rerun on the same Env too
+		e.endInner()
+	}
 }
 
 // mainLo is the lowest address of the main frame's region: only the bytes
@@ -360,6 +366,9 @@ func (e *Env) Map(handle uint64) (maps.Map, error) {
 	}
 	idx := handle - mapHandleBase
 	if handle < mapHandleBase || idx%mapHandleStride != 0 || idx/mapHandleStride >= uint64(len(vm.maps)) {
+		if in, ok := e.innerMapOf(handle); ok {
+			return in.m, nil
+		}
 		return nil, fmt.Errorf("%w: 0x%x is not a map pointer", ErrMemoryAccess, handle)
 	}
 	return vm.maps[idx/mapHandleStride], nil
@@ -459,6 +468,6 @@ func KeepPackets(e *Env, keep bool) {
 // halt or a packet load past the end can end a run in a callee). A Runner
 // keeps such an Env bound for its next run.
 func (e *Env) rebindableRun() bool {
-	return e.ctxKind != ctxXDP && e.ctxKind != ctxTC && e.depth == 0 && e.tailCalls == 0 && len(e.regions) == e.fixed &&
+	return e.ctxKind != ctxXDP && e.ctxKind != ctxTC && e.depth == 0 && e.tailCalls == 0 && len(e.regions) == e.fixed && len(e.inner) == 0 &&
 		len(e.reserved) == 0 && e.cur == e.vm.prog && e.curVM == e.vm
 }

@@ -97,10 +97,13 @@ type mapFacts struct {
 	// refuses stores to (devmaps; an AF_XDP socket map's struct
 	// bpf_xdp_sock).
 	valuePerm Perm
+	// ofMaps says that a lookup gives an inner map (innerLookup).
+	ofMaps bool
 }
 
 func factsOf(ms prog.MapSpec) mapFacts {
-	return mapFacts{keySize: int(ms.KeySize), valueSize: int(ms.ValueSize), valuePerm: lookupPerm(ms)}
+	return mapFacts{keySize: int(ms.KeySize), valueSize: int(ms.ValueSize), valuePerm: lookupPerm(ms),
+		ofMaps: ms.Type == prog.ArrayOfMaps || ms.Type == prog.HashOfMaps}
 }
 
 // mapFactsKey is mapAndKey that also gives the map's facts.
@@ -111,8 +114,7 @@ func (e *Env) mapFactsKey(r1, r2 uint64) (maps.Map, *mapFacts, []byte, error) {
 	}
 	idx := r1 - mapHandleBase
 	if r1 < mapHandleBase || idx%mapHandleStride != 0 || idx/mapHandleStride >= uint64(len(vm.maps)) {
-		_, err := e.Map(r1) // the error
-		return nil, nil, nil, err
+		return e.innerFactsKey(r1, r2) // an inner map (mapinmap.go) or the error
 	}
 	k := idx / mapHandleStride
 	f := &vm.facts[k]
@@ -131,6 +133,9 @@ func helperMapLookup(e *Env, r1, r2, _, _, _ uint64) (uint64, error) {
 	m, f, key, err := e.mapFactsKey(r1, r2)
 	if err != nil {
 		return 0, err
+	}
+	if f.ofMaps {
+		return e.innerLookup(m, key)
 	}
 	v := m.LookupRaw(key, e.cpu())
 	if v == nil {

@@ -409,6 +409,9 @@ func (vm *VM) EndEnv(e *Env) {
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
 	e.skbMeta, e.kregs, e.ctxRegion = nil, nil, -1
 	e.tr.record = nil
+	if len(e.inner) > 0 {
+		e.endInner()
+	}
 	for k := 1; k < len(e.regions); k++ { // region 0 is the Env's own stack
 		e.regions[k].data, e.regions[k].check = nil, nil
 	}

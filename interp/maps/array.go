@@ -305,10 +305,7 @@ func (a *Array) Delete(key any) error {
 // LookupAndDelete fails with ENOTSUPP: the kernel supports it only for
 // hash, queue and stack maps.
 func (a *Array) LookupAndDelete(key, valueOut any) error {
-	if err := userReadWrite(&a.spec); err != nil {
-		return opError(a.spec.Name, "lookup and delete", err)
-	}
-	return opError(a.spec.Name, "lookup and delete", fmt.Errorf("%s maps: %w", a.spec.Type, ENOTSUPP))
+	return noLookupAndDelete(&a.spec)
 }
 
 // NextKey writes the index after key: 0 for a nil key or one out of range

@@ -286,10 +286,7 @@ func (d *DevMap) delete(key any) error {
 
 // LookupAndDelete fails with ENOTSUPP, as in the kernel.
 func (d *DevMap) LookupAndDelete(key, valueOut any) error {
-	if err := userReadWrite(&d.spec); err != nil {
-		return opError(d.spec.Name, "lookup and delete", err)
-	}
-	return opError(d.spec.Name, "lookup and delete", fmt.Errorf("%s maps: %w", d.spec.Type, ENOTSUPP))
+	return noLookupAndDelete(&d.spec)
 }
 
 // NextKey walks the indexes of a DEVMAP as for an array, and the keys of

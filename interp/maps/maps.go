@@ -135,6 +135,8 @@ func New(spec prog.MapSpec, opts *Options) (Map, error) {
 		m, err = newCPUMap(spec, opts)
 	case prog.XSKMap:
 		m, err = newXSKMap(spec)
+	case prog.ArrayOfMaps, prog.HashOfMaps:
+		m, err = newOfMaps(spec, opts)
 	default:
 		return nil, fmt.Errorf("map %q: map type %s: %w", spec.Name, spec.Type, ErrNotSupported)
 	}
@@ -221,6 +223,16 @@ var (
 	_ Map      = (*ProgArray)(nil)
 	_ Map      = (*PerfEventArray)(nil)
 )
+
+// noLookupAndDelete is BPF_MAP_LOOKUP_AND_DELETE_ELEM on a map type
+// without it (map_lookup_and_delete_elem serves queues, stacks and the
+// plain, per-CPU and LRU hashes): after the permission check, ENOTSUPP.
+func noLookupAndDelete(spec *prog.MapSpec) error {
+	if err := userReadWrite(spec); err != nil {
+		return opError(spec.Name, "lookup and delete", err)
+	}
+	return opError(spec.Name, "lookup and delete", fmt.Errorf("%s maps: %w", spec.Type, ENOTSUPP))
+}
 
 // noKey is __bpf_copy_key for a map without keys (key_size 0): a key
 // pointer is EINVAL. A nil interface or a nil or empty []byte is no key.

@@ -240,10 +240,7 @@ func (p *PerfEventArray) delete(key any) error {
 
 // LookupAndDelete fails with ENOTSUPP, as in the kernel.
 func (p *PerfEventArray) LookupAndDelete(key, valueOut any) error {
-	if err := userReadWrite(&p.spec); err != nil {
-		return opError(p.spec.Name, "lookup and delete", err)
-	}
-	return opError(p.spec.Name, "lookup and delete", fmt.Errorf("%s maps: %w", p.spec.Type, ENOTSUPP))
+	return noLookupAndDelete(&p.spec)
 }
 
 // NextKey walks indexes as for an array.

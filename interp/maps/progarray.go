@@ -208,10 +208,7 @@ func (a *ProgArray) delete(key any) error {
 
 // LookupAndDelete fails with ENOTSUPP, as in the kernel.
 func (a *ProgArray) LookupAndDelete(key, valueOut any) error {
-	if err := userReadWrite(&a.spec); err != nil {
-		return opError(a.spec.Name, "lookup and delete", err)
-	}
-	return opError(a.spec.Name, "lookup and delete", fmt.Errorf("%s maps: %w", a.spec.Type, ENOTSUPP))
+	return noLookupAndDelete(&a.spec)
 }
 
 // NextKey walks indexes as for an array.
