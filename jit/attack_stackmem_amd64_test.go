@@ -29,21 +29,21 @@ func growStack(n int) byte {
 // buffer always escapes.
 //
 //go:noinline
-func stackMemRun(rn *Runner) (uint64, error, byte, byte) {
+func stackMemRun(rn *Runner) (uint64, byte, byte, error) {
 	var buf [64]byte
 	buf[1] = 7
 	ret, err := rn.RunMemory(buf[:])
-	return ret, err, buf[0], buf[63]
+	return ret, buf[0], buf[63], err
 }
 
 // stackMemRunAny is stackMemRun for the other engines.
 //
 //go:noinline
-func stackMemRunAny(rn interface{ RunMemory([]byte) (uint64, error) }) (uint64, error, byte, byte) {
+func stackMemRunAny(rn interface{ RunMemory([]byte) (uint64, error) }) (uint64, byte, byte, error) {
 	var buf [64]byte
 	buf[1] = 7
 	ret, err := rn.RunMemory(buf[:])
-	return ret, err, buf[0], buf[63]
+	return ret, buf[0], buf[63], err
 }
 
 // TestAttackRunnerStackMemory: the memory a Runner runs on may lie on the
@@ -90,9 +90,9 @@ func TestAttackRunnerStackMemory(t *testing.T) {
 				var err error
 				var b0, b63 byte
 				if jr, ok := rn.(*Runner); ok {
-					ret, err, b0, b63 = stackMemRun(jr)
+					ret, b0, b63, err = stackMemRun(jr)
 				} else {
-					ret, err, b0, b63 = stackMemRunAny(rn)
+					ret, b0, b63, err = stackMemRunAny(rn)
 				}
 				if ret != 7 || err != nil || b0 != 0x42 || b63 != 0x43 {
 					done <- fmt.Sprintf("%s run %d: %d, %v, bytes %#x %#x: stores after the helper missed the caller's buffer", name, k, ret, err, b0, b63)
