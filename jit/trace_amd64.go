@@ -61,16 +61,8 @@ func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, 
 	if err := engine.CheckTrace(vm.ivm, k, record, args); err != nil {
 		return 0, err
 	}
-	if r.owner != vm {
-		r.cache(vm)
-	}
-	zeroStack(r.zero)
+	r.startBound(vm, true)
 	st := &r.st
-	st.setStack(r.top, r.lo)
-	st.budget, st.reserve = r.slice, r.reserve
-	st.pkt, st.pktLen = 0, 0
-	r.begin(vm)
-	r.lazy = false
 	var r1 uint64
 	if rn.traceBound {
 		r1 = engine.RebindTrace(r.env, k, record, args, pd)
@@ -79,18 +71,7 @@ func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, 
 		r1 = engine.BindTrace(r.env, k, record, args, pd)
 	}
 	r.syncRegions()
-	var ret uint64
-	var err error
-	if st.entry = r.xm.entry(); st.entry == 0 {
-		err = errFreed()
-	} else {
-		enterMem(st, r1, 0, r.top)
-		if st.exit == exitDone || st.exit == exitAbort {
-			ret = st.regs[0]
-		} else {
-			ret, err = vm.code.handle(st, r)
-		}
-	}
+	ret, err := vm.enterBound(r, r1)
 	r.setTabOK(false)
 	rn.traceBound = err == nil && r.tailCalls == 0 && st.depth == 0 && engine.KeptBinding(r.env)
 	if !rn.traceBound {

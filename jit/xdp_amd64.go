@@ -17,18 +17,8 @@ import (
 // AcquireStack. A bind error ends the run before it starts. tc says that
 // LD_ABS reads the packet, which tc helpers move.
 func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, error)) (uint64, error) {
-	if r.owner != vm {
-		r.cache(vm)
-	}
-	if kept {
-		zeroStack(r.zero)
-	}
+	r.startBound(vm, kept)
 	st := &r.st
-	st.setStack(r.top, r.lo)
-	st.budget, st.reserve = r.slice, r.reserve
-	st.pkt, st.pktLen = 0, 0
-	r.begin(vm)
-	r.lazy = false
 	vm.ivm.BindEnv(r.env)
 	r1, err := bind(r.env)
 	if err != nil {
@@ -48,23 +38,46 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 	engine.SetPendingRegions(r.env, r.flushFn)
 	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0 // what an earlier run's code added is not this run's
 	r.syncRegions()
-	var ret uint64
-	if st.entry = r.xm.entry(); st.entry == 0 {
-		err = errFreed()
-	} else {
-		enterMem(st, r1, 0, r.top)
-		if st.exit == exitDone || st.exit == exitAbort {
-			ret = st.regs[0]
-		} else {
-			ret, err = vm.code.handle(st, r)
-		}
-	}
+	ret, err := vm.enterBound(r, r1)
 	r.setTabOK(false)
 	r.tc = false
 	r.endFast()
 	vm.ivm.EndEnv(r.env) // copies the packet out
 	r.end()
 	return ret, err
+}
+
+// startBound prepares r for a run of vm whose context is bound before
+// the code is entered (runBound, Runner.runnerTrace); kept says that r's
+// stack needs zeroing.
+func (r *run) startBound(vm *VM, kept bool) {
+	if r.owner != vm {
+		r.cache(vm)
+	}
+	if kept {
+		zeroStack(r.zero)
+	}
+	st := &r.st
+	st.setStack(r.top, r.lo)
+	st.budget, st.reserve = r.slice, r.reserve
+	st.pkt, st.pktLen = 0, 0
+	r.begin(vm)
+	r.lazy = false
+}
+
+// enterBound runs vm's code in r, which startBound prepared and a bind
+// bound, from its first instruction with r1 to its end, handling the
+// exits to Go.
+func (vm *VM) enterBound(r *run, r1 uint64) (uint64, error) {
+	st := &r.st
+	if st.entry = r.xm.entry(); st.entry == 0 {
+		return 0, errFreed()
+	}
+	enterMem(st, r1, 0, r.top)
+	if st.exit == exitDone || st.exit == exitAbort {
+		return st.regs[0], nil
+	}
+	return vm.code.handle(st, r)
 }
 
 // runPacket runs f, an XDP or tc run, in the VM's own run state when it is
