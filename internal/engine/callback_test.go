@@ -1,0 +1,264 @@
+package engine
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// loadFunc is "dst = func(label) ll": the address of the subprogram at label.
+func loadFunc(dst insn.Register, label string) insn.Instruction {
+	return insn.Instruction{OpCode: insn.OpLdImm64, Dst: dst, Src: insn.Register(insn.PseudoFunc), Ref: label}
+}
+
+// LoopSumProgram is a bpf_loop(n, cb, &sum, flags) program: cb adds each
+// index to the u64 at its context and stops (returns 1) at index stop.
+// It returns (sum << 8) | bpf_loop's result (the low 32 bits). Shared with
+// interp's kernel comparison (CallbackPrograms).
+func loopSumProgram(n, stop int32, flags int32) insn.Instructions {
+	return insn.Instructions{
+		insn.StoreImm(r10, -8, 0, insn.DW),
+		insn.Mov.Imm(r1, n),
+		loadFunc(r2, "cb"),
+		insn.Mov.Reg(r3, r10),
+		insn.Add.Imm(r3, -8),
+		insn.Mov.Imm(r4, flags),
+		insn.Call(int32(insn.FnLoop)),
+		insn.LoadMem(r1, r10, -8, insn.DW),
+		insn.LSh.Imm(r1, 8),
+		insn.Mov.Reg32(r0, r0),
+		insn.Or.Reg(r0, r1),
+		insn.Exit(),
+		// cb(index r1, ctx r2)
+		insn.LoadMem(r3, r2, 0, insn.DW).WithLabel("cb"),
+		insn.Add.Reg(r3, r1),
+		insn.StoreMem(r2, 0, r3, insn.DW),
+		insn.Mov.Imm(r0, 0),
+		insn.JEq.Imm(r1, stop, "stop"),
+		insn.Exit(),
+		insn.Mov.Imm(r0, 1).WithLabel("stop"),
+		insn.Exit(),
+	}
+}
+
+func loopSumWant(n, stop int64, flags int32) uint64 {
+	if flags != 0 {
+		return uint64(uint32(Errno(syscall.EINVAL)))
+	}
+	if n > 1<<23 {
+		return uint64(uint32(Errno(syscall.E2BIG)))
+	}
+	sum, it := int64(0), int64(0)
+	for i := int64(0); i < n; i++ {
+		sum += i
+		it++
+		if i == stop {
+			break
+		}
+	}
+	return uint64(sum)<<8 | uint64(it)
+}
+
+func TestLoopSum(t *testing.T) {
+	for _, c := range []struct {
+		n, stop int32
+		flags   int32
+	}{
+		{0, -1, 0}, {1, -1, 0}, {5, -1, 0}, {100, -1, 0}, {100, 10, 0}, {100, 0, 0}, {100, 99, 0},
+		{5, -1, 1}, {1<<23 + 1, -1, 0},
+	} {
+		got := run(t, nil, loopSumProgram(c.n, c.stop, c.flags)...)
+		if want := loopSumWant(int64(c.n), int64(c.stop), c.flags); got != want {
+			t.Errorf("bpf_loop(%d), stop at %d, flags %d: 0x%x, want 0x%x", c.n, c.stop, c.flags, got, want)
+		}
+	}
+}
+
+// The callback's instructions count against the run's budget, exactly.
+func TestLoopBudget(t *testing.T) {
+	count := func(n int32) uint64 {
+		_, st, err := mustVM(t, loopSumProgram(n, -1, 0), nil).RunMemoryStats(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Instructions
+	}
+	// Each call runs 6 instructions: ldx, add, stx, mov, jeq, exit.
+	if a, b := count(5), count(15); b-a != 10*6 {
+		t.Errorf("10 more iterations ran %d more instructions, want 60", b-a)
+	}
+	vm := mustVM(t, loopSumProgram(1<<20, -1, 0), &Options{MaxInstructions: 10000})
+	_, st, err := vm.RunMemoryStats(nil)
+	var re *RunError
+	if !errors.Is(err, ErrBudgetExhausted) || !errors.As(err, &re) {
+		t.Fatalf("1M iterations with a budget of 10000: %v", err)
+	}
+	if re.PC < 13 { // the callback starts at slot 13
+		t.Errorf("budget error at pc %d, want a slot in the callback", re.PC)
+	}
+	if st.Instructions != 10000 {
+		t.Errorf("executed %d instructions, want the budget 10000", st.Instructions)
+	}
+	// The same run traced steps through the same instructions.
+	steps := 0
+	vm = mustVM(t, loopSumProgram(7, 3, 0), &Options{Trace: func(pc int, _ insn.Instruction, _ *[11]uint64) {
+		if pc >= 0 {
+			steps++
+		}
+	}})
+	r0, st, err := vm.RunMemoryStats(nil)
+	if err != nil || r0 != loopSumWant(7, 3, 0) || uint64(steps) != st.Instructions {
+		t.Errorf("traced: r0 0x%x, %v, %d steps, %d instructions", r0, err, steps, st.Instructions)
+	}
+}
+
+// Callbacks save r6..r9 as calls do, and nest: a callback that calls
+// bpf_loop with another callback.
+func TestLoopNestedAndCalleeSaved(t *testing.T) {
+	is := insn.Instructions{
+		insn.Mov.Imm(r6, 6), insn.Mov.Imm(r7, 7), insn.Mov.Imm(r8, 8), insn.Mov.Imm(r9, 9),
+		insn.StoreImm(r10, -8, 0, insn.DW),
+		insn.Mov.Imm(r1, 3),
+		loadFunc(r2, "outer"),
+		insn.Mov.Reg(r3, r10),
+		insn.Add.Imm(r3, -8),
+		insn.Mov.Imm(r4, 0),
+		insn.Call(int32(insn.FnLoop)),
+		// r0 = count*1000 + r6+r7+r8+r9 (30 if kept) + 100*bpf_loop's result
+		insn.LoadMem(r1, r10, -8, insn.DW),
+		insn.Mul.Imm(r1, 1000),
+		insn.Mul.Imm(r0, 100),
+		insn.Add.Reg(r0, r1),
+		insn.Add.Reg(r0, r6), insn.Add.Reg(r0, r7), insn.Add.Reg(r0, r8), insn.Add.Reg(r0, r9),
+		insn.Exit(),
+		// outer(index, ctx): bpf_loop(4, inner, ctx, 0), clobbering r6..r9
+		insn.Mov.Reg(r6, r2).WithLabel("outer"), insn.Mov.Imm(r7, 0), insn.Mov.Imm(r8, 0), insn.Mov.Imm(r9, 0),
+		insn.Mov.Imm(r1, 4),
+		loadFunc(r2, "inner"),
+		insn.Mov.Reg(r3, r6),
+		insn.Mov.Imm(r4, 0),
+		insn.Call(int32(insn.FnLoop)),
+		insn.Mov.Imm(r0, 0),
+		insn.Exit(),
+		// inner(index, ctx): (*ctx)++
+		insn.LoadMem(r3, r2, 0, insn.DW).WithLabel("inner"),
+		insn.Add.Imm(r3, 1),
+		insn.StoreMem(r2, 0, r3, insn.DW),
+		insn.Mov.Imm(r0, 0),
+		insn.Exit(),
+	}
+	got := run(t, nil, is...)
+	if want := uint64(12*1000 + 3*100 + 30); got != want {
+		t.Errorf("nested loops: %d, want %d\n%s", got, want, is)
+	}
+}
+
+// A callback is a frame: calls inside it reach MAX_CALL_FRAMES sooner.
+func TestLoopCallDepth(t *testing.T) {
+	chain := func(calls int) insn.Instructions {
+		is := insn.Instructions{
+			insn.Mov.Imm(r1, 1), loadFunc(r2, "cb"), insn.Mov.Imm(r3, 0), insn.Mov.Imm(r4, 0),
+			insn.Call(int32(insn.FnLoop)), insn.Exit(),
+			insn.Mov.Imm(r0, 0).WithLabel("cb"),
+		}
+		for k := 0; k < calls; k++ {
+			is = append(is, insn.CallLocal("f"+string(rune('a'+k))), insn.Exit(), insn.Mov.Imm(r0, 0).WithLabel("f"+string(rune('a'+k))))
+		}
+		return append(is, insn.Exit())
+	}
+	// main, the callback and 6 calls: 8 frames, the limit.
+	if got := run(t, nil, chain(6)...); got != 1 {
+		t.Errorf("8 frames: %d, want 1", got)
+	}
+	re := runErr(t, ErrCallDepth, nil, chain(7)...)
+	if !strings.Contains(re.Error(), "limit is 8") {
+		t.Errorf("9 frames: %v", re)
+	}
+}
+
+// A callback handle is no address, and only the program's own function
+// address loads make handles the helpers accept.
+func TestCallbackHandleForged(t *testing.T) {
+	call := func(handle insn.Instruction, funcLoad bool) insn.Instructions {
+		mark := insn.Mov.Imm(r5, 0)
+		if funcLoad {
+			mark = loadFunc(r5, "cb") // makes cb, at slot 10, a callback
+		}
+		return insn.Instructions{
+			insn.Mov.Imm(r1, 1), handle, insn.Mov.Imm(r3, 0), insn.Mov.Imm(r4, 0),
+			insn.Call(int32(insn.FnLoop)), insn.Exit(),
+			mark, insn.Mov.Imm(r5, 0),
+			insn.Mov.Imm(r0, 0).WithLabel("cb"), insn.Exit(),
+		}
+	}
+	if got := run(t, nil, call(loadFunc(r2, "cb"), false)...); got != 1 {
+		t.Fatalf("a loaded handle: %d, want 1", got)
+	}
+	for _, c := range []struct {
+		h        uint64
+		funcLoad bool
+	}{
+		{CallbackHandle(10), false},   // the right value, but no function load names the slot
+		{CallbackHandle(10) + 8, true}, // the next slot
+		{CallbackHandle(10) + 1, true}, // misaligned
+		{CallbackHandle(0), true},      // slot 0
+		{MapHandle(0), true},           // a map handle
+		{CallbackHandle(1 << 20), true},
+		{0, true},
+	} {
+		is := call(insn.LoadImm64(r2, int64(c.h)), c.funcLoad)
+		re := runErr(t, ErrMemoryAccess, nil, is...)
+		if !strings.Contains(re.Error(), "not a callback") || re.PC != 5 {
+			t.Errorf("handle 0x%x: %v", c.h, re)
+		}
+	}
+	// Reading or writing through a handle fails as a wild access does.
+	for _, is := range []insn.Instructions{
+		{loadFunc(r1, "f"), insn.LoadMem(r0, r1, 0, insn.B), insn.Exit(), insn.Mov.Imm(r0, 0).WithLabel("f"), insn.Exit()},
+		{loadFunc(r1, "f"), insn.StoreImm(r1, 0, 1, insn.DW), insn.Mov.Imm(r0, 0), insn.Exit(), insn.Mov.Imm(r0, 0).WithLabel("f"), insn.Exit()},
+		{loadFunc(r1, "f"), insn.LoadMem(r0, r1, -8, insn.DW), insn.Exit(), insn.Mov.Imm(r0, 0).WithLabel("f"), insn.Exit()},
+	} {
+		runErr(t, ErrMemoryAccess, nil, is...)
+	}
+	// The handle of a callback is a map handle to no map helper.
+	is := insn.Instructions{
+		insn.StoreImm(r10, -8, 0, insn.W),
+		loadFunc(r1, "f"), insn.Mov.Reg(r2, r10), insn.Add.Imm(r2, -8),
+		insn.Call(int32(insn.FnMapLookupElem)), insn.Exit(),
+		insn.Mov.Imm(r0, 0).WithLabel("f"), insn.Exit(),
+	}
+	runErr(t, ErrMemoryAccess, nil, is...)
+}
+
+// A tail call inside a callback is an error (the verifier refuses it).
+func TestLoopTailCallRefused(t *testing.T) {
+	is := insn.Instructions{
+		insn.Mov.Imm(r1, 1), loadFunc(r2, "cb"), insn.Mov.Imm(r3, 0), insn.Mov.Imm(r4, 0),
+		insn.Call(int32(insn.FnLoop)), insn.Exit(),
+		insn.Mov.Imm(r2, 0).WithLabel("cb"), insn.Mov.Imm(r3, 0), insn.Call(int32(insn.FnTailCall)),
+		insn.Mov.Imm(r0, 0), insn.Exit(),
+	}
+	re := runErr(t, ErrHelper, nil, is...)
+	if !strings.Contains(re.Error(), "tail call inside a callback") || re.PC != 9 {
+		t.Errorf("tail call in a callback: %v", re)
+	}
+}
+
+// A function address load must name a slot in the program, with a zero
+// upper immediate.
+func TestLoadFuncChecks(t *testing.T) {
+	for _, is := range []insn.Instructions{
+		{insn.LoadPseudo(r1, insn.PseudoFunc, 100), insn.Exit()},
+		{insn.LoadPseudo(r1, insn.PseudoFunc, 0), insn.Exit()}, // the second slot of itself
+		{insn.LoadPseudo(r1, insn.PseudoFunc, 1|1<<32), insn.Exit(), insn.Mov.Imm(r0, 0), insn.Exit()},
+	} {
+		var le *LoadError
+		if _, err := New(&prog.Spec{Name: "t", Instructions: is}, nil); !errors.As(err, &le) || !errors.Is(err, ErrLoad) {
+			t.Errorf("%s: %v", is, err)
+		}
+	}
+}
