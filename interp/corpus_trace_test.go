@@ -31,7 +31,6 @@ var corpusCannot = map[string]string{
 	"minimal.bpfeb.o":         "big-endian BPF: the loader refuses it on a little-endian host",
 	"static_in_section.bpf.o": "a static function as a program outside .text: the loader refuses it as libbpf does",
 	"struct_ops.bpf.o":        "struct_ops maps have no userspace form",
-	"subprogs.bpf.o":          "an LD_IMM64 of a function address (bpf_loop callbacks) is not supported in userspace",
 	"tailcall.bpf.o":          "map-in-map (array_of_maps) is not in package maps",
 }
 
