@@ -33,6 +33,7 @@ var userspaceCannot = map[string]string{
 // jitSkipped lists the corpus programs the JIT does not run, with the
 // reason the harness must report (Harness.Skipped) on amd64.
 var jitSkipped = map[string]string{
+	"callbacks.bpf.o:xdp_loops": "callbacks",
 	"subprogs.bpf.o:xdp_second": "callbacks",
 	"subprogs.bpf.o:xdp_third":  "callbacks",
 }

@@ -49,7 +49,7 @@ func loopSumWant(n, stop int64, flags int32) uint64 {
 	if flags != 0 {
 		return uint64(uint32(Errno(syscall.EINVAL)))
 	}
-	if n > 1<<23 {
+	if n > 1<<23 { // as the kernel's inlined bpf_loop returns it (callback.go)
 		return uint64(uint32(Errno(syscall.E2BIG)))
 	}
 	sum, it := int64(0), int64(0)
