@@ -202,7 +202,7 @@ func TestCallbackHandleForged(t *testing.T) {
 		h        uint64
 		funcLoad bool
 	}{
-		{CallbackHandle(10), false},   // the right value, but no function load names the slot
+		{CallbackHandle(10), false},    // the right value, but no function load names the slot
 		{CallbackHandle(10) + 8, true}, // the next slot
 		{CallbackHandle(10) + 1, true}, // misaligned
 		{CallbackHandle(0), true},      // slot 0
