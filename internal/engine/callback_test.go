@@ -262,3 +262,152 @@ func TestLoadFuncChecks(t *testing.T) {
 		}
 	}
 }
+
+// forEachProgram is bpf_for_each_map_elem(&m, cb, &sum, 0) returning
+// (sum << 8) | the result; cb adds value*3 + key to sum, doubles the
+// value, deletes keys divisible by 3 and stops at key stop.
+func forEachProgram(stop int32) insn.Instructions {
+	return insn.Instructions{
+		insn.StoreImm(r10, -8, 0, insn.DW),
+		insn.LoadMapPtr(r1, "m"),
+		loadFunc(r2, "cb"),
+		insn.Mov.Reg(r3, r10),
+		insn.Add.Imm(r3, -8),
+		insn.Mov.Imm(r4, 0),
+		insn.Call(int32(insn.FnForEachMapElem)),
+		insn.LoadMem(r1, r10, -8, insn.DW),
+		insn.LSh.Imm(r1, 8),
+		insn.Or.Reg(r0, r1),
+		insn.Exit(),
+		// cb(map r1, key r2, value r3, ctx r4)
+		insn.Mov.Reg(r6, r1).WithLabel("cb"),
+		insn.Mov.Reg(r7, r2),
+		insn.LoadMem(r5, r3, 0, insn.DW),
+		insn.Mul.Imm(r5, 3),
+		insn.LoadMem(r0, r2, 0, insn.W),
+		insn.Add.Reg(r5, r0),
+		insn.LoadMem(r0, r4, 0, insn.DW),
+		insn.Add.Reg(r0, r5),
+		insn.StoreMem(r4, 0, r0, insn.DW),
+		insn.LoadMem(r5, r3, 0, insn.DW),
+		insn.LSh.Imm(r5, 1),
+		insn.StoreMem(r3, 0, r5, insn.DW),
+		insn.LoadMem(r8, r2, 0, insn.W),
+		insn.Mov.Reg(r0, r8),
+		insn.Mod.Imm(r0, 3),
+		insn.JNE.Imm(r0, 0, "keep"),
+		insn.Mov.Reg(r1, r6),
+		insn.Mov.Reg(r2, r7),
+		insn.Call(int32(insn.FnMapDeleteElem)),
+		insn.Mov.Imm(r0, 0).WithLabel("keep"),
+		insn.JNE.Imm(r8, stop, "out"),
+		insn.Mov.Imm(r0, 1),
+		insn.Exit().WithLabel("out"),
+	}
+}
+
+func TestForEachMapElem(t *testing.T) {
+	for _, typ := range []prog.MapType{prog.Hash, prog.Array, prog.LRUHash} {
+		for _, stop := range []int32{-1, 4} {
+			ms := []*prog.MapSpec{{Name: "m", Type: typ, KeySize: 4, ValueSize: 8, MaxEntries: 8}}
+			vm := specVM(t, 0, ms, nil, forEachProgram(stop)...)
+			keys := []uint32{0, 1, 2, 3, 4, 5, 6, 7}
+			if typ != prog.Array {
+				keys = []uint32{5, 3, 4, 6, 1} // iteration order: insertion
+			}
+			for _, k := range keys {
+				if err := vm.Map("m").Update(k, uint64(k*10), prog.UpdateAny); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sum, n := uint64(0), uint64(0)
+			left := map[uint32]uint64{}
+			for k, key := range keys {
+				n++
+				sum += uint64(key*10)*3 + uint64(key)
+				if key%3 != 0 || typ == prog.Array {
+					left[key] = uint64(key * 20)
+				}
+				if int32(key) == stop {
+					for _, rest := range keys[k+1:] {
+						left[rest] = uint64(rest * 10)
+					}
+					break
+				}
+			}
+			got, err := vm.RunMemory(nil)
+			if want := sum<<8 | n; err != nil || got != want {
+				t.Errorf("%s, stop %d: 0x%x, %v; want 0x%x", typ, stop, got, err, want)
+			}
+			for k, want := range left {
+				var v uint64
+				if err := vm.Map("m").Lookup(k, &v); err != nil || v != want {
+					t.Errorf("%s, stop %d: key %d = %d, %v; want %d", typ, stop, k, v, err, want)
+				}
+			}
+			if typ != prog.Array {
+				var v uint64
+				if err := vm.Map("m").Lookup(uint32(3), &v); err == nil {
+					t.Errorf("%s: key 3 not deleted", typ)
+				}
+			}
+		}
+	}
+	// The key is read-only; other map types are a run error; flags -EINVAL.
+	ms := []*prog.MapSpec{{Name: "m", Type: prog.Array, KeySize: 4, ValueSize: 8, MaxEntries: 2}}
+	is := forEachProgram(-1)
+	is[11] = insn.StoreImm(r2, 0, 1, insn.W).WithLabel("cb")
+	if _, err := specVM(t, 0, ms, nil, is...).RunMemory(nil); !errors.Is(err, ErrMemoryAccess) {
+		t.Errorf("store to the key: %v", err)
+	}
+	is = forEachProgram(-1)
+	is[5] = insn.Mov.Imm(r4, 2)
+	if got, err := specVM(t, 0, ms, nil, is...).RunMemory(nil); err != nil || got != Errno(syscall.EINVAL) {
+		t.Errorf("flags 2: 0x%x, %v", got, err)
+	}
+	qs := []*prog.MapSpec{{Name: "m", Type: prog.Queue, ValueSize: 8, MaxEntries: 2}}
+	if _, err := specVM(t, 0, qs, nil, forEachProgram(-1)...).RunMemory(nil); !errors.Is(err, ErrHelper) || !strings.Contains(err.Error(), "cannot be iterated") {
+		t.Errorf("queue: %v", err)
+	}
+}
+
+// A helper's ErrHalt and an LD_ABS past the packet inside a callback end
+// the whole run with their r0; a failed callback leaves the VM usable.
+func TestCallbackEndsRun(t *testing.T) {
+	reg := DefaultHelpers()
+	reg.Register(insn.HelperFunc(9000), func(*Env, uint64, uint64, uint64, uint64, uint64) (uint64, error) { return 77, ErrHalt })
+	halt := insn.Instructions{
+		insn.Mov.Imm(r1, 5), loadFunc(r2, "cb"), insn.Mov.Imm(r3, 0), insn.Mov.Imm(r4, 0),
+		insn.Call(int32(insn.FnLoop)), insn.Mov.Imm(r0, 1), insn.Exit(),
+		insn.JEq.Imm(r1, 2, "halt").WithLabel("cb"), insn.Mov.Imm(r0, 0), insn.Exit(),
+		insn.Call(9000).WithLabel("halt"), insn.Mov.Imm(r0, 0), insn.Exit(),
+	}
+	vm := mustVM(t, halt, &Options{Helpers: reg})
+	for range 2 {
+		if got, st, err := vm.RunMemoryStats(nil); err != nil || got != 77 || st.Instructions != 5+2*3+2 {
+			t.Errorf("halt in a callback: %d, %v, %d instructions", got, err, st.Instructions)
+		}
+	}
+	pkt := insn.Instructions{
+		insn.Mov.Imm(r1, 5), loadFunc(r2, "cb"), insn.Mov.Imm(r3, 0), insn.Mov.Imm(r4, 0),
+		insn.Call(int32(insn.FnLoop)), insn.Mov.Imm(r0, 1), insn.Exit(),
+		insn.LoadAbs(100, insn.B).WithLabel("cb"), insn.Mov.Imm(r0, 9), insn.Exit(),
+	}
+	vm = specVM(t, prog.SocketFilter, nil, nil, pkt...)
+	if got, err := vm.RunSocketFilter(make([]byte, 20), nil); err != nil || got != 0 {
+		t.Errorf("LD_ABS past the packet in a callback: %d, %v", got, err)
+	}
+	// A budget error in a callback, then a clean run of the same VM.
+	vm = mustVM(t, loopSumProgram(1000, -1, 0), &Options{MaxInstructions: 3000})
+	for range 2 {
+		if _, err := vm.RunMemory(nil); !errors.Is(err, ErrBudgetExhausted) {
+			t.Fatalf("budget: %v", err)
+		}
+	}
+	vm = mustVM(t, loopSumProgram(100, -1, 0), &Options{MaxInstructions: 3000})
+	for range 3 {
+		if got, err := vm.RunMemory(nil); err != nil || got != loopSumWant(100, -1, 0) {
+			t.Errorf("rerun: 0x%x, %v", got, err)
+		}
+	}
+}
