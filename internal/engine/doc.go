@@ -61,7 +61,9 @@
 // access outside is a *RunError wrapping ErrMemoryAccess naming the pc,
 // the size and the address. Map pointers (LD_IMM64 BPF_PSEUDO_MAP_FD) are
 // opaque handles (MapHandle) in a range no user-space mapping can have, so
-// they are never dereferenceable. Regions added by helpers are kept sorted
+// they are never dereferenceable; so are callback handles (LD_IMM64
+// BPF_PSEUDO_FUNC, CallbackHandle), which bpf_loop and
+// bpf_for_each_map_elem run as bpf-to-bpf calls (callback.go). Regions added by helpers are kept sorted
 // for binary search and bounded by MaxDynamicRegions per run.
 //
 // The run loop has two levels: Env.fast executes ALU operations, jumps,
