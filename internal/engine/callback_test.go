@@ -423,3 +423,28 @@ func BenchmarkLoopCallback(b *testing.B) {
 		}
 	}
 }
+
+// A Runner's runs of a program with callbacks, failing and not, in turn,
+// each give the answer a fresh VM does.
+func TestLoopRunner(t *testing.T) {
+	vm := mustVM(t, loopSumProgram(50, -1, 0), &Options{MaxInstructions: 200})
+	ok := mustVM(t, loopSumProgram(20, 7, 0), &Options{MaxInstructions: 200})
+	rf, err := vm.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	rk, err := ok.NewRunner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rk.Close()
+	for range 3 {
+		if _, err := rf.RunMemory(nil); !errors.Is(err, ErrBudgetExhausted) {
+			t.Errorf("50 loops in 200 instructions: %v", err)
+		}
+		if got, err := rk.RunMemory(nil); err != nil || got != loopSumWant(20, 7, 0) {
+			t.Errorf("runner: 0x%x, %v", got, err)
+		}
+	}
+}
