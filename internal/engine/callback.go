@@ -31,18 +31,19 @@ const (
 	callbackHandleStride = 8
 )
 
-// MaxLoops of bpf_loop: BPF_MAX_LOOPS (include/linux/bpf.h, 8M).
+// maxBPFLoops is the most iterations bpf_loop makes: BPF_MAX_LOOPS
+// (include/linux/bpf.h, 8M).
 const maxBPFLoops = 1 << 23
 
 // errCallbackTailCall is the error of a tail call inside a callback.
 var errCallbackTailCall = fmt.Errorf("%w: tail call inside a callback (the kernel's verifier refuses it)", ErrHelper)
 
-// callbackHandle checks the function address load i at slot pc and
-// returns the handle it loads.
+// callbackHandle records the target of the function address load i at
+// slot pc and returns the handle it loads. As in the kernel, the target is
+// pc + 1 + the low 32 bits of the immediate, read as signed; the upper
+// half is not looked at (verifier.c: resolve_pseudo_ldimm64 checks it only
+// for map loads, check_ld_imm uses insn->imm).
 func (d *decoder) callbackHandle(i insn.Instruction, pc int) (uint64, error) {
-	if i.Imm>>32 != 0 {
-		return 0, fmt.Errorf("function address load %q: the upper immediate must be 0", i.String())
-	}
 	target := pc + 1 + int(int32(i.Imm))
 	// Validate checked that target is an instruction inside the program.
 	if d.callbacks == nil {
@@ -97,9 +98,9 @@ func (e *Env) callCallback(handle, r1, r2, r3, r4, r5 uint64) (uint64, error) {
 	return ret, nil
 }
 
-// loopCallback is the error of a callback helper: a callback's run error
+// callbackResult is the result of a callback helper whose callback failed: a callback's run error
 // or halt as is (exec passes them on), ErrHelper otherwise.
-func loopCallback(ret uint64, err error) (uint64, error) {
+func callbackResult(ret uint64, err error) (uint64, error) {
 	if err == errHalted {
 		return ret, ErrHalt
 	}
@@ -137,7 +138,7 @@ func helperLoop(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
 	for i := uint64(0); i < n; i++ {
 		ret, err := e.callCallback(r2, i, r3, 0, 0, 0)
 		if err != nil {
-			return loopCallback(ret, err)
+			return callbackResult(ret, err)
 		}
 		if ret != 0 {
 			return i + 1, nil
@@ -216,7 +217,7 @@ func helperForEachMapElem(e *Env, r1, r2, r3, r4, _ uint64) (uint64, error) {
 		n++
 		ret, err := e.callCallback(r2, r1, keyAddr, valAddr, r3, 0)
 		if err != nil {
-			return loopCallback(ret, err)
+			return callbackResult(ret, err)
 		}
 		if ret != 0 {
 			break

@@ -248,13 +248,20 @@ func TestLoopTailCallRefused(t *testing.T) {
 	}
 }
 
-// A function address load must name a slot in the program, with a zero
-// upper immediate.
+// A function address load must name a slot in the program; the upper
+// half of its immediate is ignored, as the kernel ignores it.
 func TestLoadFuncChecks(t *testing.T) {
+	up := insn.Instructions{
+		insn.Mov.Imm(r1, 3), insn.LoadPseudo(r2, insn.PseudoFunc, 7|5<<32), insn.Mov.Imm(r3, 0), insn.Mov.Imm(r4, 0),
+		insn.Call(int32(insn.FnLoop)), insn.Exit(),
+		insn.Mov.Imm(r0, 0), insn.Mov.Imm(r0, 0), insn.Mov.Imm(r0, 1), insn.Exit(),
+	}
+	if got := run(t, nil, up...); got != 1 {
+		t.Errorf("upper immediate: %d, want 1 (the callback at slot 9 stops at once)", got)
+	}
 	for _, is := range []insn.Instructions{
 		{insn.LoadPseudo(r1, insn.PseudoFunc, 100), insn.Exit()},
 		{insn.LoadPseudo(r1, insn.PseudoFunc, 0), insn.Exit()}, // the second slot of itself
-		{insn.LoadPseudo(r1, insn.PseudoFunc, 1|1<<32), insn.Exit(), insn.Mov.Imm(r0, 0), insn.Exit()},
 	} {
 		var le *LoadError
 		if _, err := New(&prog.Spec{Name: "t", Instructions: is}, nil); !errors.As(err, &le) || !errors.Is(err, ErrLoad) {
