@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/interp/maps"
@@ -282,16 +283,40 @@ func New(spec *prog.CollectionSpec, name string, opts *Options) (*Harness, error
 	}
 	h.engines = append(h.engines, &userEngine{e: Interp, prog: ic.Programs[name], maps: ic.Maps})
 	jc, err := jit.NewCollection(spec, copts, nil)
+	if haveJIT && errors.Is(err, jit.ErrCallbacks) {
+		jc, err = jitWithoutCallbacks(h, spec, copts, name, err)
+	}
 	switch {
 	case !haveJIT && errors.Is(err, jit.ErrNotSupported):
 		h.skipped[JIT] = fmt.Sprintf("no JIT on %s/%s", runtime.GOOS, runtime.GOARCH)
 	case err != nil:
 		return nil, fmt.Errorf("bpftest: the JIT cannot run program %q: %w", name, err)
+	case jc == nil: // skipped
 	default:
 		h.engines = append(h.engines, &userEngine{e: JIT, prog: jc.Programs[name], maps: jc.Maps, closer: jc.Close})
 	}
 	ok = true
 	return h, nil
+}
+
+// jitWithoutCallbacks is the JIT's collection when a program of it uses
+// callbacks, which the JIT does not compile (jit.ErrCallbacks, cerr): with
+// Fallback for the others, and nil with the JIT skipped when the program
+// under test is the one.
+func jitWithoutCallbacks(h *Harness, spec *prog.CollectionSpec, copts *interp.CollectionOptions, name string, cerr error) (*jit.Collection, error) {
+	jc, err := jit.NewCollection(spec, copts, &jit.Options{Fallback: true})
+	if err != nil {
+		return nil, err
+	}
+	if jc.Programs[name].Compiled() {
+		return jc, nil
+	}
+	jc.Close()
+	if !strings.Contains(cerr.Error(), fmt.Sprintf("program %q ", name)) {
+		return nil, fmt.Errorf("program %q does not compile (and %w)", name, cerr)
+	}
+	h.skipped[JIT] = fmt.Sprintf("program %q: %v", name, jit.ErrCallbacks)
+	return nil, nil
 }
 
 // NewProgram is New for a single program: spec and the maps it names

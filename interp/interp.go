@@ -144,8 +144,10 @@ func NewRegistry() *Registry { return engine.NewRegistry() }
 // get_prandom_u32, get_smp_processor_id, get_current_pid_tgid,
 // get_current_uid_gid, get_current_comm, perf_event_output,
 // skb_load_bytes, ringbuf_output, ringbuf_reserve, ringbuf_submit,
-// ringbuf_discard and ringbuf_query. tail_call (12) is built into the VM
-// and cannot be replaced.
+// ringbuf_discard and ringbuf_query, the XDP and tc helpers, and loop
+// and for_each_map_elem, which call the program's callbacks (LD_IMM64
+// BPF_PSEUDO_FUNC) as bpf-to-bpf calls charged to the run's budget.
+// tail_call (12) is built into the VM and cannot be replaced.
 func DefaultHelpers() *Registry { return engine.DefaultHelpers() }
 
 // Errno returns the helper result for errno: its negative value as the

@@ -64,6 +64,12 @@
 // in interp, which counts. Options.Interp.Trace is not called by compiled
 // code either.
 //
+// Callbacks (LD_IMM64 BPF_PSEUDO_FUNC, the subprograms bpf_loop and
+// bpf_for_each_map_elem call) are not compiled: New refuses such a program
+// with ErrCallbacks, which wraps ErrNotSupported, and with
+// Options.Fallback runs it in interp (jit.NewCollection compiles the
+// collection's other programs).
+//
 // BPF registers live in x86 registers while the code runs:
 //
 //	r0 rax  r1 rdi  r2 rsi  r3 rbx  r4 r8  r5 r9

@@ -249,6 +249,9 @@ func loadBoth(t *testing.T, spec *prog.Spec, opts *interp.Options) (*interp.VM, 
 	if jerr == nil {
 		jvm.Close()
 	}
+	if ierr == nil && errors.Is(jerr, ErrCallbacks) {
+		return nil, nil // interp only: the JIT does not compile callbacks
+	}
 	if (ierr == nil) != (jerr == nil) {
 		t.Fatalf("load: interp %v, jit %v\n%s", ierr, jerr, spec.Instructions)
 	}

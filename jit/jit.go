@@ -2,6 +2,7 @@ package jit
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/purebpf/purebpf/sys"
 )
@@ -25,6 +26,14 @@ var (
 	// systems without a JIT back end (everything but amd64 Unix). It is
 	// sys.ErrNotSupported, the module's one such sentinel.
 	ErrNotSupported = sys.ErrNotSupported
+
+	// ErrCallbacks is the error of New for a program that loads a
+	// function address (BPF_PSEUDO_FUNC: the callbacks of bpf_loop and
+	// bpf_for_each_map_elem): compiled code does not run callbacks yet,
+	// so such a program runs only in interp, or here with
+	// Options.Fallback. It wraps ErrNotSupported.
+	ErrCallbacks = fmt.Errorf("callbacks (function address loads for bpf_loop and bpf_for_each_map_elem) are not compiled: %w", ErrNotSupported)
+
 	// ErrCompile is wrapped by every error about a program the JIT cannot
 	// compile.
 	ErrCompile = errors.New("jit: cannot compile program")

@@ -112,6 +112,12 @@ func (vm *VM) compileEngine(ivm *engine.VM, pub *interp.VM) (*VM, error) {
 	vm.ivm, vm.pub = ivm, pub
 	vm.typ = ivm.Spec().Type
 	vm.budget = runBudget(&vm.opts)
+	if ivm.HasCallbacks() {
+		if vm.opts.Fallback {
+			return vm, nil
+		}
+		return nil, fmt.Errorf("jit: program %q: %w", ivm.Spec().Name, ErrCallbacks)
+	}
 	opts := compileOptions{
 		unchecked: vm.opts.Unchecked,
 		noBudget:  vm.opts.NoBudget,

@@ -35,6 +35,9 @@ type program struct {
 	// stackDepth is how many bytes below r10 the program can reach in
 	// the main frame: what a run must zero (see stackReach).
 	stackDepth uint32
+	// callbacks are the slots function address loads name: the only
+	// slots a callback handle can enter (callback.go).
+	callbacks map[int]bool
 }
 
 // opInfo is what the analyses and exec know about an op (opInfos, from
@@ -127,6 +130,8 @@ type decoder struct {
 	helpers  *Registry
 	// kfunc returns the call number of the kfunc a call names (kfunc.go).
 	kfunc func(i insn.Instruction) (int64, error)
+	// callbacks collects the targets of function address loads.
+	callbacks map[int]bool
 }
 
 // decode validates and pre-decodes a program.
@@ -134,6 +139,7 @@ func (d *decoder) decode(is insn.Instructions) (*program, error) {
 	if len(is) == 0 {
 		return nil, loadErr(-1, "program has no instructions")
 	}
+	d.callbacks = nil
 	resolved, err := is.Resolve()
 	if err != nil {
 		return nil, &LoadError{Slot: slotOf(err), Err: err}
@@ -179,6 +185,12 @@ func (d *decoder) decode(is insn.Instructions) (*program, error) {
 		}
 	}
 	p.stackDepth = p.stackReach()
+	if len(d.callbacks) > 0 {
+		// A callback runs in a frame above this one, its stack region
+		// reaching up through the whole main frame (as a callee's).
+		p.stackDepth = StackSize
+	}
+	p.callbacks = d.callbacks
 	last := resolved[len(resolved)-1]
 	if !last.IsExit() && !(last.OpCode == insn.OpJa || last.OpCode == insn.OpGotol) {
 		return nil, loadErr(n-1, "last instruction is %q; it must be exit or an unconditional jump, or the program could fall off its end", last.String())
@@ -226,6 +238,16 @@ func (d *decoder) decodeOne(i insn.Instruction, pc int) (dinsn, error) {
 		}
 	case kindLoadImm:
 		if insn.PseudoSrc(i.Src) == insn.PseudoNone {
+			break
+		}
+		if insn.PseudoSrc(i.Src) == insn.PseudoFunc {
+			// A function address (bpf_loop's callback): an opaque
+			// handle of the target slot (callback.go).
+			h, err := d.callbackHandle(i, pc)
+			if err != nil {
+				return di, err
+			}
+			di.imm = int64(h)
 			break
 		}
 		idx, err := d.mapIndex(i)

@@ -63,7 +63,9 @@
 // opaque handles (MapHandle) in a range no user-space mapping can have, so
 // they are never dereferenceable; so are the handles map_lookup_elem
 // gives for the inner maps of a map of maps, which name entries of a
-// table the run keeps and EndEnv clears (mapinmap.go). Regions added by helpers are kept sorted
+// table the run keeps and EndEnv clears (mapinmap.go), and callback
+// handles (LD_IMM64 BPF_PSEUDO_FUNC, CallbackHandle), which bpf_loop and
+// bpf_for_each_map_elem run as bpf-to-bpf calls (callback.go). Regions added by helpers are kept sorted
 // for binary search and bounded by MaxDynamicRegions per run.
 //
 // The run loop has two levels: Env.fast executes ALU operations, jumps,

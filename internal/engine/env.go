@@ -125,6 +125,14 @@ type Env struct {
 	// of the Env rather than a local, whose address would escape.
 	out []byte
 	tr  traceState // tracing contexts (trace.go)
+
+	// cbBase is the frame depth of the innermost running callback (0
+	// outside callbacks), where its exit returns to the helper that
+	// called it; cbLeft hands the budget left between a helper call and
+	// the callback runs inside it (callback.go).
+	cbBase int
+	cbLeft uint64
+
 	// pend adds regions the program holds that the Env does not know
 	// of yet (SetPendingRegions), reporting whether it added any.
 	pend func() bool

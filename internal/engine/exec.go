@@ -48,7 +48,7 @@ var ne = binary.NativeEndian
 // most recently used region, budget refills) runs here. Rarely changing
 // state (frames, may_goto allowance, the current program) lives in e.
 func (e *Env) exec(p *program, r1, r2 uint64) (uint64, error) {
-	e.cur, e.curVM, e.depth, e.loops = p, e.vm, 0, MaxLoops
+	e.cur, e.curVM, e.depth, e.loops, e.cbBase = p, e.vm, 0, MaxLoops, 0
 	e.budget, e.rest = e.vm.budget, 0
 	left := e.budget
 	// single: Options.Trace and Options.Coverage see every instruction,
@@ -113,6 +113,10 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 		case fastDone:
 			e.executed = e.budget - left - e.rest
 			e.clean = !slow && !single
+			if e.cbBase != 0 { // an LD_ABS past the packet in a callback ends the run
+				e.cbLeft = left
+				return regs[0], errHalted
+			}
 			return regs[0], nil
 		case fastStepped:
 			step = single
@@ -135,9 +139,16 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 		case opCall, opCallX:
 			slow = true
 			var ret uint64
-			if ret, err = e.callHelper(in, regs); err != nil {
+			e.cbLeft = left // for the callbacks a helper runs (callback.go)
+			ret, err = e.callHelper(in, regs)
+			left = e.cbLeft
+			if err != nil {
 				if err == errHalted {
 					e.executed = e.budget - left - e.rest
+					if e.cbBase != 0 {
+						e.cbLeft = left
+						return ret, errHalted // ends the run, not the callback
+					}
 					return ret, nil
 				}
 				goto fail
@@ -145,6 +156,10 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 			regs[0] = ret
 		case opTailCall:
 			slow = true
+			if e.cbBase != 0 {
+				err = errCallbackTailCall
+				goto fail
+			}
 			if e.tailCall(regs) {
 				pc = 0
 				continue
@@ -158,6 +173,10 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 			pc = int(in.off)
 			continue
 		case opExit:
+			if e.depth == e.cbBase && e.cbBase != 0 {
+				e.cbLeft = left // the callback returns to its helper
+				return regs[0], nil
+			}
 			if e.depth == 0 {
 				e.executed = e.budget - left - e.rest
 				if e.tracer != nil {
@@ -200,6 +219,10 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 				// bpf_gen_ld_abs).
 				regs[0] = 0
 				e.executed = e.budget - left - e.rest
+				if e.cbBase != 0 {
+					e.cbLeft = left
+					return 0, errHalted
+				}
 				return 0, nil
 			}
 			regs[0] = v
@@ -211,7 +234,11 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 	}
 fail:
 	e.executed = e.budget - left - e.rest
+	e.cbLeft = left // for the helper that ran a failing callback
 	e.regions[0].Start = e.mainLo()
+	if re, ok := err.(*RunError); ok {
+		return 0, re // from a callback, naming its slot
+	}
 	return 0, &RunError{PC: pc, Err: err}
 }
 
@@ -1369,6 +1396,9 @@ func (e *Env) callNum(num int64, callx bool, r1, r2, r3, r4, r5 uint64) (uint64,
 	if err != nil {
 		if errors.Is(err, ErrHalt) {
 			return ret, errHalted
+		}
+		if _, ok := err.(*RunError); ok {
+			return 0, err // a callback's failure (callback.go)
 		}
 		name := vm.callName(num, callx)
 		if errors.Is(err, ErrMemoryAccess) || errors.Is(err, ErrHelper) || errors.Is(err, ErrContext) {

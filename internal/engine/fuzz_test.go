@@ -23,6 +23,11 @@ func FuzzRun(f *testing.F) {
 		{insn.MayGoto("out").WithLabel("l"), insn.Ja("l"), insn.Exit().WithLabel("out")},
 		{insn.Call(int32(insn.FnTracePrintk)), insn.Exit()},
 		{insn.LoadAbs(0, insn.W), insn.Exit()},
+		// bpf_loop with a callback (callback.go), and a callback handle
+		// read as memory.
+		loopSumProgram(9, 4, 0),
+		{loadFunc(r2, "cb"), insn.Mov.Imm(r1, 3), insn.Mov.Reg(r3, r1), insn.Mov.Imm(r4, 0), insn.Call(int32(insn.FnLoop)),
+			insn.LoadMem(r0, r2, 0, insn.B), insn.Exit(), insn.Mov.Imm(r0, 0).WithLabel("cb"), insn.Exit()},
 	}
 	for _, s := range seeds {
 		b, err := s.Marshal()

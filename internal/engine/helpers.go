@@ -59,6 +59,8 @@ func DefaultHelpers() *Registry {
 	r.Register(insn.FnRedirect, helperRedirect)
 	r.Register(insn.FnRedirectMap, helperRedirectMap)
 	registerTCHelpers(r)
+	r.Register(insn.FnLoop, helperLoop)                     // callback.go
+	r.Register(insn.FnForEachMapElem, helperForEachMapElem) // callback.go
 	return r
 }
 

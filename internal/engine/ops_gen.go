@@ -152,7 +152,7 @@ const (
 	opAtomicDW // imm = atomic op
 	opLoadAcq  // size in sz
 	opStoreRel // size in sz
-	opLdImm64  // imm = value (a map handle for a map fd or index)
+	opLdImm64  // imm = value (a map handle for a map fd or index, a callback handle for a function address)
 	opLdMapVal // imm = map index, off = value offset
 	opLdAbsB   // imm = offset
 	opLdAbsH   // imm = offset
@@ -531,7 +531,7 @@ var opEncs = [256][]opEnc{
 	0x15: {{op: opJeq64K, fix: fixOffTarget}},
 	0x16: {{op: opJeq32K, fix: fixOffTarget | fixImmU32}},
 	0x17: {{op: opSub64K, when: whenOff}},
-	0x18: {{op: opLdImm64, when: whenSrc}, {op: opLdImm64, when: whenSrc, src: 1}, {op: opLdImm64, when: whenSrc, src: 5}, {op: opLdMapVal, when: whenSrc, src: 2}, {op: opLdMapVal, when: whenSrc, src: 6}},
+	0x18: {{op: opLdImm64, when: whenSrc}, {op: opLdImm64, when: whenSrc, src: 1}, {op: opLdImm64, when: whenSrc, src: 5}, {op: opLdImm64, when: whenSrc, src: 4}, {op: opLdMapVal, when: whenSrc, src: 2}, {op: opLdMapVal, when: whenSrc, src: 6}},
 	0x1c: {{op: opSub32X, when: whenOff}},
 	0x1d: {{op: opJeq64X, fix: fixOffTarget}},
 	0x1e: {{op: opJeq32X, fix: fixOffTarget}},

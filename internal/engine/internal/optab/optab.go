@@ -308,10 +308,11 @@ var Ops = []Op{
 	op("AtomicDW", AtomicKind, Mem(insn.ClassStX, insn.ModeAtomic, insn.DW)).doc("imm = atomic op"),
 	op("LoadAcq", LoadAcqKind, sizes(atomicOp(insn.AtomicLoadAcquire), insn.B, insn.H, insn.W, insn.DW)...).doc("size in sz"),
 	op("StoreRel", StoreRelKind, sizes(atomicOp(insn.AtomicStoreRelease), insn.B, insn.H, insn.W, insn.DW)...).doc("size in sz"),
-	{Name: "LdImm64", Kind: LoadImmKind, Slots: 2, Doc: "imm = value (a map handle for a map fd or index)", Enc: []Enc{
+	{Name: "LdImm64", Kind: LoadImmKind, Slots: 2, Doc: "imm = value (a map handle for a map fd or index, a callback handle for a function address)", Enc: []Enc{
 		Mem(insn.ClassLd, insn.ModeImm, insn.DW).WithSrc(uint8(insn.PseudoNone)),
 		Mem(insn.ClassLd, insn.ModeImm, insn.DW).WithSrc(uint8(insn.PseudoMapFD)),
 		Mem(insn.ClassLd, insn.ModeImm, insn.DW).WithSrc(uint8(insn.PseudoMapIdx)),
+		Mem(insn.ClassLd, insn.ModeImm, insn.DW).WithSrc(uint8(insn.PseudoFunc)),
 	}},
 	{Name: "LdMapVal", Kind: MapValueKind, Slots: 2, Doc: "imm = map index, off = value offset", Enc: []Enc{
 		Mem(insn.ClassLd, insn.ModeImm, insn.DW).WithSrc(uint8(insn.PseudoMapValue)),
