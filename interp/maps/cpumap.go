@@ -67,29 +67,19 @@ func (c *CPUMap) MapSpec() prog.MapSpec { return c.spec }
 // LookupRaw returns the entry of CPU key, or nil: what bpf_redirect_map
 // looks up.
 func (c *CPUMap) LookupRaw(key []byte, cpu int) []byte {
-	if len(key) != 4 {
-		return nil
-	}
-	k := binary.NativeEndian.Uint32(key)
-	if k >= c.spec.MaxEntries {
-		return nil
-	}
-	c.mu.RLock()
-	v := c.entries[k]
-	c.mu.RUnlock()
-	return v
+	return slotOf(&c.mu, c.entries, key)
 }
 
 // UpdateRaw fails as the verifier refuses it: programs cannot update CPU
 // maps.
 func (c *CPUMap) UpdateRaw(key, value []byte, flags prog.UpdateFlags, cpu int) error {
-	return opError(c.spec.Name, "update", fmt.Errorf("programs cannot update a %s (only bpf_redirect_map): %w", c.spec.Type, syscall.EINVAL))
+	return programCannot(c.spec, "update", "bpf_redirect_map")
 }
 
 // DeleteRaw fails as the verifier refuses it: programs cannot delete
 // from CPU maps.
 func (c *CPUMap) DeleteRaw(key []byte) error {
-	return opError(c.spec.Name, "delete", fmt.Errorf("programs cannot delete from a %s (only bpf_redirect_map): %w", c.spec.Type, syscall.EINVAL))
+	return programCannot(c.spec, "delete", "bpf_redirect_map")
 }
 
 func (c *CPUMap) key(key any) (uint32, error) {
@@ -204,4 +194,29 @@ func (c *CPUMap) NextKey(key, nextKeyOut any) error {
 		return opError(c.spec.Name, "next key", err)
 	}
 	return nil
+}
+
+// slotOf returns the slot of slots that a 4-byte array key names, under
+// mu, or nil for a key of another size or past the slots: the program's
+// lookup of CPU and socket maps.
+func slotOf(mu *sync.RWMutex, slots [][]byte, key []byte) []byte {
+	if len(key) != 4 {
+		return nil
+	}
+	k := binary.NativeEndian.Uint32(key)
+	if k >= uint32(len(slots)) {
+		return nil
+	}
+	mu.RLock()
+	v := slots[k]
+	mu.RUnlock()
+	return v
+}
+
+// programCannot is the error of a program's update or delete (op) of a
+// map of spec, which the verifier refuses: only the helpers named in only
+// take such a map.
+func programCannot(spec prog.MapSpec, op, only string) error {
+	prep := map[string]string{"update": "update a", "delete": "delete from a"}[op]
+	return opError(spec.Name, op, fmt.Errorf("programs cannot %s %s (only %s): %w", prep, spec.Type, only, syscall.EINVAL))
 }

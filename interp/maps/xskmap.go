@@ -72,29 +72,19 @@ func (x *XSKMap) SetSocket(index, queueID uint32) error {
 // struct bpf_xdp_sock (queue_id), or nil for an empty slot. The program
 // must not write it.
 func (x *XSKMap) LookupRaw(key []byte, cpu int) []byte {
-	if len(key) != 4 {
-		return nil
-	}
-	k := binary.NativeEndian.Uint32(key)
-	if k >= x.spec.MaxEntries {
-		return nil
-	}
-	x.mu.RLock()
-	v := x.socks[k]
-	x.mu.RUnlock()
-	return v
+	return slotOf(&x.mu, x.socks, key)
 }
 
 // UpdateRaw fails as the verifier refuses it: programs cannot update
 // socket maps.
 func (x *XSKMap) UpdateRaw(key, value []byte, flags prog.UpdateFlags, cpu int) error {
-	return opError(x.spec.Name, "update", fmt.Errorf("programs cannot update a %s (only bpf_map_lookup_elem and bpf_redirect_map): %w", x.spec.Type, syscall.EINVAL))
+	return programCannot(x.spec, "update", "bpf_map_lookup_elem and bpf_redirect_map")
 }
 
 // DeleteRaw fails as the verifier refuses it: programs cannot delete
 // from socket maps.
 func (x *XSKMap) DeleteRaw(key []byte) error {
-	return opError(x.spec.Name, "delete", fmt.Errorf("programs cannot delete from a %s (only bpf_map_lookup_elem and bpf_redirect_map): %w", x.spec.Type, syscall.EINVAL))
+	return programCannot(x.spec, "delete", "bpf_map_lookup_elem and bpf_redirect_map")
 }
 
 // Lookup fails with EOPNOTSUPP, as in the kernel.
