@@ -45,6 +45,9 @@ type Runner struct {
 	// traceBound says that r's Env is still bound from the Runner's last
 	// tracing run, for the next one to rebind (trace_amd64.go).
 	traceBound bool
+	// xdpBound says that r's Env is still bound from the Runner's last
+	// XDP run, for the next one to rebind (xdprunner_amd64.go).
+	xdpBound bool
 }
 
 // ErrClosed is wrapped by the error of a run on a closed VM or Runner. It
@@ -86,6 +89,7 @@ func (rn *Runner) Close() error {
 	}
 	if rn.r != nil {
 		rn.unbindTrace()
+		rn.unbindXDP()
 		rn.r.keepPackets(false)
 		if rn.slot {
 			rn.vm.putSlot(rn.r)

@@ -22,3 +22,6 @@ func (rn *Runner) runnerTrace(k engine.TraceKind, record []byte, args []uint64, 
 
 // unbindTrace has nothing to do: Runners are interp.Runners here.
 func (rn *Runner) unbindTrace() {}
+
+// unbindXDP has nothing to do: Runners are interp.Runners here.
+func (rn *Runner) unbindXDP() {}

@@ -145,7 +145,7 @@ func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, er
 		}
 		return 0, nil, rn.otherErr(prog.XDP)
 	}
-	return vm.runXDP(r, true, frame, meta)
+	return rn.runXDPKept(frame, meta)
 }
 
 // endFast turns the fast paths of a bound run off.
