@@ -35,6 +35,8 @@ type compileOptions struct {
 	mapStorage func(i insn.Instruction) (mapStorage, bool)
 	// arrays are the array maps whose lookups the code makes itself.
 	arrays []arrayMap
+	// facts says which accesses need no region check (valuefacts.go).
+	facts valueFacts
 }
 
 // compiled is the output of the code generator.
@@ -50,6 +52,10 @@ type compiled struct {
 	// (fastpath_amd64.go): run.flush finds the Env's region for a table
 	// entry in them.
 	storages [][]byte
+	// lookups[s] says that the access checks the code left out rest on
+	// the map_lookup_elem call at slot s being the engine's own (see
+	// valueFacts).
+	lookups []bool
 }
 
 type mapValueRef struct {
@@ -121,6 +127,9 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	}
 	for _, m := range opts.arrays {
 		c.out.storages = append(c.out.storages, m.storage)
+	}
+	if opts.facts.n > 0 {
+		c.out.lookups = opts.facts.lookups
 	}
 	c.blocks()
 	for k, i := range is {
@@ -667,6 +676,10 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 	n := int16(sz.Bytes())
 	if base == insn.R10 && off >= -stackSize && off <= -n && !atomic {
 		return M(RBP, int32(off))
+	}
+	if !atomic && s < len(c.opts.facts.proven) && c.opts.facts.proven[s] {
+		// Inside a map value the run was granted (valuefacts.go).
+		return M(bpfReg[base], int32(off))
 	}
 	if c.opts.unchecked {
 		if !atomic {

@@ -712,6 +712,9 @@ func (r *run) call(st *state, callx bool) (bool, error) {
 	if !callx && insn.HelperFunc(num) == insn.FnTailCall {
 		return false, r.tailCall(st)
 	}
+	if !callx && num == int64(insn.FnMapLookupElem) && r.vm.code.comp.leansOn(st.pc) && engine.StdHelpers(r.vm.ivm)&engine.StdMapLookup == 0 {
+		return false, r.runErr(fmt.Errorf("%w: map_lookup_elem is no longer the engine's own helper, which jit.New compiled the accesses to its results for (register helpers before jit.New)", interp.ErrHelper))
+	}
 	ret, err := engine.Call(r.env, num, callx, st.regs[1], st.regs[2], st.regs[3], st.regs[4], st.regs[5])
 	if err != nil {
 		if err == interp.ErrHalt {

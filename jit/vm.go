@@ -127,6 +127,7 @@ func (vm *VM) compileEngine(ivm *engine.VM, pub *interp.VM) (*VM, error) {
 		},
 	}
 	fastOptions(&opts, ivm)
+	factOptions(&opts, ivm)
 	c, err := newCode(ivm.Instructions(), opts)
 	if err != nil {
 		if vm.opts.Fallback {
