@@ -96,7 +96,7 @@ func TestValueFacts(t *testing.T) {
 			insn.Call(int32(insn.FnKtimeGetNs)), // r6 survives calls
 			mark("P", insn.LoadMem(r1, r6, 8, insn.DW)),
 			mark("C", insn.LoadMem(r1, r0, 8, insn.DW)), // r0 does not
-			insn.Add.Imm32(r6, 0), // a 32-bit op forgets the pointer
+			insn.Add.Imm32(r6, 0),                       // a 32-bit op forgets the pointer
 			mark("C", insn.LoadMem(r1, r6, 0, insn.DW)),
 		}, exit)},
 		{"read-only values, other maps", concat(lookupOf("ro"), insn.Instructions{
