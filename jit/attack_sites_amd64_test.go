@@ -20,32 +20,33 @@ import (
 // end exactly as interp's run does: the same result and error, the same
 // pc, the same bytes written.
 
-// sameRuns runs spec in interp, the JIT, and a Runner of each, on a fresh
-// copy of each of mems in turn (a Runner's runs follow each other), and
-// wants the same result, error (but for addresses: the engines' buffers
-// differ) and memory from all; wantErr says whether
-// the last run must fail with a memory access error (so that the engines
-// cannot agree on a wrong answer).
-func sameRuns(t *testing.T, spec *prog.Spec, opts *interp.Options, wantErr bool, mems ...[]byte) {
+// attackRun is one engine's run of an attack: it returns the result,
+// the memory (or output packet) after the run, and the error.
+type attackRun struct {
+	name string
+	run  func(in []byte) (uint64, []byte, error)
+}
+
+// sameAttackRuns runs each engine on a fresh copy of each of inputs in
+// turn (a Runner's runs follow each other) and wants from all the same
+// results, errors (but for addresses: the engines' buffers differ) and
+// memory or output as the first engine's; wantErr says whether the last
+// run must fail with a memory access error (so that the engines cannot
+// agree on a wrong answer).
+func sameAttackRuns(t *testing.T, engines []attackRun, wantErr bool, inputs ...[]byte) {
 	t.Helper()
-	ivm, vm, irn, rn := attackEngines(t, spec, opts)
 	type result struct {
-		ret uint64
-		err string
-		mem []byte
+		ret  uint64
+		err  string
+		data []byte
 	}
-	engines := []struct {
-		name string
-		run  func([]byte) (uint64, error)
-	}{{"interp", ivm.RunMemory}, {"jit", vm.RunMemory}, {"interp Runner", irn.RunMemory}, {"jit Runner", rn.RunMemory}}
 	var want []result
 	for _, e := range engines {
 		var got []result
 		var last error
-		for _, m := range mems {
-			mem := append([]byte(nil), m...)
-			ret, err := e.run(mem)
-			got = append(got, result{ret, hexAddr.ReplaceAllString(errText(err), "ADDR"), mem})
+		for _, in := range inputs {
+			ret, data, err := e.run(append([]byte(nil), in...))
+			got = append(got, result{ret, hexAddr.ReplaceAllString(errText(err), "ADDR"), append([]byte(nil), data...)})
 			last = err
 		}
 		if wantErr != errors.Is(last, interp.ErrMemoryAccess) {
@@ -56,10 +57,41 @@ func sameRuns(t *testing.T, spec *prog.Spec, opts *interp.Options, wantErr bool,
 			continue
 		}
 		for k := range got {
-			if got[k].ret != want[k].ret || got[k].err != want[k].err || string(got[k].mem) != string(want[k].mem) {
-				t.Errorf("%s run %d: %#x, %q, mem %x; interp: %#x, %q, mem %x", e.name, k, got[k].ret, got[k].err, got[k].mem, want[k].ret, want[k].err, want[k].mem)
+			if got[k].ret != want[k].ret || got[k].err != want[k].err || string(got[k].data) != string(want[k].data) {
+				t.Errorf("%s run %d: %#x, %q, data %x; %s: %#x, %q, data %x", e.name, k, got[k].ret, got[k].err, got[k].data, engines[0].name, want[k].ret, want[k].err, want[k].data)
 			}
 		}
+	}
+}
+
+// sameRuns is sameAttackRuns for a raw-memory program in interp, the JIT
+// and a Runner of each, on mems.
+func sameRuns(t *testing.T, spec *prog.Spec, opts *interp.Options, wantErr bool, mems ...[]byte) {
+	t.Helper()
+	ivm, vm, irn, rn := attackEngines(t, spec, opts)
+	var engines []attackRun
+	for _, e := range []struct {
+		name string
+		run  func([]byte) (uint64, error)
+	}{{"interp", ivm.RunMemory}, {"jit", vm.RunMemory}, {"interp Runner", irn.RunMemory}, {"jit Runner", rn.RunMemory}} {
+		engines = append(engines, attackRun{e.name, func(mem []byte) (uint64, []byte, error) {
+			ret, err := e.run(mem)
+			return ret, mem, err
+		}})
+	}
+	sameAttackRuns(t, engines, wantErr, mems...)
+}
+
+// reserve16 reserves 16 bytes of ring buffer "rb" (r0) and exits when it
+// cannot; it goes on at label "ok".
+func reserve16() Instructions {
+	return Instructions{
+		LoadMapPtr(R1, "rb"),
+		Mov.Imm(R2, 16),
+		Mov.Imm(R3, 0),
+		FnRingbufReserve.Call(),
+		JNE.Imm(R0, 0, "ok"),
+		Exit(),
 	}
 }
 
@@ -120,12 +152,7 @@ func TestAttackSiteRingbufRevoked(t *testing.T) {
 			t.Run(fmt.Sprintf("%v load %t", fn, load), func(t *testing.T) {
 				is := seq(
 					Mov.Reg(R9, R1),
-					LoadMapPtr(R1, "rb"),
-					Mov.Imm(R2, 16),
-					Mov.Imm(R3, 0),
-					FnRingbufReserve.Call(),
-					JNE.Imm(R0, 0, "ok"),
-					Exit(),
+					reserve16(),
 					Mov.Reg(R6, R0).WithLabel("ok"),
 					Mov.Imm(R7, 0),
 					access.WithLabel("loop"),
@@ -268,18 +295,12 @@ func TestAttackSiteShorterMemory(t *testing.T) {
 // TestAttackSiteTailCall: program a stores into a ring buffer reservation
 // through its store site 0, keeps the pointer in mem, submits it and
 // tail-calls b, whose store site 0 shares a's slot and stores through the
-// kept pointer (and then, in another case, b's site runs first in a run
-// where a's slot names a table entry b has no business with).
+// kept pointer: the slot names the table entry the reservation had.
 func TestAttackSiteTailCall(t *testing.T) {
 	w := newWorld(t, progArray("jmp"), prog.MapSpec{Name: "rb", Type: prog.RingBuf, MaxEntries: 4096})
 	a := w.jit(w.spec("a", []string{"jmp", "rb"}, seq(
 		Mov.Reg(R9, R1),
-		LoadMapPtr(R1, "rb"),
-		Mov.Imm(R2, 16),
-		Mov.Imm(R3, 0),
-		FnRingbufReserve.Call(),
-		JNE.Imm(R0, 0, "ok"),
-		Exit(),
+		reserve16(),
 		StoreImm(R0, 0, 1, DW).WithLabel("ok"), // store site 0
 		StoreMem(R9, 0, R0, DW),
 		Mov.Reg(R1, R0),
@@ -382,41 +403,20 @@ func TestAttackSiteXDPShorterFrame(t *testing.T) {
 	sameXDPRuns(t, spec, true, make([]byte, 64), make([]byte, 32))
 }
 
-// sameXDPRuns is sameRuns for an XDP program, on frames.
+// sameXDPRuns is sameAttackRuns for an XDP program in interp, the JIT and
+// a Runner of each, on frames, twice.
 func sameXDPRuns(t *testing.T, spec *prog.Spec, wantErr bool, frames ...[]byte) {
 	t.Helper()
 	ivm, vm, irn, rn := attackEngines(t, spec, nil)
-	type result struct {
-		ret uint32
-		out []byte
-		err string
-	}
-	engines := []struct {
+	var engines []attackRun
+	for _, e := range []struct {
 		name string
 		run  func([]byte, *interp.XDPMeta) (uint32, []byte, error)
-	}{{"interp", ivm.RunXDP}, {"jit", vm.RunXDP}, {"interp Runner", irn.RunXDP}, {"jit Runner", rn.RunXDP}}
-	var want []result
-	for _, e := range engines {
-		var got []result
-		var last error
-		for range 2 {
-			for _, f := range frames {
-				ret, out, err := e.run(append([]byte(nil), f...), nil)
-				got = append(got, result{ret, append([]byte(nil), out...), hexAddr.ReplaceAllString(errText(err), "ADDR")})
-				last = err
-			}
-		}
-		if wantErr != errors.Is(last, interp.ErrMemoryAccess) {
-			t.Errorf("%s: last run: %v; want a memory access error: %t", e.name, last, wantErr)
-		}
-		if want == nil {
-			want = got
-			continue
-		}
-		for k := range got {
-			if got[k].ret != want[k].ret || got[k].err != want[k].err || string(got[k].out) != string(want[k].out) {
-				t.Errorf("%s run %d: %d, %q, out %x; interp: %d, %q, out %x", e.name, k, got[k].ret, got[k].err, got[k].out, want[k].ret, want[k].err, want[k].out)
-			}
-		}
+	}{{"interp", ivm.RunXDP}, {"jit", vm.RunXDP}, {"interp Runner", irn.RunXDP}, {"jit Runner", rn.RunXDP}} {
+		engines = append(engines, attackRun{e.name, func(frame []byte) (uint64, []byte, error) {
+			ret, out, err := e.run(frame, nil)
+			return uint64(ret), out, err
+		}})
 	}
+	sameAttackRuns(t, engines, wantErr, append(frames, frames...)...)
 }

@@ -79,10 +79,10 @@ type state struct {
 	nwrite uint64     // 208: entries in wtab
 	// savedBP is the Go frame pointer enterMem keeps while the code
 	// clobbers BP (BPF r10).
-	savedBP uint64 // 216
+	savedBP uint64    // 216
 	_       [2]region // free (once the most recently used regions)
-	grant   region // a one-shot grant for an access Go checked (context fields)
-	grantW  uint64 // whether grant is for a store
+	grant   region    // a one-shot grant for an access Go checked (context fields)
+	grantW  uint64    // whether grant is for a store
 	_       [3]uint64
 	rtab    [maxRegions]region // readable regions
 	wtab    [maxRegions]region // writable regions
@@ -121,17 +121,19 @@ type state struct {
 	// addr). sites[w][k] is the offset, from zero, of the region the
 	// access sites of slot k (loads for w = 0, stores for w = 1) were
 	// last found in: an entry of rtab (w = 0) or wtab (w = 1), stk, or
-	// zero itself (the initial value). A site checks its access against
-	// that region only, with no bound on the offset, which is sound
-	// because every region a slot can name is, at any time, one the
-	// access may use or empty (all lims 0), so that a stale slot can
-	// only miss:
+	// zero itself (the initial value); only the search routine writes
+	// slots. A site checks its access against that region only, and
+	// whatever the table entry holds now, which is sound because every
+	// region a slot can name is, at any time, one the access may use or
+	// empty (all lims 0), so that a stale slot can only miss:
 	//   - zero is never written;
 	//   - entries of rtab and wtab past nread and nwrite are empty
 	//     (whatever shrinks the tables clears the entries it drops:
-	//     state.truncate), and those below are regions of the run for
-	//     their direction (Go rebuilds the tables whenever a region may
-	//     go away: syncRegions, memTables);
+	//     state.truncate; whatever grows them, Go's addTables or the
+	//     code's appendRegion, writes the entry before it counts it),
+	//     and those below are regions of the run for their direction
+	//     (Go rebuilds the tables whenever a region may go away:
+	//     syncRegions, memTables);
 	//   - stk, the stack region [stkLo, stkTop) as the search routine
 	//     found it, is emptied whenever the stack region may shrink: at
 	//     every bpf-to-bpf return and at the end of every run in the
