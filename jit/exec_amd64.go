@@ -653,7 +653,6 @@ func (vm *VM) wantType(t prog.Type) error {
 func (st *state) setStack(top, lo uint64) {
 	st.stkTop = top
 	st.stkLo = lo
-	st.stk.clear() // the run's stack region may be smaller (state.sites)
 	st.depth = 0
 	st.loops = maxLoops
 }

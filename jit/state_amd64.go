@@ -136,9 +136,12 @@ type state struct {
 	//     syncRegions, memTables);
 	//   - stk, the stack region [stkLo, stkTop) as the search routine
 	//     found it, is emptied whenever the stack region may shrink: at
-	//     every bpf-to-bpf return and at the end of every run in the
-	//     code, and by Go before every run it sets up (setStack,
-	//     memTables, syncRegions). A call only grows the region.
+	//     every bpf-to-bpf return and wherever the code ends a run
+	//     (exit, LD_ABS past the packet), and by Go before every run
+	//     that did not follow such an end (memTables, which every run
+	//     after one that ended in Go calls as it is not run.tabOK, and
+	//     syncRegions, which every bound run calls). A call only grows
+	//     the region.
 	// siteArg is the offset in the state of the slot the search routine
 	// fills on a hit.
 	zero    region
