@@ -19,17 +19,11 @@ import (
 // when the reservation was the region the last access hit.
 func TestAttackRingbufStale(t *testing.T) {
 	rb := &prog.MapSpec{Name: "rb", Type: prog.RingBuf, MaxEntries: 4096}
-	reserve := Instructions{
-		LoadMapPtr(R1, "rb"),
-		Mov.Imm(R2, 16),
-		Mov.Imm(R3, 0),
-		FnRingbufReserve.Call(),
-		JNE.Imm(R0, 0, "ok"),
-		Exit(),
+	reserve := append(reserve16(),
 		Mov.Reg(R6, R0).WithLabel("ok"),
 		StoreImm(R6, 0, 1, DW), // the reservation becomes the hot region
 		StoreImm(R6, 8, 2, DW),
-	}
+	)
 	end := func(fn HelperFunc) Instructions {
 		return Instructions{Mov.Reg(R1, R6), Mov.Imm(R2, 0), fn.Call()}
 	}

@@ -76,8 +76,10 @@ type compiler struct {
 	exitLbl  Label // exit instruction: return from a call or finish
 	doneLbl  Label // finish with r0 as the result
 	depthLbl Label // call depth exceeded, pc already stored
+	abortLbl Label // LD_ABS/LD_IND out of the packet: end with r0 = 0
 	search   [2][4]Label
 	used     [2][4]bool
+	nsites   [2]int // checked load and store sites so far (addr)
 	out      compiled
 
 	// subStart is the first slot of the callee region: the slots from
@@ -109,6 +111,7 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	c.exitLbl = c.a.NewLabel()
 	c.doneLbl = c.a.NewLabel()
 	c.depthLbl = c.a.NewLabel()
+	c.abortLbl = c.a.NewLabel()
 	for w := range c.search {
 		for k := range c.search[w] {
 			c.search[w][k] = c.a.NewLabel()
@@ -669,8 +672,15 @@ func (c *compiler) localCall(s, t int) {
 // addr returns the memory operand of an n-byte access at base+off, after
 // emitting its region check in checked mode. Accesses through r10 at
 // offsets inside the current frame need no check: the frame is always
-// part of the stack region. atomic forces the address into r11 so that
+// part of the stack region. atomic puts the address in r11 so that
 // alignment can be tested.
+//
+// The check compares the address with one region: the one the site's
+// slot (state.sites) names, the last region an access of the slot's
+// sites was found in, whatever it was since (see state.sites for why a
+// stale slot can only miss). A miss calls the search routine, which
+// finds the region in the tables and points the slot at it, or leaves to
+// Go.
 func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, write, atomic bool) Mem {
 	a := &c.a
 	n := int16(sz.Bytes())
@@ -681,29 +691,28 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 		// Inside a map value the run was granted (valuefacts.go).
 		return M(bpfReg[base], int32(off))
 	}
+	m := M(bpfReg[base], int32(off))
 	if c.opts.unchecked {
 		if !atomic {
-			return M(bpfReg[base], int32(off))
+			return m
 		}
-		a.Lea(tmp2, M(bpfReg[base], int32(off)))
+		a.Lea(tmp2, m)
 		return M(tmp2, 0)
 	}
 	k := engine.SizeIndex(sz) // log2 of the size
-	wi := 0
-	mru := offMruR
-	if write {
-		wi, mru = 1, offMruW
-	}
+	wi := b2i(write)
+	slot := offSites + 4*int32(wi*siteSlots+c.nsites[wi]%siteSlots)
+	c.nsites[wi]++
 	retry := a.NewLabel()
 	slow := a.NewLabel()
 	cont := a.NewLabel()
 	// After Go grants a miss, the code resumes here with only the BPF
 	// registers restored, so the address is computed again.
 	a.Bind(retry)
-	a.Lea(tmp2, M(bpfReg[base], int32(off)))
-	a.MovRR(W64, tmp1, tmp2)
-	a.ALURM(W64, SUB, tmp1, M(regState, mru))
-	a.ALURM(W64, CMP, tmp1, M(regState, mru+8+8*int32(k)))
+	a.Lea(tmp2, m)
+	a.LoadSX(W32, tmp1, M(regState, slot))
+	a.ALURM(W64, SUB, tmp2, MI(regState, tmp1, offZero))
+	a.ALURM(W64, CMP, tmp2, MI(regState, tmp1, offZero+8+8*int32(k)))
 	a.Jcc(CondAE, slow)
 	a.Bind(cont)
 	c.used[wi][k] = true
@@ -713,10 +722,16 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 		a.StoreImm(W64, M(regState, offPC), int32(s))
 		a.LeaRIP(tmp1, retry)
 		a.Store(W64, M(regState, offEntry), tmp1)
+		a.StoreImm(W64, M(regState, offSiteArg), slot)
+		a.Lea(tmp2, m)
 		a.Call(search)
 		a.Jmp(cont)
 	})
-	return M(tmp2, 0)
+	if atomic {
+		a.Lea(tmp2, m)
+		return M(tmp2, 0)
+	}
+	return m
 }
 
 func (c *compiler) ldx(s int, i insn.Instruction) error {
@@ -916,9 +931,7 @@ func (c *compiler) ldPacket(i insn.Instruction) error {
 	}
 	c.stubs = append(c.stubs, func() {
 		a.Bind(abort)
-		a.ALURR(W32, XOR, RAX, RAX)
-		a.StoreImm(W64, M(regState, offExit), exitAbort)
-		a.Ret()
+		a.Jmp(c.abortLbl)
 	})
 	return nil
 }
@@ -946,16 +959,18 @@ func (c *compiler) tail() {
 	a.Store(W64, M(regState, offLoops), tmp1)
 	a.Lea(tmp1, M(RBP, -stackSize))
 	a.Store(W64, M(regState, offStkLo), tmp1)
-	// The stack region shrank: forget cached regions.
-	a.ALURR(W32, XOR, tmp1, tmp1)
-	for k := int32(0); k < 4; k++ {
-		a.Store(W64, M(regState, offMruR+8+8*k), tmp1)
-		a.Store(W64, M(regState, offMruW+8+8*k), tmp1)
-	}
+	c.forgetStack() // the stack region shrank
 	a.JmpM(M(tmp2, offFrameRet))
 
 	a.Bind(c.doneLbl)
+	c.forgetStack() // the next run's may be smaller
 	a.StoreImm(W64, M(regState, offExit), exitDone)
+	a.Ret()
+
+	a.Bind(c.abortLbl)
+	c.forgetStack()
+	a.ALURR(W32, XOR, RAX, RAX)
+	a.StoreImm(W64, M(regState, offExit), exitAbort)
 	a.Ret()
 
 	a.Bind(c.depthLbl)
@@ -971,11 +986,24 @@ func (c *compiler) tail() {
 	}
 }
 
+// forgetStack empties state.stk, the cached stack region, when the stack
+// region may shrink (see state.sites). It clobbers rcx.
+func (c *compiler) forgetStack() {
+	a := &c.a
+	a.ALURR(W32, XOR, tmp1, tmp1)
+	for k := int32(0); k < 4; k++ {
+		a.Store(W64, M(regState, offStk+8+8*k), tmp1)
+	}
+}
+
 // searchRoutine emits the slow path of a region check for accesses of
 // 1<<k bytes: r11 holds the address, state.pc and state.entry (the
-// retry point) are set. It tries the stack region, the region table and
-// the one-shot grant; on a hit it caches the region (not the grant) as the
-// most recently used and returns. On a miss it drops its return address
+// retry point) are set, and state.siteArg is the offset of the site's
+// slot. It tries the stack region, the direct context reads, the region
+// table and the one-shot grant; when the stack region or a table entry
+// holds the access, it points the slot at it (the stack through
+// state.stk) and returns. Neither a context read nor a grant is cached:
+// they hold for one access each. On a miss it drops its return address
 // and leaves to Go with exitMiss, which checks the access exactly as
 // interp does and either fails the run or grants it and resumes at the
 // retry point.
@@ -983,9 +1011,9 @@ func (c *compiler) searchRoutine(write bool, k int) {
 	a := &c.a
 	a.Bind(c.search[b2i(write)][k])
 	n := int32(1) << k
-	mru, tab, cnt, grant := offMruR, offRtab, offNRead, offGrant
+	tab, cnt, grant := offRtab, offNRead, offGrant
 	if write {
-		mru, tab, cnt = offMruW, offWtab, offNWrite
+		tab, cnt = offWtab, offNWrite
 	}
 	hit := a.NewLabel()
 	next := a.NewLabel()
@@ -1006,23 +1034,33 @@ func (c *compiler) searchRoutine(write bool, k int) {
 	a.ALURR(W64, SUB, RBX, tmp1)
 	a.ALURI(W64, CMP, RBX, n)
 	a.Jcc(CondB, next)
-	// Cache the stack: start, then len-size+1 for sizes 1, 2, 4, 8.
+	// Cache the stack in stk: start, then for sizes 1, 2, 4, 8
+	// len-size+1, or 0 when the region is shorter than the size. The
+	// engine makes every stack region at least 8 bytes long (a main
+	// frame's reachable part is rounded up: stackReach), but a lim of
+	// 4-8+1 would let any 8-byte access through, so the code does not
+	// count on it (TestAttackShortStackLims). len is at most the whole
+	// call stack, so the signed test is exact.
 	a.Load(W64, tmp1, M(regState, offStkLo))
-	a.Store(W64, M(regState, mru), tmp1)
-	a.Store(W64, M(regState, mru+8), RAX)
-	a.ALURI(W64, SUB, RAX, 1)
-	a.Store(W64, M(regState, mru+16), RAX)
-	a.ALURI(W64, SUB, RAX, 2)
-	a.Store(W64, M(regState, mru+24), RAX)
-	a.ALURI(W64, SUB, RAX, 4)
-	a.Store(W64, M(regState, mru+32), RAX)
+	a.Store(W64, M(regState, offStk), tmp1)
+	a.ALURR(W32, XOR, tmp1, tmp1)
+	for j := int32(0); j < 4; j++ {
+		a.MovRR(W64, RBX, RAX)
+		if j > 0 {
+			a.ALURI(W64, SUB, RBX, 1<<j-1)
+			a.Cmovcc(W64, CondLE, RBX, tmp1)
+		}
+		a.Store(W64, M(regState, offStk+8+8*j), RBX)
+	}
+	a.Load(W64, RBX, M(regState, offSiteArg))
+	a.StoreImm(W32, MI(regState, RBX, 0), offStk-offZero)
 	a.Jmp(restore)
 
 	a.Bind(next)
 	if !write && k == 2 {
 		// A direct context read (state.ctxMask): an aligned 4-byte
 		// load of a word the context's rules let through with no
-		// other effect. Not cached: the cached region has no rules.
+		// other effect. Not cached: a cached region has no rules.
 		tbl := a.NewLabel()
 		a.MovRR(W64, tmp1, tmp2)
 		a.ALURM(W64, SUB, tmp1, M(regState, offCtxStart))
@@ -1063,11 +1101,12 @@ func (c *compiler) searchRoutine(write bool, k int) {
 	a.StoreImm(W64, M(regState, grant+8+8*int32(k)), 0) // one shot
 	a.Jmp(restore)
 
+	// rax is the entry: the slot gets its offset from state.zero.
 	a.Bind(hit)
-	for off := int32(0); off < regionSize; off += 8 {
-		a.Load(W64, tmp1, M(RAX, off))
-		a.Store(W64, M(regState, mru+off), tmp1)
-	}
+	a.ALURR(W64, SUB, RAX, regState)
+	a.ALURI(W64, SUB, RAX, offZero)
+	a.Load(W64, RBX, M(regState, offSiteArg))
+	a.Store(W32, MI(regState, RBX, 0), RAX)
 	a.Bind(restore)
 	a.Load(W64, RAX, M(regState, offTmp))
 	a.Load(W64, RBX, M(regState, offTmp2))

@@ -78,6 +78,15 @@
 // r10 (x86) points at the machine state, rdx holds the remaining budget,
 // rcx and r11 are scratch.
 //
+// A checked load or store compares its address with one region: the one
+// its access site last found it in, kept per site in the machine state,
+// so that code that alternates between the packet, map values and the
+// stack checks each access against the right region at once. Only when
+// that region does not hold the access does the code search the stack,
+// the context reads it may make itself and the region tables, and leave
+// to Go when none does. The tables hold only regions the run may use or
+// empty entries, so a site's stale region can only miss.
+//
 // # Entering and leaving machine code
 //
 // No cgo: Go enters the code through enter, a small Go assembly trampoline

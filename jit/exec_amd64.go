@@ -358,17 +358,18 @@ func (r *run) sync(st *state) {
 }
 
 // memTables makes [a, a+n) the only region of the tables and forgets the
-// cached regions.
+// cached stack region.
 func (r *run) memTables(a, n uint64) {
 	st := &r.st
+	oldR, oldW := st.nread, st.nwrite
 	st.nread, st.nwrite = 0, 0
 	if n > 0 {
 		st.rtab[0].set(a, a+n)
 		st.wtab[0] = st.rtab[0]
 		st.nread, st.nwrite = 1, 1
 	}
-	st.mruR.clear()
-	st.mruW.clear()
+	st.truncate(oldR, oldW)
+	st.stk.clear()
 	st.grant.clear()
 	r.tabA, r.tabN = a, n
 	st.nmax, st.ctxLim = 0, 0
@@ -658,7 +659,8 @@ func (st *state) setStack(top, lo uint64) {
 
 // syncRegions copies the Env's region table (except region 0, the stack,
 // which the generated code tracks itself) into the tables the generated
-// code scans, and forgets the cached regions. Region 0's start follows the
+// code scans (emptying the entries it drops: state.sites), and forgets the
+// cached stack region and any grant. Region 0's start follows the
 // current call depth so that helpers see the same stack as interp's.
 func (r *run) syncRegions() {
 	st := &r.st
@@ -668,6 +670,7 @@ func (r *run) syncRegions() {
 	if len(regs) > 0 {
 		regs[0].Start = st.stkLo
 	}
+	oldR, oldW := st.nread, st.nwrite
 	st.nread, st.nwrite = 0, 0
 	for k := 1; k < len(regs); k++ {
 		g := &regs[k]
@@ -683,8 +686,8 @@ func (r *run) syncRegions() {
 			st.nwrite++
 		}
 	}
-	st.mruR.clear()
-	st.mruW.clear()
+	st.truncate(oldR, oldW)
+	st.stk.clear()
 	st.grant.clear()
 	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
 	st.nmax, st.ctxLim = 0, 0

@@ -79,11 +79,10 @@ type state struct {
 	nwrite uint64     // 208: entries in wtab
 	// savedBP is the Go frame pointer enterMem keeps while the code
 	// clobbers BP (BPF r10).
-	savedBP uint64 // 216
-	mruR    region // last region a load hit
-	mruW    region // last region a store hit
-	grant   region // a one-shot grant for an access Go checked (context fields)
-	grantW  uint64 // whether grant is for a store
+	savedBP uint64    // 216
+	_       [2]region // free (once the most recently used regions)
+	grant   region    // a one-shot grant for an access Go checked (context fields)
+	grantW  uint64    // whether grant is for a store
 	_       [3]uint64
 	rtab    [maxRegions]region // readable regions
 	wtab    [maxRegions]region // writable regions
@@ -118,6 +117,53 @@ type state struct {
 	// bit off/4 of ctxMask set reads the context directly
 	// (engine.DirectReads).
 	ctxStart, ctxLim, ctxMask uint64
+	// The per-site region caches of checked accesses (compile_amd64.go:
+	// addr). sites[w][k] is the offset, from zero, of the region the
+	// access sites of slot k (loads for w = 0, stores for w = 1) were
+	// last found in: an entry of rtab (w = 0) or wtab (w = 1), stk, or
+	// zero itself (the initial value); only the search routine writes
+	// slots. A site checks its access against that region only, and
+	// whatever the table entry holds now, which is sound because every
+	// region a slot can name is, at any time, one the access may use or
+	// empty (all lims 0), so that a stale slot can only miss:
+	//   - zero is never written;
+	//   - entries of rtab and wtab past nread and nwrite are empty
+	//     (whatever shrinks the tables clears the entries it drops:
+	//     state.truncate; whatever grows them, Go's addTables or the
+	//     code's appendRegion, writes the entry before it counts it),
+	//     and those below are regions of the run for their direction
+	//     (Go rebuilds the tables whenever a region may go away:
+	//     syncRegions, memTables);
+	//   - stk, the stack region [stkLo, stkTop) as the search routine
+	//     found it, is emptied whenever the stack region may shrink: at
+	//     every bpf-to-bpf return and wherever the code ends a run
+	//     (exit, LD_ABS past the packet), and by Go before every run
+	//     that did not follow such an end (memTables, which every run
+	//     after one that ended in Go calls as it is not run.tabOK, and
+	//     syncRegions, which every bound run calls). A call only grows
+	//     the region.
+	// siteArg is the offset in the state of the slot the search routine
+	// fills on a hit.
+	zero    region
+	stk     region
+	siteArg int64
+	sites   [2][siteSlots]int32
+}
+
+// siteSlots is the number of cached regions per direction; access sites
+// past it share them (site k uses slot k % siteSlots).
+const siteSlots = 64
+
+// truncate empties the entries of rtab and wtab from nread and nwrite up
+// to the counts oldR and oldW they had before they shrank, so that no
+// site's slot names a region the run may no longer use (state.sites).
+func (st *state) truncate(oldR, oldW uint64) {
+	if oldR > st.nread {
+		clear(st.rtab[st.nread:oldR])
+	}
+	if oldW > st.nwrite {
+		clear(st.wtab[st.nwrite:oldW])
+	}
 }
 
 // budgetSlice is the most budget the generated code holds at a time.
@@ -165,8 +211,6 @@ var (
 	offPktLen   = int32(unsafe.Offsetof(state{}.pktLen))
 	offNRead    = int32(unsafe.Offsetof(state{}.nread))
 	offNWrite   = int32(unsafe.Offsetof(state{}.nwrite))
-	offMruR     = int32(unsafe.Offsetof(state{}.mruR))
-	offMruW     = int32(unsafe.Offsetof(state{}.mruW))
 	offGrant    = int32(unsafe.Offsetof(state{}.grant))
 	offGrantW   = int32(unsafe.Offsetof(state{}.grantW))
 	offRtab     = int32(unsafe.Offsetof(state{}.rtab))
@@ -180,6 +224,10 @@ var (
 	offCtxStart = int32(unsafe.Offsetof(state{}.ctxStart))
 	offCtxLim   = int32(unsafe.Offsetof(state{}.ctxLim))
 	offCtxMask  = int32(unsafe.Offsetof(state{}.ctxMask))
+	offZero     = int32(unsafe.Offsetof(state{}.zero))
+	offStk      = int32(unsafe.Offsetof(state{}.stk))
+	offSiteArg  = int32(unsafe.Offsetof(state{}.siteArg))
+	offSites    = int32(unsafe.Offsetof(state{}.sites))
 
 	offFrameRet   = int32(unsafe.Offsetof(frameRec{}.ret))
 	offFrameSaved = int32(unsafe.Offsetof(frameRec{}.saved))
