@@ -35,6 +35,9 @@ type compileOptions struct {
 	mapStorage func(i insn.Instruction) (mapStorage, bool)
 	// arrays are the array maps whose lookups the code makes itself.
 	arrays []arrayMap
+	// hashes are the hash maps whose lookups the code makes itself
+	// (fastpath_hash_amd64.go).
+	hashes []hashMap
 }
 
 // compiled is the output of the code generator.

@@ -201,7 +201,7 @@
 // ErrNotSupported, unless Options.Fallback is set.
 //
 // Package jit may import insn, sys (for ErrNotSupported), prog, interp,
-// interp/maps, internal/engine, internal/collection, jit/internal/amd64,
-// golang.org/x/sys/unix,
+// interp/maps, internal/engine, internal/collection, internal/hashprobe,
+// jit/internal/amd64, golang.org/x/sys/unix,
 // golang.org/x/arch (for disassembly) and the standard library.
 package jit

@@ -118,6 +118,21 @@ type state struct {
 	// bit off/4 of ctxMask set reads the context directly
 	// (engine.DirectReads).
 	ctxStart, ctxLim, ctxMask uint64
+	// The hash map lookups the code makes itself (fastpath_hash_amd64.go).
+	//
+	// hkeep[k] is the address of the hash map value the code granted as
+	// rtab[k] and wtab[k] since Go last flushed the tables, nil for every
+	// other entry (the code clears it with each grant it makes). A GC
+	// scans it (it is a pointer), so the value stays alive after the map
+	// drops it, until flush hands it to the Env as a Go slice (and clears
+	// it); see hashLookupCase for why a write without a write barrier is
+	// sound here.
+	hkeep [maxRegions]unsafe.Pointer
+	// hsave holds r1, r3, r4 and r5 while a lookup uses their registers;
+	// hseq is the index's sequence number the lookup started from, hword
+	// the hash word of a key shorter than 8 bytes.
+	hsave       [4]uint64
+	hseq, hword uint64
 }
 
 // budgetSlice is the most budget the generated code holds at a time.
@@ -180,6 +195,10 @@ var (
 	offCtxStart = int32(unsafe.Offsetof(state{}.ctxStart))
 	offCtxLim   = int32(unsafe.Offsetof(state{}.ctxLim))
 	offCtxMask  = int32(unsafe.Offsetof(state{}.ctxMask))
+	offHKeep    = int32(unsafe.Offsetof(state{}.hkeep))
+	offHSave    = int32(unsafe.Offsetof(state{}.hsave))
+	offHSeq     = int32(unsafe.Offsetof(state{}.hseq))
+	offHWord    = int32(unsafe.Offsetof(state{}.hword))
 
 	offFrameRet   = int32(unsafe.Offsetof(frameRec{}.ret))
 	offFrameSaved = int32(unsafe.Offsetof(frameRec{}.saved))

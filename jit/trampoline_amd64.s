@@ -120,9 +120,9 @@ done:
 // Offsets in Runner, run and VM runnerMemory reads (TestTrampolineOffsets).
 #define RUNNER_VM 0
 #define RUNNER_R 8
-#define RUN_TABA 3712
-#define RUN_TABN 3720
-#define RUN_QUICKMEM 3728
+#define RUN_TABA 4016
+#define RUN_TABN 4024
+#define RUN_QUICKMEM 4032
 #define VM_CLOSED 64
 
 // QUICK_ENTER is enterQuick's body from the zeroing of the stack slot to
