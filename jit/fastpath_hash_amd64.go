@@ -166,6 +166,9 @@ func (c *compiler) hashLookupCase(m hashMap, next, slow, null, found Label) {
 	mix := func() {
 		a.ALURR(W64, XOR, RAX, RCX)
 		a.IMulRR(W64, RAX, R11)
+		a.MovRR(W64, RCX, RAX)
+		a.ShiftImm(W64, SHR, RCX, 28)
+		a.ALURR(W64, XOR, RAX, RCX)
 	}
 	if m.keySize >= 8 {
 		for _, p := range pieces {
