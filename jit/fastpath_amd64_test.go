@@ -99,20 +99,8 @@ func dumpMap(t *testing.T, m maps.Map) string {
 		return fmt.Sprintf("%x", m.Storage(0))
 	case *maps.Hash:
 		var out []string
-		var key []byte
-		for {
-			next := make([]byte, m.MapSpec().KeySize)
-			var err error
-			if key == nil {
-				err = m.NextKey(nil, next)
-			} else {
-				err = m.NextKey(key, next)
-			}
-			if err != nil {
-				break
-			}
-			out = append(out, fmt.Sprintf("%x=%x", next, m.LookupRaw(next, 0)))
-			key = next
+		for _, k := range dumpKeys(m) {
+			out = append(out, fmt.Sprintf("%x=%x", k, m.LookupRaw(k, 0)))
 		}
 		sort.Strings(out)
 		return strings.Join(out, " ")

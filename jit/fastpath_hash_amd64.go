@@ -176,13 +176,7 @@ func (c *compiler) hashLookupCase(m hashMap, next, slow, null, found Label) {
 			mix()
 		}
 	} else {
-		// One word: the first piece, the second shifted past it.
-		a.Load(loadWidth(pieces[0][1]), RCX, M(r2, int32(pieces[0][0])))
-		if len(pieces) > 1 {
-			a.Load(loadWidth(pieces[1][1]), R8, M(r2, int32(pieces[1][0])))
-			a.ShiftImm(W64, SHL, R8, uint8(8*pieces[0][1]))
-			a.ALURR(W64, OR, RCX, R8)
-		}
+		c.shortKeyWord(RCX, R8, r2, pieces)
 		a.Store(W64, M(regState, offHWord), RCX)
 		mix()
 	}
@@ -218,12 +212,7 @@ func (c *compiler) hashLookupCase(m hashMap, next, slow, null, found Label) {
 			a.Jcc(CondNE, skip)
 		}
 	} else {
-		a.Load(loadWidth(pieces[0][1]), R11, M(RCX, int32(pieces[0][0])))
-		if len(pieces) > 1 {
-			a.Load(loadWidth(pieces[1][1]), RCX, M(RCX, int32(pieces[1][0])))
-			a.ShiftImm(W64, SHL, RCX, uint8(8*pieces[0][1]))
-			a.ALURR(W64, OR, R11, RCX)
-		}
+		c.shortKeyWord(R11, RCX, RCX, pieces)
 		a.ALURM(W64, CMP, R11, M(regState, offHWord))
 		a.Jcc(CondNE, skip)
 	}
@@ -253,6 +242,19 @@ func (c *compiler) hashLookupCase(m hashMap, next, slow, null, found Label) {
 	a.Bind(bail)
 	restore()
 	a.Jmp(slow)
+}
+
+// shortKeyWord emits dst = the one hash word (hashprobe.Words) of the key
+// of fewer than 8 bytes at base, whose pieces are pieces: the first piece,
+// the second shifted past it. It clobbers tmp, which may be base.
+func (c *compiler) shortKeyWord(dst, tmp, base Reg, pieces [][2]int) {
+	a := &c.a
+	a.Load(loadWidth(pieces[0][1]), dst, M(base, int32(pieces[0][0])))
+	if len(pieces) > 1 {
+		a.Load(loadWidth(pieces[1][1]), tmp, M(base, int32(pieces[1][0])))
+		a.ShiftImm(W64, SHL, tmp, uint8(8*pieces[0][1]))
+		a.ALURR(W64, OR, dst, tmp)
+	}
 }
 
 // The multipliers of hashprobe.Hash, as MovImm takes them.

@@ -34,14 +34,8 @@ func hashKeyProg(keySize, valueSize int, past bool) insn.Instructions {
 	for off := 0; off < keySize; off++ {
 		is = append(is, insn.LoadMem(insn.R1, insn.R6, int16(off), insn.B), insn.StoreMem(insn.R10, int16(off-64), insn.R1, insn.B))
 	}
+	is = append(is, lookupHit(-64)...)
 	is = append(is,
-		insn.LoadMapPtr(insn.R1, "h"),
-		insn.Mov.Reg(insn.R2, insn.R10),
-		insn.Add.Imm(insn.R2, -64),
-		insn.Call(int32(insn.FnMapLookupElem)),
-		insn.JNE.Imm(insn.R0, 0, "hit"),
-		insn.Exit(),
-		insn.Mov.Reg(insn.R7, insn.R0).WithLabel("hit"),
 		insn.LoadMem(insn.R8, insn.R7, 0, insn.W),
 		insn.Add.Imm(insn.R8, 1),
 		insn.StoreImm(insn.R7, 4, 0x5a, insn.B),
@@ -53,6 +47,20 @@ func hashKeyProg(keySize, valueSize int, past bool) insn.Instructions {
 		is = append(is, insn.StoreImm(insn.R7, int16(valueSize), 0x77, insn.B))
 	}
 	return append(is, insn.Mov.Reg(insn.R0, insn.R8), insn.Exit())
+}
+
+// lookupHit is r0 = map_lookup_elem(h, r10+off); on NULL the program
+// ends (r0 = 0), else it goes on with r7 = r0.
+func lookupHit(off int32) []insn.Instruction {
+	return []insn.Instruction{
+		insn.LoadMapPtr(insn.R1, "h"),
+		insn.Mov.Reg(insn.R2, insn.R10),
+		insn.Add.Imm(insn.R2, off),
+		insn.Call(int32(insn.FnMapLookupElem)),
+		insn.JNE.Imm(insn.R0, 0, "hit"),
+		insn.Exit(),
+		insn.Mov.Reg(insn.R7, insn.R0).WithLabel("hit"),
+	}
 }
 
 // hashKey is key number n of size bytes: n's bytes, then a pattern, so
@@ -240,14 +248,8 @@ func TestFastHashConcurrentGC(t *testing.T) {
 	is = append(is,
 		insn.StoreMem(insn.R10, -40, insn.R0, insn.DW),
 		insn.StoreMem(insn.R10, -32, insn.R6, insn.DW),
-		insn.LoadMapPtr(insn.R1, "h"),
-		insn.Mov.Reg(insn.R2, insn.R10),
-		insn.Add.Imm(insn.R2, -40),
-		insn.Call(int32(insn.FnMapLookupElem)),
-		insn.JNE.Imm(insn.R0, 0, "hit"),
-		insn.Exit(),
-		insn.Mov.Reg(insn.R7, insn.R0).WithLabel("hit"),
 	)
+	is = append(is, lookupHit(-40)...)
 	for off := int16(0); off < vs; off += 8 {
 		is = append(is, insn.StoreMem(insn.R7, off, insn.R8, insn.DW))
 	}

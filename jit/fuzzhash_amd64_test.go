@@ -137,7 +137,7 @@ func diffHash(t *testing.T, data []byte) {
 	defer rn.Close()
 	reset := func() {
 		gcs = 0
-		for _, k := range append([][]byte(nil), dumpKeys(t, h)...) {
+		for _, k := range append([][]byte(nil), dumpKeys(h)...) {
 			h.Delete(k)
 		}
 		v := make([]byte, h.CPUs()*h.CPUStride())
@@ -170,7 +170,7 @@ func diffHash(t *testing.T, data []byte) {
 }
 
 // dumpKeys returns h's keys in iteration order.
-func dumpKeys(t *testing.T, h *maps.Hash) [][]byte {
+func dumpKeys(h *maps.Hash) [][]byte {
 	var out [][]byte
 	var key []byte
 	for {
@@ -193,7 +193,7 @@ func dumpKeys(t *testing.T, h *maps.Hash) [][]byte {
 // must be the same) with every CPU's value.
 func dumpHash(t *testing.T, h *maps.Hash) string {
 	s := ""
-	for _, k := range dumpKeys(t, h) {
+	for _, k := range dumpKeys(h) {
 		s += fmt.Sprintf("%x=", k)
 		for c := range h.CPUs() {
 			s += fmt.Sprintf("%x/", h.LookupRaw(k, c))
