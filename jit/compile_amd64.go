@@ -37,6 +37,9 @@ type compileOptions struct {
 	arrays []arrayMap
 	// facts says which accesses need no region check (valuefacts.go).
 	facts valueFacts
+	// hashes are the hash maps whose lookups the code makes itself
+	// (fastpath_hash_amd64.go).
+	hashes []hashMap
 }
 
 // compiled is the output of the code generator.

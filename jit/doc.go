@@ -150,9 +150,15 @@
 // it may see part of it); whole aligned __u32 reads of
 // xdp_md, and of the __sk_buff fields tc programs may read that way
 // while no store or narrow read has left the context for Go to
-// normalise, read the context's bytes directly. Anything else (a key
-// elsewhere, a full table, a forged map, a store to the context) leaves
-// to Go as before.
+// normalise, read the context's bytes directly. A map_lookup_elem of a
+// HASH or PERCPU_HASH map whose key is on the stack searches the map's
+// machine-probe index (fastpath_hash_amd64.go, internal/hashprobe) under
+// a sequence lock, without the map's mutex, and grants the value's
+// region as interp's helper does, keeping the value alive (state.hkeep)
+// until the Env holds it, even when a concurrent update or delete drops
+// it from the map. Anything else (a key elsewhere, a full table, a
+// forged map, an index a writer changed meanwhile, an LRU map, a store to
+// the context) leaves to Go as before.
 // Options.Unchecked compiles loads and stores without region checks: for
 // trusted programs only, since such a program can read and write any
 // memory of the process.
@@ -210,7 +216,7 @@
 // ErrNotSupported, unless Options.Fallback is set.
 //
 // Package jit may import insn, sys (for ErrNotSupported), prog, interp,
-// interp/maps, internal/engine, internal/collection, jit/internal/amd64,
-// golang.org/x/sys/unix,
+// interp/maps, internal/engine, internal/collection, internal/hashprobe,
+// jit/internal/amd64, golang.org/x/sys/unix,
 // golang.org/x/arch (for disassembly) and the standard library.
 package jit

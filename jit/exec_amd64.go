@@ -362,6 +362,7 @@ func (r *run) sync(st *state) {
 func (r *run) memTables(a, n uint64) {
 	st := &r.st
 	oldR, oldW := st.nread, st.nwrite
+	r.dropKeeps()
 	st.nread, st.nwrite = 0, 0
 	if n > 0 {
 		st.rtab[0].set(a, a+n)
@@ -398,12 +399,30 @@ func (r *run) flush() bool {
 		g := &st.rtab[k]
 		// Code-made regions are read-write and at least a byte long:
 		// lim[0] is their length.
+		if p := st.hkeep[k]; p != nil {
+			// A hash map value (fastpath_hash_amd64.go): hkeep kept it
+			// alive since the code granted it; the Env's region keeps
+			// it from here on.
+			st.hkeep[k] = nil
+			r.env.AddRegion(unsafe.Slice((*byte)(p), g.lim[0]), interp.PermRead|interp.PermWrite)
+			continue
+		}
 		if b := r.storageAt(g.start, g.lim[0]); b != nil {
 			// The room state.nmax left means AddRegion cannot fail.
 			r.env.AddRegion(b, interp.PermRead|interp.PermWrite)
 		}
 	}
 	return true
+}
+
+// dropKeeps clears the hash map values the code granted since Go last
+// flushed the tables (state.hkeep), for a run that ends without needing
+// them.
+func (r *run) dropKeeps() {
+	st := &r.st
+	for k := r.goR; k < st.nread && k < maxRegions; k++ {
+		st.hkeep[k] = nil
+	}
 }
 
 // storageAt returns the n bytes at addr in the storage of the maps whose

@@ -56,12 +56,22 @@ func regionLims(n int) ([4]int32, bool) {
 }
 
 // appendRegion emits the append of region [rcx, rcx+n) to rtab and wtab
-// (with lims, regionLims(n)). The caller checked nread < nmax. It
-// clobbers rax and r11.
-func (c *compiler) appendRegion(lims [4]int32) {
+// (with lims, regionLims(n)), and sets the entry's state.hkeep to rcx when
+// keep says that it is a hash map value (hashLookupCase), else to nil. The
+// caller checked nread < nmax. It clobbers rax and r11.
+func (c *compiler) appendRegion(lims [4]int32, keep bool) {
 	a := &c.a
 	for _, t := range [][2]int32{{offRtab, offNRead}, {offWtab, offNWrite}} {
 		a.Load(W64, RAX, M(regState, t[1]))
+		if t[0] == offRtab {
+			a.MovRR(W64, R11, RAX)
+			a.ShiftImm(W64, SHL, R11, 3)
+			if keep {
+				a.Store(W64, MI(regState, R11, offHKeep), RCX)
+			} else {
+				a.StoreImm(W64, MI(regState, R11, offHKeep), 0)
+			}
+		}
 		a.IMulRRI(W64, R11, RAX, regionSize)
 		a.Lea(R11, MI(regState, R11, t[0]))
 		a.Store(W64, M(R11, 0), RCX)
@@ -104,7 +114,7 @@ func (c *compiler) mapValueFast(dst Reg, ms mapStorage, off uint32, slow, done L
 	// appendRegion clobbers rax (r0): keep it in tmp.
 	a.Store(W64, M(regState, offTmp), RAX)
 	a.MovImm(RCX, int64(base))
-	c.appendRegion(lims)
+	c.appendRegion(lims, false)
 	a.Load(W64, RAX, M(regState, offTmp))
 	if bit {
 		a.LeaRIP(RCX, c.startLbl)
@@ -124,8 +134,9 @@ func (c *compiler) mapValueFast(dst Reg, ms mapStorage, off uint32, slow, done L
 // as helperMapLookup makes it: the 4-byte key at r2 must lie in the stack
 // region (anything else is left to Go, which gives interp's error), an
 // index past max_entries gives NULL, any other the element's address and
-// a region for the element. slow is where the code leaves to Go (the
-// caller emits it after this), done where it goes on.
+// a region for the element; and for the hash maps in c.opts.hashes
+// (hashLookupCase). slow is where the code leaves to Go (the caller emits
+// it after this), done where it goes on.
 func (c *compiler) lookupFast(slow, done Label) {
 	a := &c.a
 	var arrs []arrayMap
@@ -134,7 +145,7 @@ func (c *compiler) lookupFast(slow, done Label) {
 			arrs = append(arrs, m)
 		}
 	}
-	if len(arrs) == 0 {
+	if len(arrs) == 0 && len(c.opts.hashes) == 0 {
 		return
 	}
 	r2 := bpfReg[insn.R2]
@@ -144,15 +155,22 @@ func (c *compiler) lookupFast(slow, done Label) {
 	a.Load(W64, RCX, M(regState, offNRead))
 	a.ALURM(W64, CMP, RCX, M(regState, offNMax))
 	a.Jcc(CondAE, slow)
-	c.stackCheck(r2, 4, slow) // the key
 	null := a.NewLabel()
 	found := a.NewLabel()
+	for _, m := range c.opts.hashes {
+		next := a.NewLabel()
+		c.hashLookupCase(m, next, slow, null, found)
+		a.Bind(next)
+	}
+	if len(arrs) > 0 {
+		c.stackCheck(r2, 4, slow) // the key
+	}
 	for _, m := range arrs {
 		next := a.NewLabel()
 		c.arrayCase(m, next, slow)
 		lims, _ := regionLims(int(m.valueSize))
 		c.elemAddr(m, null)
-		c.appendRegion(lims)
+		c.appendRegion(lims, false)
 		a.Jmp(found)
 		a.Bind(next)
 	}
@@ -180,6 +198,7 @@ func fastOptions(o *compileOptions, ivm *engine.VM) {
 		return mapStorage{idx: idx, storage: arr.Storage(0)}, true
 	}
 	o.arrays = inlineArrays(ivm)
+	o.hashes = inlineHashes(ivm)
 }
 
 // maxInlineArrays bounds the array maps a map_lookup_elem call site

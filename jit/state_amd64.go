@@ -148,6 +148,21 @@ type state struct {
 	stk     region
 	siteArg int64
 	sites   [2][siteSlots]int32
+	// The hash map lookups the code makes itself (fastpath_hash_amd64.go).
+	//
+	// hkeep[k] is the address of the hash map value the code granted as
+	// rtab[k] and wtab[k] since Go last flushed the tables, nil for every
+	// other entry (the code clears it with each grant it makes). A GC
+	// scans it (it is a pointer), so the value stays alive after the map
+	// drops it, until flush hands it to the Env as a Go slice (and clears
+	// it); see hashLookupCase for why a write without a write barrier is
+	// sound here.
+	hkeep [maxRegions]unsafe.Pointer
+	// hsave holds r1, r3, r4 and r5 while a lookup uses their registers;
+	// hseq is the index's sequence number the lookup started from, hword
+	// the hash word of a key shorter than 8 bytes.
+	hsave       [4]uint64
+	hseq, hword uint64
 }
 
 // siteSlots is the number of cached regions per direction; access sites
@@ -228,6 +243,10 @@ var (
 	offStk      = int32(unsafe.Offsetof(state{}.stk))
 	offSiteArg  = int32(unsafe.Offsetof(state{}.siteArg))
 	offSites    = int32(unsafe.Offsetof(state{}.sites))
+	offHKeep    = int32(unsafe.Offsetof(state{}.hkeep))
+	offHSave    = int32(unsafe.Offsetof(state{}.hsave))
+	offHSeq     = int32(unsafe.Offsetof(state{}.hseq))
+	offHWord    = int32(unsafe.Offsetof(state{}.hword))
 
 	offFrameRet   = int32(unsafe.Offsetof(frameRec{}.ret))
 	offFrameSaved = int32(unsafe.Offsetof(frameRec{}.saved))

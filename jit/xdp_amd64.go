@@ -36,6 +36,7 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 		r.flushFn = r.flush
 	}
 	engine.SetPendingRegions(r.env, r.flushFn)
+	r.dropKeeps()
 	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0 // what an earlier run's code added is not this run's
 	r.syncRegions()
 	ret, err := vm.enterBound(r, r1)
@@ -152,6 +153,7 @@ func (rn *Runner) RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, er
 func (r *run) endFast() {
 	st := &r.st
 	engine.SetPendingRegions(r.env, nil)
+	r.dropKeeps()
 	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0 // nothing pending for the next run
 	r.fast = false
 	st.nmax, st.stdOK, st.mvOwner, st.mvOn, st.ctxLim = 0, 0, 0, 0, 0

@@ -20,8 +20,8 @@
 // Maps hold no file descriptors, so they need no Close. They are safe for
 // concurrent use.
 //
-// The package may import prog, internal/mapvalue and the standard library
-// only; it contains no OS-specific code. Its Linux tests also use insn and
-// golang.org/x/sys/unix to run the same operations on kernel maps through
-// raw bpf(2) and compare the results.
+// The package may import prog, internal/mapvalue, internal/hashprobe and
+// the standard library only; it contains no OS-specific code. Its Linux
+// tests also use insn and golang.org/x/sys/unix to run the same
+// operations on kernel maps through raw bpf(2) and compare the results.
 package maps

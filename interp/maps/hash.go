@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
+	"unsafe"
 
+	"github.com/purebpf/purebpf/internal/hashprobe"
 	"github.com/purebpf/purebpf/internal/mapvalue"
 	"github.com/purebpf/purebpf/prog"
 )
@@ -40,6 +42,9 @@ type Hash struct {
 	elems map[string]*helem
 	order list // insertion order, for NextKey
 	lruL  list // recency order, most recent at the back
+	// probe is the machine-probe index of elems (ProbeIndex), nil until
+	// the JIT asks for it; kept in step with elems under mu.
+	probe *hashprobe.Index
 }
 
 type helem struct {
@@ -153,6 +158,10 @@ func (h *Hash) MapSpec() prog.MapSpec { return h.spec }
 // maps, else 1.
 func (h *Hash) CPUs() int { return h.cpus }
 
+// CPUStride returns the bytes between two CPUs' values in an element of
+// a per-CPU map (ValueSize rounded up to 8).
+func (h *Hash) CPUStride() int { return h.stride }
+
 // Len returns the number of elements.
 func (h *Hash) Len() int {
 	h.mu.Lock()
@@ -190,6 +199,27 @@ func (h *Hash) LookupRaw(key []byte, cpu int) []byte {
 	return v
 }
 
+// ProbeIndex returns the map's machine-probe index, which the JIT's
+// generated code searches for a program's bpf_map_lookup_elem without
+// the map's mutex (internal/hashprobe), building it on first use; nil for
+// LRU maps, whose lookups by programs refresh recency, which only Go
+// does. It is for package jit: the index has no use elsewhere.
+func (h *Hash) ProbeIndex() *hashprobe.Index {
+	if h.lru {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.probe == nil {
+		x := hashprobe.New(int(h.spec.KeySize))
+		for e := h.order.head; e != nil; e = e.ord.next {
+			x.Set(e.key, unsafe.Pointer(unsafe.SliceData(e.val)))
+		}
+		h.probe = x
+	}
+	return h.probe
+}
+
 // insert implements htab_map_update_elem and its per-CPU and LRU
 // variants. Called with h.mu held. set fills a new or existing value.
 // fresh says whether a new per-CPU element starts zeroed on other CPUs.
@@ -211,6 +241,9 @@ func (h *Hash) insert(key []byte, flags prog.UpdateFlags, set func(val []byte, e
 			nv := make([]byte, len(old.val))
 			set(nv, false)
 			old.val = nv
+			if h.probe != nil {
+				h.probe.Set(old.key, unsafe.Pointer(unsafe.SliceData(nv)))
+			}
 		}
 		if h.lru {
 			h.lruL.moveToBack(old)
@@ -230,6 +263,9 @@ func (h *Hash) insert(key []byte, flags prog.UpdateFlags, set func(val []byte, e
 	e := &helem{key: string(key), val: make([]byte, size)}
 	set(e.val, false)
 	h.elems[e.key] = e
+	if h.probe != nil {
+		h.probe.Set(e.key, unsafe.Pointer(unsafe.SliceData(e.val)))
+	}
 	h.order.pushBack(e)
 	if h.lru {
 		h.lruL.pushBack(e)
@@ -239,6 +275,9 @@ func (h *Hash) insert(key []byte, flags prog.UpdateFlags, set func(val []byte, e
 
 func (h *Hash) removeElem(e *helem) {
 	delete(h.elems, e.key)
+	if h.probe != nil {
+		h.probe.Delete(e.key)
+	}
 	h.order.remove(e)
 	if h.lru {
 		h.lruL.remove(e)
