@@ -147,7 +147,9 @@ func (r *Runner) RunKprobe(regs *PtRegs) (uint64, error) {
 // RunXDP runs an XDP program on frame, exactly like VM.RunXDP, in the
 // Runner's Env, except that the output packet is not a copy: it lies in
 // the Runner's frame page (or buffer, for a frame with fragments) and is
-// valid only until the Runner's next run or Close (see Runner).
+// valid only until the Runner's next run or Close (see Runner). A run
+// that KeepXDP accepts leaves the Env bound, and the next one rebinds it
+// (RebindXDP).
 func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	e, vm := r.env, r.vm
 	if e == nil {
@@ -156,22 +158,40 @@ func (r *Runner) RunXDP(frame []byte, meta *XDPMeta) (uint32, []byte, error) {
 	if vm.ctx != ctxXDP {
 		return 0, nil, vm.wantCtx(ctxXDP)
 	}
-	r.unbind()
-	vm.StartEnv(e)
-	r1, err := e.bindXDP(frame, meta, &e.out)
-	if err == nil {
-		var ret uint64
-		ret, err = vm.exec(e, r1, 0)
-		vm.EndEnv(e)
-		out := e.out
-		e.out = nil
-		if err != nil {
-			return uint32(ret), nil, err
+	var r1 uint64
+	var err error
+	rebound := false
+	if r.bound {
+		if r1, rebound, err = e.rebindXDP(frame, meta, &e.out); err != nil {
+			return 0, nil, err // the binding is unchanged
 		}
-		return uint32(ret), out, nil
 	}
-	vm.EndEnv(e)
-	return 0, nil, err
+	if rebound {
+		e.zeroStack(vm.prog)
+	} else {
+		r.unbind()
+		vm.StartEnv(e)
+		if r1, err = e.bindXDP(frame, meta, &e.out); err != nil {
+			vm.EndEnv(e)
+			return 0, nil, err
+		}
+	}
+	var ret uint64
+	if rebound && e.clean {
+		ret, err = e.rerun(r1, 0)
+	} else {
+		ret, err = vm.exec(e, r1, 0)
+	}
+	r.bound = err == nil && e.keepXDP()
+	if !r.bound {
+		vm.EndEnv(e)
+	}
+	out := e.out
+	e.out = nil
+	if err != nil {
+		return uint32(ret), nil, err
+	}
+	return uint32(ret), out, nil
 }
 
 // RunTC runs a tc program on frame, exactly like VM.RunTC, in the

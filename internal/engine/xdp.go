@@ -204,13 +204,34 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
+	e.xdp.page = p
+	e.ctxKind = ctxXDP
+	c := &e.skb // the xdp_md bytes live in the __sk_buff buffer
+	e.ctxAddr = addrOf(c[:])
+	r := e.fixedRegion()
+	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+xdpSize, PermRead
+	r.data, r.check = c[:xdpSize], checkXDPAccess
+	e.xdp.region = len(e.regions)
+	r = e.fixedRegion()
+	r.Perm, r.data = PermRead|PermWrite, p.buf
+	e.loadXDP(frame, meta, out)
+	return e.ctxAddr, nil
+}
+
+// loadXDP copies frame (its linear part; the fragments to the binding's
+// fragment store) and meta's metadata into the page of e's XDP binding,
+// writes xdp_md and points the packet region at them: the part of a bind
+// that bindXDP and rebindXDP share. frame and meta have passed
+// checkXDPFrame.
+func (e *Env) loadXDP(frame []byte, meta *XDPMeta, out *[]byte) {
 	var m []byte
 	if meta != nil {
 		m = meta.Meta
 	}
-	b := p.buf
 	x := &e.xdp
-	x.page, x.out = p, out
+	p := x.page
+	b := p.buf
+	x.out, x.redirect = out, nil
 	frame = x.bindFrags(frame, meta) // the linear part (xdpfrags.go)
 	x.data = XDPHeadroom
 	x.end = x.data + uint32(len(frame))
@@ -219,9 +240,7 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	copy(b[x.data:], frame)
 	copy(b[x.meta:], m)
 
-	e.ctxKind = ctxXDP
-	c := &e.skb // the xdp_md bytes live in the __sk_buff buffer
-	e.ctxAddr = addrOf(c[:])
+	c := &e.skb
 	clear(c[:xdpSize])
 	ne.PutUint32(c[xdpIngressIfindex:], 1)
 	if meta != nil {
@@ -234,14 +253,7 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 		ne.PutUint32(c[xdpRxQueueIndex:], meta.RxQueueIndex)
 		ne.PutUint32(c[xdpEgressIfindex:], meta.EgressIfindex)
 	}
-	r := e.fixedRegion()
-	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+xdpSize, PermRead
-	r.data, r.check = c[:xdpSize], checkXDPAccess
-	x.region = len(e.regions)
-	r = e.fixedRegion()
-	r.Perm, r.data = PermRead|PermWrite, b
 	e.xdpSync()
-	return e.ctxAddr, nil
 }
 
 // clearXDP zeroes the bytes of an XDP page outside [lo, hi) that an
@@ -293,14 +305,10 @@ func (e *Env) endXDP() {
 		return
 	}
 	if x.out != nil {
-		switch {
-		case !e.keepPkt:
+		if e.keepPkt {
+			*x.out = e.xdpView()
+		} else {
 			*x.out = x.appendFrags(append(make([]byte, 0, x.end-x.meta+uint32(x.frags.total)), x.page.buf[x.meta:x.end]...))
-		case x.hasFrags():
-			e.pktOut = x.appendFrags(append(e.pktOut[:0], x.page.buf[x.meta:x.end]...))
-			*x.out = e.pktOut[:len(e.pktOut):len(e.pktOut)]
-		default:
-			*x.out = x.page.buf[x.meta:x.end:x.end]
 		}
 	}
 	if x.page != e.keptXDP {
@@ -309,6 +317,18 @@ func (e *Env) endXDP() {
 	store := x.frags.store // kept for the Env's next frame with frags
 	*x = xdpState{}
 	x.frags.store = store
+}
+
+// xdpView is the output of an XDP run of an Env that keeps its page
+// (see endXDP): a view of the page, or for a frame with fragments of the
+// Env's output buffer.
+func (e *Env) xdpView() []byte {
+	x := &e.xdp
+	if x.hasFrags() {
+		e.pktOut = x.appendFrags(append(e.pktOut[:0], x.page.buf[x.meta:x.end]...))
+		return e.pktOut[:len(e.pktOut):len(e.pktOut)]
+	}
+	return x.page.buf[x.meta:x.end:x.end]
 }
 
 // checkXDPAccess applies xdp_is_valid_access (net/core/filter.c, Linux
