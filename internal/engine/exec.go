@@ -22,12 +22,14 @@ type Tracer func(pc int, ins insn.Instruction, regs *[11]uint64)
 // that the loop keeps few values live: the current stack frame and above
 // (stack[0] is at address stkLo) and the hot region.
 type fastCache struct {
-	stack []byte
-	stkLo uint64
-	stkN  uint64
-	hot   []byte
-	hotLo uint64
-	pkt   []byte // what LD_ABS and LD_IND read (set by Bind*)
+	stack  []byte
+	stkLo  uint64
+	stkN   uint64
+	hot    []byte
+	hotLo  uint64
+	hot2   []byte
+	hot2Lo uint64
+	pkt    []byte // what LD_ABS and LD_IND read (set by Bind*)
 }
 
 // frame is a suspended caller of a bpf-to-bpf call.
@@ -72,7 +74,7 @@ func (e *Env) rerun(r1, r2 uint64) (uint64, error) {
 	e.reg.start(r1, r2, e.stackTop())
 	// The stack region is the main frame's, as the last run left it and
 	// fast recorded it in e.fc; the rebind may have moved the hot region.
-	e.fc.hot, e.fc.hotLo = e.hot, e.hotLo
+	e.fc.hot, e.fc.hotLo, e.fc.hot2, e.fc.hot2Lo = e.hot, e.hotLo, e.hot2, e.hot2Lo
 	pc, left, why := e.fast(0, e.budget, false, true)
 	if why == fastDone {
 		e.executed = e.budget - left
@@ -273,8 +275,8 @@ func (e *Env) fast(pc int, left uint64, step, cached bool) (int, uint64, fastExi
 		c.stkLo = e.regions[0].Start
 		c.stkN = e.regions[0].End - c.stkLo
 		c.stack = e.stack[c.stkLo-e.stackBase:]
-		c.hot = e.hot
-		c.hotLo = e.hotLo
+		c.hot, c.hotLo = e.hot, e.hotLo
+		c.hot2, c.hot2Lo = e.hot2, e.hot2Lo
 	}
 	entered := false
 outer:
@@ -911,6 +913,8 @@ outer:
 					load[uint8](in, regs, c.stack, i)
 				} else if i, ok := inHot[uint8](c, a); ok {
 					load[uint8](in, regs, c.hot, i)
+				} else if i, ok := inHot2[uint8](c, a); ok {
+					load[uint8](in, regs, c.hot2, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -922,6 +926,8 @@ outer:
 					load[uint16](in, regs, c.stack, i)
 				} else if i, ok := inHot[uint16](c, a); ok {
 					load[uint16](in, regs, c.hot, i)
+				} else if i, ok := inHot2[uint16](c, a); ok {
+					load[uint16](in, regs, c.hot2, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -933,6 +939,8 @@ outer:
 					load[uint32](in, regs, c.stack, i)
 				} else if i, ok := inHot[uint32](c, a); ok {
 					load[uint32](in, regs, c.hot, i)
+				} else if i, ok := inHot2[uint32](c, a); ok {
+					load[uint32](in, regs, c.hot2, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -944,6 +952,8 @@ outer:
 					load[uint64](in, regs, c.stack, i)
 				} else if i, ok := inHot[uint64](c, a); ok {
 					load[uint64](in, regs, c.hot, i)
+				} else if i, ok := inHot2[uint64](c, a); ok {
+					load[uint64](in, regs, c.hot2, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -955,6 +965,8 @@ outer:
 					load[int8](in, regs, c.stack, i)
 				} else if i, ok := inHot[int8](c, a); ok {
 					load[int8](in, regs, c.hot, i)
+				} else if i, ok := inHot2[int8](c, a); ok {
+					load[int8](in, regs, c.hot2, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -966,6 +978,8 @@ outer:
 					load[int16](in, regs, c.stack, i)
 				} else if i, ok := inHot[int16](c, a); ok {
 					load[int16](in, regs, c.hot, i)
+				} else if i, ok := inHot2[int16](c, a); ok {
+					load[int16](in, regs, c.hot2, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -977,6 +991,8 @@ outer:
 					load[int32](in, regs, c.stack, i)
 				} else if i, ok := inHot[int32](c, a); ok {
 					load[int32](in, regs, c.hot, i)
+				} else if i, ok := inHot2[int32](c, a); ok {
+					load[int32](in, regs, c.hot2, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -988,6 +1004,8 @@ outer:
 					store[uint8](c.stack, i, v)
 				} else if i, ok := inHot[uint8](c, a); ok {
 					store[uint8](c.hot, i, v)
+				} else if i, ok := inHot2[uint8](c, a); ok {
+					store[uint8](c.hot2, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -999,6 +1017,8 @@ outer:
 					store[uint16](c.stack, i, v)
 				} else if i, ok := inHot[uint16](c, a); ok {
 					store[uint16](c.hot, i, v)
+				} else if i, ok := inHot2[uint16](c, a); ok {
+					store[uint16](c.hot2, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1010,6 +1030,8 @@ outer:
 					store[uint32](c.stack, i, v)
 				} else if i, ok := inHot[uint32](c, a); ok {
 					store[uint32](c.hot, i, v)
+				} else if i, ok := inHot2[uint32](c, a); ok {
+					store[uint32](c.hot2, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1021,6 +1043,8 @@ outer:
 					store[uint64](c.stack, i, v)
 				} else if i, ok := inHot[uint64](c, a); ok {
 					store[uint64](c.hot, i, v)
+				} else if i, ok := inHot2[uint64](c, a); ok {
+					store[uint64](c.hot2, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1032,6 +1056,8 @@ outer:
 					store[uint8](c.stack, i, v)
 				} else if i, ok := inHot[uint8](c, a); ok {
 					store[uint8](c.hot, i, v)
+				} else if i, ok := inHot2[uint8](c, a); ok {
+					store[uint8](c.hot2, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1043,6 +1069,8 @@ outer:
 					store[uint16](c.stack, i, v)
 				} else if i, ok := inHot[uint16](c, a); ok {
 					store[uint16](c.hot, i, v)
+				} else if i, ok := inHot2[uint16](c, a); ok {
+					store[uint16](c.hot2, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1054,6 +1082,8 @@ outer:
 					store[uint32](c.stack, i, v)
 				} else if i, ok := inHot[uint32](c, a); ok {
 					store[uint32](c.hot, i, v)
+				} else if i, ok := inHot2[uint32](c, a); ok {
+					store[uint32](c.hot2, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1065,6 +1095,8 @@ outer:
 					store[uint64](c.stack, i, v)
 				} else if i, ok := inHot[uint64](c, a); ok {
 					store[uint64](c.hot, i, v)
+				} else if i, ok := inHot2[uint64](c, a); ok {
+					store[uint64](c.hot2, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}

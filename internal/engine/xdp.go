@@ -282,7 +282,7 @@ func (e *Env) xdpSync() {
 	r := &e.regions[x.region]
 	r.Start, r.End = x.page.addr+uint64(x.meta), x.page.addr+uint64(x.end)
 	r.data = x.page.buf[x.meta:x.end]
-	e.hot, e.hotLo = nil, 0
+	e.dropHot()
 	p := x.page // what the program can reach now may be dirty after the run
 	p.lo, p.hi = min(p.lo, x.meta), max(p.hi, x.end)
 }
