@@ -65,16 +65,10 @@ type Env struct {
 	vm      *VM
 	regions []Region // regions[0] is the stack, from the current frame up
 	fixed   int      // regions set up by Bind*; the rest are helper-made
-	// hot is the data of the read-write region (other than the stack)
-	// that matched or was granted last, and hotLo its address; hot2 and
-	// hot2Lo are the one before it (setHot): exec's fast path checks
-	// both inline. dropHot forgets them whenever a region moves or goes.
-	hot    []byte
-	hotLo  uint64
-	hot2   []byte
-	hot2Lo uint64
-	fc     fastCache
-	reg    regFile // the registers of the running program
+	// fc holds, besides what fast caches, the two hot regions (setHot,
+	// dropHot).
+	fc  fastCache
+	reg regFile // the registers of the running program
 
 	stack     []byte // MaxCallFrames * StackSize bytes
 	stackBase uint64 // address of stack[0]
@@ -187,6 +181,7 @@ func (e *Env) resetState() {
 	r := &e.regions[0]
 	r.Start, r.End, r.Perm = e.mainLo(), top, PermRead|PermWrite
 	e.dropHot()
+	e.fc.ctx, e.fc.ctxLo = nil, 0
 	e.tailCalls = 0
 	// The packet, memory and context references are nil: EndEnv dropped
 	// them when the Env's last run ended (or it never had one).
@@ -278,15 +273,17 @@ func (e *Env) addRegion(b []byte, perm Perm) (uint64, error) {
 // at address lo, the hot region, and the hot region before it (unless it
 // starts at lo too) the second one.
 func (e *Env) setHot(b []byte, lo uint64) {
-	if lo != e.hotLo || e.hot == nil {
-		e.hot2, e.hot2Lo = e.hot, e.hotLo
+	c := &e.fc
+	if lo != c.hotLo || c.hot == nil {
+		c.hot2, c.hot2Lo = c.hot, c.hotLo
 	}
-	e.hot, e.hotLo = b, lo
+	c.hot, c.hotLo = b, lo
 }
 
 // dropHot forgets both hot regions: a region moved, shrank or went away.
 func (e *Env) dropHot() {
-	e.hot, e.hotLo, e.hot2, e.hot2Lo = nil, 0, nil, 0
+	c := &e.fc
+	c.hot, c.hotLo, c.hot2, c.hot2Lo = nil, 0, nil, 0
 }
 
 // search returns the index of the first region in dyn whose Start is at

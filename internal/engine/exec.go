@@ -20,7 +20,8 @@ type Tracer func(pc int, ins insn.Instruction, regs *[11]uint64)
 
 // fastCache holds what fast's memory cases need, read through a pointer so
 // that the loop keeps few values live: the current stack frame and above
-// (stack[0] is at address stkLo) and the hot region.
+// (stack[0] is at address stkLo), the two hot regions (Env.setHot) and a
+// context whose fields fast may load as whole aligned words.
 type fastCache struct {
 	stack  []byte
 	stkLo  uint64
@@ -30,6 +31,20 @@ type fastCache struct {
 	hot2   []byte
 	hot2Lo uint64
 	pkt    []byte // what LD_ABS and LD_IND read (set by Bind*)
+	// ctx is the context at address ctxLo when every aligned 4-byte
+	// load of it only reads its bytes and nothing else is allowed (XDP's
+	// xdp_md: checkXDPAccess); nil otherwise. Other accesses to it go
+	// through exec, which applies the context's rules.
+	ctx   []byte
+	ctxLo uint64
+}
+
+// promote makes the second hot region the first and the first the
+// second, after an access that matched the second: the two regions are
+// kept in the order of their last use (Env.setHot).
+func (c *fastCache) promote() {
+	c.hot, c.hot2 = c.hot2, c.hot
+	c.hotLo, c.hot2Lo = c.hot2Lo, c.hotLo
 }
 
 // frame is a suspended caller of a bpf-to-bpf call.
@@ -73,8 +88,7 @@ func (e *Env) rerun(r1, r2 uint64) (uint64, error) {
 	e.loops = MaxLoops
 	e.reg.start(r1, r2, e.stackTop())
 	// The stack region is the main frame's, as the last run left it and
-	// fast recorded it in e.fc; the rebind may have moved the hot region.
-	e.fc.hot, e.fc.hotLo, e.fc.hot2, e.fc.hot2Lo = e.hot, e.hotLo, e.hot2, e.hot2Lo
+	// fast recorded it in e.fc.
 	pc, left, why := e.fast(0, e.budget, false, true)
 	if why == fastDone {
 		e.executed = e.budget - left
@@ -275,8 +289,6 @@ func (e *Env) fast(pc int, left uint64, step, cached bool) (int, uint64, fastExi
 		c.stkLo = e.regions[0].Start
 		c.stkN = e.regions[0].End - c.stkLo
 		c.stack = e.stack[c.stkLo-e.stackBase:]
-		c.hot, c.hotLo = e.hot, e.hotLo
-		c.hot2, c.hot2Lo = e.hot2, e.hot2Lo
 	}
 	entered := false
 outer:
@@ -914,7 +926,8 @@ outer:
 				} else if i, ok := inHot[uint8](c, a); ok {
 					load[uint8](in, regs, c.hot, i)
 				} else if i, ok := inHot2[uint8](c, a); ok {
-					load[uint8](in, regs, c.hot2, i)
+					c.promote()
+					load[uint8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -927,7 +940,8 @@ outer:
 				} else if i, ok := inHot[uint16](c, a); ok {
 					load[uint16](in, regs, c.hot, i)
 				} else if i, ok := inHot2[uint16](c, a); ok {
-					load[uint16](in, regs, c.hot2, i)
+					c.promote()
+					load[uint16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -940,7 +954,10 @@ outer:
 				} else if i, ok := inHot[uint32](c, a); ok {
 					load[uint32](in, regs, c.hot, i)
 				} else if i, ok := inHot2[uint32](c, a); ok {
-					load[uint32](in, regs, c.hot2, i)
+					c.promote()
+					load[uint32](in, regs, c.hot, i)
+				} else if i := a - c.ctxLo; i < uint64(len(c.ctx)) && i%4 == 0 {
+					load[uint32](in, regs, c.ctx, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -953,7 +970,8 @@ outer:
 				} else if i, ok := inHot[uint64](c, a); ok {
 					load[uint64](in, regs, c.hot, i)
 				} else if i, ok := inHot2[uint64](c, a); ok {
-					load[uint64](in, regs, c.hot2, i)
+					c.promote()
+					load[uint64](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -966,7 +984,8 @@ outer:
 				} else if i, ok := inHot[int8](c, a); ok {
 					load[int8](in, regs, c.hot, i)
 				} else if i, ok := inHot2[int8](c, a); ok {
-					load[int8](in, regs, c.hot2, i)
+					c.promote()
+					load[int8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -979,7 +998,8 @@ outer:
 				} else if i, ok := inHot[int16](c, a); ok {
 					load[int16](in, regs, c.hot, i)
 				} else if i, ok := inHot2[int16](c, a); ok {
-					load[int16](in, regs, c.hot2, i)
+					c.promote()
+					load[int16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -992,7 +1012,8 @@ outer:
 				} else if i, ok := inHot[int32](c, a); ok {
 					load[int32](in, regs, c.hot, i)
 				} else if i, ok := inHot2[int32](c, a); ok {
-					load[int32](in, regs, c.hot2, i)
+					c.promote()
+					load[int32](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1005,7 +1026,8 @@ outer:
 				} else if i, ok := inHot[uint8](c, a); ok {
 					store[uint8](c.hot, i, v)
 				} else if i, ok := inHot2[uint8](c, a); ok {
-					store[uint8](c.hot2, i, v)
+					c.promote()
+					store[uint8](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1018,7 +1040,8 @@ outer:
 				} else if i, ok := inHot[uint16](c, a); ok {
 					store[uint16](c.hot, i, v)
 				} else if i, ok := inHot2[uint16](c, a); ok {
-					store[uint16](c.hot2, i, v)
+					c.promote()
+					store[uint16](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1031,7 +1054,8 @@ outer:
 				} else if i, ok := inHot[uint32](c, a); ok {
 					store[uint32](c.hot, i, v)
 				} else if i, ok := inHot2[uint32](c, a); ok {
-					store[uint32](c.hot2, i, v)
+					c.promote()
+					store[uint32](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1044,7 +1068,8 @@ outer:
 				} else if i, ok := inHot[uint64](c, a); ok {
 					store[uint64](c.hot, i, v)
 				} else if i, ok := inHot2[uint64](c, a); ok {
-					store[uint64](c.hot2, i, v)
+					c.promote()
+					store[uint64](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1057,7 +1082,8 @@ outer:
 				} else if i, ok := inHot[uint8](c, a); ok {
 					store[uint8](c.hot, i, v)
 				} else if i, ok := inHot2[uint8](c, a); ok {
-					store[uint8](c.hot2, i, v)
+					c.promote()
+					store[uint8](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1070,7 +1096,8 @@ outer:
 				} else if i, ok := inHot[uint16](c, a); ok {
 					store[uint16](c.hot, i, v)
 				} else if i, ok := inHot2[uint16](c, a); ok {
-					store[uint16](c.hot2, i, v)
+					c.promote()
+					store[uint16](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1083,7 +1110,8 @@ outer:
 				} else if i, ok := inHot[uint32](c, a); ok {
 					store[uint32](c.hot, i, v)
 				} else if i, ok := inHot2[uint32](c, a); ok {
-					store[uint32](c.hot2, i, v)
+					c.promote()
+					store[uint32](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1096,7 +1124,8 @@ outer:
 				} else if i, ok := inHot[uint64](c, a); ok {
 					store[uint64](c.hot, i, v)
 				} else if i, ok := inHot2[uint64](c, a); ok {
-					store[uint64](c.hot2, i, v)
+					c.promote()
+					store[uint64](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}

@@ -211,6 +211,7 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	r := e.fixedRegion()
 	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+xdpSize, PermRead
 	r.data, r.check = c[:xdpSize], checkXDPAccess
+	e.fc.ctx, e.fc.ctxLo = c[:xdpSize], e.ctxAddr // what checkXDPAccess allows, fast loads
 	e.xdp.region = len(e.regions)
 	r = e.fixedRegion()
 	r.Perm, r.data = PermRead|PermWrite, p.buf
