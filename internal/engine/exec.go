@@ -154,6 +154,12 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 		switch in.op {
 		case opCall, opCallX:
 			slow = true
+			if in.isLookup() {
+				if ret, ok := e.lookupArray(regs[1], regs[2]); ok {
+					regs[0] = ret
+					break
+				}
+			}
 			var ret uint64
 			e.cbLeft = left // for the callbacks a helper runs (callback.go)
 			ret, err = e.callHelper(in, regs)
