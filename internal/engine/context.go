@@ -117,7 +117,7 @@ func (e *Env) repend() {
 	k := e.fixed - 1
 	e.ctxRegion = k
 	e.regions[k].pending = true
-	e.hot, e.hotLo = nil, 0
+	e.dropHot()
 }
 
 // fillContext writes the bytes of the context a Bind method recorded.

@@ -65,13 +65,10 @@ type Env struct {
 	vm      *VM
 	regions []Region // regions[0] is the stack, from the current frame up
 	fixed   int      // regions set up by Bind*; the rest are helper-made
-	// hot is the data of the read-write region (other than the stack)
-	// that matched last, and hotLo its address: exec's fast path checks
-	// it inline.
-	hot   []byte
-	hotLo uint64
-	fc    fastCache
-	reg   regFile // the registers of the running program
+	// fc holds, besides what fast caches, the two hot regions (setHot,
+	// dropHot).
+	fc  fastCache
+	reg regFile // the registers of the running program
 
 	stack     []byte // MaxCallFrames * StackSize bytes
 	stackBase uint64 // address of stack[0]
@@ -183,7 +180,8 @@ func (e *Env) resetState() {
 	e.regions = e.regions[:1]
 	r := &e.regions[0]
 	r.Start, r.End, r.Perm = e.mainLo(), top, PermRead|PermWrite
-	e.hot, e.hotLo = nil, 0
+	e.dropHot()
+	e.fc.ctx, e.fc.ctxLo = nil, 0
 	e.tailCalls = 0
 	// The packet, memory and context references are nil: EndEnv dropped
 	// them when the Env's last run ended (or it never had one).
@@ -250,6 +248,9 @@ func (e *Env) addRegion(b []byte, perm Perm) (uint64, error) {
 		if end > r.End {
 			r.End, r.data = end, b
 		}
+		if r.Perm == PermRead|PermWrite {
+			e.setHot(r.data[:r.End-r.Start], start)
+		}
 		return start, nil
 	}
 	if len(dyn) >= MaxDynamicRegions {
@@ -262,7 +263,27 @@ func (e *Env) addRegion(b []byte, perm Perm) (uint64, error) {
 	}
 	r := &dyn[k]
 	r.Start, r.End, r.Perm, r.data, r.check, r.pending = start, end, perm, b, nil, false
+	if perm == PermRead|PermWrite {
+		e.setHot(b, start) // what the program most likely accesses next
+	}
 	return start, nil
+}
+
+// setHot makes b, the bytes of a read-write region other than the stack
+// at address lo, the hot region, and the hot region before it (unless it
+// starts at lo too) the second one.
+func (e *Env) setHot(b []byte, lo uint64) {
+	c := &e.fc
+	if lo != c.hotLo || c.hot == nil {
+		c.hot2, c.hot2Lo = c.hot, c.hotLo
+	}
+	c.hot, c.hotLo = b, lo
+}
+
+// dropHot forgets both hot regions: a region moved, shrank or went away.
+func (e *Env) dropHot() {
+	c := &e.fc
+	c.hot, c.hotLo, c.hot2, c.hot2Lo = nil, 0, nil, 0
 }
 
 // search returns the index of the first region in dyn whose Start is at
@@ -301,7 +322,7 @@ func (e *Env) removeRegion(addr uint64) bool {
 	copy(dyn[k:], dyn[k+1:])
 	dyn[len(dyn)-1] = Region{}
 	e.regions = e.regions[:len(e.regions)-1]
-	e.hot, e.hotLo = nil, 0
+	e.dropHot()
 	return true
 }
 
@@ -360,7 +381,7 @@ func (e *Env) access(k int, addr uint64, n int, write bool) ([]byte, error) {
 	}
 	base := uint64(len(r.data)) - (r.End - r.Start) // the stack region starts above data[0]
 	if k > 0 && r.check == nil && r.Perm == PermRead|PermWrite {
-		e.hot, e.hotLo = r.data[:r.End-r.Start], r.Start
+		e.setHot(r.data[:r.End-r.Start], r.Start)
 	}
 	return r.data[base+off : base+off+size : base+off+size], nil
 }

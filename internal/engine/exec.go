@@ -20,14 +20,31 @@ type Tracer func(pc int, ins insn.Instruction, regs *[11]uint64)
 
 // fastCache holds what fast's memory cases need, read through a pointer so
 // that the loop keeps few values live: the current stack frame and above
-// (stack[0] is at address stkLo) and the hot region.
+// (stack[0] is at address stkLo), the two hot regions (Env.setHot) and a
+// context whose fields fast may load as whole aligned words.
 type fastCache struct {
-	stack []byte
-	stkLo uint64
-	stkN  uint64
-	hot   []byte
-	hotLo uint64
-	pkt   []byte // what LD_ABS and LD_IND read (set by Bind*)
+	stack  []byte
+	stkLo  uint64
+	stkN   uint64
+	hot    []byte
+	hotLo  uint64
+	hot2   []byte
+	hot2Lo uint64
+	pkt    []byte // what LD_ABS and LD_IND read (set by Bind*)
+	// ctx is the context at address ctxLo when every aligned 4-byte
+	// load of it only reads its bytes and nothing else is allowed (XDP's
+	// xdp_md: checkXDPAccess); nil otherwise. Other accesses to it go
+	// through exec, which applies the context's rules.
+	ctx   []byte
+	ctxLo uint64
+}
+
+// promote makes the second hot region the first and the first the
+// second, after an access that matched the second: the two regions are
+// kept in the order of their last use (Env.setHot).
+func (c *fastCache) promote() {
+	c.hot, c.hot2 = c.hot2, c.hot
+	c.hotLo, c.hot2Lo = c.hot2Lo, c.hotLo
 }
 
 // frame is a suspended caller of a bpf-to-bpf call.
@@ -71,8 +88,7 @@ func (e *Env) rerun(r1, r2 uint64) (uint64, error) {
 	e.loops = MaxLoops
 	e.reg.start(r1, r2, e.stackTop())
 	// The stack region is the main frame's, as the last run left it and
-	// fast recorded it in e.fc; the rebind may have moved the hot region.
-	e.fc.hot, e.fc.hotLo = e.hot, e.hotLo
+	// fast recorded it in e.fc.
 	pc, left, why := e.fast(0, e.budget, false, true)
 	if why == fastDone {
 		e.executed = e.budget - left
@@ -138,6 +154,12 @@ func (e *Env) resume(pc int, left uint64, why fastExit, entered bool) (uint64, e
 		switch in.op {
 		case opCall, opCallX:
 			slow = true
+			if in.isLookup() {
+				if ret, ok := e.lookupArray(regs[1], regs[2]); ok {
+					regs[0] = ret
+					break
+				}
+			}
 			var ret uint64
 			e.cbLeft = left // for the callbacks a helper runs (callback.go)
 			ret, err = e.callHelper(in, regs)
@@ -273,8 +295,6 @@ func (e *Env) fast(pc int, left uint64, step, cached bool) (int, uint64, fastExi
 		c.stkLo = e.regions[0].Start
 		c.stkN = e.regions[0].End - c.stkLo
 		c.stack = e.stack[c.stkLo-e.stackBase:]
-		c.hot = e.hot
-		c.hotLo = e.hotLo
 	}
 	entered := false
 outer:
@@ -911,6 +931,9 @@ outer:
 					load[uint8](in, regs, c.stack, i)
 				} else if i, ok := inHot[uint8](c, a); ok {
 					load[uint8](in, regs, c.hot, i)
+				} else if i, ok := inHot2[uint8](c, a); ok {
+					c.promote()
+					load[uint8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -921,6 +944,9 @@ outer:
 				if i, ok := inStack[uint16](c, a); ok {
 					load[uint16](in, regs, c.stack, i)
 				} else if i, ok := inHot[uint16](c, a); ok {
+					load[uint16](in, regs, c.hot, i)
+				} else if i, ok := inHot2[uint16](c, a); ok {
+					c.promote()
 					load[uint16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
@@ -933,6 +959,11 @@ outer:
 					load[uint32](in, regs, c.stack, i)
 				} else if i, ok := inHot[uint32](c, a); ok {
 					load[uint32](in, regs, c.hot, i)
+				} else if i, ok := inHot2[uint32](c, a); ok {
+					c.promote()
+					load[uint32](in, regs, c.hot, i)
+				} else if i := a - c.ctxLo; i < uint64(len(c.ctx)) && i%4 == 0 {
+					load[uint32](in, regs, c.ctx, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -943,6 +974,9 @@ outer:
 				if i, ok := inStack[uint64](c, a); ok {
 					load[uint64](in, regs, c.stack, i)
 				} else if i, ok := inHot[uint64](c, a); ok {
+					load[uint64](in, regs, c.hot, i)
+				} else if i, ok := inHot2[uint64](c, a); ok {
+					c.promote()
 					load[uint64](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
@@ -955,6 +989,9 @@ outer:
 					load[int8](in, regs, c.stack, i)
 				} else if i, ok := inHot[int8](c, a); ok {
 					load[int8](in, regs, c.hot, i)
+				} else if i, ok := inHot2[int8](c, a); ok {
+					c.promote()
+					load[int8](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -965,6 +1002,9 @@ outer:
 				if i, ok := inStack[int16](c, a); ok {
 					load[int16](in, regs, c.stack, i)
 				} else if i, ok := inHot[int16](c, a); ok {
+					load[int16](in, regs, c.hot, i)
+				} else if i, ok := inHot2[int16](c, a); ok {
+					c.promote()
 					load[int16](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
@@ -977,6 +1017,9 @@ outer:
 					load[int32](in, regs, c.stack, i)
 				} else if i, ok := inHot[int32](c, a); ok {
 					load[int32](in, regs, c.hot, i)
+				} else if i, ok := inHot2[int32](c, a); ok {
+					c.promote()
+					load[int32](in, regs, c.hot, i)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -987,6 +1030,9 @@ outer:
 				if i, ok := inStack[uint8](c, a); ok {
 					store[uint8](c.stack, i, v)
 				} else if i, ok := inHot[uint8](c, a); ok {
+					store[uint8](c.hot, i, v)
+				} else if i, ok := inHot2[uint8](c, a); ok {
+					c.promote()
 					store[uint8](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
@@ -999,6 +1045,9 @@ outer:
 					store[uint16](c.stack, i, v)
 				} else if i, ok := inHot[uint16](c, a); ok {
 					store[uint16](c.hot, i, v)
+				} else if i, ok := inHot2[uint16](c, a); ok {
+					c.promote()
+					store[uint16](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1009,6 +1058,9 @@ outer:
 				if i, ok := inStack[uint32](c, a); ok {
 					store[uint32](c.stack, i, v)
 				} else if i, ok := inHot[uint32](c, a); ok {
+					store[uint32](c.hot, i, v)
+				} else if i, ok := inHot2[uint32](c, a); ok {
+					c.promote()
 					store[uint32](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
@@ -1021,6 +1073,9 @@ outer:
 					store[uint64](c.stack, i, v)
 				} else if i, ok := inHot[uint64](c, a); ok {
 					store[uint64](c.hot, i, v)
+				} else if i, ok := inHot2[uint64](c, a); ok {
+					c.promote()
+					store[uint64](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1031,6 +1086,9 @@ outer:
 				if i, ok := inStack[uint8](c, a); ok {
 					store[uint8](c.stack, i, v)
 				} else if i, ok := inHot[uint8](c, a); ok {
+					store[uint8](c.hot, i, v)
+				} else if i, ok := inHot2[uint8](c, a); ok {
+					c.promote()
 					store[uint8](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
@@ -1043,6 +1101,9 @@ outer:
 					store[uint16](c.stack, i, v)
 				} else if i, ok := inHot[uint16](c, a); ok {
 					store[uint16](c.hot, i, v)
+				} else if i, ok := inHot2[uint16](c, a); ok {
+					c.promote()
+					store[uint16](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1054,6 +1115,9 @@ outer:
 					store[uint32](c.stack, i, v)
 				} else if i, ok := inHot[uint32](c, a); ok {
 					store[uint32](c.hot, i, v)
+				} else if i, ok := inHot2[uint32](c, a); ok {
+					c.promote()
+					store[uint32](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow
 				}
@@ -1064,6 +1128,9 @@ outer:
 				if i, ok := inStack[uint64](c, a); ok {
 					store[uint64](c.stack, i, v)
 				} else if i, ok := inHot[uint64](c, a); ok {
+					store[uint64](c.hot, i, v)
+				} else if i, ok := inHot2[uint64](c, a); ok {
+					c.promote()
 					store[uint64](c.hot, i, v)
 				} else {
 					return pc, left + uint64(runs[pc]), fastSlow

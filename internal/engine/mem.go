@@ -83,6 +83,12 @@ func inHot[T word](c *fastCache, a uint64) (uint64, bool) {
 	return i, i < uint64(len(c.hot)) && uint64(len(c.hot))-i >= sizeOf[T]()
 }
 
+// inHot2 is inHot for the second hot region.
+func inHot2[T word](c *fastCache, a uint64) (uint64, bool) {
+	i := a - c.hot2Lo
+	return i, i < uint64(len(c.hot2)) && uint64(len(c.hot2))-i >= sizeOf[T]()
+}
+
 // slowLoad runs a load of a T in exec, in whatever region holds it.
 func slowLoad[T word](e *Env, in *dinsn, regs *regFile) error {
 	b, err := e.find(loadAddr(in, regs), int(sizeOf[T]()), false)

@@ -11,15 +11,27 @@ import (
 	"github.com/purebpf/purebpf/internal/engine/internal/optab"
 )
 
-// runPath runs a raw-memory program with the memory buffer as the hot
-// region (its loads and stores run in fast) or, with slow, not (the first
-// access to it leaves fast and runs in exec, which finds the region).
-func runPath(vm *VM, mem []byte, slow bool) (uint64, error) {
+// The paths of an access to a raw-memory program's buffer.
+const (
+	pathHot  = iota // the buffer is the hot region: fast
+	pathHot2        // the buffer is the second hot region: fast
+	pathExec        // neither: the first access leaves fast and runs in exec
+)
+
+// runPath runs a raw-memory program with the memory buffer where path
+// says.
+func runPath(vm *VM, mem []byte, path int) (uint64, error) {
 	e := vm.AcquireEnv()
 	defer vm.ReleaseEnv(e)
 	r1, r2 := e.bindMemory(mem)
-	if slow {
-		e.hot, e.hotLo = nil, 0
+	switch path {
+	case pathHot2:
+		// Another region granted after mem's is the hot one.
+		if _, err := e.AddRegion(make([]byte, 64), PermRead|PermWrite); err != nil || addrOf(e.fc.hot2) != r1 {
+			return 0, fmt.Errorf("the buffer is not the second hot region (%v)", err)
+		}
+	case pathExec:
+		e.dropHot()
 	}
 	return e.exec(vm.prog, r1, r2)
 }
@@ -96,12 +108,12 @@ func TestMemoryPaths(t *testing.T) {
 						want = uint64(int64(want<<sh) >> sh)
 					}
 				}
-				var errs [2]string
+				var errs [3]string
 				mem := make([]byte, len(orig)) // one buffer: errors name its addresses
-				for k, slow := range []bool{false, true} {
+				for k := range errs {
 					copy(mem, orig)
-					got, err := runPath(vm, mem, slow)
-					path := [2]string{"fast", "exec"}[k]
+					got, err := runPath(vm, mem, k)
+					path := [...]string{"fast", "fast, second hot region", "exec"}[k]
 					if err != nil {
 						errs[k] = err.Error()
 					}
@@ -121,8 +133,8 @@ func TestMemoryPaths(t *testing.T) {
 						t.Errorf("%s (%s): memory\n% x, want\n% x", name, path, mem, wantMem)
 					}
 				}
-				if errs[0] != errs[1] {
-					t.Errorf("%s: fast says %q, exec %q", name, errs[0], errs[1])
+				if errs[0] != errs[2] || errs[1] != errs[2] {
+					t.Errorf("%s: fast says %q and %q, exec %q", name, errs[0], errs[1], errs[2])
 				}
 			}
 		}

@@ -317,7 +317,7 @@ func (e *Env) tcSync() {
 	r.data = t.b.buf[t.data:t.end:t.end]
 	e.fc.pkt = r.data
 	e.packet = r.data
-	e.hot, e.hotLo = nil, 0
+	e.dropHot()
 	if e.tcFilled() {
 		e.tcPutFields()
 	}

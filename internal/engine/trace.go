@@ -116,7 +116,7 @@ func (e *Env) bindTrace(kind contextKind, data []byte) uint64 {
 // bound (Runner): only the context region changes.
 func (e *Env) rebindTrace(data []byte) uint64 {
 	e.setTraceRegion(&e.regions[e.fixed-1], data)
-	e.hot, e.hotLo = nil, 0
+	e.dropHot()
 	return e.ctxAddr
 }
 

@@ -405,7 +405,9 @@ func (vm *VM) EndEnv(e *Env) {
 	if e.tc.b != nil {
 		e.endTC()
 	}
-	e.hot, e.cur, e.curVM = nil, nil, nil
+	e.dropHot()
+	e.fc.ctx, e.fc.ctxLo = nil, 0
+	e.cur, e.curVM = nil, nil
 	e.packet, e.mem, e.fc.pkt = nil, nil, nil
 	e.skbMeta, e.kregs, e.ctxRegion = nil, nil, -1
 	e.tr.record = nil
@@ -435,7 +437,8 @@ func (e *Env) bindMemory(mem []byte) (r1, r2 uint64) {
 		r := e.fixedRegion()
 		r.Start, r.End, r.Perm = addrOf(mem), addrOf(mem)+uint64(len(mem)), PermRead|PermWrite
 		r.data = mem
-		e.hot, e.hotLo = mem, addrOf(mem) // the fast path's first guess
+		e.dropHot()
+		e.fc.hot, e.fc.hotLo = mem, addrOf(mem) // the fast path's first guess
 	}
 	e.fc.pkt = mem // what LD_ABS and LD_IND read
 	e.fixed = len(e.regions)
@@ -456,7 +459,8 @@ func (e *Env) rebindable(mem []byte) bool {
 func (e *Env) rebindMemory(mem []byte) (r1, r2 uint64) {
 	a := addrOf(mem)
 	e.mem, e.fc.pkt = mem, mem
-	e.hot, e.hotLo = mem, a
+	e.dropHot()
+	e.fc.hot, e.fc.hotLo = mem, a
 	if len(mem) > 0 {
 		r := &e.regions[1]
 		r.Start, r.End, r.data = a, a+uint64(len(mem)), mem

@@ -211,6 +211,7 @@ func (e *Env) bindXDP(frame []byte, meta *XDPMeta, out *[]byte) (uint64, error) 
 	r := e.fixedRegion()
 	r.Start, r.End, r.Perm = e.ctxAddr, e.ctxAddr+xdpSize, PermRead
 	r.data, r.check = c[:xdpSize], checkXDPAccess
+	e.fc.ctx, e.fc.ctxLo = c[:xdpSize], e.ctxAddr // what checkXDPAccess allows, fast loads
 	e.xdp.region = len(e.regions)
 	r = e.fixedRegion()
 	r.Perm, r.data = PermRead|PermWrite, p.buf
@@ -282,7 +283,7 @@ func (e *Env) xdpSync() {
 	r := &e.regions[x.region]
 	r.Start, r.End = x.page.addr+uint64(x.meta), x.page.addr+uint64(x.end)
 	r.data = x.page.buf[x.meta:x.end]
-	e.hot, e.hotLo = nil, 0
+	e.dropHot()
 	p := x.page // what the program can reach now may be dirty after the run
 	p.lo, p.hi = min(p.lo, x.meta), max(p.hi, x.end)
 }

@@ -89,7 +89,7 @@ func (e *Env) resetRun() {
 		e.regions = e.regions[:e.fixed]
 	}
 	e.regions[0].Start = e.mainLo()
-	e.hot, e.hotLo = nil, 0
+	e.dropHot()
 	e.tailCalls, e.depth = 0, 0
 	e.cur, e.curVM = e.vm.prog, e.vm
 	if len(e.inner) > 0 {

@@ -364,3 +364,53 @@ func TestRebindXDPContract(t *testing.T) {
 		t.Fatalf("EndEnv gave % x", out)
 	}
 }
+
+// TestXDPContextLoads loads every field width at every offset around
+// xdp_md, with ldx and ldsx: fast loads aligned whole words itself (the
+// context window) and leaves the rest to exec, and both must give what
+// checkXDPAccess and the context's bytes say.
+func TestXDPContextLoads(t *testing.T) {
+	frame := make([]byte, 60)
+	meta := &XDPMeta{IngressIfindex: 7, RxQueueIndex: 0x80000003, EgressIfindex: 5}
+	for _, sx := range []bool{false, true} {
+		for _, sz := range []insn.Size{insn.B, insn.H, insn.W, insn.DW} {
+			if sx && sz == insn.DW {
+				continue
+			}
+			for off := int16(-8); off <= xdpSize+4; off++ {
+				ld := insn.LoadMem(r0, r1, off, sz)
+				if sx {
+					ld = insn.LoadMemSX(r0, r1, off, sz)
+				}
+				vm, err := New(&prog.Spec{Name: "ctx", Type: prog.XDP, Instructions: insn.Instructions{ld, insn.Exit()}}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _, err := vm.RunXDP(frame, meta)
+				name := fmt.Sprintf("ldx sx=%v size %d off %d", sx, sz.Bytes(), off)
+				inside := off >= 0 && int(off)+sz.Bytes() <= xdpSize
+				if !inside || checkXDPAccess(uint64(off), sz.Bytes(), false) != nil {
+					if err == nil {
+						t.Errorf("%s: %#x, want an error", name, got)
+					}
+					continue
+				}
+				// The fields other than the pointers.
+				want := map[int16]uint32{xdpIngressIfindex: 7, xdpRxQueueIndex: 0x80000003, xdpEgressIfindex: 5}
+				if err != nil {
+					t.Errorf("%s: %v", name, err)
+					continue
+				}
+				if w, ok := want[off]; ok && sz == insn.W {
+					wv := uint64(w)
+					if sx {
+						wv = uint64(int64(int32(w)))
+					}
+					if uint64(got) != uint64(uint32(wv)) {
+						t.Errorf("%s: %#x, want %#x", name, got, wv)
+					}
+				}
+			}
+		}
+	}
+}
