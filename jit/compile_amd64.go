@@ -709,6 +709,9 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 	retry := a.NewLabel()
 	slow := a.NewLabel()
 	cont := a.NewLabel()
+	if ctxOff := c.ctxRead(s); ctxOff >= 0 && !write && !atomic && k == 2 {
+		c.ctxCheck(m, ctxOff, cont)
+	}
 	// After Go grants a miss, the code resumes here with only the BPF
 	// registers restored, so the address is computed again.
 	a.Bind(retry)
@@ -735,6 +738,43 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 		return M(tmp2, 0)
 	}
 	return m
+}
+
+// ctxRead returns the context offset the value facts found the 4-byte
+// load at slot s reads, or -1.
+func (c *compiler) ctxRead(s int) int32 {
+	if s < len(c.opts.facts.ctxRead) {
+		return int32(c.opts.facts.ctxRead[s])
+	}
+	return -1
+}
+
+// ctxCheck emits the check of a 4-byte load at m that the value facts
+// say reads the context at offset off (a hint): it jumps to ok when m is
+// the context's address plus off and the run lets the code read that
+// word directly (state.ctxStart, ctxLim, ctxMask: engine.DirectReads),
+// and falls through to the site's region check otherwise. It saves the
+// call of the search routine, which handles direct reads too, for the
+// context reads every packet program starts with.
+func (c *compiler) ctxCheck(m Mem, off int32, ok Label) {
+	a := &c.a
+	other := a.NewLabel()
+	a.Lea(tmp2, m)
+	a.ALURM(W64, SUB, tmp2, M(regState, offCtxStart))
+	a.ALURI(W64, CMP, tmp2, off)
+	a.Jcc(CondNE, other)
+	a.Load(W64, tmp1, M(regState, offCtxLim))
+	a.ALURI(W64, CMP, tmp1, off)
+	a.Jcc(CondBE, other)
+	a.Load(W64, tmp1, M(regState, offCtxMask))
+	if w := off / 4; w < 31 {
+		a.ALURI(W64, AND, tmp1, 1<<w)
+	} else {
+		a.ShiftImm(W64, SHR, tmp1, uint8(w))
+		a.ALURI(W32, AND, tmp1, 1)
+	}
+	a.Jcc(CondNE, ok)
+	a.Bind(other)
 }
 
 func (c *compiler) ldx(s int, i insn.Instruction) error {

@@ -159,26 +159,27 @@ func (c *compiler) hashLookupCase(m hashMap, next, slow, null, found Label) {
 	a.ALURI(W32, AND, RCX, 1)
 	a.Jcc(CondNE, bail) // a writer is busy
 
-	// The hash.
+	// The hash: each word's product on its own (they run in parallel),
+	// with the seed in r9.
 	pieces := hashprobe.Pieces(int(m.keySize))
-	a.Load(W64, RAX, M(RDI, hashprobe.IndexSeed))
+	a.Load(W64, R9, M(RDI, hashprobe.IndexSeed))
+	a.MovRR(W64, RAX, R9)
 	a.MovImm(R11, mul1)
-	mix := func() {
-		a.ALURR(W64, XOR, RAX, RCX)
-		a.IMulRR(W64, RAX, R11)
-		a.MovRR(W64, RCX, RAX)
-		a.ShiftImm(W64, SHR, RCX, 28)
+	mix := func(i int) {
+		a.ALURR(W64, XOR, RCX, R9)
+		a.ALURI(W64, ADD, RCX, hashprobe.Pos(i))
+		a.IMulRR(W64, RCX, R11)
 		a.ALURR(W64, XOR, RAX, RCX)
 	}
 	if m.keySize >= 8 {
-		for _, p := range pieces {
+		for i, p := range pieces {
 			a.Load(W64, RCX, M(r2, int32(p[0])))
-			mix()
+			mix(i)
 		}
 	} else {
 		c.shortKeyWord(RCX, R8, r2, pieces)
 		a.Store(W64, M(regState, offHWord), RCX)
-		mix()
+		mix(0)
 	}
 	a.MovRR(W64, RCX, RAX)
 	a.ShiftImm(W64, SHR, RCX, 29)

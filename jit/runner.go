@@ -48,6 +48,9 @@ type Runner struct {
 	// xdpBound says that r's Env is still bound from the Runner's last
 	// XDP run, for the next one to rebind (xdprunner_amd64.go).
 	xdpBound bool
+	// xdpQuick says that the last XDP run never left the machine code,
+	// so that the next one may take quickXDP.
+	xdpQuick bool
 }
 
 // ErrClosed is wrapped by the error of a run on a closed VM or Runner. It

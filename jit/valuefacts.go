@@ -49,6 +49,7 @@ const (
 	factMap                         // a map reference: LD_IMM64 of map idx
 	factValueOrNull                 // map_lookup_elem's result at call slot idx: NULL or a value
 	factValue                       // a pointer off bytes into a granted region of size bytes
+	factCtx                         // the context's address plus off (r1 at the program's start)
 )
 
 // fact is what one register is known to hold.
@@ -77,6 +78,10 @@ type factSource struct {
 	// (src 2 or 6) grants and the offset of the address it loads into it;
 	// false when the load grants none.
 	storage func(i insn.Instruction) (size, off int64, ok bool)
+	// ctx says that r1 holds the context at the program's start and
+	// that the context's words may be read directly (engine.DirectReads:
+	// XDP, tc).
+	ctx bool
 }
 
 // valueFacts is the analysis' result.
@@ -89,6 +94,12 @@ type valueFacts struct {
 	lookups []bool
 	// n counts the proven accesses.
 	n int
+	// ctxRead[s], when not negative, is the offset into the context of
+	// the 4-byte load at slot s, which reads through a register that
+	// holds the context's address plus a constant (nil: none): the JIT
+	// checks such a load against the direct context reads first. A hint
+	// only: the check it chooses is made at run time.
+	ctxRead []int16
 }
 
 // maxFactOff bounds the offsets the analysis tracks; a pointer moved
@@ -138,8 +149,11 @@ func analyzeValues(is insn.Instructions, src factSource) valueFacts {
 		}
 		return at[s]
 	}
-	var none regFacts
-	flow(0, &none)
+	var none, entry regFacts
+	if src.ctx {
+		entry[1] = fact{kind: factCtx}
+	}
+	flow(0, &entry)
 	for k, i := range is {
 		if t, ok := entryTarget(i, slots[k]); ok {
 			flow(slotIndex(t), &none)
@@ -238,7 +252,7 @@ func analyzeValues(is insn.Instructions, src factSource) valueFacts {
 			switch {
 			case op == insn.Mov && i.OpCode.Source() == insn.SourceX && i.Src <= insn.R9:
 				f[i.Dst] = f[i.Src]
-			case (op == insn.Add || op == insn.Sub) && i.OpCode.Source() == insn.SourceK && d.kind == factValue:
+			case (op == insn.Add || op == insn.Sub) && i.OpCode.Source() == insn.SourceK && (d.kind == factValue || d.kind == factCtx):
 				delta := int64(int32(i.Imm))
 				if op == insn.Sub {
 					delta = -delta
@@ -284,6 +298,16 @@ func analyzeValues(is insn.Instructions, src factSource) valueFacts {
 		}
 		g := in[k][base]
 		lo := g.off + int64(off)
+		if g.kind == factCtx && !write && i.OpCode.Size() == insn.W && i.OpCode.Mode() == insn.ModeMem && lo >= 0 && lo%4 == 0 && lo < 256 {
+			if out.ctxRead == nil {
+				out.ctxRead = make([]int16, n)
+				for j := range out.ctxRead {
+					out.ctxRead[j] = -1
+				}
+			}
+			out.ctxRead[slots[k]] = int16(lo)
+			continue
+		}
 		if g.kind == factValue && (!write || g.write) && lo >= 0 && lo+int64(i.OpCode.Size().Bytes()) <= g.size {
 			out.proven[slots[k]] = true
 			out.n++

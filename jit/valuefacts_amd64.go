@@ -17,7 +17,9 @@ func factOptions(o *compileOptions, ivm *engine.VM) {
 	}
 	std := engine.StdHelpers(ivm)&engine.StdMapLookup != 0
 	ms := ivm.Maps()
+	t := ivm.Spec().Type
 	o.facts = analyzeValues(ivm.Instructions(), factSource{
+		ctx: t == prog.XDP || t == prog.SchedCLS || t == prog.SchedACT,
 		mapIndex: func(i insn.Instruction) (int, bool) {
 			idx, err := mapIndex(ivm, i)
 			return idx, err == nil

@@ -22,12 +22,18 @@ import (
 func (rn *Runner) runXDPKept(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error) {
 	r, vm := rn.r, rn.vm
 	if rn.xdpBound {
+		if rn.xdpQuick && meta == nil {
+			if pkt, ok := engine.ReloadXDP(r.env, frame, &r.out); ok {
+				return rn.quickXDP(pkt)
+			}
+		}
 		r1, ok, err := engine.RebindXDP(r.env, frame, meta, &r.out)
 		if err != nil {
 			return 0, nil, err // the binding is as it was
 		}
 		if ok {
 			r.startBound(vm, true)
+			r.st.stdOK = engine.StdHelpers(vm.ivm) // a test may have registered another helper
 			r.rebuildTables()
 			return rn.enterXDP(r1)
 		}
@@ -77,10 +83,80 @@ func (r *run) rebuildTables() {
 func (rn *Runner) enterXDP(r1 uint64) (uint32, []byte, error) {
 	r, vm := rn.r, rn.vm
 	st := &r.st
-	ret, err := vm.enterBound(r, r1)
+	if st.entry = r.xm.entry(); st.entry == 0 {
+		return rn.endXDP(0, errFreed(), false)
+	}
+	enterMem(st, r1, 0, r.top)
+	if st.exit == exitDone {
+		return rn.endXDP(st.regs[0], nil, true)
+	}
+	ret, err := vm.code.handle(st, r)
+	return rn.endXDP(ret, err, false)
+}
+
+// quickXDP is a Runner's XDP run after one that never left the machine
+// code, on a frame without metadata that ReloadXDP loaded as pkt: the Env
+// holds only the regions of the bind, which the tables hold, so only the
+// packet's entry changes; the entries the code appended in the last run
+// go (truncate), with what they kept alive (dropKeeps) and the map value
+// grants (mvOn); the stack bytes the program can reach are zeroed and the
+// call state, budget and cached regions reset as at a bound run's start.
+// The Go side of the run (run.begin) is set up only if the code leaves
+// to Go; a run that does not leaves the Env as it found it, and its
+// output is pkt, which the program changed in place.
+func (rn *Runner) quickXDP(pkt []byte) (uint32, []byte, error) {
+	r, vm := rn.r, rn.vm
+	st := &r.st
+	zeroStack(r.zero)
+	st.setStack(r.top, r.lo)
+	st.budget, st.reserve = r.slice, r.reserve
+	st.stdOK = engine.StdHelpers(vm.ivm)
+	// Both entries are written, not one copied from the other: a copy
+	// reads back the other's fresh stores as wider loads, which the
+	// processor cannot forward (a stall that cost a third of this
+	// function's time).
+	a, n := addrOfSlice(pkt), uint64(len(pkt))
+	st.rtab[0].setPacket(a, n)
+	st.wtab[0].setPacket(a, n)
+	r.dropKeeps()
+	oldR, oldW := st.nread, st.nwrite
+	st.nread, st.nwrite = 1, 1
+	st.truncate(oldR, oldW)
+	r.goR, r.goW, r.goMade = 1, 1, 0
+	st.stk.clear()
+	st.grant.clear()
+	st.mvOn = 0
+	if st.entry = r.xm.entry(); st.entry != 0 {
+		enterMem(st, r.env.Context(), 0, r.top)
+		if st.exit == exitDone {
+			return uint32(st.regs[0]), pkt, nil
+		}
+	}
+	r.begin(vm)
+	if st.entry == 0 {
+		return rn.endXDP(0, errFreed(), false)
+	}
+	ret, err := vm.code.handle(st, r)
+	return rn.endXDP(ret, err, false)
+}
+
+// endXDP ends a Runner's XDP run that returned ret and err; clean says
+// that its code never left to Go.
+func (rn *Runner) endXDP(ret uint64, err error, clean bool) (uint32, []byte, error) {
+	r, vm := rn.r, rn.vm
+	st := &r.st
 	r.setTabOK(false)
 	rn.xdpBound = err == nil && r.tailCalls == 0 && st.depth == 0 && engine.KeepXDP(r.env)
+	// The next run may take quickXDP when this one left the Env and the
+	// tables as the bind made them, apart from what the code appended:
+	// the packet is the tables' only fixed entry.
+	rn.xdpQuick = false
+	if regs := engine.Regions(r.env); rn.xdpBound && clean && len(regs) == engine.XDPPacketRegion+1 {
+		rn.xdpQuick = st.nread >= 1 && st.nwrite >= 1 && r.goR == 1 && r.goW == 1 && r.goMade == 0 &&
+			st.rtab[0].start == regs[engine.XDPPacketRegion].Start && st.wtab[0].start == regs[engine.XDPPacketRegion].Start
+	}
 	if !rn.xdpBound {
+		rn.xdpQuick = false
 		r.endFast()
 		vm.ivm.EndEnv(r.env) // sets r.out
 	}
@@ -96,8 +172,15 @@ func (rn *Runner) enterXDP(r1 uint64) (uint32, []byte, error) {
 // unbindXDP ends the binding the Runner's last XDP run kept, if any.
 func (rn *Runner) unbindXDP() {
 	if rn.xdpBound {
-		rn.xdpBound = false
+		rn.xdpBound, rn.xdpQuick = false, false
 		rn.r.endFast()
 		rn.vm.ivm.EndEnv(rn.r.env)
 	}
+}
+
+// setPacket is set(a, a+n) for n >= 8 (a packet of at least an Ethernet
+// header), in straight-line code.
+func (r *region) setPacket(a, n uint64) {
+	r.start = a
+	r.lim = [4]uint64{n, n - 1, n - 3, n - 7}
 }

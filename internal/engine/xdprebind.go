@@ -96,3 +96,47 @@ func (e *Env) resetRun() {
 		e.endInner()
 	}
 }
+
+// XDPPacketRegion is the index in Regions of an XDP binding's packet
+// region, which RebindXDP keeps (XDPContextRegion is xdp_md's).
+const (
+	XDPContextRegion = 1
+	XDPPacketRegion  = 2
+)
+
+// ReloadXDP is RebindXDP for the common case an engine can check
+// cheaply, when e's last run was one the Env never saw: e's XDP binding
+// is kept (KeepXDP) from a run whose code never called into the Env (no
+// helper, no access the engine checked, no error: the JIT's runs that stay
+// in machine code), so that the Env is exactly as the bind or rebind
+// before that run left it apart from the packet's bytes. It copies frame
+// (no metadata, no fragments: at most XDPMaxFrame bytes) into the kept
+// page at the same data offset, clears what the last frame left past the
+// new one's end, sets data_end in xdp_md and the packet region's end, and
+// returns the packet as a view into the page (valid until e's next bind,
+// rebind or Close; the program's changes to the packet land in it, which
+// makes it the run's output) and true; a run that does call into the Env
+// ends as after RebindXDP (KeepXDP or EndEnv give *out). It returns
+// false, changing
+// nothing, when e is not so bound, was bound with metadata, fragments or
+// a redirect target, or frame needs another bind (RebindXDP then gives
+// the error or the binding).
+func ReloadXDP(e *Env, frame []byte, out *[]byte) ([]byte, bool) {
+	x := &e.xdp
+	p := x.page
+	if !e.xdpKept() || len(frame) < ethHLen || len(frame) > XDPMaxFrame || x.hasFrags() || x.redirect != nil ||
+		x.meta != XDPHeadroom || x.data != XDPHeadroom || len(e.regions) != e.fixed || e.ctxKind != ctxXDP {
+		return nil, false
+	}
+	end := x.data + uint32(len(frame))
+	b := p.buf
+	p.clearXDP(x.data, end)
+	copy(b[x.data:], frame)
+	x.end, x.out = end, out
+	ne.PutUint32(e.skb[xdpDataEnd:], uint32(p.addr)+end)
+	pkt := b[x.data:end:end]
+	r := &e.regions[x.region]
+	r.End, r.data = p.addr+uint64(end), pkt
+	e.dropHot()
+	return pkt, true
+}
