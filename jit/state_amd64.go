@@ -181,6 +181,19 @@ func (st *state) truncate(oldR, oldW uint64) {
 	}
 }
 
+// emptyFrom empties the entries of rtab from k to nr and of wtab from k
+// to nw, as truncate does, with a store of zero limits per entry (a
+// region with zero limits is empty whatever its start) rather than a
+// call of memclr for the few entries a run appends.
+func (st *state) emptyFrom(k, nr, nw uint64) {
+	for j := k; j < nr && j < maxRegions; j++ {
+		st.rtab[j].lim = [4]uint64{}
+	}
+	for j := k; j < nw && j < maxRegions; j++ {
+		st.wtab[j].lim = [4]uint64{}
+	}
+}
+
 // budgetSlice is the most budget the generated code holds at a time.
 // When it runs out the code leaves to Go (exitBudget), which grants the
 // next slice from state.reserve and resumes, or fails the run when the

@@ -3,6 +3,8 @@
 package jit
 
 import (
+	"unsafe"
+
 	"github.com/purebpf/purebpf/internal/engine"
 	"github.com/purebpf/purebpf/interp"
 )
@@ -107,7 +109,7 @@ func (rn *Runner) enterXDP(r1 uint64) (uint32, []byte, error) {
 func (rn *Runner) quickXDP(pkt []byte) (uint32, []byte, error) {
 	r, vm := rn.r, rn.vm
 	st := &r.st
-	zeroStack(r.zero)
+	zeroSmall(r.zero)
 	st.setStack(r.top, r.lo)
 	st.budget, st.reserve = r.slice, r.reserve
 	st.stdOK = engine.StdHelpers(vm.ivm)
@@ -118,13 +120,18 @@ func (rn *Runner) quickXDP(pkt []byte) (uint32, []byte, error) {
 	a, n := addrOfSlice(pkt), uint64(len(pkt))
 	st.rtab[0].setPacket(a, n)
 	st.wtab[0].setPacket(a, n)
-	r.dropKeeps()
-	oldR, oldW := st.nread, st.nwrite
-	st.nread, st.nwrite = 1, 1
-	st.truncate(oldR, oldW)
-	r.goR, r.goW, r.goMade = 1, 1, 0
-	st.stk.clear()
-	st.grant.clear()
+	if st.nread > 1 || st.nwrite > 1 {
+		// The entries the code appended in the last run (map values,
+		// array elements, hash values) are not this run's.
+		r.dropKeeps()
+		st.emptyFrom(1, st.nread, st.nwrite)
+		st.nread, st.nwrite = 1, 1
+	}
+	// r.goR, r.goW and r.goMade are as the bind set them (the last run
+	// never left the code). The cached stack region and the one-shot
+	// grant go (only their limits matter).
+	st.stk.lim = [4]uint64{}
+	st.grant.lim = [4]uint64{}
 	st.mvOn = 0
 	if st.entry = r.xm.entry(); st.entry != 0 {
 		enterMem(st, r.env.Context(), 0, r.top)
@@ -183,4 +190,18 @@ func (rn *Runner) unbindXDP() {
 func (r *region) setPacket(a, n uint64) {
 	r.start = a
 	r.lim = [4]uint64{n, n - 1, n - 3, n - 7}
+}
+
+// zeroSmall zeroes b, the stack bytes a program can reach, with inline
+// stores when it is a few words (memclr's call costs more than the
+// stores).
+func zeroSmall(b []byte) {
+	if n := len(b); n <= 128 && n%8 == 0 {
+		p := unsafe.Pointer(unsafe.SliceData(b))
+		for k := 0; k < n; k += 8 {
+			*(*uint64)(unsafe.Add(p, k)) = 0
+		}
+		return
+	}
+	clear(b)
 }
