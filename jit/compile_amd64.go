@@ -37,6 +37,9 @@ type compileOptions struct {
 	arrays []arrayMap
 	// facts says which accesses need no region check (valuefacts.go).
 	facts valueFacts
+	// stackDepth is how many bytes below r10 the main frame's region
+	// reaches (engine.StackReach).
+	stackDepth int
 	// hashes are the hash maps whose lookups the code makes itself
 	// (fastpath_hash_amd64.go).
 	hashes []hashMap
@@ -91,6 +94,8 @@ type compiler struct {
 	// slot s charges when it is entered (see blocks).
 	subStart    int
 	blockCharge []int
+	// cur is the slot of the instruction being compiled.
+	cur int
 }
 
 // compile translates a validated, resolved program into machine code.
@@ -140,6 +145,7 @@ func compile(is insn.Instructions, opts compileOptions) (*compiled, error) {
 	c.blocks()
 	for k, i := range is {
 		s := c.slots[k]
+		c.cur = s
 		c.a.Bind(c.lbl[s])
 		c.out.starts[s] = c.a.Len()
 		if n := c.blockCharge[s]; n > 0 {

@@ -139,16 +139,22 @@ func (c *compiler) mapValueFast(dst Reg, ms mapStorage, off uint32, slow, done L
 // it after this), done where it goes on.
 func (c *compiler) lookupFast(slow, done Label) {
 	a := &c.a
+	h, known := c.callMap()
 	var arrs []arrayMap
 	for _, m := range c.opts.arrays {
-		if _, ok := regionLims(int(m.valueSize)); ok && m.valueSize > 0 {
+		if _, ok := regionLims(int(m.valueSize)); ok && m.valueSize > 0 && (!known || m.handle == h) {
 			arrs = append(arrs, m)
 		}
 	}
-	if len(arrs) == 0 && len(c.opts.hashes) == 0 {
+	var hashes []hashMap
+	for _, m := range c.opts.hashes {
+		if !known || m.handle == h {
+			hashes = append(hashes, m)
+		}
+	}
+	if len(arrs) == 0 && len(hashes) == 0 {
 		return
 	}
-	r2 := bpfReg[insn.R2]
 	a.Load(W64, RCX, M(regState, offStdOK))
 	a.ALURI(W32, AND, RCX, engine.StdMapLookup)
 	a.Jcc(CondE, slow)
@@ -157,17 +163,17 @@ func (c *compiler) lookupFast(slow, done Label) {
 	a.Jcc(CondAE, slow)
 	null := a.NewLabel()
 	found := a.NewLabel()
-	for _, m := range c.opts.hashes {
+	for _, m := range hashes {
 		next := a.NewLabel()
-		c.hashLookupCase(m, next, slow, null, found)
+		c.hashLookupCase(m, known, next, slow, null, found)
 		a.Bind(next)
 	}
 	if len(arrs) > 0 {
-		c.stackCheck(r2, 4, slow) // the key
+		c.keyCheck(insn.R2, 4, slow) // the key
 	}
 	for _, m := range arrs {
 		next := a.NewLabel()
-		c.arrayCase(m, next, slow)
+		c.arrayCase(m, known, next, slow)
 		lims, _ := regionLims(int(m.valueSize))
 		c.elemAddr(m, null)
 		c.appendRegion(lims, false)
@@ -235,6 +241,31 @@ func inlineArrays(ivm *engine.VM) []arrayMap {
 	return out
 }
 
+// callMap returns the handle r1 holds at the helper call being compiled,
+// when the value facts know it (an LD_IMM64 of the map on every path).
+func (c *compiler) callMap() (uint64, bool) {
+	f, ok := c.opts.facts.calls[c.cur]
+	if !ok || f[1].kind != factMap {
+		return 0, false
+	}
+	return engine.MapHandle(f[1].idx), true
+}
+
+// keyCheck emits stackCheck for the n bytes at reg, a pointer argument of
+// the helper call being compiled, unless the value facts show them in the
+// frame: reg holds r10 plus a constant on every path, and the bytes lie
+// within the bytes the program's main frame reaches below r10
+// (compileOptions.stackDepth), which are in the stack region whatever the
+// call depth (a callee's frame is whole, the main frame's region is those
+// bytes, and a tail call's target runs in a frame reached whole).
+func (c *compiler) keyCheck(reg insn.Register, n int32, fail Label) {
+	f, ok := c.opts.facts.calls[c.cur]
+	if g := f[reg]; ok && reg <= insn.R9 && g.kind == factStack && g.off >= -int64(c.opts.stackDepth) && g.off+int64(n) <= 0 {
+		return
+	}
+	c.stackCheck(bpfReg[reg], n, fail)
+}
+
 // stackCheck emits a jump to fail unless the n bytes at reg lie in the
 // stack region [stkLo, stkTop). It clobbers rcx and r11.
 func (c *compiler) stackCheck(reg Reg, n int32, fail Label) {
@@ -262,16 +293,17 @@ const maxInlineUpdate = 128
 // leaves to Go (the caller emits it after this), done where it goes on.
 func (c *compiler) updateFast(slow, done Label) {
 	a := &c.a
+	h, known := c.callMap()
 	var arrs []arrayMap
 	for _, m := range c.opts.arrays {
-		if m.valueSize > 0 && m.valueSize <= maxInlineUpdate {
+		if m.valueSize > 0 && m.valueSize <= maxInlineUpdate && (!known || m.handle == h) {
 			arrs = append(arrs, m)
 		}
 	}
 	if len(arrs) == 0 {
 		return
 	}
-	r2, r3, r4 := bpfReg[insn.R2], bpfReg[insn.R3], bpfReg[insn.R4]
+	r3, r4 := bpfReg[insn.R3], bpfReg[insn.R4]
 	a.Load(W64, RCX, M(regState, offStdOK))
 	a.ALURI(W32, AND, RCX, engine.StdMapUpdate)
 	a.Jcc(CondE, slow)
@@ -279,11 +311,11 @@ func (c *compiler) updateFast(slow, done Label) {
 	a.MovRR(W64, RCX, r4)
 	a.ALURI(W64, AND, RCX, ^int32(prog.UpdateExist))
 	a.Jcc(CondNE, slow)
-	c.stackCheck(r2, 4, slow) // the key
+	c.keyCheck(insn.R2, 4, slow) // the key
 	for _, m := range arrs {
 		next := a.NewLabel()
-		c.arrayCase(m, next, slow)
-		c.stackCheck(r3, m.valueSize, slow) // the value
+		c.arrayCase(m, known, next, slow)
+		c.keyCheck(insn.R3, m.valueSize, slow) // the value
 		c.elemAddr(m, slow)                 // E2BIG: Go gives the errno
 		for off := int32(0); off < m.valueSize; {
 			w, n := W64, int32(8)
@@ -308,13 +340,16 @@ func (c *compiler) updateFast(slow, done Label) {
 }
 
 // arrayCase emits the dispatch of a map helper call on r1 to array map m:
-// a jump to next unless r1 is m's handle, and to slow when m is per-CPU
-// and the run's CPU is not the one m's values were taken for.
-func (c *compiler) arrayCase(m arrayMap, next, slow Label) {
+// a jump to next unless r1 is m's handle (known: the value facts say it
+// is), and to slow when m is per-CPU and the run's CPU is not the one
+// m's values were taken for.
+func (c *compiler) arrayCase(m arrayMap, known bool, next, slow Label) {
 	a := &c.a
-	a.MovImm(RCX, int64(m.handle))
-	a.ALURR(W64, CMP, bpfReg[insn.R1], RCX)
-	a.Jcc(CondNE, next)
+	if !known {
+		a.MovImm(RCX, int64(m.handle))
+		a.ALURR(W64, CMP, bpfReg[insn.R1], RCX)
+		a.Jcc(CondNE, next)
+	}
 	if m.percpu {
 		a.Load(W64, RCX, M(regState, offCPU))
 		a.ALURI(W64, CMP, RCX, m.cpu)

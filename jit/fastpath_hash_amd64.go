@@ -122,22 +122,24 @@ func inlineHashes(ivm *engine.VM) []hashMap {
 // is a miss, a slot with Tag h whose key's pieces (hashprobe.Pieces)
 // equal the stack key's is a hit (its Val); then index.seq must still
 // be seq.
-func (c *compiler) hashLookupCase(m hashMap, next, slow, null, found Label) {
+func (c *compiler) hashLookupCase(m hashMap, known bool, next, slow, null, found Label) {
 	a := &c.a
 	r1, r2 := bpfReg[insn.R1], bpfReg[insn.R2]
 	lims, ok := regionLims(int(m.valueSize))
 	if !ok {
 		return
 	}
-	a.MovImm(RCX, int64(m.handle))
-	a.ALURR(W64, CMP, r1, RCX)
-	a.Jcc(CondNE, next)
+	if !known { // the value facts know r1
+		a.MovImm(RCX, int64(m.handle))
+		a.ALURR(W64, CMP, r1, RCX)
+		a.Jcc(CondNE, next)
+	}
 	if m.percpu {
 		a.Load(W64, RCX, M(regState, offCPU))
 		a.ALURI(W64, CMP, RCX, m.cpu)
 		a.Jcc(CondNE, slow)
 	}
-	c.stackCheck(r2, m.keySize, slow)
+	c.keyCheck(insn.R2, m.keySize, slow)
 
 	// Registers: rdi the index, then the table; rax the hash; rbx the
 	// scaled slot index; r9 the scaled mask; r8 the probes left; rcx and

@@ -50,6 +50,7 @@ const (
 	factValueOrNull                 // map_lookup_elem's result at call slot idx: NULL or a value
 	factValue                       // a pointer off bytes into a granted region of size bytes
 	factCtx                         // the context's address plus off (r1 at the program's start)
+	factStack                       // r10 plus off (of the frame the register was set in)
 )
 
 // fact is what one register is known to hold.
@@ -100,6 +101,8 @@ type valueFacts struct {
 	// checks such a load against the direct context reads first. A hint
 	// only: the check it chooses is made at run time.
 	ctxRead []int16
+	// calls holds what r1-r5 are known to hold at each helper call.
+	calls map[int]regFacts
 }
 
 // maxFactOff bounds the offsets the analysis tracks; a pointer moved
@@ -252,7 +255,9 @@ func analyzeValues(is insn.Instructions, src factSource) valueFacts {
 			switch {
 			case op == insn.Mov && i.OpCode.Source() == insn.SourceX && i.Src <= insn.R9:
 				f[i.Dst] = f[i.Src]
-			case (op == insn.Add || op == insn.Sub) && i.OpCode.Source() == insn.SourceK && (d.kind == factValue || d.kind == factCtx):
+			case op == insn.Mov && i.OpCode.Source() == insn.SourceX && i.Src == insn.R10:
+				f[i.Dst] = fact{kind: factStack}
+			case (op == insn.Add || op == insn.Sub) && i.OpCode.Source() == insn.SourceK && (d.kind == factValue || d.kind == factCtx || d.kind == factStack):
 				delta := int64(int32(i.Imm))
 				if op == insn.Sub {
 					delta = -delta
@@ -288,6 +293,12 @@ func analyzeValues(is insn.Instructions, src factSource) valueFacts {
 	}
 	// The facts are final: prove what they prove.
 	for k, i := range is {
+		if i.IsHelperCall() && in[k] != nil {
+			if out.calls == nil {
+				out.calls = map[int]regFacts{}
+			}
+			out.calls[slots[k]] = *in[k]
+		}
 		ok, write := accessOf(i)
 		if !ok || in[k] == nil {
 			continue

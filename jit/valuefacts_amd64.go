@@ -15,6 +15,7 @@ func factOptions(o *compileOptions, ivm *engine.VM) {
 	if o.unchecked {
 		return
 	}
+	o.stackDepth = engine.StackReach(ivm)
 	std := engine.StdHelpers(ivm)&engine.StdMapLookup != 0
 	ms := ivm.Maps()
 	t := ivm.Spec().Type

@@ -173,3 +173,8 @@ func regionFreeHelper(fn insn.HelperFunc, h Helper) bool {
 	}
 	return h != nil && reflect.ValueOf(h).Pointer() == reflect.ValueOf(own).Pointer()
 }
+
+// StackReach returns how many bytes below r10 vm's program reaches in its
+// main frame (program.stackReach): the main frame's stack region, which
+// every run zeroes.
+func StackReach(vm *VM) int { return int(vm.prog.stackDepth) }
