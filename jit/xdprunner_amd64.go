@@ -123,7 +123,6 @@ func (rn *Runner) quickXDP(pkt []byte) (uint32, []byte, error) {
 	if st.nread > 1 || st.nwrite > 1 {
 		// The entries the code appended in the last run (map values,
 		// array elements, hash values) are not this run's.
-		r.dropKeeps()
 		st.emptyFrom(1, st.nread, st.nwrite)
 		st.nread, st.nwrite = 1, 1
 	}
