@@ -183,11 +183,7 @@ func (c *compiler) hashLookupCase(m hashMap, known bool, next, slow, null, found
 		a.Store(W64, M(regState, offHWord), RCX)
 		mix(0)
 	}
-	a.MovRR(W64, RCX, RAX)
-	a.ShiftImm(W64, SHR, RCX, 29)
-	a.ALURR(W64, XOR, RAX, RCX)
-	a.MovImm(R11, mul2)
-	a.IMulRR(W64, RAX, R11)
+	// Finish.
 	a.MovRR(W64, RCX, RAX)
 	a.ShiftImm(W64, SHR, RCX, 32)
 	a.ALURR(W64, XOR, RAX, RCX)
@@ -260,8 +256,8 @@ func (c *compiler) shortKeyWord(dst, tmp, base Reg, pieces [][2]int) {
 	}
 }
 
-// The multipliers of hashprobe.Hash, as MovImm takes them.
-var mul1, mul2 = asInt64(hashprobe.Mul1), asInt64(hashprobe.Mul2)
+// The multiplier of hashprobe.Hash, as MovImm takes it.
+var mul1 = asInt64(hashprobe.Mul1)
 
 func asInt64(v uint64) int64 { return int64(v) }
 
