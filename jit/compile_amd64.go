@@ -696,9 +696,13 @@ func (c *compiler) addr(s int, base insn.Register, off int16, sz insn.Size, writ
 	if base == insn.R10 && off >= -stackSize && off <= -n && !atomic {
 		return M(RBP, int32(off))
 	}
-	if !atomic && s < len(c.opts.facts.proven) && c.opts.facts.proven[s] {
+	if s < len(c.opts.facts.proven) && c.opts.facts.proven[s] {
 		// Inside a map value the run was granted (valuefacts.go).
-		return M(bpfReg[base], int32(off))
+		if !atomic {
+			return M(bpfReg[base], int32(off))
+		}
+		a.Lea(tmp2, M(bpfReg[base], int32(off))) // for the alignment test
+		return M(tmp2, 0)
 	}
 	m := M(bpfReg[base], int32(off))
 	if c.opts.unchecked {

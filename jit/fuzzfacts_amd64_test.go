@@ -130,7 +130,7 @@ func factProgram(r *reader) insn.Instructions {
 			g.emit(insn.Mov.Imm(insn.R8, 0).WithLabel(pending[0]))
 			pending = pending[1:]
 		}
-		switch r.next() % 16 {
+		switch r.next() % 17 {
 		case 0:
 			lookup()
 		case 1, 2: // a NULL check of either polarity and width
@@ -171,6 +171,9 @@ func factProgram(r *reader) insn.Instructions {
 				insn.JSGT.Imm(insn.R8, 0, l))
 		case 15:
 			g.emit(insn.Add.Reg(insn.R9, insn.R1))
+		case 16:
+			ops := []insn.AtomicOp{insn.AtomicAdd, insn.AtomicFetchAdd, insn.AtomicXchg}
+			g.emit(insn.Atomic(ops[r.next()%3], []insn.Size{insn.W, insn.DW}[r.next()%2], ptr(), off(), insn.R9))
 		}
 	}
 	for _, l := range pending {

@@ -28,8 +28,8 @@ import (
 // are restored by every call and return); a NULL check (a 64-bit JEQ or
 // JNE with 0) turns a lookup result into a pointer on the path where it
 // is not NULL, for every register holding the same result. Loads from the
-// stack give nothing (spills are not tracked), and atomics keep their
-// checks. What the analysis does not prove keeps its check, so a wrong
+// stack give nothing (spills are not tracked); a proven atomic keeps its
+// alignment test. What the analysis does not prove keeps its check, so a wrong
 // guess costs speed, never safety. Each entry point (the program's start,
 // bpf-to-bpf call targets, callback functions) starts with no facts.
 //
@@ -342,23 +342,30 @@ func entryTarget(i insn.Instruction, s int) (int, bool) {
 	return 0, false
 }
 
-// accessOf reports whether i is a plain load or store (not an atomic)
-// and whether it writes.
+// accessOf reports whether i is a load, store or atomic and whether it
+// writes (an atomic read-modify-write does both).
 func accessOf(i insn.Instruction) (access, write bool) {
 	switch i.OpCode.Class() {
 	case insn.ClassLdX:
 		m := i.OpCode.Mode()
 		return m == insn.ModeMem || m == insn.ModeMemSX, false
-	case insn.ClassSt, insn.ClassStX:
+	case insn.ClassSt:
 		return i.OpCode.Mode() == insn.ModeMem, true
+	case insn.ClassStX:
+		switch i.OpCode.Mode() {
+		case insn.ModeMem:
+			return true, true
+		case insn.ModeAtomic:
+			return true, insn.AtomicOp(i.Imm) != insn.AtomicLoadAcquire
+		}
 	}
 	return false, false
 }
 
-// accessBase returns the register a load or store addresses through and
-// its offset.
+// accessBase returns the register a load, store or atomic addresses
+// through and its offset.
 func accessBase(i insn.Instruction) (insn.Register, int16) {
-	if i.OpCode.Class() == insn.ClassLdX {
+	if i.OpCode.Class() == insn.ClassLdX || i.OpCode.Class() == insn.ClassStX && i.OpCode.Mode() == insn.ModeAtomic && insn.AtomicOp(i.Imm) == insn.AtomicLoadAcquire {
 		return i.Src, i.Offset
 	}
 	return i.Dst, i.Offset

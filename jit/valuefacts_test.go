@@ -81,7 +81,8 @@ func TestValueFacts(t *testing.T) {
 			mark("C", insn.LoadMem(r1, r0, -1, insn.B)),
 			mark("P", insn.StoreMem(r0, 15, r1, insn.B)),
 			mark("C", insn.StoreMem(r0, 16, r1, insn.B)),
-			mark("C", insn.Atomic(insn.AtomicAdd, insn.DW, r0, 0, r1)), // atomics keep their checks
+			mark("P", insn.Atomic(insn.AtomicAdd, insn.DW, r0, 0, r1)),
+			mark("C", insn.Atomic(insn.AtomicAdd, insn.DW, r0, 9, r1)), // past the value (and misaligned)
 		}, exit)},
 		{"jne and copies", concat(lookupOf("arr"), insn.Instructions{
 			insn.Mov.Reg(r6, r0),
