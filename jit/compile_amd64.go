@@ -4,6 +4,7 @@ package jit
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/internal/engine"
@@ -1129,10 +1130,11 @@ func (c *compiler) searchRoutine(write bool, k int) {
 		a.Jcc(CondNE, restore)
 		a.Bind(tbl)
 	}
+	pend := a.NewLabel()
 	a.Lea(RAX, M(regState, tab))
 	a.Load(W64, RBX, M(regState, cnt))
 	a.TestRR(W64, RBX, RBX)
-	a.Jcc(CondE, tryGrant)
+	a.Jcc(CondE, pend)
 	loop := a.NewLabel()
 	a.Bind(loop)
 	a.MovRR(W64, tmp1, tmp2)
@@ -1142,6 +1144,30 @@ func (c *compiler) searchRoutine(write bool, k int) {
 	a.ALURI(W64, ADD, RAX, regionSize)
 	a.ALURI(W64, SUB, RBX, 1)
 	a.Jcc(CondNE, loop)
+
+	// The grants the code recorded (state.pend: read-write regions of
+	// start and length n): off = addr-start must be below n, and n-off
+	// at least the access's size. Not cached: only Go puts regions in
+	// the tables.
+	a.Bind(pend)
+	a.Lea(RAX, M(regState, offPend))
+	a.Load(W64, RBX, M(regState, offNPend))
+	a.TestRR(W64, RBX, RBX)
+	a.Jcc(CondE, tryGrant)
+	ploop := a.NewLabel()
+	pnext := a.NewLabel()
+	a.Bind(ploop)
+	a.MovRR(W64, tmp1, tmp2)
+	a.ALURM(W64, SUB, tmp1, M(RAX, 0))
+	a.ALURM(W64, CMP, tmp1, M(RAX, 8))
+	a.Jcc(CondAE, pnext)
+	a.ALURM(W64, SUB, tmp1, M(RAX, 8)) // off-n, in [-n, -1]
+	a.ALURI(W64, CMP, tmp1, -n)
+	a.Jcc(CondLE, restore)
+	a.Bind(pnext)
+	a.ALURI(W64, ADD, RAX, int32(unsafe.Sizeof(pendGrant{})))
+	a.ALURI(W64, SUB, RBX, 1)
+	a.Jcc(CondNE, ploop)
 
 	a.Bind(tryGrant)
 	a.Load(W64, tmp1, M(regState, offGrantW))

@@ -87,6 +87,9 @@ type run struct {
 	// region the Env holds already, with its own permissions, which
 	// flush must not add again.
 	goMade uint32
+	// flushed says that flush gave the Env grants the tables do not hold
+	// yet (syncRegions puts them there).
+	flushed bool
 	// lastStorage is the storage storageAt found last (its VM is
 	// entered while the run lasts; end drops it).
 	lastStorage []byte
@@ -373,56 +376,56 @@ func (r *run) memTables(a, n uint64) {
 	st.stk.clear()
 	st.grant.clear()
 	r.tabA, r.tabN = a, n
-	st.nmax, st.ctxLim = 0, 0
+	st.nmax, st.ctxLim, st.pmax = 0, 0, 0
 	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
 }
 
-// flush adds the regions the code put in the tables since Go last saw
-// them (map values it resolved, array elements it looked up) to the Env,
-// as the helpers and LD_IMM64 loads interp runs would have, so that Go
-// sees the same regions as interp from here on, and reports whether
-// there were any. The Env calls it when it needs them (the source
-// engine.SetPendingRegions sets for a bound run), and syncRegions before
-// it rebuilds the tables. Entries that call appended (addTables) are
-// known to the Env already: flush skips them (goMade).
+// flush gives the Env the grants the code recorded since Go last saw
+// them (state.pend: map values it resolved, array elements and hash
+// values it looked up), as the helpers and LD_IMM64 loads interp runs
+// would have, so that Go sees the same regions as interp from here on,
+// and reports whether there were any. The Env calls it when it needs
+// them (the source engine.SetPendingRegions sets for a bound run), and
+// syncRegions before it rebuilds the tables. The regions reach the
+// tables at the next syncRegions (run.flushed says one is due).
 func (r *run) flush() bool {
 	st := &r.st
-	from, to := r.goR, st.nread
-	if from >= to {
+	n := min(st.npend, maxPend)
+	if n == 0 {
 		return false
 	}
-	r.goR, r.goW = st.nread, st.nwrite // before AddRegion, which may call flush
-	for k := from; k < to; k++ {
-		if r.goMade&(1<<k) != 0 {
-			continue
-		}
-		g := &st.rtab[k]
-		// Code-made regions are read-write and at least a byte long:
-		// lim[0] is their length.
-		if p := st.hkeep[k]; p != nil {
-			// A hash map value (fastpath_hash_amd64.go): hkeep kept it
+	st.npend = 0 // before AddRegion, which may call flush
+	r.flushed = true
+	for k := range n {
+		g := st.pend[k]
+		if p := st.pkeep[k]; p != nil {
+			// A hash map value (fastpath_hash_amd64.go): pkeep kept it
 			// alive since the code granted it; the Env's region keeps
 			// it from here on.
-			st.hkeep[k] = nil
-			r.env.AddRegion(unsafe.Slice((*byte)(p), g.lim[0]), interp.PermRead|interp.PermWrite)
+			st.pkeep[k] = nil
+			r.env.AddRegion(unsafe.Slice((*byte)(p), g.n), interp.PermRead|interp.PermWrite)
 			continue
 		}
-		if b := r.storageAt(g.start, g.lim[0]); b != nil {
-			// The room state.nmax left means AddRegion cannot fail.
+		if b := r.storageAt(g.start, g.n); b != nil {
+			// The room state.pmax left means AddRegion cannot fail.
 			r.env.AddRegion(b, interp.PermRead|interp.PermWrite)
 		}
 	}
+	st.pmax -= min(st.pmax, n) // the Env holds them now
 	return true
 }
 
-// dropKeeps clears the hash map values the code granted since Go last
-// flushed the tables (state.hkeep), for a run that ends without needing
-// them.
+// dropKeeps forgets the grants the code recorded since Go last took them
+// (state.pend), and the hash map values they kept alive, for a run that
+// ends or starts without needing them.
 func (r *run) dropKeeps() {
 	st := &r.st
-	for k := r.goR; k < st.nread && k < maxRegions; k++ {
-		st.hkeep[k] = nil
+	for k := range min(st.npend, maxPend) {
+		if st.pkeep[k] != nil {
+			st.pkeep[k] = nil
+		}
 	}
+	st.npend = 0
 }
 
 // storageAt returns the n bytes at addr in the storage of the maps whose
@@ -709,10 +712,13 @@ func (r *run) syncRegions() {
 	st.stk.clear()
 	st.grant.clear()
 	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
-	st.nmax, st.ctxLim = 0, 0
+	st.nmax, st.ctxLim, st.pmax = 0, 0, 0
+	r.flushed = false
 	if r.fast {
-		room := min(maxRegions-st.nread, maxRegions-st.nwrite, uint64(engine.MaxDynamicRegions-engine.DynamicRegions(r.env)))
+		envRoom := uint64(engine.MaxDynamicRegions - engine.DynamicRegions(r.env))
+		room := min(maxRegions-st.nread, maxRegions-st.nwrite, envRoom)
 		st.nmax = st.nread + room
+		st.pmax = min(maxPend, envRoom)
 		r.directReads()
 	}
 	if r.tc { // tc helpers move the packet, which LD_ABS reads
@@ -860,8 +866,10 @@ func (r *run) miss(st *state, addr uint64, n int, write bool) error {
 		}
 		return r.runErr(err)
 	}
-	if pending && !engine.ContextPending(r.env) {
-		r.syncRegions() // the context is built: its region may join the tables
+	if pending && !engine.ContextPending(r.env) || r.flushed {
+		// The context is built, or the code's grants went to the Env:
+		// their regions may join the tables.
+		r.syncRegions()
 	} else if r.fast && !write {
 		// A read through Go normalised the context (or left a narrow
 		// read's quirk): direct reads may start or must stop.

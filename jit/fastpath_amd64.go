@@ -55,32 +55,33 @@ func regionLims(n int) ([4]int32, bool) {
 	return lims, true
 }
 
-// appendRegion emits the append of region [rcx, rcx+n) to rtab and wtab
-// (with lims, regionLims(n)), and sets the entry's state.hkeep to rcx when
-// keep says that it is a hash map value (hashLookupCase), else to nil. The
-// caller checked nread < nmax. It clobbers rax and r11.
-func (c *compiler) appendRegion(lims [4]int32, keep bool) {
+// pendRegion emits the record of a grant of region [rcx, rcx+n) in
+// state.pend (see there), with rcx as its pkeep when keep (a hash map
+// value); other grants leave their pkeep nil, which every entry past
+// npend is (dropKeeps and flush clear what they consume). The caller
+// checked npend < pmax. It clobbers rax and r11.
+func (c *compiler) pendRegion(n int32, keep bool) {
 	a := &c.a
-	for _, t := range [][2]int32{{offRtab, offNRead}, {offWtab, offNWrite}} {
-		a.Load(W64, RAX, M(regState, t[1]))
-		if t[0] == offRtab {
-			a.MovRR(W64, R11, RAX)
-			a.ShiftImm(W64, SHL, R11, 3)
-			if keep {
-				a.Store(W64, MI(regState, R11, offHKeep), RCX)
-			} else {
-				a.StoreImm(W64, MI(regState, R11, offHKeep), 0)
-			}
-		}
-		a.IMulRRI(W64, R11, RAX, regionSize)
-		a.Lea(R11, MI(regState, R11, t[0]))
-		a.Store(W64, M(R11, 0), RCX)
-		for k, l := range lims {
-			a.StoreImm(W64, M(R11, 8+8*int32(k)), l)
-		}
-		a.ALURI(W64, ADD, RAX, 1)
-		a.Store(W64, M(regState, t[1]), RAX)
+	a.Load(W64, RAX, M(regState, offNPend))
+	a.MovRR(W64, R11, RAX)
+	a.ShiftImm(W64, SHL, R11, 4) // × sizeof(pendGrant)
+	a.Store(W64, MI(regState, R11, offPend), RCX)
+	a.StoreImm(W64, MI(regState, R11, offPend+8), n)
+	if keep {
+		a.ShiftImm(W64, SHR, R11, 1) // × 8
+		a.Store(W64, MI(regState, R11, offPKeep), RCX)
 	}
+	a.ALURI(W64, ADD, RAX, 1)
+	a.Store(W64, M(regState, offNPend), RAX)
+}
+
+// pendRoom emits a jump to full unless the code may record a grant
+// (npend < pmax). It clobbers rcx.
+func (c *compiler) pendRoom(full Label) {
+	a := &c.a
+	a.Load(W64, RCX, M(regState, offNPend))
+	a.ALURM(W64, CMP, RCX, M(regState, offPMax))
+	a.Jcc(CondAE, full)
 }
 
 // mapValueFast emits an LD_IMM64 map value load (src 2 or 6) of byte off
@@ -89,8 +90,7 @@ func (c *compiler) appendRegion(lims [4]int32, keep bool) {
 // already in this run. slow is where the code leaves to Go instead (the
 // caller emits it), done where it goes on.
 func (c *compiler) mapValueFast(dst Reg, ms mapStorage, off uint32, slow, done Label) bool {
-	lims, ok := regionLims(len(ms.storage))
-	if !ok || len(ms.storage) == 0 {
+	if _, ok := regionLims(len(ms.storage)); !ok || len(ms.storage) == 0 {
 		return false
 	}
 	a := &c.a
@@ -108,13 +108,11 @@ func (c *compiler) mapValueFast(dst Reg, ms mapStorage, off uint32, slow, done L
 		a.Jcc(CondNE, have)
 	}
 	a.Bind(appendL)
-	a.Load(W64, RCX, M(regState, offNRead))
-	a.ALURM(W64, CMP, RCX, M(regState, offNMax))
-	a.Jcc(CondAE, slow)
-	// appendRegion clobbers rax (r0): keep it in tmp.
+	c.pendRoom(slow)
+	// pendRegion clobbers rax (r0): keep it in tmp.
 	a.Store(W64, M(regState, offTmp), RAX)
 	a.MovImm(RCX, int64(base))
-	c.appendRegion(lims, false)
+	c.pendRegion(int32(len(ms.storage)), false)
 	a.Load(W64, RAX, M(regState, offTmp))
 	if bit {
 		a.LeaRIP(RCX, c.startLbl)
@@ -158,9 +156,7 @@ func (c *compiler) lookupFast(slow, done Label) {
 	a.Load(W64, RCX, M(regState, offStdOK))
 	a.ALURI(W32, AND, RCX, engine.StdMapLookup)
 	a.Jcc(CondE, slow)
-	a.Load(W64, RCX, M(regState, offNRead))
-	a.ALURM(W64, CMP, RCX, M(regState, offNMax))
-	a.Jcc(CondAE, slow)
+	c.pendRoom(slow)
 	null := a.NewLabel()
 	found := a.NewLabel()
 	for _, m := range hashes {
@@ -174,9 +170,8 @@ func (c *compiler) lookupFast(slow, done Label) {
 	for _, m := range arrs {
 		next := a.NewLabel()
 		c.arrayCase(m, known, next, slow)
-		lims, _ := regionLims(int(m.valueSize))
 		c.elemAddr(m, null)
-		c.appendRegion(lims, false)
+		c.pendRegion(m.valueSize, false)
 		a.Jmp(found)
 		a.Bind(next)
 	}

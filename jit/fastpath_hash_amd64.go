@@ -36,7 +36,7 @@ import (
 //     the table the search loaded, whose mask it carries; and nothing the
 //     search loads is freed while the goroutine stays in machine code;
 //   - the value address outlives the stint (the program may write through
-//     it after later helper calls): the code stores it in state.hkeep,
+//     it after later helper calls): the code stores it in state.pkeep,
 //     which the GC scans, with the grant, and Go's run.flush turns it into
 //     the Go slice the Env's region keeps, as interp's helper would have,
 //     even when the map has dropped the value meanwhile (a delete, or an
@@ -45,12 +45,12 @@ import (
 //     search loaded it (the seqlock says the index did not change until
 //     after that load), so either no collection is marking, and the next
 //     one (which cannot start before the goroutine leaves the code) scans
-//     hkeep, or one is, and the value is marked in it anyway: the hybrid
+//     pkeep, or one is, and the value is marked in it anyway: the hybrid
 //     write barrier shades whatever a Go write removes from the index or
 //     the map (a slot's Val, an element's val), so a value reachable from
 //     the heap when marking runs is marked before the map can drop it.
-//     The slot hkeep[k] the code overwrites is always nil (flush and
-//     endFast clear the ones they consume), so no deletion barrier is
+//     The slot pkeep[k] the code overwrites is always nil (flush and
+//     dropKeeps clear the ones they consume), so no deletion barrier is
 //     skipped either.
 
 // hashMap is a hash map whose map_lookup_elem the code makes itself.
@@ -125,8 +125,7 @@ func inlineHashes(ivm *engine.VM) []hashMap {
 func (c *compiler) hashLookupCase(m hashMap, known bool, next, slow, null, found Label) {
 	a := &c.a
 	r1, r2 := bpfReg[insn.R1], bpfReg[insn.R2]
-	lims, ok := regionLims(int(m.valueSize))
-	if !ok {
+	if _, ok := regionLims(int(m.valueSize)); !ok {
 		return
 	}
 	if !known { // the value facts know r1
@@ -236,7 +235,7 @@ func (c *compiler) hashLookupCase(m hashMap, known bool, next, slow, null, found
 	if m.valOff != 0 {
 		a.ALURI(W64, ADD, RCX, m.valOff)
 	}
-	c.appendRegion(lims, true)
+	c.pendRegion(m.valueSize, true)
 	a.Jmp(found)
 	a.Bind(bail)
 	restore()

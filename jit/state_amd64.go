@@ -148,22 +148,40 @@ type state struct {
 	stk     region
 	siteArg int64
 	sites   [2][siteSlots]int32
-	// The hash map lookups the code makes itself (fastpath_hash_amd64.go).
+	// The grants the fast paths make in machine code (map value loads,
+	// array and hash map lookups: fastpath_amd64.go), which the code
+	// records here rather than in rtab and wtab: pend[0:npend] are
+	// read-write regions [start, start+n) granted since Go last saw them,
+	// which the search routine checks after the tables and which
+	// run.flush gives the Env (as interp's helpers and LD_IMM64 would
+	// have) at the code's next exit. Most accesses to them need no check
+	// at all (valuefacts.go), so recording a grant costs a few stores,
+	// not a table entry per direction. pmax is how many the code may
+	// record (0 outside bound runs): at most maxPend and the room the
+	// Env has for helper-made regions.
 	//
-	// hkeep[k] is the address of the hash map value the code granted as
-	// rtab[k] and wtab[k] since Go last flushed the tables, nil for every
-	// other entry (the code clears it with each grant it makes). A GC
-	// scans it (it is a pointer), so the value stays alive after the map
-	// drops it, until flush hands it to the Env as a Go slice (and clears
-	// it); see hashLookupCase for why a write without a write barrier is
+	// pkeep[k] is the address of the hash map value pend[k] is, nil for
+	// other grants (the code writes it with each grant). A GC scans it
+	// (it is a pointer), so the value stays alive after the map drops
+	// it, until flush hands it to the Env as a Go slice (and clears it);
+	// see hashLookupCase for why a write without a write barrier is
 	// sound here.
-	hkeep [maxRegions]unsafe.Pointer
+	pend        [maxPend]pendGrant
+	pkeep       [maxPend]unsafe.Pointer
+	npend, pmax uint64
 	// hsave holds r1, r3, r4 and r5 while a lookup uses their registers;
 	// hseq is the index's sequence number the lookup started from, hword
 	// the hash word of a key shorter than 8 bytes.
 	hsave       [4]uint64
 	hseq, hword uint64
 }
+
+// pendGrant is a region the code granted: n bytes from start.
+type pendGrant struct{ start, n uint64 }
+
+// maxPend is the most grants the code records before Go takes them
+// (engine.MaxPendingRegions bounds what one flush may add).
+const maxPend = 32
 
 // siteSlots is the number of cached regions per direction; access sites
 // past it share them (site k uses slot k % siteSlots).
@@ -182,16 +200,12 @@ func (st *state) truncate(oldR, oldW uint64) {
 }
 
 // emptyFrom empties the entries of rtab from k to nr and of wtab from k
-// to nw, as truncate does, and drops what hkeep kept for them (as
-// run.dropKeeps), for the few entries a run appends: a region with zero
-// limits is empty whatever its start, and clearing them costs less than
-// a call of memclr. (Four separate 8-byte stores instead of the
-// compiler's two 16-byte ones made the XDP benchmark 20% slower.)
+// to nw, as truncate does, for the few entries a run appends: a region
+// with zero limits is empty whatever its start, and clearing them costs
+// less than a call of memclr. (Four separate 8-byte stores instead of
+// the compiler's two 16-byte ones made the XDP benchmark 20% slower.)
 func (st *state) emptyFrom(k, nr, nw uint64) {
 	for j := k; j < nr && j < maxRegions; j++ {
-		if st.hkeep[j] != nil {
-			st.hkeep[j] = nil
-		}
 		st.rtab[j].lim = [4]uint64{}
 	}
 	for j := k; j < nw && j < maxRegions; j++ {
@@ -261,7 +275,10 @@ var (
 	offStk      = int32(unsafe.Offsetof(state{}.stk))
 	offSiteArg  = int32(unsafe.Offsetof(state{}.siteArg))
 	offSites    = int32(unsafe.Offsetof(state{}.sites))
-	offHKeep    = int32(unsafe.Offsetof(state{}.hkeep))
+	offPend     = int32(unsafe.Offsetof(state{}.pend))
+	offPKeep    = int32(unsafe.Offsetof(state{}.pkeep))
+	offNPend    = int32(unsafe.Offsetof(state{}.npend))
+	offPMax     = int32(unsafe.Offsetof(state{}.pmax))
 	offHSave    = int32(unsafe.Offsetof(state{}.hsave))
 	offHSeq     = int32(unsafe.Offsetof(state{}.hseq))
 	offHWord    = int32(unsafe.Offsetof(state{}.hword))

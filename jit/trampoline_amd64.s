@@ -120,9 +120,9 @@ done:
 // Offsets in Runner, run and VM runnerMemory reads (TestTrampolineOffsets).
 #define RUNNER_VM 0
 #define RUNNER_R 8
-#define RUN_TABA 4616
-#define RUN_TABN 4624
-#define RUN_QUICKMEM 4632
+#define RUN_TABA 5144
+#define RUN_TABN 5152
+#define RUN_QUICKMEM 5160
 #define VM_CLOSED 64
 
 // QUICK_ENTER is enterQuick's body from the zeroing of the stack slot to

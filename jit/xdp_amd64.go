@@ -156,5 +156,5 @@ func (r *run) endFast() {
 	r.dropKeeps()
 	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0 // nothing pending for the next run
 	r.fast = false
-	st.nmax, st.stdOK, st.mvOwner, st.mvOn, st.ctxLim = 0, 0, 0, 0, 0
+	st.nmax, st.stdOK, st.mvOwner, st.mvOn, st.ctxLim, st.pmax = 0, 0, 0, 0, 0, 0
 }

@@ -74,6 +74,7 @@ func (r *run) startFast(vm *VM) {
 func (r *run) rebuildTables() {
 	st := &r.st
 	st.mvOwner, st.mvOn = uint64(r.entry), 0
+	r.dropKeeps() // an earlier run's grants are not this run's
 	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
 	r.syncRegions()
 }
@@ -120,9 +121,12 @@ func (rn *Runner) quickXDP(pkt []byte) (uint32, []byte, error) {
 	a, n := addrOfSlice(pkt), uint64(len(pkt))
 	st.rtab[0].setPacket(a, n)
 	st.wtab[0].setPacket(a, n)
+	// The grants the code recorded in the last run (map values, array
+	// elements, hash values) are not this run's.
+	if st.npend != 0 {
+		r.dropKeeps()
+	}
 	if st.nread > 1 || st.nwrite > 1 {
-		// The entries the code appended in the last run (map values,
-		// array elements, hash values) are not this run's.
 		st.emptyFrom(1, st.nread, st.nwrite)
 		st.nread, st.nwrite = 1, 1
 	}
