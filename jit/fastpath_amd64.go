@@ -311,7 +311,7 @@ func (c *compiler) updateFast(slow, done Label) {
 		next := a.NewLabel()
 		c.arrayCase(m, known, next, slow)
 		c.keyCheck(insn.R3, m.valueSize, slow) // the value
-		c.elemAddr(m, slow)                 // E2BIG: Go gives the errno
+		c.elemAddr(m, slow)                    // E2BIG: Go gives the errno
 		for off := int32(0); off < m.valueSize; {
 			w, n := W64, int32(8)
 			switch left := m.valueSize - off; {
