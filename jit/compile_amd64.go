@@ -1053,7 +1053,7 @@ func (c *compiler) forgetStack() {
 // searchRoutine emits the slow path of a region check for accesses of
 // 1<<k bytes: r11 holds the address, state.pc and state.entry (the
 // retry point) are set, and state.siteArg is the offset of the site's
-// slot. It tries the stack region, the direct context reads, the region
+// slot. It tries the direct context reads, the stack region, the region
 // table and the one-shot grant; when the stack region or a table entry
 // holds the access, it points the slot at it (the stack through
 // state.stk) and returns. Neither a context read nor a grant is cached:
@@ -1077,6 +1077,27 @@ func (c *compiler) searchRoutine(write bool, k int) {
 	a.Store(W64, M(regState, offTmp), RAX)
 	a.Store(W64, M(regState, offTmp2), RBX)
 
+	if !write && k == 2 {
+		// A direct context read (state.ctxMask): an aligned 4-byte
+		// load of a word the context's rules let through with no
+		// other effect. Not cached: a cached region has no rules.
+		// First: each run reads the context afresh (a site's slot
+		// cannot hold it), while the stack is cached in stk.
+		stack := a.NewLabel()
+		a.MovRR(W64, tmp1, tmp2)
+		a.ALURM(W64, SUB, tmp1, M(regState, offCtxStart))
+		a.ALURM(W64, CMP, tmp1, M(regState, offCtxLim))
+		a.Jcc(CondAE, stack)
+		a.MovRR(W32, RAX, tmp1)
+		a.ALURI(W32, AND, RAX, 3)
+		a.Jcc(CondNE, stack)
+		a.ShiftImm(W64, SHR, tmp1, 2) // the word, below 64: the count in cl
+		a.Load(W64, RAX, M(regState, offCtxMask))
+		a.ShiftCL(W64, SHR, RAX)
+		a.ALURI(W32, AND, RAX, 1)
+		a.Jcc(CondNE, restore)
+		a.Bind(stack)
+	}
 	// The stack region [stkLo, stkTop), writable and readable.
 	a.MovRR(W64, tmp1, tmp2)
 	a.ALURM(W64, SUB, tmp1, M(regState, offStkLo))
@@ -1111,25 +1132,6 @@ func (c *compiler) searchRoutine(write bool, k int) {
 	a.Jmp(restore)
 
 	a.Bind(next)
-	if !write && k == 2 {
-		// A direct context read (state.ctxMask): an aligned 4-byte
-		// load of a word the context's rules let through with no
-		// other effect. Not cached: a cached region has no rules.
-		tbl := a.NewLabel()
-		a.MovRR(W64, tmp1, tmp2)
-		a.ALURM(W64, SUB, tmp1, M(regState, offCtxStart))
-		a.ALURM(W64, CMP, tmp1, M(regState, offCtxLim))
-		a.Jcc(CondAE, tbl)
-		a.MovRR(W32, RAX, tmp1)
-		a.ALURI(W32, AND, RAX, 3)
-		a.Jcc(CondNE, tbl)
-		a.ShiftImm(W64, SHR, tmp1, 2) // the word, below 64: the count in cl
-		a.Load(W64, RAX, M(regState, offCtxMask))
-		a.ShiftCL(W64, SHR, RAX)
-		a.ALURI(W32, AND, RAX, 1)
-		a.Jcc(CondNE, restore)
-		a.Bind(tbl)
-	}
 	pend := a.NewLabel()
 	a.Lea(RAX, M(regState, tab))
 	a.Load(W64, RBX, M(regState, cnt))
