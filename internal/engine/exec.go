@@ -923,8 +923,8 @@ outer:
 				}
 				return pc, left, fastDone
 
-			// Memory: the stack and the hot region here, the rest in exec
-			// (mem.go).
+			// Memory: the stack, the two hot regions and xdp_md's words
+			// here, the rest in exec (mem.go).
 			case opLdxB:
 				a := loadAddr(in, regs)
 				if i, ok := inStack[uint8](c, a); ok {

@@ -4,7 +4,7 @@ import "unsafe"
 
 // The semantics of loads and stores, written once for both levels of the
 // run loop. fast finds the bytes of an access in the stack window or the
-// hot region (fastAt) and exec in any region (Env.find); both then read
+// hot regions (inStack, inHot, inHot2) and exec in any region (Env.find); both then read
 // or write them with the same functions. Each function is generic over
 // the access's Go type, which gives its size and, for loads, its
 // extension, so that the compiler makes one small copy per size that

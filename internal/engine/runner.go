@@ -13,7 +13,8 @@ import "fmt"
 // Env.rebindable) keeps the Env bound for the next run of the Runner,
 // which then only rebinds what changes (rebindMemory, rebindSocketFilter,
 // rebindKprobe) instead of starting, binding and ending the Env: that is
-// most of the fixed cost of a short run. Until its next run or Close, the
+// most of the fixed cost of a short run. An XDP run keeps its binding
+// whenever KeepXDP allows, and the next one rebinds it (RebindXDP). Until its next run or Close, the
 // Runner therefore still refers to the last run's memory, packet,
 // metadata or registers.
 //
