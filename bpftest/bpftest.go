@@ -62,7 +62,8 @@ const (
 	// prog.SchedCLS and prog.SchedACT.
 	FromProgramType Kind = iota
 	// XDP runs Input.Packet as an XDP frame with Input.XDP's xdp_md
-	// fields (interp.VM.RunXDP; BPF_PROG_TEST_RUN with the frame as data).
+	// fields (through a Runner of each userspace engine, kept from input
+	// to input; BPF_PROG_TEST_RUN with the frame as data).
 	// The outcome's packet is the bytes from data_meta to data_end after
 	// the run.
 	XDP
@@ -78,7 +79,8 @@ const (
 	Kprobe
 	// TC runs Input.Packet as a frame a sched_cls or sched_act program
 	// sees on a tc hook, from its Ethernet header on, with Input.TC's
-	// __sk_buff fields (interp.VM.RunTC; BPF_PROG_TEST_RUN with the frame
+	// __sk_buff fields (through each userspace engine's kept Runner, as for
+	// XDP; BPF_PROG_TEST_RUN with the frame
 	// as data and the fields as ctx_in). The outcome's packet is the
 	// packet as the program left it and its TC the context fields after
 	// the run (see the package doc for what the kernel gives back).
@@ -281,7 +283,9 @@ func New(spec *prog.CollectionSpec, name string, opts *Options) (*Harness, error
 	if err != nil {
 		return nil, fmt.Errorf("bpftest: interp cannot run program %q: %w", name, err)
 	}
-	h.engines = append(h.engines, &userEngine{e: Interp, prog: ic.Programs[name], maps: ic.Maps})
+	ivm := ic.Programs[name]
+	h.engines = append(h.engines, &userEngine{e: Interp, prog: ivm, maps: ic.Maps,
+		newRunner: func() (packetRunner, error) { return ivm.NewRunner() }})
 	jc, err := jit.NewCollection(spec, copts, nil)
 	if haveJIT && errors.Is(err, jit.ErrCallbacks) {
 		jc, err = jitWithoutCallbacks(h, spec, copts, name, err)
@@ -293,7 +297,9 @@ func New(spec *prog.CollectionSpec, name string, opts *Options) (*Harness, error
 		return nil, fmt.Errorf("bpftest: the JIT cannot run program %q: %w", name, err)
 	case jc == nil: // skipped
 	default:
-		h.engines = append(h.engines, &userEngine{e: JIT, prog: jc.Programs[name], maps: jc.Maps, closer: jc.Close})
+		jvm := jc.Programs[name]
+		h.engines = append(h.engines, &userEngine{e: JIT, prog: jvm, maps: jc.Maps, closer: jc.Close,
+			newRunner: func() (packetRunner, error) { return jvm.NewRunner() }})
 	}
 	ok = true
 	return h, nil
@@ -546,16 +552,55 @@ type userEngine struct {
 	prog   interp.Program
 	maps   map[string]maps.Map
 	closer func() error
+	// XDP and tc inputs run through a Runner of prog, made on first use
+	// and kept for every later input, as a user's loop would run them:
+	// its runs keep their binding and packet buffer from one input to
+	// the next (the engines' fastest paths), and must give exactly what
+	// the VM's runs give.
+	newRunner func() (packetRunner, error)
+	runner    packetRunner
+}
+
+// packetRunner is the part of interp.Runner and jit.Runner the harness
+// runs packets through.
+type packetRunner interface {
+	RunXDP(frame []byte, meta *interp.XDPMeta) (uint32, []byte, error)
+	RunTC(frame []byte, meta *interp.TCMeta) (uint32, []byte, error)
+	Close() error
+}
+
+// packets returns u's Runner, made on first use (nil when u has none).
+func (u *userEngine) packets() (packetRunner, error) {
+	if u.runner == nil && u.newRunner != nil {
+		r, err := u.newRunner()
+		if err != nil {
+			return nil, err
+		}
+		u.runner = r
+	}
+	return u.runner, nil
 }
 
 func (u *userEngine) engine() Engine { return u.e }
 
 func (u *userEngine) run(in Input, kind Kind) (Outcome, error) {
 	var o Outcome
+	var pr packetRunner
+	if kind == XDP || kind == TC {
+		var err error
+		if pr, err = u.packets(); err != nil {
+			return o, err
+		}
+	}
 	switch kind {
 	case XDP:
 		var a uint32
-		a, o.Packet, o.Err = u.prog.RunXDP(in.Packet, in.XDP)
+		if pr != nil {
+			a, o.Packet, o.Err = pr.RunXDP(in.Packet, in.XDP)
+			o.Packet = slices.Clone(o.Packet) // a view until the Runner's next run
+		} else {
+			a, o.Packet, o.Err = u.prog.RunXDP(in.Packet, in.XDP)
+		}
 		o.Ret = uint64(a)
 	case SocketFilter:
 		meta := skbMeta(in.Packet)
@@ -577,7 +622,12 @@ func (u *userEngine) run(in Input, kind Kind) (Outcome, error) {
 			m = *in.TC
 		}
 		var v uint32
-		v, o.Packet, o.Err = u.prog.RunTC(in.Packet, &m)
+		if pr != nil {
+			v, o.Packet, o.Err = pr.RunTC(in.Packet, &m)
+			o.Packet = slices.Clone(o.Packet)
+		} else {
+			v, o.Packet, o.Err = u.prog.RunTC(in.Packet, &m)
+		}
 		o.Ret, o.TC = uint64(v), &m
 	default:
 		return o, fmt.Errorf("input kind %s not supported", kind)
@@ -626,6 +676,10 @@ func (u *userEngine) dump(name string) (mapDump, error) {
 }
 
 func (u *userEngine) close() error {
+	if u.runner != nil {
+		u.runner.Close()
+		u.runner = nil
+	}
 	if u.closer != nil {
 		return u.closer()
 	}
