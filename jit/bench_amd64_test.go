@@ -76,16 +76,7 @@ func BenchmarkPrograms(b *testing.B) {
 				}
 			})
 			b.Run(p.Name+"/"+mode.name+"_runner", func(b *testing.B) {
-				vm, err := New(spec, &Options{Interp: benchOpts(), Unchecked: mode.unchecked})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer vm.Close()
-				rn, err := vm.NewRunner()
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer rn.Close()
+				rn := newRunner(b, spec, &Options{Interp: benchOpts(), Unchecked: mode.unchecked})
 				mem := append([]byte(nil), p.Memory...)
 				b.ReportAllocs()
 				for b.Loop() {

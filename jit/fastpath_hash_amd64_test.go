@@ -63,6 +63,23 @@ func lookupHit(off int32) []insn.Instruction {
 	}
 }
 
+// newRunner compiles spec with opts and returns a Runner of it; both end
+// with the test.
+func newRunner(tb testing.TB, spec *prog.Spec, opts *Options) *Runner {
+	tb.Helper()
+	vm, err := New(spec, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { vm.Close() })
+	rn, err := vm.NewRunner()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { rn.Close() })
+	return rn
+}
+
 // hashKey is key number n of size bytes: n's bytes, then a pattern, so
 // that keys of one size differ in their first and their last word.
 func hashKey(n, size int) []byte {
@@ -418,16 +435,7 @@ func BenchmarkHashLookup(b *testing.B) {
 			)
 			ms := m.MapSpec()
 			spec := &prog.Spec{Name: "bench", Type: prog.XDP, Instructions: is, Maps: []*prog.MapSpec{&ms}}
-			vm, err := New(spec, &Options{Interp: &interp.Options{Maps: map[string]maps.Map{"h": m}}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer vm.Close()
-			rn, err := vm.NewRunner()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rn.Close()
+			rn := newRunner(b, spec, &Options{Interp: &interp.Options{Maps: map[string]maps.Map{"h": m}}})
 			frame := udp4Frame()
 			if ret, _, err := rn.RunXDP(frame, nil); err != nil || (c.lookup && ret != 2) {
 				b.Fatalf("r0 %d, %v", ret, err)
