@@ -78,15 +78,8 @@ type run struct {
 	// out receives the output packet of an XDP or tc run (EndEnv).
 	out []byte
 	// fast says that the run is bound (runBound) and may take the fast
-	// paths (state.nmax and the fields after it); goR and goW are the
-	// entries of rtab and wtab the Env knows of: the code appended the
-	// rest (flush).
-	fast     bool
-	goR, goW uint64
-	// goMade has bit k set when call put rtab[k] there (addTables): a
-	// region the Env holds already, with its own permissions, which
-	// flush must not add again.
-	goMade uint32
+	// paths (state.nmax and the fields after it).
+	fast bool
 	// flushed says that flush gave the Env grants the tables do not hold
 	// yet (syncRegions puts them there).
 	flushed bool
@@ -377,7 +370,6 @@ func (r *run) memTables(a, n uint64) {
 	st.grant.clear()
 	r.tabA, r.tabN = a, n
 	st.nmax, st.ctxLim, st.pmax = 0, 0, 0
-	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
 }
 
 // flush gives the Env the grants the code recorded since Go last saw
@@ -711,7 +703,6 @@ func (r *run) syncRegions() {
 	st.truncate(oldR, oldW)
 	st.stk.clear()
 	st.grant.clear()
-	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
 	st.nmax, st.ctxLim, st.pmax = 0, 0, 0
 	r.flushed = false
 	if r.fast {
@@ -796,7 +787,6 @@ func (r *run) addTables(g *engine.Region) {
 	st := &r.st
 	if g.Perm&interp.PermRead != 0 {
 		st.rtab[st.nread].set(g.Start, g.End)
-		r.goMade |= 1 << st.nread
 		st.nread++
 	}
 	if g.Perm&interp.PermWrite != 0 {

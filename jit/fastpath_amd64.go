@@ -13,15 +13,16 @@ import (
 	. "github.com/purebpf/purebpf/jit/internal/amd64"
 )
 
-// The fast paths of bound runs (XDP, tc, tracing contexts): map value
-// loads and array map lookups that the code makes itself, granting the
+// The fast paths of bound runs (XDP, tc contexts): map value loads and
+// array and hash map lookups that the code makes itself, granting the
 // same regions interp's helpers and LD_IMM64 would (engine.AddRegion of
-// the array's storage, or of the element) by appending them to rtab and
-// wtab; Go adds them to the Env at the next exit (run.flush), before it
-// looks at the Env. The order of grants is interp's: a region joins the
-// tables only when the instruction that grants it runs. When the tables
-// have no room (state.nmax, which is 0 outside bound runs) or anything
-// else does not fit, the code leaves to Go as before.
+// the array's storage, of the element, of the hash value) by recording
+// them in state.pend, which the search routine checks after the tables;
+// Go adds them to the Env at the next exit (run.flush), before it looks
+// at the Env. The order of grants is interp's: a region is granted only
+// when the instruction that grants it runs. When pend has no room
+// (state.pmax, which is 0 outside bound runs) or anything else does not
+// fit, the code leaves to Go as before.
 
 // arrayMap is an array map whose map_lookup_elem the code makes itself.
 type arrayMap struct {

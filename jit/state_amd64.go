@@ -101,10 +101,9 @@ type state struct {
 	// lookupFast, searchRoutine) and run.syncRegions sets up; all zero
 	// (off) in other runs.
 	//
-	// nmax is how far the code may fill rtab and wtab itself (nread and
-	// nwrite stay below it) with the regions of the map values it
-	// resolves: the room the Env has for helper-made regions. Go adds
-	// the entries past run.goR to the Env at its next exit (run.flush).
+	// nmax is how far Go may fill rtab and wtab after a helper's map
+	// lookup without rebuilding them (run.call, addTables): the room the
+	// tables and the Env have for helper-made regions.
 	nmax uint64
 	// stdOK has the engine.StdHelpers bits of every VM the run entered:
 	// which of their map helpers the code may make itself. cpu is the
@@ -129,8 +128,8 @@ type state struct {
 	//   - zero is never written;
 	//   - entries of rtab and wtab past nread and nwrite are empty
 	//     (whatever shrinks the tables clears the entries it drops:
-	//     state.truncate; whatever grows them, Go's addTables or the
-	//     code's appendRegion, writes the entry before it counts it),
+	//     state.truncate; whatever grows them, Go's addTables, writes
+	//     the entry before it counts it),
 	//     and those below are regions of the run for their direction
 	//     (Go rebuilds the tables whenever a region may go away:
 	//     syncRegions, memTables);

@@ -37,7 +37,6 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 	}
 	engine.SetPendingRegions(r.env, r.flushFn)
 	r.dropKeeps()
-	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0 // what an earlier run's code added is not this run's
 	r.syncRegions()
 	ret, err := vm.enterBound(r, r1)
 	r.setTabOK(false)
@@ -154,7 +153,6 @@ func (r *run) endFast() {
 	st := &r.st
 	engine.SetPendingRegions(r.env, nil)
 	r.dropKeeps()
-	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0 // nothing pending for the next run
 	r.fast = false
 	st.nmax, st.stdOK, st.mvOwner, st.mvOn, st.ctxLim, st.pmax = 0, 0, 0, 0, 0, 0
 }

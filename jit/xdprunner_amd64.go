@@ -75,7 +75,6 @@ func (r *run) rebuildTables() {
 	st := &r.st
 	st.mvOwner, st.mvOn = uint64(r.entry), 0
 	r.dropKeeps() // an earlier run's grants are not this run's
-	r.goR, r.goW, r.goMade = st.nread, st.nwrite, 0
 	r.syncRegions()
 }
 
@@ -130,9 +129,8 @@ func (rn *Runner) quickXDP(pkt []byte) (uint32, []byte, error) {
 		st.emptyFrom(1, st.nread, st.nwrite)
 		st.nread, st.nwrite = 1, 1
 	}
-	// r.goR, r.goW and r.goMade are as the bind set them (the last run
-	// never left the code). The cached stack region and the one-shot
-	// grant go (only their limits matter).
+	// The cached stack region and the one-shot grant go (only their
+	// limits matter).
 	st.stk.lim = [4]uint64{}
 	st.grant.lim = [4]uint64{}
 	st.mvOn = 0
@@ -158,11 +156,11 @@ func (rn *Runner) endXDP(ret uint64, err error, clean bool) (uint32, []byte, err
 	r.setTabOK(false)
 	rn.xdpBound = err == nil && r.tailCalls == 0 && st.depth == 0 && engine.KeepXDP(r.env)
 	// The next run may take quickXDP when this one left the Env and the
-	// tables as the bind made them, apart from what the code appended:
-	// the packet is the tables' only fixed entry.
+	// tables as the bind made them (the code records its grants in
+	// state.pend, not the tables): the packet is the tables' only entry.
 	rn.xdpQuick = false
 	if regs := engine.Regions(r.env); rn.xdpBound && clean && len(regs) == engine.XDPPacketRegion+1 {
-		rn.xdpQuick = st.nread >= 1 && st.nwrite >= 1 && r.goR == 1 && r.goW == 1 && r.goMade == 0 &&
+		rn.xdpQuick = st.nread == 1 && st.nwrite == 1 &&
 			st.rtab[0].start == regs[engine.XDPPacketRegion].Start && st.wtab[0].start == regs[engine.XDPPacketRegion].Start
 	}
 	if !rn.xdpBound {
