@@ -23,6 +23,9 @@ type compileOptions struct {
 // fastOptions has nothing to set without a back end.
 func fastOptions(*compileOptions, *engine.VM) {}
 
+// factOptions has no facts to compute without a back end.
+func factOptions(*compileOptions, *engine.VM) {}
+
 func newCode(insn.Instructions, compileOptions) (*code, error) {
 	return nil, fmt.Errorf("jit: no back end for this platform: %w", ErrNotSupported)
 }
