@@ -79,13 +79,13 @@ func diffFacts(t *testing.T, data []byte) {
 		copy(s[72:], o[:])
 		return s
 	}
-	run := func(engineRun func() (uint64, error)) (uint64, error, [80]byte) {
+	run := func(engineRun func() (uint64, error)) (uint64, [80]byte, error) {
 		reset()
 		ret, err := engineRun()
-		return ret, err, snapshot()
+		return ret, snapshot(), err
 	}
 	frame := udp4Frame()
-	want, werr, wmaps := run(func() (uint64, error) {
+	want, wmaps, werr := run(func() (uint64, error) {
 		// In the Env the JIT's runs use, so that both see the same
 		// stack and context addresses (an access just outside a value
 		// may fall in the stack of one Env and not the other's).
@@ -95,7 +95,7 @@ func diffFacts(t *testing.T, data []byte) {
 		}
 		return interpInSlot(vm, nil)
 	})
-	got, gerr, gmaps := run(func() (uint64, error) {
+	got, gmaps, gerr := run(func() (uint64, error) {
 		if xdp {
 			ret, _, err := vm.RunXDP(frame, nil)
 			return uint64(ret), err

@@ -262,7 +262,6 @@ var (
 	offRtab     = int32(unsafe.Offsetof(state{}.rtab))
 	offWtab     = int32(unsafe.Offsetof(state{}.wtab))
 	offFrames   = int32(unsafe.Offsetof(state{}.frames))
-	offNMax     = int32(unsafe.Offsetof(state{}.nmax))
 	offStdOK    = int32(unsafe.Offsetof(state{}.stdOK))
 	offCPU      = int32(unsafe.Offsetof(state{}.cpu))
 	offMvOwner  = int32(unsafe.Offsetof(state{}.mvOwner))
