@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/interp"
 	"github.com/purebpf/purebpf/prog"
 )
 
@@ -121,34 +120,5 @@ func TestPendingNotAcrossRuns(t *testing.T) {
 		insn.Mov.Imm(insn.R0, 2).WithLabel("out"),
 		insn.Exit(),
 	)
-	var errs []string
-	for _, useJIT := range []bool{true, false} {
-		w := fastWorld(t)
-		spec := w.spec("pend", fastMaps, is...)
-		spec.Type = prog.XDP
-		vm := w.jit(spec, nil)
-		var p interface {
-			RunXDP([]byte, *interp.XDPMeta) (uint32, []byte, error)
-		} = vm.Interp()
-		if useJIT {
-			rn, err := vm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rn.Close()
-			p = rn
-		}
-		if ret, _, err := p.RunXDP(udp4Frame(), nil); err != nil || ret != 2 {
-			t.Fatalf("jit %v: first run: %d, %v", useJIT, ret, err)
-		}
-		_, _, err := p.RunXDP(udp4Frame(), nil)
-		if err == nil {
-			t.Fatalf("jit %v: the second run wrote an element it did not look up", useJIT)
-		}
-		errs = append(errs, hexAddr.ReplaceAllString(err.Error(), "ADDR"))
-		vm.Close()
-	}
-	if errs[0] != errs[1] {
-		t.Errorf("jit: %s; interp: %s", errs[0], errs[1])
-	}
+	secondRunFails(t, is, "wrote an element it did not look up")
 }
