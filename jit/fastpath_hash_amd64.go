@@ -160,16 +160,21 @@ func (c *compiler) hashLookupCase(m hashMap, known bool, next, slow, null, found
 	a.ALURI(W32, AND, RCX, 1)
 	a.Jcc(CondNE, bail) // a writer is busy
 
-	// The hash: each word's product on its own (they run in parallel),
-	// with the seed in r9.
+	// The hash: each word's mix on its own (they run in parallel), with
+	// the seed in r9, Mul1 in r11, Mul2 in rbx and r8 scratch.
 	pieces := hashprobe.Pieces(int(m.keySize))
 	a.Load(W64, R9, M(RDI, hashprobe.IndexSeed))
 	a.MovRR(W64, RAX, R9)
 	a.MovImm(R11, mul1)
+	a.MovImm(RBX, mul2)
 	mix := func(i int) {
 		a.ALURR(W64, XOR, RCX, R9)
 		a.ALURI(W64, ADD, RCX, hashprobe.Pos(i))
 		a.IMulRR(W64, RCX, R11)
+		a.MovRR(W64, R8, RCX)
+		a.ShiftImm(W64, SHR, R8, 29)
+		a.ALURR(W64, XOR, RCX, R8)
+		a.IMulRR(W64, RCX, RBX)
 		a.ALURR(W64, XOR, RAX, RCX)
 	}
 	if m.keySize >= 8 {
@@ -255,8 +260,8 @@ func (c *compiler) shortKeyWord(dst, tmp, base Reg, pieces [][2]int) {
 	}
 }
 
-// The multiplier of hashprobe.Hash, as MovImm takes it.
-var mul1 = asInt64(hashprobe.Mul1)
+// The multipliers of hashprobe.Hash, as MovImm takes them.
+var mul1, mul2 = asInt64(hashprobe.Mul1), asInt64(hashprobe.Mul2)
 
 func asInt64(v uint64) int64 { return int64(v) }
 

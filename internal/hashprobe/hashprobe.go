@@ -70,8 +70,12 @@ const (
 // very rarely that far from its home slot.
 const MaxProbe = 16
 
-// Mul1 is the multiplier of Hash (the 64-bit golden ratio).
-const Mul1 = 0x9e3779b97f4a7c15
+// Multipliers of Hash (the 64-bit golden ratio and a MurmurHash3
+// finaliser constant).
+const (
+	Mul1 = 0x9e3779b97f4a7c15
+	Mul2 = 0xff51afd7ed558ccd
+)
 
 // Index is the machine-probe index of one hash map. Its methods other
 // than Seed and Hash must be called with the map's mutex held.
@@ -156,16 +160,22 @@ func Words(key []byte) []uint64 {
 }
 
 // Hash is the index's hash of key: the words of key (Words) each mixed
-// on its own, h ^= ((w_i ^ seed) + Pos(i)) × Mul1 from h = seed, then
-// Finish. The words' products do not depend on each other, so the
-// generated code computes them in parallel (a chain through every word
-// took three times as long); Pos keeps the words' positions apart (a
-// flow key and its reverse hash differently). The generated code
-// computes the same.
+// on its own, p = ((w_i ^ seed) + Pos(i)) × Mul1, p ^= p >> 29, and
+// h ^= p × Mul2 from h = seed; then Finish. The words' mixes do not
+// depend on each other, so the generated code computes them in parallel
+// (a chain through every word took three times as long); Pos keeps the
+// words' positions apart (a flow key and its reverse hash differently).
+// The second multiply matters: after the first alone, flipping a word's
+// top bit flips its product's top bit whatever the seed, so two such
+// flips would cancel in the xor and programs could make up keys that
+// share a hash under every seed (TestHashSeedHidesCollisions). The
+// generated code computes the same.
 func Hash(seed uint64, key []byte) uint64 {
 	h := seed
 	for i, w := range Words(key) {
-		h ^= ((w ^ seed) + uint64(int64(Pos(i)))) * Mul1
+		p := ((w ^ seed) + uint64(int64(Pos(i)))) * Mul1
+		p ^= p >> 29
+		h ^= p * Mul2
 	}
 	return Finish(h)
 }
@@ -176,9 +186,7 @@ func Pos(i int) int32 { return int32(uint32(i+1) * 0x9e3779b9) }
 
 // Finish is the end of Hash: it folds the high half, which every bit of
 // every word reaches through the products, into the low bits the table
-// index takes. (A further multiply would mix more, at a price the
-// lookup pays in latency; the probe limit bounds what bad mixing costs,
-// and the seed keeps programs from aiming keys at one slot.)
+// index takes.
 func Finish(h uint64) uint64 {
 	return h ^ h>>32
 }
