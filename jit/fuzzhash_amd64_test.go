@@ -92,7 +92,11 @@ func diffHash(t *testing.T, data []byte) {
 		case 0, 1, 2: // lookup; read a word of the value, maybe out of it
 			skip := label()
 			lookupKey(r.next())
-			off := []int16{0, 4, 8, 9, 12, -1, 16}[r.next()%7]
+			// (Not 16 or more: the next allocation may hold another
+			// value the run was granted, which both engines then
+			// rightly read, but only where the heap put them side by
+			// side in that engine's run.)
+			off := []int16{0, 4, 8, 9, 12, -1, 13}[r.next()%7]
 			is = append(is, insn.JEq.Imm(insn.R0, 0, skip), insn.LoadMem(insn.R1, insn.R0, off, insn.W),
 				insn.Add.Reg(insn.R6, insn.R1), insn.Add.Imm(insn.R6, 1).WithLabel(skip))
 		case 3: // lookup; keep the pointer in r9 and write through it
@@ -101,7 +105,7 @@ func diffHash(t *testing.T, data []byte) {
 			fallthrough
 		case 4: // write through the kept pointer, maybe past the value
 			skip := label()
-			off := []int16{0, 4, 8, 11, 12, 16}[r.next()%6]
+			off := []int16{0, 4, 8, 11, 12, 15}[r.next()%6]
 			is = append(is, insn.JEq.Imm(insn.R9, 0, skip), insn.StoreImm(insn.R9, off, int32(r.next()), insn.B),
 				insn.Mov.Reg(insn.R6, insn.R6).WithLabel(skip))
 		case 5: // the map's update of a key, from the program
