@@ -99,10 +99,10 @@ func (rn *Runner) enterXDP(r1 uint64) (uint32, []byte, error) {
 // quickXDP is a Runner's XDP run after one that never left the machine
 // code, on a frame without metadata that ReloadXDP loaded as pkt: the Env
 // holds only the regions of the bind, which the tables hold, so only the
-// packet's entry changes; the entries the code appended in the last run
-// go (truncate), with what they kept alive (dropKeeps) and the map value
-// grants (mvOn); the stack bytes the program can reach are zeroed and the
-// call state, budget and cached regions reset as at a bound run's start.
+// packet's entry changes; the grants the code recorded in the last run
+// go (dropKeeps), with the map value grants (mvOn); the stack bytes the
+// program can reach are zeroed and the call state, budget and cached
+// regions reset as at a bound run's start.
 // The Go side of the run (run.begin) is set up only if the code leaves
 // to Go; a run that does not leaves the Env as it found it, and its
 // output is pkt, which the program changed in place.
@@ -183,6 +183,7 @@ func (rn *Runner) unbindXDP() {
 		rn.xdpBound, rn.xdpQuick = false, false
 		rn.r.endFast()
 		rn.vm.ivm.EndEnv(rn.r.env)
+		rn.r.out = nil // EndEnv gave the last run's view, which nobody reads
 	}
 }
 
