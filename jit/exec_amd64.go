@@ -793,6 +793,12 @@ func (r *run) addTables(g *engine.Region) {
 		st.wtab[st.nwrite].set(g.Start, g.End)
 		st.nwrite++
 	}
+	// The Env holds one more helper-made region: the code may record one
+	// grant fewer before Go takes them (flush must never find the Env
+	// full).
+	if st.pmax > 0 {
+		st.pmax--
+	}
 }
 
 // tailCall resolves a tail call through program array r2 at index r3 (its
