@@ -1,0 +1,98 @@
+//go:build amd64 && unix
+
+package jit
+
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/purebpf/purebpf/insn"
+	"github.com/purebpf/purebpf/interp"
+	"github.com/purebpf/purebpf/interp/maps"
+	"github.com/purebpf/purebpf/prog"
+)
+
+// TestAttackHashKeySizes holds the generated code's hash and key
+// comparison (fastpath_hash_amd64.go) to hashprobe's Go hash, which the
+// map's index is built with, for every key size the code inlines (1 to
+// 128 bytes) and one past it: a key the map holds, keys one bit away from
+// it in its first, middle and last byte, and a key of top-bit flips of
+// two words (which hashes the same). A code hash that disagreed would
+// search the wrong slot and answer NULL for a key the map holds.
+func TestAttackHashKeySizes(t *testing.T) {
+	for ks := 1; ks <= maxInlineHashKey+1; ks++ {
+		m, err := maps.New(prog.MapSpec{Name: "h", Type: prog.Hash, KeySize: uint32(ks), ValueSize: 8, MaxEntries: 64}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := func(n int) []byte {
+			k := make([]byte, ks)
+			for i := range k {
+				k[i] = byte(n*31 + i*7 + 1)
+			}
+			return k
+		}
+		for n := range 40 {
+			v := make([]byte, 8)
+			binary.LittleEndian.PutUint64(v, uint64(100+n))
+			if err := m.Update(key(n), v, prog.UpdateAny); err != nil {
+				t.Fatal(err)
+			}
+		}
+		flip := func(k []byte, at int, bit byte) []byte {
+			k = append([]byte(nil), k...)
+			k[at] ^= bit
+			return k
+		}
+		probes := [][]byte{key(0), key(17), key(39), flip(key(5), 0, 1), flip(key(5), ks/2, 0x10), flip(key(5), ks-1, 0x80)}
+		if ks >= 16 {
+			probes = append(probes, flip(flip(key(6), 7, 0x80), 15, 0x80))
+			m.Update(flip(flip(key(7), 7, 0x80), 15, 0x80), make([]byte, 8), prog.UpdateAny) // a twin of key 7
+			probes = append(probes, key(7), flip(flip(key(7), 7, 0x80), 15, 0x80))
+		}
+		for p, k := range probes {
+			var is insn.Instructions
+			for i, b := range k {
+				is = append(is, insn.StoreImm(insn.R10, int16(i-136), int32(b), insn.B))
+			}
+			is = append(is,
+				insn.LoadMapPtr(insn.R1, "h"),
+				insn.Mov.Reg(insn.R2, insn.R10),
+				insn.Add.Imm(insn.R2, -136),
+				insn.Call(int32(insn.FnMapLookupElem)),
+				insn.Mov.Imm(insn.R1, 1000),
+				insn.JEq.Imm(insn.R0, 0, "out"),
+				insn.LoadMem(insn.R1, insn.R0, 0, insn.W),
+				insn.Mov.Reg(insn.R0, insn.R1).WithLabel("out"),
+				insn.Exit(),
+			)
+			ms := m.MapSpec()
+			spec := &prog.Spec{Name: "hk", Type: prog.XDP, Instructions: is, Maps: []*prog.MapSpec{&ms}}
+			opts := &interp.Options{Maps: map[string]maps.Map{"h": m}}
+			ivm, err := interp.New(spec, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			iret, _, ierr := ivm.RunXDP(udp4Frame(), nil)
+			if p == 0 && (iret != 100 || ierr != nil) {
+				t.Fatalf("key size %d: interp %d, %v for a key the map holds", ks, iret, ierr)
+			}
+			rn := newRunner(t, spec, &Options{Interp: opts})
+			for run := range 2 {
+				var counts [16]uint64
+				exitCounts.Store(&counts)
+				rret, _, rerr := rn.RunXDP(udp4Frame(), nil)
+				exitCounts.Store(nil)
+				for reason, c := range counts {
+					if reason != exitDone && reason != exitAbort && c != 0 && ks <= maxInlineHashKey {
+						t.Errorf("key size %d, probe %d, run %d: %d exits to Go (reason %d): the lookup left the machine code", ks, p, run, c, reason)
+					}
+				}
+				if rret != iret || fmt.Sprint(rerr) != fmt.Sprint(ierr) {
+					t.Errorf("key size %d, probe %d (%x), run %d: interp %d, %v; jit Runner %d, %v", ks, p, k, run, iret, ierr, rret, rerr)
+				}
+			}
+		}
+	}
+}
