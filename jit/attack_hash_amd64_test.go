@@ -96,3 +96,78 @@ func TestAttackHashKeySizes(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackHashAimedKeys fills a hash map with 64-byte keys that share
+// one home slot whatever the index's seed (top-bit flips of their words:
+// hashprobe's TestHashSeedHidesCollisions) and looks up keys deep in the
+// cluster, keys past it and a key absent: the code's search must stop
+// after hashprobe.MaxProbe slots and leave to Go, which answers as
+// interp does.
+func TestAttackHashAimedKeys(t *testing.T) {
+	const ks = 64
+	m, err := maps.New(prog.MapSpec{Name: "h", Type: prog.Hash, KeySize: ks, ValueSize: 8, MaxEntries: 256}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := make([]byte, ks)
+	for i := range base {
+		base[i] = byte(i*13 + 5)
+	}
+	keyOf := func(mask int) []byte {
+		k := append([]byte(nil), base...)
+		for w := range ks / 8 {
+			if mask>>w&1 != 0 {
+				k[8*w+7] ^= 0x80
+			}
+		}
+		return k
+	}
+	for mask := range 200 {
+		v := make([]byte, 8)
+		binary.LittleEndian.PutUint64(v, uint64(mask+1))
+		if err := m.Update(keyOf(mask), v, prog.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, mask := range []int{0, 1, 15, 16, 17, 100, 199, 200, 255} {
+		k := keyOf(mask)
+		var is insn.Instructions
+		for i := 0; i < ks; i += 8 {
+			is = append(is, insn.LoadImm64(insn.R1, int64(binary.LittleEndian.Uint64(k[i:]))),
+				insn.StoreMem(insn.R10, int16(i-ks), insn.R1, insn.DW))
+		}
+		is = append(is,
+			insn.LoadMapPtr(insn.R1, "h"),
+			insn.Mov.Reg(insn.R2, insn.R10),
+			insn.Add.Imm(insn.R2, -ks),
+			insn.Call(int32(insn.FnMapLookupElem)),
+			insn.Mov.Imm(insn.R1, 1000),
+			insn.JEq.Imm(insn.R0, 0, "out"),
+			insn.LoadMem(insn.R1, insn.R0, 0, insn.W),
+			insn.Mov.Reg(insn.R0, insn.R1).WithLabel("out"),
+			insn.Exit(),
+		)
+		ms := m.MapSpec()
+		spec := &prog.Spec{Name: "aim", Type: prog.XDP, Instructions: is, Maps: []*prog.MapSpec{&ms}}
+		opts := &interp.Options{Maps: map[string]maps.Map{"h": m}}
+		ivm, err := interp.New(spec, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		iret, _, ierr := ivm.RunXDP(udp4Frame(), nil)
+		want := uint32(mask + 1)
+		if mask >= 200 {
+			want = 1000
+		}
+		if iret != want || ierr != nil {
+			t.Fatalf("key %d: interp %d, %v, want %d", mask, iret, ierr, want)
+		}
+		rn := newRunner(t, spec, &Options{Interp: opts})
+		for run := range 2 {
+			rret, _, rerr := rn.RunXDP(udp4Frame(), nil)
+			if rret != iret || rerr != nil {
+				t.Errorf("key %d, run %d: interp %d; jit Runner %d, %v", mask, run, iret, rret, rerr)
+			}
+		}
+	}
+}
