@@ -54,6 +54,19 @@ func TestAttackFacts(t *testing.T) {
 		// number.
 		{"fetch overwrites base", ret(lookup("arr", 0), nn, insn.Atomic(insn.AtomicAdd|insn.Fetch, insn.DW, insn.R0, 0, insn.R0), st(0, insn.B), out), true},
 		{"cmpxchg overwrites r0", ret(lookup("arr", 0), nn, insn.Mov.Reg(insn.R6, insn.R0), insn.Atomic(insn.AtomicCmpXchg, insn.DW, insn.R6, 0, insn.R6), st(0, insn.B), out), true},
+		// Load-acquire and store-release through proven pointers:
+		// alignment and bounds as interp checks them; a load-acquire
+		// into its own base register.
+		{"load-acquire", ret(lookup("arr", 0), nn, insn.LoadAcquire(insn.R1, insn.R0, 8, insn.W), out), false},
+		{"load-acquire misaligned", ret(lookup("arr", 0), nn, insn.LoadAcquire(insn.R1, insn.R0, 2, insn.W), out), false}, // interp lets it through (the kernel verifier may not: unverified)
+		{"load-acquire past", ret(lookup("arr", 0), nn, insn.LoadAcquire(insn.R1, insn.R0, 8, insn.DW), out), true},
+		{"load-acquire into base", ret(lookup("arr", 0), nn, insn.LoadAcquire(insn.R0, insn.R0, 0, insn.DW), st(0, insn.B), out), true},
+		{"store-release", ret(lookup("arr", 0), nn, insn.Mov.Imm(insn.R1, 3), insn.StoreRelease(insn.R0, 4, insn.R1, insn.W), out), false},
+		{"store-release misaligned", ret(lookup("arr", 0), nn, insn.Mov.Imm(insn.R1, 3), insn.StoreRelease(insn.R0, 3, insn.R1, insn.H), out), false},
+		{"store-release ro", ret(lookup("ro", 0), nn, insn.Mov.Imm(insn.R1, 3), insn.StoreRelease(insn.R0, 0, insn.R1, insn.DW), out), true},
+		{"xchg misaligned", ret(lookup("arr", 0), nn, insn.Mov.Imm(insn.R1, 3), insn.Atomic(insn.AtomicXchg, insn.W, insn.R0, 6, insn.R1), out), true},
+		{"cmpxchg past", ret(lookup("arr", 0), nn, insn.Mov.Reg(insn.R6, insn.R0), insn.Mov.Imm(insn.R0, 0), insn.Atomic(insn.AtomicCmpXchg, insn.DW, insn.R6, 8, insn.R6), out), true},
+		{"fetch_or in value", ret(lookup("hash", 3), nn, insn.Mov.Imm(insn.R1, 3), insn.Atomic(insn.AtomicOr|insn.Fetch, insn.DW, insn.R0, 0, insn.R1), out), false},
 		// A lookup result carried round a loop: the second lookup
 		// misses, but the first (stale) one is NULL-checked by the
 		// second's check only.
