@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/prog"
 )
 
 // TestAttackCalleeStackAcrossRuns: callees (two deep) read stack bytes of
@@ -43,27 +42,9 @@ func TestAttackCalleeStackAcrossRuns(t *testing.T) {
 		insn.Exit(),
 	)
 	w := fastWorld(t)
-	spec := w.spec("calls", fastMaps, is...)
-	spec.Type = prog.XDP
-	vm := w.jit(spec, nil)
-	defer vm.Close()
-	rn, err := vm.NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rn.Close()
-	irn, err := vm.Interp().NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer irn.Close()
+	vm, rn, irn := xdpEngines(t, w, w.spec("calls", fastMaps, is...), nil)
 	for run := range 4 {
-		iret, _, ierr := irn.RunXDP(udp4Frame(), nil)
-		vret, _, verr := vm.RunXDP(udp4Frame(), nil)
-		rret, _, rerr := rn.RunXDP(udp4Frame(), nil)
-		if fmt.Sprint(ierr) != fmt.Sprint(rerr) || fmt.Sprint(ierr) != fmt.Sprint(verr) || iret != rret || iret != vret {
-			t.Fatalf("run %d: interp %#x, %v; jit VM %#x, %v; jit Runner %#x, %v", run, iret, ierr, vret, verr, rret, rerr)
-		}
+		iret, ierr := diffXDPRuns(t, fmt.Sprintf("run %d", run), udp4Frame, nil, irn, vm, rn)
 		if iret != 0 || ierr != nil {
 			t.Fatalf("run %d: interp %#x, %v: want 0 (stack bytes no run wrote)", run, iret, ierr)
 		}

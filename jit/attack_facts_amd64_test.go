@@ -145,15 +145,7 @@ func TestAttackFacts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := fastWorld(t)
 			w.maps["hash"].Update(uint32(3), uint64(33), prog.UpdateAny)
-			spec := w.spec("facts", fastMaps, tt.is...)
-			spec.Type = prog.XDP
-			vm := w.jit(spec, nil)
-			defer vm.Close()
-			rn, err := vm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rn.Close()
+			vm, rn, _ := xdpEngines(t, w, w.spec("facts", fastMaps, tt.is...), nil)
 			norm := func(err error) string { return hexAddr.ReplaceAllString(fmt.Sprint(err), "ADDR") }
 			// Each engine's run starts from the same map contents.
 			reset := func() {

@@ -56,24 +56,8 @@ func TestAttackHashKeySizes(t *testing.T) {
 			for i, b := range k {
 				is = append(is, insn.StoreImm(insn.R10, int16(i-136), int32(b), insn.B))
 			}
-			is = append(is,
-				insn.LoadMapPtr(insn.R1, "h"),
-				insn.Mov.Reg(insn.R2, insn.R10),
-				insn.Add.Imm(insn.R2, -136),
-				insn.Call(int32(insn.FnMapLookupElem)),
-				insn.Mov.Imm(insn.R1, 1000),
-				insn.JEq.Imm(insn.R0, 0, "out"),
-				insn.LoadMem(insn.R1, insn.R0, 0, insn.W),
-				insn.Mov.Reg(insn.R0, insn.R1).WithLabel("out"),
-				insn.Exit(),
-			)
-			ms := m.MapSpec()
-			spec := &prog.Spec{Name: "hk", Type: prog.XDP, Instructions: is, Maps: []*prog.MapSpec{&ms}}
-			opts := &interp.Options{Maps: map[string]maps.Map{"h": m}}
-			ivm, err := interp.New(spec, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			is = append(is, lookupWord(-136)...)
+			spec, opts, ivm := hashSpec(t, m, is)
 			iret, _, ierr := ivm.RunXDP(udp4Frame(), nil)
 			if p == 0 && (iret != 100 || ierr != nil) {
 				t.Fatalf("key size %d: interp %d, %v for a key the map holds", ks, iret, ierr)
@@ -136,24 +120,8 @@ func TestAttackHashAimedKeys(t *testing.T) {
 			is = append(is, insn.LoadImm64(insn.R1, int64(binary.LittleEndian.Uint64(k[i:]))),
 				insn.StoreMem(insn.R10, int16(i-ks), insn.R1, insn.DW))
 		}
-		is = append(is,
-			insn.LoadMapPtr(insn.R1, "h"),
-			insn.Mov.Reg(insn.R2, insn.R10),
-			insn.Add.Imm(insn.R2, -ks),
-			insn.Call(int32(insn.FnMapLookupElem)),
-			insn.Mov.Imm(insn.R1, 1000),
-			insn.JEq.Imm(insn.R0, 0, "out"),
-			insn.LoadMem(insn.R1, insn.R0, 0, insn.W),
-			insn.Mov.Reg(insn.R0, insn.R1).WithLabel("out"),
-			insn.Exit(),
-		)
-		ms := m.MapSpec()
-		spec := &prog.Spec{Name: "aim", Type: prog.XDP, Instructions: is, Maps: []*prog.MapSpec{&ms}}
-		opts := &interp.Options{Maps: map[string]maps.Map{"h": m}}
-		ivm, err := interp.New(spec, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		is = append(is, lookupWord(-ks)...)
+		spec, opts, ivm := hashSpec(t, m, is)
 		iret, _, ierr := ivm.RunXDP(udp4Frame(), nil)
 		want := uint32(mask + 1)
 		if mask >= 200 {
@@ -170,4 +138,35 @@ func TestAttackHashAimedKeys(t *testing.T) {
 			}
 		}
 	}
+}
+
+// lookupWord returns the end of a program that looks the key at r10+off
+// up in map "h" and returns the value's first word, or 1000 when it is
+// not there.
+func lookupWord(off int32) []insn.Instruction {
+	return []insn.Instruction{
+		insn.LoadMapPtr(insn.R1, "h"),
+		insn.Mov.Reg(insn.R2, insn.R10),
+		insn.Add.Imm(insn.R2, off),
+		insn.Call(int32(insn.FnMapLookupElem)),
+		insn.Mov.Imm(insn.R1, 1000),
+		insn.JEq.Imm(insn.R0, 0, "out"),
+		insn.LoadMem(insn.R1, insn.R0, 0, insn.W),
+		insn.Mov.Reg(insn.R0, insn.R1).WithLabel("out"),
+		insn.Exit(),
+	}
+}
+
+// hashSpec returns the XDP spec of is with m as its map "h", the
+// options that give m, and an interp VM of them.
+func hashSpec(t *testing.T, m maps.Map, is insn.Instructions) (*prog.Spec, *interp.Options, *interp.VM) {
+	t.Helper()
+	ms := m.MapSpec()
+	spec := &prog.Spec{Name: "hash", Type: prog.XDP, Instructions: is, Maps: []*prog.MapSpec{&ms}}
+	opts := &interp.Options{Maps: map[string]maps.Map{"h": m}}
+	ivm, err := interp.New(spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec, opts, ivm
 }

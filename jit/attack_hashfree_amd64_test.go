@@ -67,15 +67,7 @@ func TestAttackHashValueFreed(t *testing.T) {
 				insn.Exit(),
 				insn.Mov.Imm(insn.R0, 0).WithLabel("out"),
 			)
-			spec := w.spec("free", fastMaps, is...)
-			spec.Type = prog.XDP
-			vm := w.jit(spec, nil)
-			defer vm.Close()
-			rn, err := vm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rn.Close()
+			vm, rn, _ := xdpEngines(t, w, w.spec("free", fastMaps, is...), nil)
 			check := func(who string) {
 				for _, b := range spray {
 					if !bytes.Equal(b, bytes.Repeat([]byte{0xaa}, 8)) {

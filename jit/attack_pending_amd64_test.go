@@ -80,15 +80,7 @@ func TestAttackPendingMany(t *testing.T) {
 					w.maps["arr"].Update(k, [12]byte{}, prog.UpdateAny)
 				}
 			}
-			spec := w.spec("many", fastMaps, body(c.m, c.helper, c.churn)...)
-			spec.Type = prog.XDP
-			vm := w.jit(spec, &Options{Interp: &interp.Options{Helpers: w.registry(true), MaxInstructions: 1 << 22}})
-			defer vm.Close()
-			rn, err := vm.NewRunner()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rn.Close()
+			vm, rn, _ := xdpEngines(t, w, w.spec("many", fastMaps, body(c.m, c.helper, c.churn)...), &Options{Interp: &interp.Options{Helpers: w.registry(true), MaxInstructions: 1 << 22}})
 			norm := func(err error) string { return hexAddr.ReplaceAllString(fmt.Sprint(err), "ADDR") }
 			for run := range 3 {
 				reset()

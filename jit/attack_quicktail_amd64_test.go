@@ -9,7 +9,6 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
-	"github.com/purebpf/purebpf/prog"
 )
 
 // TestAttackQuickXDPTail: runs that grow the packet's tail
@@ -71,20 +70,7 @@ func TestAttackQuickXDPTail(t *testing.T) {
 		insn.Exit(),
 	)
 	w := fastWorld(t)
-	spec := w.spec("tail", fastMaps, is...)
-	spec.Type = prog.XDP
-	vm := w.jit(spec, nil)
-	defer vm.Close()
-	rn, err := vm.NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rn.Close()
-	irn, err := vm.Interp().NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer irn.Close()
+	vm, rn, irn := xdpEngines(t, w, w.spec("tail", fastMaps, is...), nil)
 	frame := func(n int, first byte) []byte {
 		f := bytes.Repeat([]byte{0x42}, n)
 		f[0] = first

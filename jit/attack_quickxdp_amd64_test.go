@@ -9,7 +9,6 @@ import (
 
 	"github.com/purebpf/purebpf/insn"
 	"github.com/purebpf/purebpf/interp"
-	"github.com/purebpf/purebpf/prog"
 )
 
 // TestAttackQuickXDPFrames runs a Runner's XDP runs (the quick path among
@@ -65,20 +64,7 @@ func TestAttackQuickXDPFrames(t *testing.T) {
 		insn.Exit(),
 	)
 	w := fastWorld(t)
-	spec := w.spec("quick", fastMaps, prog1...)
-	spec.Type = prog.XDP
-	vm := w.jit(spec, nil)
-	defer vm.Close()
-	rn, err := vm.NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rn.Close()
-	irn, err := vm.Interp().NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer irn.Close()
+	vm, rn, irn := xdpEngines(t, w, w.spec("quick", fastMaps, prog1...), nil)
 	frame := func(n int, first byte) []byte {
 		f := make([]byte, n)
 		for i := range f {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/purebpf/purebpf/insn"
-	"github.com/purebpf/purebpf/prog"
 )
 
 // TestAttackRegistersAtEntry: a program that reads r0 and r2-r9 before
@@ -40,26 +39,8 @@ func TestAttackRegistersAtEntry(t *testing.T) {
 		insn.Exit(),
 	)
 	w := fastWorld(t)
-	spec := w.spec("regs", fastMaps, is...)
-	spec.Type = prog.XDP
-	vm := w.jit(spec, nil)
-	defer vm.Close()
-	rn, err := vm.NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rn.Close()
-	irn, err := vm.Interp().NewRunner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer irn.Close()
+	vm, rn, irn := xdpEngines(t, w, w.spec("regs", fastMaps, is...), nil)
 	for run := range 4 {
-		iret, _, ierr := irn.RunXDP(udp4Frame(), nil)
-		vret, _, verr := vm.RunXDP(udp4Frame(), nil)
-		rret, _, rerr := rn.RunXDP(udp4Frame(), nil)
-		if fmt.Sprint(ierr) != fmt.Sprint(rerr) || fmt.Sprint(ierr) != fmt.Sprint(verr) || iret != rret || iret != vret {
-			t.Fatalf("run %d: interp %#x, %v; jit VM %#x, %v; jit Runner %#x, %v", run, iret, ierr, vret, verr, rret, rerr)
-		}
+		diffXDPRuns(t, fmt.Sprintf("run %d", run), udp4Frame, nil, irn, vm, rn)
 	}
 }
