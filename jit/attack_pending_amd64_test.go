@@ -41,20 +41,7 @@ func TestAttackPendingMany(t *testing.T) {
 			is = append(is, insn.Call(int32(insn.FnKtimeGetNs)))
 		}
 		if churn {
-			is = append(is,
-				insn.StoreImm(insn.R10, -8, 3, insn.W),
-				insn.LoadMapPtr(insn.R1, "hash"),
-				insn.Mov.Reg(insn.R2, insn.R10),
-				insn.Add.Imm(insn.R2, -8),
-				insn.Call(int32(insn.FnMapDeleteElem)),
-				insn.StoreImm(insn.R10, -24, 5, insn.DW),
-				insn.LoadMapPtr(insn.R1, "hash"),
-				insn.Mov.Reg(insn.R2, insn.R10),
-				insn.Add.Imm(insn.R2, -8),
-				insn.Mov.Reg(insn.R3, insn.R10),
-				insn.Add.Imm(insn.R3, -24),
-				insn.Mov.Imm(insn.R4, 0),
-				insn.Call(int32(insn.FnMapUpdateElem)),
+			is = append(append(is, reAddHash3(5)...),
 				// The old value, deleted: interp's region keeps it.
 				insn.LoadMem(insn.R1, insn.R7, 7, insn.B),
 				insn.StoreMem(insn.R7, 7, insn.R1, insn.B),
@@ -97,5 +84,25 @@ func TestAttackPendingMany(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// reAddHash3 deletes key 3 of map "hash" and adds it again with value v
+// (keys at r10-8, values at r10-24).
+func reAddHash3(v int32) []insn.Instruction {
+	return []insn.Instruction{
+		insn.StoreImm(insn.R10, -8, 3, insn.W),
+		insn.LoadMapPtr(insn.R1, "hash"),
+		insn.Mov.Reg(insn.R2, insn.R10),
+		insn.Add.Imm(insn.R2, -8),
+		insn.Call(int32(insn.FnMapDeleteElem)),
+		insn.StoreImm(insn.R10, -24, v, insn.DW),
+		insn.LoadMapPtr(insn.R1, "hash"),
+		insn.Mov.Reg(insn.R2, insn.R10),
+		insn.Add.Imm(insn.R2, -8),
+		insn.Mov.Reg(insn.R3, insn.R10),
+		insn.Add.Imm(insn.R3, -24),
+		insn.Mov.Imm(insn.R4, 0),
+		insn.Call(int32(insn.FnMapUpdateElem)),
 	}
 }
