@@ -185,8 +185,8 @@
 // the stack bytes the program reaches, the grants, the call state and
 // the budget are reset, and the code is entered, with no other work; any
 // exit to Go makes the run an ordinary bound one. pktparse.c's XDP parser
-// (BenchmarkXDPParse in bpftest) runs in about 39 ns per packet that way,
-// against about 47 ns in the kernel's JIT net of its test run's overhead.
+// (BenchmarkXDPParse in bpftest) runs in about 41 ns per packet that way,
+// against 45-48 ns in the kernel's JIT net of its test run's overhead.
 // Options.Unchecked compiles loads and stores without region checks: for
 // trusted programs only, since such a program can read and write any
 // memory of the process.
