@@ -41,20 +41,10 @@ type mapStorage struct {
 	storage []byte
 }
 
-// regionLims returns the lim of a region of n bytes (see region.set),
-// and false when a lim does not fit a sign-extended 32-bit immediate.
-func regionLims(n int) ([4]int32, bool) {
-	var lims [4]int32
-	var r region
-	r.set(0, uint64(n))
-	for k, l := range r.lim {
-		if l > math.MaxInt32 {
-			return lims, false
-		}
-		lims[k] = int32(l)
-	}
-	return lims, true
-}
+// grantable reports whether the code may record a grant of n bytes
+// (pendRegion): at least one, and few enough for a sign-extended 32-bit
+// immediate.
+func grantable(n int) bool { return n > 0 && n <= math.MaxInt32 }
 
 // pendRegion emits the record of a grant of region [rcx, rcx+n) in
 // state.pend (see there), with rcx as its pkeep when keep (a hash map
@@ -91,7 +81,7 @@ func (c *compiler) pendRoom(full Label) {
 // already in this run. slow is where the code leaves to Go instead (the
 // caller emits it), done where it goes on.
 func (c *compiler) mapValueFast(dst Reg, ms mapStorage, off uint32, slow, done Label) bool {
-	if _, ok := regionLims(len(ms.storage)); !ok || len(ms.storage) == 0 {
+	if !grantable(len(ms.storage)) {
 		return false
 	}
 	a := &c.a
@@ -141,7 +131,7 @@ func (c *compiler) lookupFast(slow, done Label) {
 	h, known := c.callMap()
 	var arrs []arrayMap
 	for _, m := range c.opts.arrays {
-		if _, ok := regionLims(int(m.valueSize)); ok && m.valueSize > 0 && (!known || m.handle == h) {
+		if grantable(int(m.valueSize)) && (!known || m.handle == h) {
 			arrs = append(arrs, m)
 		}
 	}

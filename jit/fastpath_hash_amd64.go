@@ -125,7 +125,7 @@ func inlineHashes(ivm *engine.VM) []hashMap {
 func (c *compiler) hashLookupCase(m hashMap, known bool, next, slow, null, found Label) {
 	a := &c.a
 	r1, r2 := bpfReg[insn.R1], bpfReg[insn.R2]
-	if _, ok := regionLims(int(m.valueSize)); !ok {
+	if !grantable(int(m.valueSize)) {
 		return
 	}
 	if !known { // the value facts know r1

@@ -198,20 +198,6 @@ func (st *state) truncate(oldR, oldW uint64) {
 	}
 }
 
-// emptyFrom empties the entries of rtab from k to nr and of wtab from k
-// to nw, as truncate does, for the few entries a run appends: a region
-// with zero limits is empty whatever its start, and clearing them costs
-// less than a call of memclr. (Four separate 8-byte stores instead of
-// the compiler's two 16-byte ones made the XDP benchmark 20% slower.)
-func (st *state) emptyFrom(k, nr, nw uint64) {
-	for j := k; j < nr && j < maxRegions; j++ {
-		st.rtab[j].lim = [4]uint64{}
-	}
-	for j := k; j < nw && j < maxRegions; j++ {
-		st.wtab[j].lim = [4]uint64{}
-	}
-}
-
 // budgetSlice is the most budget the generated code holds at a time.
 // When it runs out the code leaves to Go (exitBudget), which grants the
 // next slice from state.reserve and resumes, or fails the run when the

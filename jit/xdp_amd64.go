@@ -18,7 +18,6 @@ import (
 // LD_ABS reads the packet, which tc helpers move.
 func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, error)) (uint64, error) {
 	r.startBound(vm, kept)
-	st := &r.st
 	vm.ivm.BindEnv(r.env)
 	r1, err := bind(r.env)
 	if err != nil {
@@ -28,16 +27,8 @@ func (vm *VM) runBound(r *run, kept, tc bool, bind func(*engine.Env) (uint64, er
 		return 0, err
 	}
 	r.tc = tc
-	r.fast = true
-	st.stdOK = engine.StdHelpers(vm.ivm)
-	st.cpu = uint64(engine.CPU(vm.ivm))
-	st.mvOwner, st.mvOn = uint64(r.entry), 0
-	if r.flushFn == nil {
-		r.flushFn = r.flush
-	}
-	engine.SetPendingRegions(r.env, r.flushFn)
-	r.dropKeeps()
-	r.syncRegions()
+	r.startFast(vm)
+	r.rebuildTables()
 	ret, err := vm.enterBound(r, r1)
 	r.setTabOK(false)
 	r.tc = false

@@ -69,7 +69,7 @@ func (r *run) startFast(vm *VM) {
 }
 
 // rebuildTables builds the region tables of a bound run from its Env,
-// which holds only the regions its bind made: whatever the code appended
+// which holds only the regions its bind made: whatever the code granted
 // in an earlier run is not this run's.
 func (r *run) rebuildTables() {
 	st := &r.st
@@ -125,10 +125,8 @@ func (rn *Runner) quickXDP(pkt []byte) (uint32, []byte, error) {
 	if st.npend != 0 {
 		r.dropKeeps()
 	}
-	if st.nread > 1 || st.nwrite > 1 {
-		st.emptyFrom(1, st.nread, st.nwrite)
-		st.nread, st.nwrite = 1, 1
-	}
+	// The tables hold only the packet (endXDP armed the quick path only
+	// then, and a run that stays in the code never adds an entry).
 	// The cached stack region and the one-shot grant go (only their
 	// limits matter).
 	st.stk.lim = [4]uint64{}
